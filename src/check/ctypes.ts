@@ -179,6 +179,7 @@ export function sizeOf(t: CType, strsize: number): number {
     case 'struct': return r.sizeBytes;
     case 'enum': return r.sizeBytes;
     case 'function': return 0;
+    case 'typedef': return sizeOf(r.target, strsize); // unreachable: resolve() looks through typedefs
   }
 }
 
@@ -194,6 +195,7 @@ export function alignOf(t: CType): number {
     case 'struct': return r.alignBytes;
     case 'enum': return r.sizeBytes;
     case 'function': return 1;
+    case 'typedef': return alignOf(r.target); // unreachable: resolve() looks through typedefs
   }
 }
 
@@ -233,5 +235,6 @@ export function sameType(a: CType, b: CType): boolean {
       return x.variadic === o.variadic && x.params.length === o.params.length &&
         sameType(x.returnType, o.returnType) && x.params.every((p, i) => sameType(p, o.params[i]!));
     }
+    case 'typedef': return false; // unreachable: resolve() looks through typedefs
   }
 }

@@ -241,14 +241,15 @@ export function decodeType(raw: RawBtf, id: TypeId): BtfType {
     case KIND.func_proto: {
       const params = [];
       let variadic = false;
+      let explicitVoid = false;
       for (let i = 0; i < vlen; i++) {
         const p = data + 8 * i;
         const type = u32(p + 4);
         // A last parameter of type void is how BTF spells `...`; alone, it is clang's `(void)`.
-        if (i === vlen - 1 && type === 0) { variadic = i > 0; break; }
+        if (i === vlen - 1 && type === 0) { variadic = i > 0; explicitVoid = i === 0; break; }
         params.push({ name: str(p), type });
       }
-      return { kind: 'func_proto', id, name, returnType: sizeOrType, params, variadic };
+      return { kind: 'func_proto', id, name, returnType: sizeOrType, params, variadic, explicitVoid };
     }
     case KIND.var: return { kind: 'var', id, name, type: sizeOrType, linkage: linkageOf(u32(data)) };
     case KIND.datasec: {

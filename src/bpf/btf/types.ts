@@ -104,6 +104,8 @@ export interface FuncProtoType extends TypeBase {
   returnType: TypeId;
   params: Param[];
   variadic: boolean;
+  /** BTF spelled an empty list as one void parameter, as clang does for `(void)`. */
+  explicitVoid: boolean;
 }
 
 export interface VarType extends TypeBase { kind: 'var'; type: TypeId; linkage: Linkage }
@@ -160,6 +162,8 @@ export interface Btf {
   typeToString(id: TypeId): string;
   /** Every type of this set (not the base's), in id order. */
   types(): IterableIterator<BtfType>;
+  /** String bytes of this set and its base chain: a split set's string offsets start here. */
+  readonly stringsSizeBytes: number;
   /** Pointer size of the target in bytes (8 unless `long` says otherwise). */
   readonly pointerSizeBytes: number;
 }

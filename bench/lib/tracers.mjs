@@ -1,0 +1,102 @@
+// @fileoverview The tracers compared by the benchmarks and the program text of every case in
+// each one's dialect. A tracer is a command prefix (argv) to which the program is appended,
+// so swapping in another build of ours is just DTRACE_CMD='...'.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Splits a command line on blanks (no quoting: the commands here are simple). */
+function words(command) {
+  return command.trim().split(/\s+/).filter((w) => w !== '');
+}
+
+/**
+ * The tracers, ours first. Each has the argv prefix used for every case: ours runs with -q so
+ * printf lines are the bare text (no CPU/ID/probe columns) and counting them is exact.
+ */
+export function defineTracers(repoRoot, env = process.env) {
+  const dtraceCommand = env.DTRACE_CMD ?? 'node dist/cli.js';
+  const bpftraceCommand = env.BPFTRACE_CMD ?? 'bpftrace';
+  const all = [
+    {
+      name: 'dtrace',
+      dialect: 'd',
+      command: dtraceCommand,
+      argv: [...words(dtraceCommand), '-q', '-n'],
+      env: undefined,
+    },
+    {
+      name: 'bpftrace',
+      dialect: 'bpftrace',
+      command: bpftraceCommand,
+      argv: [...words(bpftraceCommand), '-e'],
+      // Room for the 1,000,000-key aggregation (bpftrace's default map size is 4096 keys).
+      env: { ...env, BPFTRACE_MAP_KEYS_MAX: String(Number(env.BIGAGG_KEYS ?? 1_000_000) + 100_000) },
+    },
+  ];
+  const wanted = words(env.TRACERS ?? 'dtrace bpftrace');
+  return all.filter((t) => wanted.includes(t.name)).map((t) => ({ ...t, unavailable: unavailableReason(t, repoRoot) }));
+}
+
+function unavailableReason(tracer, repoRoot) {
+  if (tracer.name === 'dtrace' && tracer.command === 'node dist/cli.js' && !existsSync(join(repoRoot, 'dist', 'cli.js'))) {
+    return 'dist/cli.js not built (src/cli/main.ts missing or failed to build)';
+  }
+  return undefined;
+}
+
+/**
+ * Program text of a case. `pid` fills the cases that filter on the workload's pid.
+ * Env PROG_<dialect>_<case> overrides one (e.g. PROG_d_hist='...').
+ *
+ * The hist case: ours quantizes arg0 of getpid's entry (whatever is in the first argument
+ * register: syscall(SYS_getpid) passes none); bpftrace's tracepoint has no argument fields
+ * for getpid, so it histograms args->__syscall_nr (constant 39), as the reference did. Both
+ * pay the log2 bucketing on every event.
+ */
+export function programText(tracer, caseName, { pid = 0 } = {}) {
+  const override = process.env[`PROG_${tracer.dialect}_${caseName}`];
+  if (override !== undefined) return override.replaceAll('@PID@', String(pid));
+  const d = {
+    begin_exit: 'BEGIN { exit(0); }',
+    tp_map_exit: 'syscall::getpid:entry { @ = count(); } BEGIN { exit(0); }',
+    empty: 'syscall::getpid:entry { }',
+    count: 'syscall::getpid:entry { @ = count(); }',
+    count_execname: 'syscall::getpid:entry { @[execname] = count(); }',
+    hist: 'syscall::getpid:entry { @ = quantize(arg0); }',
+    printf: 'syscall::getpid:entry { printf("%d\\n", pid); }',
+    printf_pid: `syscall::getpid:entry /pid == ${pid}/ { printf("%d\\n", pid); }`,
+    attach_all: 'syscall:::entry { } tick-1ms { exit(0); }',
+    bigagg: `syscall::getpid:entry /pid == ${pid}/ { @[arg0] = count(); }`,
+  };
+  const bpftrace = {
+    begin_exit: 'BEGIN { exit(); }',
+    tp_map_exit: 'tracepoint:syscalls:sys_enter_getpid { @ = count(); } BEGIN { exit(); }',
+    empty: 'tracepoint:syscalls:sys_enter_getpid { }',
+    count: 'tracepoint:syscalls:sys_enter_getpid { @ = count(); }',
+    count_execname: 'tracepoint:syscalls:sys_enter_getpid { @[comm] = count(); }',
+    hist: 'tracepoint:syscalls:sys_enter_getpid { @ = hist(args->__syscall_nr); }',
+    printf: 'tracepoint:syscalls:sys_enter_getpid { printf("%d\\n", pid); }',
+    printf_pid: `tracepoint:syscalls:sys_enter_getpid /pid == ${pid}/ { printf("%d\\n", pid); }`,
+    attach_all: 'tracepoint:syscalls:sys_enter_* { } interval:ms:1 { exit(); }',
+    // getpid's tracepoint has no argument fields; raw_syscalls:sys_enter carries args[0].
+    bigagg: `tracepoint:raw_syscalls:sys_enter /pid == ${pid} && args->id == 39/ { @[args->args[0]] = count(); }`,
+  };
+  const text = (tracer.dialect === 'd' ? d : bpftrace)[caseName];
+  if (text === undefined) throw new Error(`no program for case ${caseName}`);
+  return text;
+}
+
+/** Extra argv for a case (inserted before the program flag's argument list). */
+export function caseOptions(tracer, caseName, env = process.env) {
+  if (tracer.dialect === 'd' && caseName === 'bigagg') {
+    // 1M keys need far more than the default 4m aggregation buffer.
+    return words(env.BIGAGG_DTRACE_OPTS ?? '-x aggsize=512m');
+  }
+  return [];
+}
+
+/** argv for running `program` under `tracer` in `caseName`. */
+export function tracerArgv(tracer, caseName, program) {
+  const flag = tracer.argv[tracer.argv.length - 1];
+  return [...tracer.argv.slice(0, -1), ...caseOptions(tracer, caseName), flag, program];
+}

@@ -1,0 +1,55 @@
+/*
+ * dtrace-ts D library: I/O information (Oracle DTrace's io.d): bufinfo_t, devinfo_t and
+ * fileinfo_t with translators from the Linux kernel's block and file structures.
+ */
+
+typedef struct bufinfo {
+	int		b_flags;	/* buffer status */
+	size_t		b_bcount;	/* number of bytes */
+	uintptr_t	b_addr;		/* buffer address */
+	uint64_t	b_lblkno;	/* block # on device */
+	uint64_t	b_blkno;	/* expanded block # on device */
+	size_t		b_resid;	/* # of bytes not transferred */
+	size_t		b_bufsize;	/* size of allocated buffer */
+	uintptr_t	b_iodone;	/* I/O completion routine */
+	int		b_error;	/* expanded error field */
+	dev_t		b_edev;		/* extended device */
+} bufinfo_t;
+
+inline int B_BUSY = 0x000001;
+inline int B_DONE = 0x000002;
+inline int B_ERROR = 0x000004;
+inline int B_PAGEIO = 0x000010;
+inline int B_PHYS = 0x000020;
+inline int B_READ = 0x000040;
+inline int B_WRITE = 0x000100;
+inline int B_ASYNC = 0x000400;
+
+typedef struct devinfo {
+	int		dev_major;	/* major number */
+	int		dev_minor;	/* minor number */
+	int		dev_instance;	/* instance number */
+	string		dev_name;	/* name of device */
+	string		dev_statname;	/* name of device + instance/minor */
+	string		dev_pathname;	/* pathname of device */
+} devinfo_t;
+
+typedef struct fileinfo {
+	string		fi_name;	/* name (basename of fi_pathname) */
+	string		fi_dirname;	/* directory (dirname of fi_pathname) */
+	string		fi_pathname;	/* full pathname */
+	loff_t		fi_offset;	/* offset within file */
+	string		fi_fs;		/* filesystem */
+	string		fi_mount;	/* mount point of file system */
+	int		fi_oflags;	/* open(2) flags for file descriptor */
+} fileinfo_t;
+
+translator fileinfo_t < struct file *F > {
+	fi_name = F == NULL ? "<none>" : basename(d_path(&F->f_path));
+	fi_dirname = F == NULL ? "<none>" : dirname(d_path(&F->f_path));
+	fi_pathname = F == NULL ? "<none>" : d_path(&F->f_path);
+	fi_offset = F == NULL ? 0 : F->f_pos;
+	fi_fs = F == NULL ? "<none>" : stringof(F->f_path.mnt->mnt_sb->s_type->name);
+	fi_mount = F == NULL ? "<none>" : "<unknown>";
+	fi_oflags = F == NULL ? 0 : F->f_flags;
+};

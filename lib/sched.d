@@ -1,0 +1,14 @@
+/*
+ * dtrace-ts D library: CPU information (Oracle DTrace's sched.d). `curcpu` is a builtin
+ * variable of type cpuinfo_t *; `cpu` is the current CPU's id.
+ */
+
+typedef struct cpuinfo {
+	processorid_t	cpu_id;		/* CPU identifier */
+	psetid_t	cpu_pset;	/* processor set identifier */
+	chipid_t	cpu_chip;	/* chip identifier */
+	lgrp_id_t	cpu_lgrp;	/* locality group identifier */
+	uint32_t	cpu_info_pad;
+} cpuinfo_t;
+
+inline processorid_t cpu = curcpu->cpu_id;

@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// conformance-ratchet.mjs - run the DTrace conformance corpus and make sure nothing that
+// passed before fails now.
+//
+// conformance/passing.txt lists (one path per line, '#' comments allowed) every corpus test
+// known to pass. This script runs the corpus runner (../shared/conformance/run by default) on
+// our tracer and fails when any listed test did not pass, naming each one. Tests that pass
+// but are not listed are counted, not errors: record them with --update, which rewrites
+// passing.txt with exactly the tests that passed in this run (sorted), so the list only grows
+// as the tracer improves (the ratchet).
+//
+// Usage: node scripts/conformance-ratchet.mjs [--update] [--jobs N] [--budget SECS]
+//                 [--dtrace CMD] [--conformance DIR] [--verbose]
+//   --update           rewrite conformance/passing.txt from this run (the run must complete)
+//   --jobs N           tests run at a time (default 2)
+//   --budget SECS      stop the whole run after SECS (default 780, env CONFORMANCE_BUDGET_S);
+//                      a run cut short fails, so a hanging tracer cannot stall CI
+//   --dtrace CMD       tracer command (default $DTRACE, else 'node dist/cli.js')
+//   --conformance DIR  corpus directory holding `run` (default $CONFORMANCE_DIR, else
+//                      ../shared/conformance relative to the repository)
+//   --verbose          echo every result line of the runner
+// Exit status: 0 ratchet holds (or list updated), 1 a listed test did not pass or the run was
+// cut short, 2 usage or setup error.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const passingListPath = join(repoRoot, 'conformance', 'passing.txt');
+const passingListHeader = [
+  '# Conformance tests that pass (paths relative to the corpus dtrace-utils/ directory).',
+  '# Checked by scripts/conformance-ratchet.mjs in CI: every test listed here must keep passing.',
+  '# Regenerate from a full run with: node scripts/conformance-ratchet.mjs --update',
+];
+
+function fail(message, status = 2) {
+  process.stderr.write(`conformance-ratchet: ${message}\n`);
+  process.exit(status);
+}
+
+function parseArgs(argv) {
+  const options = {
+    update: false,
+    verbose: false,
+    jobs: 2,
+    budgetSeconds: Number(process.env.CONFORMANCE_BUDGET_S ?? 780),
+    dtrace: process.env.DTRACE ?? 'node dist/cli.js',
+    conformanceDir: process.env.CONFORMANCE_DIR ?? join(repoRoot, '..', 'shared', 'conformance'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) fail(`${arg} needs a value`);
+      return argv[++i];
+    };
+    switch (arg) {
+      case '--update': options.update = true; break;
+      case '--verbose': case '-v': options.verbose = true; break;
+      case '--jobs': options.jobs = Number(value()); break;
+      case '--budget': options.budgetSeconds = Number(value()); break;
+      case '--dtrace': options.dtrace = value(); break;
+      case '--conformance': options.conformanceDir = resolve(value()); break;
+      case '--help': case '-h':
+        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n')
+          .filter((line) => line.startsWith('//')).slice(0, 24).map((line) => line.slice(3)).join('\n') + '\n');
+        process.exit(0);
+        break;
+      default: fail(`unknown argument ${arg} (try --help)`);
+    }
+  }
+  if (!Number.isInteger(options.jobs) || options.jobs < 1) fail('--jobs wants a positive integer');
+  if (!(options.budgetSeconds > 0)) fail('--budget wants a positive number of seconds');
+  return options;
+}
+
+/** The listed tests: one path per line; blank lines and '#' comments ignored. */
+export function readPassingList(text) {
+  return text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter((line) => line !== '');
+}
+
+/** Results from the runner's stdout lines ("PASS path (reason)"), the fallback when no JSON. */
+export function parseRunnerLines(text) {
+  const statusByPath = new Map();
+  for (const match of text.matchAll(/^(PASS|FAIL|SKIP) (\S+)(?: \((.*)\))?$/gm)) {
+    statusByPath.set(match[2], { status: match[1], reason: match[3] ?? '' });
+  }
+  return statusByPath;
+}
+
+/**
+ * Compares a run with the list. Returns the listed tests that did not pass (with why), the
+ * passing tests not yet listed, and the sorted list of everything that passed.
+ */
+export function compareWithList(listedPaths, statusByPath) {
+  const regressions = [];
+  for (const path of listedPaths) {
+    const result = statusByPath.get(path);
+    if (result === undefined) regressions.push({ path, why: 'not run (missing from the corpus or run cut short)' });
+    else if (result.status !== 'PASS') regressions.push({ path, why: `${result.status}${result.reason ? `: ${result.reason}` : ''}` });
+  }
+  const listed = new Set(listedPaths);
+  const passed = [...statusByPath].filter(([, r]) => r.status === 'PASS').map(([path]) => path).sort();
+  const newlyPassing = passed.filter((path) => !listed.has(path));
+  return { regressions, newlyPassing, passed };
+}
+
+async function runCorpus(options, jsonPath, logPath) {
+  const runnerPath = join(options.conformanceDir, 'run');
+  const args = [runnerPath, '--jobs', String(options.jobs), '--json', jsonPath, '--dtrace', options.dtrace];
+  console.log(`conformance-ratchet: running ${args.join(' ')} (cwd ${repoRoot}, budget ${options.budgetSeconds} s)`);
+  const log = createWriteStream(logPath);
+  // Own process group, so the budget can stop the runner and whatever it started.
+  const runner = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let done = 0;
+  const startedMs = Date.now();
+  runner.stdout.setEncoding('utf8');
+  runner.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    log.write(chunk);
+    if (options.verbose) process.stdout.write(chunk);
+    const before = done;
+    done += (chunk.match(/^(PASS|FAIL|SKIP) /gm) ?? []).length;
+    if (!options.verbose && Math.floor(done / 100) > Math.floor(before / 100)) {
+      console.log(`conformance-ratchet: ${Math.floor(done / 100) * 100} tests done (${((Date.now() - startedMs) / 1000).toFixed(0)} s)`);
+    }
+  });
+  runner.stderr.on('data', (chunk) => { log.write(chunk); process.stderr.write(chunk); });
+  let cutShort = false;
+  const budgetTimer = setTimeout(() => {
+    cutShort = true;
+    console.log(`conformance-ratchet: budget of ${options.budgetSeconds} s exceeded; stopping the runner`);
+    try { process.kill(-runner.pid, 'SIGTERM'); } catch { /* already gone */ }
+    setTimeout(() => { try { process.kill(-runner.pid, 'SIGKILL'); } catch { /* already gone */ } }, 5000).unref();
+  }, options.budgetSeconds * 1000);
+  const forwardInterrupt = () => { try { process.kill(-runner.pid, 'SIGINT'); } catch { /* already gone */ } };
+  process.on('SIGINT', forwardInterrupt);
+  const exitStatus = await new Promise((resolveExit) => runner.on('close', (code) => resolveExit(code)));
+  clearTimeout(budgetTimer);
+  process.off('SIGINT', forwardInterrupt);
+  await new Promise((resolveLog) => log.end(resolveLog));
+  return { stdout, exitStatus, cutShort, seconds: (Date.now() - startedMs) / 1000 };
+}
+
+function readResults(jsonPath, stdout) {
+  if (existsSync(jsonPath)) {
+    try {
+      const doc = JSON.parse(readFileSync(jsonPath, 'utf8'));
+      return new Map(doc.results.map((r) => [r.path, { status: r.status, reason: r.reason ?? '' }]));
+    } catch (error) {
+      console.log(`conformance-ratchet: cannot read ${jsonPath} (${error.message}); using the runner's output lines`);
+    }
+  }
+  return parseRunnerLines(stdout);
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (!existsSync(join(options.conformanceDir, 'run'))) fail(`no conformance runner at ${join(options.conformanceDir, 'run')}`);
+  if (options.dtrace === 'node dist/cli.js' && !existsSync(join(repoRoot, 'dist', 'cli.js'))) {
+    console.log('conformance-ratchet: warning: dist/cli.js does not exist (run node scripts/build.mjs); every test will fail');
+  }
+  const listedPaths = existsSync(passingListPath) ? readPassingList(readFileSync(passingListPath, 'utf8')) : [];
+  const workDir = mkdtempSync(join(tmpdir(), 'conformance-ratchet-'));
+  const jsonPath = join(workDir, 'results.json');
+  const logPath = join(repoRoot, 'conformance-run.log');
+  try {
+    const run = await runCorpus(options, jsonPath, logPath);
+    const statusByPath = readResults(jsonPath, run.stdout);
+    const counts = { PASS: 0, FAIL: 0, SKIP: 0 };
+    for (const { status } of statusByPath.values()) counts[status] = (counts[status] ?? 0) + 1;
+    const { regressions, newlyPassing, passed } = compareWithList(listedPaths, statusByPath);
+    console.log(`conformance-ratchet: ${counts.PASS} passed, ${counts.FAIL} failed, ${counts.SKIP} skipped ` +
+      `of ${statusByPath.size} run in ${run.seconds.toFixed(0)} s (runner output: ${logPath})`);
+    console.log(`conformance-ratchet: PASS COUNT ${counts.PASS}`);
+    if (run.cutShort) console.log('conformance-ratchet: the run was cut short by the budget; results are incomplete');
+    else if (run.exitStatus !== 0 && run.exitStatus !== 1) console.log(`conformance-ratchet: the runner exited with status ${run.exitStatus}`);
+
+    if (options.update) {
+      if (run.cutShort || (run.exitStatus !== 0 && run.exitStatus !== 1)) {
+        fail('not updating conformance/passing.txt from an incomplete run', 1);
+      }
+      writeFileSync(passingListPath, [...passingListHeader, ...passed].join('\n') + '\n');
+      console.log(`conformance-ratchet: wrote ${passed.length} tests to conformance/passing.txt ` +
+        `(${newlyPassing.length} new, ${regressions.length} dropped)`);
+      for (const { path, why } of regressions) console.log(`  dropped: ${path} (${why})`);
+      return 0;
+    }
+    if (newlyPassing.length > 0) {
+      console.log(`conformance-ratchet: ${newlyPassing.length} passing tests are not in conformance/passing.txt yet ` +
+        '(record them with --update)');
+    }
+    if (regressions.length > 0) {
+      console.log(`conformance-ratchet: FAILED: ${regressions.length} of ${listedPaths.length} tests listed in conformance/passing.txt did not pass:`);
+      for (const { path, why } of regressions) console.log(`  ${path} (${why})`);
+      return 1;
+    }
+    if (run.cutShort) return 1;
+    console.log(`conformance-ratchet: OK: all ${listedPaths.length} listed tests passed`);
+    return 0;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+// Run only when executed, so the helpers above can be imported by a test.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main();
+}

@@ -1,0 +1,40 @@
+/** @fileoverview The minimal BTF walk used by feature probes, on a hand-built BTF blob. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findBtfTypeId } from './features.js';
+
+/** Builds a BTF blob: [1] INT "int", [2] STRUCT "s" {a: int}, [3] TYPEDEF "btf_trace_x" → 2, [4] FUNC "f". */
+function fixture(): Uint8Array {
+  const strings = '\0int\0s\0a\0btf_trace_x\0f\0';
+  const off = (name: string) => strings.indexOf(`\0${name}\0`) + 1;
+  const types: number[] = [];
+  const u32 = (...xs: number[]) => types.push(...xs);
+  u32(off('int'), 1 << 24, 4, 0x20); // INT + 4-byte trailer
+  u32(off('s'), (4 << 24) | 1, 4, off('a'), 1, 0); // STRUCT vlen 1 + 12-byte member
+  u32(off('btf_trace_x'), 8 << 24, 2); // TYPEDEF
+  u32(off('f'), 12 << 24, 0); // FUNC
+  const typeBytes = types.length * 4;
+  const out = new Uint8Array(24 + typeBytes + strings.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, 0xeb9f, true);
+  v.setUint8(2, 1);
+  v.setUint32(4, 24, true);
+  v.setUint32(8, 0, true);
+  v.setUint32(12, typeBytes, true);
+  v.setUint32(16, typeBytes, true);
+  v.setUint32(20, strings.length, true);
+  types.forEach((x, i) => v.setUint32(24 + i * 4, x, true));
+  out.set(Buffer.from(strings, 'latin1'), 24 + typeBytes);
+  return out;
+}
+
+test('finds types by name and kind past variable-size records', () => {
+  const btf = fixture();
+  assert.equal(findBtfTypeId(btf, 'int', 1), 1);
+  assert.equal(findBtfTypeId(btf, 's', 4), 2);
+  assert.equal(findBtfTypeId(btf, 'btf_trace_x', 8), 3);
+  assert.equal(findBtfTypeId(btf, 'f', 12), 4);
+  assert.equal(findBtfTypeId(btf, 'f', 8), undefined);
+  assert.equal(findBtfTypeId(btf, 'missing', 8), undefined);
+  assert.equal(findBtfTypeId(new Uint8Array(24), 'int', 1), undefined);
+});

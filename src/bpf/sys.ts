@@ -1,0 +1,293 @@
+/**
+ * @fileoverview The only module that reaches the kernel or libc (through koffi). Everything else
+ * in src/bpf builds attrs in native memory from here and calls these wrappers.
+ *
+ * Decisions (see design/MACHINE.md):
+ * - All system calls go through libc `syscall` declared with a fixed 7-integer prototype: ABI
+ *   correct on x86_64 and arm64, and cheaper than koffi's variadic path. One FFI function covers
+ *   bpf, perf_event_open, ioctl, mmap, close, epoll and mount.
+ * - Memory the kernel dereferences lives in `koffi.alloc` memory seen through `koffi.view`: a
+ *   pointer into a JS buffer is not stable.
+ * - koffi is loaded lazily, on the first call, so a script that never touches the kernel (`-e`
+ *   errors, `-h`) pays nothing for it.
+ * - Failures throw `SysError` naming the operation and what the caller was attempting; the hot
+ *   paths (map lookups, where ENOENT is normal) use the `*Try` variants that return -errno.
+ */
+import { createRequire } from 'node:module';
+import { SysError } from './errors.js';
+import { bpfCmdName, errnoName } from './uapi.js';
+
+/** The subset of koffi we use (typed here so the rest of the file needs no `any`). */
+interface Koffi {
+  load(path: string): { func(decl: string): (...args: unknown[]) => unknown };
+  alloc(type: string, count: number): unknown;
+  free(ptr: unknown): void;
+  address(ptr: unknown): bigint;
+  view(ptr: unknown, sizeBytes: number): ArrayBuffer;
+  errno(): number;
+  node: {
+    poll(fd: number, opts: { readable?: boolean; writable?: boolean; disconnect?: boolean },
+      // koffi 3.3 calls back with (status, events); its index.d.ts wrongly says (events).
+      callback: (status: number, ev: { readable: boolean; writable: boolean; disconnect: boolean }) => void): KoffiPollHandle;
+  };
+}
+interface KoffiPollHandle { stop(): void; close(): void; ref(): void; unref(): void }
+
+interface Native {
+  koffi: Koffi;
+  syscall: (nr: number, a: number, b: number, c: number, d: number, e: number, f: number) => number | bigint;
+  sysconf: (name: number) => number | bigint;
+}
+
+/** System call numbers (arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h). */
+interface SyscallTable {
+  read: number; close: number; mmap: number; munmap: number; ioctl: number; getpid: number; mount: number;
+  gettid: number; epoll_ctl: number; epoll_pwait: number; epoll_create1: number; perf_event_open: number; bpf: number;
+}
+const SYSCALL_NUMBERS: Record<string, SyscallTable | undefined> = {
+  x64: { read: 0, close: 3, mmap: 9, munmap: 11, ioctl: 16, getpid: 39, mount: 165, gettid: 186,
+    epoll_ctl: 233, epoll_pwait: 281, epoll_create1: 291, perf_event_open: 298, bpf: 321 },
+  arm64: { read: 63, close: 57, mmap: 222, munmap: 215, ioctl: 29, getpid: 172, mount: 40, gettid: 178,
+    epoll_ctl: 21, epoll_pwait: 22, epoll_create1: 20, perf_event_open: 241, bpf: 280 },
+};
+
+let native: Native | undefined;
+let nr: SyscallTable | undefined;
+
+function load(): Native {
+  if (native) return native;
+  const table = SYSCALL_NUMBERS[process.arch];
+  if (!table) throw new SysError('load', 0, 'ENOSYS', 'initialise the BPF interface', `unsupported architecture ${process.arch}`);
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi') as Koffi;
+  const libc = koffi.load('libc.so.6');
+  native = {
+    koffi,
+    syscall: libc.func('long syscall(long, long, long, long, long, long, long)') as Native['syscall'],
+    sysconf: libc.func('long sysconf(int)') as Native['sysconf'],
+  };
+  nr = table;
+  return native;
+}
+
+function syscallNumbers(): SyscallTable {
+  load();
+  return nr as SyscallTable;
+}
+
+/** Calls a raw system call; returns the result, or -errno on failure. Never throws. */
+export function syscallTry(number: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): number {
+  const n = native ?? load();
+  const r = Number(n.syscall(number, a, b, c, d, e, f));
+  if (r === -1) return -n.koffi.errno();
+  return r;
+}
+
+/** Builds the typed error for a failed call (`op` e.g. 'BPF_MAP_CREATE', 'perf_event_open'). */
+export function sysError(op: string, errno: number, attempt: string, detail?: string): SysError {
+  return new SysError(op, errno, errnoName(errno), attempt, detail);
+}
+
+function check(result: number, op: string, attempt: string): number {
+  if (result < 0) throw sysError(op, -result, attempt);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native memory
+
+/** A block of native (malloc) memory the kernel can read or write; free it with `freeNative`. */
+export interface NativeMemory {
+  /** The address, as a Number (user addresses fit in 47 bits). */
+  readonly address: number;
+  readonly sizeBytes: number;
+  /** Views over the same bytes (no copy). */
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  /** The koffi pointer, needed to free it. */
+  readonly handle: unknown;
+  freed: boolean;
+}
+
+/** Allocates `sizeBytes` of zeroed native memory. */
+export function allocNative(sizeBytes: number): NativeMemory {
+  const { koffi } = native ?? load();
+  const size = Math.max(8, Math.ceil(sizeBytes));
+  const handle = koffi.alloc('uint8_t', size);
+  const buffer = koffi.view(handle, size);
+  const bytes = new Uint8Array(buffer, 0, sizeBytes);
+  bytes.fill(0);
+  return {
+    address: Number(koffi.address(handle)),
+    sizeBytes,
+    bytes,
+    view: new DataView(buffer, 0, sizeBytes),
+    handle,
+    freed: false,
+  };
+}
+
+/** Releases memory from `allocNative`. Views over it must not be used afterwards. */
+export function freeNative(memory: NativeMemory): void {
+  if (memory.freed) return;
+  memory.freed = true;
+  (native ?? load()).koffi.free(memory.handle);
+}
+
+/** A NUL-terminated UTF-8 copy of `text` in native memory (paths, names for the kernel). */
+export function nativeCString(text: string): NativeMemory {
+  const encoded = Buffer.from(text, 'utf8');
+  const memory = allocNative(encoded.length + 1);
+  memory.bytes.set(encoded);
+  return memory;
+}
+
+/** An ArrayBuffer over native memory at `address` (an mmap()ed region); no copy. */
+export function viewNative(address: number, sizeBytes: number): ArrayBuffer {
+  return (native ?? load()).koffi.view(address, sizeBytes);
+}
+
+/** Writes a u64 given as a Number or bigint (pointers, cookies) at `offset`, little endian. */
+export function setU64(view: DataView, offset: number, value: number | bigint): void {
+  view.setBigUint64(offset, BigInt.asUintN(64, BigInt(value)), true);
+}
+
+let pageSizeCache: number | undefined;
+/** The system page size (sysconf(_SC_PAGESIZE)). */
+export function pageSize(): number {
+  if (pageSizeCache === undefined) pageSizeCache = Number((native ?? load()).sysconf(30 /* _SC_PAGESIZE */));
+  return pageSizeCache;
+}
+
+// ---------------------------------------------------------------------------------------------
+// bpf(2)
+
+/** bpf(cmd, attr, size): returns the result (an fd or 0) or throws SysError. */
+export function bpf(cmd: number, attr: NativeMemory, sizeBytes: number, attempt: string): number {
+  return check(syscallTry(syscallNumbers().bpf, cmd, attr.address, sizeBytes), bpfCmdName(cmd), attempt);
+}
+
+/** bpf(cmd, attr, size) for hot paths: the result, or -errno. Never throws. */
+export function bpfTry(cmd: number, attrAddress: number, sizeBytes: number): number {
+  if (!nr) load();
+  return syscallTry((nr as SyscallTable).bpf, cmd, attrAddress, sizeBytes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// perf events, ioctl, mmap, close, read
+
+/** perf_event_open(attr, pid, cpu, group_fd, flags); returns the fd or throws SysError. */
+export function perfEventOpen(attr: NativeMemory, pid: number, cpu: number, groupFd: number, flags: number, attempt: string): number {
+  return check(syscallTry(syscallNumbers().perf_event_open, attr.address, pid, cpu, groupFd, flags), 'perf_event_open', attempt);
+}
+
+/** ioctl(fd, request, arg); `op` names the request in errors (e.g. 'PERF_EVENT_IOC_SET_BPF'). */
+export function ioctl(fd: number, request: number, arg: number, op: string, attempt: string): number {
+  return check(syscallTry(syscallNumbers().ioctl, fd, request, arg), op, attempt);
+}
+
+/** mmap(NULL, length, prot, flags, fd, offset); returns the address or throws SysError. */
+export function mmap(lengthBytes: number, prot: number, flags: number, fd: number, offsetBytes: number, attempt: string): number {
+  return check(syscallTry(syscallNumbers().mmap, 0, lengthBytes, prot, flags, fd, offsetBytes), 'mmap', attempt);
+}
+
+export function munmap(address: number, lengthBytes: number): void {
+  check(syscallTry(syscallNumbers().munmap, address, lengthBytes), 'munmap', 'unmap memory');
+}
+
+/** close(fd). Returns false (instead of throwing) when the fd was not open: close is cleanup. */
+export function closeFd(fd: number): boolean {
+  if (fd < 0) return false;
+  return syscallTry(syscallNumbers().close, fd) === 0;
+}
+
+/** read(fd, buf, count) into native memory; returns bytes read or throws SysError. */
+export function readFd(fd: number, into: NativeMemory, sizeBytes: number, attempt: string): number {
+  return check(syscallTry(syscallNumbers().read, fd, into.address, Math.min(sizeBytes, into.sizeBytes)), 'read', attempt);
+}
+
+export function getpid(): number {
+  return syscallTry(syscallNumbers().getpid);
+}
+
+export function gettid(): number {
+  return syscallTry(syscallNumbers().gettid);
+}
+
+/** mount(source, target, fstype, flags, data) for tracefs. */
+export function mount(source: string, target: string, fsType: string, flags: number, attempt: string): void {
+  const strings = [nativeCString(source), nativeCString(target), nativeCString(fsType)];
+  try {
+    check(syscallTry(syscallNumbers().mount, strings[0].address, strings[1].address, strings[2].address, flags, 0), 'mount', attempt);
+  } finally {
+    for (const s of strings) freeNative(s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// epoll (an alternative wake-up path to koffi.node.poll, e.g. to wait on many fds at once)
+
+/** struct epoll_event is packed (12 bytes) on x86_64, 16 bytes elsewhere. */
+const EPOLL_EVENT_SIZE_BYTES = process.arch === 'x64' ? 12 : 16;
+const EPOLL_DATA_OFFSET = process.arch === 'x64' ? 4 : 8;
+
+export function epollCreate(attempt: string): number {
+  return check(syscallTry(syscallNumbers().epoll_create1, 0o2000000 /* EPOLL_CLOEXEC */), 'epoll_create1', attempt);
+}
+
+/** epoll_ctl(epfd, op, fd, {events, data}); `data` is returned by epollWait (usually the fd). */
+export function epollCtl(epfd: number, op: number, fd: number, events: number, data: number, attempt: string): void {
+  const event = allocNative(EPOLL_EVENT_SIZE_BYTES);
+  try {
+    event.view.setUint32(0, events, true);
+    setU64(event.view, EPOLL_DATA_OFFSET, data);
+    check(syscallTry(syscallNumbers().epoll_ctl, epfd, op, fd, event.address), 'epoll_ctl', attempt);
+  } finally {
+    freeNative(event);
+  }
+}
+
+/** epoll_wait(epfd, maxEvents, timeoutMs) (blocking!). Returns the ready events; EINTR → []. */
+export function epollWait(epfd: number, maxEvents: number, timeoutMs: number, attempt: string): { events: number; data: number }[] {
+  const buffer = allocNative(EPOLL_EVENT_SIZE_BYTES * maxEvents);
+  try {
+    const r = syscallTry(syscallNumbers().epoll_pwait, epfd, buffer.address, maxEvents, timeoutMs, 0, 8);
+    if (r === -4 /* EINTR */) return [];
+    check(r, 'epoll_wait', attempt);
+    const out: { events: number; data: number }[] = [];
+    for (let i = 0; i < r; i++) {
+      const at = i * EPOLL_EVENT_SIZE_BYTES;
+      out.push({ events: buffer.view.getUint32(at, true), data: Number(buffer.view.getBigUint64(at + EPOLL_DATA_OFFSET, true)) });
+    }
+    return out;
+  } finally {
+    freeNative(buffer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node event loop integration
+
+/** A readiness watch on an fd inside libuv's loop (no thread, no spinning). */
+export interface FdWatch {
+  close(): void;
+  /** Keep / stop keeping the process alive while watching. */
+  ref(): void;
+  unref(): void;
+}
+
+/**
+ * Calls `onReadable` whenever `fd` becomes readable. The returned object holds koffi's poll
+ * handle: the caller must keep it referenced (a collected handle silently stops wake-ups).
+ */
+export function watchReadable(fd: number, onReadable: () => void): FdWatch {
+  const { koffi } = native ?? load();
+  // A negative status is a libuv error on the fd: wake the consumer anyway, it finds what is there.
+  const handle = koffi.node.poll(fd, { readable: true }, (status, ev) => { if (status < 0 || ev.readable || ev.disconnect) onReadable(); });
+  let closed = false;
+  return {
+    close() { if (!closed) { closed = true; handle.stop(); handle.close(); } },
+    ref() { if (!closed) handle.ref(); },
+    unref() { if (!closed) handle.unref(); },
+  };
+}

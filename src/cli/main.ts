@@ -1,0 +1,259 @@
+/**
+ * @fileoverview The `dtrace` command: a thin layer over the library (compile → load → run).
+ * It parses the command line, reads and preprocesses the programs, reports diagnostics the way
+ * dtrace(8) does (plus a caret and hint outside the test harness), and runs the result.
+ */
+import { readFileSync, writeSync, openSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { parseCommandLine, defaultOptions, setOption, type OptionValues, type CliOptions } from './options.js';
+import { makeSource, type Source } from '../diag/source.js';
+import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
+import { renderDiagnostic } from '../diag/render.js';
+import { parse } from '../lang/parser.js';
+import { preprocess } from '../lang/preprocess.js';
+import type * as A from '../lang/ast.js';
+import { matchProgram, compileProgram } from '../codegen/compile.js';
+import { run, LoadError } from '../runtime/session.js';
+import { disassemble } from '../bpf/asm/disasm.js';
+import { link } from '../bpf/asm/encode.js';
+import { Helper } from '../bpf/uapi.js';
+import { PROVIDERS, matchProbes } from '../providers/registry.js';
+import { SysError, UnsupportedError } from '../bpf/errors.js';
+import { checkProgram } from './check-bridge.js';
+
+process.title = 'dtrace';
+
+const testing = process.env._DTRACE_TESTING !== undefined;
+
+function writeOut(fd: number, text: string): void {
+  if (text) writeSync(fd, Buffer.from(text, 'latin1'));
+}
+const stderr = (text: string) => writeOut(2, text.endsWith('\n') ? text : text + '\n');
+
+function optBool(o: OptionValues, name: string): boolean {
+  const v = o.get(name);
+  return v !== undefined && v !== 'false' && v !== 0n;
+}
+function optNum(o: OptionValues, name: string, dflt: number): number {
+  const v = o.get(name);
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
+  return dflt;
+}
+
+interface ProgramText {
+  source: Source;
+  /** What the "matched N probes" message calls it. */
+  label: string;
+  kind: 'script' | 'description';
+}
+
+/** The text DTrace shows for a -n description: cut at the first `{`, `/` or `;`. */
+function descriptionLabel(text: string): string {
+  const m = /[{/;]/.exec(text);
+  return m ? text.slice(0, m.index) : text;
+}
+
+function readPrograms(cli: CliOptions): ProgramText[] | string {
+  const out: ProgramText[] = [];
+  for (const p of cli.programs) {
+    if (p.kind === 'file') {
+      let text: string;
+      try { text = readFileSync(p.path === '-' ? '/dev/stdin' : p.path, 'latin1'); } catch { return `failed to open ${p.path}: No such file or directory`; }
+      if (text.startsWith('#!')) text = '//' + text.slice(2); // interpreter line
+      out.push({ source: makeSource(p.path, text, 'script'), label: p.path, kind: 'script' });
+    } else {
+      const text = p.flag === 'n' ? p.text : `${p.text}${p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : p.flag === 'f' ? ':' : ''}`;
+      const label = descriptionLabel(p.text);
+      out.push({ source: makeSource(label, text, 'description'), label, kind: 'description' });
+    }
+  }
+  return out;
+}
+
+function render(d: Diagnostic, errtags: boolean): string {
+  return renderDiagnostic(d, { errtags, caret: !testing });
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'btf') {
+    const { runBtfCommand } = await import('./btf.js');
+    return runBtfCommand(argv.slice(1));
+  }
+  const parsed = parseCommandLine(argv, process.env);
+  if (!parsed.ok) { writeOut(2, parsed.message.endsWith('\n') ? parsed.message : parsed.message + '\n'); return parsed.status; }
+  const cli = parsed.cli;
+  if (cli.mode === 'version') { writeOut(1, 'dtrace: Oracle D 2.0\n'); return 0; }
+  const options = defaultOptions();
+  for (const [name, value] of cli.options) {
+    const r = setOption(options, name, value);
+    if (!r.ok) { stderr(`dtrace: ${r.message}`); return 2; }
+  }
+  const outFd = cli.outputFile ? openSync(cli.outputFile, 'a') : 1;
+  const out = (text: string) => writeOut(outFd, text);
+
+  if (cli.programs.length === 0) {
+    if (cli.mode === 'list') return listAll(out);
+    stderr('dtrace: no probes specified');
+    return 1;
+  }
+  const programs = readPrograms(cli);
+  if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
+
+  // -c: start the command now, held before exec, so $target is known while compiling.
+  let child: ChildProcess | undefined;
+  let childExit: Promise<void> | undefined;
+  const startChild = (cmd: string) => {
+    child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$0" "$@"', ...splitCommand(cmd)], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+    childExit = new Promise((resolve) => child!.on('exit', () => resolve()));
+  };
+  if (cli.commands[0] && cli.mode === 'exec') startChild(cli.commands[0]);
+  const target = child?.pid ?? cli.grabPids[0];
+  const killChild = () => { if (child && child.exitCode === null) child.kill('SIGKILL'); };
+
+  const errtags = optBool(options, 'errtags');
+  const sink = new DiagnosticSink();
+  const items: A.TopLevel[] = [];
+  const perProgram: { prog: ProgramText; ast: A.Program }[] = [];
+  for (const prog of programs) {
+    let source = prog.source;
+    if (cli.options.has('cpp') || optBool(options, 'cpp')) {
+      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [] } as never);
+      if ('error' in r) { stderr(r.error); killChild(); return 1; }
+      source = r.source;
+    }
+    const ast = parse(source, sink, {
+      macroArgs: [prog.kind === 'script' ? prog.label : 'dtrace', ...cli.macroArgs],
+      macroVars: { target, pid: process.pid, ppid: process.ppid, uid: process.getuid?.(), gid: process.getgid?.() },
+      defaultArgs: optBool(options, 'defaultargs'),
+      argRef: optBool(options, 'argref'),
+      allowEmpty: optBool(options, 'empty'),
+    });
+    if (sink.hasErrors) break;
+    perProgram.push({ prog, ast });
+    items.push(...ast.items);
+  }
+  if (sink.hasErrors) { stderr(render(sink.errors[0]!, errtags)); killChild(); return 1; }
+  // Pragmas set options before the program is checked and compiled.
+  for (const item of items) {
+    if (item.kind !== 'Pragma' || item.directive !== 'option') continue;
+    for (const arg of item.args) {
+      const eq = arg.indexOf('=');
+      const r = setOption(options, eq < 0 ? arg : arg.slice(0, eq), eq < 0 ? true : arg.slice(eq + 1));
+      if (!r.ok) { stderr(`dtrace: failed to compile script ${programs[0]!.label}: line ${lineOf(item)}: ${r.message}`); killChild(); return 1; }
+    }
+  }
+  const whole: A.Program = { kind: 'Program', span: perProgram[0]?.ast.span ?? { source: programs[0]!.source, start: 0, end: 0 }, items };
+  const destructive = optBool(options, 'destructive') || cli.options.has('w');
+  const strsize = optNum(options, 'strsize', 256);
+  checkProgram(whole, sink, { strsize, destructive });
+  if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+
+  if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out);
+
+  const zdefs = optBool(options, 'zdefs');
+  const match = matchProgram(whole, sink, { zdefs });
+  if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  const compiled = compileProgram(whole, match, sink, {
+    strsize, destructive, target, macroArgs: cli.macroArgs,
+    walltimeOffsetNs: wallOffsetNs(),
+    bufsizeBytes: optNum(options, 'bufsize', 4 << 20), aggsizeBytes: optNum(options, 'aggsize', 4 << 20),
+    dynvarsizeBytes: optNum(options, 'dynvarsize', 1 << 20), zdefs,
+  });
+  if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  if (cli.showBpf) {
+    const helperName = (id: number) => { for (const [k, v] of Object.entries(Helper)) if (v === id) return `bpf_${k}`; return undefined; };
+    for (const p of compiled.programs) stderr(`\n${p.name} (${p.bpfType}):\n${disassemble(link(p.insns), { withSource: true, helperName })}`);
+  }
+  if (cli.mode === 'compile') return 0;
+
+  const quiet = optBool(options, 'quiet');
+  if (!quiet) {
+    for (const { prog, ast } of perProgram) {
+      let n = 0;
+      for (const item of ast.items) if (item.kind === 'Clause') n += match.clauses.find((c) => c.clause === item)?.probes.length ?? 0;
+      stderr(`dtrace: ${prog.kind} '${prog.label}' matched ${n} probe${n === 1 ? '' : 's'}`);
+    }
+  }
+  if (match.matchedPairs === 0 && !zdefs) { stderr('dtrace: no probes matched'); killChild(); return 1; }
+  if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
+  try {
+    return await run(compiled, {
+      quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'),
+      aggsort: {
+        aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
+        aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,
+        aggsortkeypos: options.has('aggsortkeypos') ? optNum(options, 'aggsortkeypos', 0) : undefined,
+      },
+      switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
+      out, err: stderr,
+      onAttached: () => {
+        if (!child) return undefined;
+        (child.stdio[3] as NodeJS.WritableStream).end('go\n');
+        return childExit;
+      },
+    });
+  } finally {
+    killChild();
+  }
+}
+
+function lineOf(item: A.TopLevel): number {
+  const t = item.span.source.text.slice(0, item.span.start);
+  return t.split('\n').length;
+}
+
+/** Offset from CLOCK_MONOTONIC (bpf_ktime_get_ns) to the wall clock, in ns. */
+function wallOffsetNs(): bigint {
+  const mono = process.hrtime.bigint();
+  const wall = BigInt(Date.now()) * 1_000_000n;
+  return wall - mono;
+}
+
+/** Splits a -c command line the way a shell would for simple words and quotes. */
+function splitCommand(cmd: string): string[] {
+  const words: string[] = [];
+  const re = /"((?:\\.|[^"])*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(cmd))) words.push(m[1] ?? m[2] ?? m[3]!);
+  return words;
+}
+
+function listLine(id: number | string, prov: string, mod: string, func: string, name: string): string {
+  return `${String(id).padStart(5)} ${prov.padStart(10)} ${mod.padStart(17)} ${func.padStart(33)} ${name}\n`;
+}
+
+function listAll(out: (t: string) => void): number {
+  let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
+  let id = 1;
+  for (const p of PROVIDERS) for (const s of p.list()) text += listLine(id++, s.provider, s.module, s.function, s.name);
+  out(text);
+  return 0;
+}
+
+function listMatching(asts: A.Program[], out: (t: string) => void): number {
+  let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
+  let id = 1;
+  for (const ast of asts) {
+    for (const item of ast.items) {
+      if (item.kind !== 'Clause') continue;
+      for (const d of item.probes) {
+        const found = matchProbes(d);
+        if (found.length === 0) stderr(`dtrace: failed to match ${d.provider}:${d.module}:${d.function}:${d.name}: No probe matches description`);
+        for (const { site } of found) text += listLine(id++, site.provider, site.module, site.function, site.name);
+      }
+    }
+  }
+  out(text);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (status) => { process.exitCode = status; },
+  (e: unknown) => {
+    if (e instanceof LoadError) stderr(`dtrace: ${e.message}`);
+    else if (e instanceof UnsupportedError || e instanceof SysError) stderr(`dtrace: could not enable tracing: ${e.message}`);
+    else stderr(`dtrace: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,69 @@
+/**
+ * @fileoverview The per-CPU scratch value every program works in (dtrace-utils' `mem` map):
+ * fixed regions at offsets that are compile-time constants, so the verifier sees every access
+ * as map_value + constant and needs no bounds checks. R9 holds its address in every program.
+ *
+ *   0      mstate: prid, stid, argv[10], timestamp cache, fault info, regs copy
+ *   TMP    temporary strings (NTMP slots of strsize+8, rounded to 8)
+ *   KEY    two key-building areas (aggregation/assoc tuples), KEYMAX each
+ *   LVARS  clause-local (this->) variables
+ *   REC    the record being built for the ring buffer (largest record of any clause)
+ */
+
+export const MST = {
+  prid: 0,
+  stid: 4,
+  argv: 8, // 10 × u64 → 8..88
+  timestamp: 88,
+  faultAddr: 96,
+  scratchU64: 104, // a u64 slot for probe_read results
+  regs: 112, // 64-byte copy of part of pt_regs (syscall args)
+  size: 176,
+} as const;
+
+export const NTMP = 8;
+export const MAX_KEY_COMPONENTS = 10;
+
+export interface MemLayout {
+  strsize: number;
+  /** Bytes a stored string occupies: strsize + 1 rounded up to 8 (room for the NUL). */
+  strSlot: number;
+  tmp: number;
+  key: number;
+  keyMax: number;
+  lvars: number;
+  lvarsMax: number;
+  rec: number;
+  /** Total value size; REC's extent is decided after code generation. */
+  size(recMax: number): number;
+}
+
+export function memLayout(strsize: number): MemLayout {
+  const strSlot = (strsize + 1 + 7) & ~7;
+  const tmp = MST.size;
+  const key = tmp + NTMP * strSlot;
+  const keyMax = MAX_KEY_COMPONENTS * strSlot;
+  const lvars = key + 2 * keyMax;
+  const lvarsMax = 16 * strSlot;
+  const rec = lvars + lvarsMax;
+  return { strsize, strSlot, tmp, key, keyMax, lvars, lvarsMax, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+}
+
+/** Activity states in the `state` map (dtrace-utils' dt_state.h). */
+export const Activity = { INACTIVE: 0, ACTIVE: 1, DRAINING: 2, STOPPED: 3 } as const;
+
+/** Offsets inside the `state` map's single value. */
+export const STATE = {
+  activity: 0,
+  dynvarDrops: 8,
+  aggDrops: 16,
+  bufDrops: 24,
+  errors: 32,
+  size: 64,
+} as const;
+
+/** DTrace fault codes (DTRACEFLT_*), as the ERROR probe's arg4 reports them. */
+export const Fault = {
+  UNKNOWN: 0, BADADDR: 1, BADALIGN: 2, ILLOP: 3, DIVZERO: 4, NOSCRATCH: 5, KPRIV: 6, UPRIV: 7,
+  TUPOFLOW: 8, BADSTACK: 9, BADSIZE: 10, BADINDEX: 11, LIBRARY: 1000,
+} as const;

@@ -1,0 +1,108 @@
+/**
+ * @fileoverview What the compiler produces: plain data describing maps, BPF programs (still
+ * symbolic: instructions name maps and subprograms), the probes each program serves, and the
+ * layouts the consumer needs to decode records and aggregations. Nothing here touches the
+ * kernel; `-S` prints it, the runtime loads it (cilium/ebpf's Spec/Object split).
+ */
+import type { Insn } from '../bpf/asm/insn.js';
+import type { CType } from '../check/ctypes.js';
+import type { Span } from '../diag/source.js';
+import type { AggFn } from '../consume/format/values.js';
+
+export interface MapSpecData {
+  name: string;
+  type: 'hash' | 'percpu_hash' | 'array' | 'percpu_array' | 'ringbuf';
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** Initial contents for array maps (e.g. the string table), key index → bytes. */
+  init?: { key: number; value: Uint8Array }[];
+  /** Freeze after initialisation (read-only data). */
+  readonly?: boolean;
+}
+
+/** A probe as the consumer and `-l` see it. Probe ids are dense and start at 1 (BEGIN is 1). */
+export interface ProbeInfo {
+  id: number;
+  provider: string;
+  module: string;
+  function: string;
+  name: string;
+}
+
+/** How a program is attached; the provider that created it interprets `attach`. */
+export interface ProgramSpecData {
+  name: string;
+  provider: string;
+  bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe';
+  insns: Insn[];
+  /** Provider-specific attachment data (e.g. raw tracepoint name, profile rate). */
+  attach: unknown;
+  /** Probe ids this program serves. */
+  probes: number[];
+}
+
+/** One value inside a record: where it is, what it is. */
+export interface FieldLayout {
+  offset: number;
+  sizeBytes: number;
+  type: CType;
+  /** How the consumer turns the bytes into a value. */
+  decode: 'int' | 'string' | 'bytes' | 'stack' | 'ustack' | 'symbol' | 'usymbol';
+  signed?: boolean;
+}
+
+/** One recorded action of a clause, in clause order. */
+export type RecordedAction =
+  | { kind: 'trace'; field: FieldLayout }
+  | { kind: 'printf'; format: string; args: FieldLayout[] }
+  | { kind: 'printa'; format?: string; aggIds: number[] }
+  | { kind: 'exit'; field: FieldLayout }
+  | { kind: 'tracemem'; field: FieldLayout; dynSize?: FieldLayout }
+  | { kind: 'stack'; field: FieldLayout; user: boolean }
+  | { kind: 'clear' | 'trunc' | 'normalize' | 'denormalize'; aggId: number; arg?: FieldLayout }
+  | { kind: 'setopt'; name: string; value?: string }
+  | { kind: 'system' | 'freopen'; format: string; args: FieldLayout[] }
+  | { kind: 'ftruncate' }
+  | { kind: 'commit' | 'discard' | 'speculate'; field: FieldLayout };
+
+/** A compiled clause: its id (`dt_clause_<stid>`), source and record layout. */
+export interface ClauseSpec {
+  stid: number;
+  span: Span;
+  /** Size of the record it emits (0 when it records nothing and prints nothing). */
+  recordSize: number;
+  actions: RecordedAction[];
+  /** A clause with no data-recording action prints nothing, not even the probe prefix. */
+  printsPrefix: boolean;
+}
+
+export interface AggregationSpec {
+  id: number;
+  name: string;
+  fn: AggFn;
+  /** The per-CPU map holding it. */
+  map: string;
+  keyFields: FieldLayout[];
+  keySize: number;
+  valueSize: number;
+  params?: { base?: bigint; limit?: bigint; step?: bigint; factor?: bigint; lmag?: bigint; hmag?: bigint; steps?: bigint };
+}
+
+/** Record header: u32 probe id, u32 clause id (stid); data starts at offset 8. */
+export const RECORD_HEADER_BYTES = 8;
+/** Special stid values for records that do not belong to a clause. */
+export const StidSpecial = { ERROR: 0xffffffff, DROP: 0xfffffffe } as const;
+
+export interface CompiledProgram {
+  maps: MapSpecData[];
+  programs: ProgramSpecData[];
+  probes: ProbeInfo[];
+  clauses: ClauseSpec[];
+  aggregations: AggregationSpec[];
+  /** Options set by pragmas in the program, in order. */
+  pragmaOptions: { name: string; value?: string }[];
+  strsize: number;
+  /** Subprograms shared by programs (string routines etc.), by name. */
+  subprograms: Map<string, Insn[]>;
+}

@@ -1,0 +1,129 @@
+/**
+ * @fileoverview User-space symbolisation for `ustack()`, `usym()`, `ufunc()`, `umod()`,
+ * `uaddr()` and `%A`: a process's mappings are snapshot from /proc/PID/maps on first use (or
+ * ahead of time with snapshotProcess, e.g. when tracing starts) and kept after the process
+ * exits, so records drained late still resolve. Addresses map to `module`symbol+0xoff` through
+ * the objects' ELF symbol tables (files cached by path + inode in src/bpf/elf/procmaps.ts).
+ */
+import { existsSync } from 'node:fs';
+import { mappingAt, moduleElf, readProcMaps, executablePath, modulesOfMaps, type MapEntry, type ProcessModule } from '../bpf/elf/procmaps.js';
+import { lookupSymbol, vaddrOfFileOffset } from '../bpf/elf/symbols.js';
+
+/** What was mapped in a process when we looked. */
+export interface ProcessSnapshot {
+  pid: number;
+  /** Sorted by start address. */
+  maps: MapEntry[];
+  modules: ProcessModule[];
+  /** Module of each file-backed mapping, by mapping start. */
+  moduleOfMapping: Map<number, ProcessModule>;
+  takenAtMs: number;
+}
+
+export interface UserSymbol {
+  /** The object's base name (DTrace's module). */
+  module: string;
+  /** The containing function, when the object's symbols cover the address. */
+  name?: string;
+  /** Offset into the function, or into the mapping's file when there is no symbol. */
+  offset: number;
+  /** Offset of the address in the object file (what `noresolve` prints). */
+  fileOffset: number;
+  path: string;
+}
+
+const snapshots = new Map<number, ProcessSnapshot>();
+/** How stale a snapshot may be before a miss re-reads the maps of a live process (dlopen). */
+const REFRESH_AFTER_MS = 1000;
+
+function takeSnapshot(pid: number, maps: MapEntry[], modules: ProcessModule[]): ProcessSnapshot {
+  const moduleOfMapping = new Map<number, ProcessModule>();
+  for (const mod of modules) for (const m of mod.mappings) moduleOfMapping.set(m.start, mod);
+  return { pid, maps: [...maps].sort((a, b) => a.start - b.start), modules, moduleOfMapping, takenAtMs: Date.now() };
+}
+
+/**
+ * Reads (or re-reads) the mappings of a process and keeps them. Returns undefined when the
+ * process is gone and was never seen.
+ */
+export function snapshotProcess(pid: number): ProcessSnapshot | undefined {
+  try {
+    const maps = readProcMaps(pid);
+    const snap = takeSnapshot(pid, maps, modulesOfMaps(maps, executablePath(pid)));
+    if (maps.length > 0) snapshots.set(pid, snap);
+    return snapshots.get(pid);
+  } catch {
+    return snapshots.get(pid);
+  }
+}
+
+/** Builds a snapshot from given maps (tests, or a consumer that captured them itself). */
+export function registerSnapshot(pid: number, maps: MapEntry[], exePath?: string): ProcessSnapshot {
+  const snap = takeSnapshot(pid, maps, modulesOfMaps(maps, exePath));
+  snapshots.set(pid, snap);
+  return snap;
+}
+
+/** Forgets a process (or all of them). */
+export function forgetProcess(pid?: number): void {
+  if (pid === undefined) snapshots.clear();
+  else snapshots.delete(pid);
+}
+
+function mappingFor(pid: number, addr: number): { snap: ProcessSnapshot; map: MapEntry } | undefined {
+  let snap = snapshots.get(pid) ?? snapshotProcess(pid);
+  if (!snap) return undefined;
+  let map = mappingAt(snap.maps, addr);
+  if (!map && Date.now() - snap.takenAtMs > REFRESH_AFTER_MS && existsSync(`/proc/${pid}`)) {
+    // A library loaded after the snapshot; look again once.
+    snap = snapshotProcess(pid) ?? snap;
+    map = mappingAt(snap.maps, addr);
+  }
+  return map ? { snap, map } : undefined;
+}
+
+/** Resolves a user address of process `pid`. Undefined when it is in no file-backed mapping. */
+export function lookupUser(pid: number, addr: bigint | number): UserSymbol | undefined {
+  const a = Number(BigInt.asUintN(64, BigInt(addr)));
+  const found = mappingFor(pid, a);
+  if (!found) return undefined;
+  const mod = found.snap.moduleOfMapping.get(found.map.start);
+  if (!mod) return undefined;
+  const fileOffset = a - found.map.start + found.map.fileOffset;
+  const base = { module: mod.name, path: mod.path, fileOffset };
+  const elf = moduleElf(mod, pid);
+  if (!elf) return { ...base, offset: fileOffset };
+  const vaddr = vaddrOfFileOffset(elf, fileOffset);
+  const sym = vaddr !== undefined ? lookupSymbol(elf, vaddr) : undefined;
+  if (!sym) return { ...base, offset: fileOffset };
+  return { ...base, name: sym.name, offset: sym.offset };
+}
+
+function hex(addr: bigint | number): string {
+  return `0x${BigInt.asUintN(64, BigInt(addr)).toString(16)}`;
+}
+
+/**
+ * `uaddr()` / ustack frame text: ``libc.so.6`malloc+0x12``, ``prog`main`` at the symbol's
+ * start, ``prog`0x1234`` (module known, no symbol), `0x7f…` (unknown). With `noresolve`:
+ * `path:0xoffset` (the offset in the file).
+ */
+export function formatUserAddress(pid: number, addr: bigint | number, opts: { noresolve?: boolean } = {}): string {
+  const sym = lookupUser(pid, addr);
+  if (!sym) return hex(addr);
+  if (opts.noresolve) return `${sym.path}:0x${sym.fileOffset.toString(16)}`;
+  if (sym.name === undefined) return `${sym.module}\`${hex(addr)}`;
+  return sym.offset === 0 ? `${sym.module}\`${sym.name}` : `${sym.module}\`${sym.name}+0x${sym.offset.toString(16)}`;
+}
+
+/** `usym()` / `ufunc()`: ``module`function`` without the offset. */
+export function formatUserFunction(pid: number, addr: bigint | number): string {
+  const sym = lookupUser(pid, addr);
+  if (!sym) return hex(addr);
+  return sym.name === undefined ? `${sym.module}\`${hex(addr)}` : `${sym.module}\`${sym.name}`;
+}
+
+/** `umod()`: the object's base name. */
+export function formatUserModule(pid: number, addr: bigint | number): string {
+  return lookupUser(pid, addr)?.module ?? hex(addr);
+}

@@ -1,0 +1,33 @@
+/**
+ * @fileoverview The dtrace provider: BEGIN (probe 1), END (2), ERROR (3). BEGIN and END are
+ * raw-tracepoint programs the tracer runs itself with BPF_PROG_TEST_RUN — synchronously, in
+ * its own process (so `pid` is the tracer's), before any other probe is attached and after the
+ * last one is detached: no probe, no race (providers-on-linux.md §1, option (b)).
+ */
+import { matchProbeField } from '../bpf/elf/glob.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+
+const NAMES = ['BEGIN', 'END', 'ERROR'] as const;
+export const DTRACE_PROBE_IDS: Record<string, number> = { BEGIN: 1, END: 2, ERROR: 3 };
+
+const sites: ProbeSite[] = NAMES.map((name) => ({ provider: 'dtrace', module: '', function: '', name }));
+
+export const dtraceProvider: Provider = {
+  name: 'dtrace',
+  match(desc: ProbeDescFields): ProbeSite[] {
+    return sites.filter((s) => matchProbeField(desc.module, s.module) && matchProbeField(desc.function, s.function) && matchProbeField(desc.name, s.name));
+  },
+  list: () => sites,
+  plan(probes: EnabledProbe[]): ProgramPlan[] {
+    // ERROR clauses are not a program of their own: the fault path reports the error record.
+    return probes.filter((p) => p.site.name !== 'ERROR').map((p) => ({
+      name: `dtrace_${p.site.name}`,
+      bpfType: 'raw_tracepoint',
+      attach: undefined,
+      probes: [p],
+      runMode: p.site.name === 'BEGIN' ? 'begin' : 'end',
+      emitTrampoline(t) { t.emitClauses(p.id); },
+    }));
+  },
+  attach: () => [],
+};

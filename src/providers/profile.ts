@@ -1,0 +1,77 @@
+/**
+ * @fileoverview The profile provider: `profile-N[unit]` fires on every CPU, `tick-N[unit]` on
+ * one, both from a software CPU-clock perf event per CPU running a perf_event program
+ * (providers-on-linux.md §2). arg0 is the kernel PC when the sample interrupted the kernel,
+ * arg1 the user PC otherwise.
+ */
+import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
+import { attachProfile } from '../bpf/link.js';
+import { onlineCpus } from '../bpf/map.js';
+import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n, nsec: 1n, us: 1000n, usec: 1000n, ms: 1_000_000n, msec: 1_000_000n,
+  s: 1_000_000_000n, sec: 1_000_000_000n, m: 60_000_000_000n, min: 60_000_000_000n,
+  h: 3_600_000_000_000n, hour: 3_600_000_000_000n, d: 86_400_000_000_000n, day: 86_400_000_000_000n,
+};
+const MIN_PERIOD_NS = 200_000n;
+const LISTED = ['profile-97', 'profile-199', 'profile-499', 'profile-997', 'profile-1999', 'profile-4001', 'profile-4999',
+  'tick-1', 'tick-10', 'tick-100', 'tick-500', 'tick-1000', 'tick-5000'];
+
+/** Period in ns of a probe name like `tick-10ms` or `profile-97` (97 Hz); undefined if invalid. */
+export function profilePeriodNs(name: string): { kind: 'profile' | 'tick'; periodNs: bigint } | undefined {
+  const m = /^(profile|tick)-([0-9]+)([a-z]*)$/i.exec(name);
+  if (!m) return undefined;
+  const n = BigInt(m[2]!);
+  const unit = m[3]!.toLowerCase();
+  if (n <= 0n) return undefined;
+  let periodNs: bigint;
+  if (unit === '' || unit === 'hz') periodNs = 1_000_000_000n / n;
+  else if (UNIT_NS[unit] !== undefined) periodNs = n * UNIT_NS[unit]!;
+  else return undefined;
+  if (periodNs < MIN_PERIOD_NS) return undefined;
+  return { kind: m[1]!.toLowerCase() as 'profile' | 'tick', periodNs };
+}
+
+// struct bpf_perf_event_data starts with struct pt_regs: ip at 128, cs at 136 (x86_64).
+const PT_REGS_IP = 128;
+const PT_REGS_CS = 136;
+
+export const profileProvider: Provider = {
+  name: 'profile',
+  dynamic: true,
+  match(desc: ProbeDescFields): ProbeSite[] {
+    if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];
+    const names = desc.name && !isGlob(desc.name) ? [desc.name] : LISTED.filter((n) => matchProbeField(desc.name, n));
+    return names.filter((n) => profilePeriodNs(n)).map((name) => ({ provider: 'profile', module: '', function: '', name }));
+  },
+  list: () => LISTED.map((name) => ({ provider: 'profile', module: '', function: '', name })),
+  plan(probes: EnabledProbe[]): ProgramPlan[] {
+    return probes.map((p) => ({
+      name: `profile_${p.site.name.replace(/-/g, '_')}`,
+      bpfType: 'perf_event',
+      attach: profilePeriodNs(p.site.name),
+      probes: [p],
+      runMode: 'attach',
+      emitTrampoline(t) {
+        const a = t.asm;
+        // ctx at fp-8. arg0 = ip if kernel mode else 0; arg1 = ip if user mode else 0.
+        a.ldx(8, R1, R10, -8).ldx(8, R2, R1, PT_REGS_IP).ldx(8, R3, R1, PT_REGS_CS).alu64('and', R3, imm(3));
+        const user = a.newLabel('user'), done = a.newLabel('args');
+        a.st(8, R9, t.argOffset(0), 0).st(8, R9, t.argOffset(1), 0);
+        a.jmp('jeq', R3, imm(3), user).stx(8, R9, t.argOffset(0), R2).ja(done);
+        a.label(user).stx(8, R9, t.argOffset(1), R2);
+        a.label(done).mov(R1, R1);
+        t.emitClauses(p.id);
+      },
+    }));
+  },
+  attach(plan, prog) {
+    const period = plan.attach as { kind: 'profile' | 'tick'; periodNs: bigint };
+    const cpus = onlineCpus();
+    // tick fires on one CPU: the first online one.
+    return attachProfile(prog, { periodNs: period.periodNs, cpus: period.kind === 'tick' ? [cpus[0] ?? 0] : cpus },
+      `attach profile:::${plan.probes[0]!.site.name}`);
+  },
+};

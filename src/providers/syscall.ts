@@ -1,0 +1,86 @@
+/**
+ * @fileoverview The syscall provider: `syscall:vmlinux:<name>:entry|return`. Every entry probe
+ * is served by ONE raw tracepoint program on `sys_enter` (and every return probe by one on
+ * `sys_exit`) that dispatches on the system call number: a perf-event tracepoint per syscall
+ * costs 60–80 ms each to detach (design/MACHINE.md), a raw tracepoint ≈ 0.1 ms.
+ */
+import { matchProbeField } from '../bpf/elf/glob.js';
+import { attachRawTracepoint } from '../bpf/link.js';
+import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import { Helper } from '../bpf/uapi.js';
+import { MST } from '../codegen/layout.js';
+import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+
+const byName = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, nr]));
+let allSites: ProbeSite[] | undefined;
+function sites(): ProbeSite[] {
+  allSites ??= SYSCALLS_X86_64.flatMap(([name, nr]) => (['entry', 'return'] as const).map((pn) => ({ provider: 'syscall', module: 'vmlinux', function: name, name: pn, key: nr })));
+  return allSites;
+}
+
+// struct pt_regs (x86_64) offsets: r10 56, r9 64, r8 72, dx 96, si 104, di 112, orig_ax 120.
+const REGS_COPY_FROM = 56;
+const ARG_REG_OFFSETS = [112, 104, 96, 56, 72, 64].map((o) => o - REGS_COPY_FROM);
+const ORIG_AX = 120;
+
+export const syscallProvider: Provider = {
+  name: 'syscall',
+  match(desc: ProbeDescFields): ProbeSite[] {
+    if (!matchProbeField(desc.module, 'vmlinux')) return [];
+    // A plain function name needs no walk of the whole table.
+    if (desc.function && !/[*?[\\]/.test(desc.function)) {
+      const nr = byName.get(desc.function);
+      if (nr === undefined) return [];
+      return (['entry', 'return'] as const).filter((n) => matchProbeField(desc.name, n))
+        .map((name) => ({ provider: 'syscall', module: 'vmlinux', function: desc.function, name, key: nr }));
+    }
+    return sites().filter((s) => matchProbeField(desc.function, s.function) && matchProbeField(desc.name, s.name));
+  },
+  list: () => sites(),
+  plan(probes: EnabledProbe[]): ProgramPlan[] {
+    const plans: ProgramPlan[] = [];
+    for (const dir of ['entry', 'return'] as const) {
+      const mine = probes.filter((p) => p.site.name === dir);
+      if (mine.length === 0) continue;
+      plans.push({
+        name: `syscall_${dir}`,
+        bpfType: 'raw_tracepoint',
+        attach: dir === 'entry' ? 'sys_enter' : 'sys_exit',
+        probes: mine,
+        runMode: 'attach',
+        emitTrampoline(t) {
+          const a = t.asm;
+          // ctx: u64 args[2] = { struct pt_regs *regs, long id_or_ret }.
+          a.ldx(8, R1, R10, -8);
+          if (dir === 'entry') a.ldx(8, R2, R1, 8);
+          else {
+            a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+            a.ldx(8, R2, R9, MST.scratchU64);
+          }
+          const targets = mine.map((p) => ({ p, label: a.newLabel(`nr${p.site.key as number}`) }));
+          for (const { p, label } of targets) a.jmp('jeq', R2, imm(p.site.key as number), label);
+          a.ja(t.exitLabel);
+          for (const { p, label } of targets) {
+            a.label(label);
+            if (dir === 'entry') {
+              a.ldx(8, R3, R10, -8).ldx(8, R3, R3, 0).alu64('add', R3, imm(REGS_COPY_FROM));
+              a.mov(R1, R9).alu64('add', R1, imm(MST.regs)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
+              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, MST.regs + off).stx(8, R9, t.argOffset(i), R1));
+              for (let i = 6; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
+            } else {
+              a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8).stx(8, R9, t.argOffset(0), R1).stx(8, R9, t.argOffset(1), R1);
+              for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
+            }
+            t.emitClauses(p.id);
+            a.ja(t.exitLabel);
+          }
+        },
+      });
+    }
+    return plans;
+  },
+  attach(plan, prog) {
+    return [attachRawTracepoint(prog, plan.attach as string, `attach syscall:::${plan.probes.length === 1 ? plan.probes[0]!.site.function + ':' : ''}${plan.probes[0]!.site.name}`)];
+  },
+};

@@ -12,3 +12,5 @@ typedef struct cpuinfo {
 } cpuinfo_t;
 
 inline processorid_t cpu = curcpu->cpu_id;
+inline chipid_t chip = curcpu->cpu_chip;
+inline lgrp_id_t lgrp = curcpu->cpu_lgrp;

@@ -17,6 +17,7 @@ import { DiagnosticSink } from '../src/diag/diagnostic.js';
 import { makeSource } from '../src/diag/source.js';
 import { isFrontEndTag } from '../src/diag/tags.js';
 import { renderDiagnostic } from '../src/diag/render.js';
+import { printProgram } from '../src/lang/print.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // build/test/x.js or test/x.ts: the repo root is two or one levels up.
@@ -77,7 +78,7 @@ test('every corpus .d file parses or fails with its front-end tag', { skip: exis
     // Macro arguments as the runner passes them (operands after the script).
     const operands = opts.replace(/-[CDUIx]\s*\S+|-[CqeZw]\b|-s\s+\S+/g, ' ').trim().split(/\s+/).filter((w) => w !== '' && !w.startsWith('-'));
     const sink = new DiagnosticSink();
-    parse(source, sink, {
+    const program = parse(source, sink, {
       macroArgs: [rel, ...operands], macroVars: { pid: 1, ppid: 1, pgid: 1, sid: 1, uid: 0, gid: 0, euid: 0, egid: 0, target: 0, projid: 0, taskid: 0 },
       isTypeName: kernelTypeName,
       defaultArgs: /defaultargs/.test(opts) || /option\s+defaultargs/.test(text), argRef: true,
@@ -103,6 +104,12 @@ test('every corpus .d file parses or fails with its front-end tag', { skip: exis
     } else {
       counts.parsed++;
       if (isErr) counts.laterStageErrors++;
+      // The printer's contract: parse → print → parse → print is a fixed point.
+      const printed = printProgram(program);
+      const again = new DiagnosticSink();
+      const reparsed = parse(makeSource(rel, printed), again, { isTypeName: kernelTypeName, allowEmpty: true });
+      if (again.errors.length > 0) unexpected.push(`${rel}: printed text does not parse: ${again.errors[0]!.message}\n${printed}`);
+      else if (printProgram(reparsed) !== printed) unexpected.push(`${rel}: print is not a fixed point`);
     }
   }
   console.log(`corpus-parse: ${JSON.stringify(counts)}; unexpected: ${unexpected.length}`);

@@ -123,14 +123,15 @@ export async function waitExit(session, timeoutMs) {
  */
 export async function stopSession(session, graceMs = 60_000) {
   const signalMs = nowMs();
-  if (isRunning(session)) signalGroup(session, 'SIGINT');
+  const wasRunning = isRunning(session);
+  if (wasRunning) signalGroup(session, 'SIGINT');
   const killed = await Promise.race([session.exited.then(() => false), sleep(graceMs).then(() => true)]);
   if (killed) {
     signalGroup(session, 'SIGKILL');
     await session.exited;
   }
   const result = finish(session, { timedOut: killed });
-  result.stopMs = session.endMs - signalMs;
+  result.stopMs = wasRunning ? session.endMs - signalMs : 0;
   return result;
 }
 
@@ -182,43 +183,54 @@ async function bpftoolJson(args) {
   }
 }
 
-function entryPids(entry) {
-  const pids = [];
-  if (typeof entry.pid === 'number') pids.push(entry.pid);
-  if (Array.isArray(entry.pids)) for (const p of entry.pids) if (typeof p?.pid === 'number') pids.push(p.pid);
-  return pids;
+/**
+ * BPF links held by `pids`, from /proc/PID/fdinfo (the kernel prints link_type, link_id and,
+ * for raw tracepoints, tp_name there). Returned as the fdinfo texts.
+ */
+export function linksHeldBy(pids) {
+  const texts = [];
+  for (const pid of pids) {
+    let fds = [];
+    try { fds = readdirSync(`/proc/${pid}/fdinfo`); } catch { continue; }
+    for (const fd of fds) {
+      try {
+        const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+        if (text.includes('link_id:')) texts.push(text);
+      } catch { /* closed meanwhile */ }
+    }
+  }
+  return texts;
 }
 
 /**
- * BPF attachments (perf-event tracepoints and links) that mention `token` (e.g. "sys_enter",
- * which matches bpftrace's perf tracepoint sys_enter_getpid and a raw_tracepoint link on
- * sys_enter) or that belong to one of `ownerPids`. Returned as stable keys.
+ * Has one of `pids` attached a probe whose tracepoint name contains `token` (e.g.
+ * "sys_enter": bpftrace's perf-event tracepoint sys_enter_getpid, or a raw_tracepoint link on
+ * sys_enter)? Counting only attachments held by the tracer's own processes keeps other
+ * tracers on the machine from faking readiness. Perf-event tracepoints are found with
+ * `bpftool perf list` (it names the owning pid); links from fdinfo. A tp_btf ("tracing")
+ * link does not name its tracepoint in fdinfo, so any such link counts.
  */
-export async function attachmentsMatching(token, ownerPids = new Set()) {
+export async function hasAttached(pids, token) {
+  for (const text of linksHeldBy(pids)) {
+    if (text.includes(token) || /^link_type:\s*tracing$/m.test(text)) return true;
+  }
+  const perfEvents = await bpftoolJson(['perf', 'list']);
+  return perfEvents.some((entry) => pids.has(entry.pid) && JSON.stringify(entry).includes(token));
+}
+
+/** Number of attachments to `token` on the whole machine (to warn about other tracers). */
+export async function foreignAttachments(token) {
   const [perfEvents, links] = await Promise.all([bpftoolJson(['perf', 'list']), bpftoolJson(['link', 'list'])]);
-  const keys = [];
-  for (const entry of perfEvents) {
-    const owned = entryPids(entry).some((pid) => ownerPids.has(pid));
-    if (owned || JSON.stringify(entry).includes(token)) keys.push(`perf:${entry.pid}:${entry.fd}`);
-  }
-  for (const entry of links) {
-    const owned = entryPids(entry).some((pid) => ownerPids.has(pid));
-    if (owned || JSON.stringify(entry).includes(token)) keys.push(`link:${entry.id}`);
-  }
-  return keys;
+  return [...perfEvents, ...links].filter((entry) => JSON.stringify(entry).includes(token)).length;
 }
 
 /**
- * Polls until a BPF attachment that was not in `baselineKeys` appears (mentioning token or
- * owned by the session's processes), the session exits, or timeoutMs passes.
- * Returns { readyMs } (from session start) or { error }.
+ * Polls until the session's processes hold an attachment matching token (see hasAttached),
+ * the session exits, or timeoutMs passes. Returns { readyMs } (from session start) or { error }.
  */
-export async function waitAttached(session, { token, baselineKeys, timeoutMs = 30_000, pollMs = 10 }) {
-  const baseline = new Set(baselineKeys);
+export async function waitAttached(session, { token, timeoutMs = 30_000, pollMs = 10 }) {
   for (;;) {
-    const owners = pidsInGroup(session.child.pid);
-    const keys = await attachmentsMatching(token, owners);
-    if (keys.some((key) => !baseline.has(key))) return { readyMs: nowMs() - session.startMs };
+    if (await hasAttached(pidsInGroup(session.child.pid), token)) return { readyMs: nowMs() - session.startMs };
     if (!isRunning(session)) return { error: `tracer exited (status ${session.exitCode ?? session.signal}) before attaching: ${tail(session.stderrPath)}` };
     if (nowMs() - session.startMs > timeoutMs) return { error: `not attached after ${timeoutMs} ms: ${tail(session.stderrPath)}` };
     await sleep(pollMs);

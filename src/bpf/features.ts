@@ -210,8 +210,8 @@ function readLockdown(): string | undefined {
 // lives in src/bpf/btf/; this one keeps feature probing independent of it.
 
 const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
-const BTF_KIND_TYPEDEF = 8;
-const BTF_KIND_FUNC = 12;
+export const BTF_KIND_TYPEDEF = 8;
+export const BTF_KIND_FUNC = 12;
 
 /** Bytes that follow the 12-byte btf_type header for each kind (vlen = number of members). */
 function btfTrailerBytes(kind: number, vlen: number): number {
@@ -256,7 +256,11 @@ export function findBtfTypeId(btf: Uint8Array, name: string, kind: number): numb
 }
 
 let vmlinuxBtf: Uint8Array | undefined;
-function vmlinuxBtfTypeId(name: string, kind: number): number | undefined {
+/**
+ * The id of `name` of `kind` (8 typedef, 12 func) in the kernel's BTF, e.g. the attachBtfId of a
+ * tp_btf program is the typedef `btf_trace_<tracepoint>`. Reads vmlinux BTF once (≈ 20 ms walk).
+ */
+export function vmlinuxBtfTypeId(name: string, kind: number): number | undefined {
   try {
     vmlinuxBtf ??= readFileSync(VMLINUX_BTF);
   } catch {

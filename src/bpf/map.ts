@@ -199,8 +199,8 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
   }
 
   function snapshotByIteration(): MapSnapshot {
-    const keysOut = new GrowableBytes(keySize);
-    const valuesOut = new GrowableBytes(valueBufferSizeBytes);
+    const keysOut = createAccumulator(keySize);
+    const valuesOut = createAccumulator(valueBufferSizeBytes);
     let key: Uint8Array | undefined;
     while ((key = nextKey(key)) !== undefined) {
       const value = lookupView(key);
@@ -215,8 +215,8 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
     batch ??= allocBatchBuffers(spec, keySize, valueBufferSizeBytes);
     const b = batch;
     const v = b.attr.view;
-    const keysOut = new GrowableBytes(keySize);
-    const valuesOut = new GrowableBytes(valueBufferSizeBytes);
+    const keysOut = createAccumulator(keySize);
+    const valuesOut = createAccumulator(valueBufferSizeBytes);
     let first = true;
     for (;;) {
       b.attr.bytes.fill(0);
@@ -379,31 +379,38 @@ function freeBatchBuffers(b: BatchBuffers): void {
 }
 
 /** Fixed-record byte accumulator that doubles its capacity (one copy per chunk, none per entry). */
-class GrowableBytes {
-  count = 0;
-  private buffer = new Uint8Array(0);
-  constructor(private readonly recordSizeBytes: number) {}
-  private reserve(records: number): void {
-    const need = (this.count + records) * this.recordSizeBytes;
-    if (need <= this.buffer.length) return;
-    const next = new Uint8Array(Math.max(need, this.buffer.length * 2, 64 * this.recordSizeBytes));
-    next.set(this.buffer.subarray(0, this.count * this.recordSizeBytes));
-    this.buffer = next;
+interface RecordAccumulator {
+  readonly count: number;
+  push(record: Uint8Array): void;
+  pushPacked(records: Uint8Array, count: number): void;
+  bytes(): Uint8Array;
+}
+
+function createAccumulator(recordSizeBytes: number): RecordAccumulator {
+  let buffer = new Uint8Array(0);
+  let count = 0;
+  function reserve(records: number): void {
+    const need = (count + records) * recordSizeBytes;
+    if (need <= buffer.length) return;
+    const next = new Uint8Array(Math.max(need, buffer.length * 2, 64 * recordSizeBytes));
+    next.set(buffer.subarray(0, count * recordSizeBytes));
+    buffer = next;
   }
-  push(record: Uint8Array): void {
-    this.reserve(1);
-    this.buffer.set(record.subarray(0, this.recordSizeBytes), this.count * this.recordSizeBytes);
-    this.count++;
-  }
-  pushPacked(records: Uint8Array, count: number): void {
-    if (count === 0) return;
-    this.reserve(count);
-    this.buffer.set(records.subarray(0, count * this.recordSizeBytes), this.count * this.recordSizeBytes);
-    this.count += count;
-  }
-  bytes(): Uint8Array {
-    return this.buffer.subarray(0, this.count * this.recordSizeBytes);
-  }
+  return {
+    get count() { return count; },
+    push(record) {
+      reserve(1);
+      buffer.set(record.subarray(0, recordSizeBytes), count * recordSizeBytes);
+      count++;
+    },
+    pushPacked(records, n) {
+      if (n === 0) return;
+      reserve(n);
+      buffer.set(records.subarray(0, n * recordSizeBytes), count * recordSizeBytes);
+      count += n;
+    },
+    bytes() { return buffer.subarray(0, count * recordSizeBytes); },
+  };
 }
 
 /** Creates an outer map (array_of_maps/hash_of_maps) from a spec and a template inner map. */

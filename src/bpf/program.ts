@@ -34,6 +34,8 @@ export interface ProgramSpec {
   btfFd?: number;
   /** Log level for the diagnostic reload: 1 (default) or 2 (every state). */
   logLevel?: 1 | 2;
+  /** First verifier log buffer size on failure (default 4 MiB; grown to what the kernel needs). */
+  logSizeBytes?: number;
 }
 
 export interface BpfProgram {
@@ -64,7 +66,7 @@ export function loadProgram(spec: ProgramSpec): BpfProgram {
     if (first >= 0) return wrapProgram(first, spec, insnCount);
 
     // Rejected: load again with a log to say why.
-    let logSize = INITIAL_LOG_SIZE_BYTES;
+    let logSize = Math.max(64, spec.logSizeBytes ?? INITIAL_LOG_SIZE_BYTES);
     for (;;) {
       const log = allocNative(logSize);
       try {
@@ -180,6 +182,9 @@ export interface TestRunOptions {
 
 export interface TestRunResult { retval: number; durationNs: number }
 
+const TEST_RUN_SCRATCH_BYTES = 4096;
+let testRunScratch: NativeMemory | undefined;
+
 /**
  * Runs a program once in the calling thread (BPF_PROG_TEST_RUN). BEGIN and END clauses use this:
  * no probe, no race, and `pid` is the tracer itself.
@@ -187,7 +192,11 @@ export interface TestRunResult { retval: number; durationNs: number }
 export function testRun(prog: BpfProgram, opts: TestRunOptions = {}): TestRunResult {
   const ctxSize = opts.ctxIn?.length ?? 0;
   const dataSize = opts.dataIn?.length ?? 0;
-  const block = allocNative(TestRunAttr.sizeBytes + ctxSize + dataSize);
+  const needBytes = TestRunAttr.sizeBytes + ctxSize + dataSize;
+  // A reused scratch block: allocating native memory costs more than the run itself.
+  const reuse = needBytes <= TEST_RUN_SCRATCH_BYTES;
+  const block = reuse ? (testRunScratch ??= allocNative(TEST_RUN_SCRATCH_BYTES)) : allocNative(needBytes);
+  if (reuse) block.bytes.fill(0, 0, needBytes);
   try {
     const v = block.view;
     const ctxAt = TestRunAttr.sizeBytes;
@@ -213,7 +222,7 @@ export function testRun(prog: BpfProgram, opts: TestRunOptions = {}): TestRunRes
     bpf(BpfCmd.PROG_TEST_RUN, block, TestRunAttr.sizeBytes, `run program ${prog.name}`);
     return { retval: v.getUint32(TestRunAttr.retval, true), durationNs: v.getUint32(TestRunAttr.duration, true) };
   } finally {
-    freeNative(block);
+    if (!reuse) freeNative(block);
   }
 }
 

@@ -149,6 +149,12 @@ export function viewNative(address: number, sizeBytes: number): ArrayBuffer {
 
 /** Writes a u64 given as a Number or bigint (pointers, cookies) at `offset`, little endian. */
 export function setU64(view: DataView, offset: number, value: number | bigint): void {
+  if (typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
+    // Hot path (addresses in map calls): two 32-bit stores, no BigInt allocation.
+    view.setUint32(offset, value % 0x1_0000_0000, true);
+    view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+    return;
+  }
   view.setBigUint64(offset, BigInt.asUintN(64, BigInt(value)), true);
 }
 

@@ -103,7 +103,7 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map([
   // Aggregation maintenance (act when the record is consumed)
   A('clear', 'void(@)'),
   A('trunc', 'void(@, [int64_t])'),
-  A('normalize', 'void(@, [uint64_t])'),
+  A('normalize', 'void(@, uint64_t)'),
   A('denormalize', 'void(@)'),
   // Destructive subroutines
   S('copyout', 'void(void *, uintptr_t, size_t)', {

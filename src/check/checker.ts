@@ -17,7 +17,7 @@ import type {
 } from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
-import type { Span } from '../diag/source.js';
+import { reportedLine, type Span } from '../diag/source.js';
 import {
   Types, typedef, pointerTo, resolve, isInteger, sizeOf, typeName, sameType, isCharPointerOrArray,
   type CType, type StructType, type EnumType, type StructMemberType, type IntType, type PointerType,
@@ -83,7 +83,14 @@ export interface AggregationInfo {
   span: Span;
 }
 
-export interface InlineInfo { name: string; type: CType; value: Expr; span: Span }
+export interface InlineInfo {
+  name: string;
+  type: CType;
+  value: Expr;
+  /** Parameters of an associative inline (`inline int f[int x] = x + 1;`). */
+  params?: { name: string; type: CType }[];
+  span: Span;
+}
 
 export interface TranslatorInfo {
   output: StructType;
@@ -108,6 +115,8 @@ export type SymbolRef =
   | { kind: 'xlate'; translator: TranslatorInfo; pointer: boolean }
   /** The translator input name inside a translator body. */
   | { kind: 'xlate-input'; translator: TranslatorInfo; type: CType }
+  /** A parameter of an associative inline, inside its definition. */
+  | { kind: 'inline-param'; inline: string; index: number; type: CType }
   | { kind: 'args'; index: number; type: CType }
   | { kind: 'uregs'; index: number };
 
@@ -140,7 +149,9 @@ export const DYN: CType = typedef('<DYN>', Types.void);
 // Internal state
 
 const F_LVALUE = 1, F_WRITABLE = 2, F_BITFIELD = 4, F_USER = 8, F_ALLOCA = 16, F_NONASSIGN = 32;
-const ID_REF = 1, ID_MOD = 2;
+/** A dereference of an alloca pointer: taking its address gives an alloca pointer again. */
+const F_DEREF_ALLOCA = 64;
+const ID_REF = 1, ID_MOD = 2, ID_ALLOCA = 4;
 
 interface Info {
   type: CType;
@@ -175,9 +186,18 @@ function idkindName(g: GlobalIdent): string {
 }
 
 const isDyn = (t: CType) => t === DYN;
+/** What a pointer, array or string (an array of char) refers to. */
+function pointee(t: CType): CType {
+  const r = resolve(t);
+  if (r.kind === 'pointer') return r.target;
+  if (r.kind === 'array') return r.element;
+  return Types.char;
+}
 const isVoid = (t: CType) => !isDyn(t) && resolve(t).kind === 'void';
 const isStringT = (t: CType) => resolve(t).kind === 'string';
-function isIntegerT(t: CType): boolean { return !isDyn(t) && isInteger(t); }
+function isIntegerT(t: CType): boolean { return !isDyn(t) && !isStackT(t) && isInteger(t); }
+/** D's `stack` (what stack()/ustack() record) is a type of its own, not an integer. */
+function isStackT(t: CType): boolean { return t.kind === 'typedef' && t.name === 'stack'; }
 function isPointerT(t: CType): boolean {
   if (isDyn(t)) return false;
   const r = resolve(t);
@@ -274,9 +294,9 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
   const symbols = new Map<Expr, SymbolRef>();
   const globals = new Map<string, GlobalIdent>();
   const tls = new Map<string, VarEntry>();
-  let locals = new Map<string, VarEntry>();
+  const locals = new Map<string, VarEntry>();
   /** Translator-input / inline-parameter names in scope (dt_idstack pushes). */
-  const overlays: Map<string, { type: CType; translator: TranslatorInfo }>[] = [];
+  const overlays: Map<string, SymbolRef & { type: CType }>[] = [];
   const variables: VariableInfo[] = [];
   const aggs = new Map<string, { info: AggregationInfo; flags: number; fnLine: number }>();
   const aggregations: AggregationInfo[] = [];
@@ -338,12 +358,10 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     const lt = l.type, rt = r.type;
     const lNull = l.node === 'int' && l.constVal === 0n;
     const rNull = r.node === 'int' && r.constVal === 0n;
-    const lp = isPointerT(lt) && !isStringT(lt), rp = isPointerT(rt) && !isStringT(rt);
+    const lp = isPointerT(lt) || isStringT(lt), rp = isPointerT(rt) || isStringT(rt);
     if ((lp && rNull) || (rp && lNull)) return true;
     if (!lp || !rp) return false;
-    const lr = resolve(lt), rr = resolve(rt);
-    const lb = resolve(lr.kind === 'pointer' ? lr.target : (lr as { element: CType }).element);
-    const rb = resolve(rr.kind === 'pointer' ? rr.target : (rr as { element: CType }).element);
+    const lb = resolve(pointee(lt)), rb = resolve(pointee(rt));
     if (lb.kind === 'void' || rb.kind === 'void') return true;
     return typeCompat(lb, rb);
   }
@@ -370,7 +388,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
   function cookIdent(e: Ident, idflags: number, create: boolean): Info {
     for (let i = overlays.length - 1; i >= 0; i--) {
       const o = overlays[i]!.get(e.name);
-      if (o) return record(e, { type: o.type, flags: F_LVALUE, node: 'var' }, { kind: 'xlate-input', translator: o.translator, type: o.type });
+      if (o) return record(e, { type: o.type, flags: o.kind === 'xlate-input' ? F_LVALUE : 0, node: 'var' }, o);
     }
     const g = lookupGlobal(e.name);
     if (g) {
@@ -389,7 +407,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
             fail('D_VAR_UNDEF', `${e.name} has not yet been declared or assigned`, e.span);
           }
           g.flags |= idflags;
-          return record(e, { type: g.info.type ?? DYN, flags: F_LVALUE | F_WRITABLE | (g.info.userland ? F_USER : 0), node: 'var' },
+          return record(e, { type: g.info.type ?? DYN, flags: F_LVALUE | F_WRITABLE | (g.info.userland ? F_USER : 0) | (g.flags & ID_ALLOCA ? F_ALLOCA : 0), node: 'var' },
             { kind: 'variable', info: g.info });
         }
         case 'inline': {
@@ -401,6 +419,10 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         case 'enum-const':
           return record(e, { type: g.type, flags: 0, node: 'int', constVal: g.value }, { kind: 'enum-const', name: g.name, value: g.value, type: g.type });
       }
+    }
+    if (e.name === 'NULL' && !create) {
+      // D's NULL: the integer constant 0 with a pointer type, so it compares with any pointer.
+      return record(e, { type: pointerTo(Types.void), flags: 0, node: 'int', constVal: 0n });
     }
     if (create) {
       const info = newVar(e.name, 'global', 'scalar', e.span);
@@ -426,7 +448,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       fail('D_VAR_UNDEF', `${isSelf ? 'self->' : 'this->'}${e.name} has not yet been declared or assigned`, e.span);
     }
     if (!asArrayBase) entry.flags |= idflags;
-    return record(e, { type: entry.info.type ?? DYN, flags: F_LVALUE | F_WRITABLE | (entry.info.userland ? F_USER : 0), node: 'var' },
+    return record(e, { type: entry.info.type ?? DYN, flags: F_LVALUE | F_WRITABLE | (entry.info.userland ? F_USER : 0) | (entry.flags & ID_ALLOCA ? F_ALLOCA : 0), node: 'var' },
       { kind: 'variable', info: entry.info });
   }
 
@@ -482,6 +504,16 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     if (obj.kind === 'Ident') {
       const g = lookupGlobal(obj.name);
       if (g?.kind === 'builtin-var' && g.v.indexed) return cookBuiltinArray(e, obj, g.v);
+      const libVar = g ? undefined : BUILTIN_VARIABLES.get(obj.name);
+      if (libVar?.indexed && parseTypeText(scope, libVar.type)) return cookBuiltinArray(e, obj, libVar);
+      if (g?.kind === 'inline' && g.info.params) {
+        const keys = cookList(e.indices);
+        checkKeys('', obj.name, g.info.params.map((p) => p.type), keys, e.indices, 'associative array', e.span);
+        record(obj, { type: DYN, flags: 0, node: 'var', dynKind: 'associative array' }, { kind: 'inline', info: g.info });
+        const info: Info = { type: g.info.type, flags: 0, node: 'other' };
+        if (g.xlate) { info.xlate = g.xlate; info.type = DYN; info.dynKind = g.xlate.pointer ? 'pointer to translated data' : 'translated data'; }
+        return record(e, info, { kind: 'inline', info: g.info });
+      }
       if (!g || (g.kind === 'variable' && g.info.kind === 'assoc') || (g.kind === 'variable' && unref(g.flags, g.info) && g.info.type === undefined)) {
         let entry = g?.kind === 'variable' ? g : undefined;
         if (entry && entry.info.kind === 'scalar') {
@@ -528,16 +560,17 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       fail('D_ARR_BADREF', `cannot access ${name} as an associative array`, e.span);
     }
     const r = resolve(base.type);
-    if (r.kind === 'array' && r.length !== undefined && i0.constVal !== undefined && BigInt.asUintN(64, i0.constVal) >= BigInt(r.length)) {
+    if (r.kind === 'array' && r.length !== undefined && r.length > 0 && i0.constVal !== undefined && BigInt.asUintN(64, i0.constVal) >= BigInt(r.length)) {
       fail('D_ARR_BOUNDS', `index outside array bounds: ${BigInt.asUintN(64, i0.constVal)}, max is ${r.length}`, e.indices[0]!.span);
     }
-    if (r.kind !== 'pointer' && r.kind !== 'array') fail('D_DEREF_NONPTR', 'cannot dereference non-pointer type', e.span);
-    const elem = r.kind === 'pointer' ? r.target : r.element;
+    if (r.kind !== 'pointer' && r.kind !== 'array' && r.kind !== 'string') fail('D_DEREF_NONPTR', 'cannot dereference non-pointer type', e.span);
+    const elem = pointee(r);
     const er = resolve(elem);
     if (er.kind === 'void') fail('D_DEREF_VOID', 'cannot dereference pointer to void', e.span);
     let flags = er.kind !== 'array' ? F_LVALUE : 0;
     if (base.flags & F_WRITABLE) flags |= F_WRITABLE;
     if ((base.flags & F_USER) && er.kind === 'pointer') flags |= F_USER;
+    if (base.flags & F_ALLOCA) flags |= F_DEREF_ALLOCA;
     return record(e, { type: elem, flags, node: 'other' });
   }
 
@@ -564,14 +597,14 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     record(obj, { type: DYN, flags: 0, node: 'var', dynKind: 'associative array' });
     if (v.name === 'uregs') {
       if (index < 0) fail('D_REGS_IDX', `index ${index} is out of range for array ${v.name}`, e.span);
-      return record(e, { type: parseTypeText(scope, 'uint64_t')!, flags: 0, node: 'var' }, { kind: 'uregs', index });
+      return record(e, { type: typeFromText('uint64_t')!, flags: 0, node: 'var' }, { kind: 'uregs', index });
     }
     if (v.name === 'args') {
       if (!currentClause) fail('D_ARGS_NONE', `args[ ] may not be referenced outside of a probe clause`, e.span);
       const types = opts.probeArgTypes?.(currentClause!);
       if (types === undefined) {
         if (index < 0 || index > 9) fail('D_ARGS_IDX', `index ${index} is out of range for ${descText(currentClause)} args[ ]`, e.span);
-        const t = parseTypeText(scope, 'int64_t')!;
+        const t = typeFromText('int64_t')!;
         return record(e, { type: t, flags: 0, node: 'var' }, { kind: 'args', index, type: t });
       }
       if (index < 0 || index >= types.length) fail('D_ARGS_IDX', `index ${index} is out of range for ${descText(currentClause)} args[ ]`, e.span);
@@ -678,14 +711,25 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     for (let i = 0; i < limit; i++) {
       const p = f.params[i]!;
       if (p.type === '@') continue;
-      const pt = parseTypeText(scope, p.type);
+      const pt = typeFromText(p.type);
       if (!pt) continue;
       if (!argCompat(typeInfo(pt), args[i]!)) {
         fail('D_PROTO_ARG', `${f.name}( ) argument #${i + 1} is incompatible with prototype:\n\tprototype: ${typeName(pt)}\n\t argument: ${typeNameOf(args[i]!)}`, e.args[i]!.span);
       }
     }
     if (f.destructive) usesDestructive = true;
-    const ret = f.kind === 'aggregation' ? DYN : (parseTypeText(scope, f.returns) ?? Types.void);
+    // The destination of bcopy()/copyinto() must be scratch memory from alloca().
+    const dstIndex = f.name === 'bcopy' ? 1 : f.name === 'copyinto' ? 2 : -1;
+    if (dstIndex >= 0 && args[dstIndex] && !(args[dstIndex]!.flags & F_ALLOCA)) {
+      fail('D_PROTO_ARG', `${f.name}( ) argument #${dstIndex + 1} is incompatible with prototype:\n\tprototype: alloca pointer\n\t argument: non-alloca pointer`, e.args[dstIndex]!.span);
+    }
+    if (f.name === 'alloca' && args[0]?.constVal !== undefined) {
+      const scratch = scratchsize();
+      if (BigInt.asUintN(64, args[0].constVal) > BigInt(scratch)) {
+        fail('D_ALLOCA_SIZE', `alloca(${BigInt.asUintN(64, args[0].constVal)}) size larger than scratchsize ${scratch}`, e.span);
+      }
+    }
+    const ret = f.kind === 'aggregation' ? DYN : (typeFromText(f.returns) ?? Types.void);
     let flags = 0;
     if (f.name === 'alloca' || f.name === 'copyin') flags |= F_ALLOCA;
     return record(e, { type: ret, flags, node: 'func', fn: f, dynKind: f.kind === 'aggregation' ? 'aggregating function' : undefined },
@@ -751,7 +795,9 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
           fail('D_OP_ARRFUN', `operator ${opName} may not be applied to operand of type "${typeNameOf(lhs)}"`, e.span);
         }
       }
-      if (!argCompat(lhs, rhs)) {
+      // Storing a literal 0 into a thread-local or associative element deletes it, whatever its type.
+      const deletes = rhs.node === 'int' && rhs.constVal === 0n && varInfo !== undefined && (varInfo.scope === 'thread' || varInfo.kind === 'assoc');
+      if (!deletes && !argCompat(lhs, rhs)) {
         fail('D_OP_INCOMPAT', `operands have incompatible types: "${typeNameOf(lhs)}" ${opName} "${typeNameOf(rhs)}"`, e.span);
       }
       return asgnCommon(e, lhs, rhs, varInfo);
@@ -797,7 +843,10 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     const target = unparen(e.target);
     const ent = target.kind === 'Ident' ? globals.get(target.name)
       : target.kind === 'SelfVar' ? tls.get(target.name) : target.kind === 'ThisVar' ? locals.get(target.name) : undefined;
-    if (ent && 'flags' in ent) ent.flags |= ID_MOD;
+    if (ent && 'flags' in ent) {
+      ent.flags |= ID_MOD;
+      if (rhs.flags & F_ALLOCA) ent.flags |= ID_ALLOCA;
+    }
     if (target.kind === 'Index') {
       const s = symbols.get(target);
       if (s?.kind === 'variable') {
@@ -818,11 +867,27 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     return record(e, { type: lhs.type, flags: 0, node: 'other' });
   }
 
-  function lineOf(span: Span): number {
-    const text = span.source.text;
-    let line = 1;
-    for (let i = 0; i < span.start && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-    return line;
+  function scratchsize(): number {
+    if (opts.scratchsizeBytes !== undefined) return opts.scratchsizeBytes;
+    let v = 256;
+    for (const [name, value] of options) {
+      if (name !== 'scratchsize' || value === undefined) continue;
+      const m = /^(\d+)([kmgt]?)$/i.exec(value);
+      if (m) v = Number(m[1]) * ({ '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()] ?? 1);
+    }
+    return v;
+  }
+
+  function lineOf(span: Span): number { return reportedLine(span.source, span.start).line; }
+
+  /** Builtin prototype and variable type names, resolved once per check. */
+  const typeTextCache = new Map<string, CType | undefined>();
+  function typeFromText(text: string): CType | undefined {
+    if (typeTextCache.has(text)) return typeTextCache.get(text);
+    const t = parseTypeText(scope, text);
+    // Library types may appear later; only cache successes.
+    if (t) typeTextCache.set(text, t);
+    return t;
   }
 
   function foldBinary(op: string, l: bigint, r: bigint, t: CType): bigint | undefined {
@@ -888,13 +953,13 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         if (o.flags & F_BITFIELD) fail('D_SIZEOF_BITFIELD', 'cannot apply sizeof to a bit-field', e.span);
         const size = isDyn(o.type) ? 0 : sizeOf(o.type, strsize) + (isStringT(o.type) ? 0 : 0);
         if (size === 0) fail('D_SIZEOF_TYPE', 'cannot apply sizeof to an operand of unknown size', e.span);
-        return record(e, { type: parseTypeText(scope, 'size_t')!, flags: 0, node: 'int', constVal: BigInt(size) });
+        return record(e, { type: typeFromText('size_t')!, flags: 0, node: 'int', constVal: BigInt(size) });
       }
       case 'SizeofType': {
         const t = resolveTypeName(declCtx, e.type);
         const size = sizeOf(t, strsize);
         if (size === 0) fail('D_SIZEOF_TYPE', 'cannot apply sizeof to an operand of unknown size', e.span);
-        return record(e, { type: parseTypeText(scope, 'size_t')!, flags: 0, node: 'int', constVal: BigInt(size) });
+        return record(e, { type: typeFromText('size_t')!, flags: 0, node: 'int', constVal: BigInt(size) });
       }
       case 'Offsetof': {
         const t = resolve(resolveTypeName(declCtx, e.type));
@@ -904,7 +969,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         const m = memberOf(st, e.member);
         if (!m) fail('D_UNKNOWN', `failed to determine offset of ${e.member}: Member name not found`, e.span);
         if (m!.bitSize !== undefined) fail('D_OFFSETOF_BITFIELD', `cannot take offset of a bit-field: ${e.member}`, e.span);
-        return record(e, { type: parseTypeText(scope, 'size_t')!, flags: 0, node: 'int', constVal: BigInt(m!.bitOffset / 8) });
+        return record(e, { type: typeFromText('size_t')!, flags: 0, node: 'int', constVal: BigInt(m!.bitOffset / 8) });
       }
       case 'Stringof': {
         const o = cook(e.operand, ID_REF);
@@ -938,6 +1003,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         let flags = tr.kind !== 'array' ? F_LVALUE : 0;
         if (c.flags & F_WRITABLE) flags |= F_WRITABLE;
         if ((c.flags & F_USER) && tr.kind === 'pointer') flags |= F_USER;
+        if (c.flags & F_ALLOCA) flags |= F_DEREF_ALLOCA;
         return record(e, { type: t, flags, node: 'other' });
       }
       case '+': case '-': {
@@ -964,7 +1030,8 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         if (isDyn(c.type)) fail('D_ADDROF_VAR', 'cannot take address of dynamic object', e.span);
         if (!(c.flags & F_LVALUE)) fail('D_ADDROF_LVAL', 'unacceptable operand for unary & operator', e.span);
         if (c.flags & F_BITFIELD) fail('D_ADDROF_BITFIELD', 'cannot take address of bit-field', e.span);
-        return record(e, { type: pointerTo(c.type, c.flags & F_USER ? 'user' : undefined), flags: (c.flags & (F_USER | F_ALLOCA)), node: 'other' });
+        const alloca = c.flags & (F_ALLOCA | F_DEREF_ALLOCA) ? F_ALLOCA : 0;
+        return record(e, { type: pointerTo(c.type, c.flags & F_USER ? 'user' : undefined), flags: (c.flags & F_USER) | alloca, node: 'other' });
       }
     }
     return c;
@@ -977,7 +1044,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     else c = cook(operand, 0);
     const s = symbols.get(o);
     if (s?.kind === 'variable' && s.info.type === undefined && !s.info.declared && s.info.kind === 'scalar') {
-      s.info.type = parseTypeText(scope, 'int64_t')!;
+      s.info.type = typeFromText('int64_t')!;
       c = record(o, { ...c, type: s.info.type });
     }
     if (s?.kind === 'variable') {
@@ -1020,6 +1087,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       if (typeCompat(l.type, r.type) && !isDyn(l.type)) { /* same type */ }
       else if (isIntegerT(l.type) && isIntegerT(r.type)) { /* integers */ }
       else if (isStrCompat(l.type) && isStrCompat(r.type) && (isStringT(l.type) || isStringT(r.type))) { /* strcmp */ }
+      else if ((isStringT(l.type) && r.node === 'int' && r.constVal === 0n) || (isStringT(r.type) && l.node === 'int' && l.constVal === 0n)) { /* string vs NULL */ }
       else if (!ptrCompat(l, r)) {
         fail('D_OP_INCOMPAT', `operands have incompatible types: "${typeNameOf(l)}" ${op} "${typeNameOf(r)}"`, e.span);
       }
@@ -1057,7 +1125,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         if (li && ri) t = promote(l.type, r.type);
         else if (lp && ri) { t = l.type; flags |= l.flags & F_USER; }
         else if (li && rp && op === '+') { t = r.type; flags |= r.flags & F_USER; }
-        else if (lp && rp && op === '-' && ptrCompat(l, r)) t = parseTypeText(scope, 'ptrdiff_t')!;
+        else if (lp && rp && op === '-' && ptrCompat(l, r)) t = typeFromText('ptrdiff_t')!;
         else return fail('D_OP_INCOMPAT', `operands have incompatible types: "${typeNameOf(l)}" ${op} "${typeNameOf(r)}"`, e.span);
         if (lp && rp && ((l.flags & F_ALLOCA) !== (r.flags & F_ALLOCA))) {
           fail('D_OP_INCOMPAT', `adding or subtracting pointers to alloca and non-alloca space is meaningless: "${typeNameOf(l)}" ${op} "${typeNameOf(r)}"`, e.span);
@@ -1143,7 +1211,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       for (const id of d.declarators) {
         const r = applyDeclarator(declCtx, base, id.declarator);
         if (r.name === undefined) continue;
-        if (scope.typedefs.has(r.name)) fail('D_DECL_TYPERED', `typedef redeclared: ${r.name}`, id.span);
+        if (scope.typedefs.has(r.name)) fail('D_DECL_IDRED', `typedef redeclared: ${r.name}`, id.span);
         scope.typedefs.set(r.name, typedef(r.name, r.type));
       }
       return;
@@ -1192,15 +1260,28 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
   }
 
   function declareInline(d: InlineDecl): void {
-    const t = resolveTypeName(declCtx, d.type);
+    const decl = d.type.declarator;
+    let params: { name: string; type: CType }[] | undefined;
+    let t: CType;
+    if (decl?.kind === 'ArrayDeclarator' && decl.keyTypes) {
+      const base = resolveSpecifier(declCtx, d.type.specifiers);
+      t = applyDeclarator(declCtx, base, decl.inner).type;
+      params = decl.keyTypes.map((k) => ({ name: paramName(k), type: resolveTypeName(declCtx, k) }));
+    } else {
+      t = resolveTypeName(declCtx, d.type);
+    }
     const prev = globals.get(d.name);
     if (prev) {
       const pk = prev.kind === 'inline' ? 'scalar inline' : `${idkindName(prev)} `;
       fail('D_DECL_IDRED', `identifier redefined: ${d.name}\n\t current: inline definition\n\tprevious: ${pk}`, d.span);
     }
     if (resolve(t).kind === 'void') fail('D_DECL_VOIDOBJ', `cannot declare void inline: ${d.name}`, d.span);
-    const v = cook(d.value, ID_REF);
-    const info: InlineInfo = { name: d.name, type: t, value: d.value, span: d.span };
+    if (params) {
+      overlays.push(new Map(params.map((p, index) => [p.name, { kind: 'inline-param' as const, inline: d.name, index, type: p.type }])));
+    }
+    let v: Info;
+    try { v = cook(d.value, ID_REF); } finally { if (params) overlays.pop(); }
+    const info: InlineInfo = { name: d.name, type: t, value: d.value, span: d.span, ...(params ? { params } : {}) };
     if (v.xlate) {
       const lt = resolve(t);
       const lbase = lt.kind === 'pointer' ? resolve(lt.target) : lt;
@@ -1217,6 +1298,16 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     inlines.set(d.name, info);
   }
 
+  /** The parameter name of an inline's key type (`int x`), read from the source text after the type. */
+  function paramName(k: TypeName): string {
+    const named = k.declarator ? declName(k.declarator) : undefined;
+    if (named) return named;
+    // The parser keeps the name inside the key type's span (`int x`): take its last word.
+    const text = k.span.source.text.slice(k.span.start, k.span.end);
+    const m = /([A-Za-z_]\w*)\s*$/.exec(text);
+    return m && text.trim().includes(' ') ? m[1]! : '';
+  }
+
   function declareTranslator(d: TranslatorDecl): void {
     const out = resolveTypeName(declCtx, d.output);
     const input = resolveTypeName(declCtx, d.input);
@@ -1228,7 +1319,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       fail('D_XLATE_REDECL', `translator from ${typeName(input)} to ${typeName(out)} has already been declared`, d.span);
     }
     const tr: TranslatorInfo = { output, input, inputName: d.inputName, members: new Map(), decl: d };
-    overlays.push(new Map([[d.inputName, { type: input, translator: tr }]]));
+    overlays.push(new Map([[d.inputName, { kind: 'xlate-input', type: input, translator: tr }]]));
     try {
       for (const m of d.members) {
         const mm = memberOf(output, m.name);
@@ -1304,7 +1395,6 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
 
   function cookClause(c: Clause): void {
     currentClause = c;
-    locals = new Map();
     let retried = false;
     try {
       cookStmts(c.body);
@@ -1441,7 +1531,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       for (const [dyn, what] of [[cv.dynamicWidth, '*'], [cv.dynamicPrecision, '.*']] as const) {
         if (!dyn) continue;
         const a = args[ai];
-        if (!a) fail('D_PRINTF_DYN_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.text}) is missing a corresponding "${what}" argument`, span);
+        if (!a) fail('D_PRINTF_DYN_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.length}${cv.conv}) is missing a corresponding "${what}" argument`, span);
         if (!isIntegerT(a!.type)) {
           fail('D_PRINTF_DYN_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: % ${what}\n\t prototype: int\n\t  argument: ${typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
         }
@@ -1453,7 +1543,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         return;
       }
       const a = args[ai];
-      if (!a) fail('D_PRINTF_ARG_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.text}) is missing a corresponding value argument`, span);
+      if (!a) fail('D_PRINTF_ARG_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.length}${cv.conv}) is missing a corresponding value argument`, span);
       if (!convAccepts(cv, a!)) {
         fail('D_PRINTF_ARG_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: %${cv.length}${cv.conv}\n\t prototype: ${cv.prototype}\n\t  argument: ${typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
       }
@@ -1541,9 +1631,15 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     if (fn !== 'count') scalarArg(0);
     if (args[0] && fn !== 'count') info.valueType ??= args[0].type;
     let params: bigint[] = [];
+    const incrArg = (i: number) => {
+      const a = args[i];
+      if (a && !isScalarT(a.type)) {
+        fail('D_PROTO_ARG', `${fn}( ) argument #${i + 1} is incompatible with prototype:\n\tprototype: int64_t\n\t argument: ${typeNameOf(a)}`, call.args[i]!.span);
+      }
+    };
     if (fn === 'quantize') {
       if (args.length > 2) fail('D_PROTO_LEN', `quantize( ) prototype mismatch: ${args.length} args passed, at most 2 expected`, call.span);
-      scalarArg(1);
+      incrArg(1);
     } else if (fn === 'lquantize') {
       const base = constArg(args[1]);
       if (base === undefined) fail('D_LQUANT_BASETYPE', 'lquantize( ) argument #2 must be an integer constant', call.args[1]!.span);
@@ -1563,7 +1659,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       if (levels > 65535n) fail('D_LQUANT_STEPSMALL', 'lquantize( ) step (argument #4) too small: number of quantization levels must be a 16-bit quantity', call.span);
       if (levels === 0n) fail('D_LQUANT_STEPLARGE', 'lquantize( ) step (argument #4) too large: must have at least one quantization level', call.span);
       if (args.length > 5) fail('D_PROTO_LEN', `lquantize( ) prototype mismatch: ${args.length} args passed, at most 5 expected`, call.span);
-      if (args[4]) scalarArg(4);
+      if (args[4]) incrArg(4);
       params = [base!, limit!, step];
       if (info.params.length) {
         const [pb, pl, ps] = info.params as [bigint, bigint, bigint];
@@ -1572,6 +1668,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         if (ps !== step) fail('D_LQUANT_MATCHSTEP', `lquantize( ) step (argument #4) doesn't match previous declaration: expected ${ps}, found ${step}`, call.span);
       }
     } else if (fn === 'llquantize') {
+      if (args.length > 6) fail('D_PROTO_LEN', `llquantize( ) prototype mismatch: ${args.length} args passed, at most 6 expected`, call.span);
       const factor = constArg(args[1]);
       if (factor === undefined) fail('D_LLQUANT_FACTORTYPE', 'llquantize( ) argument #2 must be an integer constant', call.args[1]!.span);
       if (factor! < 2n || factor! > 65535n) fail('D_LLQUANT_FACTORVAL', 'llquantize( ) argument #2 must be a 16-bit quantity greater than 1', call.args[1]!.span);
@@ -1592,7 +1689,8 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         const pw = lmag === 0n ? factor! * factor! : factor! ** (lmag! + 1n);
         if (steps! % factor! !== 0n || pw % steps! !== 0n) fail('D_LLQUANT_STEPVAL', 'llquantize( ) argument #5 (steps) must be a multiple of argument #2 (factor) and divide factor^(lmag+1) when steps>factor', call.args[4]!.span);
       }
-      if (args[5]) scalarArg(5);
+      if (args[5]) incrArg(5);
+      if (args.length > 6) fail('D_PROTO_LEN', `llquantize( ) prototype mismatch: ${args.length} args passed, at most 6 expected`, call.span);
       params = [factor!, lmag!, hmag!, steps!];
       if (info.params.length) {
         const [pf, pl, ph, ps] = info.params as [bigint, bigint, bigint, bigint];
@@ -1633,7 +1731,10 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     for (const lib of opts.library!()) {
       // Library items that fail (e.g. translators from kernel types when BTF is absent) are skipped.
       for (const item of lib.items) {
-        try { processItems({ ...lib, items: [item] }, 'decl'); } catch (err) { if (!isCheckFailure(err)) throw err; }
+        try { processItems({ ...lib, items: [item] }, 'decl'); } catch (err) {
+          if (!isCheckFailure(err)) throw err;
+          if (process.env.DTRACE_TS_DEBUG_LIBRARY) console.error(`library: ${err.tag} ${err.message}`);
+        }
       }
     }
     libraryMode = false;
@@ -1659,6 +1760,10 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     typedefs: scope.typedefs, structs: scope.tags, enums: scope.enums, inlines, translators, options,
     usesDestructive,
   };
+}
+
+function declName(d: import('../lang/ast.js').Declarator): string | undefined {
+  return d.kind === 'NameDeclarator' ? d.name : declName(d.inner);
 }
 
 /** Calls `visit` on every expression node under `e` (pre-order). */

@@ -53,6 +53,9 @@ function dIntrinsicTypedefs(): [string, CType][] {
   return list.map(([name, t]) => [name, t.kind === 'typedef' && t.name === name ? t : typedef(name, t)]);
 }
 
+/** Names of D's intrinsic typedefs (for the parser's type-name hook when parsing the library). */
+export const D_TYPEDEF_NAMES: ReadonlySet<string> = new Set(dIntrinsicTypedefs().map(([n]) => n));
+
 export interface TypeScope {
   typedefs: Map<string, CType>;
   /** Keyed `struct name` / `union name`. Incomplete (forward) types have no members. */
@@ -320,6 +323,9 @@ export function applyDeclarator(ctx: DeclContext, base: CType, d: Declarator): D
     case 'FunctionDeclarator': {
       const params: CType[] = [];
       for (const [i, p] of d.params.entries()) {
+        if (p.type.declarator?.kind === 'ArrayDeclarator' && p.type.declarator.keyTypes) {
+          fail('D_DECL_PROTO_TYPE', `function prototype may not use parameter of type dynamic variable: ${p.name ?? declaratorName(p.type.declarator) ?? '(anonymous)'}, parameter #${i + 1}`, p.span);
+        }
         const t = resolveTypeName(ctx, p.type);
         if (resolve(t).kind === 'void') {
           if (p.name !== undefined) fail('D_DECL_PROTO_NAME', `void parameter may not have a name: ${p.name}`, p.span);
@@ -377,4 +383,11 @@ export function parseTypeText(scope: TypeScope, text: string): CType | undefined
   if (!base) return undefined;
   for (let i = 0; i < stars; i++) base = pointerTo(base);
   return base;
+}
+
+function declaratorName(d: Declarator): string | undefined {
+  switch (d.kind) {
+    case 'NameDeclarator': return d.name;
+    default: return declaratorName(d.inner);
+  }
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeSync, openSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { parseCommandLine, defaultOptions, setOption, type OptionValues, type CliOptions } from './options.js';
+import { parseCommandLine, setOption, pragmaOptionMessage, type OptionValues, type CliOptions } from './options.js';
 import { makeSource, type Source } from '../diag/source.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
 import { renderDiagnostic } from '../diag/render.js';
@@ -65,7 +65,7 @@ function readPrograms(cli: CliOptions): ProgramText[] | string {
     } else {
       const text = p.flag === 'n' ? p.text : `${p.text}${p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : p.flag === 'f' ? ':' : ''}`;
       const label = descriptionLabel(p.text);
-      out.push({ source: makeSource(label, text, 'description'), label, kind: 'description' });
+      out.push({ source: makeSource(p.text, text, 'description'), label, kind: 'description' });
     }
   }
   return out;
@@ -84,11 +84,8 @@ async function main(argv: string[]): Promise<number> {
   if (!parsed.ok) { writeOut(2, parsed.message.endsWith('\n') ? parsed.message : parsed.message + '\n'); return parsed.status; }
   const cli = parsed.cli;
   if (cli.mode === 'version') { writeOut(1, 'dtrace: Oracle D 2.0\n'); return 0; }
-  const options = defaultOptions();
-  for (const [name, value] of cli.options) {
-    const r = setOption(options, name, value);
-    if (!r.ok) { stderr(`dtrace: ${r.message}`); return 2; }
-  }
+  // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.
+  const options = cli.optionValues;
   const outFd = cli.outputFile ? openSync(cli.outputFile, 'a') : 1;
   const out = (text: string) => writeOut(outFd, text);
 
@@ -139,15 +136,24 @@ async function main(argv: string[]): Promise<number> {
     if (item.kind !== 'Pragma' || item.directive !== 'option') continue;
     for (const arg of item.args) {
       const eq = arg.indexOf('=');
-      const r = setOption(options, eq < 0 ? arg : arg.slice(0, eq), eq < 0 ? true : arg.slice(eq + 1));
-      if (!r.ok) { stderr(`dtrace: failed to compile script ${programs[0]!.label}: line ${lineOf(item)}: ${r.message}`); killChild(); return 1; }
+      const name = eq < 0 ? arg : arg.slice(0, eq);
+      const value = eq < 0 ? true : arg.slice(eq + 1);
+      const r = setOption(options, name, value, { inProgram: true });
+      if (!r.ok) sink.error('D_PRAGMA_OPTSET', pragmaOptionMessage(name, value, r.reason), item.span);
     }
+    if (sink.hasErrors) break;
   }
+  if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   const whole: A.Program = { kind: 'Program', span: perProgram[0]?.ast.span ?? { source: programs[0]!.source, start: 0, end: 0 }, items };
   const destructive = optBool(options, 'destructive') || cli.options.has('w');
   const strsize = optNum(options, 'strsize', 256);
-  checkProgram(whole, sink, { strsize, destructive });
+  const checked = checkProgram(whole, sink, { strsize, destructive, texts: programs.map((p) => p.source.text) });
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
+    stderr('dtrace: could not enable tracing: Destructive actions not allowed');
+    killChild();
+    return 1;
+  }
 
   if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out);
 
@@ -196,11 +202,6 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     killChild();
   }
-}
-
-function lineOf(item: A.TopLevel): number {
-  const t = item.span.source.text.slice(0, item.span.start);
-  return t.split('\n').length;
 }
 
 /** Offset from CLOCK_MONOTONIC (bpf_ktime_get_ns) to the wall clock, in ns. */

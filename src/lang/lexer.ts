@@ -41,6 +41,17 @@ export interface LexResult {
   controls: ControlLine[];
 }
 
+/** Punctuators grouped by first character, longest first, so a token needs few comparisons. */
+const PUNCT_BY_FIRST: ReadonlyMap<string, string[]> = (() => {
+  const m = new Map<string, string[]>();
+  for (const p of PUNCTUATORS) {
+    const list = m.get(p[0]!) ?? [];
+    list.push(p);
+    m.set(p[0]!, list);
+  }
+  return m;
+})();
+
 const PSPEC_FIRST = /[-$:a-zA-Z_.?*\\[\]!]/;
 const PSPEC_REST = /[-$:0-9a-zA-Z_.`?*\\[\]!]/;
 
@@ -121,7 +132,7 @@ export function lexAt(lx: Lexer, pos: number, mode: LexMode): LexResult {
   if (isDigit(c) || (c === 46 /* . */ && isDigit(text.charCodeAt(pos + 1)))) return { token: lexNumber(text, pos), controls };
   if (c === 34 /* " */) return { token: lexString(text, pos), controls };
   if (c === 39 /* ' */) return { token: lexChar(text, pos), controls };
-  for (const p of PUNCTUATORS) {
+  for (const p of PUNCT_BY_FIRST.get(text[pos]!) ?? []) {
     if (text.startsWith(p, pos)) {
       const end = pos + p.length;
       if (p === '/') {
@@ -129,7 +140,7 @@ export function lexAt(lx: Lexer, pos: number, mode: LexMode): LexResult {
         while (k < n && isBlank(text.charCodeAt(k))) k++;
         const next = text[k];
         const closes = k >= n || next === ';' || next === '{' || next === '/';
-        return { token: tok('punct', text, start, end, { closesPredicate: closes }), controls };
+        return { token: tok('punct', text, start, end, { closesPredicate: closes, lookaheadEnd: k }), controls };
       }
       return { token: tok('punct', text, start, end), controls };
     }
@@ -319,7 +330,8 @@ function lexString(text: string, pos: number): Token {
     return tok('string', text, pos, k + 1, { stringValue: bytesToString(codes) });
   }
   if (k < text.length && text.charCodeAt(k) === 10) {
-    return tok('error', text, pos, k, { problem: { tag: 'D_STR_NL', message: 'newline encountered in string literal' } });
+    // DTrace's rule consumes the newline, so the line reported is the next one.
+    return tok('error', text, pos, k, { problem: { tag: 'D_STR_NL', message: 'newline encountered in string literal', start: k + 1, end: k + 1 } });
   }
   return syntaxNear(text, pos, pos + 1);
 }
@@ -349,7 +361,8 @@ function lexChar(text: string, pos: number): Token {
     return t;
   }
   if (k < text.length && text.charCodeAt(k) === 10) {
-    return tok('error', text, pos, k, { problem: { tag: 'D_CHR_NL', message: 'newline encountered in character constant' } });
+    // DTrace's rule consumes the newline, so the line reported is the next one.
+    return tok('error', text, pos, k, { problem: { tag: 'D_CHR_NL', message: 'newline encountered in character constant', start: k + 1, end: k + 1 } });
   }
   return syntaxNear(text, pos, pos + 1);
 }

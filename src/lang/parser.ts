@@ -79,7 +79,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   let la: Token | undefined; // lookahead
   let laMode: LexMode = 'outer';
   let controlsDoneUpTo = -1;
-  let parens = 0, brackets = 0;
+  let parens = 0, brackets = 0, braces = 0;
   let errorsInItem = 0;
 
   const sp = (start: number, end: number): Span => mkSpan(source, start, end);
@@ -113,7 +113,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     // Lexical errors are reported when met, as DTrace's lexer does.
     if (la.kind === 'error') syntaxError(la);
     if (mode !== 'outer' && la.kind === 'punct' && la.closesPredicate && (parens > 0 || brackets > 0)) {
-      fail('D_SYNTAX', `closing ${parens > 0 ? ')' : ']'} expected in predicate before /`, la.start, la.end);
+      const at = la.lookaheadEnd ?? la.start;
+      fail('D_SYNTAX', `closing ${parens > 0 ? ')' : ']'} expected in predicate before /`, at, at);
     }
     return la;
   }
@@ -131,6 +132,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       else if (t.text === ')') parens--;
       else if (t.text === '[') brackets++;
       else if (t.text === ']') brackets--;
+      else if (t.text === '{') braces++;
+      else if (t.text === '}') braces--;
     }
     pos = t.end;
     la = undefined;
@@ -159,6 +162,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     if (c.problem) { sink.error(c.problem.tag, c.problem.message, sp(c.start, c.end)); return; }
     const w = c.words;
     const s = sp(c.start, c.end);
+    /** Words as written (quoted strings keep their quotes). */
+    const asWritten = (from: number): string[] => w.slice(from).map((x) => text.slice(x.start, x.end));
     const at = (k: number): Span => (w[k] ? sp(w[k]!.start, w[k]!.end) : s);
     if (w.length === 0) return;
     const first = w[0]!.text;
@@ -175,10 +180,10 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       const markers = (source.lineMarkers ??= []);
       markers.push({ offset, line: Number(numWord.text), file: fileWord?.quoted ? fileWord.text : undefined });
       markers.sort((a, b) => a.offset - b.offset);
-      pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'line', args: w.slice(first === 'line' ? 1 : 0).map((x) => x.text) });
+      pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'line', args: asWritten(first === 'line' ? 1 : 0) });
       return;
     }
-    if (first === 'ident') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'ident', args: w.slice(1).map((x) => x.text) }); return; }
+    if (first === 'ident') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'ident', args: asWritten(1) }); return; }
     if (first === 'error') {
       sink.error('D_PRAGERR', `#error: ${w.slice(1).map((x) => x.text + ' ').join('')}`, s);
       return;
@@ -187,11 +192,11 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       sink.error('D_PRAGCTL_INVAL', `invalid control directive: #${first}`, at(0));
       return;
     }
-    if (w[1]?.text === 'ident') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'ident', args: w.slice(2).map((x) => x.text) }); return; }
-    if (w[1]?.text !== 'D') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'other', args: w.slice(1).map((x) => x.text) }); return; }
+    if (w[1]?.text === 'ident') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'ident', args: asWritten(2) }); return; }
+    if (w[1]?.text !== 'D') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'other', args: asWritten(1) }); return; }
     const name = w[2]?.text;
     const args = w.slice(3);
-    const words = args.map((x) => x.text);
+    const words = asWritten(3);
     switch (name) {
       case 'option':
         if (args.length > 1) { sink.error('D_PRAGMA_MALFORM', 'superfluous arguments specified for #pragma option', at(4)); return; }
@@ -238,8 +243,15 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   // Top level
 
   function parseTopLevel(): void {
+    let recovered = false;
     for (;;) {
       errorsInItem = 0;
+      if (recovered) {
+        // The `}` of a clause whose head was the mistake has been reported with it.
+        const r = lexAt(lx, pos, 'outer');
+        if (r.token.kind === 'error' && r.token.text === '}') { pos = r.token.end; la = undefined; }
+        recovered = false;
+      }
       let t: Token;
       try {
         t = peek('outer');
@@ -260,15 +272,17 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         flushPragmas();
         if (pos === itemStart && la && la.start === itemStart) pos = la.end; // always make progress
         recover();
+        recovered = true;
       }
     }
   }
 
   /** Skips to just after the `}` closing the current clause, or the `;` ending a declaration. */
   function recover(): void {
-    let depth = 0;
+    // Resume after the `}` that closes the outermost brace open at the error.
+    let depth = Math.max(braces, 0);
     la = undefined;
-    parens = 0; brackets = 0;
+    parens = 0; brackets = 0; braces = 0;
     for (;;) {
       const r = lexAt(lx, pos, 'expr');
       const t = r.token;
@@ -277,7 +291,15 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       pos = t.end > pos ? t.end : pos + 1;
       if (t.kind !== 'punct') continue;
       if (t.text === '{') depth++;
-      else if (t.text === '}') { depth--; if (depth <= 0) return; }
+      else if (t.text === '}') {
+        depth--;
+        if (depth <= 0) {
+          // `};` ends struct, translator and provider definitions.
+          const semi = lexAt(lx, pos, 'expr').token;
+          if (semi.kind === 'punct' && semi.text === ';') pos = semi.end;
+          return;
+        }
+      }
       else if (t.text === ';' && depth <= 0) return;
     }
   }

@@ -47,6 +47,8 @@ export interface Token {
   stringForm?: boolean;
   /** `punct` `/`: the next non-blank character is EOF, `;`, `{` or `/` (DTrace's DT_TOK_EPRED rule). */
   closesPredicate?: boolean;
+  /** `punct` `/`: offset of the next non-blank character (where DTrace's lookahead stopped). */
+  lookaheadEnd?: number;
   /** Set when a macro argument was substituted: the token stands for `$N` as written. */
   fromMacro?: boolean;
   /** Expression-scope identifier immediately followed by end of input (DTrace's `end-of-input` quirk). */

@@ -8,6 +8,7 @@ import type { Provider, ProbeSite, ProbeDescFields } from './provider.js';
 import { dtraceProvider } from './dtrace.js';
 import { profileProvider } from './profile.js';
 import { syscallProvider } from './syscall.js';
+import { withProcessProviders } from './pid.js';
 
 export const PROVIDERS: readonly Provider[] = [dtraceProvider, profileProvider, syscallProvider];
 

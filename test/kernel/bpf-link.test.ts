@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createMap, onlineCpus, type BpfMap } from '../../src/bpf/map.js';
 import { loadProgram, type BpfProgram } from '../../src/bpf/program.js';
-import { attachProfile, attachRawTracepoint, attachTracepoint, attachUprobe, attachUprobeMulti, closeLinks, linkInfo, type Link } from '../../src/bpf/link.js';
-import { hasFeature } from '../../src/bpf/features.js';
+import { attachProfile, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, attachUprobeMulti, closeLinks, linkInfo, type Link } from '../../src/bpf/link.js';
+import { BTF_KIND_TYPEDEF, hasFeature, vmlinuxBtfTypeId } from '../../src/bpf/features.js';
 import { getpid } from '../../src/bpf/sys.js';
 import { SysError } from '../../src/bpf/errors.js';
 import { AttachType, Helper } from '../../src/bpf/uapi.js';
@@ -34,7 +34,11 @@ function insn(code: number, dst: number, src: number, off: number, imm: number):
 
 /** `counter[0] += 1; return 0` for any program type. */
 function counterProgram(name: string, type: ProgTypeName, counter: BpfMap, expectedAttachType?: number): BpfProgram {
-  const insns = [
+  return loadProgram({ name, type, insns: counterInsns(counter), expectedAttachType });
+}
+
+function counterInsns(counter: BpfMap): Uint8Array {
+  return new Uint8Array([
     ...insn(0x62, 10, 0, -4, 0), //        *(u32 *)(fp - 4) = 0
     ...insn(0xbf, 2, 10, 0, 0), //         r2 = fp
     ...insn(0x07, 2, 0, 0, -4), //         r2 -= 4
@@ -45,8 +49,7 @@ function counterProgram(name: string, type: ProgTypeName, counter: BpfMap, expec
     ...insn(0xdb, 0, 1, 0, 0), //          lock *(u64 *)(r0 + 0) += r1
     ...insn(0xb7, 0, 0, 0, 0), //          r0 = 0
     ...insn(0x95, 0, 0, 0, 0),
-  ];
-  return loadProgram({ name, type, insns: new Uint8Array(insns), expectedAttachType });
+  ]);
 }
 
 function newCounter(): BpfMap {
@@ -95,6 +98,28 @@ test('raw tracepoint sys_enter: counts syscalls, detaches on close', { skip: ski
     await assertLinkGone(info.id);
     const frozen = count(counter);
     for (let i = 0; i < 100; i++) getpid();
+    assert.equal(count(counter), frozen);
+  } finally {
+    link.close();
+    prog.close();
+    counter.close();
+  }
+});
+
+test('tp_btf sys_enter: a BTF-typed tracepoint program attaches and detaches', { skip: skipRoot || (!hasFeature('tp_btf') && 'kernel lacks tp_btf') }, async () => {
+  const counter = newCounter();
+  const attachBtfId = vmlinuxBtfTypeId('btf_trace_sys_enter', BTF_KIND_TYPEDEF);
+  assert.ok(attachBtfId);
+  const prog = loadProgram({ name: 'test_tp_btf', type: 'tracing', expectedAttachType: AttachType.TRACE_RAW_TP, attachBtfId, insns: counterInsns(counter) });
+  const link = attachTracing(prog, 'tp_btf:sys_enter');
+  try {
+    const id = linkInfo(link.fd).id;
+    for (let i = 0; i < 20; i++) getpid();
+    assert.ok(count(counter) >= 20n);
+    link.close();
+    await assertLinkGone(id);
+    const frozen = count(counter);
+    for (let i = 0; i < 20; i++) getpid();
     assert.equal(count(counter), frozen);
   } finally {
     link.close();

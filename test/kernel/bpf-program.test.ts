@@ -70,6 +70,22 @@ test('a verifier rejection carries the log and the failing instruction', { skip 
   });
 });
 
+test('a too-small first log buffer is grown to the size the kernel reports', { skip }, () => {
+  const insns: number[] = [];
+  for (let i = 0; i < 200; i++) insns.push(...insn(0xb7, 1 + (i % 5), 0, 0, i)); // r1..r5 = i
+  insns.push(...insn(0x79, 1, 7, 0, 0), ...insn(0x95, 0, 0, 0, 0)); //              r1 = *(u64 *)(r7 + 0): r7 uninitialised
+  assert.throws(() => loadProgram({ name: 'test_biglog', type: 'raw_tracepoint', insns: new Uint8Array(insns), logSizeBytes: 256, logLevel: 2 }),
+    (e: unknown) => {
+      assert.ok(e instanceof VerifierError);
+      assert.equal(e.insnIndex, 200);
+      assert.match(e.reason, /R7 !read_ok/);
+      // The whole log, from the first instruction on, not only the 256-byte tail.
+      assert.match(e.log, /^0: R1=ctx\(\) R10=fp0$/m);
+      assert.ok(e.log.length > 256);
+      return true;
+    });
+});
+
 test('a jump out of range is located from the message', { skip }, () => {
   const insns = new Uint8Array([
     ...insn(0xb7, 0, 0, 0, 0),

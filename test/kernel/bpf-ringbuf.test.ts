@@ -10,7 +10,8 @@ import { createMap, type BpfMap } from '../../src/bpf/map.js';
 import { loadProgram, rawTracepointArgs, testRun, type BpfProgram } from '../../src/bpf/program.js';
 import { openRingBuffer } from '../../src/bpf/ringbuf.js';
 import { hasFeature } from '../../src/bpf/features.js';
-import { Helper } from '../../src/bpf/uapi.js';
+import { Epoll, Helper } from '../../src/bpf/uapi.js';
+import { closeFd, epollCreate, epollCtl, epollWait } from '../../src/bpf/sys.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (bpf(2) with CAP_SYS_ADMIN)'
   : !hasFeature('ringbuf') ? 'kernel lacks BPF ring buffers (Linux 5.8)'
@@ -148,6 +149,26 @@ test('wait() is woken through the event loop', { skip }, async () => {
     await done;
     assert.deepEqual(values, [7, 8, 9]);
   } finally {
+    ring.close();
+    out.close();
+    rb.close();
+  }
+});
+
+test('epoll on the map fd reports data (the alternative to wait())', { skip }, () => {
+  const rb = createMap({ name: 'test_rb_epoll', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 4096 });
+  const out = outputProgram(rb);
+  const ring = openRingBuffer(rb);
+  const ep = epollCreate('watch ring buffer');
+  try {
+    epollCtl(ep, Epoll.CTL_ADD, rb.fd, Epoll.IN, rb.fd, 'watch ring buffer');
+    assert.deepEqual(epollWait(ep, 4, 0, 'poll ring buffer'), []);
+    testRun(out, { ctxIn: rawTracepointArgs([5, 8, 0]) });
+    assert.deepEqual(epollWait(ep, 4, 1000, 'poll ring buffer'), [{ events: Epoll.IN, data: rb.fd }]);
+    assert.equal(ring.drain(() => {}), 1);
+    assert.deepEqual(epollWait(ep, 4, 0, 'poll ring buffer'), []);
+  } finally {
+    closeFd(ep);
     ring.close();
     out.close();
     rb.close();

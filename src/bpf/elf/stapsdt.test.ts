@@ -147,5 +147,9 @@ test('postgres 15 probes', { skip: !existsSync(POSTGRES) && `${POSTGRES} not ins
   assert.equal(byName.get('query-start')!.args.length, 1);
   const rip = probes.flatMap((p) => p.args).find((a) => a.location.kind === 'memory' && a.location.symbol !== undefined);
   assert.ok(rip, 'postgres has a sym(%rip) operand');
+  const loc = rip.location as { symbol: string; symbolVaddr?: number };
+  const r = spawnSync('nm', ['-D', '--defined-only', POSTGRES], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const nmLine = new RegExp(`^([0-9a-f]+) \\w ${loc.symbol}$`, 'm').exec(r.stdout ?? '');
+  if (nmLine) assert.equal(loc.symbolVaddr, parseInt(nmLine[1]!, 16), `${loc.symbol} resolved`);
   assert.ok(probes.some((p) => p.function !== '-'), 'functions named from symbols');
 });

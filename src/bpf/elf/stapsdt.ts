@@ -8,7 +8,7 @@
  * in the probe name shown as `-`.
  */
 import { basename } from 'node:path';
-import { type ElfFile, readElfFile, readNotes, stapsdtBaseAddress } from './elf.js';
+import { type ElfFile, readElfFile, readNotes, readSymbols, stapsdtBaseAddress } from './elf.js';
 import { fileOffsetOf, functionSymbols, lookupSymbol } from './symbols.js';
 import { matchProbeField } from './glob.js';
 import { moduleElf, openablePath, processModules, type ProcessModule } from './procmaps.js';
@@ -33,7 +33,11 @@ export type UsdtLocation =
    * `disp(%base,%index,scale)`: the value is read from user memory at
    * base + index * scale + displacement (+ the symbol's address when there is one).
    */
-  | { kind: 'memory'; base?: string; index?: string; scale: number; displacement: number; symbol?: string };
+  | {
+    kind: 'memory'; base?: string; index?: string; scale: number; displacement: number; symbol?: string;
+    /** The symbol's link-time address, filled in by usdtProbesOfElf when the object defines it. */
+    symbolVaddr?: number;
+  };
 
 export interface UsdtProbe {
   /** Provider as written in the note (`python`); the probe's provider is `<provider><PID>`. */
@@ -211,7 +215,7 @@ export function registerSlot(name: string): RegisterSlot | undefined {
 export type UsdtArgLocation =
   | { kind: 'register'; slot: RegisterSlot; sizeBytes: number; signed: boolean }
   | { kind: 'constant'; value: bigint; sizeBytes: number; signed: boolean }
-  | { kind: 'memory'; base?: RegisterSlot; index?: RegisterSlot; scale: number; displacement: number; symbol?: string; sizeBytes: number; signed: boolean };
+  | { kind: 'memory'; base?: RegisterSlot; index?: RegisterSlot; scale: number; displacement: number; symbol?: string; symbolVaddr?: number; sizeBytes: number; signed: boolean };
 
 export function usdtArgLocation(operand: UsdtOperand): UsdtArgLocation {
   const { sizeBytes, signed } = operand;
@@ -230,6 +234,7 @@ export function usdtArgLocation(operand: UsdtOperand): UsdtArgLocation {
       return {
         kind: 'memory', scale: loc.scale, displacement: loc.displacement, sizeBytes, signed,
         ...(base ? { base } : {}), ...(index ? { index } : {}), ...(loc.symbol !== undefined ? { symbol: loc.symbol } : {}),
+        ...(loc.symbolVaddr !== undefined ? { symbolVaddr: loc.symbolVaddr } : {}),
       };
     }
   }
@@ -276,6 +281,12 @@ export function usdtProbesOfElf(elf: ElfFile, path = elf.path): UsdtProbe[] {
       // A probe with an unreadable argument still fires; its arguments are unavailable.
       args = [];
     }
+    for (const a of args) {
+      if (a.location.kind === 'memory' && a.location.symbol !== undefined) {
+        const vaddr = dataSymbols(elf).get(a.location.symbol);
+        if (vaddr !== undefined) a.location.symbolVaddr = vaddr;
+      }
+    }
     const fn = hasFunctions ? lookupSymbol(elf, pc) : undefined;
     out.push({
       provider, noteName, name: noteName.replace(/__/g, '-'),
@@ -287,6 +298,23 @@ export function usdtProbesOfElf(elf: ElfFile, path = elf.path): UsdtProbe[] {
     });
   }
   return out;
+}
+
+const dataSymbolCache = new WeakMap<ElfFile, Map<string, number>>();
+
+/** Defined symbols by name (for `sym(%rip)` operands), .symtab first. */
+function dataSymbols(elf: ElfFile): Map<string, number> {
+  let m = dataSymbolCache.get(elf);
+  if (!m) {
+    m = new Map();
+    for (const table of ['symtab', 'dynsym'] as const) {
+      for (const sym of readSymbols(elf, table)) {
+        if (sym.sectionIndex !== 0 && sym.name !== '' && !m.has(sym.name)) m.set(sym.name, sym.value);
+      }
+    }
+    dataSymbolCache.set(elf, m);
+  }
+  return m;
 }
 
 /** The USDT probes of an object file on disk (empty when it has none). */

@@ -1,0 +1,96 @@
+/**
+ * @fileoverview The D library: lib/*.d (types such as psinfo_t, translators from Linux kernel
+ * structures, inline constants), loaded automatically as Oracle DTrace loads /usr/lib/dtrace.
+ * Startup matters, so the files are read and parsed only when a script names something the
+ * library defines (`libraryNeeded`); the parsed programs are cached for the process.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeSource, type Source } from '../diag/source.js';
+import { DiagnosticSink } from '../diag/diagnostic.js';
+import { parse } from '../lang/parser.js';
+import type { Program } from '../lang/ast.js';
+import { D_TYPEDEF_NAMES } from './decl.js';
+
+/**
+ * The package root: the directory holding package.json and lib/. dist/cli.js is at
+ * <root>/dist and build files at <root>/build/src/check, so walk up from this module.
+ */
+export function packageRoot(): string | undefined {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'lib'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+let sources: Source[] | undefined;
+
+/** The library files as sources (lib/*.d in name order); read once. */
+export function loadLibrary(): Source[] {
+  if (sources) return sources;
+  const root = packageRoot();
+  const libDir = root ? join(root, 'lib') : undefined;
+  sources = [];
+  if (libDir && existsSync(libDir)) {
+    for (const name of readdirSync(libDir).filter((n) => n.endsWith('.d')).sort()) {
+      sources.push(makeSource(join(libDir, name), readFileSync(join(libDir, name), 'utf8'), 'library'));
+    }
+  }
+  return sources;
+}
+
+let names: Set<string> | undefined;
+let typeNames: Set<string> | undefined;
+
+/** Typedef names the library declares (`psinfo_t`, …): a cheap scan, no parsing. */
+export function libraryTypeNames(): Set<string> {
+  if (typeNames) return typeNames;
+  typeNames = new Set();
+  for (const s of loadLibrary()) {
+    for (const m of s.text.matchAll(/}\s*(\w+)\s*;/g)) typeNames.add(m[1]!);
+    for (const m of s.text.matchAll(/\btypedef\s+[^;{]*?\b(\w+)\s*;/g)) typeNames.add(m[1]!);
+  }
+  return typeNames;
+}
+
+/** Every name the library defines (types, inlines), plus the builtin variables typed by it. */
+export function libraryNames(): Set<string> {
+  if (names) return names;
+  names = new Set(libraryTypeNames());
+  for (const s of loadLibrary()) {
+    for (const m of s.text.matchAll(/\binline\s+[^=;]*?\b(\w+)\s*=/g)) names.add(m[1]!);
+  }
+  for (const v of ['curpsinfo', 'curlwpsinfo', 'cpu', 'cwd', 'root', 'fds', 'curcpu']) names.add(v);
+  return names;
+}
+
+/** Whether a program text names anything the library defines. */
+export function libraryNeeded(text: string): boolean {
+  const lib = libraryNames();
+  for (const m of text.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)) if (lib.has(m[0])) return true;
+  return false;
+}
+
+let programs: Program[] | undefined;
+
+/** The library, parsed (once). Parse problems in a library file are not the user's: they are dropped. */
+export function loadLibraryPrograms(): Program[] {
+  if (programs) return programs;
+  // Typedefs the library itself declares must be type names while it is parsed.
+  const libTypes = libraryTypeNames();
+  programs = loadLibrary().map((s) => parse(s, new DiagnosticSink(), { isTypeName: (n) => D_TYPEDEF_NAMES.has(n) || libTypes.has(n) }));
+  return programs;
+}
+
+/**
+ * What `CheckOptions.library` should be for a program with these source texts: the parsed
+ * library when the program needs it, nothing otherwise (so most scripts never parse it).
+ */
+export function libraryFor(texts: string[]): (() => Program[]) | undefined {
+  return texts.some(libraryNeeded) ? loadLibraryPrograms : undefined;
+}

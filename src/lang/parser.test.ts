@@ -1,0 +1,150 @@
+/**
+ * @fileoverview Unit tests of the front end, one expectation per line: lexer values, parser
+ * shapes and typedef disambiguation, macro substitution, cpp, rendering.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse, type ParseOptions } from './parser.js';
+import { tokenize } from './lexer.js';
+import { printExpr } from './print.js';
+import { preprocess } from './preprocess.js';
+import type * as A from './ast.js';
+import { DiagnosticSink } from '../diag/diagnostic.js';
+import { makeSource } from '../diag/source.js';
+import { renderDiagnostic } from '../diag/render.js';
+
+function firstToken(text: string) { return tokenize(makeSource('t', text))[0]!; }
+function parseOk(text: string, opts: ParseOptions = {}): A.Program {
+  const sink = new DiagnosticSink();
+  const p = parse(makeSource('t.d', text), sink, opts);
+  assert.deepEqual(sink.items.map((d) => d.message), []);
+  return p;
+}
+function firstError(text: string, opts: ParseOptions = {}): string {
+  const sink = new DiagnosticSink();
+  parse(makeSource('t.d', text), sink, opts);
+  const d = sink.errors[0];
+  return d ? renderDiagnostic(d, { errtags: true, caret: false }) : 'no error';
+}
+function stmtExpr(text: string, opts: ParseOptions = {}): A.Expr {
+  const c = parseOk(`BEGIN { ${text}; }`, opts).items[0] as A.Clause;
+  return (c.body[0] as A.ExprStmt).expr;
+}
+
+test('integer constants', () => {
+  assert.equal(firstToken('0x1F').intValue, 31n);
+  assert.equal(firstToken('017').base, 8);
+  assert.equal(firstToken('10ULL').suffix, 'ull');
+  assert.equal(firstToken('0xffffffffffffffff').intValue, 0xffffffffffffffffn);
+  assert.equal(firstToken('0128').problem?.message, 'constant 0128 contains invalid digit 8');
+  assert.equal(firstToken('18446744073709551616').problem?.tag, 'D_INT_OFLOW');
+  assert.equal(firstToken('1.5').problem?.message, 'floating-point constants are not permitted');
+});
+
+test('character and string constants', () => {
+  assert.equal(firstToken("'ab'").intValue, 0x6162n);
+  assert.equal(firstToken("'\\n'").intValue, 10n);
+  assert.equal(firstToken("'\\101'").intValue, 65n);
+  assert.equal(firstToken("'abcdefghi'").problem?.tag, 'D_CHR_OFLOW');
+  assert.equal(firstToken("''").problem?.tag, 'D_CHR_NULL');
+  assert.equal(firstToken('"a\\tb\\x41\\""').stringValue, 'a\tbA"');
+  assert.equal(firstToken('"a\nb"').problem?.tag, 'D_STR_NL');
+});
+
+test('outer-scope lexing: probe descriptions and type names', () => {
+  const outer = (t: string) => tokenize(makeSource('t', t), 'outer').map((k) => `${k.kind}:${k.text}`);
+  assert.deepEqual(outer('pid$target:libc.so.6:malloc:entry'), ['pspec:pid$target:libc.so.6:malloc:entry', 'eof:']);
+  assert.deepEqual(outer('syscall::read*:, :::BEGIN'), ['pspec:syscall::read*:', 'punct:,', 'pspec::::BEGIN', 'eof:']);
+  assert.deepEqual(outer('int x'), ['keyword:int', 'pspec:x', 'eof:']);
+  assert.deepEqual(outer('profile-97 /x/'), ['pspec:profile-97', 'punct:/', 'pspec:x', 'punct:/', 'eof:']);
+});
+
+test('precedence and associativity', () => {
+  assert.equal(printExpr(stmtExpr('x = a + b * c - d')), 'x = a + b * c - d');
+  const e = stmtExpr('a - b - c') as A.Binary;
+  assert.equal(e.left.kind, 'Binary');
+  const l = stmtExpr('a || b ^^ c && d') as A.Logical;
+  assert.equal(l.op, '||');
+  assert.equal((l.right as A.Logical).op, '^^');
+  const t = stmtExpr('a ? b : c ? d : e') as A.Ternary;
+  assert.equal(t.else.kind, 'Ternary');
+  const as = stmtExpr('a = b += c') as A.Assign;
+  assert.equal((as.value as A.Assign).op, '+=');
+});
+
+test('casts versus parenthesised expressions', () => {
+  assert.equal(stmtExpr('(uint64_t)x').kind, 'Cast');
+  assert.equal(stmtExpr('(x)+1').kind, 'Binary');
+  assert.equal(stmtExpr('(mytype)x', { isTypeName: (n) => n === 'mytype' }).kind, 'Cast');
+  assert.equal(stmtExpr('sizeof (struct foo)').kind, 'SizeofType');
+  assert.equal(stmtExpr('sizeof (x)').kind, 'SizeofExpr');
+  const p = parseOk('typedef int myint; BEGIN { y = (myint)x; }');
+  assert.equal(((p.items[1] as A.Clause).body[0] as A.ExprStmt).expr.kind, 'Assign');
+});
+
+test('variables, aggregations and kernel symbols', () => {
+  assert.equal(stmtExpr('self->x').kind, 'SelfVar');
+  assert.equal(stmtExpr('this->x').kind, 'ThisVar');
+  assert.deepEqual({ ...(stmtExpr('vmlinux`max_pfn') as A.KernelSym), span: 0 }, { kind: 'KernelSym', span: 0, module: 'vmlinux', name: 'max_pfn' });
+  assert.equal((stmtExpr('@ = count()') as A.Assign).target.kind, 'AggRef');
+  assert.equal((stmtExpr('a[1, "b"]') as A.Index).indices.length, 2);
+});
+
+test('declarators are outermost type constructor first', () => {
+  const d = (parseOk('int *a[4];').items[0] as A.Declaration).declarators[0]!.declarator;
+  assert.equal(d.kind, 'ArrayDeclarator');
+  assert.equal((d as { inner: A.Declarator }).inner.kind, 'PointerDeclarator');
+  const assoc = (parseOk('int a[string, int];').items[0] as A.Declaration).declarators[0]!.declarator as { keyTypes?: A.TypeName[] };
+  assert.equal(assoc.keyTypes?.length, 2);
+});
+
+test('DTrace error messages', () => {
+  assert.equal(firstError('BEGIN\n{\n\ttrace(1);\n}\n}\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 5: syntax error near "}"');
+  assert.equal(firstError('BEGIN\n{\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 3: syntax error near end of input');
+  assert.equal(firstError('profile-1\nx;\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 1: expected predicate and/or actions following probe description');
+  assert.equal(firstError('BEGIN { trace(a]); }'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 1: extra ] in input stream');
+  assert.equal(firstError('BEGIN /f(/ { }'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 1: closing ) expected in predicate before /');
+  assert.equal(firstError('\n'), 'dtrace: failed to compile script t.d: [D_EMPTY] line 2: empty D program translation unit');
+  assert.equal(firstError('#pragma D nope\nBEGIN {}'), 'dtrace: failed to compile script t.d: [D_PRAGMA_INVAL] line 1: invalid D pragma: nope');
+  assert.equal(firstError('#if 0\nBEGIN {}'), 'dtrace: failed to compile script t.d: [D_PRAGCTL_INVAL] line 1: invalid control directive: #if');
+  const sink = new DiagnosticSink();
+  parse(makeSource('BEGIN { x = ; }', 'BEGIN { x = ; }', 'description'), sink);
+  assert.equal(renderDiagnostic(sink.errors[0]!, { errtags: false, caret: true }),
+    'dtrace: invalid probe specifier BEGIN { x = ; }: line 1: syntax error near ";"\nBEGIN { x = ; }\n            ^');
+});
+
+test('one mistake gives one diagnostic', () => {
+  const sink = new DiagnosticSink();
+  parse(makeSource('t.d', 'BEGIN { x = a + b = 1; y = 2; }\nEND { z = 1; }\n'), sink);
+  assert.equal(sink.items.length, 1);
+});
+
+test('macro arguments and variables', () => {
+  const opts: ParseOptions = { macroArgs: ['t.d', '42', 'foo', 'hello world'], macroVars: { pid: 7 }, argRef: true };
+  assert.equal((stmtExpr('x = $1', opts) as A.Assign).value.kind, 'IntLit');
+  assert.equal(((stmtExpr('x = $2 + $3', opts) as A.Assign).value as A.Binary).right.kind, 'StringLit');
+  assert.equal(((stmtExpr('x = $$1 + $pid', opts) as A.Assign).value as A.Binary).left.kind, 'StringLit');
+  assert.equal(firstError('BEGIN { x = $5; }', opts).endsWith('[D_MACRO_UNDEF] line 1: macro argument $5 is not defined'), true);
+  assert.equal(firstError('BEGIN { x = $bogus; }', opts).endsWith('macro variable $bogus is not defined'), true);
+  assert.equal(firstError('BEGIN { x = $1; }', { macroArgs: ['t.d', '1', '2'] }).endsWith("extraneous argument '2' ($2 is not referenced)"), true);
+  const c = parseOk('pid$pid:::entry { }', opts).items[0] as A.Clause;
+  assert.equal(c.probes[0]!.provider, 'pid7');
+  assert.equal((stmtExpr('x = $3', { macroArgs: ['t.d'], defaultArgs: true }) as A.Assign).value.kind, 'IntLit');
+  assert.equal(stmtExpr('$1').kind, 'MacroVar');
+});
+
+test('probe descriptions fill from the right', () => {
+  const probes = (parseOk('a:b, c:d:e:f, g {}').items[0] as A.Clause).probes;
+  assert.deepEqual(probes.map((p) => [p.provider, p.module, p.function, p.name]), [['', '', 'a', 'b'], ['c', 'd', 'e', 'f'], ['', '', '', 'g']]);
+});
+
+test('cpp: line numbers map back and errors are reported', { skip: process.platform !== 'linux' ? 'needs cpp' : false }, () => {
+  const src = makeSource('t.d', '#define V 5\n\n\nBEGIN { x = V; y = ; }\n');
+  const r = preprocess(src, { defines: [], undefs: [], includes: [], extraArgs: [] });
+  if ('error' in r) return assert.fail(r.error + r.cppStderr);
+  const sink = new DiagnosticSink();
+  parse(r.source, sink);
+  assert.equal(renderDiagnostic(sink.errors[0]!, { errtags: true, caret: false }), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 4: syntax error near ";"');
+  const bad = preprocess(makeSource('t.d', '#if 1\n'), { defines: [], undefs: [], includes: [], extraArgs: [] });
+  assert.ok('error' in bad && bad.error === 'Preprocessor failed to process input program' && /unterminated #if/.test(bad.cppStderr));
+});

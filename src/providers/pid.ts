@@ -1,0 +1,312 @@
+/**
+ * @fileoverview The pid provider (`pid<PID>:<module>:<function>:entry|return|<hex offset>`) and
+ * the bookkeeping of which processes have per-process providers (pid and USDT).
+ *
+ * Probe sites are uprobes at file offsets (src/bpf/elf/procmaps.ts resolves them). The modules
+ * of a process come from /proc/PID/maps — except for a `-c` target, which the CLI holds
+ * before exec (`/bin/sh -c 'read _ <&3; …; exec "$0" "$@"' CMD…`): its maps still show the
+ * shell, so its modules are the command's executable and the shared libraries it will load
+ * (DT_NEEDED, recursively, plus the ELF interpreter). Uprobes go by inode, so attaching them
+ * before the exec works: the kernel plants the breakpoints when the command maps the files.
+ *
+ * Provider names carry the pid, so they exist only once a process is known: the CLI calls
+ * setTargetCommand() / setTargetPid(), and withProcessProviders() makes the registry's list
+ * include those processes' providers.
+ */
+import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, isAbsolute } from 'node:path';
+import { attachUprobe } from '../bpf/link.js';
+import { R1, R2, R9 } from '../bpf/asm/insn.js';
+import { type ElfFile, readElfFile, findSection, sectionData, cString } from '../bpf/elf/elf.js';
+import { processModules, resolvePidProbesIn, type ProcessModule, type PidSite } from '../bpf/elf/procmaps.js';
+import { emitTgidFilter, usdtProvidersFor } from './usdt.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+
+// x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
+const ARG_REG_OFFSETS = [112, 104, 96, 88, 72, 64];
+const AX = 80;
+const MAX_ARGS = 10;
+
+// ---------------------------------------------------------------------------------------------
+// Which executable a held process will run
+
+/** pid → absolute path of the executable it will exec (set for `-c` targets). */
+const targetCommands = new Map<number, string>();
+/** Processes with per-process providers, in the order they became known. */
+const targetPids: number[] = [];
+
+/**
+ * Tells the providers that process `pid` (held before exec) will run `argv0Path`: a path, or a
+ * bare command name looked up in PATH. Call before compiling.
+ */
+export function setTargetCommand(pid: number, argv0Path: string): void {
+  targetCommands.set(pid, resolveCommand(argv0Path) ?? argv0Path);
+  setTargetPid(pid);
+  providerCache.delete(pid);
+}
+
+/** Tells the providers about a running process (`-p PID`): its modules come from /proc. */
+export function setTargetPid(pid: number): void {
+  if (!targetPids.includes(pid)) targetPids.push(pid);
+}
+
+/** Forgets every target (tests). */
+export function clearTargets(): void {
+  targetCommands.clear();
+  targetPids.length = 0;
+  providerCache.clear();
+}
+
+/** A command name resolved like execvp: as is if it has a `/`, else the first PATH hit. */
+export function resolveCommand(name: string, pathVar = process.env['PATH'] ?? '/usr/bin:/bin'): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
+  for (const dir of pathVar.split(':')) {
+    const candidate = join(dir === '' ? '.' : dir, name);
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The command a process held by the CLI's `-c` wrapper will exec, read from its command line
+ * (`/bin/sh -c 'read _ <&3…exec "$0" "$@"' CMD ARGS…`); undefined for any other process.
+ */
+export function heldCommandOf(pid: number): string | undefined {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+  } catch {
+    return undefined;
+  }
+  if (argv.length >= 4 && basename(argv[0]!).endsWith('sh') && argv[1] === '-c' && argv[2]!.startsWith('read _ <&3') && argv[3] !== '') return argv[3];
+  return undefined;
+}
+
+const STANDARD_LIBRARY_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
+const DT_NEEDED = 1;
+const DT_RPATH = 15;
+const DT_RUNPATH = 29;
+const PT_INTERP = 3;
+
+/** DT_NEEDED names and the RPATH/RUNPATH directories (with $ORIGIN expanded) of an object. */
+export function dynamicDependencies(elf: ElfFile): { needed: string[]; searchDirs: string[]; interpreter?: string } {
+  const needed: string[] = [];
+  const searchDirs: string[] = [];
+  const dynamic = findSection(elf, '.dynamic');
+  const dynstr = findSection(elf, '.dynstr');
+  if (dynamic && dynstr) {
+    const d = sectionData(elf, dynamic);
+    const strings = sectionData(elf, dynstr);
+    for (let off = 0; off + 16 <= d.length; off += 16) {
+      const tag = Number(d.readBigInt64LE(off));
+      if (tag === 0) break;
+      const value = Number(d.readBigUInt64LE(off + 8));
+      if (tag === DT_NEEDED) needed.push(cString(strings, value));
+      else if (tag === DT_RPATH || tag === DT_RUNPATH) {
+        for (const dir of cString(strings, value).split(':')) if (dir !== '') searchDirs.push(dir.replace(/\$(ORIGIN|\{ORIGIN\})/g, dirname(elf.path)));
+      }
+    }
+  }
+  const interp = elf.segments.find((s) => s.type === PT_INTERP);
+  const interpreter = interp ? cString(elf.buf, interp.fileOffset, interp.fileOffset + interp.fileSizeBytes) : undefined;
+  return interpreter ? { needed, searchDirs, interpreter } : { needed, searchDirs };
+}
+
+function moduleOfFile(path: string, isExecutable: boolean): ProcessModule | undefined {
+  try {
+    const st = statSync(path);
+    const dev = `${((st.dev >> 8) & 0xfff).toString(16).padStart(2, '0')}:${(st.dev & 0xff).toString(16).padStart(2, '0')}`;
+    return { name: basename(path), path, dev, inode: st.ino, isExecutable, mappings: [] };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The modules an executable will have once loaded: itself, its ELF interpreter and its
+ * shared libraries (breadth-first over DT_NEEDED, searched in RPATH/RUNPATH,
+ * LD_LIBRARY_PATH and the standard directories). Unresolvable libraries are left out.
+ */
+export function modulesOfExecutable(exePath: string): ProcessModule[] {
+  const out: ProcessModule[] = [];
+  const exe = moduleOfFile(exePath, true);
+  if (!exe) return out;
+  out.push(exe);
+  const seen = new Set<string>([exePath]);
+  const envDirs = (process.env['LD_LIBRARY_PATH'] ?? '').split(':').filter((d) => d !== '');
+  const queue: string[] = [exePath];
+  while (queue.length > 0) {
+    const path = queue.shift()!;
+    let elf: ElfFile;
+    try {
+      elf = readElfFile(path);
+    } catch {
+      continue;
+    }
+    const deps = dynamicDependencies(elf);
+    const found: string[] = [];
+    if (deps.interpreter) found.push(deps.interpreter);
+    for (const lib of deps.needed) {
+      const dirs = [...deps.searchDirs, ...envDirs, ...STANDARD_LIBRARY_DIRS];
+      const hit = isAbsolute(lib) ? (existsSync(lib) ? lib : undefined) : dirs.map((d) => join(d, lib)).find((p) => existsSync(p));
+      if (hit) found.push(hit);
+    }
+    for (const p of found) {
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const mod = moduleOfFile(p, false);
+      if (!mod) continue;
+      // The same file under two names (/lib64/ld-linux… and /lib/x86_64-linux-gnu/ld-linux…).
+      if (out.some((m) => m.inode === mod.inode && m.dev === mod.dev)) continue;
+      out.push(mod);
+      queue.push(p);
+    }
+  }
+  return out;
+}
+
+/**
+ * The modules of process `pid` as its probes see them: for a process held before exec, the
+ * command's; else its current mappings.
+ */
+export function targetModules(pid: number): ProcessModule[] {
+  let command = targetCommands.get(pid);
+  if (command === undefined) {
+    const held = heldCommandOf(pid);
+    if (held !== undefined) command = resolveCommand(held);
+  }
+  // Once the command runs, its maps are the truth (libraries loaded with dlopen appear too).
+  if (command !== undefined && heldCommandOf(pid) !== undefined) return modulesOfExecutable(command);
+  try {
+    return processModules(pid);
+  } catch {
+    return command !== undefined ? modulesOfExecutable(command) : [];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pid provider
+
+interface PidAttachment {
+  site: PidSite;
+}
+
+/** The pid provider of one process: `pid<PID>`. */
+export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () => targetModules(pid)): Provider {
+  const name = `pid${pid}`;
+  return {
+    name,
+    match(desc: ProbeDescFields): ProbeSite[] {
+      return resolvePidProbesIn(pid, modules(), desc).map((s) => ({ provider: name, module: s.module, function: s.function, name: s.probeName, key: s }));
+    },
+    // Every instruction of every function of every library: too many to list.
+    list: () => [],
+    plan(enabled: EnabledProbe[]): ProgramPlan[] {
+      return enabled.map((p) => {
+        const site = p.site.key as PidSite;
+        const attach: PidAttachment = { site };
+        return {
+          name: `pid_${p.id}`,
+          bpfType: 'kprobe',
+          attach,
+          probes: [p],
+          runMode: 'attach',
+          emitTrampoline(t) {
+            const a = t.asm;
+            emitTgidFilter(t, pid);
+            if (site.kind === 'return') {
+              // DTrace: arg0 = offset of the returning instruction (a uretprobe cannot know
+              // it: 0), arg1 = the return value.
+              a.st(8, R9, t.argOffset(0), 0).ldx(8, R2, R1, AX).stx(8, R9, t.argOffset(1), R2);
+              for (let i = 2; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
+            } else {
+              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R2, R1, off).stx(8, R9, t.argOffset(i), R2));
+              for (let i = ARG_REG_OFFSETS.length; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
+            }
+            t.emitClauses(p.id);
+          },
+        };
+      });
+    },
+    attach(plan, prog) {
+      const { site } = plan.attach as PidAttachment;
+      const s = plan.probes[0]!.site;
+      return [attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return', pid },
+        `attach ${s.provider}:${s.module}:${s.function}:${s.name}`)];
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-process providers in the registry
+
+const providerCache = new Map<number, Provider[]>();
+
+/** The pid and USDT providers of one process (cached: the compiler and runtime need the same objects). */
+export function processProviders(pid: number): Provider[] {
+  let list = providerCache.get(pid);
+  if (!list) {
+    let modules: ProcessModule[] | undefined;
+    const mods = (): ProcessModule[] => (modules ??= targetModules(pid));
+    list = [pidProviderFor(pid, mods), ...usdtProvidersFor(pid, mods)];
+    providerCache.set(pid, list);
+  }
+  return list;
+}
+
+/**
+ * Children of this process that the CLI holds before exec — the `-c` targets — found without
+ * the CLI's help (when setTargetCommand was not called).
+ */
+function heldChildren(): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && heldCommandOf(Number(e)) !== undefined) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/**
+ * `base` plus the pid and USDT providers of every known target, as a live list: providers
+ * appear once setTargetCommand()/setTargetPid() is called (or a held `-c` child of ours
+ * exists), without the registry knowing about processes.
+ */
+export function withProcessProviders(base: readonly Provider[]): readonly Provider[] {
+  let discovered: number[] = [];
+  let discoveredAtMs = -Infinity;
+  const current = (): Provider[] => {
+    if (targetPids.length === 0 && Date.now() - discoveredAtMs > 200) {
+      discovered = heldChildren();
+      discoveredAtMs = Date.now();
+    }
+    const pids = targetPids.length > 0 ? targetPids : discovered;
+    return [...base, ...pids.flatMap((p) => processProviders(p))];
+  };
+  return new Proxy(base as Provider[], {
+    get(_target, prop) {
+      const list = current();
+      const value = Reflect.get(list, prop, list) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(list) : value;
+    },
+    has: (_target, prop) => Reflect.has(current(), prop),
+    ownKeys: () => Reflect.ownKeys(current()),
+    getOwnPropertyDescriptor: (_target, prop) => Reflect.getOwnPropertyDescriptor(current(), prop),
+  });
+}

@@ -1,0 +1,188 @@
+/**
+ * @fileoverview The USDT provider: the SystemTap `.note.stapsdt` probes of a process's
+ * executable and shared libraries, named `<provider><PID>:<module>:<function>:<name>` with `__`
+ * in the note's name shown as `-` (providers-on-linux.md, USDT). One Provider object per
+ * (note provider, pid) — `python1234`, `libc1234` — built by usdtProvidersFor(). Each probe
+ * location gets a uprobe on the probe's `nop`, attached with the semaphore's file offset as
+ * ref_ctr_offset so is-enabled semaphores (PyDTrace_*_ENABLED()) count up while we are attached.
+ * The trampoline decodes each argument operand (`-4@%eax`, `8@-16(%rbp)`, `$5`) from the
+ * uprobe's struct pt_regs.
+ */
+import { matchProbeField } from '../bpf/elf/glob.js';
+import { attachUprobe, closeLinks, type Link } from '../bpf/link.js';
+import { type Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../bpf/asm/insn.js';
+import { Helper } from '../bpf/uapi.js';
+import { MST } from '../codegen/layout.js';
+import { type ProcessModule } from '../bpf/elf/procmaps.js';
+import { PT_REGS_OFFSET, resolveUsdtProbes, usdtArgLocation, type ProcessUsdtProbe, type UsdtArgLocation } from '../bpf/elf/stapsdt.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
+
+/** DTrace passes at most 10 arguments (argv[0..9]). */
+const MAX_ARGS = 10;
+
+/** Where one USDT program attaches: every location shares the same argument decoding. */
+export interface UsdtAttachment {
+  pid: number;
+  locations: ProcessUsdtProbe[];
+}
+
+/**
+ * Uprobes fire for every process that maps the file; keep only the target's threads:
+ * `if (bpf_get_current_pid_tgid() >> 32 != pid) goto exit`. Leaves R1 = the context.
+ */
+export function emitTgidFilter(t: TrampolineContext, pid: number): void {
+  const a = t.asm;
+  a.call(Helper.get_current_pid_tgid).alu64('rsh', R0, imm(32)).jmp('jne', R0, imm(pid), t.exitLabel);
+  a.ldx(8, R1, R10, -8);
+}
+
+/** Narrows R2 to `sizeBytes` and sign- or zero-extends it to 64 bits. */
+function emitExtend(a: Asm, sizeBytes: number, signed: boolean): void {
+  if (sizeBytes >= 8) return;
+  if (signed) a.movsx(R2, R2, (sizeBytes * 8) as 8 | 16 | 32);
+  else if (sizeBytes === 4) a.mov32(R2, R2);
+  else a.alu64('and', R2, imm(sizeBytes === 2 ? 0xffff : 0xff));
+}
+
+/** A constant operand narrowed and extended as the probe declares it. */
+export function usdtConstantValue(value: bigint, sizeBytes: number, signed: boolean): bigint {
+  const bits = sizeBytes * 8;
+  return signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
+}
+
+/**
+ * Emits code leaving argument `loc` in R2, given R1 = pt_regs (the context). Clobbers R1–R5;
+ * reloads the context into R1 before returning. `pc` is the probe's link-time address, needed
+ * for symbol-relative operands: the runtime address of a symbol is regs.ip − pc + symbolVaddr
+ * (a uprobe's handler sees ip = the probed instruction).
+ */
+export function emitUsdtArg(a: Asm, loc: UsdtArgLocation, pc: number): void {
+  switch (loc.kind) {
+    case 'constant':
+      a.movImm64(R2, usdtConstantValue(loc.value, loc.sizeBytes, loc.signed));
+      return;
+    case 'register':
+      a.ldx(8, R2, R1, loc.slot.ptRegsOffset);
+      if (loc.slot.bitShift) a.alu64('rsh', R2, imm(loc.slot.bitShift));
+      emitExtend(a, loc.sizeBytes, loc.signed);
+      return;
+    case 'memory': {
+      // R3 = address.
+      a.mov(R3, imm(0));
+      if (loc.base) a.ldx(8, R3, R1, loc.base.ptRegsOffset);
+      if (loc.index) {
+        a.ldx(8, R4, R1, loc.index.ptRegsOffset);
+        if (loc.scale !== 1) a.alu64('mul', R4, imm(loc.scale));
+        a.alu64('add', R3, R4);
+      }
+      if (loc.displacement !== 0) a.movImm64(R4, BigInt(loc.displacement)).alu64('add', R3, R4);
+      if (loc.symbolVaddr !== undefined) {
+        a.ldx(8, R4, R1, PT_REGS_OFFSET.rip!).alu64('add', R3, R4);
+        a.movImm64(R4, BigInt(loc.symbolVaddr) - BigInt(pc)).alu64('add', R3, R4);
+      }
+      // A faulting read leaves 0, as DTrace's args of an unreadable operand would be.
+      a.st(8, R9, MST.scratchU64, 0);
+      a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(loc.sizeBytes)).call(Helper.probe_read_user);
+      a.ldx(loc.sizeBytes as 1 | 2 | 4 | 8, R2, R9, MST.scratchU64);
+      emitExtend(a, loc.sizeBytes, loc.signed);
+      a.ldx(8, R1, R10, -8);
+      return;
+    }
+  }
+}
+
+/** Fills argv[0..9] from a probe location's operands (missing or unreadable ones are 0). */
+export function emitUsdtArgs(t: TrampolineContext, location: ProcessUsdtProbe): void {
+  const a = t.asm;
+  const operands = location.probe.args.slice(0, MAX_ARGS);
+  operands.forEach((operand, i) => {
+    emitUsdtArg(a, usdtArgLocation(operand), location.probe.pc);
+    a.stx(8, R9, t.argOffset(i), R2);
+  });
+  for (let i = operands.length; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
+}
+
+/** Locations that can share one program: same object, same operands (and same pc if it matters). */
+function locationGroupKey(l: ProcessUsdtProbe): string {
+  const pcMatters = l.probe.args.some((o) => o.location.kind === 'memory' && o.location.symbolVaddr !== undefined);
+  return `${l.path}\0${l.probe.argsText}${pcMatters ? `\0${l.probe.pc}` : ''}`;
+}
+
+function siteKey(s: { module: string; function: string; name: string }): string {
+  return `${s.module}:${s.function}:${s.name}`;
+}
+
+/**
+ * The USDT providers of process `pid` whose objects are `modules` (thunk: read lazily, since
+ * matching a pid provider must not pay for reading every library's notes).
+ */
+export function usdtProvidersFor(pid: number, modules: () => ProcessModule[]): Provider[] {
+  const names = [...new Set(resolveUsdtProbes(pid, {}, modules()).map((p) => p.provider))];
+  return names.map((name) => usdtProvider(name, pid, modules));
+}
+
+/** Groups probe locations into sites, one per module:function:name; `key` = its locations. */
+function sitesOf(provider: string, locations: ProcessUsdtProbe[]): ProbeSite[] {
+  const byKey = new Map<string, ProbeSite & { key: ProcessUsdtProbe[] }>();
+  for (const l of locations) {
+    const k = siteKey(l);
+    let site = byKey.get(k);
+    if (!site) {
+      site = { provider, module: l.module, function: l.function, name: l.name, key: [] };
+      byKey.set(k, site);
+    }
+    site.key.push(l);
+  }
+  return [...byKey.values()];
+}
+
+function usdtProvider(name: string, pid: number, modules: () => ProcessModule[]): Provider {
+  return {
+    name,
+    match: (desc: ProbeDescFields) => sitesOf(name, resolveUsdtProbes(pid, { ...desc, provider: name }, modules())),
+    list: () => sitesOf(name, resolveUsdtProbes(pid, { provider: name }, modules())),
+    plan(enabled: EnabledProbe[]): ProgramPlan[] {
+      const plans: ProgramPlan[] = [];
+      for (const p of enabled) {
+        const groups = new Map<string, ProcessUsdtProbe[]>();
+        for (const l of p.site.key as ProcessUsdtProbe[]) {
+          const k = locationGroupKey(l);
+          groups.set(k, [...(groups.get(k) ?? []), l]);
+        }
+        for (const locations of groups.values()) {
+          const attach: UsdtAttachment = { pid, locations };
+          plans.push({
+            name: `usdt_${p.id}`,
+            bpfType: 'kprobe',
+            attach,
+            probes: [p],
+            runMode: 'attach',
+            emitTrampoline(t) {
+              emitTgidFilter(t, pid);
+              emitUsdtArgs(t, locations[0]!);
+              t.emitClauses(p.id);
+            },
+          });
+        }
+      }
+      return plans;
+    },
+    attach(plan, prog): Link[] {
+      const { pid: target, locations } = plan.attach as UsdtAttachment;
+      const site = plan.probes[0]!.site;
+      const links: Link[] = [];
+      try {
+        for (const l of locations) {
+          links.push(attachUprobe(prog, {
+            path: l.path, fileOffset: l.probe.pcFileOffset, retprobe: false, pid: target,
+            ...(l.probe.semaphoreFileOffset !== undefined ? { refCtrOffset: l.probe.semaphoreFileOffset } : {}),
+          }, `attach ${site.provider}:${site.module}:${site.function}:${site.name}`));
+        }
+      } catch (e) {
+        closeLinks(links);
+        throw e;
+      }
+      return links;
+    },
+  };
+}

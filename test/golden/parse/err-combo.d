@@ -1,0 +1,1 @@
+struct a { int x; } struct b { int y; };

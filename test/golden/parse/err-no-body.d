@@ -1,0 +1,3 @@
+profile-1
+	exit(0);
+}

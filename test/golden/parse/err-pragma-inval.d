@@ -1,0 +1,2 @@
+#pragma D bogus
+BEGIN {}

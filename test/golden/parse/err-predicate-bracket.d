@@ -1,0 +1,5 @@
+BEGIN
+/args[0/
+{
+	trace(1);
+}

@@ -1,0 +1,107 @@
+/**
+ * @fileoverview The pid provider against the real kernel, through the built command
+ * (dist/cli.js): entry/return counts and arguments of a workload function for a `-c` target
+ * (held before exec, so its probes are resolved from the command's executable and libraries),
+ * an instruction-offset probe, malloc in libc, and that no uprobe stays attached once dtrace
+ * has exited. Needs root, gcc and the uprobe PMU; skips with the reason otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, buildWorkload } from '../helpers/workloads.js';
+
+const root = repoRoot();
+const cli = join(root, 'dist', 'cli.js');
+const skip =
+  process.getuid?.() !== 0 ? 'needs root to load BPF programs' :
+  spawnSync('gcc', ['--version']).status !== 0 ? 'gcc not installed' :
+  !existsSync('/sys/bus/event_source/devices/uprobe/type') ? 'no uprobe PMU' :
+  !existsSync(cli) ? 'dist/cli.js not built (node scripts/build.mjs)' : false;
+
+function dtrace(args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The numbers of an aggregation printout without keys, in order of printing. */
+function values(stdout: string): number[] {
+  return stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '').map(Number);
+}
+
+const CALLS = 1234;
+const SIZE_BYTES = 48;
+/** A size libc's own start-up never asks malloc for. */
+const ODD_SIZE_BYTES = 4321;
+
+test('pid$target entry/return of a workload function: exact counts, arg0 and the return value', { skip }, () => {
+  const bin = buildWorkload('malloc_loop');
+  const r = dtrace(['-q', '-n',
+    'pid$target::malloc_free_once:entry { @e = count(); @a = sum(arg0); } ' +
+    'pid$target::malloc_free_once:return { @r = count(); @v = sum(arg1); }',
+    '-c', `${bin} ${CALLS} ${SIZE_BYTES}`]);
+  assert.equal(r.status, 0, r.stderr);
+  // Aggregations print in the order they were declared: @e @a @r @v.
+  assert.deepEqual(values(r.stdout), [CALLS, CALLS * SIZE_BYTES, CALLS, CALLS * (SIZE_BYTES + 1)]);
+});
+
+test('pid$target::malloc:entry/return in libc: at least one call per malloc_free_once, as many returns as entries', { skip }, () => {
+  const bin = buildWorkload('malloc_loop');
+  const r = dtrace(['-q', '-n',
+    'pid$target::malloc:entry { @e = count(); } pid$target::malloc:return { @r = count(); } ' +
+    'pid$target::malloc:entry /arg0 == ' + ODD_SIZE_BYTES + '/ { @s = count(); }',
+    '-c', `${bin} ${CALLS} ${ODD_SIZE_BYTES}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const [entries, returns, sized] = values(r.stdout);
+  // libc's start-up may call malloc a few times more; the calls with our size are exact.
+  assert.ok(entries! >= CALLS && entries! < CALLS + 50, r.stdout);
+  assert.equal(returns, entries);
+  assert.equal(sized, CALLS);
+});
+
+test('an instruction-offset probe pid$target:malloc_loop:malloc_free_once:<hex> fires once per call', { skip }, () => {
+  const bin = buildWorkload('malloc_loop');
+  // Offset 1 is the instruction after `push %rbp` (built with -fno-omit-frame-pointer), or the
+  // function's second instruction in any case: find a real boundary with objdump when present.
+  let offset = '1';
+  const dis = spawnSync('objdump', ['-d', `--disassemble=malloc_free_once`, bin], { encoding: 'latin1' });
+  if (dis.status === 0) {
+    const addrs = [...dis.stdout.matchAll(/^\s+([0-9a-f]+):/gm)].map((m) => parseInt(m[1]!, 16));
+    if (addrs.length > 2) offset = (addrs[2]! - addrs[0]!).toString(16);
+  }
+  const r = dtrace(['-q', '-n', `pid$target:malloc_loop:malloc_free_once:${offset} { @o = count(); @a = sum(arg0); }`, '-c', `${bin} 321 ${SIZE_BYTES}`]);
+  assert.equal(r.status, 0, r.stderr);
+  // At an offset probe the argument registers still hold the arguments (rdi until it is moved).
+  assert.equal(values(r.stdout)[0], 321);
+});
+
+test('pid probes for a function that does not exist give a dtrace-style error', { skip }, () => {
+  const bin = buildWorkload('malloc_loop');
+  const r = dtrace(['-q', '-n', 'pid$target::no_such_function_xyz:entry { @ = count(); }', '-c', `${bin} 1`]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /does not match any probes/);
+});
+
+test('nothing stays attached after dtrace exits (bpftool perf list)', { skip: skip || (spawnSync('bpftool', ['version']).status !== 0 ? 'bpftool not installed' : false) }, async () => {
+  const bin = buildWorkload('malloc_loop');
+  // Sleep 3 s before the calls so the probes are observable while attached.
+  const child = spawn(process.execPath, [cli, '-q', '-n', 'pid$target::malloc_free_once:entry,pid$target::malloc_free_once:return { @ = count(); }', '-c', `${bin} 10 8 3000`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  const dtracePid = child.pid!;
+  const perfLines = () => spawnSync('bpftool', ['perf', 'list'], { encoding: 'latin1' }).stdout.split('\n').filter((l) => l.startsWith(`pid ${dtracePid} `) && /\bu(ret)?probe\b/.test(l));
+  let seen = 0;
+  let done = false;
+  void exited.then(() => { done = true; });
+  while (!done && seen < 2) {
+    await new Promise((r) => setTimeout(r, 50));
+    seen = Math.max(seen, perfLines().length);
+  }
+  const code = await exited;
+  assert.equal(code, 0);
+  assert.equal(values(stdout)[0], 20);
+  assert.equal(seen, 2, 'the entry and return uprobes were attached while tracing');
+  assert.deepEqual(perfLines(), []);
+});

@@ -20,6 +20,7 @@ import { Helper } from '../bpf/uapi.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
+import { setTargetCommand, setTargetPid } from '../providers/pid.js';
 
 process.title = 'dtrace';
 
@@ -104,7 +105,11 @@ async function main(argv: string[]): Promise<number> {
     child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$0" "$@"', ...splitCommand(cmd)], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
     childExit = new Promise((resolve) => child!.on('exit', () => resolve()));
   };
-  if (cli.commands[0] && cli.mode === 'exec') startChild(cli.commands[0]);
+  if (cli.commands[0] && cli.mode === 'exec') {
+    startChild(cli.commands[0]);
+    // pid/USDT probes of $target resolve against the command it is about to exec.
+    if (child?.pid) setTargetCommand(child.pid, splitCommand(cli.commands[0])[0]!);
+  } else if (cli.grabPids[0] !== undefined) setTargetPid(cli.grabPids[0]);
   const target = child?.pid ?? cli.grabPids[0];
   const killChild = () => { if (child && child.exitCode === null) child.kill('SIGKILL'); };
 

@@ -10,7 +10,7 @@ import { profileProvider } from './profile.js';
 import { syscallProvider } from './syscall.js';
 import { withProcessProviders } from './pid.js';
 
-export const PROVIDERS: readonly Provider[] = [dtraceProvider, profileProvider, syscallProvider];
+export const PROVIDERS: readonly Provider[] = withProcessProviders([dtraceProvider, profileProvider, syscallProvider]);
 
 export function matchProbes(desc: ProbeDescFields, providers: readonly Provider[] = PROVIDERS): { provider: Provider; site: ProbeSite }[] {
   const out: { provider: Provider; site: ProbeSite }[] = [];

@@ -437,10 +437,11 @@ class ClauseLowering {
 
   /**
    * Looks up key R2 in `map`; creates the element from zeros when missing. Leaves R0 = value
-   * pointer, or jumps to the clause end (counting a dynamic variable drop) when the map is full.
+   * pointer, or jumps to the clause end (counting a drop in `dropCounter`: dynamic variable
+   * drops by default, aggregation drops for aggregations) when the map is full.
    * `rekey` re-materialises R2 (helpers clobber it).
    */
-  private upsert(map: string, _key: Reg, rekey: () => void): void {
+  private upsert(map: string, _key: Reg, rekey: () => void, dropCounter: number = STATE.dynvarDrops): void {
     const a = this.asm;
     const have = a.newLabel('have');
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
@@ -448,7 +449,7 @@ class ClauseLowering {
     a.ldMapFd(R1, map).ldMapValue(R3, 'zeros', 0).mov(R4, imm(1 /* BPF_NOEXIST */)).call(Helper.map_update_elem);
     rekey();
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
-    a.ldMapValue(R1, 'state', STATE.dynvarDrops).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(this.end);
+    a.ldMapValue(R1, 'state', dropCounter).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(this.end);
     a.label(have).mov(R0, R0);
   }
 
@@ -907,7 +908,7 @@ class ClauseLowering {
       this.buildKey(indices, info.keys, this.mem.key);
       const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
       rekey();
-      this.upsertAgg(map, rekey);
+      this.upsert(map, R2, rekey, STATE.aggDrops);
     }
     // R0 = value pointer (per-CPU: no atomics needed).
     switch (fn) {
@@ -957,18 +958,6 @@ class ClauseLowering {
         throw new LowerError(`${fn}( ) is not supported by the code generator yet`, call);
     }
     this.release(v);
-  }
-
-  private upsertAgg(map: string, rekey: () => void): void {
-    const a = this.asm;
-    const have = a.newLabel('agghave');
-    a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
-    rekey();
-    a.ldMapFd(R1, map).ldMapValue(R3, 'zeros', 0).mov(R4, imm(1)).call(Helper.map_update_elem);
-    rekey();
-    a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
-    a.ldMapValue(R1, 'state', STATE.aggDrops).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(this.end);
-    a.label(have).mov(R0, R0);
   }
 
   /** R1 = quantize bucket of the signed value in `v` (63 ± (⌊log2|v|⌋ + 1)); R0 preserved. */

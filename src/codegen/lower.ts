@@ -409,29 +409,49 @@ class ClauseLowering {
     const r = this.alloc(node);
     if (!v) { a.mov(r, imm(0)); return { t: 'int', reg: r, type: I64 }; }
     this.tlsKey(v);
-    a.ldMapFd(R1, 'tvars').call(Helper.map_lookup_elem);
-    const found = a.newLabel('tls_found'), done = a.newLabel('tls_done');
-    a.jmp('jne', R0, imm(0), found);
-    if (v.type.t === 'str') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
-    a.ja(done).label(found);
-    if (v.type.t === 'str') a.mov(r, R0); else a.ldx(8, r, R0, 0);
-    a.label(done).mov(r, r);
-    return v.type.t === 'str' ? { t: 'str', reg: r } : { t: 'int', reg: r, type: v.type };
+    return this.loadDynamic('tvars', v.type, r);
   }
 
   private storeThread(v: VarInfo, val: Val): void {
+    this.storeDynamic('tvars', v.type, val, () => this.tlsKey(v));
+  }
+
+  /**
+   * Loads the element at key R2 of a dynamic-variable map into `r`: the value, or 0 / "" when
+   * the element does not exist (thread-locals and associative arrays alike).
+   */
+  private loadDynamic(map: string, type: VType, r: Reg): Val {
     const a = this.asm;
-    const del = a.newLabel('tls_del'), done = a.newLabel('tls_done');
-    if (val.t === 'int') { this.normalize(val.reg, v.type); a.jmp('jeq', val.reg, imm(0), del); }
-    this.tlsKey(v);
-    this.upsert('tvars', R2, () => this.tlsKey(v));
+    a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
+    const found = a.newLabel('dyn_found'), done = a.newLabel('dyn_done');
+    a.jmp('jne', R0, imm(0), found);
+    if (type.t === 'str') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
+    a.ja(done).label(found);
+    if (type.t === 'str') a.mov(r, R0); else a.ldx(8, r, R0, 0);
+    a.label(done).mov(r, r);
+    return type.t === 'str' ? { t: 'str', reg: r } : { t: 'int', reg: r, type };
+  }
+
+  /**
+   * Stores `val` at the key `rekey` puts in R2 (helpers clobber R2, so it is re-materialised
+   * each time): a non-zero value creates or updates the element, 0 deletes it (D semantics).
+   */
+  private storeDynamic(map: string, type: VType, val: Val, rekey: () => void): void {
+    const a = this.asm;
+    const del = a.newLabel('dyn_del'), done = a.newLabel('dyn_done');
+    if (val.t === 'int') { this.normalize(val.reg, type); a.jmp('jeq', val.reg, imm(0), del); }
+    rekey();
+    this.upsert(map, rekey);
     // R0 = value pointer
-    if (val.t === 'int') a.stx(8, R0, 0, val.reg);
-    else a.mov(R1, R0).mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
+    if (val.t !== 'int') {
+      // A string value never deletes: no delete path (the verifier rejects unreachable code).
+      a.mov(R1, R0).mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
+      return;
+    }
+    a.stx(8, R0, 0, val.reg);
     a.ja(done).label(del);
-    // Assigning 0 frees the variable (D semantics).
-    this.tlsKey(v);
-    a.ldMapFd(R1, 'tvars').call(Helper.map_delete_elem);
+    rekey();
+    a.ldMapFd(R1, map).call(Helper.map_delete_elem);
     a.label(done).mov(R0, R0);
   }
 
@@ -441,7 +461,7 @@ class ClauseLowering {
    * drops by default, aggregation drops for aggregations) when the map is full.
    * `rekey` re-materialises R2 (helpers clobber it).
    */
-  private upsert(map: string, _key: Reg, rekey: () => void, dropCounter: number = STATE.dynvarDrops): void {
+  private upsert(map: string, rekey: () => void, dropCounter: number = STATE.dynvarDrops): void {
     const a = this.asm;
     const have = a.newLabel('have');
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
@@ -499,14 +519,7 @@ class ClauseLowering {
     const r = this.alloc(e);
     if (!info) { a.mov(r, imm(0)); return { t: 'int', reg: r, type: I64 }; }
     this.assocKey(info, e.indices, obj.kind === 'SelfVar');
-    a.ldMapFd(R1, this.env.assocMap(info)).call(Helper.map_lookup_elem);
-    const found = a.newLabel('assoc_found'), done = a.newLabel('assoc_done');
-    a.jmp('jne', R0, imm(0), found);
-    if (info.type.t === 'str') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
-    a.ja(done).label(found);
-    if (info.type.t === 'str') a.mov(r, R0); else a.ldx(8, r, R0, 0);
-    a.label(done).mov(r, r);
-    return info.type.t === 'str' ? { t: 'str', reg: r } : { t: 'int', reg: r, type: info.type };
+    return this.loadDynamic(this.env.assocMap(info), info.type, r);
   }
 
   /** Key of an associative array element in KEY area 0 (with the thread id for self-> arrays); R2 = key. */
@@ -524,19 +537,9 @@ class ClauseLowering {
     const obj = unparen(e.object);
     const info = this.assocInfo(obj);
     if (!info) throw new LowerError('unknown associative array', e);
-    const map = this.env.assocMap(info);
-    const del = a.newLabel('assoc_del'), done = a.newLabel('assoc_done');
-    // The key is built once into KEY area 0; helpers only clobber R1–R5.
+    // The key is built once into KEY area 0 (it lives there; helpers only clobber R1–R5).
     this.assocKey(info, e.indices, obj.kind === 'SelfVar');
-    const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
-    if (val.t === 'int') { this.normalize(val.reg, info.type); a.jmp('jeq', val.reg, imm(0), del); }
-    this.upsert(map, R2, rekey);
-    if (val.t === 'int') a.stx(8, R0, 0, val.reg);
-    else a.mov(R1, R0).mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
-    a.ja(done).label(del);
-    rekey();
-    a.ldMapFd(R1, map).call(Helper.map_delete_elem);
-    a.label(done).mov(R0, R0);
+    this.storeDynamic(this.env.assocMap(info), info.type, val, () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key)));
   }
 
   // ----- operators
@@ -908,7 +911,7 @@ class ClauseLowering {
       this.buildKey(indices, info.keys, this.mem.key);
       const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
       rekey();
-      this.upsert(map, R2, rekey, STATE.aggDrops);
+      this.upsert(map, rekey, STATE.aggDrops);
     }
     // R0 = value pointer (per-CPU: no atomics needed).
     switch (fn) {

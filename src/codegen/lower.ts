@@ -8,7 +8,7 @@
  * temporaries (kept across helper calls), R0–R5 = scratch for helper calls. fp-8 holds the
  * program context.
  */
-import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Reg, type Width } from '../bpf/asm/insn.js';
+import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Reg } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
@@ -263,7 +263,7 @@ class ClauseLowering {
         // what lltostr does; keep the pointer semantics of DTrace out of scope here.
         return this.lltostr(v, e);
       }
-      case 'Call': return this.call(e, discard);
+      case 'Call': return this.call(e);
       case 'AggRef': throw new LowerError('an aggregation cannot be used as a value', e);
       case 'FloatLit': throw new LowerError('floating-point values are not supported in D', e);
       case 'KernelSym': case 'Member': case 'Xlate':
@@ -364,7 +364,7 @@ class ClauseLowering {
     const off = this.env.globalOffset(v);
     if (v.type.t === 'str') {
       if (val.t !== 'str') throw new LowerError(`operands have incompatible types`);
-      this.copyStr(R1, () => this.asm.ldMapValue(R1, 'gvars', off), val.reg);
+      this.copyStr(() => this.asm.ldMapValue(R1, 'gvars', off), val.reg);
       return;
     }
     if (val.t !== 'int') throw new LowerError('operands have incompatible types');
@@ -373,7 +373,7 @@ class ClauseLowering {
   }
 
   /** Copies a string (NUL-terminated, at most strsize bytes) into map memory at R1 (set by `dst`). */
-  private copyStr(_dstReg: Reg, dst: () => void, src: Reg): void {
+  private copyStr(dst: () => void, src: Reg): void {
     dst();
     this.asm.mov(R2, imm(this.mem.strsize + 1)).mov(R3, src).call(Helper.probe_read_kernel_str);
   }
@@ -710,7 +710,7 @@ class ClauseLowering {
       case 'SelfVar': this.storeThread(this.env.sym.threads.get(target.name)!, val); return;
       case 'ThisVar': {
         const off = this.clauseLocalOffset(target.name, target);
-        if (val.t === 'str') this.copyStr(R1, () => this.asm.mov(R1, R9).alu64('add', R1, imm(off)), val.reg);
+        if (val.t === 'str') this.copyStr(() => this.asm.mov(R1, R9).alu64('add', R1, imm(off)), val.reg);
         else {
           const info = this.env.sym.clauseLocals.get(target.name);
           if (info) this.normalize(val.reg, info.type);
@@ -740,7 +740,7 @@ class ClauseLowering {
   // ------------------------------------------------------------------------------------------
   // Calls: actions and subroutines
 
-  private call(e: A.Call, discard: boolean): Val | undefined {
+  private call(e: A.Call): Val | undefined {
     const a = this.asm;
     const name = e.callee.name;
     const args = e.args;
@@ -845,7 +845,6 @@ class ClauseLowering {
         return { t: 'int', reg: v.reg, type: bits === 64 ? U64 : bits === 32 ? { t: 'int', size: 4, signed: false } : { t: 'int', size: 2, signed: false } };
       }
     }
-    if (discard) throw new LowerError(`${name}( ) is not supported by the code generator yet`, e);
     throw new LowerError(`${name}( ) is not supported by the code generator yet`, e);
   }
 
@@ -1019,4 +1018,3 @@ export function intCType(t: VType): CType {
   }
 }
 
-export type { Width };

@@ -244,7 +244,6 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     if (!clause || !probe) return;
     if (!clause.printsPrefix) return;
     let text = '';
-    const onlyExit = clause.actions.length > 0 && clause.actions.every((a) => a.kind === 'exit' || a.kind === 'printa' || a.kind === 'clear' || a.kind === 'trunc' || a.kind === 'normalize' || a.kind === 'denormalize' || a.kind === 'setopt');
     const printsLine = !opts.quiet;
     if (printsLine && !headerPrinted) { text += formatHeader(mode); headerPrinted = true; }
     if (printsLine) text += formatRecordPrefix(mode, 0, probe);
@@ -280,7 +279,6 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         default: break;
       }
     }
-    void onlyExit;
     if (printsLine) text += '\n';
     if (text) opts.out(text);
   }

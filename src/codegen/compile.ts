@@ -15,6 +15,7 @@ import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.
 import { lowerClause, LowerError, intCType, type LowerEnv } from './lower.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
 import type { AggFn } from '../consume/format/values.js';
+import type { Checked } from '../check/checker.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -28,6 +29,13 @@ export interface CompileOptions {
   /** -Z: descriptions matching nothing are not an error. */
   zdefs: boolean;
   providers?: readonly Provider[];
+  /** The checker's view of the program (types, constants, symbols); absent when the checker failed. */
+  checked?: Checked;
+  scratchsizeBytes?: number;
+  nspec?: number;
+  specsizeBytes?: number;
+  stackframes?: number;
+  ustackframes?: number;
 }
 
 export interface MatchedClause {

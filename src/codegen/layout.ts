@@ -22,6 +22,8 @@ export const MST = {
 } as const;
 
 export const NTMP = 8;
+/** strSlot-sized areas of working memory for string subroutines. */
+export const SUBR_SCRATCH_SLOTS = 4;
 export const MAX_KEY_COMPONENTS = 10;
 
 export interface MemLayout {
@@ -33,6 +35,10 @@ export interface MemLayout {
   keyMax: number;
   lvars: number;
   lvarsMax: number;
+  /** Working memory of string subroutines (codegen/subr): SUBR_SCRATCH_SLOTS × strSlot bytes. */
+  subrScratch: number;
+  /** strtok()'s saved position: strSlot bytes of the string being tokenised + 8 bytes of offset. */
+  strtok: number;
   rec: number;
   /** Total value size; REC's extent is decided after code generation. */
   size(recMax: number): number;
@@ -45,8 +51,10 @@ export function memLayout(strsize: number): MemLayout {
   const keyMax = MAX_KEY_COMPONENTS * strSlot;
   const lvars = key + 2 * keyMax;
   const lvarsMax = 16 * strSlot;
-  const rec = lvars + lvarsMax;
-  return { strsize, strSlot, tmp, key, keyMax, lvars, lvarsMax, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+  const subrScratch = lvars + lvarsMax;
+  const strtok = subrScratch + SUBR_SCRATCH_SLOTS * strSlot;
+  const rec = strtok + strSlot + 8;
+  return { strsize, strSlot, tmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, rec, size: (recMax) => rec + Math.max(recMax, 8) };
 }
 
 /** Activity states in the `state` map (dtrace-utils' dt_state.h). */

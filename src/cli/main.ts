@@ -3,9 +3,10 @@
  * It parses the command line, reads and preprocesses the programs, reports diagnostics the way
  * dtrace(8) does (plus a caret and hint outside the test harness), and runs the result.
  */
-import { readFileSync, writeSync, openSync } from 'node:fs';
+import { readFileSync, writeSync, openSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { parseCommandLine, setOption, pragmaOptionMessage, type OptionValues, type CliOptions } from './options.js';
+import { parseCommandLine, setOption, pragmaOptionMessage, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
+import { generateHeader } from './header.js';
 import { makeSource, type Source } from '../diag/source.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
 import { renderDiagnostic } from '../diag/render.js';
@@ -21,6 +22,8 @@ import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
 import { setTargetCommand, setTargetPid } from '../providers/pid.js';
+import { matchProbeField } from '../bpf/elf/glob.js';
+import type { Provider, ProbeSite, Attribute, Stability, DependencyClass } from '../providers/provider.js';
 
 process.title = 'dtrace';
 
@@ -64,7 +67,7 @@ function readPrograms(cli: CliOptions): ProgramText[] | string {
       if (text.startsWith('#!')) text = '//' + text.slice(2); // interpreter line
       out.push({ source: makeSource(p.path, text, 'script'), label: p.path, kind: 'script' });
     } else {
-      const text = p.flag === 'n' ? p.text : `${p.text}${p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : p.flag === 'f' ? ':' : ''}`;
+      const text = p.flag === 'n' ? p.text : p.flag === 'i' ? resolveProbeId(p.text) : `${p.text}${p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : p.flag === 'f' ? ':' : ''}`;
       const label = descriptionLabel(p.text);
       out.push({ source: makeSource(p.text, text, 'description'), label, kind: 'description' });
     }
@@ -87,11 +90,12 @@ async function main(argv: string[]): Promise<number> {
   if (cli.mode === 'version') { writeOut(1, 'dtrace: Oracle D 2.0\n'); return 0; }
   // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.
   const options = cli.optionValues;
-  const outFd = cli.outputFile ? openSync(cli.outputFile, 'a') : 1;
+  // -h and -G write their own file to -o; everything else appends its output there.
+  const outFd = cli.outputFile && cli.mode !== 'header' && cli.mode !== 'elf' ? openSync(cli.outputFile, 'a') : 1;
   const out = (text: string) => writeOut(outFd, text);
 
   if (cli.programs.length === 0) {
-    if (cli.mode === 'list') return listAll(out);
+    if (cli.mode === 'list') return listAll(out, cli.verbose);
     stderr('dtrace: no probes specified');
     return 1;
   }
@@ -149,6 +153,8 @@ async function main(argv: string[]): Promise<number> {
     if (sink.hasErrors) break;
   }
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  if (cli.mode === 'header') return writeHeader(cli, perProgram.map((p) => p.ast));
+  if (cli.mode === 'elf') return explainElfMode(cli, programs);
   const whole: A.Program = { kind: 'Program', span: perProgram[0]?.ast.span ?? { source: programs[0]!.source, start: 0, end: 0 }, items };
   const destructive = optBool(options, 'destructive') || cli.options.has('w');
   const strsize = optNum(options, 'strsize', 256);
@@ -160,11 +166,17 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out);
+  if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out, cli.verbose);
 
   const zdefs = optBool(options, 'zdefs');
   const match = matchProgram(whole, sink, { zdefs });
-  if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  if (sink.hasErrors) {
+    stderr(render(sink.errors[0]!, optBool(options, 'errtags')));
+    const unmatched = whole.items.flatMap((i) => (i.kind === 'Clause' ? i.probes : [])).find((d) => unavailableHint(d));
+    if (unmatched) stderr(`dtrace: ${unavailableHint(unmatched)!}`);
+    killChild();
+    return 1;
+  }
   const compiled = compileProgram(whole, match, sink, {
     strsize, destructive, target, macroArgs: cli.macroArgs,
     walltimeOffsetNs: wallOffsetNs(),
@@ -232,29 +244,203 @@ function listLine(id: number | string, prov: string, mod: string, func: string, 
   return `${String(id).padStart(5)} ${prov.padStart(10)} ${mod.padStart(17)} ${func.padStart(33)} ${name}\n`;
 }
 
-function listAll(out: (t: string) => void): number {
+// ---------------------------------------------------------------------------------------------
+// -h and -G
+
+/** `-h`: the C header for every provider the programs declare (header.ts), to -o or script.h. */
+function writeHeader(cli: CliOptions, asts: A.Program[]): number {
+  const where = headerOutputPath(cli);
+  if (!where.ok) { writeOut(2, where.message); return where.status; }
+  const providers = asts.flatMap((a) => a.items.filter((i): i is A.ProviderDecl => i.kind === 'ProviderDecl'));
+  try {
+    writeFileSync(where.path, generateHeader(providers, { guardName: where.path }));
+  } catch (e) {
+    stderr(`dtrace: failed to open header file '${where.path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
+    return 1;
+  }
+  return 0;
+}
+
+/**
+ * `-G`: on Solaris it links DOF into an object file. Here the header from `-h` already puts
+ * each probe's stapsdt note and semaphore into the program, so there is nothing to link; an
+ * empty relocatable object is still written where -G would write one, so build rules that
+ * link it keep working.
+ */
+function explainElfMode(cli: CliOptions, programs: ProgramText[]): number {
+  const first = programs[0];
+  const path = cli.outputFile
+    ?? (first?.kind === 'script' && first.label.endsWith('.d') ? `${first.label.slice(first.label.lastIndexOf('/') + 1, -2)}.o` : 'd.out');
+  stderr(`dtrace: -G is not needed on Linux: headers made by dtrace -h embed the probes (stapsdt notes) in the program itself; wrote an empty object file ${path}`);
+  try {
+    writeFileSync(path, emptyRelocatableElf());
+  } catch (e) {
+    stderr(`dtrace: failed to create ${path}: ${(e as Error).message}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** An x86-64 ELF relocatable object with no content: the null section and .shstrtab. */
+function emptyRelocatableElf(): Buffer {
+  const EHDR = 64, SHDR = 64;
+  const names = Buffer.from('\0.shstrtab\0', 'latin1');
+  const shoff = (EHDR + names.length + 7) & ~7;
+  const b = Buffer.alloc(shoff + 2 * SHDR);
+  b.set([0x7f, 0x45, 0x4c, 0x46, /*ELFCLASS64*/ 2, /*ELFDATA2LSB*/ 1, /*EV_CURRENT*/ 1], 0);
+  b.writeUInt16LE(/*ET_REL*/ 1, 16);
+  b.writeUInt16LE(/*EM_X86_64*/ 62, 18);
+  b.writeUInt32LE(1, 20);
+  b.writeBigUInt64LE(BigInt(shoff), 40);
+  b.writeUInt16LE(EHDR, 52);
+  b.writeUInt16LE(SHDR, 58);
+  b.writeUInt16LE(2, 60);
+  b.writeUInt16LE(/*e_shstrndx*/ 1, 62);
+  names.copy(b, EHDR);
+  const sh = shoff + SHDR;
+  b.writeUInt32LE(/*sh_name*/ 1, sh);
+  b.writeUInt32LE(/*SHT_STRTAB*/ 3, sh + 4);
+  b.writeBigUInt64LE(BigInt(EHDR), sh + 24);
+  b.writeBigUInt64LE(BigInt(names.length), sh + 32);
+  b.writeBigUInt64LE(1n, sh + 48);
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------
+// -l: probe ids, listing and -lv details (cmd/dtrace.c list_probe, print_probe_info)
+
+/**
+ * Probe ids as DTrace gives them: BEGIN, END, ERROR are 1–3, then every provider's listed
+ * probes in registry order; a probe a provider creates on demand (pid offsets, profile-N)
+ * gets the next id when first seen.
+ */
+interface ProbeIds {
+  all(): { id: number; provider: Provider; site: ProbeSite }[];
+  idOf(site: ProbeSite): number;
+}
+
+function probeIds(): ProbeIds {
+  let table: { id: number; provider: Provider; site: ProbeSite }[] | undefined;
+  const byKey = new Map<string, number>();
+  const key = (s: ProbeSite) => `${s.provider}:${s.module}:${s.function}:${s.name}`;
+  const all = () => {
+    if (!table) {
+      table = [];
+      for (const provider of PROVIDERS) {
+        for (const site of provider.list()) {
+          const id = table.length + 1;
+          table.push({ id, provider, site });
+          byKey.set(key(site), id);
+        }
+      }
+    }
+    return table;
+  };
+  return {
+    all,
+    idOf(site) {
+      all();
+      let id = byKey.get(key(site));
+      if (id === undefined) {
+        id = byKey.size + 1;
+        byKey.set(key(site), id);
+      }
+      return id;
+    },
+  };
+}
+
+const STABILITY_ORDER: readonly Stability[] = ['Internal', 'Private', 'Obsolete', 'External', 'Unstable', 'Evolving', 'Stable', 'Standard'];
+const CLASS_ORDER: readonly DependencyClass[] = ['Unknown', 'CPU', 'Platform', 'Group', 'ISA', 'Common'];
+const PRIVATE_ATTR: Attribute = { name: 'Private', data: 'Private', class: 'Unknown' };
+
+/** dt_attr_min: the lower of each component. */
+function attrMin(a: Attribute, b: Attribute): Attribute {
+  const s = (x: Stability, y: Stability) => (STABILITY_ORDER.indexOf(x) <= STABILITY_ORDER.indexOf(y) ? x : y);
+  const c = (x: DependencyClass, y: DependencyClass) => (CLASS_ORDER.indexOf(x) <= CLASS_ORDER.indexOf(y) ? x : y);
+  return { name: s(a.name, b.name), data: s(a.data, b.data), class: c(a.class, b.class) };
+}
+
+/**
+ * The `-v` block under a listed probe (print_probe_info): the description's attributes are
+ * the minimum over the provider and each non-empty field (dt_probe_info), then the argument
+ * attributes and args[] types (translated type when there is one).
+ */
+function probeInfoText(provider: Provider, site: ProbeSite): string {
+  const pa = provider.attributes;
+  let attr = pa?.provider ?? PRIVATE_ATTR;
+  if (pa) {
+    if (site.module !== '') attr = attrMin(attr, pa.module);
+    if (site.function !== '') attr = attrMin(attr, pa.function);
+    if (site.name !== '') attr = attrMin(attr, pa.name);
+  }
+  const args = pa?.args ?? PRIVATE_ATTR;
+  const block = (title: string, a: Attribute) =>
+    `\n\t${title}\n\t\tIdentifier Names: ${a.name}\n\t\tData Semantics:   ${a.data}\n\t\tDependency Class: ${a.class}\n`;
+  let text = block('Probe Description Attributes', attr) + block('Argument Attributes', args) + '\n\tArgument Types\n';
+  const descs = provider.argDescs?.(site) ?? [];
+  descs.forEach((d, i) => { text += `\t\targs[${i}]: ${d.xlate ?? d.native}\n`; });
+  if (descs.length === 0) text += '\t\tNone\n';
+  return text + '\n';
+}
+
+function listAll(out: (t: string) => void, verbose: boolean): number {
   let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
-  let id = 1;
-  for (const p of PROVIDERS) for (const s of p.list()) text += listLine(id++, s.provider, s.module, s.function, s.name);
+  for (const { id, provider, site } of probeIds().all()) {
+    text += listLine(id, site.provider, site.module, site.function, site.name);
+    if (verbose) text += probeInfoText(provider, site);
+  }
   out(text);
   return 0;
 }
 
-function listMatching(asts: A.Program[], out: (t: string) => void): number {
+/** Adds, as a second stderr line, why a provider a description names offers no probes here. */
+function unavailableHint(d: { provider: string }): string | undefined {
+  for (const p of PROVIDERS) {
+    if (!matchProbeField(d.provider, p.name) || d.provider === '') continue;
+    const reason = p.unavailableReason?.();
+    if (reason) return reason;
+  }
+  return undefined;
+}
+
+function listMatching(asts: A.Program[], out: (t: string) => void, verbose: boolean): number {
   let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
-  let id = 1;
+  const ids = probeIds();
   for (const ast of asts) {
     for (const item of ast.items) {
       if (item.kind !== 'Clause') continue;
       for (const d of item.probes) {
         const found = matchProbes(d);
-        if (found.length === 0) stderr(`dtrace: failed to match ${d.provider}:${d.module}:${d.function}:${d.name}: No probe matches description`);
-        for (const { site } of found) text += listLine(id++, site.provider, site.module, site.function, site.name);
+        if (found.length === 0) {
+          out(text);
+          text = '';
+          stderr(`dtrace: failed to match ${d.provider}:${d.module}:${d.function}:${d.name}: No probe matches description`);
+          const hint = unavailableHint(d);
+          if (hint) stderr(`dtrace: ${hint}`);
+        }
+        for (const { provider, site } of found) {
+          text += listLine(ids.idOf(site), site.provider, site.module, site.function, site.name);
+          if (verbose) text += probeInfoText(provider, site);
+        }
       }
     }
   }
   out(text);
   return 0;
+}
+
+/**
+ * `-i ID [[predicate] action]`: the probe with that id, as a full description, followed by
+ * whatever came after the id. An unknown id is left as a probe name, which matches nothing.
+ */
+function resolveProbeId(text: string): string {
+  const m = /^\s*(\d+)(.*)$/s.exec(text);
+  if (!m) return text;
+  const probe = probeIds().all().find((p) => p.id === Number(m[1]));
+  if (!probe) return text;
+  const s = probe.site;
+  return `${s.provider}:${s.module}:${s.function}:${s.name}${m[2]}`;
 }
 
 main(process.argv.slice(2)).then(

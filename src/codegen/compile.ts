@@ -3,7 +3,7 @@
  * the providers, give probes and clauses their ids, lower every clause into the program of
  * every probe it matches (script order), and size the maps after code generation.
  */
-import { Asm, R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
+import { Asm, R0, R1, R2, R9, R10, imm, type Insn } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
@@ -12,10 +12,12 @@ import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, MST, STATE, Activity } from './layout.js';
 import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.js';
-import { lowerClause, LowerError, intCType, type LowerEnv } from './lower.js';
+import { lowerClause, lowerErrorSubprogram, LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
 import type { AggFn } from '../consume/format/values.js';
 import type { Checked } from '../check/checker.js';
+import { type CType, resolve, isCharPointerOrArray } from '../check/ctypes.js';
+import { readFileSync } from 'node:fs';
 
 export interface CompileOptions {
   strsize: number;
@@ -102,8 +104,9 @@ const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
 };
 
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
-  const mem = memLayout(opts.strsize);
-  const sym = collectSymbols(program, opts.macroArgs);
+  const mem = memLayout(opts.strsize, opts.scratchsizeBytes);
+  const checked = opts.checked;
+  const sym = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined);
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -136,7 +139,24 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs },
     clauses: new Map(),
     recMax: 8,
+    checked,
+    kernelSymbol: (name) => kernelSymbolAddress(name),
+    usesAlloca: usesAny(program, ['alloca', 'copyin', 'copyinto', 'bcopy']),
+    hasErrorClauses: false,
   };
+  const subprograms = new Map<string, Insn[]>();
+  const errorProbe = match.probes.find((p) => p.id === DTRACE_PROBE_IDS.ERROR);
+  const errorClauses = errorProbe ? match.clauses.filter((c) => c.probes.includes(errorProbe)) : [];
+  if (errorProbe && errorClauses.length > 0) {
+    env.hasErrorClauses = true;
+    try {
+      subprograms.set(ERROR_SUBPROGRAM, lowerErrorSubprogram(env, errorClauses, errorProbe).insns);
+    } catch (e) {
+      if (!(e instanceof LowerError)) throw e;
+      sink.error('D_UNKNOWN', e.message, e.node?.span);
+      return undefined;
+    }
+  }
 
   const programs: ProgramSpecData[] = [];
   let failed = false;
@@ -241,7 +261,53 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   }
   const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
   // Clauses matched by no enabled program still need a spec for the consumer (none print).
-  return { maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms: new Map() };
+  return { maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms };
+}
+
+/** Whether the program calls any of the named functions (decides whether alloca checks are emitted). */
+function usesAny(program: A.Program, names: string[]): boolean {
+  let found = false;
+  const visit = (x: unknown): void => {
+    if (found || x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) { x.forEach(visit); return; }
+    const o = x as Record<string, unknown>;
+    if (o.kind === 'Call' && names.includes((o.callee as A.Ident).name)) { found = true; return; }
+    for (const [k, v] of Object.entries(o)) if (k !== 'span' && k !== 'memberSpan') visit(v);
+  };
+  visit(program.items);
+  return found;
+}
+
+/** The code generator's representation of a C type: integers by size/sign, strings; others undefined. */
+function representation(t: CType): VType | undefined {
+  const r = resolve(t);
+  switch (r.kind) {
+    case 'int': return { t: 'int', size: r.sizeBytes, signed: r.signed };
+    case 'enum': return { t: 'int', size: r.sizeBytes, signed: r.signed };
+    case 'pointer': return { t: 'int', size: 8, signed: false };
+    case 'string': return { t: 'str' };
+    case 'array': return isCharPointerOrArray(r) ? { t: 'str' } : undefined;
+    default: return undefined;
+  }
+}
+
+let kallsyms: Map<string, bigint> | undefined;
+/** A kernel symbol's address from /proc/kallsyms (read once, only by programs that name one). */
+function kernelSymbolAddress(name: string): bigint | undefined {
+  if (!kallsyms) {
+    kallsyms = new Map();
+    try {
+      for (const line of readFileSync('/proc/kallsyms', 'latin1').split('\n')) {
+        const sp1 = line.indexOf(' '), sp2 = line.indexOf(' ', sp1 + 1);
+        if (sp2 < 0) continue;
+        const end = line.indexOf('\t', sp2 + 1);
+        const sym = line.slice(sp2 + 1, end < 0 ? undefined : end);
+        if (!kallsyms.has(sym)) kallsyms.set(sym, BigInt('0x' + line.slice(0, sp1)));
+      }
+    } catch { /* no kallsyms: symbols stay unresolved */ }
+  }
+  const a = kallsyms.get(name);
+  return a === 0n ? undefined : a;
 }
 
 /** Ring buffer size: a power of two ≥ 4 KiB, from bufsize. */

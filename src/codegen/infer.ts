@@ -65,6 +65,8 @@ export interface Symbols {
   clauseLocals: Map<string, VarInfo>;
   aggs: Map<string, AggInfo>;
   macroArgs: string[];
+  /** The checker's type of an expression, as a representation type, when the checker knows it. */
+  oracle?: (e: A.Expr) => VType | undefined;
 }
 
 export function typeFromWords(words: string[]): VType | undefined {
@@ -109,10 +111,10 @@ export function literalType(e: A.IntLit): VType {
  * the type of the value assigned (D's implicit declaration), and each aggregation at its first
  * appearance.
  */
-export function collectSymbols(program: A.Program, macroArgs: string[]): Symbols {
+export function collectSymbols(program: A.Program, macroArgs: string[], oracle?: (e: A.Expr) => VType | undefined): Symbols {
   const sym: Symbols = {
     globals: new Map(), assocs: new Map(), threads: new Map(), threadAssocs: new Map(),
-    clauseLocals: new Map(), aggs: new Map(), macroArgs,
+    clauseLocals: new Map(), aggs: new Map(), macroArgs, oracle,
   };
   let nextId = 1;
   const declare = (map: Map<string, VarInfo>, name: string, scope: VarInfo['scope'], type: VType, keys?: VType[]) => {
@@ -253,6 +255,8 @@ export function constInt(e: A.Expr, sym?: Symbols): bigint | undefined {
 
 /** The representation type of an expression. */
 export function exprType(e: A.Expr, sym: Symbols): VType {
+  const known = sym.oracle?.(e);
+  if (known) return known;
   switch (e.kind) {
     case 'IntLit': return literalType(e);
     case 'CharLit': return I32;

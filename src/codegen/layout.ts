@@ -18,7 +18,9 @@ export const MST = {
   faultAddr: 96,
   scratchU64: 104, // a u64 slot for probe_read results
   regs: 112, // 64-byte copy of part of pt_regs (syscall args)
-  size: 176,
+  allocaTop: 176, // next free alloca offset in this clause (multiple of 8; 8 = nothing allocated)
+  savedArgv: 184, // argv[0..5] of the faulting probe while ERROR clauses run (6 × u64)
+  size: 232,
 } as const;
 
 export const NTMP = 8;
@@ -37,6 +39,15 @@ export interface MemLayout {
   lvarsMax: number;
   /** Working memory of string subroutines (codegen/subr): SUBR_SCRATCH_SLOTS × strSlot bytes. */
   subrScratch: number;
+  /**
+   * alloca() memory. D pointers into it are offsets (8 = the first byte; 0–7 are NULL), as in
+   * dtrace-utils, so they print as DTrace prints them. `allocaLimit` bounds those offsets; the
+   * region is twice the scratch size plus slack so that a checked offset plus a checked length
+   * is always inside it for the verifier.
+   */
+  alloca: number;
+  scratchsize: number;
+  allocaLimit: number;
   /** strtok()'s saved position: strSlot bytes of the string being tokenised + 8 bytes of offset. */
   strtok: number;
   rec: number;
@@ -44,7 +55,7 @@ export interface MemLayout {
   size(recMax: number): number;
 }
 
-export function memLayout(strsize: number): MemLayout {
+export function memLayout(strsize: number, scratchsize = 256 + 8): MemLayout {
   const strSlot = (strsize + 1 + 7) & ~7;
   const tmp = MST.size;
   const key = tmp + NTMP * strSlot;
@@ -53,8 +64,10 @@ export function memLayout(strsize: number): MemLayout {
   const lvarsMax = 16 * strSlot;
   const subrScratch = lvars + lvarsMax;
   const strtok = subrScratch + SUBR_SCRATCH_SLOTS * strSlot;
-  const rec = strtok + strSlot + 8;
-  return { strsize, strSlot, tmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+  const alloca = strtok + strSlot + 8;
+  const allocaLimit = 2 * scratchsize + 16;
+  const rec = alloca + allocaLimit + 16;
+  return { strsize, strSlot, tmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
 }
 
 /** Activity states in the `state` map (dtrace-utils' dt_state.h). */

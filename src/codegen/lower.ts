@@ -17,12 +17,25 @@ import type { DiagnosticSink } from '../diag/diagnostic.js';
 import { type MemLayout, MST, STATE, Activity, Fault } from './layout.js';
 import { type VType, type Symbols, type VarInfo, type AggInfo, I64, I32, U64, STR, BUILTIN_VARS, exprType, castType, constInt, arith } from './infer.js';
 import type { FieldLayout, RecordedAction, ClauseSpec } from './spec.js';
-import type { CType } from '../check/ctypes.js';
-import { Types } from '../check/ctypes.js';
+import type { CType, StructType, StructMemberType, PointerType } from '../check/ctypes.js';
+import { Types, resolve, sizeOf, isCharPointerOrArray } from '../check/ctypes.js';
+import type { Checked, SymbolRef } from '../check/checker.js';
+import { kernelTypeSource } from '../check/btf-types.js';
 import type { ProbeInfo } from './spec.js';
+import { compilePrintf, isPrintfError } from '../consume/format/printf.js';
 
-/** A value computed into a register. Strings are pointers to NUL-terminated map memory. */
-type Val = { t: 'int'; reg: Reg; type: VType } | { t: 'str'; reg: Reg };
+/** Where a pointer points: kernel memory (read with probe_read_kernel) or user memory (copyin). */
+type Space = 'kernel' | 'user';
+
+/**
+ * A value computed into a register. Strings are pointers to NUL-terminated map memory; an
+ * `obj` is the address of a struct, union or array in kernel or user memory (C's lvalues of
+ * aggregate type: they are read member by member, or copied when traced).
+ */
+type Val = { t: 'int'; reg: Reg; type: VType } | { t: 'str'; reg: Reg } | { t: 'obj'; reg: Reg; ctype: CType; space: Space };
+
+/** An address in memory with the type of what is there; `bits` for a bit-field member. */
+interface Place { reg: Reg; ctype: CType; space: Space; bits?: { shift: number; size: number } }
 
 export class LowerError extends Error {
   constructor(message: string, readonly node?: { span: A.Expr['span'] }) { super(message); }
@@ -50,7 +63,18 @@ export interface LowerEnv {
   /** Clause record layouts by stid, filled the first time a clause is lowered. */
   clauses: Map<number, ClauseSpec>;
   recMax: number;
+  /** The checker's result: types of expressions, constants, what identifiers refer to. */
+  checked?: Checked;
+  /** Address of a kernel symbol (kallsyms), for `` `sym `` references. */
+  kernelSymbol(name: string): bigint | undefined;
+  /** The program uses alloca()d memory: pointer accesses check for alloca offsets. */
+  usesAlloca: boolean;
+  /** The program has ERROR clauses: fault paths call the `dt_error` subprogram that runs them. */
+  hasErrorClauses: boolean;
 }
+
+/** Name of the subprogram running the ERROR clauses (compile.ts builds it). */
+export const ERROR_SUBPROGRAM = 'dt_error';
 
 const SCRATCH_REGS: Reg[] = [R6, R7, R8];
 
@@ -58,9 +82,33 @@ const SCRATCH_REGS: Reg[] = [R6, R7, R8];
  * Emits one clause for one probe. `probe` is known at compile time (clauses are inlined per
  * probe), so probeprov/probemod/probefunc/probename are literals.
  */
-export function lowerClause(asm: Asm, env: LowerEnv, clause: A.Clause, stid: number, probe: ProbeInfo, gate: number): void {
-  const c = new ClauseLowering(asm, env, clause, stid, probe);
+export function lowerClause(asm: Asm, env: LowerEnv, clause: A.Clause, stid: number, probe: ProbeInfo, gate: number, inError = false): void {
+  const c = new ClauseLowering(asm, env, clause, stid, probe, inError);
   c.emit(gate);
+}
+
+/**
+ * The body of the ERROR subprogram: called from a fault path with R1 = the scratch value (whose
+ * record area holds the error record) and R2 = the program context. It sets arg0..arg5 as
+ * DTrace's ERROR probe has them, runs the ERROR clauses, and restores the faulting probe's
+ * arguments for the clauses that follow it.
+ */
+export function lowerErrorSubprogram(env: LowerEnv, clauses: { clause: A.Clause; stid: number }[], probe: ProbeInfo): Asm {
+  const a = new Asm(ERROR_SUBPROGRAM);
+  const rec = env.mem.rec;
+  a.stx(8, R10, -8, R2).mov(R9, R1);
+  for (let i = 0; i < 6; i++) a.ldx(8, R1, R9, MST.argv + 8 * i).stx(8, R9, MST.savedArgv + 8 * i, R1);
+  a.st(8, R9, MST.argv, 0);
+  a.ldx(4, R1, R9, rec).stx(8, R9, MST.argv + 8, R1);
+  a.ldx(4, R1, R9, rec + 8).stx(8, R9, MST.argv + 16, R1);
+  a.ldx(8, R1, R9, rec + 24).stx(8, R9, MST.argv + 24, R1);
+  a.ldx(4, R1, R9, rec + 12).stx(8, R9, MST.argv + 32, R1);
+  a.ldx(8, R1, R9, rec + 16).stx(8, R9, MST.argv + 40, R1);
+  for (const c of clauses) lowerClause(a, env, c.clause, c.stid, probe, -1, true);
+  a.setSource(undefined);
+  for (let i = 0; i < 6; i++) a.ldx(8, R1, R9, MST.savedArgv + 8 * i).stx(8, R9, MST.argv + 8 * i, R1);
+  a.mov(R0, imm(0)).exit();
+  return a;
 }
 
 class ClauseLowering {
@@ -73,7 +121,7 @@ class ClauseLowering {
   private readonly mem: MemLayout;
   private lvarOffsets = new Map<string, number>();
 
-  constructor(private asm: Asm, private env: LowerEnv, private clause: A.Clause, private stid: number, private probe: ProbeInfo) {
+  constructor(private asm: Asm, private env: LowerEnv, private clause: A.Clause, private stid: number, private probe: ProbeInfo, private inError = false) {
     this.end = asm.newLabel(`clause${stid}_end`);
     this.mem = env.mem;
   }
@@ -83,7 +131,8 @@ class ClauseLowering {
     const cl = this.clause;
     this.note(cl.probes[0]?.span ?? cl.span);
     // Activity gate, re-checked before every clause so that exit() stops later clauses.
-    a.ldMapValue(R1, 'state', STATE.activity).ldx(8, R1, R1, 0).jmp('jne', R1, imm(gate), this.end);
+    // (ERROR clauses run in whatever state the faulting clause ran in: gate < 0.)
+    if (gate >= 0) a.ldMapValue(R1, 'state', STATE.activity).ldx(8, R1, R1, 0).jmp('jne', R1, imm(gate), this.end);
     if (cl.predicate) {
       this.note(cl.predicate.span);
       const v = this.evalInt(cl.predicate);
@@ -91,6 +140,8 @@ class ClauseLowering {
       this.release(v);
     }
     this.resetTemps();
+    // alloca() memory lives for one clause: a pointer from an earlier clause is invalid.
+    if (this.env.usesAlloca) a.st(8, R9, MST.allocaTop, 8);
     for (const s of cl.body) this.stmt(s);
     const hasData = this.actions.length > 0 || cl.body.length === 0 || this.records;
     const recordSize = (this.recOff + 7) & ~7;
@@ -128,6 +179,33 @@ class ClauseLowering {
     if (SCRATCH_REGS.includes(r) && !this.free.includes(r)) { this.free.unshift(r); this.free.sort((x, y) => x - y); }
   }
   private resetTemps(): void { this.tmpNext = 0; }
+
+  /** Stack slots (below fp-64) holding values spilled while a sub-expression needs registers. */
+  private spillDepth = 0;
+
+  /** Moves a value to a stack slot, freeing its register (the verifier tracks spilled pointers). */
+  private spill(v: Val): { v: Val; slot: number } {
+    if (this.spillDepth >= 24) throw new LowerError('expression too complex: too many spilled values');
+    const slot = -64 - 8 * this.spillDepth++;
+    this.asm.stx(8, R10, slot, v.reg);
+    this.release(v);
+    return { v, slot };
+  }
+
+  private unspill(s: { v: Val; slot: number }, node?: A.Expr): Val {
+    const r = this.alloc(node);
+    this.asm.ldx(8, r, R10, s.slot);
+    this.spillDepth--;
+    return { ...s.v, reg: r };
+  }
+
+  /** Evaluates `f` with `v` kept live: spilled around it when registers are short. */
+  private keeping<T extends Val | undefined>(v: Val, f: () => T, node?: A.Expr): [Val, T] {
+    if (this.free.length >= 2) return [v, f()];
+    const s = this.spill(v);
+    const r = f();
+    return [this.unspill(s, node), r];
+  }
   /** Offset (in the scratch value) of a fresh temporary string slot. */
   private tmpSlot(node?: A.Expr): number {
     const n = this.tmpNext++;
@@ -155,6 +233,8 @@ class ClauseLowering {
     a.mov(R1, imm(a.insns.length)).stx(8, R9, base + 24, R1);
     a.ldMapFd(R1, 'ringbuf').mov(R2, R9).alu64('add', R2, imm(base)).mov(R3, imm(32)).mov(R4, imm(0)).call(Helper.ringbuf_output);
     a.ldMapValue(R1, 'state', STATE.errors).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
+    // A fault inside an ERROR clause does not fire ERROR again (dtrace-utils does the same).
+    if (this.env.hasErrorClauses && !this.inError) a.mov(R1, R9).ldx(8, R2, R10, -8).callSub(ERROR_SUBPROGRAM);
     a.ja(this.end);
     this.env.recMax = Math.max(this.env.recMax, 32);
   }
@@ -199,6 +279,7 @@ class ClauseLowering {
   private evalInt(e: A.Expr): Extract<Val, { t: 'int' }> {
     const v = this.expr(e, false);
     if (!v) throw new LowerError('expression has no value', e);
+    if (v.t === 'obj') return { t: 'int', reg: v.reg, type: U64 }; // an array decays to its address
     if (v.t !== 'int') {
       // A string in a boolean context: non-NULL → true (its pointer is never NULL here).
       this.asm.mov(v.reg, imm(1));
@@ -209,8 +290,8 @@ class ClauseLowering {
 
   private evalStr(e: A.Expr): Extract<Val, { t: 'str' }> {
     const v = this.expr(e, false);
-    if (!v || v.t !== 'str') throw new LowerError('expected a string', e);
-    return v;
+    if (!v) throw new LowerError('expected a string', e);
+    return this.asStr(v, e, this.spaceOf(e, this.ct(e)));
   }
 
   /** Truncates/extends a register holding a value of type t to its canonical 64-bit form. */
@@ -223,6 +304,8 @@ class ClauseLowering {
 
   private expr(e: A.Expr, discard: boolean): Val | undefined {
     const a = this.asm;
+    const folded = this.folded(e);
+    if (folded) return folded;
     switch (e.kind) {
       case 'Paren': return this.expr(e.inner, discard);
       case 'IntLit': case 'CharLit': {
@@ -259,16 +342,334 @@ class ClauseLowering {
       case 'Stringof': {
         const v = this.expr(e.operand, false)!;
         if (v.t === 'str') return v;
-        // stringof(int) is not meaningful for us yet: print the number as a decimal string is
-        // what lltostr does; keep the pointer semantics of DTrace out of scope here.
+        const ot = this.ct(e.operand);
+        const ro = ot && resolve(ot);
+        // stringof(pointer) and stringof(char array) read the characters; stringof(integer)
+        // gives its decimal text.
+        if (v.t === 'obj' || ro?.kind === 'pointer') return this.asStr(v, e, this.spaceOf(e.operand, ot));
         return this.lltostr(v, e);
       }
       case 'Call': return this.call(e);
       case 'AggRef': throw new LowerError('an aggregation cannot be used as a value', e);
       case 'FloatLit': throw new LowerError('floating-point values are not supported in D', e);
-      case 'KernelSym': case 'Member': case 'Xlate':
-        throw new LowerError(`${e.kind === 'KernelSym' ? 'kernel symbols' : e.kind === 'Member' ? 'member access' : 'xlate'} is not supported by the code generator yet`, e);
+      case 'KernelSym': return this.loadPlace(this.kernelSymPlace(e), e);
+      case 'Member': return this.member(e);
+      case 'Xlate': throw new LowerError('xlate of a whole structure is not supported by the code generator yet; use a member', e);
     }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Types from the checker, constants, memory
+
+  /** The checker's C type of `e`, or undefined when the checker did not type it. */
+  private ct(e: A.Expr): CType | undefined {
+    const c = this.env.checked;
+    if (!c) return undefined;
+    const t = c.typeOf(e);
+    return resolve(t).kind === 'void' ? undefined : t;
+  }
+
+  private sym(e: A.Expr): SymbolRef | undefined {
+    try { return this.env.checked?.symbolOf(e); } catch { return undefined; }
+  }
+
+  /** Integer constants and constant strings the checker folded (enumerators, inlines, NULL, sizeof …). */
+  private folded(e: A.Expr): Val | undefined {
+    const c = this.env.checked;
+    if (!c || e.kind === 'IntLit' || e.kind === 'CharLit' || e.kind === 'StringLit' || e.kind === 'MacroVar' || e.kind === 'Paren') return undefined;
+    const k = c.constValue(e);
+    if (k !== undefined) {
+      const t = this.typeOf(e);
+      if (t.t !== 'int') return undefined;
+      const r = this.alloc(e);
+      this.asm.movImm64(r, k);
+      this.normalize(r, t);
+      return { t: 'int', reg: r, type: t };
+    }
+    return undefined;
+  }
+
+  /** Which memory a pointer-valued expression points into. */
+  private spaceOf(e: A.Expr, t?: CType): Space {
+    const r = t && resolve(t);
+    if (r?.kind === 'pointer' && r.space === 'user') return 'user';
+    try { if (this.env.checked?.isUserland(e)) return 'user'; } catch { /* untyped: kernel */ }
+    return 'kernel';
+  }
+
+  private completeStruct(t: CType, node?: A.Expr): StructType {
+    const r = resolve(t);
+    if (r.kind !== 'struct') throw new LowerError('member access on a value that is not a struct or union', node);
+    if (r.members) return r;
+    if (r.name !== undefined) {
+      const found = this.env.checked?.structs.get(`${r.tag} ${r.name}`) ?? kernelTypeSource()?.structType(r.tag, r.name);
+      if (found?.members) return found;
+    }
+    throw new LowerError(`${r.tag} ${r.name ?? ''} has no definition`, node);
+  }
+
+  private findMember(st: StructType, name: string): StructMemberType | undefined {
+    for (const m of st.members ?? []) {
+      if (m.name === name) return m;
+      if (m.name === '') {
+        const r = resolve(m.type);
+        if (r.kind === 'struct') {
+          const inner = this.findMember(r.members ? r : this.completeStruct(r), name);
+          if (inner) return { ...inner, bitOffset: inner.bitOffset + m.bitOffset };
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Address of `e.member` (of `e.object->member` or `e.object.member`). */
+  private memberPlace(e: A.Member): Place {
+    const objT = this.ct(e.object);
+    if (!objT) throw new LowerError('member access needs the type of its operand', e);
+    let base: Place;
+    if (e.arrow) {
+      const p = this.evalInt(e.object);
+      const pt = resolve(objT);
+      const target = pt.kind === 'pointer' ? pt.target : pt.kind === 'array' ? pt.element : undefined;
+      if (!target) throw new LowerError('operator -> must be applied to a pointer', e);
+      base = { reg: p.reg, ctype: target, space: this.spaceOf(e.object, objT) };
+    } else {
+      const v = this.expr(e.object, false)!;
+      if (v.t !== 'obj') throw new LowerError('operator . needs a struct or union in memory', e);
+      base = { reg: v.reg, ctype: v.ctype, space: v.space };
+    }
+    const st = this.completeStruct(base.ctype, e);
+    const m = this.findMember(st, e.member);
+    if (!m) throw new LowerError(`${e.member} is not a member of ${st.tag} ${st.name ?? ''}`, e);
+    const byteOff = Math.floor(m.bitOffset / 8);
+    if (byteOff) this.asm.alu64('add', base.reg, imm(byteOff));
+    const shift = m.bitOffset % 8;
+    if (m.bitSize !== undefined) return { reg: base.reg, ctype: m.type, space: base.space, bits: { shift, size: m.bitSize } };
+    return { reg: base.reg, ctype: m.type, space: base.space };
+  }
+
+  private member(e: A.Member): Val {
+    const s = this.sym(e);
+    if (s?.kind === 'xlate-member') return this.xlateMember(e, s.translator.inputName, s.expr);
+    return this.loadPlace(this.memberPlace(e), e);
+  }
+
+  /** Translator input bindings: inside a translator member's expression, its input name → the input expression. */
+  private xlateBindings: { name: string; expr: A.Expr }[] = [];
+
+  private xlateMember(e: A.Member, inputName: string, expr: A.Expr): Val {
+    const input = this.xlateInput(e.object);
+    this.xlateBindings.push({ name: inputName, expr: input });
+    try { return this.expr(expr, false)!; } finally { this.xlateBindings.pop(); }
+  }
+
+  /** The expression a translated value was translated from (`xlate<T *>(input)`, through inlines). */
+  private xlateInput(obj: A.Expr): A.Expr {
+    const o = unparen(obj);
+    if (o.kind === 'Xlate') return o.operand;
+    if (o.kind === 'Unary' && o.op === '*') return this.xlateInput(o.operand);
+    const s = this.sym(o);
+    if (s?.kind === 'inline' && !s.info.params) return this.xlateInput(s.info.value);
+    if (s?.kind === 'builtin-var') {
+      const inl = this.env.checked?.inlines.get(s.name);
+      if (inl) return this.xlateInput(inl.value);
+    }
+    throw new LowerError('translated data from this expression is not supported by the code generator yet', obj);
+  }
+
+  private bindingOf(name: string): { expr: A.Expr; depth: number } | undefined {
+    for (let i = this.xlateBindings.length - 1; i >= 0; i--) if (this.xlateBindings[i]!.name === name) return { expr: this.xlateBindings[i]!.expr, depth: i };
+    return undefined;
+  }
+
+  /** Evaluates a translator input (bound outside the translator body it is used in). */
+  private xlateInputValue(e: A.Ident): Val {
+    const b = this.bindingOf(e.name);
+    if (!b) throw new LowerError(`translator input ${e.name} used outside its translator`, e);
+    const saved = this.xlateBindings;
+    this.xlateBindings = saved.slice(0, b.depth);
+    try { return this.expr(b.expr, false)!; } finally { this.xlateBindings = saved; }
+  }
+
+  private kernelSymPlace(e: A.KernelSym): Place {
+    const addr = this.env.kernelSymbol(e.name);
+    if (addr === undefined) throw new LowerError(`failed to resolve \`${e.name}: Unknown symbol name`, e);
+    const r = this.alloc(e);
+    this.asm.ldImm64(r, addr);
+    return { reg: r, ctype: this.ct(e) ?? Types.long, space: 'kernel' };
+  }
+
+  /** The address of an lvalue (for `&`, and for member/index chains). */
+  private placeOf(e: A.Expr): Place {
+    const x = unparen(e);
+    switch (x.kind) {
+      case 'Member': return this.memberPlace(x);
+      case 'KernelSym': return this.kernelSymPlace(x);
+      case 'Unary':
+        if (x.op === '*') {
+          const pt = this.ct(x.operand);
+          const r = pt && resolve(pt);
+          const target = r?.kind === 'pointer' ? r.target : r?.kind === 'array' ? r.element : undefined;
+          if (!target) throw new LowerError('operator * must be applied to a pointer', x);
+          const p = this.evalInt(x.operand);
+          return { reg: p.reg, ctype: target, space: this.spaceOf(x.operand, pt) };
+        }
+        break;
+      case 'Index': {
+        const p = this.elementPlace(x);
+        if (p) return p;
+        break;
+      }
+    }
+    const v = this.expr(x, false)!;
+    if (v.t === 'obj') return { reg: v.reg, ctype: v.ctype, space: v.space };
+    throw new LowerError('cannot take the address of this expression', e);
+  }
+
+  /** `p[i]` for a pointer or a C array (not an associative array): the element's address. */
+  private elementPlace(e: A.Index): Place | undefined {
+    const objT = this.ct(e.object);
+    const r = objT && resolve(objT);
+    if (!r || (r.kind !== 'pointer' && r.kind !== 'array') || e.indices.length !== 1) return undefined;
+    const s = this.sym(unparen(e.object));
+    if (s?.kind === 'variable' && s.info.kind === 'assoc') return undefined;
+    const elem = r.kind === 'pointer' ? r.target : r.element;
+    const size = Math.max(1, sizeOf(elem, this.mem.strsize));
+    let base: Place;
+    if (r.kind === 'array') {
+      const v = this.expr(e.object, false)!;
+      if (v.t !== 'obj') throw new LowerError('array is not in memory', e);
+      base = { reg: v.reg, ctype: elem, space: v.space };
+    } else {
+      const p = this.evalInt(e.object);
+      base = { reg: p.reg, ctype: elem, space: this.spaceOf(e.object, objT) };
+    }
+    const k = this.env.checked?.constValue(e.indices[0]!);
+    if (k !== undefined) {
+      if (k !== 0n) this.asm.movImm64(R1, k * BigInt(size)).alu64('add', base.reg, R1);
+      return base;
+    }
+    const ix = this.evalInt(e.indices[0]!);
+    if (r.kind === 'array' && r.length !== undefined) {
+      const ok = this.asm.newLabel('ixok');
+      this.asm.jmp('jlt', ix.reg, imm(r.length), ok);
+      this.fault(Fault.BADINDEX, ix.reg);
+      this.asm.label(ok);
+    }
+    this.asm.alu64('mul', ix.reg, imm(size)).alu64('add', base.reg, ix.reg);
+    this.release(ix);
+    return base;
+  }
+
+  /** Reads what is at a place: scalars into the register, aggregates stay addresses. */
+  private loadPlace(p: Place, node: A.Expr): Val {
+    const a = this.asm;
+    const r = resolve(p.ctype);
+    if (r.kind === 'struct' || r.kind === 'array') return { t: 'obj', reg: p.reg, ctype: p.ctype, space: p.space };
+    let size: number, signed: boolean;
+    if (r.kind === 'int') { size = r.sizeBytes; signed = r.signed; }
+    else if (r.kind === 'enum') { size = r.sizeBytes; signed = r.signed; }
+    else if (r.kind === 'pointer') { size = 8; signed = false; }
+    else throw new LowerError(`values of type ${r.kind} cannot be read by the code generator yet`, node);
+    if (p.bits) {
+      const nbytes = Math.min(8, Math.ceil((p.bits.shift + p.bits.size) / 8));
+      this.readMemory(p.reg, nbytes, p.space);
+      a.ldx(8, p.reg, R9, MST.scratchU64);
+      // Little-endian: the field starts `shift` bits into the first byte.
+      const top = 64 - p.bits.shift - p.bits.size;
+      if (top) a.alu64('lsh', p.reg, imm(top));
+      a.alu64(signed ? 'arsh' : 'rsh', p.reg, imm(top + p.bits.shift));
+      return { t: 'int', reg: p.reg, type: { t: 'int', size: size as 1 | 2 | 4 | 8, signed } };
+    }
+    this.readMemory(p.reg, size, p.space);
+    a.ldx(size as 1 | 2 | 4 | 8, p.reg, R9, MST.scratchU64);
+    const t: VType = { t: 'int', size: size as 1 | 2 | 4 | 8, signed };
+    this.normalize(p.reg, t);
+    return { t: 'int', reg: p.reg, type: t };
+  }
+
+  /** Reads `size` (≤ 8) bytes at the address in `addr` into MST.scratchU64 (zeroed first); BADADDR on failure. */
+  private readMemory(addr: Reg, size: number, space: Space): void {
+    const a = this.asm;
+    this.allocaAccess(addr, size, 'read');
+    a.st(8, R9, MST.scratchU64, 0);
+    a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(size)).mov(R3, addr);
+    a.call(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
+    const ok = a.newLabel('rdok');
+    a.jmp('jeq', R0, imm(0), ok);
+    this.fault(Fault.BADADDR, addr);
+    a.label(ok);
+  }
+
+  /**
+   * alloca()d memory is addressed by offsets below `allocaLimit` (dtrace-utils' scheme). For
+   * such a value in `reg`, checks that [reg, reg + size) lies inside this clause's allocations
+   * (BADADDR, or BADSIZE when only the end is out and `sizeFault` says so). A read then gets
+   * the real address (a scalar) in `reg`; a write gets R1 = a map-value pointer to the first
+   * byte. Other values are ordinary addresses: reads pass them through, writes fault.
+   */
+  private allocaAccess(reg: Reg, size: number | { reg: Reg }, mode: 'read' | 'write', sizeFault = false): void {
+    const a = this.asm;
+    if (mode === 'read' && !this.env.usesAlloca) return;
+    const m = this.mem;
+    const bad = a.newLabel('abad'), badSize = a.newLabel('abadsz'), normal = a.newLabel('anorm'), ok = a.newLabel('aok');
+    a.jmp('jge', reg, imm(m.allocaLimit), mode === 'read' ? normal : bad);
+    a.jmp('jlt', reg, imm(8), bad);
+    a.ldx(8, R1, R9, MST.allocaTop).jmp('jge', reg, R1, bad);
+    a.mov(R2, reg);
+    if (typeof size === 'number') a.alu64('add', R2, imm(size)); else a.alu64('add', R2, size.reg);
+    a.jmp('jgt', R2, R1, sizeFault ? badSize : bad);
+    if (mode === 'read') {
+      // The real address as a scalar: a map-value pointer stored to memory and read back.
+      a.mov(R1, R9).alu64('add', R1, imm(m.alloca)).stx(8, R9, MST.scratchU64, R1).ldx(8, R1, R9, MST.scratchU64);
+      a.alu64('add', reg, R1).ja(ok);
+    } else {
+      // A constant bound the verifier can see: offsets never exceed scratchsize + 8.
+      a.jmp('jgt', reg, imm(m.scratchsize + 8), bad);
+      a.mov(R1, R9).alu64('add', R1, imm(m.alloca)).alu64('add', R1, reg).ja(ok);
+    }
+    a.label(badSize);
+    if (sizeFault) this.fault(Fault.BADSIZE, reg);
+    a.label(bad);
+    this.fault(Fault.BADADDR, reg);
+    a.label(normal).label(ok).mov(R0, R0);
+  }
+
+  /** Stores an integer at a place (only alloca()d memory is writable from D). */
+  private storePlace(p: Place, val: Val, node: A.Expr): void {
+    const r = resolve(p.ctype);
+    if (val.t !== 'int') throw new LowerError('only scalar values can be stored through a pointer', node);
+    if (p.bits) throw new LowerError('storing to a bit-field is not supported by the code generator yet', node);
+    const size = r.kind === 'int' || r.kind === 'enum' ? r.sizeBytes : r.kind === 'pointer' ? 8 : 0;
+    if (!size) throw new LowerError('values of this type cannot be stored through a pointer', node);
+    this.allocaAccess(p.reg, size, 'write');
+    this.asm.stx(size as 1 | 2 | 4 | 8, R1, 0, val.reg);
+    this.release(p.reg);
+  }
+
+  /**
+   * A string from a value that is not one yet: a char array in memory or a pointer to
+   * characters, copied NUL-terminated into a temporary (BADADDR when unreadable).
+   */
+  private asStr(v: Val, node: A.Expr | undefined, space?: Space): Extract<Val, { t: 'str' }> {
+    if (v.t === 'str') return v;
+    const a = this.asm;
+    const off = this.tmpSlot(node);
+    let max = this.mem.strsize + 1;
+    let sp: Space = space ?? 'kernel';
+    if (v.t === 'obj') {
+      const r = resolve(v.ctype);
+      if (r.kind === 'array' && r.length !== undefined) max = Math.min(max, r.length + 1);
+      sp = v.space;
+    }
+    if (sp === 'kernel') this.allocaAccess(v.reg, 1, 'read');
+    a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(max)).mov(R3, v.reg);
+    a.call(sp === 'user' ? Helper.probe_read_user_str : Helper.probe_read_kernel_str);
+    const ok = a.newLabel('strok');
+    a.jmp('jsge', R0, imm(0), ok);
+    this.fault(Fault.BADADDR, v.reg);
+    a.label(ok).mov(v.reg, R9).alu64('add', v.reg, imm(off));
+    return { t: 'str', reg: v.reg };
   }
 
   private strLiteral(text: string, node: A.Expr): Val {
@@ -304,6 +705,13 @@ class ClauseLowering {
     const name = e.name;
     const g = this.env.sym.globals.get(name);
     if (g && !BUILTIN_VARS[name]) return this.loadGlobal(g, e);
+    const s = this.sym(e);
+    if (s?.kind === 'xlate-input' || (!s && this.bindingOf(name))) return this.xlateInputValue(e);
+    if (s?.kind === 'inline' && !s.info.params) return this.expr(s.info.value, false)!;
+    if (s?.kind === 'builtin-var' && !BUILTIN_VARS[name]) {
+      const inl = this.env.checked?.inlines.get(name);
+      if (inl) return this.expr(inl.value, false)!;
+    }
     const r = this.alloc(e);
     const int = (type: VType): Val => ({ t: 'int', reg: r, type });
     switch (name) {
@@ -312,6 +720,7 @@ class ClauseLowering {
       case 'uid': a.call(Helper.get_current_uid_gid).mov32(r, R0); return int(BUILTIN_VARS.uid!);
       case 'gid': a.call(Helper.get_current_uid_gid).alu64('rsh', R0, imm(32)).mov(r, R0); return int(BUILTIN_VARS.gid!);
       case 'cpu': a.call(Helper.get_smp_processor_id).mov(r, R0); return int(I32);
+      case 'curthread': a.call(Helper.get_current_task).mov(r, R0); return int(U64);
       case 'timestamp': case 'vtimestamp': a.call(Helper.ktime_get_ns).mov(r, R0); return int(U64);
       case 'walltimestamp':
         a.call(Helper.ktime_get_ns).mov(r, R0).ldImm64(R1, this.env.options.walltimeOffsetNs).alu64('add', r, R1);
@@ -319,12 +728,17 @@ class ClauseLowering {
       case 'epid': case 'id': a.mov(r, imm(this.probe.id)); return int(BUILTIN_VARS[name]!);
       case 'errno': a.mov(r, imm(0)); return int(I32);
       case 'ppid': {
-        // The parent's tgid: task->real_parent->tgid, read through bpf_get_current_task and
-        // BTF offsets would be the kernel way; until the BTF bridge lands the helper
-        // get_current_task_btf is not usable from raw tracepoints, so use a helper-free path:
-        // DTrace semantics are kept by reading /proc at compile time only for the tracer itself.
-        this.release(r);
-        throw new LowerError('ppid is not supported by the code generator yet', e);
+        // curthread->real_parent->tgid, with offsets from the kernel's BTF.
+        const task = kernelTypeSource()?.structType('struct', 'task_struct');
+        const parent = task && this.findMember(task, 'real_parent');
+        const tgid = task && this.findMember(task, 'tgid');
+        if (!parent || !tgid) { this.release(r); throw new LowerError('ppid needs struct task_struct from the kernel BTF', e); }
+        a.call(Helper.get_current_task).mov(r, R0).alu64('add', r, imm(parent.bitOffset / 8));
+        this.readMemory(r, 8, 'kernel');
+        a.ldx(8, r, R9, MST.scratchU64).alu64('add', r, imm(tgid.bitOffset / 8));
+        this.readMemory(r, 4, 'kernel');
+        a.ldx(4, r, R9, MST.scratchU64).movsx(r, r, 32);
+        return int(I32);
       }
       case 'execname': {
         this.release(r);
@@ -485,12 +899,12 @@ class ClauseLowering {
     // Zero the area: string tails and padding must be byte-exact for hashing.
     a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
     indices.forEach((ix, i) => {
-      const v = this.expr(ix, false)!;
+      let v = this.expr(ix, false)!;
       if (keyTypes[i]?.t === 'str') {
-        if (v.t !== 'str') throw new LowerError('key type mismatch', ix);
+        v = this.asStr(v, ix, this.spaceOf(ix, this.ct(ix)));
         a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);
       } else {
-        if (v.t !== 'int') throw new LowerError('key type mismatch', ix);
+        if (v.t === 'str') throw new LowerError('key type mismatch', ix);
         a.stx(8, R9, area + size, v.reg);
       }
       this.release(v);
@@ -515,6 +929,8 @@ class ClauseLowering {
       a.ldx(8, r, R9, MST.argv + 8 * Number(ix));
       return { t: 'int', reg: r, type: I64 };
     }
+    const place = this.elementPlace(e);
+    if (place) return this.loadPlace(place, e);
     const info = this.assocInfo(obj);
     const r = this.alloc(e);
     if (!info) { a.mov(r, imm(0)); return { t: 'int', reg: r, type: I64 }; }
@@ -547,7 +963,11 @@ class ClauseLowering {
   private unary(e: A.Unary, discard: boolean): Val {
     const a = this.asm;
     if (e.op === '++' || e.op === '--') return this.incdec(e.operand, e.op, false, discard)!;
-    if (e.op === '*' || e.op === '&') throw new LowerError('pointers are not supported by the code generator yet', e);
+    if (e.op === '*') return this.loadPlace(this.placeOf(e), e);
+    if (e.op === '&') {
+      const p = this.placeOf(e.operand);
+      return { t: 'int', reg: p.reg, type: U64 };
+    }
     const v = this.evalInt(e.operand);
     const t = e.op === '!' ? I32 : arith(v.type, I32);
     switch (e.op) {
@@ -574,8 +994,9 @@ class ClauseLowering {
     }
     const lt = this.typeOf(e.left), rt = this.typeOf(e.right);
     if (lt.t === 'str' || rt.t === 'str') return this.strCompare(e);
-    const l = this.evalInt(e.left);
-    const r = this.evalInt(e.right);
+    const l0 = this.evalInt(e.left);
+    const [lv, r] = this.keeping(l0, () => this.evalInt(e.right), e);
+    const l = lv as Extract<Val, { t: 'int' }>;
     const t = arith(l.type, r.type);
     const signed = t.t === 'int' && t.signed;
     const cmp: Record<string, ['jeq' | 'jne' | 'jgt' | 'jge' | 'jlt' | 'jle' | 'jsgt' | 'jsge' | 'jslt' | 'jsle']> = {
@@ -619,8 +1040,9 @@ class ClauseLowering {
   /** String comparison: a byte loop over at most strsize bytes of two map-memory strings. */
   private strCompare(e: A.Binary): Val {
     const a = this.asm;
-    const l = this.evalStr(e.left);
-    const r = this.evalStr(e.right);
+    const l0 = this.evalStr(e.left);
+    const [lv, r] = this.keeping(l0, () => this.evalStr(e.right), e);
+    const l = lv as Extract<Val, { t: 'str' }>;
     // R1 = i, R2/R3 = bytes, result (-1/0/1) → R4, then mapped by the operator.
     const loop = a.newLabel('scmp'), diff = a.newLabel('sdiff'), eq = a.newLabel('seq'), out = a.newLabel('sout');
     a.mov(R1, imm(0));
@@ -689,7 +1111,11 @@ class ClauseLowering {
       return undefined;
     }
     let val: Val;
-    if (e.op === '=') val = this.expr(e.value, false)!;
+    if (e.op === '=') {
+      val = this.expr(e.value, false)!;
+      if (val.t !== 'str' && this.typeOf(target).t === 'str') val = this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
+      else if (val.t === 'obj') throw new LowerError('assignment of a struct, union or array is not supported by the code generator yet', e);
+    }
     else {
       const op = e.op.slice(0, -1) as A.BinaryOp;
       val = this.binary({ kind: 'Binary', span: e.span, op, left: e.target, right: e.value });
@@ -718,7 +1144,12 @@ class ClauseLowering {
         }
         return;
       }
-      case 'Index': this.storeAssoc(target, val); return;
+      case 'Index': {
+        const place = this.elementPlace(target);
+        if (place) this.storePlace(place, val, node); else this.storeAssoc(target, val);
+        return;
+      }
+      case 'Member': case 'Unary': this.storePlace(this.placeOf(target), val, node); return;
       default: throw new LowerError('invalid assignment target', node);
     }
   }
@@ -747,7 +1178,7 @@ class ClauseLowering {
     switch (name) {
       case 'trace': {
         const v = this.expr(args[0]!, false)!;
-        const field = this.recordValue(v, this.typeOf(args[0]!));
+        const field = this.recordValue(v, this.typeOf(args[0]!), args[0]);
         this.actions.push({ kind: 'trace', field });
         this.release(v);
         return undefined;
@@ -756,12 +1187,15 @@ class ClauseLowering {
         const fmt = unparen(args[0]!);
         if (fmt.kind !== 'StringLit') throw new LowerError('printf( ) format must be a string constant', e);
         const fields: FieldLayout[] = [];
-        for (const arg of args.slice(1)) {
+        const wantsString = printfStringArgs(fmt.value);
+        args.slice(1).forEach((arg, i) => {
           const v = this.expr(arg, false)!;
-          fields.push(this.recordValue(v, this.typeOf(arg)));
+          const t = this.typeOf(arg);
+          // %s of a `char *` or char array prints the characters it points to.
+          fields.push(this.recordValue(v, wantsString[i] && t.t === 'int' && v.t !== 'str' && this.isCharData(arg) ? STR : t, arg));
           this.release(v);
           this.resetTemps();
-        }
+        });
         this.actions.push({ kind: 'printf', format: fmt.value, args: fields });
         return undefined;
       }
@@ -829,6 +1263,28 @@ class ClauseLowering {
         a.label(ok).mov(p.reg, R9).alu64('add', p.reg, imm(off));
         return { t: 'str', reg: p.reg };
       }
+      case 'alloca': {
+        const n = this.evalInt(args[0]!);
+        const ptr = this.allocaBytes(n.reg, e);
+        this.release(n);
+        return ptr;
+      }
+      case 'bcopy': case 'copyinto': {
+        // bcopy(src, dst, n); copyinto(uaddr, n, dst)
+        const [srcE, dstE, nE] = name === 'bcopy' ? [args[0]!, args[1]!, args[2]!] : [args[0]!, args[2]!, args[1]!];
+        const [src, dst, n] = this.evalArgs([srcE, dstE, nE]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+        this.copyInto(src.reg, dst.reg, n.reg, name === 'copyinto' ? 'user' : this.spaceOf(srcE, this.ct(srcE)), src.t === 'int');
+        this.release(src); this.release(dst); this.release(n);
+        return undefined;
+      }
+      case 'copyin': {
+        const src = this.evalInt(args[0]!);
+        const n = this.evalInt(args[1]!);
+        const ptr = this.allocaBytes(n.reg, e, src.reg);
+        this.copyInto(src.reg, ptr.reg, n.reg, 'user', false);
+        this.release(src); this.release(n);
+        return ptr;
+      }
       case 'lltostr': {
         const v = this.evalInt(args[0]!);
         return this.lltostr(v, e);
@@ -846,6 +1302,63 @@ class ClauseLowering {
       }
     }
     throw new LowerError(`${name}( ) is not supported by the code generator yet`, e);
+  }
+
+  private isCharData(e: A.Expr): boolean {
+    const t = this.ct(e);
+    return t !== undefined && isCharPointerOrArray(t);
+  }
+
+  /** Evaluates several arguments, spilling earlier ones while later ones are computed. */
+  private evalArgs(exprs: A.Expr[]): Val[] {
+    const spilled: { v: Val; slot: number }[] = [];
+    exprs.forEach((x, i) => {
+      const v = this.expr(x, false)!;
+      const val = v.t === 'obj' ? { t: 'int' as const, reg: v.reg, type: U64 } : v;
+      if (i < exprs.length - 1) spilled.push(this.spill(val)); else spilled.push({ v: val, slot: 0 });
+    });
+    const vals = spilled.map((s, i) => (i < exprs.length - 1 ? this.unspillAt(s) : s.v));
+    this.spillDepth -= exprs.length - 1;
+    return vals;
+  }
+
+  private unspillAt(s: { v: Val; slot: number }): Val {
+    const r = this.alloc();
+    this.asm.ldx(8, r, R10, s.slot);
+    return { ...s.v, reg: r };
+  }
+
+  /**
+   * alloca(n): the next 8-aligned offset of this clause's scratch memory (NOSCRATCH when it
+   * would exceed scratchsize). `n` stays live; `keep` is a register that must not be reused.
+   */
+  private allocaBytes(n: Reg, e: A.Expr, keep?: Reg): Extract<Val, { t: 'int' }> {
+    const a = this.asm;
+    void keep;
+    const r = this.alloc(e);
+    const ok = a.newLabel('allocok');
+    a.ldx(8, r, R9, MST.allocaTop).mov(R2, r).alu64('add', R2, n);
+    a.jmp('jle', R2, imm(this.mem.scratchsize + 8), ok);
+    this.fault(Fault.NOSCRATCH, n);
+    a.label(ok).alu64('add', R2, imm(7)).alu64('and', R2, imm(-8)).stx(8, R9, MST.allocaTop, R2);
+    return { t: 'int', reg: r, type: U64 };
+  }
+
+  /** Copies n bytes from `src` (kernel or user memory, or alloca) into alloca()d memory at `dst`. */
+  private copyInto(src: Reg, dst: Reg, n: Reg, space: Space, srcMayBeAlloca: boolean): void {
+    const a = this.asm;
+    const ok = a.newLabel('cpnok');
+    a.jmp('jle', n, imm(this.mem.scratchsize), ok);
+    this.fault(Fault.BADSIZE, n);
+    a.label(ok);
+    if (srcMayBeAlloca && space === 'kernel') this.allocaAccess(src, { reg: n }, 'read');
+    this.allocaAccess(dst, { reg: n }, 'write', true);
+    a.mov(R2, n).alu64('and', R2, imm(0x7fffffff)).jmp('jle', R2, imm(this.mem.scratchsize), `${ok}.b`).mov(R2, imm(0)).label(`${ok}.b`);
+    a.mov(R3, src).call(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
+    const done = a.newLabel('cpdone');
+    a.jmp('jeq', R0, imm(0), done);
+    this.fault(Fault.BADADDR, src);
+    a.label(done);
   }
 
   /** lltostr(): decimal text of a signed 64-bit value, written right to left into a temporary. */
@@ -872,9 +1385,23 @@ class ClauseLowering {
   }
 
   /** Stores a value into the record; returns its layout. */
-  private recordValue(v: Val, t: VType): FieldLayout {
+  private recordValue(v: Val, t: VType, node?: A.Expr): FieldLayout {
     const a = this.asm;
     this.records = true;
+    if (v.t === 'obj' && !isCharPointerOrArray(v.ctype)) {
+      // A struct, union or non-character array: its bytes, printed as a memory dump.
+      const size = Math.max(1, sizeOf(v.ctype, this.mem.strsize));
+      const off = this.recField(size, 8);
+      this.allocaAccess(v.reg, size, 'read');
+      a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(size)).mov(R3, v.reg);
+      a.call(v.space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
+      const ok = a.newLabel('recok');
+      a.jmp('jeq', R0, imm(0), ok);
+      this.fault(Fault.BADADDR, v.reg);
+      a.label(ok);
+      return { offset: off, sizeBytes: size, type: v.ctype, decode: 'bytes' };
+    }
+    if (v.t !== 'str' && (t.t === 'str' || v.t === 'obj')) v = this.asStr(v, node);
     if (v.t === 'str') {
       const off = this.recField(this.mem.strSlot, 8);
       a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);
@@ -1002,6 +1529,20 @@ class ClauseLowering {
     const nc2 = a.newLabel('nc2');
     a.ldx(8, R4, R0, 24).jmp('jge', R1, R2, nc2).alu64('add', R4, imm(1)).label(nc2).alu64('add', R4, R5).stx(8, R0, 24, R4);
   }
+}
+
+/** For each printf argument after the format, whether a %s directive consumes it. */
+function printfStringArgs(format: string): boolean[] {
+  const prog = compilePrintf(format);
+  const out: boolean[] = [];
+  if (isPrintfError(prog)) return out;
+  for (const d of prog.directives) {
+    if (d.flags.dynWidth) out.push(false);
+    if (d.flags.dynPrec) out.push(false);
+    if (d.conv.name === '%') continue;
+    out.push(d.conv.outConv === 's' && d.conv.print !== 'addr' && d.conv.print !== 'uaddr' && d.conv.print !== 'time');
+  }
+  return out;
 }
 
 function typeSize(t: VType, strsize: number): number {

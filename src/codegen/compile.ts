@@ -16,7 +16,7 @@ import { lowerClause, lowerErrorSubprogram, LowerError, intCType, ERROR_SUBPROGR
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
 import type { AggFn } from '../consume/format/values.js';
 import type { Checked } from '../check/checker.js';
-import { type CType, resolve, isCharPointerOrArray } from '../check/ctypes.js';
+import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import { readFileSync } from 'node:fs';
 
 export interface CompileOptions {
@@ -106,7 +106,10 @@ const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
   const mem = memLayout(opts.strsize, opts.scratchsizeBytes);
   const checked = opts.checked;
-  const sym = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined);
+  const declaredVars = new Map<string, CType>();
+  for (const v of checked?.variables ?? []) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
+  const sym = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined,
+    (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); });
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -122,7 +125,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   };
   const gOffsets = new Map<string, number>();
   let gSize = 0;
-  const slotSize = (t: VType) => (t.t === 'str' ? mem.strSlot : 8);
+  const slotSize = (t: VType) => (t.t === 'str' ? mem.strSlot : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
   const aggValueSize = (a: AggInfo) => 8 * (AGG_VALUE_WORDS[a.fn]?.(a.params) ?? 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
   const env: LowerEnv = {
@@ -240,7 +243,8 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     const keyFields: FieldLayout[] = a.keys.map((k) => {
       const f: FieldLayout = k.t === 'str'
         ? { offset: off, sizeBytes: opts.strsize, type: intCType(k), decode: 'string' }
-        : { offset: off, sizeBytes: k.size, type: intCType(k), decode: 'int', signed: k.signed };
+        : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: 'bytes' }
+          : { offset: off, sizeBytes: k.size, type: intCType(k), decode: 'int', signed: k.signed };
       off += slotSize(k);
       return f;
     });
@@ -289,6 +293,14 @@ function representation(t: CType): VType | undefined {
     case 'array': return isCharPointerOrArray(r) ? { t: 'str' } : undefined;
     default: return undefined;
   }
+}
+
+/** Structs, unions and arrays held by value in variables. */
+function byValue(t: CType, strsize: number): VType | undefined {
+  const r = resolve(t);
+  if (r.kind !== 'struct' && r.kind !== 'array') return undefined;
+  const size = sizeOf(t, strsize);
+  return size > 0 ? { t: 'obj', ctype: t, size } : undefined;
 }
 
 let kallsyms: Map<string, bigint> | undefined;

@@ -6,10 +6,13 @@
  */
 import type * as A from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
+import type { CType } from '../check/ctypes.js';
 
 export type VType =
   | { t: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
-  | { t: 'str' };
+  | { t: 'str' }
+  /** A struct, union or array held by value (variables declared with such a type). */
+  | { t: 'obj'; ctype: CType; size: number };
 
 export const I64: VType = { t: 'int', size: 8, signed: true };
 export const U64: VType = { t: 'int', size: 8, signed: false };
@@ -67,6 +70,8 @@ export interface Symbols {
   macroArgs: string[];
   /** The checker's type of an expression, as a representation type, when the checker knows it. */
   oracle?: (e: A.Expr) => VType | undefined;
+  /** The checker's type of a declared variable, as a representation type. */
+  declared?: (scope: VarInfo['scope'], name: string) => VType | undefined;
 }
 
 export function typeFromWords(words: string[]): VType | undefined {
@@ -111,10 +116,11 @@ export function literalType(e: A.IntLit): VType {
  * the type of the value assigned (D's implicit declaration), and each aggregation at its first
  * appearance.
  */
-export function collectSymbols(program: A.Program, macroArgs: string[], oracle?: (e: A.Expr) => VType | undefined): Symbols {
+export function collectSymbols(program: A.Program, macroArgs: string[], oracle?: (e: A.Expr) => VType | undefined,
+  declared?: (scope: VarInfo['scope'], name: string) => VType | undefined): Symbols {
   const sym: Symbols = {
     globals: new Map(), assocs: new Map(), threads: new Map(), threadAssocs: new Map(),
-    clauseLocals: new Map(), aggs: new Map(), macroArgs, oracle,
+    clauseLocals: new Map(), aggs: new Map(), macroArgs, oracle, declared,
   };
   let nextId = 1;
   const declare = (map: Map<string, VarInfo>, name: string, scope: VarInfo['scope'], type: VType, keys?: VType[]) => {
@@ -127,15 +133,25 @@ export function collectSymbols(program: A.Program, macroArgs: string[], oracle?:
   function declareFrom(d: A.Declaration): void {
     if (d.storage === 'typedef' || d.storage === 'extern') return;
     const base = d.specifiers.kind === 'BuiltinTypeSpec' ? typeFromWords(d.specifiers.words) : d.specifiers.kind === 'TypedefNameSpec' ? (INT_TYPES[d.specifiers.name] ?? (d.specifiers.name === 'string' ? STR : undefined)) : undefined;
-    if (!base) return;
     for (const id of d.declarators) {
       let decl = id.declarator;
       let keys: VType[] | undefined;
       if (decl.kind === 'ArrayDeclarator' && decl.keyTypes) { keys = decl.keyTypes.map(castType); decl = decl.inner; }
-      if (decl.kind !== 'NameDeclarator' || !decl.name) continue;
       const scope = d.storage === 'self' ? 'thread' : d.storage === 'this' ? 'clause' : 'global';
+      let type = base;
+      if (decl.kind !== 'NameDeclarator' || !base) {
+        // Pointers, arrays, structs, typedefs: the checker knows the declared type.
+        let inner: A.Declarator = decl;
+        while (inner.kind !== 'NameDeclarator') inner = inner.inner;
+        if (!inner.name) continue;
+        type = sym.declared?.(scope, inner.name);
+        if (!type) continue;
+        decl = inner;
+      }
+      if (decl.kind !== 'NameDeclarator' || !decl.name || !type) continue;
+      const base2 = type;
       const map = scope === 'thread' ? (keys ? sym.threadAssocs : sym.threads) : scope === 'clause' ? sym.clauseLocals : keys ? sym.assocs : sym.globals;
-      declare(map, decl.name, scope, base, keys);
+      declare(map, decl.name, scope, base2, keys);
     }
   }
   const clauseLocalTypes = sym.clauseLocals;

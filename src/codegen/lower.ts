@@ -32,10 +32,14 @@ type Space = 'kernel' | 'user';
  * `obj` is the address of a struct, union or array in kernel or user memory (C's lvalues of
  * aggregate type: they are read member by member, or copied when traced).
  */
-type Val = { t: 'int'; reg: Reg; type: VType } | { t: 'str'; reg: Reg } | { t: 'obj'; reg: Reg; ctype: CType; space: Space };
+type Val = { t: 'int'; reg: Reg; type: VType } | { t: 'str'; reg: Reg } | { t: 'obj'; reg: Reg; ctype: CType; space: Space; direct?: boolean };
 
-/** An address in memory with the type of what is there; `bits` for a bit-field member. */
-interface Place { reg: Reg; ctype: CType; space: Space; bits?: { shift: number; size: number } }
+/**
+ * An address in memory with the type of what is there; `bits` for a bit-field member.
+ * `direct`: the register is a map-value pointer the verifier knows (D's own variables), read
+ * and written with plain loads and stores.
+ */
+interface Place { reg: Reg; ctype: CType; space: Space; bits?: { shift: number; size: number }; direct?: boolean }
 
 export class LowerError extends Error {
   constructor(message: string, readonly node?: { span: A.Expr['span'] }) { super(message); }
@@ -423,7 +427,49 @@ class ClauseLowering {
   }
 
   /** Address of `e.member` (of `e.object->member` or `e.object.member`). */
-  private memberPlace(e: A.Member): Place {
+  /**
+   * A struct/union/array-valued expression as a place that can be written: D's own variables
+   * (created on first write for thread-locals and associative arrays), or nested members.
+   */
+  private writableObj(e: A.Expr): Place | undefined {
+    const x = unparen(e);
+    const a = this.asm;
+    const t = this.typeOf(x);
+    if (x.kind === 'Member') return this.memberPlace(x, true);
+    if (x.kind === 'Index') {
+      const el = this.elementPlace(x, true);
+      if (el) return el;
+    }
+    if (t.t !== 'obj') return undefined;
+    if (x.kind === 'SelfVar') {
+      const v = this.env.sym.threads.get(x.name);
+      if (!v) return undefined;
+      const rekey = () => this.tlsKey(v);
+      rekey();
+      this.upsert('tvars', rekey);
+      const r = this.alloc(x);
+      a.mov(r, R0);
+      return { reg: r, ctype: t.ctype, space: 'kernel', direct: true };
+    }
+    if (x.kind === 'Index') {
+      const obj = unparen(x.object);
+      const info = this.assocInfo(obj);
+      if (!info) return undefined;
+      this.assocKey(info, x.indices, obj.kind === 'SelfVar');
+      const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
+      this.upsert(this.env.assocMap(info), rekey);
+      const r = this.alloc(x);
+      a.mov(r, R0);
+      return { reg: r, ctype: t.ctype, space: 'kernel', direct: true };
+    }
+    if (x.kind === 'Ident' || x.kind === 'ThisVar') {
+      const v = this.expr(x, false)!;
+      if (v.t === 'obj') return { reg: v.reg, ctype: v.ctype, space: v.space, direct: v.direct };
+    }
+    return undefined;
+  }
+
+  private memberPlace(e: A.Member, write = false): Place {
     const objT = this.ct(e.object);
     if (!objT) throw new LowerError('member access needs the type of its operand', e);
     let base: Place;
@@ -434,9 +480,13 @@ class ClauseLowering {
       if (!target) throw new LowerError('operator -> must be applied to a pointer', e);
       base = { reg: p.reg, ctype: target, space: this.spaceOf(e.object, objT) };
     } else {
-      const v = this.expr(e.object, false)!;
-      if (v.t !== 'obj') throw new LowerError('operator . needs a struct or union in memory', e);
-      base = { reg: v.reg, ctype: v.ctype, space: v.space };
+      const w = write ? this.writableObj(e.object) : undefined;
+      if (w) base = w;
+      else {
+        const v = this.expr(e.object, false)!;
+        if (v.t !== 'obj') throw new LowerError('operator . needs a struct or union in memory', e);
+        base = { reg: v.reg, ctype: v.ctype, space: v.space, direct: v.direct };
+      }
     }
     const st = this.completeStruct(base.ctype, e);
     const m = this.findMember(st, e.member);
@@ -444,8 +494,8 @@ class ClauseLowering {
     const byteOff = Math.floor(m.bitOffset / 8);
     if (byteOff) this.asm.alu64('add', base.reg, imm(byteOff));
     const shift = m.bitOffset % 8;
-    if (m.bitSize !== undefined) return { reg: base.reg, ctype: m.type, space: base.space, bits: { shift, size: m.bitSize } };
-    return { reg: base.reg, ctype: m.type, space: base.space };
+    if (m.bitSize !== undefined) return { reg: base.reg, ctype: m.type, space: base.space, bits: { shift, size: m.bitSize }, direct: base.direct };
+    return { reg: base.reg, ctype: m.type, space: base.space, direct: base.direct };
   }
 
   private member(e: A.Member): Val {
@@ -500,10 +550,10 @@ class ClauseLowering {
   }
 
   /** The address of an lvalue (for `&`, and for member/index chains). */
-  private placeOf(e: A.Expr): Place {
+  private placeOf(e: A.Expr, write = false): Place {
     const x = unparen(e);
     switch (x.kind) {
-      case 'Member': return this.memberPlace(x);
+      case 'Member': return this.memberPlace(x, write);
       case 'KernelSym': return this.kernelSymPlace(x);
       case 'Unary':
         if (x.op === '*') {
@@ -516,18 +566,19 @@ class ClauseLowering {
         }
         break;
       case 'Index': {
-        const p = this.elementPlace(x);
+        const p = this.elementPlace(x, write);
         if (p) return p;
         break;
       }
     }
+    if (write) { const w = this.writableObj(x); if (w) return w; }
     const v = this.expr(x, false)!;
-    if (v.t === 'obj') return { reg: v.reg, ctype: v.ctype, space: v.space };
+    if (v.t === 'obj') return { reg: v.reg, ctype: v.ctype, space: v.space, direct: v.direct };
     throw new LowerError('cannot take the address of this expression', e);
   }
 
   /** `p[i]` for a pointer or a C array (not an associative array): the element's address. */
-  private elementPlace(e: A.Index): Place | undefined {
+  private elementPlace(e: A.Index, write = false): Place | undefined {
     const objT = this.ct(e.object);
     const r = objT && resolve(objT);
     if (!r || (r.kind !== 'pointer' && r.kind !== 'array') || e.indices.length !== 1) return undefined;
@@ -537,9 +588,13 @@ class ClauseLowering {
     const size = Math.max(1, sizeOf(elem, this.mem.strsize));
     let base: Place;
     if (r.kind === 'array') {
-      const v = this.expr(e.object, false)!;
-      if (v.t !== 'obj') throw new LowerError('array is not in memory', e);
-      base = { reg: v.reg, ctype: elem, space: v.space };
+      const w = write ? this.writableObj(e.object) : undefined;
+      if (w) base = { ...w, ctype: elem };
+      else {
+        const v = this.expr(e.object, false)!;
+        if (v.t !== 'obj') throw new LowerError('array is not in memory', e);
+        base = { reg: v.reg, ctype: elem, space: v.space, direct: v.direct };
+      }
     } else {
       const p = this.evalInt(e.object);
       base = { reg: p.reg, ctype: elem, space: this.spaceOf(e.object, objT) };
@@ -571,9 +626,15 @@ class ClauseLowering {
     else if (r.kind === 'enum') { size = r.sizeBytes; signed = r.signed; }
     else if (r.kind === 'pointer') { size = 8; signed = false; }
     else throw new LowerError(`values of type ${r.kind} cannot be read by the code generator yet`, node);
+    if (p.direct && !p.bits) {
+      a.ldx(size as 1 | 2 | 4 | 8, p.reg, p.reg, 0);
+      const t: VType = { t: 'int', size: size as 1 | 2 | 4 | 8, signed };
+      this.normalize(p.reg, t);
+      return { t: 'int', reg: p.reg, type: t };
+    }
     if (p.bits) {
       const nbytes = Math.min(8, Math.ceil((p.bits.shift + p.bits.size) / 8));
-      this.readMemory(p.reg, nbytes, p.space);
+      this.readMemory(p.reg, nbytes, p.space, p.direct);
       a.ldx(8, p.reg, R9, MST.scratchU64);
       // Little-endian: the field starts `shift` bits into the first byte.
       const top = 64 - p.bits.shift - p.bits.size;
@@ -589,9 +650,9 @@ class ClauseLowering {
   }
 
   /** Reads `size` (≤ 8) bytes at the address in `addr` into MST.scratchU64 (zeroed first); BADADDR on failure. */
-  private readMemory(addr: Reg, size: number, space: Space): void {
+  private readMemory(addr: Reg, size: number, space: Space, direct = false): void {
     const a = this.asm;
-    this.allocaAccess(addr, size, 'read');
+    if (!direct) this.allocaAccess(addr, size, 'read');
     a.st(8, R9, MST.scratchU64, 0);
     a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(size)).mov(R3, addr);
     a.call(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
@@ -635,15 +696,40 @@ class ClauseLowering {
     a.label(normal).label(ok).mov(R0, R0);
   }
 
+  /** Struct/union/array assignment: the bytes of `val` copied into the variable or member `target`. */
+  private copyObj(target: A.Expr, val: Extract<Val, { t: 'obj' }>, node: A.Expr): void {
+    let dst: Place | undefined;
+    const [v] = this.keeping(val, () => { dst = this.writableObj(target); return undefined; }, node);
+    if (!dst || !dst.direct) throw new LowerError('assignment of a struct, union or array to this target is not supported by the code generator yet', node);
+    const src = v as Extract<Val, { t: 'obj' }>;
+    const size = Math.min(sizeOf(dst.ctype, this.mem.strsize), sizeOf(src.ctype, this.mem.strsize));
+    const a = this.asm;
+    if (!src.direct) this.allocaAccess(src.reg, size, 'read');
+    a.mov(R1, dst.reg).mov(R2, imm(size)).mov(R3, src.reg).call(src.space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
+    const ok = a.newLabel('cpyok');
+    a.jmp('jeq', R0, imm(0), ok);
+    this.fault(Fault.BADADDR, src.reg);
+    a.label(ok);
+    this.release(dst.reg);
+  }
+
   /** Stores an integer at a place (only alloca()d memory is writable from D). */
   private storePlace(p: Place, val: Val, node: A.Expr): void {
     const r = resolve(p.ctype);
     if (val.t !== 'int') throw new LowerError('only scalar values can be stored through a pointer', node);
-    if (p.bits) throw new LowerError('storing to a bit-field is not supported by the code generator yet', node);
     const size = r.kind === 'int' || r.kind === 'enum' ? r.sizeBytes : r.kind === 'pointer' ? 8 : 0;
     if (!size) throw new LowerError('values of this type cannot be stored through a pointer', node);
-    this.allocaAccess(p.reg, size, 'write');
-    this.asm.stx(size as 1 | 2 | 4 | 8, R1, 0, val.reg);
+    const a = this.asm;
+    if (p.direct) a.mov(R1, p.reg); else this.allocaAccess(p.reg, size, 'write');
+    if (p.bits) {
+      // Read-modify-write of the smallest power-of-two unit holding the field.
+      const need = Math.ceil((p.bits.shift + p.bits.size) / 8);
+      const w = (need <= 1 ? 1 : need <= 2 ? 2 : need <= 4 ? 4 : 8) as 1 | 2 | 4 | 8;
+      const mask = ((1n << BigInt(p.bits.size)) - 1n) << BigInt(p.bits.shift);
+      a.ldx(w, R2, R1, 0).movImm64(R3, BigInt.asIntN(64, ~mask)).alu64('and', R2, R3);
+      a.mov(R4, val.reg).alu64('lsh', R4, imm(p.bits.shift)).movImm64(R3, mask).alu64('and', R4, R3);
+      a.alu64('or', R2, R4).stx(w, R1, 0, R2);
+    } else a.stx(size as 1 | 2 | 4 | 8, R1, 0, val.reg);
     this.release(p.reg);
   }
 
@@ -770,6 +856,7 @@ class ClauseLowering {
     const r = this.alloc(node);
     const off = this.env.globalOffset(v);
     if (v.type.t === 'str') { this.asm.ldMapValue(r, 'gvars', off); return { t: 'str', reg: r }; }
+    if (v.type.t === 'obj') { this.asm.ldMapValue(r, 'gvars', off); return { t: 'obj', reg: r, ctype: v.type.ctype, space: 'kernel', direct: true }; }
     this.asm.ldMapValue(r, 'gvars', off).ldx(8, r, r, 0);
     return { t: 'int', reg: r, type: v.type };
   }
@@ -792,11 +879,15 @@ class ClauseLowering {
     this.asm.mov(R2, imm(this.mem.strsize + 1)).mov(R3, src).call(Helper.probe_read_kernel_str);
   }
 
+  private lvarNext = 0;
   private clauseLocalOffset(name: string, node: A.Expr): number {
     let off = this.lvarOffsets.get(name);
     if (off === undefined) {
-      off = this.mem.lvars + [...this.lvarOffsets.values()].length * this.mem.strSlot;
-      if (off + this.mem.strSlot > this.mem.lvars + this.mem.lvarsMax) throw new LowerError('too many clause-local variables', node);
+      const t = this.env.sym.clauseLocals.get(name)?.type;
+      const size = t?.t === 'obj' ? (t.size + 7) & ~7 : this.mem.strSlot;
+      off = this.mem.lvars + this.lvarNext;
+      if (off + size > this.mem.lvars + this.mem.lvarsMax) throw new LowerError('too many clause-local variables', node);
+      this.lvarNext += Math.max(size, 8);
       this.lvarOffsets.set(name, off);
     }
     return off;
@@ -807,6 +898,7 @@ class ClauseLowering {
     const off = this.clauseLocalOffset(e.name, e);
     const r = this.alloc(e);
     if (info?.type.t === 'str') { this.asm.mov(r, R9).alu64('add', r, imm(off)); return { t: 'str', reg: r }; }
+    if (info?.type.t === 'obj') { this.asm.mov(r, R9).alu64('add', r, imm(off)); return { t: 'obj', reg: r, ctype: info.type.ctype, space: 'kernel', direct: true }; }
     this.asm.ldx(8, r, R9, off);
     return { t: 'int', reg: r, type: info?.type ?? I64 };
   }
@@ -839,10 +931,11 @@ class ClauseLowering {
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
     const found = a.newLabel('dyn_found'), done = a.newLabel('dyn_done');
     a.jmp('jne', R0, imm(0), found);
-    if (type.t === 'str') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
+    if (type.t !== 'int') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
     a.ja(done).label(found);
-    if (type.t === 'str') a.mov(r, R0); else a.ldx(8, r, R0, 0);
+    if (type.t !== 'int') a.mov(r, R0); else a.ldx(8, r, R0, 0);
     a.label(done).mov(r, r);
+    if (type.t === 'obj') return { t: 'obj', reg: r, ctype: type.ctype, space: 'kernel', direct: true };
     return type.t === 'str' ? { t: 'str', reg: r } : { t: 'int', reg: r, type };
   }
 
@@ -893,7 +986,7 @@ class ClauseLowering {
   private buildKey(indices: A.Expr[], keyTypes: VType[], area: number): number {
     const a = this.asm;
     let size = 0;
-    const sizes = keyTypes.map((t) => (t.t === 'str' ? this.mem.strSlot : 8));
+    const sizes = keyTypes.map((t) => this.env.slotSize(t));
     const total = sizes.reduce((x, y) => x + y, 0) || 8;
     if (total > this.mem.keyMax) throw new LowerError('tuple too large');
     // Zero the area: string tails and padding must be byte-exact for hashing.
@@ -903,6 +996,10 @@ class ClauseLowering {
       if (keyTypes[i]?.t === 'str') {
         v = this.asStr(v, ix, this.spaceOf(ix, this.ct(ix)));
         a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);
+      } else if (keyTypes[i]?.t === 'obj' && v.t === 'obj') {
+        // A struct key: its bytes.
+        a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(Math.min(sizes[i]!, sizeOf(v.ctype, this.mem.strsize)))).mov(R3, v.reg);
+        a.call(v.space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
       } else {
         if (v.t === 'str') throw new LowerError('key type mismatch', ix);
         a.stx(8, R9, area + size, v.reg);
@@ -1114,7 +1211,11 @@ class ClauseLowering {
     if (e.op === '=') {
       val = this.expr(e.value, false)!;
       if (val.t !== 'str' && this.typeOf(target).t === 'str') val = this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
-      else if (val.t === 'obj') throw new LowerError('assignment of a struct, union or array is not supported by the code generator yet', e);
+      else if (val.t === 'obj') {
+        this.copyObj(target, val, e);
+        if (discard) { this.release(val); return undefined; }
+        return val;
+      }
     }
     else {
       const op = e.op.slice(0, -1) as A.BinaryOp;
@@ -1145,11 +1246,11 @@ class ClauseLowering {
         return;
       }
       case 'Index': {
-        const place = this.elementPlace(target);
+        const place = this.elementPlace(target, true);
         if (place) this.storePlace(place, val, node); else this.storeAssoc(target, val);
         return;
       }
-      case 'Member': case 'Unary': this.storePlace(this.placeOf(target), val, node); return;
+      case 'Member': case 'Unary': this.storePlace(this.placeOf(target, true), val, node); return;
       default: throw new LowerError('invalid assignment target', node);
     }
   }
@@ -1392,7 +1493,7 @@ class ClauseLowering {
       // A struct, union or non-character array: its bytes, printed as a memory dump.
       const size = Math.max(1, sizeOf(v.ctype, this.mem.strsize));
       const off = this.recField(size, 8);
-      this.allocaAccess(v.reg, size, 'read');
+      if (!v.direct) this.allocaAccess(v.reg, size, 'read');
       a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(size)).mov(R3, v.reg);
       a.call(v.space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
       const ok = a.newLabel('recok');
@@ -1551,6 +1652,7 @@ function typeSize(t: VType, strsize: number): number {
 
 export function intCType(t: VType): CType {
   if (t.t === 'str') return Types.string;
+  if (t.t === 'obj') return t.ctype;
   switch (t.size) {
     case 1: return t.signed ? Types.char : Types.uchar;
     case 2: return t.signed ? Types.short : Types.ushort;

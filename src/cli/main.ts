@@ -64,7 +64,9 @@ function readPrograms(cli: CliOptions): ProgramText[] | string {
     if (p.kind === 'file') {
       let text: string;
       try { text = readFileSync(p.path === '-' ? '/dev/stdin' : p.path, 'latin1'); } catch { return `failed to open ${p.path}: No such file or directory`; }
-      if (text.startsWith('#!')) text = '//' + text.slice(2); // interpreter line
+      // The interpreter line (`#!/usr/sbin/dtrace -s`) is blanked, keeping offsets and line
+      // numbers, so that neither cpp (-C) nor the lexer sees it.
+      if (text.startsWith('#!')) { const nl = text.indexOf('\n'); text = ' '.repeat(nl < 0 ? text.length : nl) + (nl < 0 ? '' : text.slice(nl)); }
       out.push({ source: makeSource(p.path, text, 'script'), label: p.path, kind: 'script' });
     } else {
       const text = p.flag === 'n' ? p.text : p.flag === 'i' ? resolveProbeId(p.text) : `${p.text}${p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : p.flag === 'f' ? ':' : ''}`;

@@ -139,7 +139,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     aggMap: (a) => `agg_${a.id}`,
     slotSize, aggValueSize, aggKeySize,
     tvarValueSize: Math.max(8, ...[...sym.threads.values()].map((v) => slotSize(v.type))),
-    options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs },
+    options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs, nspec: Math.max(1, opts.nspec ?? 1) },
     clauses: new Map(),
     recMax: 8,
     checked,
@@ -215,6 +215,8 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   const maps: MapSpecData[] = [];
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   maps.push({ name: 'state', type: 'array', keySize: 4, valueSize: STATE.size, maxEntries: 1 });
+  // Speculation buffers' busy flags, one u64 per id 1..nspec (index 0 unused).
+  maps.push({ name: 'specs', type: 'array', keySize: 4, valueSize: 8 * (Math.min(env.options.nspec, 16) + 1), maxEntries: 1 });
   maps.push({ name: 'gvars', type: 'array', keySize: 4, valueSize: Math.max(8, gSize), maxEntries: 1 });
   const aggInfos = [...sym.aggs.values()];
   const zerosSize = Math.max(mem.keyMax, mem.strSlot * 2, ...aggInfos.map(aggValueSize), env.tvarValueSize);

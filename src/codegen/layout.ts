@@ -20,7 +20,8 @@ export const MST = {
   regs: 112, // 64-byte copy of part of pt_regs (syscall args)
   allocaTop: 176, // next free alloca offset in this clause (multiple of 8; 8 = nothing allocated)
   savedArgv: 184, // argv[0..5] of the faulting probe while ERROR clauses run (6 × u64)
-  size: 232,
+  specId: 232, // the speculation this clause's record goes to (speculate()), 0 = none
+  size: 240,
 } as const;
 
 export const NTMP = 8;
@@ -80,6 +81,8 @@ export const STATE = {
   aggDrops: 16,
   bufDrops: 24,
   errors: 32,
+  specUnavail: 40, // speculation() found no free buffer
+  specBusy: 48,
   size: 64,
 } as const;
 

@@ -63,7 +63,7 @@ export interface LowerEnv {
   aggValueSize(a: AggInfo): number;
   aggKeySize(a: AggInfo): number;
   tvarValueSize: number;
-  options: { target?: number; destructive: boolean; walltimeOffsetNs: bigint; macroArgs: string[] };
+  options: { target?: number; destructive: boolean; walltimeOffsetNs: bigint; macroArgs: string[]; nspec: number };
   /** Clause record layouts by stid, filled the first time a clause is lowered. */
   clauses: Map<number, ClauseSpec>;
   recMax: number;
@@ -146,13 +146,20 @@ class ClauseLowering {
     this.resetTemps();
     // alloca() memory lives for one clause: a pointer from an earlier clause is invalid.
     if (this.env.usesAlloca) a.st(8, R9, MST.allocaTop, 8);
+    const speculative = clauseCalls(cl, 'speculate');
+    if (speculative) a.st(8, R9, MST.specId, 0);
     for (const s of cl.body) this.stmt(s);
     const hasData = this.actions.length > 0 || cl.body.length === 0 || this.records;
     const recordSize = (this.recOff + 7) & ~7;
     if (hasData) {
       // Header, then the whole record in one ring-buffer write: a faulting clause emits nothing.
       a.mov(R1, imm(this.probe.id)).stx(4, R9, this.mem.rec, R1);
-      a.mov(R1, imm(this.stid)).stx(4, R9, this.mem.rec + 4, R1);
+      if (speculative) {
+        // The speculation id rides in the high half of the clause id; speculate(0) (no buffer
+        // was available) discards the record, as DTrace does.
+        a.ldx(8, R1, R9, MST.specId).jmp('jeq', R1, imm(0), this.end);
+        a.alu64('lsh', R1, imm(16)).alu64('or', R1, imm(this.stid)).stx(4, R9, this.mem.rec + 4, R1);
+      } else a.mov(R1, imm(this.stid)).stx(4, R9, this.mem.rec + 4, R1);
       a.ldMapFd(R1, 'ringbuf').mov(R2, R9).alu64('add', R2, imm(this.mem.rec)).mov(R3, imm(recordSize)).mov(R4, imm(0)).call(Helper.ringbuf_output);
       a.jmp('jeq', R0, imm(0), this.end);
       a.ldMapValue(R1, 'state', STATE.bufDrops).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
@@ -330,9 +337,13 @@ class ClauseLowering {
       case 'Ternary': return this.ternary(e);
       case 'Assign': return this.assign(e, discard);
       case 'Cast': {
-        const t = castType(e.type);
+        const t = this.typeOf(e);
         const v = this.expr(e.operand, false)!;
-        if (t.t === 'str' || v.t === 'str') return v;
+        // (string)p reads the characters at p; (char *)"abc" is the string's address.
+        if (t.t === 'str') return this.asStr(v, e, this.spaceOf(e.operand, this.ct(e.operand)));
+        if (v.t === 'str') return { t: 'int', reg: v.reg, type: U64 };
+        if (v.t === 'obj') return t.t === 'obj' ? v : { t: 'int', reg: v.reg, type: U64 };
+        if (t.t !== 'int') return v;
         this.normalize(v.reg, t);
         return { t: 'int', reg: v.reg, type: t };
       }
@@ -581,6 +592,16 @@ class ClauseLowering {
   private elementPlace(e: A.Index, write = false): Place | undefined {
     const objT = this.ct(e.object);
     const r = objT && resolve(objT);
+    if (r?.kind === 'string' && e.indices.length === 1) {
+      // s[i] of a D string: the character (as DTrace, no bounds check beyond the buffer).
+      const sv = this.evalStr(e.object);
+      const a = this.asm;
+      a.stx(8, R9, MST.scratchU64, sv.reg).ldx(8, sv.reg, R9, MST.scratchU64); // the address as a plain number
+      const [b, ix] = this.keeping(sv, () => this.evalInt(e.indices[0]!), e);
+      a.alu64('add', b.reg, ix.reg);
+      this.release(ix);
+      return { reg: b.reg, ctype: Types.char, space: 'kernel' };
+    }
     if (!r || (r.kind !== 'pointer' && r.kind !== 'array') || e.indices.length !== 1) return undefined;
     const s = this.sym(unparen(e.object));
     if (s?.kind === 'variable' && s.info.kind === 'assoc') return undefined;
@@ -620,7 +641,11 @@ class ClauseLowering {
   private loadPlace(p: Place, node: A.Expr): Val {
     const a = this.asm;
     const r = resolve(p.ctype);
-    if (r.kind === 'struct' || r.kind === 'array') return { t: 'obj', reg: p.reg, ctype: p.ctype, space: p.space };
+    if (r.kind === 'struct' || r.kind === 'array') return { t: 'obj', reg: p.reg, ctype: p.ctype, space: p.space, direct: p.direct };
+    if (r.kind === 'string') {
+      // A D string in memory (e.g. `*(string *)alloca(…)`): copied into a temporary.
+      return this.asStr({ t: 'int', reg: p.reg, type: U64 }, node, p.space);
+    }
     let size: number, signed: boolean;
     if (r.kind === 'int') { size = r.sizeBytes; signed = r.signed; }
     else if (r.kind === 'enum') { size = r.sizeBytes; signed = r.signed; }
@@ -716,6 +741,13 @@ class ClauseLowering {
   /** Stores an integer at a place (only alloca()d memory is writable from D). */
   private storePlace(p: Place, val: Val, node: A.Expr): void {
     const r = resolve(p.ctype);
+    if (r.kind === 'string' && val.t === 'str') {
+      const a = this.asm;
+      if (p.direct) a.mov(R1, p.reg); else this.allocaAccess(p.reg, this.mem.strsize + 1, 'write');
+      a.mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
+      this.release(p.reg);
+      return;
+    }
     if (val.t !== 'int') throw new LowerError('only scalar values can be stored through a pointer', node);
     const size = r.kind === 'int' || r.kind === 'enum' ? r.sizeBytes : r.kind === 'pointer' ? 8 : 0;
     if (!size) throw new LowerError('values of this type cannot be stored through a pointer', node);
@@ -868,8 +900,9 @@ class ClauseLowering {
       this.copyStr(() => this.asm.ldMapValue(R1, 'gvars', off), val.reg);
       return;
     }
-    if (val.t !== 'int') throw new LowerError('operands have incompatible types');
-    this.normalize(val.reg, v.type);
+    // A string stored in a pointer variable (`char *s = probeprov`) is its address.
+    if (val.t === 'obj') throw new LowerError('operands have incompatible types');
+    if (val.t === 'int') this.normalize(val.reg, v.type);
     this.asm.ldMapValue(R1, 'gvars', off).stx(8, R1, 0, val.reg);
   }
 
@@ -950,6 +983,10 @@ class ClauseLowering {
     rekey();
     this.upsert(map, rekey);
     // R0 = value pointer
+    if (val.t !== 'int' && type.t === 'int') {
+      a.stx(8, R0, 0, val.reg); // a string's address into a pointer variable
+      return;
+    }
     if (val.t !== 'int') {
       // A string value never deletes: no delete path (the verifier rejects unreachable code).
       a.mov(R1, R0).mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
@@ -1364,6 +1401,40 @@ class ClauseLowering {
         a.label(ok).mov(p.reg, R9).alu64('add', p.reg, imm(off));
         return { t: 'str', reg: p.reg };
       }
+      case 'speculation': {
+        // The first free buffer, claimed with compare-and-exchange; 0 when none is free.
+        const r = this.alloc(e);
+        const got = a.newLabel('specgot'), none = a.newLabel('specnone');
+        const n = Math.min(this.env.options.nspec, 16);
+        for (let i = 1; i <= n; i++) {
+          a.ldMapValue(R1, 'specs', 8 * i).mov(R0, imm(0)).mov(R2, imm(1)).cmpxchg(8, R1, 0, R2);
+          a.mov(r, imm(i)).jmp('jeq', R0, imm(0), got);
+        }
+        a.label(none).mov(r, imm(0)).ldMapValue(R1, 'state', STATE.specUnavail).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
+        a.label(got).mov(r, r);
+        return { t: 'int', reg: r, type: I32 };
+      }
+      case 'speculate': {
+        const id = this.evalInt(args[0]!);
+        this.checkSpecId(id.reg);
+        a.stx(8, R9, MST.specId, id.reg);
+        this.release(id);
+        return undefined;
+      }
+      case 'commit': case 'discard': {
+        const id = this.evalInt(args[0]!);
+        this.checkSpecId(id.reg);
+        const field = this.recordValue(id, I64);
+        this.actions.push({ kind: name, field });
+        // Free the buffer now: records reach the consumer in ring order, so the ones
+        // written before this commit are behind it and later ones belong to the next user.
+        const skip = a.newLabel('specfree');
+        a.jmp('jeq', id.reg, imm(0), skip);
+        a.mov(R1, id.reg).alu64('lsh', R1, imm(3)).ldMapValue(R2, 'specs', 0).alu64('add', R2, R1).st(8, R2, 0, 0);
+        a.label(skip).mov(R0, R0);
+        this.release(id);
+        return undefined;
+      }
       case 'alloca': {
         const n = this.evalInt(args[0]!);
         const ptr = this.allocaBytes(n.reg, e);
@@ -1408,6 +1479,14 @@ class ClauseLowering {
   private isCharData(e: A.Expr): boolean {
     const t = this.ct(e);
     return t !== undefined && isCharPointerOrArray(t);
+  }
+
+  /** A speculation id above nspec is an illegal operation (DTRACEFLT_ILLOP). */
+  private checkSpecId(id: Reg): void {
+    const ok = this.asm.newLabel('specok');
+    this.asm.jmp('jle', id, imm(Math.min(this.env.options.nspec, 16)), ok);
+    this.fault(Fault.ILLOP, id);
+    this.asm.label(ok);
   }
 
   /** Evaluates several arguments, spilling earlier ones while later ones are computed. */
@@ -1630,6 +1709,20 @@ class ClauseLowering {
     const nc2 = a.newLabel('nc2');
     a.ldx(8, R4, R0, 24).jmp('jge', R1, R2, nc2).alu64('add', R4, imm(1)).label(nc2).alu64('add', R4, R5).stx(8, R0, 24, R4);
   }
+}
+
+/** Whether a clause calls the named function anywhere in its body. */
+function clauseCalls(cl: A.Clause, name: string): boolean {
+  let found = false;
+  const visit = (x: unknown): void => {
+    if (found || x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) { x.forEach(visit); return; }
+    const o = x as Record<string, unknown>;
+    if (o.kind === 'Call' && (o.callee as A.Ident).name === name) { found = true; return; }
+    for (const [k, v] of Object.entries(o)) if (k !== 'span' && k !== 'memberSpan') visit(v);
+  };
+  visit(cl.body);
+  return found;
 }
 
 /** For each printf argument after the format, whether a %s directive consumes it. */

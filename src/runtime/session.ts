@@ -4,7 +4,8 @@
  * run END, and print what is left (aggregations). The consumer decodes records in place and
  * hands plain values to consume/format.
  */
-import { createMap, type BpfMap, possibleCpus } from '../bpf/map.js';
+import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/map.js';
+import { printPackedScalarAggregation } from '../consume/aggtable.js';
 import { loadProgram, testRun, rawTracepointArgs, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
 import type { Link } from '../bpf/link.js';
@@ -12,13 +13,13 @@ import { VerifierError } from '../bpf/errors.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
 import { STATE, Activity, Fault } from '../codegen/layout.js';
-import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProgramSpecData } from '../codegen/spec.js';
+import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProgramSpecData, RecordedAction } from '../codegen/spec.js';
 import { RECORD_HEADER_BYTES } from '../codegen/spec.js';
 import type { ProgramPlan, Provider } from '../providers/provider.js';
 import { PROVIDERS } from '../providers/registry.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '../consume/format/values.js';
 import { formatTrace } from '../consume/format/trace.js';
-import { formatPrintf } from '../consume/format/printf.js';
+import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
@@ -59,6 +60,11 @@ const FAULT_KIND: Record<number, FaultKind> = {
   [Fault.NOSCRATCH]: 'nospace', [Fault.KPRIV]: 'kprivilege', [Fault.UPRIV]: 'uprivilege', [Fault.TUPOFLOW]: 'tupoflow',
   [Fault.BADSTACK]: 'badstack', [Fault.BADSIZE]: 'badsize', [Fault.BADINDEX]: 'oob',
 };
+
+/** Output is written once it reaches this many characters (and at the end of every drain). */
+const OUTPUT_CHUNK_CHARS = 1 << 16;
+/** Poll period while the producer is busy (see ringbuf.ts: no wake-ups then). */
+const BUSY_POLL_MS = 1;
 
 const HELPER_NAMES = new Map<number, string>(Object.entries(Helper).map(([k, v]) => [v as number, `bpf_${k}`]));
 
@@ -135,7 +141,28 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   const printed = new Set<number>(); // aggregations printed by printa()
   const normalizeBy = new Map<number, bigint>();
   const strsize = compiled.strsize;
-  const decoder = new TextDecoder('latin1');
+
+  // Output is collected and written in large chunks: one write(2) per drain (or per
+  // OUTPUT_CHUNK_CHARS), not per record. Diagnostics flush it first so the two streams keep
+  // their relative order on a terminal.
+  let pending = '';
+  const flush = () => {
+    if (!pending) return;
+    const text = pending;
+    pending = '';
+    opts.out(text);
+  };
+  const write = (text: string) => {
+    pending += text;
+    if (pending.length >= OUTPUT_CHUNK_CHARS) flush();
+  };
+  const err = (text: string) => { flush(); opts.err(text); };
+  const printfRenderers = new Map<RecordedAction, RecordRenderer>();
+  const printfRenderer = (act: RecordedAction & { kind: 'printf' }): RecordRenderer => {
+    let r = printfRenderers.get(act);
+    if (r === undefined) { r = compilePrintfAction(act.format, act.args, strsize); printfRenderers.set(act, r); }
+    return r;
+  };
 
   const setActivity = (v: number) => {
     const buf = state.lookup(zeroKey)!;
@@ -145,22 +172,10 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   const readState = () => {
     const buf = state.lookup(zeroKey)!;
     const dv = new DataView(buf.buffer, buf.byteOffset);
-    return { activity: Number(dv.getBigUint64(STATE.activity, true)), dynvarDrops: dv.getBigUint64(STATE.dynvarDrops, true), aggDrops: dv.getBigUint64(STATE.aggDrops, true), bufDrops: dv.getBigUint64(STATE.bufDrops, true) };
+    return { activity: Number(dv.getBigUint64(STATE.activity, true)), dynvarDrops: dv.getBigUint64(STATE.dynvarDrops, true), aggDrops: dv.getBigUint64(STATE.aggDrops, true), bufDrops: dv.getBigUint64(STATE.bufDrops, true), specUnavail: dv.getBigUint64(STATE.specUnavail, true) };
   };
 
-  function decodeField(view: DataView, base: number, f: FieldLayout): Value {
-    const at = base + f.offset;
-    if (f.decode === 'string') {
-      let end = at;
-      const limit = Math.min(at + strsize, view.byteLength);
-      while (end < limit && view.getUint8(end) !== 0) end++;
-      return { kind: 'string', value: decoder.decode(new Uint8Array(view.buffer, view.byteOffset + at, end - at)) };
-    }
-    const raw = view.getBigUint64(at, true);
-    const size = f.sizeBytes as 1 | 2 | 4 | 8;
-    const value = f.signed ? BigInt.asIntN(size * 8, raw) : BigInt.asUintN(size * 8, raw);
-    return { kind: 'int', value, sizeBytes: size, signed: !!f.signed };
-  }
+  const decode = (view: DataView, base: number, f: FieldLayout): Value => decodeField(view, base, f, strsize);
 
   // ----- aggregations
 
@@ -201,7 +216,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     }
   }
 
-  function snapshot(a: AggregationSpec): AggSnapshot {
+  function snapshot(a: AggregationSpec, packed?: MapSnapshot): AggSnapshot {
     const map = maps.get(a.map)!;
     const desc = aggDesc(a);
     const entries: AggEntry[] = [];
@@ -210,10 +225,10 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
       const v = map.lookup(zeroKey);
       if (v && v.some((b) => b !== 0)) entries.push({ keys: [], value: mergeValue(a, v, stride) });
     } else {
-      const snap = map.snapshot();
+      const snap = packed ?? map.snapshot();
       for (let i = 0; i < snap.count; i++) {
         const key = new DataView(snap.keyBytes.buffer, snap.keyBytes.byteOffset + i * snap.keySizeBytes, snap.keySizeBytes);
-        const keys = a.keyFields.map((f) => decodeField(key, 0, f));
+        const keys = a.keyFields.map((f) => decode(key, 0, f));
         const value = snap.valueBytes.subarray(i * snap.valueSizeBytes, (i + 1) * snap.valueSizeBytes);
         entries.push({ keys, value: mergeValue(a, value, stride) });
       }
@@ -221,9 +236,25 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     return { desc, entries, normalize: normalizeBy.get(a.id) };
   }
 
+  /** Exit-time printing of one aggregation: large integer-keyed ones without per-entry objects. */
+  function printAggregation(a: AggregationSpec): void {
+    let packed: MapSnapshot | undefined;
+    if (a.keyFields.length > 0) {
+      const map = maps.get(a.map)!;
+      packed = map.snapshot();
+      if (packed.count === 0) return;
+      if (printPackedScalarAggregation(aggDesc(a), a.keyFields, packed, map.valueStrideBytes, normalizeBy.get(a.id), sortOpts, write)) return;
+    }
+    const snap = snapshot(a, packed);
+    if (snap.entries.length) write(formatAggregation(snap, sortOpts));
+  }
+
   // ----- records
 
   const sortOpts = opts.aggsort;
+  /** Output of speculative records, by speculation id, until commit() or discard(). */
+  const speculations = new Map<number, string[]>();
+  const writeOut = (t: string) => write(t);
   function onRecord(view: DataView, offset: number, length: number): void {
     if (length < RECORD_HEADER_BYTES) return;
     const prid = view.getUint32(offset, true);
@@ -234,31 +265,36 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
       const code = view.getUint32(offset + 12, true);
       const detail = view.getBigUint64(offset + 16, true);
       const pc = Number(view.getBigUint64(offset + 24, true));
-      opts.err(formatError({
+      err(formatError({
         clauseIndex, probeId: prid, provider: probe?.provider ?? '', module: probe?.module ?? '', function: probe?.function ?? '', name: probe?.name ?? '',
         kind: FAULT_KIND[code] ?? 'unknown', detail, pc,
       }));
       return;
     }
-    const clause = clauseById.get(stid);
+    // A speculative record (speculation id in the high half of the clause id) is held until
+    // its speculation is committed or discarded.
+    const spec = stid >>> 16;
+    const clause = clauseById.get(stid & 0xffff);
     if (!clause || !probe) return;
     if (!clause.printsPrefix) return;
+    const write = spec === 0 ? writeOut : (t: string) => { const b = speculations.get(spec) ?? []; b.push(t); speculations.set(spec, b); };
     let text = '';
-    const printsLine = !opts.quiet;
+    // A clause whose only data is commit()/discard() prints no line of its own.
+    const printsLine = !opts.quiet && clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard');
     if (printsLine && !headerPrinted) { text += formatHeader(mode); headerPrinted = true; }
     if (printsLine) text += formatRecordPrefix(mode, 0, probe);
     for (const act of clause.actions) {
       switch (act.kind) {
-        case 'trace': text += formatTrace(decodeField(view, offset, act.field), opts.quiet); break;
-        case 'printf': text += formatPrintf(act.format, act.args.map((f) => decodeField(view, offset, f)), { strsizeBytes: strsize }); break;
+        case 'trace': text += formatTrace(decode(view, offset, act.field), opts.quiet); break;
+        case 'printf': text += printfRenderer(act)(view, offset); break;
         case 'exit': {
-          const v = decodeField(view, offset, act.field);
+          const v = decode(view, offset, act.field);
           if (exitStatus === undefined && v.kind === 'int') exitStatus = Number(BigInt.asIntN(32, v.value));
           break;
         }
         case 'printa': {
-          if (text) { opts.out(text); text = ''; }
-          const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map(snapshot);
+          if (text) { write(text); text = ''; }
+          const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => snapshot(a));
           for (const id of act.aggIds) printed.add(id);
           if (act.format === undefined) for (const s of snaps) text += formatAggregation(s, sortOpts);
           else text += formatPrinta(act.format, snaps, sortOpts);
@@ -271,16 +307,24 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         }
         case 'trunc': {
           const a = aggById.get(act.aggId);
-          if (a) truncAggregation(a, act.arg ? (decodeField(view, offset, act.arg) as { value: bigint }).value : undefined);
+          if (a) truncAggregation(a, act.arg ? (decode(view, offset, act.arg) as { value: bigint }).value : undefined);
           break;
         }
-        case 'normalize': if (act.arg) normalizeBy.set(act.aggId, (decodeField(view, offset, act.arg) as { value: bigint }).value); break;
+        case 'normalize': if (act.arg) normalizeBy.set(act.aggId, (decode(view, offset, act.arg) as { value: bigint }).value); break;
         case 'denormalize': normalizeBy.delete(act.aggId); break;
+        case 'commit': case 'discard': {
+          const v = decode(view, offset, act.field);
+          const id = v.kind === 'int' ? Number(v.value) : 0;
+          const held = speculations.get(id);
+          speculations.delete(id);
+          if (act.kind === 'commit' && held) { if (text) { write(text); text = ''; } for (const t of held) writeOut(t); }
+          break;
+        }
         default: break;
       }
     }
     if (printsLine) text += '\n';
-    if (text) opts.out(text);
+    if (text) write(text);
   }
 
   function zeroAggregation(a: AggregationSpec): void {
@@ -310,14 +354,23 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     for (const s of scored) if (!keepSet.has(s)) map.delete(s.key);
   }
 
-  const drain = () => { ring.drain(onRecord); };
-  const lastDrops = { dyn: 0n, agg: 0n, buf: 0n };
+  // While the producer is busy the reader holds the last record (no kernel wake-ups, see
+  // ringbuf.ts) and polls on a short timer; when a poll finds nothing new it releases the
+  // record and goes back to sleeping in epoll.
+  let busy = false;
+  const drain = (): number => {
+    const n = ring.drain(onRecord, Infinity, busy);
+    flush();
+    return n;
+  };
+  const lastDrops = { dyn: 0n, agg: 0n, buf: 0n, specUnavail: 0n };
   const reportDrops = () => {
     const s = readState();
-    if (s.bufDrops > lastDrops.buf) opts.err(formatDrop('principal', s.bufDrops - lastDrops.buf, 0, opts.droptags));
-    if (s.aggDrops > lastDrops.agg) opts.err(formatDrop('aggregation', s.aggDrops - lastDrops.agg, 0, opts.droptags));
-    if (s.dynvarDrops > lastDrops.dyn) opts.err(formatDrop('dynamic', s.dynvarDrops - lastDrops.dyn, 0, opts.droptags));
-    lastDrops.buf = s.bufDrops; lastDrops.agg = s.aggDrops; lastDrops.dyn = s.dynvarDrops;
+    if (s.bufDrops > lastDrops.buf) err(formatDrop('principal', s.bufDrops - lastDrops.buf, 0, opts.droptags));
+    if (s.aggDrops > lastDrops.agg) err(formatDrop('aggregation', s.aggDrops - lastDrops.agg, 0, opts.droptags));
+    if (s.dynvarDrops > lastDrops.dyn) err(formatDrop('dynamic', s.dynvarDrops - lastDrops.dyn, 0, opts.droptags));
+    if (s.specUnavail > lastDrops.specUnavail) err(formatDrop('specunavail', s.specUnavail - lastDrops.specUnavail, 0, opts.droptags));
+    lastDrops.buf = s.bufDrops; lastDrops.agg = s.aggDrops; lastDrops.dyn = s.dynvarDrops; lastDrops.specUnavail = s.specUnavail;
   };
 
   const rawCtx = rawTracepointArgs([0, 0]);
@@ -340,23 +393,49 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
       const childDone = opts.onAttached?.();
       await new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
+        let busyTimer: NodeJS.Timeout | undefined;
         const finish = () => {
           if (stopping) return;
           stopping = true;
           ring.stopWaiting();
           if (timer) clearInterval(timer);
+          if (busyTimer) clearTimeout(busyTimer);
+          busy = false;
+          ring.release();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
           resolve();
         };
+        const done = () => exitStatus !== undefined || readState().activity !== Activity.ACTIVE;
         const check = () => {
           drain();
-          if (exitStatus !== undefined || readState().activity !== Activity.ACTIVE) finish();
+          if (done()) finish();
         };
-        const onSignal = () => { if (!opts.testing && !stopping) opts.out('\n'); finish(); };
+        const busyPoll = () => {
+          busyTimer = undefined;
+          if (stopping) return;
+          const n = drain();
+          if (done()) { finish(); return; }
+          if (n === 0) {
+            busy = false;
+            ring.release();
+            ring.wait(onReadable); // level-triggered: fires at once if a record slipped in
+            return;
+          }
+          // More than a quarter of the ring filled in one period: poll again at once.
+          busyTimer = ring.available() * 4 > ring.sizeBytes ? setTimeout(busyPoll, 0) : setTimeout(busyPoll, BUSY_POLL_MS);
+        };
+        const onReadable = () => {
+          if (stopping) return;
+          busy = true;
+          ring.stopWaiting();
+          check();
+          if (!stopping && busyTimer === undefined) busyTimer = setTimeout(busyPoll, BUSY_POLL_MS);
+        };
+        const onSignal = () => { if (!opts.testing && !stopping) write('\n'); finish(); };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        ring.wait(check);
+        ring.wait(onReadable);
         timer = setInterval(() => { check(); reportDrops(); }, Math.max(1, opts.switchrateMs));
         childDone?.then(() => { check(); finish(); }, () => finish());
         check();
@@ -368,12 +447,9 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     drain();
     runSpecial('end');
     reportDrops();
-    opts.out('\n');
-    for (const a of compiled.aggregations) {
-      if (printed.has(a.id)) continue;
-      const snap = snapshot(a);
-      if (snap.entries.length) opts.out(formatAggregation(snap, sortOpts));
-    }
+    write('\n');
+    for (const a of compiled.aggregations) if (!printed.has(a.id)) printAggregation(a);
+    flush();
     return exitStatus ?? 0;
   } finally {
     for (const l of links) l.close();

@@ -166,6 +166,10 @@ export class Asm {
   atomicAdd(width: 4 | 8, dst: Reg, off: number, src: Reg): this {
     return this.emit({ code: Class.STX | sizeField(width) | Mode.ATOMIC, dst, src, off, imm: AluOp.add });
   }
+  /** R0 = *(dst + off); if it equals the old R0, *(dst + off) = src (BPF_CMPXCHG). */
+  cmpxchg(width: 4 | 8, dst: Reg, off: number, src: Reg): this {
+    return this.emit({ code: Class.STX | sizeField(width) | Mode.ATOMIC, dst, src, off, imm: 0xf0 | 0x01 });
+  }
 
   // ----- jumps
   ja(target: string): this { return this.emit({ code: Class.JMP | JmpOp.ja, dst: 0, src: 0, off: 0, imm: 0, target }); }

@@ -9,7 +9,8 @@
  * NUL-terminated string of at most strsize characters in kernel-readable memory); R5 = the
  * scratch map value's base. R0 on return: for 'str' results 1 = string written at dst, 0 = the
  * NULL string, < 0 = a fault, as the negated DTRACEFLT_* code (-1 BADADDR, -3 ILLOP); for 'int'
- * results the value itself. R6-R9 are preserved (saved in the first 32 bytes of the frame).
+ * results the value itself. R6-R9 need no saving: across a BPF-to-BPF call the kernel keeps
+ * the caller's, and the verifier starts the callee with them unset.
  *
  * How the verifier is kept cheap, at any strsize:
  * - Scanning is done by the kernel's string kfuncs (bpf_strstr, bpf_strchr, bpf_strspn, ...),
@@ -22,7 +23,7 @@
  * - Number formatting (inet_*, link_ntop) is branch-free arithmetic, as dtrace-utils does it.
  * Fixed-length byte work (toupper over words, address formatting) uses plain code.
  */
-import { Asm, Class, AluOp, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Reg } from '../../bpf/asm/insn.js';
+import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Operand, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import { Fault, SUBR_SCRATCH_SLOTS, type MemLayout } from '../layout.js';
 
@@ -53,19 +54,19 @@ const ARPHRD_ETHER = 1, ARPHRD_INFINIBAND = 32;
 const SLASH = 0x2f, DOT = 0x2e, COLON = 0x3a;
 
 // ---------------------------------------------------------------------------------------------
-// Frame: saved callee-saved registers at [fp-8 .. fp-32], locals below; one return path.
+// Frame: locals on the stack, one return path.
 
-const ITER_SLOT = -40; // struct bpf_iter_num (8 bytes)
+const ITER_SLOT = -8; // struct bpf_iter_num (8 bytes)
+const TEMP1 = -16, TEMP2 = -24; // locals of the functions that loop (below the iterator)
 
 class Frame {
   readonly a: Asm;
   readonly S: number;
   private readonly retLabel: string;
-  constructor(name: string, readonly mem: MemLayout, private readonly saved: Reg[]) {
+  constructor(name: string, readonly mem: MemLayout) {
     this.a = new Asm(name);
     this.S = mem.strsize;
     this.retLabel = this.a.newLabel('ret');
-    saved.forEach((r, i) => this.a.stx(8, R10, -8 * (i + 1), r));
   }
   /** Offset from the scratch base of working slot k (strSlot bytes each). */
   slot(k: number): number { return this.mem.subrScratch + k * this.mem.strSlot; }
@@ -80,17 +81,15 @@ class Frame {
   /** Return with R0 as it is. */
   retR0(): void { this.a.ja(this.retLabel); }
   finish(): Insn[] {
-    this.a.label(this.retLabel);
-    this.saved.forEach((r, i) => this.a.ldx(8, r, R10, -8 * (i + 1)));
-    this.a.exit();
+    this.a.label(this.retLabel).exit();
     return this.a.insns;
   }
-  /** R0 = bpf_probe_read_kernel_str(R1 = base + off, size, src). */
-  readStr(dstBase: Reg, dstOff: number, size: number | Reg, src: Reg, srcAdd?: Reg | number): void {
+  /** R0 = bpf_probe_read_kernel_str(R1 = dstBase + dstOff, size, src [+ srcAdd]). */
+  readStr(dstBase: Reg, dstOff: number, size: Operand, src: Reg, srcAdd?: Operand): void {
     const a = this.a;
     if (src !== R3) a.mov(R3, src);
-    if (srcAdd !== undefined) a.alu64('add', R3, typeof srcAdd === 'number' ? imm(srcAdd) : srcAdd);
-    if (typeof size === 'number') a.mov(R2, imm(size)); else if (size !== R2) a.mov(R2, size);
+    if (srcAdd !== undefined) a.alu64('add', R3, srcAdd);
+    if (size !== R2) a.mov(R2, size);
     a.mov(R1, dstBase);
     if (dstOff) a.alu64('add', R1, imm(dstOff));
     a.call(Helper.probe_read_kernel_str);
@@ -127,12 +126,12 @@ class Frame {
 // strjoin(a, b): a then b, truncated to strsize.
 
 function buildStrjoin(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strjoin', mem, [R6, R7, R8]);
+  const f = new Frame('dt_strjoin', mem);
   const a = f.a, S = f.S, W0 = f.slot(0);
   a.mov(R6, R5).mov(R7, R1).mov(R8, R3);
   // Joined in working memory: the second copy's size (strsize+1 - len) and offset (len) are
   // both variable, and working memory has the 2*strsize+1 bytes the verifier wants for that.
-  f.readStr(R6, W0, S + 1, R2);
+  f.readStr(R6, W0, imm(S + 1), R2);
   const fault = f.label();
   a.jmp('jslt', R0, imm(1), fault);
   a.alu64('sub', R0, imm(1));
@@ -141,7 +140,7 @@ function buildStrjoin(mem: MemLayout): Insn[] {
   a.mov(R1, R6).alu64('add', R1, imm(W0)).alu64('add', R1, R0);
   a.mov(R3, R8).call(Helper.probe_read_kernel_str);
   a.jmp('jslt', R0, imm(1), fault);
-  f.readStr(R7, 0, S + 1, R6, W0);
+  f.readStr(R7, 0, imm(S + 1), R6, imm(W0));
   f.ret(1);
   a.label(fault);
   f.ret(SubrFault.BADADDR);
@@ -152,7 +151,7 @@ function buildStrjoin(mem: MemLayout): Insn[] {
 // strcmp(a, b) -> <0, 0, >0 (bytes compared unsigned: the kernel's char is unsigned).
 
 function buildStrcmp(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strcmp', mem, []);
+  const f = new Frame('dt_strcmp', mem);
   f.a.mov(R1, R2).mov(R2, R3);
   f.kfuncInt('bpf_strcmp');
   f.retR0();
@@ -163,12 +162,12 @@ function buildStrcmp(mem: MemLayout): Insn[] {
 // substr(s, idx [, cnt]) with dtrace-utils' rules (bpf/substr.S): idx and cnt are ints.
 
 function buildSubstr(mem: MemLayout, withCount: boolean): Insn[] {
-  const f = new Frame(withCount ? 'dt_substr3' : 'dt_substr2', mem, [R6, R7, R8, R9]);
+  const f = new Frame(withCount ? 'dt_substr3' : 'dt_substr2', mem);
   const a = f.a, S = f.S, W0 = f.slot(0);
   const empty = f.label(), checkIdx = f.label(), copy = f.label(), fault = f.label();
   a.mov(R6, R5).mov(R7, R1).movsx(R8, R3, 32); // R8 = idx
   if (withCount) a.movsx(R9, R4, 32); else a.mov(R9, imm(S)); // R9 = cnt
-  f.readStr(R6, W0, S + 1, R2); // a copy, and the length
+  f.readStr(R6, W0, imm(S + 1), R2); // a copy, and the length
   a.jmp('jslt', R0, imm(1), fault);
   a.alu64('sub', R0, imm(1)).mov(R4, R0); // R4 = len
   // A negative idx counts from the end; what lies before the start shortens cnt.
@@ -199,7 +198,7 @@ function buildSubstr(mem: MemLayout, withCount: boolean): Insn[] {
 // index(s, t [, start]): lowest position >= max(start, 0) where t occurs, else -1.
 
 function buildIndex(mem: MemLayout, withStart: boolean): Insn[] {
-  const f = new Frame(withStart ? 'dt_index3' : 'dt_index2', mem, [R6, R7, R8]);
+  const f = new Frame(withStart ? 'dt_index3' : 'dt_index2', mem);
   const a = f.a, S = f.S;
   const none = f.label(), haveStart = f.label();
   a.mov(R6, R2).mov(R7, R3); // s, t
@@ -224,7 +223,7 @@ function buildIndex(mem: MemLayout, withStart: boolean): Insn[] {
 // occurs, else -1; a negative start finds nothing. Found by scanning forward with bpf_strstr.
 
 function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
-  const f = new Frame(withStart ? 'dt_rindex3' : 'dt_rindex2', mem, [R6, R7, R8, R9]);
+  const f = new Frame(withStart ? 'dt_rindex3' : 'dt_rindex2', mem);
   const a = f.a, S = f.S;
   const none = f.label(), capped = f.label(), done = f.label();
   const NEXT = f.var16(0), BEST = f.var16(1); // next scan position; best match + 1 (0 = none)
@@ -233,11 +232,11 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
   a.mov(R1, R8).mov(R2, imm(S));
   f.kfuncInt('bpf_strnlen');
   a.jmp('jslt', R0, imm(0), none);
-  a.stx(8, R10, -48, R0); // len(s)
+  a.stx(8, R10, TEMP1, R0); // len(s)
   a.mov(R1, R9).mov(R2, imm(S));
   f.kfuncInt('bpf_strnlen');
   a.jmp('jslt', R0, imm(0), none);
-  a.ldx(8, R1, R10, -48).alu64('sub', R1, R0); // the last possible position
+  a.ldx(8, R1, R10, TEMP1).alu64('sub', R1, R0); // the last possible position
   a.jmp('jslt', R1, imm(0), none);
   if (withStart) a.jmp('jsle', R7, R1, capped);
   a.mov(R7, R1).label(capped); // R7 = start
@@ -246,11 +245,11 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
   f.iterLoop(S + 1, (brk) => {
     a.ldx(2, R1, R6, NEXT);
     a.jmp('jsgt', R1, R7, brk);
-    a.stx(8, R10, -48, R1);
+    a.stx(8, R10, TEMP1, R1);
     a.alu64('add', R1, R8).mov(R2, R9);
     f.kfuncInt('bpf_strstr');
     a.jmp('jslt', R0, imm(0), brk);
-    a.ldx(8, R1, R10, -48).alu64('add', R0, R1); // absolute position
+    a.ldx(8, R1, R10, TEMP1).alu64('add', R0, R1); // absolute position
     a.jmp('jsgt', R0, R7, brk);
     a.jmp('jsgt', R0, imm(S), brk);
     a.alu64('add', R0, imm(1)).stx(2, R6, BEST, R0).stx(2, R6, NEXT, R0);
@@ -269,7 +268,7 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
 // searching for '\0' finds nothing.
 
 function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
-  const f = new Frame(last ? 'dt_strrchr' : 'dt_strchr', mem, [R6, R7]);
+  const f = new Frame(last ? 'dt_strrchr' : 'dt_strchr', mem);
   const a = f.a, S = f.S;
   const none = f.label();
   a.mov(R6, R1).mov(R7, R2); // dst, s
@@ -277,7 +276,7 @@ function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
   a.mov(R1, R7);
   f.kfuncInt(last ? 'bpf_strrchr' : 'bpf_strchr');
   a.jmp('jslt', R0, imm(0), none);
-  f.readStr(R6, 0, S + 1, R7, R0);
+  f.readStr(R6, 0, imm(S + 1), R7, R0);
   f.ret(1);
   a.label(none);
   f.ret(0);
@@ -285,14 +284,14 @@ function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
 }
 
 function buildStrstr(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strstr', mem, [R6, R7]);
+  const f = new Frame('dt_strstr', mem);
   const a = f.a, S = f.S;
   const none = f.label();
   a.mov(R6, R1).mov(R7, R2);
   a.mov(R1, R2).mov(R2, R3);
   f.kfuncInt('bpf_strstr');
   a.jmp('jslt', R0, imm(0), none);
-  f.readStr(R6, 0, S + 1, R7, R0);
+  f.readStr(R6, 0, imm(S + 1), R7, R0);
   f.ret(1);
   a.label(none);
   f.ret(0);
@@ -304,13 +303,13 @@ function buildStrstr(mem: MemLayout): Insn[] {
 // copy of the string being tokenised. s = NULL (R2 = 0) continues; with no state it faults.
 
 function buildStrtok(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strtok', mem, [R6, R7, R8, R9]);
+  const f = new Frame('dt_strtok', mem);
   const a = f.a, S = f.S;
   const STATE = mem.strtok, TEXT = mem.strtok + 8;
   const cont = f.label(), fault = f.label(), exhausted = f.label();
   a.mov(R6, R5).mov(R7, R1).mov(R8, R3); // base, dst, delims
   a.jmp('jeq', R2, imm(0), cont);
-  f.readStr(R6, TEXT, S + 1, R2);
+  f.readStr(R6, TEXT, imm(S + 1), R2);
   a.jmp('jslt', R0, imm(1), fault);
   a.st(8, R6, STATE, 1);
   a.label(cont).ldx(8, R9, R6, STATE);
@@ -347,13 +346,13 @@ function buildStrtok(mem: MemLayout): Insn[] {
 // toupper/tolower(s): ASCII case mapping, eight bytes at a time without branches.
 
 function buildCase(mem: MemLayout, upper: boolean): Insn[] {
-  const f = new Frame(upper ? 'dt_toupper' : 'dt_tolower', mem, [R6, R7]);
+  const f = new Frame(upper ? 'dt_toupper' : 'dt_tolower', mem);
   const a = f.a, S = f.S;
   const fault = f.label(), loop = f.label(), done = f.label();
   const first = upper ? 0x61 : 0x41, last = upper ? 0x7a : 0x5a;
   const bytes = (b: number): bigint => BigInt(b) * 0x0101010101010101n;
   a.mov(R6, R1);
-  f.readStr(R6, 0, S + 1, R2);
+  f.readStr(R6, 0, imm(S + 1), R2);
   a.jmp('jslt', R0, imm(1), fault);
   a.mov(R7, R0); // bytes copied, NUL included
   a.mov(R1, imm(0));
@@ -383,7 +382,7 @@ function buildCase(mem: MemLayout, upper: boolean): Insn[] {
 
 /** Copies s (R2) into working slot 0; R0 = length, R6 = base; faults to `fault`. */
 function copyIn(f: Frame, fault: string): void {
-  f.readStr(R6, f.slot(0), f.S + 1, R2);
+  f.readStr(R6, f.slot(0), imm(f.S + 1), R2);
   f.a.jmp('jslt', R0, imm(1), fault).alu64('sub', R0, imm(1));
   f.clamp(R0, f.S);
 }
@@ -407,7 +406,7 @@ function loadEnd(f: Frame): void {
 }
 
 function buildBasename(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_basename', mem, [R6, R7]);
+  const f = new Frame('dt_basename', mem);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label(), fromStart = f.label();
   a.mov(R6, R5).mov(R7, R1);
@@ -423,7 +422,7 @@ function buildBasename(mem: MemLayout): Insn[] {
   a.mov(R3, imm(0)).jmp('jslt', R0, imm(0), fromStart);
   a.mov(R3, R0).alu64('add', R3, imm(1));
   a.label(fromStart).alu64('add', R3, R6).alu64('add', R3, imm(W0));
-  f.readStr(R7, 0, f.S + 1, R3);
+  f.readStr(R7, 0, imm(f.S + 1), R3);
   f.ret(1);
   a.label(dot);
   f.writeConst(R7, '.');
@@ -437,7 +436,7 @@ function buildBasename(mem: MemLayout): Insn[] {
 }
 
 function buildDirname(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_dirname', mem, [R6, R7]);
+  const f = new Frame('dt_dirname', mem);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label();
   a.mov(R6, R5).mov(R7, R1);
@@ -457,7 +456,7 @@ function buildDirname(mem: MemLayout): Insn[] {
   loadEnd(f);
   a.jmp('jeq', R1, imm(0), root);
   a.alu64('add', R1, R6).st(1, R1, W0, 0);
-  f.readStr(R7, 0, f.S + 1, R6, W0);
+  f.readStr(R7, 0, imm(f.S + 1), R6, imm(W0));
   f.ret(1);
   a.label(dot);
   f.writeConst(R7, '.');
@@ -476,10 +475,10 @@ function buildDirname(mem: MemLayout): Insn[] {
  * rooted and is kept when nothing is left to remove in a relative path; "." when nothing is left.
  */
 function buildCleanpath(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_cleanpath', mem, [R6, R7, R8, R9]);
+  const f = new Frame('dt_cleanpath', mem);
   const a = f.a, S = f.S, W0 = f.slot(0), OUT = f.slot(1), DELIM = f.slot(2);
   const IN = f.var16(0), W = f.var16(1), DOTDOT = f.var16(2); // read position, out length, floor of ".." removal
-  const fault = f.label(), emptyIn = f.label(), relative = f.label(), loopDone = f.label(), notEmpty = f.label();
+  const fault = f.label(), emptyIn = f.label(), relative = f.label();
   a.mov(R6, R5).mov(R7, R1);
   copyIn(f, fault);
   a.jmp('jeq', R0, imm(0), emptyIn);
@@ -490,7 +489,7 @@ function buildCleanpath(mem: MemLayout): Insn[] {
   a.st(1, R6, OUT, SLASH).st(2, R6, W, 1).st(2, R6, DOTDOT, 1);
   a.label(relative);
   f.iterLoop(S + 1, (brk) => {
-    const next = f.label(), notDot = f.label(), dotdotDone = f.label(), push = f.label(), noSep = f.label(), noSep2 = f.label();
+    const next = f.label(), notDot = f.label(), dotdotDone = f.label(), push = f.label(), noSep = f.label();
     // R8 = start of the next component (leading slashes skipped).
     a.ldx(2, R8, R6, IN).jmp('jgt', R8, imm(S), brk);
     a.mov(R1, R6).alu64('add', R1, imm(W0)).alu64('add', R1, R8);
@@ -503,7 +502,7 @@ function buildCleanpath(mem: MemLayout): Insn[] {
     a.mov(R2, R6).alu64('add', R2, imm(DELIM));
     f.kfuncInt('bpf_strcspn');
     a.jmp('jslt', R0, imm(1), brk).jmp('jgt', R0, imm(S), brk);
-    a.stx(8, R10, -48, R0); // component length
+    a.stx(8, R10, TEMP1, R0); // component length
     a.mov(R1, R8).alu64('add', R1, R0).stx(2, R6, IN, R1);
     // Classify: ".", "..", or a name.
     a.mov(R1, R6).alu64('add', R1, R8).ldx(1, R2, R1, W0);
@@ -516,11 +515,11 @@ function buildCleanpath(mem: MemLayout): Insn[] {
     f.clamp(R1, S);
     f.clamp(R2, S);
     a.jmp('jle', R1, R2, notDot);
-    a.stx(8, R10, -56, R2);
+    a.stx(8, R10, TEMP2, R2);
     a.alu64('add', R1, R6).st(1, R1, OUT, 0);
     a.mov(R1, R6).alu64('add', R1, imm(OUT)).mov(R2, imm(SLASH));
     f.kfuncInt('bpf_strrchr');
-    a.ldx(8, R2, R10, -56);
+    a.ldx(8, R2, R10, TEMP2);
     a.jmp('jsgt', R0, R2, dotdotDone);
     a.mov(R0, R2);
     a.label(dotdotDone).stx(2, R6, W, R0).ja(next);
@@ -531,37 +530,30 @@ function buildCleanpath(mem: MemLayout): Insn[] {
     f.clamp(R1, S);
     a.mov(R3, R6).alu64('add', R3, R1).st(1, R3, OUT, DOT).st(1, R3, OUT + 1, DOT);
     a.alu64('add', R1, imm(2)).stx(2, R6, W, R1).stx(2, R6, DOTDOT, R1).ja(next);
-    // A name: a separator unless at the start (just after the root), then the name.
+    // A name: a '/' first unless the output is still empty ("" or the root's "/").
+    const noSlash = f.label();
     a.label(push).ldx(2, R1, R6, W);
     f.clamp(R1, S);
-    a.mov(R2, R9).jmp('jne', R2, imm(0), noSep2).mov(R2, imm(1)); // R2 = out length with nothing in it
-    a.label(noSep2).jmp('jne', R2, imm(0), notEmpty).mov(R2, imm(0));
-    a.label(notEmpty);
-    const sepDone = f.label();
-    // relative (R9 != 0): empty means 0; rooted: empty means 1
-    a.mov(R2, imm(0)).jmp('jne', R9, imm(0), sepDone).mov(R2, imm(1));
-    a.label(sepDone);
-    const noSlash = f.label();
-    a.jmp('jeq', R1, R2, noSlash);
+    a.mov(R2, imm(0)).jmp('jne', R9, imm(0), noSlash + '.empty').mov(R2, imm(1));
+    a.label(noSlash + '.empty').jmp('jeq', R1, R2, noSlash);
     a.mov(R3, R6).alu64('add', R3, R1).st(1, R3, OUT, SLASH).alu64('add', R1, imm(1));
     a.label(noSlash);
     f.clamp(R1, S);
     a.stx(2, R6, W, R1);
-    a.ldx(8, R2, R10, -48);
+    a.ldx(8, R2, R10, TEMP1);
     f.clamp(R2, S);
     a.alu64('add', R1, R6).alu64('add', R1, imm(OUT));
     a.mov(R3, R6).alu64('add', R3, imm(W0)).alu64('add', R3, R8);
     a.call(Helper.probe_read_kernel);
-    a.ldx(2, R1, R6, W).ldx(8, R2, R10, -48).alu64('add', R1, R2).stx(2, R6, W, R1);
+    a.ldx(2, R1, R6, W).ldx(8, R2, R10, TEMP1).alu64('add', R1, R2).stx(2, R6, W, R1);
     a.label(next);
   });
-  a.label(loopDone);
   a.ldx(2, R1, R6, W);
   f.clamp(R1, S);
   const dot = f.label();
   a.jmp('jeq', R1, imm(0), dot);
   a.alu64('add', R1, R6).st(1, R1, OUT, 0);
-  f.readStr(R7, 0, S + 1, R6, OUT);
+  f.readStr(R7, 0, imm(S + 1), R6, imm(OUT));
   f.ret(1);
   a.label(dot);
   f.writeConst(R7, '.');
@@ -577,9 +569,8 @@ function buildCleanpath(mem: MemLayout): Insn[] {
 // Network addresses. Text is built on the stack (byte stores, so variable offsets need no
 // alignment) and copied to dst with truncation to strsize.
 
-const NET_IN = -88; // 24 bytes of address (up to the 20 of InfiniBand)
-const NET_OUT = -152; // 64 bytes of text
-const NET_FRAME = [R6, R7, R8, R9];
+const NET_IN = -64; // 24 bytes of address (up to the 20 of InfiniBand)
+const NET_OUT = -128; // 64 bytes of text
 
 /**
  * Appends the dotted quad of the 4 bytes at [fp + inOff] at R8 (a stack pointer that advances),
@@ -615,12 +606,12 @@ function readAddress(f: Frame, n: number, fault: string): void {
 /** Copies the text at [fp + NET_OUT] to dst (R7), truncated; returns 1. */
 function copyOut(f: Frame): void {
   f.a.mov(R3, R10).alu64('add', R3, imm(NET_OUT));
-  f.readStr(R7, 0, f.S + 1, R3);
+  f.readStr(R7, 0, imm(f.S + 1), R3);
   f.ret(1);
 }
 
 function buildInetNtoa(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_inet_ntoa', mem, NET_FRAME);
+  const f = new Frame('dt_inet_ntoa', mem);
   const a = f.a;
   const fault = f.label();
   a.mov(R7, R1);
@@ -640,9 +631,9 @@ function buildInetNtoa(mem: MemLayout): Insn[] {
  * dotted quad unless `strict` is non-zero, which keeps the "::ffff:" or "::" prefix.
  */
 function buildInetNtoa6(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_inet_ntoa6', mem, NET_FRAME);
+  const f = new Frame('dt_inet_ntoa6', mem);
   const a = f.a;
-  const V_S = -40, V_E = -48, V_SZERO = -56, V_KEEP = -64, V_STRICT = -72;
+  const V_S = -8, V_E = -16, V_SZERO = -24, V_KEEP = -32, V_STRICT = -40;
   const fault = f.label(), ipv4 = f.label(), mapped = f.label(), notIpv4 = f.label(), quad = f.label();
   a.mov(R7, R1).stx(8, R10, V_STRICT, R3);
   readAddress(f, 16, fault);
@@ -733,7 +724,7 @@ function buildInetNtoa6(mem: MemLayout): Insn[] {
     a.ldx(8, R2, R10, V_S).alu64('xor', R2, imm(i)).alu64('sub', R2, imm(1)).alu64('rsh', R2, imm(63));
     a.ldx(8, R3, R10, V_SZERO).alu64('add', R3, imm(1)).alu64('mul', R2, R3).alu64('add', R8, R2);
   }
-  a.ldx(8, R2, R10, V_KEEP).alu64('sub', R8, imm(1)).alu64('add', R8, R2);
+  a.ldx(8, R2, R10, V_KEEP).alu64('add', R8, imm(-1)).alu64('add', R8, R2); // no 'sub' on a stack pointer
   a.st(1, R8, 0, 0);
   copyOut(f);
   a.label(fault);
@@ -743,29 +734,29 @@ function buildInetNtoa6(mem: MemLayout): Insn[] {
 
 /** inet_ntop(af, addr): AF_INET as inet_ntoa, AF_INET6 as strict inet_ntoa6, else ILLOP. */
 function buildInetNtop(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_inet_ntop', mem, []);
+  const f = new Frame('dt_inet_ntop', mem);
   const a = f.a;
-  const v6 = f.label();
+  const v6 = f.label(), illop = f.label();
   a.mov(R0, R2).mov(R2, R3);
   a.jmp('jeq', R0, imm(AF_INET6), v6);
-  a.jmp('jne', R0, imm(AF_INET), f.label() && 'illop');
+  a.jmp('jne', R0, imm(AF_INET), illop);
   a.callSub('dt_inet_ntoa');
   f.retR0();
   a.label(v6).mov(R3, imm(1)).callSub('dt_inet_ntoa6');
   f.retR0();
-  a.label('illop');
+  a.label(illop);
   f.ret(SubrFault.ILLOP);
   return f.finish();
 }
 
 /** link_ntop(hwtype, addr): colon-separated lowercase hex of 6 (Ethernet) or 20 (InfiniBand) bytes. */
 function buildLinkNtop(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_link_ntop', mem, NET_FRAME);
+  const f = new Frame('dt_link_ntop', mem);
   const a = f.a;
-  const fault = f.label(), ib = f.label();
+  const fault = f.label(), ib = f.label(), illop = f.label();
   a.mov(R7, R1);
   a.jmp('jeq', R2, imm(ARPHRD_INFINIBAND), ib);
-  a.jmp('jne', R2, imm(ARPHRD_ETHER), 'illop');
+  a.jmp('jne', R2, imm(ARPHRD_ETHER), illop);
   const format = (n: number): void => {
     a.mov(R2, R3);
     readAddress(f, n, fault);
@@ -785,7 +776,7 @@ function buildLinkNtop(mem: MemLayout): Insn[] {
   format(6);
   a.label(ib);
   format(20);
-  a.label('illop');
+  a.label(illop);
   f.ret(SubrFault.ILLOP);
   a.label(fault);
   f.ret(SubrFault.BADADDR);
@@ -836,6 +827,3 @@ export function stringSubprograms(mem: MemLayout): { get(name: string): Insn[] |
     },
   };
 }
-
-// Kept for callers that build their own ALU encodings (the END op needs Src.X for to-BE).
-export const _aluEnd = Class.ALU | AluOp.end;

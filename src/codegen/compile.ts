@@ -18,6 +18,7 @@ import type { AggFn } from '../consume/format/values.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import { readFileSync } from 'node:fs';
+import { stringSubprograms } from './subr/strings.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -100,7 +101,10 @@ const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
   count: () => 1, sum: () => 1, avg: () => 2, min: () => 2, max: () => 2, stddev: () => 4,
   quantize: () => 127,
   lquantize: (p) => Number(((p[1] ?? 0n) - (p[0] ?? 0n)) / ((p[2] ?? 1n) || 1n)) + 2,
-  llquantize: () => 1,
+  llquantize: (p) => {
+    const factor = Number(p[0] ?? 10n), lmag = Number(p[1] ?? 0n), hmag = Number(p[2] ?? 0n), steps = Number(p[3] ?? 1n);
+    return (hmag - lmag + 1) * (steps - Math.floor(steps / factor)) * 2 + 3;
+  },
 };
 
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
@@ -162,6 +166,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   }
 
   const programs: ProgramSpecData[] = [];
+  const usesStrtok = usesAny(program, ['strtok']);
   let failed = false;
   for (const [provider, entries] of match.byProvider) {
     const plans: ProgramPlan[] = provider.plan(entries.map((e) => e.enabled));
@@ -180,6 +185,8 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
       } else {
         for (let i = 0; i < 10; i++) asm.st(8, R9, MST.argv + 8 * i, 0);
       }
+      // strtok()'s saved position lives for one probe firing, as in DTrace.
+      if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
       try {
         plan.emitTrampoline({
           asm,
@@ -210,6 +217,16 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     }
   }
   if (failed) return undefined;
+  // Library subprograms (string routines) the programs call, and the ones those call.
+  const library = stringSubprograms(mem);
+  const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
+  while (pending.length) {
+    for (const i of pending.pop()!) {
+      if (i.callee === undefined || subprograms.has(i.callee)) continue;
+      const body = library.get(i.callee);
+      if (body) { subprograms.set(i.callee, body); pending.push(body); }
+    }
+  }
 
   // Maps, sized now that code generation is done.
   const maps: MapSpecData[] = [];

@@ -23,6 +23,7 @@ import type { Checked, SymbolRef } from '../check/checker.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import type { ProbeInfo } from './spec.js';
 import { compilePrintf, isPrintfError } from '../consume/format/printf.js';
+import { STRING_SUBRS, type Subroutine } from './subr/strings.js';
 
 /** Where a pointer points: kernel memory (read with probe_read_kernel) or user memory (copyin). */
 type Space = 'kernel' | 'user';
@@ -1171,32 +1172,18 @@ class ClauseLowering {
     return { t: 'int', reg: l.reg, type: resT };
   }
 
-  /** String comparison: a byte loop over at most strsize bytes of two map-memory strings. */
+  /** String comparison through the strcmp subroutine (string kfuncs): <0, 0 or >0, then the operator. */
   private strCompare(e: A.Binary): Val {
     const a = this.asm;
-    const l0 = this.evalStr(e.left);
-    const [lv, r] = this.keeping(l0, () => this.evalStr(e.right), e);
-    const l = lv as Extract<Val, { t: 'str' }>;
-    // R1 = i, R2/R3 = bytes, result (-1/0/1) → R4, then mapped by the operator.
-    const loop = a.newLabel('scmp'), diff = a.newLabel('sdiff'), eq = a.newLabel('seq'), out = a.newLabel('sout');
-    a.mov(R1, imm(0));
-    a.label(loop).mov(R4, l.reg).alu64('add', R4, R1).ldx(1, R2, R4, 0);
-    a.mov(R4, r.reg).alu64('add', R4, R1).ldx(1, R3, R4, 0);
-    a.jmp('jne', R2, R3, diff).jmp('jeq', R2, imm(0), eq);
-    a.alu64('add', R1, imm(1)).jmp('jlt', R1, imm(this.mem.strsize), loop);
-    a.label(eq).mov(R4, imm(0)).ja(out);
-    a.label(diff).mov(R4, imm(1)).jmp('jgt', R2, R3, out).mov(R4, imm(-1));
-    a.label(out).mov(R4, R4);
-    const res = l.reg;
-    this.release(r);
-    const yes = a.newLabel('scmpy'), done = a.newLabel('scmpd');
-    const ops: Record<string, ['jeq' | 'jne' | 'jsgt' | 'jsge' | 'jslt' | 'jsle']> = {
-      '==': ['jeq'], '!=': ['jne'], '<': ['jslt'], '<=': ['jsle'], '>': ['jsgt'], '>=': ['jsge'],
+    const ops: Record<string, 'jeq' | 'jne' | 'jsgt' | 'jsge' | 'jslt' | 'jsle'> = {
+      '==': 'jeq', '!=': 'jne', '<': 'jslt', '<=': 'jsle', '>': 'jsgt', '>=': 'jsge',
     };
     const op = ops[e.op];
     if (!op) throw new LowerError(`operator ${e.op} is not defined for strings`, e);
-    a.jmp(op[0], R4, imm(0), yes).mov(res, imm(0)).ja(done).label(yes).mov(res, imm(1)).label(done).mov(res, res);
-    return { t: 'int', reg: res, type: I32 };
+    const res = this.stringSubr(STRING_SUBRS.strcmp!, [e.left, e.right], e);
+    const yes = a.newLabel('scmpy'), done = a.newLabel('scmpd');
+    a.jmp(op, res.reg, imm(0), yes).mov(res.reg, imm(0)).ja(done).label(yes).mov(res.reg, imm(1)).label(done).mov(res.reg, res.reg);
+    return { t: 'int', reg: res.reg, type: I32 };
   }
 
   private logical(e: A.Logical): Val {
@@ -1473,7 +1460,45 @@ class ClauseLowering {
         return { t: 'int', reg: v.reg, type: bits === 64 ? U64 : bits === 32 ? { t: 'int', size: 4, signed: false } : { t: 'int', size: 2, signed: false } };
       }
     }
+    const subr = STRING_SUBRS[`${name}/${args.length}`] ?? STRING_SUBRS[name];
+    if (subr) return this.stringSubr(subr, name === 'inet_ntoa6' ? [...args, undefined] : args, e);
     throw new LowerError(`${name}( ) is not supported by the code generator yet`, e);
+  }
+
+  /**
+   * Calls a string subroutine (codegen/subr/strings.ts): R1 = a temporary for the result,
+   * R2..R4 = the arguments, R5 = the scratch value. Faults come back as negative codes.
+   * An `undefined` argument is passed as 0 (inet_ntoa6's non-strict form).
+   */
+  private stringSubr(subr: Subroutine, args: (A.Expr | undefined)[], e: A.Expr): Val {
+    const a = this.asm;
+    const spilled: { v: Val; slot: number }[] = [];
+    args.forEach((x, i) => {
+      let v: Val;
+      const isNull = x !== undefined && this.env.checked?.constValue(x) === 0n;
+      if (x === undefined || (subr.params[i] === 'str' && isNull)) { const r = this.alloc(e); a.mov(r, imm(0)); v = { t: 'int', reg: r, type: I64 }; }
+      else v = subr.params[i] === 'str' ? this.evalStr(x) : this.evalInt(x);
+      spilled.push(this.spill(v));
+    });
+    const dst = subr.returns === 'str' ? this.tmpSlot(e) : 0;
+    const argRegs = [R2, R3, R4];
+    spilled.forEach((sp, i) => a.ldx(8, argRegs[i]!, R10, sp.slot));
+    this.spillDepth -= spilled.length;
+    a.mov(R1, R9);
+    if (dst) a.alu64('add', R1, imm(dst));
+    a.mov(R5, R9).callSub(subr.name);
+    const r = this.alloc(e);
+    if (subr.returns === 'int') { a.mov(r, R0); return { t: 'int', reg: r, type: I64 }; }
+    const ok = a.newLabel('subrok'), illop = a.newLabel('subrillop'), isNull = a.newLabel('subrnull'), done = a.newLabel('subrdone');
+    a.jmp('jsgt', R0, imm(0), ok).jmp('jeq', R0, imm(0), isNull).jmp('jeq', R0, imm(-Fault.ILLOP), illop);
+    a.mov(R3, imm(0));
+    this.fault(Fault.BADADDR, R3);
+    a.label(illop);
+    this.fault(Fault.ILLOP, R3);
+    a.label(isNull).ldMapValue(r, 'zeros', 0).ja(done);
+    a.label(ok).mov(r, R9).alu64('add', r, imm(dst));
+    a.label(done).mov(r, r);
+    return { t: 'str', reg: r };
   }
 
   private isCharData(e: A.Expr): boolean {
@@ -1607,6 +1632,19 @@ class ClauseLowering {
     // The value argument first (into a callee-saved register), then the key, then the update.
     let v: Extract<Val, { t: 'int' }> | undefined;
     if (fn !== 'count') v = this.evalInt(call.args[0]!);
+    // The optional increment of the histograms (quantize(v, n), lquantize(v, b, l, s, n),
+    // llquantize(v, f, lo, hi, steps, n)): kept on the stack, 1 by default.
+    const incArg = fn === 'quantize' ? call.args[1] : fn === 'lquantize' ? call.args[4] : fn === 'llquantize' ? call.args[5] : undefined;
+    if (incArg) {
+      const [vv, inc] = this.keeping(v!, () => this.evalInt(incArg), call);
+      v = vv as Extract<Val, { t: 'int' }>;
+      a.stx(8, R10, -32, inc.reg);
+      this.release(inc);
+    }
+    const bump = () => {
+      if (incArg) a.ldx(8, R2, R0, 0).ldx(8, R3, R10, -32).alu64('add', R2, R3).stx(8, R0, 0, R2);
+      else a.ldx(8, R2, R0, 0).alu64('add', R2, imm(1)).stx(8, R0, 0, R2);
+    };
     const map = this.env.aggMap(info);
     if (info.keys.length === 0) {
       a.mov(R1, imm(0)).stx(4, R10, -16, R1).mov(R2, R10).alu64('add', R2, imm(-16));
@@ -1646,7 +1684,8 @@ class ClauseLowering {
       case 'quantize': {
         this.quantizeBucket(v!.reg);
         // R1 = bucket index (0..126): value + 8*index, bounded for the verifier.
-        a.alu64('lsh', R1, imm(3)).alu64('add', R0, R1).ldx(8, R2, R0, 0).alu64('add', R2, imm(1)).stx(8, R0, 0, R2);
+        a.alu64('lsh', R1, imm(3)).alu64('add', R0, R1);
+        bump();
         break;
       }
       case 'lquantize': {
@@ -1660,13 +1699,52 @@ class ClauseLowering {
         a.label(under).mov(R1, imm(0)).ja(have);
         a.label(over).mov(R1, imm(levels + 1));
         a.label(have).alu64('lsh', R1, imm(3)).jmp('jgt', R1, imm((levels + 1) * 8), this.end);
-        a.alu64('add', R0, R1).ldx(8, R2, R0, 0).alu64('add', R2, imm(1)).stx(8, R0, 0, R2);
+        a.alu64('add', R0, R1);
+        bump();
+        break;
+      }
+      case 'llquantize': {
+        this.llquantizeBucket(v!.reg, info.params);
+        a.alu64('lsh', R1, imm(3)).alu64('add', R0, R1);
+        bump();
         break;
       }
       default:
         throw new LowerError(`${fn}( ) is not supported by the code generator yet`, call);
     }
     this.release(v);
+  }
+
+  /**
+   * R1 = llquantize bin of the signed value in `v` (dt_llquantize's layout: bin0 is |v| <
+   * factor^lmag, positive bins above it, negative below), unrolled over the magnitudes with
+   * compile-time thresholds and divisors. R0 preserved.
+   */
+  private llquantizeBucket(v: Reg, params: bigint[]): void {
+    const a = this.asm;
+    const factor = params[0] ?? 10n, lmag = Number(params[1] ?? 0n), hmag = Number(params[2] ?? 0n), steps = params[3] ?? 1n;
+    const stepsFactor = steps / factor;
+    const perMag = Number(steps - stepsFactor);
+    const mags = hmag - lmag + 1;
+    const bin0 = 1 + mags * perMag, nbins = mags * perMag * 2 + 3;
+    const cap = (x: bigint) => (x > 0x7fffffffffffffffn ? 0x7fffffffffffffffn : x);
+    // R2 = |v|, R3 = 1 or -1, R1 = index from bin0.
+    const pos = a.newLabel('llpos'), signed = a.newLabel('llsign'), done = a.newLabel('lldone');
+    a.mov(R2, v).mov(R3, imm(1)).jmp('jsge', R2, imm(0), pos).neg(R2).mov(R3, imm(-1)).label(pos);
+    a.movImm64(R4, cap(factor ** BigInt(lmag))).mov(R1, imm(0)).jmp('jlt', R2, R4, signed);
+    for (let mag = lmag; mag <= hmag; mag++) {
+      const next = a.newLabel('llmag');
+      a.movImm64(R4, cap(factor ** BigInt(mag + 1))).jmp('jge', R2, R4, next);
+      a.mov(R1, R2);
+      if (mag === 0) a.movImm64(R4, steps).alu64('mul', R1, R4).movImm64(R4, factor).alu64('div', R1, R4);
+      else a.movImm64(R4, (factor ** BigInt(mag + 1)) / steps || 1n).alu64('div', R1, R4);
+      a.movImm64(R4, -stepsFactor + BigInt((mag - lmag) * perMag + 1)).alu64('add', R1, R4).ja(signed);
+      a.label(next).mov(R1, R1);
+    }
+    a.mov(R1, imm(mags * perMag + 1));
+    a.label(signed).alu64('mul', R1, R3).alu64('add', R1, imm(bin0));
+    a.jmp('jsge', R1, imm(0), done).mov(R1, imm(0));
+    a.label(done).jmp('jle', R1, imm(nbins - 1), `${done}.ok`).mov(R1, imm(nbins - 1)).label(`${done}.ok`).mov(R1, R1);
   }
 
   /** R1 = quantize bucket of the signed value in `v` (63 ± (⌊log2|v|⌋ + 1)); R0 preserved. */

@@ -20,6 +20,7 @@ import { PROVIDERS } from '../providers/registry.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '../consume/format/values.js';
 import { formatTrace } from '../consume/format/trace.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
+import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
@@ -85,7 +86,7 @@ export function load(compiled: CompiledProgram): Loaded {
     const ring = openRingBuffer(maps.get('ringbuf')!);
     for (const p of compiled.programs) {
       const linked = linkInsns(p.insns, { get: (n) => compiled.subprograms.get(n) });
-      const bytes = encode(linked, { mapFd: (n) => { const m = maps.get(n); if (!m) throw new LoadError(`program ${p.name}: unknown map ${n}`); return m.fd; } });
+      const bytes = encode(linked, { mapFd: (n) => { const m = maps.get(n); if (!m) throw new LoadError(`program ${p.name}: unknown map ${n}`); return m.fd; }, kfuncId: kernelKfuncId });
       let prog: BpfProgram;
       try {
         prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes });

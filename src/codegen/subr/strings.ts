@@ -68,8 +68,14 @@ class Frame {
     this.S = mem.strsize;
     this.retLabel = this.a.newLabel('ret');
   }
-  /** Offset from the scratch base of working slot k (strSlot bytes each). */
-  slot(k: number): number { return this.mem.subrScratch + k * this.mem.strSlot; }
+  /**
+   * reg = the working memory's start. Everything there is then addressed with small offsets:
+   * a load or store offset is a signed 16-bit field, and with strsize 1024 the working memory
+   * itself starts beyond 32767 bytes into the value.
+   */
+  scratchBase(reg: Reg): void { this.a.mov(reg, R5).alu64('add', reg, imm(this.mem.subrScratch)); }
+  /** Offset from the working memory's start of working slot k (strSlot bytes each). */
+  slot(k: number): number { return k * this.mem.strSlot; }
   /** Offset of u16 variable k; variables live in the last working slot (at least 8 bytes). */
   var16(k: number): number {
     if (k >= 4) throw new RangeError('at most 4 u16 variables');
@@ -128,7 +134,8 @@ class Frame {
 function buildStrjoin(mem: MemLayout): Insn[] {
   const f = new Frame('dt_strjoin', mem);
   const a = f.a, S = f.S, W0 = f.slot(0);
-  a.mov(R6, R5).mov(R7, R1).mov(R8, R3);
+  f.scratchBase(R6);
+  a.mov(R7, R1).mov(R8, R3);
   // Joined in working memory: the second copy's size (strsize+1 - len) and offset (len) are
   // both variable, and working memory has the 2*strsize+1 bytes the verifier wants for that.
   f.readStr(R6, W0, imm(S + 1), R2);
@@ -165,7 +172,8 @@ function buildSubstr(mem: MemLayout, withCount: boolean): Insn[] {
   const f = new Frame(withCount ? 'dt_substr3' : 'dt_substr2', mem);
   const a = f.a, S = f.S, W0 = f.slot(0);
   const empty = f.label(), checkIdx = f.label(), copy = f.label(), fault = f.label();
-  a.mov(R6, R5).mov(R7, R1).movsx(R8, R3, 32); // R8 = idx
+  f.scratchBase(R6);
+  a.mov(R7, R1).movsx(R8, R3, 32); // R8 = idx
   if (withCount) a.movsx(R9, R4, 32); else a.mov(R9, imm(S)); // R9 = cnt
   f.readStr(R6, W0, imm(S + 1), R2); // a copy, and the length
   a.jmp('jslt', R0, imm(1), fault);
@@ -227,7 +235,8 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
   const a = f.a, S = f.S;
   const none = f.label(), capped = f.label(), done = f.label();
   const NEXT = f.var16(0), BEST = f.var16(1); // next scan position; best match + 1 (0 = none)
-  a.mov(R6, R5).mov(R8, R2).mov(R9, R3); // base, s, t
+  f.scratchBase(R6);
+  a.mov(R8, R2).mov(R9, R3); // s, t
   if (withStart) a.movsx(R7, R4, 32).jmp('jslt', R7, imm(0), none);
   a.mov(R1, R8).mov(R2, imm(S));
   f.kfuncInt('bpf_strnlen');
@@ -305,9 +314,9 @@ function buildStrstr(mem: MemLayout): Insn[] {
 function buildStrtok(mem: MemLayout): Insn[] {
   const f = new Frame('dt_strtok', mem);
   const a = f.a, S = f.S;
-  const STATE = mem.strtok, TEXT = mem.strtok + 8;
+  const STATE = 0, TEXT = 8; // from R6 = the strtok region
   const cont = f.label(), fault = f.label(), exhausted = f.label();
-  a.mov(R6, R5).mov(R7, R1).mov(R8, R3); // base, dst, delims
+  a.mov(R6, R5).alu64('add', R6, imm(mem.strtok)).mov(R7, R1).mov(R8, R3); // state, dst, delims
   a.jmp('jeq', R2, imm(0), cont);
   f.readStr(R6, TEXT, imm(S + 1), R2);
   a.jmp('jslt', R0, imm(1), fault);
@@ -409,7 +418,8 @@ function buildBasename(mem: MemLayout): Insn[] {
   const f = new Frame('dt_basename', mem);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label(), fromStart = f.label();
-  a.mov(R6, R5).mov(R7, R1);
+  f.scratchBase(R6);
+  a.mov(R7, R1);
   copyIn(f, fault);
   a.jmp('jeq', R0, imm(0), dot);
   a.stx(2, R6, f.var16(0), R0);
@@ -439,7 +449,8 @@ function buildDirname(mem: MemLayout): Insn[] {
   const f = new Frame('dt_dirname', mem);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label();
-  a.mov(R6, R5).mov(R7, R1);
+  f.scratchBase(R6);
+  a.mov(R7, R1);
   copyIn(f, fault);
   a.jmp('jeq', R0, imm(0), dot);
   a.stx(2, R6, f.var16(0), R0);
@@ -479,7 +490,8 @@ function buildCleanpath(mem: MemLayout): Insn[] {
   const a = f.a, S = f.S, W0 = f.slot(0), OUT = f.slot(1), DELIM = f.slot(2);
   const IN = f.var16(0), W = f.var16(1), DOTDOT = f.var16(2); // read position, out length, floor of ".." removal
   const fault = f.label(), emptyIn = f.label(), relative = f.label();
-  a.mov(R6, R5).mov(R7, R1);
+  f.scratchBase(R6);
+  a.mov(R7, R1);
   copyIn(f, fault);
   a.jmp('jeq', R0, imm(0), emptyIn);
   a.st(2, R6, DELIM, SLASH); // "/\0": the delimiter set for bpf_strspn/bpf_strcspn

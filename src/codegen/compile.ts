@@ -308,6 +308,8 @@ function representation(t: CType): VType | undefined {
     case 'int': return { t: 'int', size: r.sizeBytes, signed: r.signed };
     case 'enum': return { t: 'int', size: r.sizeBytes, signed: r.signed };
     case 'pointer': return { t: 'int', size: 8, signed: false };
+    // Floating-point values are only carried (variables, printf): their bits, as an integer.
+    case 'float': return { t: 'int', size: r.sizeBytes === 4 ? 4 : 8, signed: false };
     case 'string': return { t: 'str' };
     case 'array': return isCharPointerOrArray(r) ? { t: 'str' } : undefined;
     default: return undefined;

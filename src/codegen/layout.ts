@@ -24,7 +24,7 @@ export const MST = {
   size: 240,
 } as const;
 
-export const NTMP = 8;
+export const NTMP = 16;
 /** strSlot-sized areas of working memory for string subroutines. */
 export const SUBR_SCRATCH_SLOTS = 4;
 export const MAX_KEY_COMPONENTS = 10;
@@ -34,6 +34,8 @@ export interface MemLayout {
   /** Bytes a stored string occupies: strsize + 1 rounded up to 8 (room for the NUL). */
   strSlot: number;
   tmp: number;
+  /** Number of temporary string slots at `tmp`. */
+  ntmp: number;
   key: number;
   keyMax: number;
   lvars: number;
@@ -58,17 +60,22 @@ export interface MemLayout {
 
 export function memLayout(strsize: number, scratchsize = 256 + 8): MemLayout {
   const strSlot = (strsize + 1 + 7) & ~7;
+  // Instructions address this value with signed 16-bit offsets from its start, so the fixed
+  // regions are sized to end well below 32 KiB even with a large strsize (fewer string slots
+  // then); the record area comes last.
+  const slots = (budget: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.floor(budget / strSlot)));
   const tmp = MST.size;
-  const key = tmp + NTMP * strSlot;
-  const keyMax = MAX_KEY_COMPONENTS * strSlot;
+  const ntmp = slots(8192, 4, NTMP);
+  const key = tmp + ntmp * strSlot;
+  const keyMax = slots(5200, 2, MAX_KEY_COMPONENTS) * strSlot;
   const lvars = key + 2 * keyMax;
-  const lvarsMax = 16 * strSlot;
+  const lvarsMax = slots(8192, 4, 16) * strSlot;
   const subrScratch = lvars + lvarsMax;
   const strtok = subrScratch + SUBR_SCRATCH_SLOTS * strSlot;
   const alloca = strtok + strSlot + 8;
   const allocaLimit = 2 * scratchsize + 16;
   const rec = alloca + allocaLimit + 16;
-  return { strsize, strSlot, tmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+  return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
 }
 
 /** Activity states in the `state` map (dtrace-utils' dt_state.h). */

@@ -221,7 +221,7 @@ class ClauseLowering {
   /** Offset (in the scratch value) of a fresh temporary string slot. */
   private tmpSlot(node?: A.Expr): number {
     const n = this.tmpNext++;
-    if (n >= 8) throw new LowerError('expression too complex: out of temporary strings', node);
+    if (n >= this.mem.ntmp) throw new LowerError('expression too complex: out of temporary strings', node);
     return this.mem.tmp + n * this.mem.strSlot;
   }
 
@@ -1186,6 +1186,21 @@ class ClauseLowering {
     return { t: 'int', reg: res.reg, type: I32 };
   }
 
+  /** Claims a specific register that is currently free (the join point of two branches). */
+  private take(r: Reg): void {
+    const i = this.free.indexOf(r);
+    if (i < 0) throw new LowerError('internal error: register is not free');
+    this.free.splice(i, 1);
+  }
+
+  /** Puts `v` in register `res` (free at this point) and releases v's own register. */
+  private into(res: Reg, v: Val): void {
+    if (v.reg === res) return;
+    this.take(res);
+    this.asm.mov(res, v.reg);
+    this.release(v);
+  }
+
   private logical(e: A.Logical): Val {
     const a = this.asm;
     const l = this.evalInt(e.left);
@@ -1194,13 +1209,22 @@ class ClauseLowering {
     // Normalise left to 0/1.
     const lz = a.newLabel('lz');
     a.jmp('jeq', res, imm(0), lz).mov(res, imm(1)).label(lz).mov(res, res);
-    if (e.op === '&&') a.jmp('jeq', res, imm(0), done);
-    else if (e.op === '||') a.jmp('jne', res, imm(0), done);
+    if (e.op === '^^') {
+      const [lv, r] = this.keeping(l, () => this.evalInt(e.right), e);
+      const rz = a.newLabel('rz');
+      a.jmp('jeq', r.reg, imm(0), rz).mov(r.reg, imm(1)).label(rz).mov(r.reg, r.reg);
+      a.alu64('xor', lv.reg, r.reg);
+      this.release(r);
+      return { t: 'int', reg: lv.reg, type: I32 };
+    }
+    // && and ||: the left value is known on the fall-through path, so only the join register
+    // is needed while the right operand is computed.
+    a.jmp(e.op === '&&' ? 'jeq' : 'jne', res, imm(0), done);
+    this.release(l);
     const r = this.evalInt(e.right);
     const rz = a.newLabel('rz');
     a.jmp('jeq', r.reg, imm(0), rz).mov(r.reg, imm(1)).label(rz).mov(r.reg, r.reg);
-    if (e.op === '^^') a.alu64('xor', res, r.reg); else a.mov(res, r.reg);
-    this.release(r);
+    this.into(res, r);
     a.label(done).mov(res, res);
     return { t: 'int', reg: res, type: I32 };
   }
@@ -1211,16 +1235,21 @@ class ClauseLowering {
     const res = c.reg;
     const elseL = a.newLabel('telse'), done = a.newLabel('tdone');
     a.jmp('jeq', res, imm(0), elseL);
+    this.release(c);
     const t = this.typeOf(e);
-    const x = this.expr(e.then, false)!;
-    a.mov(res, x.reg);
-    this.release(x);
+    const branch = (x: A.Expr) => {
+      let v = this.expr(x, false)!;
+      if (v.t !== 'str' && t.t === 'str') v = this.asStr(v, x, this.spaceOf(x, this.ct(x)));
+      this.into(res, v);
+      this.release(res);
+    };
+    branch(e.then);
     a.ja(done).label(elseL);
-    const y = this.expr(e.else, false)!;
-    a.mov(res, y.reg);
-    this.release(y);
+    branch(e.else);
+    this.take(res);
     a.label(done).mov(res, res);
     if (t.t === 'str') return { t: 'str', reg: res };
+    if (t.t === 'obj') throw new LowerError('a conditional expression of struct type is not supported by the code generator yet', e);
     this.normalize(res, t);
     return { t: 'int', reg: res, type: t };
   }
@@ -1322,6 +1351,27 @@ class ClauseLowering {
           this.resetTemps();
         });
         this.actions.push({ kind: 'printf', format: fmt.value, args: fields });
+        return undefined;
+      }
+      case 'system': case 'freopen': {
+        // Formatted like printf; the consumer runs the command / reopens its output.
+        const fmt = unparen(args[0]!);
+        if (fmt.kind !== 'StringLit') throw new LowerError(`${name}( ) format must be a string constant`, e);
+        const fields: FieldLayout[] = [];
+        const wantsString = printfStringArgs(fmt.value);
+        args.slice(1).forEach((arg, i) => {
+          const v = this.expr(arg, false)!;
+          const t = this.typeOf(arg);
+          fields.push(this.recordValue(v, wantsString[i] && t.t === 'int' && v.t !== 'str' && this.isCharData(arg) ? STR : t, arg));
+          this.release(v);
+          this.resetTemps();
+        });
+        this.actions.push({ kind: name, format: fmt.value, args: fields });
+        return undefined;
+      }
+      case 'ftruncate': {
+        this.actions.push({ kind: 'ftruncate' });
+        this.records = true;
         return undefined;
       }
       case 'exit': {
@@ -1615,6 +1665,9 @@ class ClauseLowering {
     const vt: Extract<VType, { t: 'int' }> = t.t === 'int' ? t : { t: 'int', size: 8, signed: true };
     const off = this.recField(8, 8);
     a.stx(8, R9, this.mem.rec + off, v.reg);
+    const ft = node && this.ct(node);
+    const fr = ft && resolve(ft);
+    if (fr?.kind === 'float') return { offset: off, sizeBytes: fr.sizeBytes === 4 ? 4 : 8, type: ft!, decode: 'float' };
     return { offset: off, sizeBytes: vt.size, type: intCType(vt), decode: 'int', signed: vt.signed };
   }
 

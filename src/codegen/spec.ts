@@ -48,7 +48,7 @@ export interface FieldLayout {
   sizeBytes: number;
   type: CType;
   /** How the consumer turns the bytes into a value. */
-  decode: 'int' | 'string' | 'bytes' | 'stack' | 'ustack' | 'symbol' | 'usymbol';
+  decode: 'int' | 'float' | 'string' | 'bytes' | 'stack' | 'ustack' | 'symbol' | 'usymbol';
   signed?: boolean;
 }
 

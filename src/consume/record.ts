@@ -43,6 +43,9 @@ export function readString(view: DataView, at: number, strsize: number): string 
 export function decodeField(view: DataView, base: number, f: FieldLayout, strsize: number): Value {
   const at = base + f.offset;
   if (f.decode === 'string') return { kind: 'string', value: readString(view, at, Math.min(strsize, f.sizeBytes || strsize)) };
+  if (f.decode === 'float') {
+    return f.sizeBytes === 4 ? { kind: 'float', value: view.getFloat32(at, true), sizeBytes: 4 } : { kind: 'float', value: view.getFloat64(at, true), sizeBytes: 8 };
+  }
   if (f.decode === 'bytes') return { kind: 'bytes', bytes: new Uint8Array(view.buffer, view.byteOffset + at, f.sizeBytes).slice() };
   const size = f.sizeBytes as 1 | 2 | 4 | 8;
   let raw: bigint;

@@ -4,6 +4,8 @@
  * run END, and print what is left (aggregations). The consumer decodes records in place and
  * hands plain values to consume/format.
  */
+import { writeSync, openSync, closeSync, ftruncateSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/map.js';
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
 import { loadProgram, testRun, rawTracepointArgs, type BpfProgram } from '../bpf/program.js';
@@ -86,7 +88,14 @@ export function load(compiled: CompiledProgram): Loaded {
     const ring = openRingBuffer(maps.get('ringbuf')!);
     for (const p of compiled.programs) {
       const linked = linkInsns(p.insns, { get: (n) => compiled.subprograms.get(n) });
-      const bytes = encode(linked, { mapFd: (n) => { const m = maps.get(n); if (!m) throw new LoadError(`program ${p.name}: unknown map ${n}`); return m.fd; }, kfuncId: kernelKfuncId });
+      let bytes: Uint8Array;
+      try {
+        bytes = encode(linked, { mapFd: (n) => { const m = maps.get(n); if (!m) throw new LoadError(`program ${p.name}: unknown map ${n}`); return m.fd; }, kfuncId: kernelKfuncId });
+      } catch (e) {
+        // A kernel without a kfunc the program needs, or scratch offsets out of range.
+        if (e instanceof LoadError) throw e;
+        throw new LoadError(`program ${p.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
       let prog: BpfProgram;
       try {
         prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes });
@@ -147,11 +156,13 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   // OUTPUT_CHUNK_CHARS), not per record. Diagnostics flush it first so the two streams keep
   // their relative order on a terminal.
   let pending = '';
+  // freopen(): output goes to this file until freopen("") restores the original output.
+  let reopened: { fd: number; path: string } | undefined;
   const flush = () => {
     if (!pending) return;
     const text = pending;
     pending = '';
-    opts.out(text);
+    if (reopened) writeSync(reopened.fd, text, null, 'latin1'); else opts.out(text);
   };
   const write = (text: string) => {
     pending += text;
@@ -313,6 +324,30 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         }
         case 'normalize': if (act.arg) normalizeBy.set(act.aggId, (decode(view, offset, act.arg) as { value: bigint }).value); break;
         case 'denormalize': normalizeBy.delete(act.aggId); break;
+        case 'system': {
+          // The command runs to completion with our output flushed first, as DTrace does.
+          const cmd = printfRenderer({ kind: 'printf', format: act.format, args: act.args })(view, offset);
+          if (text) { write(text); text = ''; }
+          flush();
+          spawnSync('/bin/sh', ['-c', cmd], { stdio: ['ignore', reopened ? reopened.fd : 'inherit', 'inherit'] });
+          break;
+        }
+        case 'freopen': {
+          const file = printfRenderer({ kind: 'printf', format: act.format, args: act.args })(view, offset);
+          if (text) { write(text); text = ''; }
+          flush();
+          if (reopened) { closeSync(reopened.fd); reopened = undefined; }
+          if (file !== '') {
+            try { reopened = { fd: openSync(file, 'a'), path: file }; } catch (e) { err(`dtrace: failed to freopen ${file}: ${(e as Error).message}\n`); }
+          }
+          break;
+        }
+        case 'ftruncate': {
+          if (text) { write(text); text = ''; }
+          flush();
+          if (reopened) ftruncateSync(reopened.fd, 0);
+          break;
+        }
         case 'commit': case 'discard': {
           const v = decode(view, offset, act.field);
           const id = v.kind === 'int' ? Number(v.value) : 0;

@@ -99,6 +99,8 @@ export function encode(insns: Insn[], resolver?: EncodeResolver): Uint8Array {
     }
     dv.setUint8(o, i.code);
     dv.setUint8(o + 1, ((src & 0xf) << 4) | (i.dst & 0xf));
+    // A load/store offset that does not fit the instruction's 16 bits would silently wrap.
+    if (i.off < -32768 || i.off > 32767) throw new LinkError(`instruction ${o / 8} offset ${i.off} does not fit in 16 bits`);
     dv.setInt16(o + 2, i.off, true);
     dv.setInt32(o + 4, imm | 0, true);
     if (isLdImm64(i)) {

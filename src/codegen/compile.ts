@@ -112,8 +112,10 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   const checked = opts.checked;
   const declaredVars = new Map<string, CType>();
   for (const v of checked?.variables ?? []) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
-  const sym = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined,
-    (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); });
+  const sym0 = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined,
+    (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); },
+    { stackframes: opts.stackframes, ustackframes: opts.ustackframes });
+  const sym = sym0;
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -262,7 +264,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     const keyFields: FieldLayout[] = a.keys.map((k) => {
       const f: FieldLayout = k.t === 'str'
         ? { offset: off, sizeBytes: opts.strsize, type: intCType(k), decode: 'string' }
-        : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: 'bytes' }
+        : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: k.decode ?? 'bytes', ...(k.symbolForm ? { symbolForm: k.symbolForm } : {}) }
           : { offset: off, sizeBytes: k.size, type: intCType(k), decode: 'int', signed: k.signed };
       off += slotSize(k);
       return f;

@@ -11,8 +11,11 @@ import type { CType } from '../check/ctypes.js';
 export type VType =
   | { t: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
   | { t: 'str' }
-  /** A struct, union or array held by value (variables declared with such a type). */
-  | { t: 'obj'; ctype: CType; size: number };
+  /**
+   * A struct, union or array held by value (variables declared with such a type); also the
+   * recorded forms of stack()/ustack() and of the symbol functions (`decode` says which).
+   */
+  | { t: 'obj'; ctype: CType; size: number; decode?: 'stack' | 'ustack' | 'symbol' | 'usymbol'; symbolForm?: 'sym' | 'func' | 'mod' | 'uaddr' };
 
 export const I64: VType = { t: 'int', size: 8, signed: true };
 export const U64: VType = { t: 'int', size: 8, signed: false };
@@ -70,6 +73,8 @@ export interface Symbols {
   macroArgs: string[];
   /** The checker's type of an expression, as a representation type, when the checker knows it. */
   oracle?: (e: A.Expr) => VType | undefined;
+  stackframes?: number;
+  ustackframes?: number;
   /** The checker's type of a declared variable, as a representation type. */
   declared?: (scope: VarInfo['scope'], name: string) => VType | undefined;
 }
@@ -117,10 +122,10 @@ export function literalType(e: A.IntLit): VType {
  * appearance.
  */
 export function collectSymbols(program: A.Program, macroArgs: string[], oracle?: (e: A.Expr) => VType | undefined,
-  declared?: (scope: VarInfo['scope'], name: string) => VType | undefined): Symbols {
+  declared?: (scope: VarInfo['scope'], name: string) => VType | undefined, frames: { stackframes?: number; ustackframes?: number } = {}): Symbols {
   const sym: Symbols = {
     globals: new Map(), assocs: new Map(), threads: new Map(), threadAssocs: new Map(),
-    clauseLocals: new Map(), aggs: new Map(), macroArgs, oracle, declared,
+    clauseLocals: new Map(), aggs: new Map(), macroArgs, oracle, declared, ...frames,
   };
   let nextId = 1;
   const declare = (map: Map<string, VarInfo>, name: string, scope: VarInfo['scope'], type: VType, keys?: VType[]) => {
@@ -271,6 +276,7 @@ export function constInt(e: A.Expr, sym?: Symbols): bigint | undefined {
 
 /** The representation type of an expression. */
 export function exprType(e: A.Expr, sym: Symbols): VType {
+  if (e.kind === 'Call') { const r = recordedCallType(e, sym); if (r) return r; }
   const known = sym.oracle?.(e);
   if (known) return known;
   switch (e.kind) {
@@ -321,9 +327,27 @@ export function exprType(e: A.Expr, sym: Symbols): VType {
       if (obj.kind === 'SelfVar') return sym.threadAssocs.get(obj.name)?.type ?? I64;
       return I64;
     }
-    case 'Call': return callType(e);
+    case 'Call': return recordedCallType(e, sym) ?? callType(e);
     case 'Paren': return exprType(e.inner, sym);
   }
+}
+
+const STACK_ELEMENT: CType = { kind: 'int', name: 'uint64_t', sizeBytes: 8, signed: false };
+
+/** stack()/ustack() and the symbol functions: what they record (by value, in records and keys). */
+export function recordedCallType(e: A.Call, sym?: Symbols): VType | undefined {
+  const n = e.callee.name;
+  if (n === 'stack' || n === 'ustack') {
+    const arg = e.args[0] ? constInt(e.args[0], sym) : undefined;
+    const frames = Number(arg ?? BigInt(n === 'stack' ? (sym?.stackframes ?? 20) : (sym?.ustackframes ?? 100)));
+    const size = frames * 8 + (n === 'ustack' ? 8 : 0);
+    return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: size / 8 }, size, decode: n };
+  }
+  const kernelForms: Record<string, 'sym' | 'func' | 'mod'> = { sym: 'sym', func: 'func', mod: 'mod' };
+  const userForms: Record<string, 'sym' | 'func' | 'mod' | 'uaddr'> = { usym: 'sym', ufunc: 'func', umod: 'mod', uaddr: 'uaddr' };
+  if (kernelForms[n]) return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: 1 }, size: 8, decode: 'symbol', symbolForm: kernelForms[n] };
+  if (userForms[n]) return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: 2 }, size: 16, decode: 'usymbol', symbolForm: userForms[n] };
+  return undefined;
 }
 
 const STRING_FUNCS = new Set(['copyinstr', 'strjoin', 'substr', 'lltostr', 'toupper', 'tolower', 'basename', 'dirname',

@@ -15,7 +15,7 @@ import { unparen } from '../lang/ast.js';
 import { reportedLine, lineText } from '../diag/source.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
 import { type MemLayout, MST, STATE, Activity, Fault } from './layout.js';
-import { type VType, type Symbols, type VarInfo, type AggInfo, I64, I32, U64, STR, BUILTIN_VARS, exprType, castType, constInt, arith } from './infer.js';
+import { type VType, type Symbols, type VarInfo, type AggInfo, I64, I32, U64, STR, BUILTIN_VARS, exprType, castType, constInt, arith, recordedCallType } from './infer.js';
 import type { FieldLayout, RecordedAction, ClauseSpec } from './spec.js';
 import type { CType, StructType, StructMemberType, PointerType } from '../check/ctypes.js';
 import { Types, resolve, sizeOf, isCharPointerOrArray } from '../check/ctypes.js';
@@ -1030,6 +1030,13 @@ class ClauseLowering {
     // Zero the area: string tails and padding must be byte-exact for hashing.
     a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
     indices.forEach((ix, i) => {
+      const kt = keyTypes[i];
+      const call = unparen(ix);
+      if (kt?.t === 'obj' && kt.decode && call.kind === 'Call') {
+        this.emitRecorded(call, area + size, kt);
+        size += sizes[i]!;
+        return;
+      }
       let v = this.expr(ix, false)!;
       if (keyTypes[i]?.t === 'str') {
         v = this.asStr(v, ix, this.spaceOf(ix, this.ct(ix)));
@@ -1330,7 +1337,20 @@ class ClauseLowering {
     const name = e.callee.name;
     const args = e.args;
     switch (name) {
-      case 'trace': {
+      case 'stack': case 'ustack': case 'trace': {
+        const arg = name === 'trace' ? unparen(args[0]!) : e;
+        const rt = arg.kind === 'Call' ? recordedCallType(arg, this.env.sym) : undefined;
+        if (rt && rt.t === 'obj' && arg.kind === 'Call') {
+          // stack(), ustack() and the symbol functions record their raw form; the consumer
+          // symbolises it.
+          const off = this.recField(rt.size, 8);
+          this.records = true;
+          this.emitRecorded(arg, this.mem.rec + off, rt);
+          const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode: rt.decode ?? 'bytes', ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}) };
+          if (rt.decode === 'stack' || rt.decode === 'ustack') this.actions.push({ kind: 'stack', field, user: rt.decode === 'ustack' });
+          else this.actions.push({ kind: 'trace', field });
+          return undefined;
+        }
         const v = this.expr(args[0]!, false)!;
         const field = this.recordValue(v, this.typeOf(args[0]!), args[0]);
         this.actions.push({ kind: 'trace', field });
@@ -1554,6 +1574,24 @@ class ClauseLowering {
   private isCharData(e: A.Expr): boolean {
     const t = this.ct(e);
     return t !== undefined && isCharPointerOrArray(t);
+  }
+
+  /** Writes what stack()/ustack()/sym()/… record at R9 + `at` (a record or a key). */
+  private emitRecorded(call: A.Call, at: number, rt: Extract<VType, { t: 'obj' }>): void {
+    const a = this.asm;
+    const user = rt.decode === 'ustack' || rt.decode === 'usymbol';
+    if (user) a.call(Helper.get_current_pid_tgid).alu64('rsh', R0, imm(32)).stx(8, R9, at, R0);
+    const first = at + (user ? 8 : 0);
+    if (rt.decode === 'stack' || rt.decode === 'ustack') {
+      const bytes = rt.size - (user ? 8 : 0);
+      // bpf_get_stack zero-fills what it does not write, so unused frames read as 0.
+      a.ldx(8, R1, R10, -8).mov(R2, R9).alu64('add', R2, imm(first)).mov(R3, imm(bytes)).mov(R4, imm(user ? 256 /* BPF_F_USER_STACK */ : 0));
+      a.call(Helper.get_stack);
+      return;
+    }
+    const v = this.evalInt(call.args[0]!);
+    a.stx(8, R9, first, v.reg);
+    this.release(v);
   }
 
   /** A speculation id above nspec is an illegal operation (DTRACEFLT_ILLOP). */

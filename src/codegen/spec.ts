@@ -50,6 +50,8 @@ export interface FieldLayout {
   /** How the consumer turns the bytes into a value. */
   decode: 'int' | 'float' | 'string' | 'bytes' | 'stack' | 'ustack' | 'symbol' | 'usymbol';
   signed?: boolean;
+  /** For 'symbol' (kernel address) and 'usymbol' (pid, user address): which text to print. */
+  symbolForm?: 'sym' | 'func' | 'mod' | 'uaddr';
 }
 
 /** One recorded action of a clause, in clause order. */

@@ -10,6 +10,8 @@
  * generic decoder and printf.ts, so the output is byte-for-byte the same either way
  * (record.test.ts checks the two paths against each other).
  */
+import { formatKernelAddress, formatKernelFunction, formatKernelModule } from './ksyms.js';
+import { formatUserAddress, formatUserFunction, formatUserModule } from './usyms.js';
 import type { FieldLayout } from '../codegen/spec.js';
 import { type CSpec, cspec, formatCString } from './format/cformat.js';
 import { type FormatContext, type PrintfDirective, type PrintfProgram, compilePrintf, formatPrintf, isPrintfError } from './format/printf.js';
@@ -40,9 +42,40 @@ export function readString(view: DataView, at: number, strsize: number): string 
 }
 
 /** The generic decoder: one field of a record (or key) as a formatter Value. */
+/** Kernel frames that belong to the BPF machinery running the probe, not to the traced code. */
+const TRACER_FRAME = /^(bpf`|vmlinux`(bpf_trace_run\d+|__bpf_trace_\w+|bpf_prog_\w+|trace_call_bpf|perf_trace_run_bpf_submit|bpf_overflow_handler|__perf_event_overflow|kprobe_perf_func|uprobe_perf_func|__uprobe_perf_func)\+)/;
+
 export function decodeField(view: DataView, base: number, f: FieldLayout, strsize: number): Value {
   const at = base + f.offset;
   if (f.decode === 'string') return { kind: 'string', value: readString(view, at, Math.min(strsize, f.sizeBytes || strsize)) };
+  if (f.decode === 'stack' || f.decode === 'ustack') {
+    // Program counters until the first 0; a user stack starts with the process id.
+    const user = f.decode === 'ustack';
+    const pid = user ? Number(view.getBigUint64(at, true)) : 0;
+    const frames: string[] = [];
+    const pcs: bigint[] = user ? [BigInt(pid)] : [];
+    for (let o = user ? 8 : 0; o + 8 <= f.sizeBytes; o += 8) {
+      const pc = view.getBigUint64(at + o, true);
+      if (pc === 0n) break;
+      const text = user ? formatUserAddress(pid, pc) : formatKernelAddress(pc);
+      // The tracer's own frames (the BPF program and the tracepoint glue that ran it) are
+      // not part of the traced stack.
+      if (!user && frames.length === 0 && TRACER_FRAME.test(text)) continue;
+      pcs.push(pc);
+      frames.push(text);
+    }
+    return { kind: 'stack', frames, pcs };
+  }
+  if (f.decode === 'symbol' || f.decode === 'usymbol') {
+    const user = f.decode === 'usymbol';
+    const pid = user ? view.getBigUint64(at, true) : undefined;
+    const addr = view.getBigUint64(at + (user ? 8 : 0), true);
+    const form = f.symbolForm ?? 'sym';
+    const text = user
+      ? (form === 'mod' ? formatUserModule(Number(pid), addr) : form === 'uaddr' ? formatUserAddress(Number(pid), addr) : formatUserFunction(Number(pid), addr))
+      : (form === 'mod' ? formatKernelModule(addr) : form === 'func' || form === 'sym' ? formatKernelFunction(addr) : formatKernelAddress(addr));
+    return pid === undefined ? { kind: 'symbol', text, addr } : { kind: 'symbol', text, addr, pid };
+  }
   if (f.decode === 'float') {
     return f.sizeBytes === 4 ? { kind: 'float', value: view.getFloat32(at, true), sizeBytes: 4 } : { kind: 'float', value: view.getFloat64(at, true), sizeBytes: 8 };
   }

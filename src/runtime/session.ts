@@ -192,7 +192,11 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   // ----- aggregations
 
   function aggDesc(a: AggregationSpec): AggDesc {
-    const keyTypes: KeyType[] = a.keyFields.map((k) => (k.decode === 'string' ? { kind: 'string' } : { kind: 'int', sizeBytes: k.sizeBytes as 1 | 2 | 4 | 8, signed: !!k.signed }));
+    const keyTypes: KeyType[] = a.keyFields.map((k): KeyType => (k.decode === 'string' ? { kind: 'string' }
+      : k.decode === 'stack' || k.decode === 'ustack' ? { kind: 'stack' }
+        : k.decode === 'symbol' || k.decode === 'usymbol' ? { kind: 'symbol' }
+          : k.decode === 'bytes' ? { kind: 'bytes', sizeBytes: k.sizeBytes }
+            : { kind: 'int', sizeBytes: k.sizeBytes as 1 | 2 | 4 | 8, signed: !!k.signed }));
     return { id: a.id, name: a.name, fn: a.fn, keyTypes, params: a.params };
   }
 
@@ -298,6 +302,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     for (const act of clause.actions) {
       switch (act.kind) {
         case 'trace': text += formatTrace(decode(view, offset, act.field), opts.quiet); break;
+        case 'stack': text += formatTrace(decode(view, offset, act.field), opts.quiet); break;
         case 'printf': text += printfRenderer(act)(view, offset); break;
         case 'exit': {
           const v = decode(view, offset, act.field);

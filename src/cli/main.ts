@@ -215,6 +215,7 @@ async function main(argv: string[]): Promise<number> {
       },
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
       out, err: stderr,
+      targetPid: target,
       onAttached: () => {
         if (!child) return undefined;
         (child.stdio[3] as NodeJS.WritableStream).end('go\n');

@@ -1547,7 +1547,12 @@ class ClauseLowering {
       let v: Val;
       const isNull = x !== undefined && this.env.checked?.constValue(x) === 0n;
       if (x === undefined || (subr.params[i] === 'str' && isNull)) { const r = this.alloc(e); a.mov(r, imm(0)); v = { t: 'int', reg: r, type: I64 }; }
-      else v = subr.params[i] === 'str' ? this.evalStr(x) : this.evalInt(x);
+      else {
+        v = subr.params[i] === 'str' ? this.evalStr(x) : this.evalInt(x);
+        // A pointer argument (inet_ntoa's address …) may point into alloca()d memory.
+        const pt = subr.params[i] === 'int' ? this.ct(x) : undefined;
+        if (pt && resolve(pt).kind === 'pointer') this.allocaAccess(v.reg, 1, 'read');
+      }
       spilled.push(this.spill(v));
     });
     const dst = subr.returns === 'str' ? this.tmpSlot(e) : 0;

@@ -34,7 +34,7 @@ export interface UserSymbol {
 
 const snapshots = new Map<number, ProcessSnapshot>();
 /** How stale a snapshot may be before a miss re-reads the maps of a live process (dlopen). */
-const REFRESH_AFTER_MS = 1000;
+const REFRESH_AFTER_MS = 10;
 
 function takeSnapshot(pid: number, maps: MapEntry[], modules: ProcessModule[]): ProcessSnapshot {
   const moduleOfMapping = new Map<number, ProcessModule>();
@@ -74,7 +74,10 @@ function mappingFor(pid: number, addr: number): { snap: ProcessSnapshot; map: Ma
   let snap = snapshots.get(pid) ?? snapshotProcess(pid);
   if (!snap) return undefined;
   let map = mappingAt(snap.maps, addr);
-  if (!map && Date.now() - snap.takenAtMs > REFRESH_AFTER_MS && existsSync(`/proc/${pid}`)) {
+  // Not mapped, or mapped anonymously in a snapshot that may predate an exec or a dlopen: look
+  // again while the process lives.
+  const stale = !map || !snap.moduleOfMapping.has(map.start);
+  if (stale && Date.now() - snap.takenAtMs > REFRESH_AFTER_MS && existsSync(`/proc/${pid}`)) {
     // A library loaded after the snapshot; look again once.
     snap = snapshotProcess(pid) ?? snap;
     map = mappingAt(snap.maps, addr);

@@ -4,7 +4,8 @@
  * run END, and print what is left (aggregations). The consumer decodes records in place and
  * hands plain values to consume/format.
  */
-import { writeSync, openSync, closeSync, ftruncateSync } from 'node:fs';
+import { writeSync, openSync, closeSync, ftruncateSync, existsSync } from 'node:fs';
+import { snapshotProcess } from '../consume/usyms.js';
 import { spawnSync } from 'node:child_process';
 import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/map.js';
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
@@ -43,6 +44,8 @@ export interface RunOptions {
   err(text: string): void;
   /** Called once probes are attached (start a -c command here); returns a promise of its exit. */
   onAttached?(): Promise<void> | undefined;
+  /** The -c / -p process, whose mappings are kept for user symbols. */
+  targetPid?: number;
   /** Extra stop trigger (e.g. -c child exit). */
   providers?: readonly Provider[];
 }
@@ -425,6 +428,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     runSpecial('begin');
     if (readState().activity === Activity.INACTIVE) setActivity(Activity.ACTIVE);
     const providers = opts.providers ?? PROVIDERS;
+    let snapTimer: NodeJS.Timeout | undefined;
     if (exitStatus === undefined && readState().activity === Activity.ACTIVE) {
       for (const p of loaded.programs) {
         if (p.plan.runMode !== 'attach') continue;
@@ -432,6 +436,15 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         if (provider) links.push(...provider.attach(p.plan, p.prog));
       }
       const childDone = opts.onAttached?.();
+      // User stacks and symbols are resolved from the process's mappings, which are gone once
+      // it exits: while a -c/-p target lives, keep a fresh snapshot of them.
+      const usesUserSymbols = compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
+        || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
+      if (usesUserSymbols && opts.targetPid) {
+        const pid = opts.targetPid;
+        snapshotProcess(pid);
+        snapTimer = setInterval(() => { if (existsSync(`/proc/${pid}`)) snapshotProcess(pid); }, 20);
+      }
       await new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
         let busyTimer: NodeJS.Timeout | undefined;
@@ -440,6 +453,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           stopping = true;
           ring.stopWaiting();
           if (timer) clearInterval(timer);
+          if (snapTimer) clearInterval(snapTimer);
           if (busyTimer) clearTimeout(busyTimer);
           busy = false;
           ring.release();

@@ -1,0 +1,229 @@
+/**
+ * @fileoverview Printing a large keyed aggregation straight from the packed bytes of a map
+ * snapshot (BPF_MAP_LOOKUP_BATCH), without building an object per entry.
+ *
+ * The generic path (format/aggregate.ts) turns every entry into `{ keys: Value[], value }`
+ * with BigInts, sorts those and concatenates one string: about 14 µs and 800 bytes per entry,
+ * which is 14 s and 800 MiB for a million keys. The common large case — count/sum/min/max
+ * keyed by integers — is done here with columns instead: per-CPU values are merged into a
+ * Float64Array (exact while every partial sum stays below 2^53), integer keys become pairs of
+ * Uint32 columns (exact for any 64-bit key), one Uint32Array of indexes is sorted, and the
+ * lines are produced in chunks for the caller to write. The order and the text are Oracle's,
+ * as aggregate.ts defines them (aggtable.test.ts checks the two against each other); anything
+ * outside this case returns false and the caller uses the generic path.
+ */
+import type { AggDesc, AggSortOptions } from './format/values.js';
+
+/** The part of a key field this needs (a FieldLayout from codegen/spec.ts fits). */
+export interface IntKeyField { offset: number; sizeBytes: number; decode: string }
+
+/** Packed entries as BpfMap.snapshot() returns them. */
+export interface PackedEntries {
+  count: number;
+  keySizeBytes: number;
+  /** Bytes of one entry's value: `strideBytes` × CPUs for a per-CPU map. */
+  valueSizeBytes: number;
+  keyBytes: Uint8Array;
+  valueBytes: Uint8Array;
+}
+
+const TWO_32 = 4294967296;
+const MAX_EXACT = Number.MAX_SAFE_INTEGER;
+const SCALAR_FNS: ReadonlySet<string> = new Set(['count', 'sum', 'min', 'max']);
+
+/**
+ * Prints the entries in the default layout, sorted (formatAggregation's output), through
+ * `write`. Returns false, having written nothing, when the aggregation is not one this
+ * handles: not count/sum/min/max, a non-integer key, a normalize() in effect, per-CPU
+ * printing, or a value a Number cannot hold exactly.
+ */
+export function printPackedScalarAggregation(
+  desc: AggDesc, keyFields: readonly IntKeyField[], packed: PackedEntries, strideBytes: number,
+  normalize: bigint | undefined, opts: AggSortOptions & { aggpercpu?: boolean }, write: (text: string) => void,
+): boolean {
+  if (!SCALAR_FNS.has(desc.fn) || opts.aggpercpu) return false;
+  if (normalize !== undefined && normalize !== 1n) return false;
+  if (keyFields.length === 0 || keyFields.some((f) => f.decode !== 'int' || ![1, 2, 4, 8].includes(f.sizeBytes))) return false;
+  const n = packed.count;
+  const values = mergeScalars(desc.fn, packed, strideBytes);
+  if (values === undefined) return false;
+
+  // Keys as unsigned (hi, lo) words: dt_aggregate_keycmp compares the recorded bytes as
+  // unsigned integers of the key's size.
+  const nk = keyFields.length;
+  const his: Uint32Array[] = [];
+  const los: Uint32Array[] = [];
+  const kview = new DataView(packed.keyBytes.buffer, packed.keyBytes.byteOffset, packed.keyBytes.byteLength);
+  for (const f of keyFields) {
+    const hi = new Uint32Array(n);
+    const lo = new Uint32Array(n);
+    for (let i = 0, at = f.offset; i < n; i++, at += packed.keySizeBytes) {
+      switch (f.sizeBytes) {
+        case 1: lo[i] = kview.getUint8(at); break;
+        case 2: lo[i] = kview.getUint16(at, true); break;
+        case 4: lo[i] = kview.getUint32(at, true); break;
+        default: lo[i] = kview.getUint32(at, true); hi[i] = kview.getUint32(at + 4, true); break;
+      }
+    }
+    his.push(hi);
+    los.push(lo);
+  }
+
+  // Oracle's order is a total order here (keys are unique), so it is the ascending order of
+  // the tuple (value, keys from aggsortkeypos on) — or of the keys alone with aggsortkey —
+  // reversed for aggsortrev. An LSD radix sort on 32-bit words gives it without a comparator.
+  const keyStart = opts.aggsortkeypos !== undefined && opts.aggsortkeypos >= 0 && opts.aggsortkeypos < nk ? opts.aggsortkeypos : 0;
+  const words: Uint32Array[] = [];
+  if (!opts.aggsortkey) words.push(...signedWords(values));
+  for (let j = 0; j < nk; j++) {
+    const k = (j + keyStart) % nk;
+    words.push(his[k] as Uint32Array, los[k] as Uint32Array);
+  }
+  const order = radixSortIndexes(n, words);
+  if (opts.aggsortrev) order.reverse();
+
+  // Lines are written as bytes into one chunk buffer (digits by hand: no string per number),
+  // then handed over as a latin1 string, which is a plain copy.
+  const out = Buffer.allocUnsafe(CHUNK_BYTES);
+  let pos = 0;
+  for (let j = 0; j < n; j++) {
+    if (pos > CHUNK_BYTES - MAX_LINE_BYTES * nk) { write(out.toString('latin1', 0, pos)); pos = 0; }
+    const i = order[j] as number;
+    for (let k = 0; k < nk; k++) {
+      const f = keyFields[k] as IntKeyField;
+      pos = putIntKey(out, pos, f.sizeBytes, (his[k] as Uint32Array)[i] as number, (los[k] as Uint32Array)[i] as number);
+    }
+    out[pos++] = SPACE;
+    pos = putDecimal(out, pos, values[i] as number, 16);
+    out[pos++] = NEWLINE;
+  }
+  if (pos > 0) write(out.toString('latin1', 0, pos));
+  return true;
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+/** A key or value field is at most 1 + 20 characters; a line a few of them. */
+const MAX_LINE_BYTES = 64;
+const CHUNK_BYTES = 1 << 18;
+const digitScratch = new Uint8Array(24);
+
+/** `%{width}lld` of an exact integer Number, right-aligned with blanks. Returns the new position. */
+function putDecimal(out: Uint8Array, pos: number, value: number, width: number): number {
+  let v = value < 0 ? -value : value;
+  let nd = 0;
+  if (v < 2147483648) {
+    let x = v | 0;
+    do { digitScratch[nd++] = ZERO + (x % 10); x = (x / 10) | 0; } while (x !== 0);
+  } else {
+    do { const q = Math.floor(v / 10); digitScratch[nd++] = ZERO + (v - q * 10); v = q; } while (v !== 0);
+  }
+  const len = nd + (value < 0 ? 1 : 0);
+  for (let p = len; p < width; p++) out[pos++] = SPACE;
+  if (value < 0) out[pos++] = MINUS;
+  while (nd > 0) out[pos++] = digitScratch[--nd] as number;
+  return pos;
+}
+
+/** formatAggKey of an integer key given as unsigned words (a blank, then the column). */
+function putIntKey(out: Buffer, pos: number, sizeBytes: number, hi: number, lo: number): number {
+  out[pos++] = SPACE;
+  switch (sizeBytes) {
+    case 8: {
+      const signedHi = hi | 0;
+      if (signedHi < 1 << 21 && signedHi >= -(1 << 21)) return putDecimal(out, pos, signedHi * TWO_32 + lo, 16);
+      // Beyond 2^53 the digits come from a BigInt (rare: pointers, hashes).
+      const text = BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)).toString().padStart(16);
+      return pos + out.write(text, pos, 'latin1');
+    }
+    case 4: return putDecimal(out, pos, lo | 0, 8);
+    case 2: return putDecimal(out, pos, lo, 5);
+    default: return putDecimal(out, pos, lo, 3);
+  }
+}
+
+/**
+ * Indexes 0..n-1 ordered by the tuple of unsigned 32-bit columns (most significant first):
+ * LSD radix sort, 16 bits per pass, skipping passes where every entry has the same digit.
+ */
+export function radixSortIndexes(n: number, words: readonly Uint32Array[]): Uint32Array {
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let spare = new Uint32Array(n);
+  const counts = new Uint32Array(1 << 16);
+  for (let w = words.length - 1; w >= 0; w--) {
+    const column = words[w] as Uint32Array;
+    for (let shift = 0; shift < 32; shift += 16) {
+      counts.fill(0);
+      for (let i = 0; i < n; i++) counts[(column[order[i] as number] as number >>> shift) & 0xffff]++;
+      if (n === 0 || counts[(column[order[0] as number] as number >>> shift) & 0xffff] === n) continue;
+      let sum = 0;
+      for (let d = 0; d < counts.length; d++) { const c = counts[d] as number; counts[d] = sum; sum += c; }
+      for (let i = 0; i < n; i++) {
+        const index = order[i] as number;
+        const digit = (column[index] as number >>> shift) & 0xffff;
+        spare[counts[digit] as number] = index;
+        counts[digit]++;
+      }
+      const t = order; order = spare; spare = t;
+    }
+  }
+  return order;
+}
+
+/** Exact integer Numbers as (hi, lo) words whose unsigned order is the signed order. */
+function signedWords(values: Float64Array): [Uint32Array, Uint32Array] {
+  const n = values.length;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    const h = Math.floor(v / TWO_32);
+    hi[i] = (h ^ 0x80000000) >>> 0;
+    lo[i] = v - h * TWO_32;
+  }
+  return [hi, lo];
+}
+
+/** Merged value per entry, or undefined when one is not exact as a Number. */
+function mergeScalars(fn: string, packed: PackedEntries, strideBytes: number): Float64Array | undefined {
+  const n = packed.count;
+  const out = new Float64Array(n);
+  const vview = new DataView(packed.valueBytes.buffer, packed.valueBytes.byteOffset, packed.valueBytes.byteLength);
+  const slots = Math.max(1, Math.floor(packed.valueSizeBytes / strideBytes));
+  const minmax = fn === 'min' || fn === 'max';
+  const wordBytes = minmax ? 16 : 8;
+  for (let i = 0; i < n; i++) {
+    const base = i * packed.valueSizeBytes;
+    let acc = 0;
+    let seen = false;
+    for (let c = 0; c < slots; c++) {
+      const o = base + c * strideBytes;
+      if (o + wordBytes > vview.byteLength) break;
+      if (minmax) {
+        // Slot layout: u64 "has a value", s64 value (session.ts mergeValue).
+        if (vview.getUint32(o, true) === 0 && vview.getUint32(o + 4, true) === 0) continue;
+        const v = readInt64(vview, o + 8);
+        if (v === undefined) return undefined;
+        if (!seen || (fn === 'min' ? v < acc : v > acc)) acc = v;
+        seen = true;
+      } else {
+        const v = readInt64(vview, o);
+        if (v === undefined) return undefined;
+        acc += v;
+        if (acc > MAX_EXACT || acc < -MAX_EXACT) return undefined;
+      }
+    }
+    out[i] = acc;
+  }
+  return out;
+}
+
+/** A signed 64-bit integer as an exact Number, or undefined beyond ±2^53. */
+function readInt64(view: DataView, at: number): number | undefined {
+  const hi = view.getInt32(at + 4, true);
+  if (hi >= 1 << 21 || hi < -(1 << 21)) return undefined;
+  return hi * TWO_32 + view.getUint32(at, true);
+}

@@ -1,0 +1,126 @@
+/**
+ * @fileoverview Code generation against the real kernel, one family of D features per test:
+ * kernel memory through BTF types (curthread, translators, ppid), pointers into alloca()d
+ * memory with DTrace's bounds faults, the ERROR probe, speculations, the string library,
+ * struct variables, histograms with increments, stacks and symbols, and the destructive
+ * actions run by the consumer. Each expected value comes from the running system (/proc) or
+ * from DTrace's documented semantics. Needs root.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/workloads.js';
+
+const cli = join(repoRoot(), 'dist', 'cli.js');
+const skip = process.getuid?.() === 0 ? false : 'needs root to load BPF programs';
+
+function run(program: string, extra: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, '-q', ...extra, '-n', program], { encoding: 'latin1', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('kernel structs through BTF: curthread, curpsinfo/curlwpsinfo translators and ppid match /proc', { skip }, () => {
+  const r = run('BEGIN { printf("%d %d %d %d %s %s\\n", pid, curthread->tgid, curpsinfo->pr_pid, curpsinfo->pr_ppid, curthread->comm, curpsinfo->pr_fname); ' +
+    'printf("%d %d\\n", ppid, curthread->real_parent->tgid); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  const [line1, line2] = r.stdout.split('\n');
+  const [pid, tgid, prPid, prPpid, comm, fname] = line1!.split(' ');
+  assert.equal(tgid, pid);
+  assert.equal(prPid, pid);
+  // BEGIN runs in the tracer itself: its parent is this test process.
+  assert.equal(Number(prPpid), process.pid);
+  assert.equal(comm, fname);
+  assert.ok(comm!.length > 0);
+  assert.equal(line2, `${process.pid} ${process.pid}`);
+});
+
+test('alloca() pointers are offsets from 8; stores, loads, bcopy and bounds faults behave as DTrace', { skip }, () => {
+  const ok = run('BEGIN { p = (char *)alloca(8); q = (char *)alloca(4); p[0] = \'h\'; p[1] = \'i\'; p[2] = 0; ' +
+    'bcopy("xyz", q, 4); printf("%d %d %s %s %d\\n", (int)p, (int)q, stringof(p), stringof(q), p[1]); exit(0); }');
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout, '8 16 hi xyz 105\n\n');
+  // A copy running past the allocation: "invalid size"; before it: "invalid address".
+  const big = run('BEGIN { s = (char *)alloca(9); bcopy("0123456789abcdefgh", s, 17); exit(0); } ERROR { exit(1); }');
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /error in dt_clause_0 for probe ID 1 \(dtrace:::BEGIN\): invalid size \(0x8\) at BPF pc \d+/);
+  const before = run('BEGIN { s = (char *)alloca(9); bcopy("0", s - 1, 1); exit(0); } ERROR { exit(1); }');
+  assert.equal(before.status, 1);
+  assert.match(before.stderr, /invalid address \(0x7\)/);
+});
+
+test('a fault fires ERROR with DTrace\'s arguments, and the probe keeps working', { skip }, () => {
+  const r = run('BEGIN { x = *(int *)0; } ERROR { printf("%d %d %d %d\\n", arg1, arg2, arg4, arg5); } BEGIN { trace("after"); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  // arg1 = probe id (BEGIN is 1), arg2 = clause 0, arg4 = DTRACEFLT_BADADDR (1), arg5 = the address.
+  assert.equal(r.stdout, '1 0 1 0\nafter\n');
+  assert.match(r.stderr, /error in dt_clause_0 for probe ID 1 \(dtrace:::BEGIN\): invalid address \(0x0\) at BPF pc \d+/);
+});
+
+test('speculations: committed output appears, discarded output does not, and ids above nspec fault', { skip }, () => {
+  const r = run('BEGIN { a = speculation(); b = speculation(); } BEGIN { speculate(a); printf("kept %d\\n", a); } ' +
+    'BEGIN { speculate(b); printf("dropped %d\\n", b); } BEGIN { commit(a); discard(b); } BEGIN { printf("done\\n"); exit(0); }', ['-x', 'nspec=2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'kept 1\ndone\n\n');
+  const full = run('BEGIN { a = speculation(); b = speculation(); printf("%d %d\\n", a, b); exit(0); }');
+  assert.equal(full.stdout, '1 0\n\n');
+  assert.match(full.stderr, /1 failed speculation \(no speculative buffer available\)/);
+  const bad = run('BEGIN { speculate(5); printf("x"); } BEGIN { exit(0); } ERROR { exit(1); }');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /illegal operation/);
+});
+
+test('the string library runs in the kernel', { skip }, () => {
+  const r = run('BEGIN { ip = (ipaddr_t *)alloca(4); *ip = 0x0100007f; printf("%s|%s|%s|%d|%d|%s|%s|%s|%s|%s|%s|%s|%s\\n", strjoin("foo", "bar"), substr("hello world", 6), substr("hello", -3, 2), ' +
+    'index("banana", "an"), rindex("banana", "an"), strchr("a/b/c", \'/\'), strrchr("a/b/c", \'/\'), strstr("haystack", "st"), ' +
+    'toupper("MiXed"), basename("/usr/lib/libc.so"), dirname("/usr/lib/libc.so"), cleanpath("/a/./b/../c//d"), inet_ntoa(ip)); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'foobar|world|ll|1|3|/b/c|/c|stack|MIXED|libc.so|/usr/lib|/a/c/d|127.0.0.1\n\n');
+  const tok = run('BEGIN { printf("%s %s %s\\n", strtok("a,b;c", ",;"), strtok(NULL, ",;"), strtok(NULL, ",;")); exit(0); }');
+  assert.equal(tok.stdout, 'a b c\n\n');
+  const cmp = run('BEGIN { printf("%d %d %d %d\\n", "abc" < "abd", "b" > "a", "x" == "x", "x" != "x"); exit(0); }');
+  assert.equal(cmp.stdout, '1 1 1 0\n\n');
+});
+
+test('struct variables: members, nested stores, bit-fields and copies', { skip }, () => {
+  const r = run('struct pt { int x; int y; unsigned int f : 3; unsigned int g : 5; }; struct pt a, b; this struct pt c; ' +
+    'BEGIN { a.x = 1; a.y = -2; a.f = 5; a.g = 17; b = a; this->c = b; self->s[1] = b; ' +
+    'printf("%d %d %d %d %d %d\\n", b.x, b.y, b.f, b.g, this->c.y, self->s[1].g); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '1 -2 5 17 -2 17\n\n');
+});
+
+test('llquantize and histogram increments fill the buckets DTrace does', { skip }, () => {
+  const r = run('BEGIN { @q = quantize(5, 3); @l = lquantize(15, 0, 100, 10, 2); @ll = llquantize(42, 10, 0, 3, 10); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\n\s+4 \|@+\s+3\s/);
+  assert.match(r.stdout, /\n\s+10 \|@+\s+2\s/);
+  assert.match(r.stdout, /\n\s+40 \|@+\s+1\s/);
+});
+
+test('stack() and ustack() are symbolised; tracer frames are dropped', { skip }, () => {
+  // The execname test skips the shell that -c runs before it execs the command.
+  const r = run('syscall::getpid:entry /pid == $target && execname == "python3"/ { stack(); ustack(); exit(0); }', ['-c', 'python3 -c "import os, time; os.getpid(); time.sleep(1)"']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /vmlinux`do_syscall_64\+0x[0-9a-f]+/);
+  assert.doesNotMatch(r.stdout, /bpf_prog_|bpf_trace_run/);
+  assert.match(r.stdout, /libc\.so\.6`(__)?getpid/);
+});
+
+test('system() runs after earlier output, freopen() redirects and restores it (with -w)', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrace-ts-'));
+  try {
+    const file = join(dir, 'out.txt');
+    const r = run(`BEGIN { printf("one\\n"); system("echo %s", "two"); freopen("${file}"); printf("to file\\n"); freopen(""); printf("three\\n"); exit(0); }`, ['-w']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'one\ntwo\nthree\n\n');
+    assert.equal(readFileSync(file, 'latin1'), 'to file\n');
+    const refused = run('BEGIN { system("true"); exit(0); }');
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /Destructive actions not allowed/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -21,7 +21,8 @@ export const MST = {
   allocaTop: 176, // next free alloca offset in this clause (multiple of 8; 8 = nothing allocated)
   savedArgv: 184, // argv[0..5] of the faulting probe while ERROR clauses run (6 × u64)
   specId: 232, // the speculation this clause's record goes to (speculate()), 0 = none
-  size: 240,
+  cpuinfo: 240, // cpuinfo_t that `curcpu` points to: cpu_id, pset, chip, lgrp (filled on use)
+  size: 264,
 } as const;
 
 export const NTMP = 16;

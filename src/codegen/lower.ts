@@ -826,7 +826,7 @@ class ClauseLowering {
     if (g && !BUILTIN_VARS[name]) return this.loadGlobal(g, e);
     const s = this.sym(e);
     if (s?.kind === 'xlate-input' || (!s && this.bindingOf(name))) return this.xlateInputValue(e);
-    if (s?.kind === 'inline' && !s.info.params) return this.expr(s.info.value, false)!;
+    if (s?.kind === 'inline' && !s.info.params && !BUILTIN_VARS[name]) return this.expr(s.info.value, false)!;
     if (s?.kind === 'builtin-var' && !BUILTIN_VARS[name]) {
       const inl = this.env.checked?.inlines.get(name);
       if (inl) return this.expr(inl.value, false)!;
@@ -840,6 +840,15 @@ class ClauseLowering {
       case 'gid': a.call(Helper.get_current_uid_gid).alu64('rsh', R0, imm(32)).mov(r, R0); return int(BUILTIN_VARS.gid!);
       case 'cpu': a.call(Helper.get_smp_processor_id).mov(r, R0); return int(I32);
       case 'curthread': a.call(Helper.get_current_task).mov(r, R0); return int(U64);
+      case 'curcpu': {
+        // Linux has no cpu_t: fill a cpuinfo_t in the scratch value and point at it (its
+        // address as a number, read like any kernel pointer).
+        const ci = MST.cpuinfo;
+        a.call(Helper.get_smp_processor_id).stx(4, R9, ci, R0).st(4, R9, ci + 4, 0).st(4, R9, ci + 8, 0);
+        a.call(Helper.get_numa_node_id).stx(4, R9, ci + 12, R0).st(4, R9, ci + 16, 0);
+        a.mov(r, R9).alu64('add', r, imm(ci)).stx(8, R9, MST.scratchU64, r).ldx(8, r, R9, MST.scratchU64);
+        return int(U64);
+      }
       case 'timestamp': case 'vtimestamp': a.call(Helper.ktime_get_ns).mov(r, R0); return int(U64);
       case 'walltimestamp':
         a.call(Helper.ktime_get_ns).mov(r, R0).ldImm64(R1, this.env.options.walltimeOffsetNs).alu64('add', r, R1);
@@ -1636,7 +1645,7 @@ class ClauseLowering {
     const r = this.alloc(e);
     const ok = a.newLabel('allocok');
     a.ldx(8, r, R9, MST.allocaTop).mov(R2, r).alu64('add', R2, n);
-    a.jmp('jle', R2, imm(this.mem.scratchsize + 8), ok);
+    a.jmp('jle', R2, imm(this.mem.scratchsize), ok);
     this.fault(Fault.NOSCRATCH, n);
     a.label(ok).alu64('add', R2, imm(7)).alu64('and', R2, imm(-8)).stx(8, R9, MST.allocaTop, R2);
     return { t: 'int', reg: r, type: U64 };

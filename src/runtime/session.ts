@@ -299,7 +299,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     const write = spec === 0 ? writeOut : (t: string) => { const b = speculations.get(spec) ?? []; b.push(t); speculations.set(spec, b); };
     let text = '';
     // A clause whose only data is commit()/discard() prints no line of its own.
-    const printsLine = !opts.quiet && clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard');
+    const printsLine = !opts.quiet && (clause.actions.length === 0 || clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard'));
     if (printsLine && !headerPrinted) { text += formatHeader(mode); headerPrinted = true; }
     if (printsLine) text += formatRecordPrefix(mode, 0, probe);
     for (const act of clause.actions) {

@@ -97,3 +97,22 @@ test('formatCIntNumber agrees with formatCInt', () => {
     },
   ), { numRuns: 2000 });
 });
+
+test('float fields decode as IEEE doubles and floats; %e/%f/%g print them as C does', () => {
+  const view = new DataView(new ArrayBuffer(16));
+  view.setFloat64(0, -1234.5, true);
+  view.setFloat32(8, 0.25, true);
+  const d: FieldLayout = { offset: 0, sizeBytes: 8, type: NO_TYPE, decode: 'float' };
+  const f: FieldLayout = { offset: 8, sizeBytes: 4, type: NO_TYPE, decode: 'float' };
+  assert.deepEqual(decodeField(view, 0, d, STRSIZE), { kind: 'float', value: -1234.5, sizeBytes: 8 });
+  assert.deepEqual(decodeField(view, 0, f, STRSIZE), { kind: 'float', value: 0.25, sizeBytes: 4 });
+  assert.equal(formatPrintf('%e|%f|%g', [decodeField(view, 0, d, STRSIZE), decodeField(view, 0, f, STRSIZE), decodeField(view, 0, d, STRSIZE)]), '-1.234500e+03|0.250000|-1234.5');
+});
+
+test('bytes fields are copied out of the record (structs traced by value)', () => {
+  const buf = new Uint8Array([0, 0, 0x34, 0x12, 0, 0, 0x76, 0x98]);
+  const v = decodeField(new DataView(buf.buffer), 2, { offset: 0, sizeBytes: 6, type: NO_TYPE, decode: 'bytes' }, STRSIZE);
+  assert.equal(v.kind, 'bytes');
+  buf.fill(0);
+  assert.deepEqual(Array.from((v as { bytes: Uint8Array }).bytes), [0x34, 0x12, 0, 0, 0x76, 0x98]);
+});

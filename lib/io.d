@@ -53,3 +53,35 @@ translator fileinfo_t < struct file *F > {
 	fi_mount = F == NULL ? "<none>" : "<unknown>";
 	fi_oflags = F == NULL ? 0 : F->f_flags;
 };
+
+/*
+ * The io provider's args[0] and args[1] come from a struct bio (dtrace-utils io.d). The
+ * operation is the low REQ_OP_BITS (8) bits of bi_opf (REQ_OP_READ 0, REQ_OP_WRITE 1, …);
+ * REQ_SYNC is bit __REQ_SYNC (11). A dev_t inside the kernel is major << 20 | minor.
+ */
+inline int REQ_OP_MASK = 0xff;
+inline int REQ_OP_WRITE = 1;
+inline int REQ_SYNC = 0x800;
+
+translator bufinfo_t < struct bio *B > {
+	b_flags = ((B->bi_opf & REQ_OP_MASK) == REQ_OP_WRITE ? B_WRITE : B_READ) |
+	    ((B->bi_opf & REQ_SYNC) ? 0 : B_ASYNC);
+	b_bcount = B->bi_iter.bi_size;
+	b_addr = 0;
+	b_lblkno = B->bi_iter.bi_sector;
+	b_blkno = B->bi_iter.bi_sector;
+	b_resid = 0;
+	b_bufsize = B->bi_iter.bi_size;
+	b_iodone = (uintptr_t)B->bi_end_io;
+	b_error = B->bi_status;
+	b_edev = B->bi_bdev == NULL ? 0 : B->bi_bdev->bd_dev;
+};
+
+translator devinfo_t < struct bio *B > {
+	dev_major = B->bi_bdev == NULL ? 0 : B->bi_bdev->bd_dev >> 20;
+	dev_minor = B->bi_bdev == NULL ? 0 : B->bi_bdev->bd_dev & 0xfffff;
+	dev_instance = 0;
+	dev_name = B->bi_bdev == NULL ? "nfs" : stringof(B->bi_bdev->bd_disk->disk_name);
+	dev_statname = B->bi_bdev == NULL ? "nfs" : stringof(B->bi_bdev->bd_disk->disk_name);
+	dev_pathname = B->bi_bdev == NULL ? "<nfs>" : strjoin("/dev/", stringof(B->bi_bdev->bd_disk->disk_name));
+};

@@ -17,9 +17,9 @@ set -euo pipefail
 #   time                     GNU /usr/bin/time: peak RSS in bench/
 #   linux-perf               perf stat: exact syscall counts in the workload test
 #   util-linux               taskset, setsid (bench pins the workload, isolates the tracer)
-#   python3.11 postgresql    targets of the later language/USDT provider tests
+#   python3.11 postgresql-15 USDT targets: CPython and PostgreSQL 15 carry stapsdt notes
 PACKAGES=(gcc make libc6-dev cpp bpftool bpftrace clang gawk perl time linux-perf util-linux
-          python3.11 postgresql)
+          python3.11 postgresql-15)
 
 log() { echo "ci-setup: $*"; }
 

@@ -14,6 +14,18 @@ const sites: ProbeSite[] = NAMES.map((name) => ({ provider: 'dtrace', module: ''
 
 export const dtraceProvider: Provider = {
   name: 'dtrace',
+  // dtrace-utils dt_prov_dtrace.c
+  attributes: {
+    provider: { name: 'Stable', data: 'Stable', class: 'Common' },
+    module: { name: 'Private', data: 'Private', class: 'Unknown' },
+    function: { name: 'Private', data: 'Private', class: 'Unknown' },
+    name: { name: 'Stable', data: 'Stable', class: 'Common' },
+    args: { name: 'Stable', data: 'Stable', class: 'Common' },
+  },
+  // ERROR: arg1 faulting probe id, arg2 statement, arg3 offset, arg4 fault, arg5 address.
+  argDescs: (site) => (site.name === 'ERROR'
+    ? ['uint64_t', 'uint64_t', 'uint64_t', 'int64_t', 'uint64_t', 'uint64_t'].map((native, mapping) => ({ mapping, native }))
+    : []),
   match(desc: ProbeDescFields): ProbeSite[] {
     return sites.filter((s) => matchProbeField(desc.module, s.module) && matchProbeField(desc.function, s.function) && matchProbeField(desc.name, s.name));
   },

@@ -18,8 +18,10 @@ import { basename, dirname, join, isAbsolute } from 'node:path';
 import { attachUprobe } from '../bpf/link.js';
 import { R1, R2, R9 } from '../bpf/asm/insn.js';
 import { type ElfFile, readElfFile, findSection, sectionData, cString } from '../bpf/elf/elf.js';
-import { processModules, resolvePidProbesIn, type ProcessModule, type PidSite } from '../bpf/elf/procmaps.js';
-import { emitTgidFilter, usdtProvidersFor } from './usdt.js';
+import { processModules, resolvePidProbesIn, readProcMaps, openablePath, type ProcessModule, type PidSite } from '../bpf/elf/procmaps.js';
+import { readUsdtProbes } from '../bpf/elf/stapsdt.js';
+import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
+import { emitTgidFilter, usdtProvidersFor, usdtProvider } from './usdt.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
 
 // x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
@@ -55,6 +57,7 @@ export function clearTargets(): void {
   targetCommands.clear();
   targetPids.length = 0;
   providerCache.clear();
+  everyProcessProviders.length = 0;
 }
 
 /** A command name resolved like execvp: as is if it has a `/`, else the first PATH hit. */
@@ -170,10 +173,30 @@ export function modulesOfExecutable(exePath: string): ProcessModule[] {
 }
 
 /**
+ * The modules that can hold code: regular files still on disk. A process's maps also name
+ * `/dev/zero (deleted)` (PostgreSQL's shared memory) and other device or deleted files, which
+ * are no ELF objects — and reading /dev/zero as one never ends.
+ */
+function codeModules(mods: ProcessModule[], pid: number): ProcessModule[] {
+  return mods.filter((m) => {
+    if (m.mappings.length > 0 && m.mappings.every((x) => x.deleted)) return false;
+    try {
+      return statSync(openablePath(m.path, pid, m.inode)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
  * The modules of process `pid` as its probes see them: for a process held before exec, the
  * command's; else its current mappings.
  */
 export function targetModules(pid: number): ProcessModule[] {
+  return codeModules(targetModulesUnfiltered(pid), pid);
+}
+
+function targetModulesUnfiltered(pid: number): ProcessModule[] {
   let command = targetCommands.get(pid);
   if (command === undefined) {
     const held = heldCommandOf(pid);
@@ -297,7 +320,7 @@ export function withProcessProviders(base: readonly Provider[]): readonly Provid
       discoveredAtMs = Date.now();
     }
     const pids = targetPids.length > 0 ? targetPids : discovered;
-    return [...base, ...pids.flatMap((p) => processProviders(p))];
+    return [...base, ...pids.flatMap((p) => processProviders(p)), ...everyProcessProviders];
   };
   return new Proxy(base as Provider[], {
     get(_target, prop) {
@@ -309,4 +332,95 @@ export function withProcessProviders(base: readonly Provider[]): readonly Provid
     ownKeys: () => Reflect.ownKeys(current()),
     getOwnPropertyDescriptor: (_target, prop) => Reflect.getOwnPropertyDescriptor(current(), prop),
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes named by a probe description (`postgresql*:::`, `pid1234:::`)
+
+/** USDT provider names in an object, by "device inode" (objects are shared by many processes). */
+const objectProviders = new Map<string, readonly string[]>();
+
+function usdtProviderNamesOf(path: string, pid: number, dev: string, inode: number): readonly string[] {
+  const key = `${dev} ${inode}`;
+  let names = objectProviders.get(key);
+  if (!names) {
+    try {
+      if (!statSync(openablePath(path, pid, inode)).isFile()) throw new Error('not a regular file');
+      names = [...new Set(readUsdtProbes(openablePath(path, pid, inode)).map((p) => p.provider))];
+    } catch {
+      names = [];
+    }
+    objectProviders.set(key, names);
+  }
+  return names;
+}
+
+/** USDT providers that fire in every process mapping their objects (`postgresql`). */
+const everyProcessProviders: Provider[] = [];
+
+/**
+ * Running processes with a USDT provider whose per-process name (`<provider><PID>`) matches
+ * `pattern`, e.g. every postgres process for `postgresql*`, with the matching note provider
+ * names. Reads each process's maps and the stapsdt notes of each distinct object once.
+ */
+export function processesWithUsdtProvider(pattern: string): { pid: number; providers: string[] }[] {
+  const found: { pid: number; providers: string[] }[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    const pid = Number(e);
+    let maps;
+    try {
+      maps = readProcMaps(pid);
+    } catch {
+      continue;
+    }
+    const seen = new Set<string>();
+    const providers = new Set<string>();
+    for (const m of maps) {
+      // Code of a file still on disk: not /dev/zero shared memory, not data files.
+      if (!m.path.startsWith('/') || m.inode === 0 || m.deleted || m.perms[2] !== 'x') continue;
+      const key = `${m.dev} ${m.inode}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      for (const name of usdtProviderNamesOf(m.path, pid, m.dev, m.inode)) if (matchProbeField(pattern, `${name}${pid}`)) providers.add(name);
+    }
+    if (providers.size > 0) found.push({ pid, providers: [...providers] });
+  }
+  return found;
+}
+
+/**
+ * Makes the processes a description's provider field names known, so their pid and USDT
+ * providers take part in matching. `pid1234`/`python1234` name a process by its pid. A glob
+ * with a literal start (`postgresql*`) names a USDT provider wherever it runs: each matching
+ * note provider found in a running process becomes a provider named after it alone
+ * (`postgresql`) that fires in every process mapping its objects, so processes started later
+ * (PostgreSQL's per-connection backends) are traced too — unless the glob already names a
+ * known target's provider (`python*` with `-c python3 …`), which keeps it to that process.
+ * Bare globs (`*`, ``) are left alone: they would read every process's objects for every
+ * `BEGIN`.
+ */
+export function discoverProcessesFor(providerField: string, known: readonly Provider[]): void {
+  if (providerField === '') return;
+  if (!isGlob(providerField)) {
+    const m = /^[A-Za-z_][\w-]*?(\d+)$/.exec(providerField);
+    if (m && existsSync(`/proc/${m[1]}`)) setTargetPid(Number(m[1]));
+    return;
+  }
+  if (!/^[A-Za-z_]/.test(providerField)) return;
+  const targetProviderNames = targetPids.flatMap((p) => processProviders(p).map((x) => x.name));
+  if (targetProviderNames.some((n) => matchProbeField(providerField, n))) return;
+  for (const { pid, providers } of processesWithUsdtProvider(providerField)) {
+    for (const name of providers) {
+      if (known.some((p) => p.name === name) || everyProcessProviders.some((p) => p.name === name)) continue;
+      let modules: ProcessModule[] | undefined;
+      everyProcessProviders.push(usdtProvider(name, pid, () => (modules ??= targetModules(pid)), /*everyProcess*/ true));
+    }
+  }
 }

@@ -41,6 +41,14 @@ const PT_REGS_CS = 136;
 export const profileProvider: Provider = {
   name: 'profile',
   dynamic: true,
+  attributes: {
+    provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    module: { name: 'Unstable', data: 'Unstable', class: 'Unknown' },
+    function: { name: 'Private', data: 'Private', class: 'Unknown' },
+    name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    args: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+  },
+  argDescs: () => [{ mapping: 0, native: 'uint64_t' }, { mapping: 1, native: 'uint64_t' }],
   match(desc: ProbeDescFields): ProbeSite[] {
     if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];
     const names = desc.name && !isGlob(desc.name) ? [desc.name] : LISTED.filter((n) => matchProbeField(desc.name, n));

@@ -61,6 +61,33 @@ export interface ProgramPlan {
   runMode: 'attach' | 'begin' | 'end' | 'error';
 }
 
+/**
+ * One args[] entry of a probe (dtrace-utils' dt_argdesc_t): args[i] is raw argument
+ * `argv[mapping]` of C type `native`, shown and typed as `xlate` when a D-library translator
+ * applies (`struct task_struct *` → `psinfo_t *`). `userland`: the raw value is a user-space
+ * address (DT_NF_USERLAND: a `string` argument is read with copyinstr).
+ */
+export interface ProbeArgDesc {
+  mapping: number;
+  native: string;
+  xlate?: string;
+  userland?: boolean;
+}
+
+/** DTrace stability levels (dtrace_stability_name) and dependency classes (dtrace_class_name). */
+export type Stability = 'Internal' | 'Private' | 'Obsolete' | 'External' | 'Unstable' | 'Evolving' | 'Stable' | 'Standard';
+export type DependencyClass = 'Unknown' | 'CPU' | 'Platform' | 'Group' | 'ISA' | 'Common';
+export interface Attribute { name: Stability; data: Stability; class: DependencyClass }
+
+/** A provider's stability attributes per description field and for its arguments (dtrace_pattr_t). */
+export interface ProviderAttributes {
+  provider: Attribute;
+  module: Attribute;
+  function: Attribute;
+  name: Attribute;
+  args: Attribute;
+}
+
 export interface Provider {
   readonly name: string;
   /** Probes matching a description whose provider field matched this provider's name. */
@@ -78,4 +105,17 @@ export interface Provider {
    * (`profile-1234`, `tick-3s`): match() handles it.
    */
   readonly dynamic?: boolean;
+  /**
+   * args[] of a probe as DTrace describes them (native type, translated type, raw index):
+   * `-lv` prints them and the checker types args[] from them. Undefined = untyped (argN only).
+   */
+  argDescs?(site: ProbeSite): ProbeArgDesc[] | undefined;
+  /** Stability attributes for `-lv` (default: all Private/Unknown). */
+  readonly attributes?: ProviderAttributes;
+  /**
+   * Why this provider offers no probes on this machine (a missing kernel feature), or
+   * undefined when it works: a description naming it matches nothing, and the CLI adds this
+   * as a hint.
+   */
+  unavailableReason?(): string | undefined;
 }

@@ -8,12 +8,23 @@ import type { Provider, ProbeSite, ProbeDescFields } from './provider.js';
 import { dtraceProvider } from './dtrace.js';
 import { profileProvider } from './profile.js';
 import { syscallProvider } from './syscall.js';
-import { withProcessProviders } from './pid.js';
+import { withProcessProviders, discoverProcessesFor } from './pid.js';
+import { fbtProvider } from './fbt.js';
+import { ioProvider } from './io.js';
+import { procProvider } from './proc.js';
+import { rawtpProvider } from './rawtp.js';
+import { schedProvider } from './sched.js';
+import { sdtProvider } from './sdt.js';
 
-export const PROVIDERS: readonly Provider[] = withProcessProviders([dtraceProvider, profileProvider, syscallProvider]);
+/** Oracle's population order (providers-on-linux.md §0), which gives `-l` its probe ids. */
+export const PROVIDERS: readonly Provider[] = withProcessProviders([
+  dtraceProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
+]);
 
 export function matchProbes(desc: ProbeDescFields, providers: readonly Provider[] = PROVIDERS): { provider: Provider; site: ProbeSite }[] {
   const out: { provider: Provider; site: ProbeSite }[] = [];
+  // Per-process providers exist once their process is known; a description can name one.
+  if (providers === PROVIDERS && !providers.some((p) => p.name === desc.provider)) discoverProcessesFor(desc.provider, providers);
   for (const p of providers) {
     if (!matchProbeField(desc.provider, p.name)) continue;
     for (const site of p.match(desc)) out.push({ provider: p, site });

@@ -10,6 +10,8 @@ import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import { MST } from '../codegen/layout.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
+import { tracepointFormat } from '../bpf/tracefs.js';
+import type { ProbeArgDesc } from './provider.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
 
 const byName = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, nr]));
@@ -24,8 +26,30 @@ const REGS_COPY_FROM = 56;
 const ARG_REG_OFFSETS = [112, 104, 96, 56, 72, 64].map((o) => o - REGS_COPY_FROM);
 const ORIG_AX = 120;
 
+/**
+ * args[] of an entry probe: the fields of tracepoint syscalls/sys_enter_<name> after the
+ * common header and `__syscall_nr` (openat: int, const char *, int, umode_t).
+ */
+function entryArgDescs(fn: string): ProbeArgDesc[] | undefined {
+  try {
+    return tracepointFormat('syscalls', `sys_enter_${fn}`).fields
+      .filter((f) => !f.common && f.name !== '__syscall_nr')
+      .map((f, mapping) => ({ mapping, native: f.type }));
+  } catch {
+    return undefined;
+  }
+}
+
 export const syscallProvider: Provider = {
   name: 'syscall',
+  attributes: {
+    provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    module: { name: 'Private', data: 'Private', class: 'Unknown' },
+    function: { name: 'Private', data: 'Private', class: 'ISA' },
+    name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    args: { name: 'Private', data: 'Private', class: 'ISA' },
+  },
+  argDescs: (site) => (site.name === 'return' ? [{ mapping: 0, native: 'long' }] : entryArgDescs(site.function)),
   match(desc: ProbeDescFields): ProbeSite[] {
     if (!matchProbeField(desc.module, 'vmlinux')) return [];
     // A plain function name needs no walk of the whole table.

@@ -22,7 +22,8 @@ const MAX_ARGS = 10;
 
 /** Where one USDT program attaches: every location shares the same argument decoding. */
 export interface UsdtAttachment {
-  pid: number;
+  /** The process whose threads fire the probe; undefined: every process mapping the object. */
+  pid: number | undefined;
   locations: ProcessUsdtProbe[];
 }
 
@@ -136,11 +137,21 @@ function sitesOf(provider: string, locations: ProcessUsdtProbe[]): ProbeSite[] {
   return [...byKey.values()];
 }
 
-function usdtProvider(name: string, pid: number, modules: () => ProcessModule[]): Provider {
+/**
+ * The USDT provider `name` of the objects a process maps. Per process (`python1234`: only
+ * that process's threads fire) or, with `everyProcess`, named after the note's provider alone
+ * (`postgresql`) and firing in every process that maps those objects — including processes
+ * started after attaching, such as PostgreSQL's per-connection backends. `pid` is then the
+ * process whose mappings name the objects.
+ */
+export function usdtProvider(name: string, pid: number, modules: () => ProcessModule[], everyProcess = false): Provider {
+  const noteProvider = everyProcess ? `${name}${pid}` : name;
+  const rename = (ps: ProcessUsdtProbe[]) => (everyProcess ? ps.map((p) => ({ ...p, provider: name })) : ps);
+  const target = everyProcess ? undefined : pid;
   return {
     name,
-    match: (desc: ProbeDescFields) => sitesOf(name, resolveUsdtProbes(pid, { ...desc, provider: name }, modules())),
-    list: () => sitesOf(name, resolveUsdtProbes(pid, { provider: name }, modules())),
+    match: (desc: ProbeDescFields) => sitesOf(name, rename(resolveUsdtProbes(pid, { ...desc, provider: noteProvider }, modules()))),
+    list: () => sitesOf(name, rename(resolveUsdtProbes(pid, { provider: noteProvider }, modules()))),
     plan(enabled: EnabledProbe[]): ProgramPlan[] {
       const plans: ProgramPlan[] = [];
       for (const p of enabled) {
@@ -150,7 +161,7 @@ function usdtProvider(name: string, pid: number, modules: () => ProcessModule[])
           groups.set(k, [...(groups.get(k) ?? []), l]);
         }
         for (const locations of groups.values()) {
-          const attach: UsdtAttachment = { pid, locations };
+          const attach: UsdtAttachment = { pid: target, locations };
           plans.push({
             name: `usdt_${p.id}`,
             bpfType: 'kprobe',
@@ -158,7 +169,8 @@ function usdtProvider(name: string, pid: number, modules: () => ProcessModule[])
             probes: [p],
             runMode: 'attach',
             emitTrampoline(t) {
-              emitTgidFilter(t, pid);
+              if (target !== undefined) emitTgidFilter(t, target);
+              else t.asm.ldx(8, R1, R10, -8);
               emitUsdtArgs(t, locations[0]!);
               t.emitClauses(p.id);
             },
@@ -174,7 +186,7 @@ function usdtProvider(name: string, pid: number, modules: () => ProcessModule[])
       try {
         for (const l of locations) {
           links.push(attachUprobe(prog, {
-            path: l.path, fileOffset: l.probe.pcFileOffset, retprobe: false, pid: target,
+            path: l.path, fileOffset: l.probe.pcFileOffset, retprobe: false, ...(target !== undefined ? { pid: target } : {}),
             ...(l.probe.semaphoreFileOffset !== undefined ? { refCtrOffset: l.probe.semaphoreFileOffset } : {}),
           }, `attach ${site.provider}:${site.module}:${site.function}:${site.name}`));
         }

@@ -1,0 +1,224 @@
+/**
+ * @fileoverview SDT-style providers over kernel events — dtrace-utils' "dependent probes"
+ * (providers-on-linux.md §0). A proc, sched or io probe has no event of its own: it fires
+ * when an underlying event fires (a raw tracepoint, or a system call's entry or return seen
+ * through the `sys_enter`/`sys_exit` raw tracepoints) and a pre-condition holds, with argv[]
+ * rewritten from the underlying event's arguments. args[] are then described by a table
+ * (raw index, native type, translated type) that the D library's translators serve.
+ *
+ * One BPF program per underlying raw tracepoint serves every enabled probe that depends on
+ * it: for each such probe the program tests its pre-condition, fills argv[] and runs the
+ * probe's clauses, then moves on to the next one. Raw tracepoints detach in ≈0.1 ms where a
+ * perf-event tracepoint takes 60–80 ms (design/MACHINE.md), and reading their arguments is
+ * a plain context load.
+ */
+import { attachRawTracepoint } from '../bpf/link.js';
+import { type Asm, R0, R1, R2, R3, R9, R10, imm, type Reg } from '../bpf/asm/insn.js';
+import { Helper } from '../bpf/uapi.js';
+import { MST } from '../codegen/layout.js';
+import { matchProbeField } from '../bpf/elf/glob.js';
+import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
+import { hasRawTracepoint } from './kernel-events.js';
+import type {
+  Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext,
+} from './provider.js';
+
+/** An event a dependent probe fires from. */
+export type Underlying =
+  | { kind: 'rawtp'; tp: string }
+  /** A system call's entry or return, for the listed syscall names. */
+  | { kind: 'syscall'; dir: 'entry' | 'return'; syscalls: readonly string[] };
+
+/** Code-generation services for a dependent probe's argument rewriting. */
+export interface ArgEmitter {
+  asm: Asm;
+  /** Jump here to not fire the probe this time (a failed pre-condition). */
+  skip: string;
+  /** dst = the underlying event's raw argument i (syscall entry: the i-th syscall argument). */
+  raw(i: number, dst: Reg): void;
+  /** dst = a syscall's return value (return events only). */
+  syscallReturn(dst: Reg): void;
+  /**
+   * dst = the `size`-byte kernel value at base + offset (0 if unreadable). `base` must not be
+   * R1–R5; clobbers R0–R5.
+   */
+  readKernel(dst: Reg, base: Reg, offset: number, size: 1 | 2 | 4 | 8): void;
+  /** argv[i] = src. */
+  setArg(i: number, src: Reg): void;
+}
+
+export interface DependentProbe {
+  name: string;
+  args: readonly ProbeArgDesc[];
+  sources: readonly Underlying[];
+  /** Pre-condition and argv rewriting for one source; registers R6–R8 are free to use. */
+  emit(e: ArgEmitter, source: Underlying): void;
+  /** Extra availability test beyond "some source exists" (e.g. a BTF member it reads). */
+  available?(): boolean;
+}
+
+/** Oracle's attributes for proc, sched and io (Evolving names, Private module/function). */
+export const SDT_ATTRIBUTES: ProviderAttributes = {
+  provider: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
+  module: { name: 'Private', data: 'Private', class: 'Unknown' },
+  function: { name: 'Private', data: 'Private', class: 'Unknown' },
+  name: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
+  args: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
+};
+
+const syscallNr = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, nr]));
+
+function sourceAvailable(s: Underlying): boolean {
+  if (s.kind === 'rawtp') return hasRawTracepoint(s.tp);
+  return s.syscalls.some((n) => syscallNr.has(n)) && hasRawTracepoint(s.dir === 'entry' ? 'sys_enter' : 'sys_exit');
+}
+
+/** The raw tracepoint a source attaches to. */
+function tracepointOf(s: Underlying): string {
+  return s.kind === 'rawtp' ? s.tp : s.dir === 'entry' ? 'sys_enter' : 'sys_exit';
+}
+
+// struct pt_regs (x86_64): syscall arguments di, si, dx, r10, r8, r9; orig_ax = the syscall nr.
+const SYSCALL_ARG_REGS = [112, 104, 96, 56, 72, 64];
+const PT_REGS_ORIG_AX = 120;
+const MAX_ARGS = 10;
+
+/** Reads the kernel word at `base` + `offset` into dst through the scratch slot. */
+function emitReadKernel(a: Asm, dst: Reg, base: Reg, offset: number, size: 1 | 2 | 4 | 8): void {
+  a.st(8, R9, MST.scratchU64, 0);
+  a.mov(R3, base);
+  if (offset) a.alu64('add', R3, imm(offset));
+  a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(size)).call(Helper.probe_read_kernel);
+  a.ldx(size, dst, R9, MST.scratchU64);
+}
+
+function makeEmitter(a: Asm, skip: string, source: Underlying): ArgEmitter {
+  const ctx = (dst: Reg) => a.ldx(8, dst, R10, -8);
+  return {
+    asm: a,
+    skip,
+    raw(i, dst) {
+      if (source.kind === 'rawtp') {
+        ctx(dst);
+        a.ldx(8, dst, dst, 8 * i);
+        return;
+      }
+      if (source.dir === 'return') {
+        // A return event's only argument is the return value.
+        if (i === 0) { ctx(dst); a.ldx(8, dst, dst, 8); } else a.mov(dst, imm(0));
+        return;
+      }
+      if (i >= SYSCALL_ARG_REGS.length) { a.mov(dst, imm(0)); return; }
+      // ctx: u64 args[2] = { struct pt_regs *regs, long id }.
+      ctx(R0);
+      a.ldx(8, R0, R0, 0);
+      a.st(8, R9, MST.scratchU64, 0);
+      a.mov(R3, R0).alu64('add', R3, imm(SYSCALL_ARG_REGS[i]!));
+      a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+      a.ldx(8, dst, R9, MST.scratchU64);
+    },
+    syscallReturn(dst) {
+      ctx(dst);
+      a.ldx(8, dst, dst, 8);
+    },
+    readKernel: (dst, base, offset, size) => emitReadKernel(a, dst, base, offset, size),
+    setArg: (i, src) => { a.stx(8, R9, MST.argv + 8 * i, src); },
+  };
+}
+
+/** Leaves the current system call's number in R0 (sys_enter: ctx->id; sys_exit: regs->orig_ax). */
+function emitSyscallNr(a: Asm, dir: 'entry' | 'return'): void {
+  a.ldx(8, R0, R10, -8);
+  if (dir === 'entry') { a.ldx(8, R0, R0, 8); return; }
+  a.ldx(8, R0, R0, 0);
+  a.st(8, R9, MST.scratchU64, 0);
+  a.mov(R3, R0).alu64('add', R3, imm(PT_REGS_ORIG_AX));
+  a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+  a.ldx(8, R0, R9, MST.scratchU64);
+}
+
+/** One program: every (probe, source) pair that shares raw tracepoint `tp`. */
+function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]): ProgramPlan {
+  const probes = [...new Set(pairs.map((p) => p.probe))];
+  return {
+    name: `${provider}_${tp}`,
+    bpfType: 'raw_tracepoint',
+    attach: tp,
+    probes,
+    runMode: 'attach',
+    emitTrampoline(t: TrampolineContext) {
+      const a = t.asm;
+      for (const { probe, def, source } of pairs) {
+        const skip = a.newLabel(`skip_${def.name.replace(/-/g, '_')}`);
+        if (source.kind === 'syscall') {
+          const nrs = source.syscalls.map((n) => syscallNr.get(n)).filter((n): n is number => n !== undefined);
+          const fire = a.newLabel('nr');
+          emitSyscallNr(a, source.dir);
+          for (const nr of nrs) a.jmp('jeq', R0, imm(nr), fire);
+          a.ja(skip);
+          a.label(fire);
+        }
+        for (let i = 0; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
+        def.emit(makeEmitter(a, skip, source), source);
+        t.emitClauses(probe.id);
+        a.label(skip);
+      }
+      a.ja(t.exitLabel);
+    },
+  };
+}
+
+/** An SDT-style provider from its probe table; module `vmlinux`, empty function (Oracle). */
+export function dependentProvider(name: string, table: readonly DependentProbe[]): Provider {
+  let sites: ProbeSite[] | undefined;
+  const byName = new Map(table.map((d) => [d.name, d]));
+  const available = (): ProbeSite[] => {
+    sites ??= table
+      .filter((d) => d.sources.some(sourceAvailable) && (d.available?.() ?? true))
+      .map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
+    return sites;
+  };
+  return {
+    name,
+    attributes: SDT_ATTRIBUTES,
+    match(desc: ProbeDescFields): ProbeSite[] {
+      if (!matchProbeField(desc.module, 'vmlinux') || !matchProbeField(desc.function, '')) return [];
+      // A literal name that is not in the table needs no look at the kernel.
+      if (desc.name && !/[*?[\\]/.test(desc.name) && !byName.has(desc.name)) return [];
+      return available().filter((s) => matchProbeField(desc.name, s.name));
+    },
+    list: () => available(),
+    argDescs: (site) => [...(byName.get(site.name)?.args ?? [])],
+    plan(enabled: EnabledProbe[]): ProgramPlan[] {
+      const byTp = new Map<string, { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]>();
+      for (const probe of enabled) {
+        const def = byName.get(probe.site.name);
+        if (!def) continue;
+        for (const source of def.sources) {
+          if (!sourceAvailable(source)) continue;
+          const tp = tracepointOf(source);
+          byTp.set(tp, [...(byTp.get(tp) ?? []), { probe, def, source }]);
+        }
+      }
+      return [...byTp].map(([tp, pairs]) => tracepointPlan(name, tp, pairs));
+    },
+    attach(plan, prog) {
+      const names = plan.probes.map((p) => p.site.name).join(',');
+      return [attachRawTracepoint(prog, plan.attach as string, `attach ${name}:::${names} (raw tracepoint ${plan.attach as string})`)];
+    },
+  };
+}
+
+/** args[] entries for a task argument shown as lwpsinfo_t * and psinfo_t * (raw index `mapping`). */
+export function taskArgs(mapping: number): ProbeArgDesc[] {
+  return [
+    { mapping, native: 'struct task_struct *', xlate: 'lwpsinfo_t *' },
+    { mapping, native: 'struct task_struct *', xlate: 'psinfo_t *' },
+  ];
+}
+
+/** R0 = the current task (bpf_get_current_task), moved to `dst`. Clobbers R0–R5. */
+export function emitCurrentTask(a: Asm, dst: Reg): void {
+  a.call(Helper.get_current_task);
+  if (dst !== R0) a.mov(dst, R0);
+}

@@ -1,0 +1,74 @@
+/**
+ * @fileoverview The rawtp provider (providers-on-linux.md §5): `rawtp:<group>::<event>` for
+ * every kernel tracepoint in tracefs `available_events`, attached as a raw tracepoint
+ * (BPF_RAW_TRACEPOINT_OPEN, ≈0.1 ms to detach). argN are the tracepoint's TP_PROTO arguments
+ * (`sched_switch`: arg0 preempt, arg1 prev, arg2 next, arg3 prev_state), typed from BTF
+ * `btf_trace_<event>`; a tracepoint whose prototype BTF does not know gets no arguments,
+ * since a raw tracepoint program may not read past the tracepoint's argument count.
+ */
+import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
+import { attachRawTracepoint } from '../bpf/link.js';
+import { R1, R10, R9 } from '../bpf/asm/insn.js';
+import { tracefsEvents, rawTracepointParams, NON_TRACEPOINT_GROUPS, couldBeEventName } from './kernel-events.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProviderAttributes } from './provider.js';
+
+const MAX_ARGS = 10;
+
+export const TRACEPOINT_ATTRIBUTES: ProviderAttributes = {
+  provider: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
+  module: { name: 'Private', data: 'Private', class: 'Unknown' },
+  function: { name: 'Private', data: 'Private', class: 'Unknown' },
+  name: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
+  args: { name: 'Private', data: 'Private', class: 'ISA' },
+};
+
+/**
+ * Sites of tracefs events for a provider named `provider`, narrowed by a description
+ * (a literal module and name are checked without scanning every event's name).
+ */
+export function tracepointSites(provider: string, desc: ProbeDescFields | undefined): ProbeSite[] {
+  if (desc && !matchProbeField(desc.function, '')) return [];
+  if (desc?.name && !isGlob(desc.name) && !couldBeEventName(desc.name)) return [];
+  const out: ProbeSite[] = [];
+  for (const ev of tracefsEvents()) {
+    if (NON_TRACEPOINT_GROUPS.has(ev.category)) continue;
+    if (desc && (!matchProbeField(desc.module, ev.category) || !matchProbeField(desc.name, ev.name))) continue;
+    out.push({ provider, module: ev.category, function: '', name: ev.name });
+  }
+  return out;
+}
+
+export const rawtpProvider: Provider = {
+  name: 'rawtp',
+  attributes: TRACEPOINT_ATTRIBUTES,
+  match: (desc) => tracepointSites('rawtp', desc),
+  list: () => tracepointSites('rawtp', undefined),
+  argDescs(site) {
+    return rawTracepointParams(site.name)?.slice(0, MAX_ARGS).map((p, i) => ({ mapping: i, native: p.type }));
+  },
+  plan(enabled: EnabledProbe[]): ProgramPlan[] {
+    return enabled.map((p) => {
+      const nargs = Math.min(MAX_ARGS, rawTracepointParams(p.site.name)?.length ?? 0);
+      return {
+        name: `rawtp_${p.site.name}`,
+        bpfType: 'raw_tracepoint',
+        attach: p.site.name,
+        probes: [p],
+        runMode: 'attach',
+        emitTrampoline(t) {
+          const a = t.asm;
+          // ctx: u64 args[nargs]; reading past nargs makes the attach fail (max_ctx_offset).
+          for (let i = 0; i < MAX_ARGS; i++) {
+            if (i < nargs) a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8 * i).stx(8, R9, t.argOffset(i), R1);
+            else a.st(8, R9, t.argOffset(i), 0);
+          }
+          t.emitClauses(p.id);
+        },
+      };
+    });
+  },
+  attach(plan, prog) {
+    const s = plan.probes[0]!.site;
+    return [attachRawTracepoint(prog, plan.attach as string, `attach rawtp:${s.module}::${s.name}`)];
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * @fileoverview The sched provider (providers-on-linux.md §9), `sched:vmlinux::<name>`, with
+ * Oracle's names and args[] (dtrace-utils dt_prov_sched.c) over raw tracepoints:
+ *
+ *   off-cpu     sched_switch, in the outgoing thread; args[] = the thread about to run
+ *   on-cpu      sched_exit_tp with is_switch: the tail of __schedule(), which runs in the
+ *               thread just switched to (a new thread's first run goes through
+ *               schedule_tail instead and is not seen)
+ *   remain-cpu  sched_exit_tp without a switch: the scheduler kept the current thread
+ *   sleep       sched_switch when the outgoing thread blocks (not preempted, state not
+ *               TASK_RUNNING)
+ *   preempt     sched_switch when the outgoing thread is preempted
+ *   wakeup      sched_wakeup, in the waker; args[] = the thread woken
+ *   surrender   sched_yield(2) entry; args[] = the current thread
+ *
+ * enqueue, dequeue and tick need fbt (enqueue_task_*, dequeue_task_*, scheduler_tick), which
+ * this kind of kernel lacks; they are not offered rather than approximated.
+ */
+import { R1, R6, imm } from '../bpf/asm/insn.js';
+import { dependentProvider, emitCurrentTask, taskArgs, type DependentProbe } from './dependent.js';
+
+const SCHED_PROBES: DependentProbe[] = [
+  {
+    name: 'off-cpu',
+    args: taskArgs(0),
+    sources: [{ kind: 'rawtp', tp: 'sched_switch' }],
+    // sched_switch(preempt, prev, next, prev_state)
+    emit(e) { e.raw(2, R6); e.setArg(0, R6); },
+  },
+  {
+    name: 'on-cpu',
+    args: [],
+    sources: [{ kind: 'rawtp', tp: 'sched_exit_tp' }],
+    // sched_exit_tp(is_switch)
+    emit(e) { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jeq', R6, imm(0), e.skip); },
+  },
+  {
+    name: 'preempt',
+    args: [],
+    sources: [{ kind: 'rawtp', tp: 'sched_switch' }],
+    emit(e) { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jeq', R6, imm(0), e.skip); },
+  },
+  {
+    name: 'remain-cpu',
+    args: [],
+    sources: [{ kind: 'rawtp', tp: 'sched_exit_tp' }],
+    emit(e) { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jne', R6, imm(0), e.skip); },
+  },
+  {
+    name: 'sleep',
+    args: [],
+    sources: [{ kind: 'rawtp', tp: 'sched_switch' }],
+    // A preempted thread is still runnable; a sleeping one left TASK_RUNNING (0).
+    emit(e) {
+      e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jne', R6, imm(0), e.skip);
+      e.raw(3, R1); e.asm.mov32(R1, R1).jmp('jeq', R1, imm(0), e.skip);
+    },
+  },
+  {
+    name: 'surrender',
+    args: taskArgs(0),
+    sources: [{ kind: 'syscall', dir: 'entry', syscalls: ['sched_yield'] }],
+    emit(e) { emitCurrentTask(e.asm, R6); e.setArg(0, R6); },
+  },
+  {
+    name: 'wakeup',
+    args: taskArgs(0),
+    sources: [{ kind: 'rawtp', tp: 'sched_wakeup' }],
+    emit(e) { e.raw(0, R6); e.setArg(0, R6); },
+  },
+];
+
+export const schedProvider = dependentProvider('sched', SCHED_PROBES);

@@ -1575,10 +1575,9 @@ class ClauseLowering {
     if (subr.returns === 'int') { a.mov(r, R0); return { t: 'int', reg: r, type: I64 }; }
     const ok = a.newLabel('subrok'), illop = a.newLabel('subrillop'), isNull = a.newLabel('subrnull'), done = a.newLabel('subrdone');
     a.jmp('jsgt', R0, imm(0), ok).jmp('jeq', R0, imm(0), isNull).jmp('jeq', R0, imm(-Fault.ILLOP), illop);
-    a.mov(R3, imm(0));
-    this.fault(Fault.BADADDR, R3);
+    this.fault(Fault.BADADDR);
     a.label(illop);
-    this.fault(Fault.ILLOP, R3);
+    this.fault(Fault.ILLOP);
     a.label(isNull).ldMapValue(r, 'zeros', 0).ja(done);
     a.label(ok).mov(r, R9).alu64('add', r, imm(dst));
     a.label(done).mov(r, r);

@@ -124,3 +124,12 @@ test('system() runs after earlier output, freopen() redirects and restores it (w
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every fault path of a string subroutine call loads: link_ntop with a bad type raises ILLOP', { skip }, () => {
+  // Regression: the ILLOP branch once used a register only set on the BADADDR branch, and the
+  // verifier rejected the program ("R3 !read_ok").
+  const r = run('BEGIN { this->b = (uint64_t *)alloca(8); *(this->b) = 0; printf("%s\\n", link_ntop(-1, this->b)); exit(0); } ERROR { exit(1); }');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /illegal operation/);
+  assert.doesNotMatch(r.stderr, /verifier/);
+});

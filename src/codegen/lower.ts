@@ -745,7 +745,7 @@ class ClauseLowering {
     if (r.kind === 'string' && val.t === 'str') {
       const a = this.asm;
       if (p.direct) a.mov(R1, p.reg); else this.allocaAccess(p.reg, this.mem.strsize + 1, 'write');
-      a.mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
+      this.storeStrAt(val.reg);
       this.release(p.reg);
       return;
     }
@@ -897,7 +897,7 @@ class ClauseLowering {
   private loadGlobal(v: VarInfo, node: A.Expr): Val {
     const r = this.alloc(node);
     const off = this.env.globalOffset(v);
-    if (v.type.t === 'str') { this.asm.ldMapValue(r, 'gvars', off); return { t: 'str', reg: r }; }
+    if (v.type.t === 'str') { this.asm.ldMapValue(r, 'gvars', off); this.nullIfMarker(r); return { t: 'str', reg: r }; }
     if (v.type.t === 'obj') { this.asm.ldMapValue(r, 'gvars', off); return { t: 'obj', reg: r, ctype: v.type.ctype, space: 'kernel', direct: true }; }
     this.asm.ldMapValue(r, 'gvars', off).ldx(8, r, r, 0);
     return { t: 'int', reg: r, type: v.type };
@@ -919,7 +919,25 @@ class ClauseLowering {
   /** Copies a string (NUL-terminated, at most strsize bytes) into map memory at R1 (set by `dst`). */
   private copyStr(dst: () => void, src: Reg): void {
     dst();
-    this.asm.mov(R2, imm(this.mem.strsize + 1)).mov(R3, src).call(Helper.probe_read_kernel_str);
+    this.storeStrAt(src);
+  }
+
+  /**
+   * Copies the string at `src` into the variable storage at R1. A NULL string (src = 0, the
+   * copy fails) is stored as DTrace's NULL marker: NUL followed by 0x7f.
+   */
+  private storeStrAt(src: Reg): void {
+    const a = this.asm;
+    a.stx(8, R10, -40, R1).mov(R2, imm(this.mem.strsize + 1)).mov(R3, src).call(Helper.probe_read_kernel_str);
+    const ok = a.newLabel('strst');
+    a.jmp('jsge', R0, imm(0), ok).ldx(8, R1, R10, -40).st(1, R1, 0, 0).st(1, R1, 1, 0x7f).label(ok).mov(R0, R0);
+  }
+
+  /** `r` points at stored string data: make it 0 when the data is the NULL marker. */
+  private nullIfMarker(r: Reg): void {
+    const a = this.asm;
+    const done = a.newLabel('nmk');
+    a.ldx(1, R1, r, 0).jmp('jne', R1, imm(0), done).ldx(1, R1, r, 1).jmp('jne', R1, imm(0x7f), done).mov(r, imm(0)).label(done).mov(r, r);
   }
 
   private lvarNext = 0;
@@ -940,7 +958,7 @@ class ClauseLowering {
     const info = this.env.sym.clauseLocals.get(e.name);
     const off = this.clauseLocalOffset(e.name, e);
     const r = this.alloc(e);
-    if (info?.type.t === 'str') { this.asm.mov(r, R9).alu64('add', r, imm(off)); return { t: 'str', reg: r }; }
+    if (info?.type.t === 'str') { this.asm.mov(r, R9).alu64('add', r, imm(off)); this.nullIfMarker(r); return { t: 'str', reg: r }; }
     if (info?.type.t === 'obj') { this.asm.mov(r, R9).alu64('add', r, imm(off)); return { t: 'obj', reg: r, ctype: info.type.ctype, space: 'kernel', direct: true }; }
     this.asm.ldx(8, r, R9, off);
     return { t: 'int', reg: r, type: info?.type ?? I64 };
@@ -974,9 +992,11 @@ class ClauseLowering {
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
     const found = a.newLabel('dyn_found'), done = a.newLabel('dyn_done');
     a.jmp('jne', R0, imm(0), found);
-    if (type.t !== 'int') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
+    // A missing string element is the NULL string; a missing struct reads as zeros.
+    if (type.t === 'obj') a.ldMapValue(r, 'zeros', 0); else a.mov(r, imm(0));
     a.ja(done).label(found);
     if (type.t !== 'int') a.mov(r, R0); else a.ldx(8, r, R0, 0);
+    if (type.t === 'str') this.nullIfMarker(r);
     a.label(done).mov(r, r);
     if (type.t === 'obj') return { t: 'obj', reg: r, ctype: type.ctype, space: 'kernel', direct: true };
     return type.t === 'str' ? { t: 'str', reg: r } : { t: 'int', reg: r, type };
@@ -999,7 +1019,8 @@ class ClauseLowering {
     }
     if (val.t !== 'int') {
       // A string value never deletes: no delete path (the verifier rejects unreachable code).
-      a.mov(R1, R0).mov(R2, imm(this.mem.strsize + 1)).mov(R3, val.reg).call(Helper.probe_read_kernel_str);
+      a.mov(R1, R0);
+      this.storeStrAt(val.reg);
       return;
     }
     a.stx(8, R0, 0, val.reg);
@@ -1188,7 +1209,10 @@ class ClauseLowering {
     return { t: 'int', reg: l.reg, type: resT };
   }
 
-  /** String comparison through the strcmp subroutine (string kfuncs): <0, 0 or >0, then the operator. */
+  /**
+   * String comparison through the strcmp subroutine (string kfuncs): <0, 0 or >0, then the
+   * operator. A NULL string (or the constant NULL) compares as a pointer, as in DTrace.
+   */
   private strCompare(e: A.Binary): Val {
     const a = this.asm;
     const ops: Record<string, 'jeq' | 'jne' | 'jsgt' | 'jsge' | 'jslt' | 'jsle'> = {
@@ -1196,10 +1220,27 @@ class ClauseLowering {
     };
     const op = ops[e.op];
     if (!op) throw new LowerError(`operator ${e.op} is not defined for strings`, e);
-    const res = this.stringSubr(STRING_SUBRS.strcmp!, [e.left, e.right], e);
+    const operand = (x: A.Expr): Val => {
+      if (this.typeOf(x).t !== 'str' && this.env.checked?.constValue(x) === 0n) {
+        const r = this.alloc(x);
+        a.mov(r, imm(0));
+        return { t: 'str', reg: r };
+      }
+      return this.evalStr(x);
+    };
+    const [l, r] = this.keeping(operand(e.left), () => operand(e.right), e);
+    const nul = a.newLabel('scmpnull'), cmp = a.newLabel('scmpop'), lt = a.newLabel('scmplt');
+    a.jmp('jeq', l.reg, imm(0), nul).jmp('jeq', r.reg, imm(0), nul);
+    a.mov(R1, R9).mov(R2, l.reg).mov(R3, r.reg).mov(R5, R9).callSub(STRING_SUBRS.strcmp!.name);
+    a.ja(cmp);
+    a.label(nul).mov(R0, imm(0)).jmp('jeq', l.reg, r.reg, cmp).mov(R0, imm(1)).jmp('jlt', l.reg, r.reg, lt).ja(cmp);
+    a.label(lt).mov(R0, imm(-1));
+    a.label(cmp).mov(R0, R0);
+    this.release(r);
+    const res = l.reg;
     const yes = a.newLabel('scmpy'), done = a.newLabel('scmpd');
-    a.jmp(op, res.reg, imm(0), yes).mov(res.reg, imm(0)).ja(done).label(yes).mov(res.reg, imm(1)).label(done).mov(res.reg, res.reg);
-    return { t: 'int', reg: res.reg, type: I32 };
+    a.jmp(op, R0, imm(0), yes).mov(res, imm(0)).ja(done).label(yes).mov(res, imm(1)).label(done).mov(res, res);
+    return { t: 'int', reg: res, type: I32 };
   }
 
   /** Claims a specific register that is currently free (the join point of two branches). */
@@ -1279,7 +1320,10 @@ class ClauseLowering {
     let val: Val;
     if (e.op === '=') {
       val = this.expr(e.value, false)!;
-      if (val.t !== 'str' && this.typeOf(target).t === 'str') val = this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
+      if (val.t !== 'str' && this.typeOf(target).t === 'str') {
+        // `s = NULL` stores the NULL string; any other pointer is read as characters.
+        val = val.t === 'int' && this.env.checked?.constValue(e.value) === 0n ? { t: 'str', reg: val.reg } : this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
+      }
       else if (val.t === 'obj') {
         this.copyObj(target, val, e);
         if (discard) { this.release(val); return undefined; }
@@ -1578,7 +1622,7 @@ class ClauseLowering {
     this.fault(Fault.BADADDR);
     a.label(illop);
     this.fault(Fault.ILLOP);
-    a.label(isNull).ldMapValue(r, 'zeros', 0).ja(done);
+    a.label(isNull).mov(r, imm(0)).ja(done);
     a.label(ok).mov(r, R9).alu64('add', r, imm(dst));
     a.label(done).mov(r, r);
     return { t: 'str', reg: r };
@@ -1711,6 +1755,11 @@ class ClauseLowering {
     if (v.t === 'str') {
       const off = this.recField(this.mem.strSlot, 8);
       a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);
+      // Tracing the NULL string is a read of address 0.
+      const ok = a.newLabel('recstr');
+      a.jmp('jsge', R0, imm(0), ok);
+      this.fault(Fault.BADADDR, v.reg);
+      a.label(ok);
       return { offset: off, sizeBytes: this.mem.strsize + 1, type: Types.string, decode: 'string' };
     }
     const vt: Extract<VType, { t: 'int' }> = t.t === 'int' ? t : { t: 'int', size: 8, signed: true };

@@ -207,7 +207,7 @@ async function main(argv: string[]): Promise<number> {
   if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
   try {
     return await run(compiled, {
-      quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'),
+      quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
       aggsort: {
         aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
         aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,

@@ -1442,6 +1442,26 @@ class ClauseLowering {
         this.actions.push({ kind: name, format: fmt.value, args: fields });
         return undefined;
       }
+      case 'tracemem': {
+        // tracemem(addr, n [, dynsize]): n bytes (a constant) copied into the record.
+        const n = Number(this.env.checked?.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
+        if (n <= 0) throw new LowerError('tracemem( ) size must be a positive integer constant', args[1]);
+        const src = this.expr(args[0]!, false)!;
+        const off = this.recField(n, 8);
+        this.records = true;
+        if (src.t === 'int') this.allocaAccess(src.reg, n, 'read');
+        a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(n)).mov(R3, src.reg).call(Helper.probe_read_kernel);
+        const ok = a.newLabel('tmok');
+        a.jmp('jeq', R0, imm(0), ok);
+        this.fault(Fault.BADADDR, src.reg);
+        a.label(ok);
+        this.release(src);
+        const field: FieldLayout = { offset: off, sizeBytes: n, type: Types.uchar, decode: 'bytes' };
+        let dynSize: FieldLayout | undefined;
+        if (args[2]) { const d = this.evalInt(args[2]); dynSize = this.recordValue(d, I64); this.release(d); }
+        this.actions.push(dynSize ? { kind: 'tracemem', field, dynSize } : { kind: 'tracemem', field });
+        return undefined;
+      }
       case 'ftruncate': {
         this.actions.push({ kind: 'ftruncate' });
         this.records = true;

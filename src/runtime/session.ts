@@ -21,7 +21,7 @@ import { RECORD_HEADER_BYTES } from '../codegen/spec.js';
 import type { ProgramPlan, Provider } from '../providers/provider.js';
 import { PROVIDERS } from '../providers/registry.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '../consume/format/values.js';
-import { formatTrace } from '../consume/format/trace.js';
+import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
@@ -35,6 +35,8 @@ export interface RunOptions {
   quiet: boolean;
   testing: boolean;
   flowindent: boolean;
+  /** rawbytes: trace() prints every value as a hex dump of its recorded bytes. */
+  rawbytes?: boolean;
   droptags: boolean;
   aggsort: { aggsortkey?: boolean; aggsortrev?: boolean; aggsortpos?: number; aggsortkeypos?: number };
   switchrateMs: number;
@@ -304,8 +306,20 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     if (printsLine) text += formatRecordPrefix(mode, 0, probe);
     for (const act of clause.actions) {
       switch (act.kind) {
-        case 'trace': text += formatTrace(decode(view, offset, act.field), opts.quiet); break;
+        case 'trace':
+          if (opts.rawbytes && act.field.decode !== 'stack' && act.field.decode !== 'ustack') {
+            // The recorded bytes as they are (strings with their NUL padding).
+            const f = act.field;
+            text += formatRawBytes(new Uint8Array(view.buffer, view.byteOffset + offset + f.offset, f.sizeBytes));
+          } else text += formatTrace(decode(view, offset, act.field), opts.quiet);
+          break;
         case 'stack': text += formatTrace(decode(view, offset, act.field), opts.quiet); break;
+        case 'tracemem': {
+          const bytes = decode(view, offset, act.field);
+          const dyn = act.dynSize ? decode(view, offset, act.dynSize) : undefined;
+          if (bytes.kind === 'bytes') text += formatTracemem(bytes.bytes, dyn?.kind === 'int' ? dyn.value : undefined);
+          break;
+        }
         case 'printf': text += printfRenderer(act)(view, offset); break;
         case 'exit': {
           const v = decode(view, offset, act.field);

@@ -1184,6 +1184,21 @@ class ClauseLowering {
       this.release(r);
       return { t: 'int', reg: res, type: I32 };
     }
+    // Pointer arithmetic counts in elements of the pointed-to type.
+    const lElem = this.pointee(e.left), rElem = this.pointee(e.right);
+    if ((e.op === '+' || e.op === '-') && (lElem || rElem)) {
+      if (lElem && rElem && e.op === '-') {
+        a.alu64('sub', l.reg, r.reg);
+        if (lElem > 1) a.mov(R1, imm(lElem)).sdiv64('div', l.reg, R1);
+        this.release(r);
+        return { t: 'int', reg: l.reg, type: I64 };
+      }
+      if (lElem && lElem > 1) a.alu64('mul', r.reg, imm(lElem));
+      if (rElem && rElem > 1 && e.op === '+') a.alu64('mul', l.reg, imm(rElem));
+      a.alu64(e.op === '+' ? 'add' : 'sub', l.reg, r.reg);
+      this.release(r);
+      return { t: 'int', reg: l.reg, type: U64 };
+    }
     switch (e.op) {
       case '+': a.alu64('add', l.reg, r.reg); break;
       case '-': a.alu64('sub', l.reg, r.reg); break;
@@ -1241,6 +1256,16 @@ class ClauseLowering {
     const yes = a.newLabel('scmpy'), done = a.newLabel('scmpd');
     a.jmp(op, R0, imm(0), yes).mov(res, imm(0)).ja(done).label(yes).mov(res, imm(1)).label(done).mov(res, res);
     return { t: 'int', reg: res, type: I32 };
+  }
+
+  /** Size of what `e` points to when it is a pointer or array (pointer arithmetic), else undefined. */
+  private pointee(e: A.Expr): number | undefined {
+    const t = this.ct(e);
+    const r = t && resolve(t);
+    if (!r || (r.kind !== 'pointer' && r.kind !== 'array')) return undefined;
+    const elem = resolve(r.kind === 'pointer' ? r.target : r.element);
+    if (elem.kind === 'void' || elem.kind === 'function') return 1;
+    return Math.max(1, sizeOf(elem, this.mem.strsize));
   }
 
   /** Claims a specific register that is currently free (the join point of two branches). */
@@ -1374,7 +1399,7 @@ class ClauseLowering {
     const a = this.asm;
     let old: Reg | undefined;
     if (post && !discard) { old = this.alloc(operand); a.mov(old, v.reg); }
-    a.alu64(op === '++' ? 'add' : 'sub', v.reg, imm(1));
+    a.alu64(op === '++' ? 'add' : 'sub', v.reg, imm(this.pointee(target) ?? 1));
     this.normalize(v.reg, v.type);
     this.store(target, v, operand);
     if (old !== undefined) { this.release(v); return { t: 'int', reg: old, type: v.type }; }

@@ -1219,7 +1219,10 @@ class ClauseLowering {
       }
     }
     this.release(r);
-    const resT = e.op === '<<' || e.op === '>>' ? (lt.t === 'int' && lt.size < 4 ? I32 : lt) : t;
+    // The result type is the checker's (D's conversions: `unsigned char + char` stays
+    // unsigned char, unlike C); the inferred one only when the checker is absent.
+    const checkedT = this.env.checked ? this.typeOf(e) : undefined;
+    const resT = checkedT?.t === 'int' ? checkedT : e.op === '<<' || e.op === '>>' ? (lt.t === 'int' && lt.size < 4 ? I32 : lt) : t;
     this.normalize(l.reg, resT);
     return { t: 'int', reg: l.reg, type: resT };
   }

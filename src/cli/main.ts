@@ -205,6 +205,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (match.matchedPairs === 0 && !zdefs) { stderr('dtrace: no probes matched'); killChild(); return 1; }
   if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
+  // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
+  // whose dynamic variables cannot hold a single element.
+  if (compiled.sizes.maxRecordBytes > optNum(options, 'bufsize', 4 << 20) || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)) {
+    stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
+    killChild();
+    return 1;
+  }
   try {
     return await run(compiled, {
       quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),

@@ -43,7 +43,13 @@ export interface CompileOptions {
 
 export interface MatchedClause {
   clause: A.Clause;
+  /**
+   * The clause id of its first probe description. As in dtrace-utils each description is a
+   * statement of its own (`dt_clause_<stid>`), so a clause with N descriptions takes N ids.
+   */
   stid: number;
+  /** Which description (index) first matched each probe id: its stid is `stid + index`. */
+  descOf: Map<number, number>;
   probes: ProbeInfo[];
 }
 
@@ -66,9 +72,10 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
   let stid = 0;
   for (const item of program.items) {
     if (item.kind !== 'Clause') continue;
-    const mc: MatchedClause = { clause: item, stid: stid++, probes: [] };
+    const mc: MatchedClause = { clause: item, stid, probes: [], descOf: new Map() };
+    stid += Math.max(1, item.probes.length);
     clauses.push(mc);
-    for (const desc of item.probes) {
+    for (const [descIndex, desc] of item.probes.entries()) {
       const found = matchProbes(desc, providers);
       if (found.length === 0 && !opts.zdefs) {
         sink.error('D_PDESC_ZERO', `probe description ${desc.provider}:${desc.module}:${desc.function}:${desc.name} does not match any probes`, desc.span);
@@ -84,7 +91,7 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
           byKey.set(key, entry);
           probes.push(info);
         }
-        if (!entry.clauses.includes(mc)) { entry.clauses.push(mc); mc.probes.push(entry.info); pairs++; }
+        if (!entry.clauses.includes(mc)) { entry.clauses.push(mc); mc.probes.push(entry.info); mc.descOf.set(entry.info.id, descIndex); pairs++; }
       }
     }
   }
@@ -159,7 +166,8 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   if (errorProbe && errorClauses.length > 0) {
     env.hasErrorClauses = true;
     try {
-      subprograms.set(ERROR_SUBPROGRAM, lowerErrorSubprogram(env, errorClauses, errorProbe).insns);
+      const withIds = errorClauses.map((c) => ({ clause: c.clause, stid: c.stid + (c.descOf.get(errorProbe.id) ?? 0) }));
+      subprograms.set(ERROR_SUBPROGRAM, lowerErrorSubprogram(env, withIds, errorProbe).insns);
     } catch (e) {
       if (!(e instanceof LowerError)) throw e;
       sink.error('D_UNKNOWN', e.message, e.node?.span);
@@ -199,7 +207,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
             if (!entry) return;
             asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
             const probe = match.probes.find((p) => p.id === probeId)!;
-            for (const mc of entry.clauses) lowerClause(asm, env, mc.clause, mc.stid, probe, gate);
+            for (const mc of entry.clauses) lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, gate);
             asm.st(4, R9, MST.prid, 0);
           },
         });
@@ -286,7 +294,13 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   }
   const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
   // Clauses matched by no enabled program still need a spec for the consumer (none print).
-  return { maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms };
+  const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
+  const usesTvars = sym.threads.size > 0;
+  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => m.keySize + m.valueSize));
+  return {
+    maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
+    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes },
+  };
 }
 
 /** Whether the program calls any of the named functions (decides whether alloca checks are emitted). */

@@ -467,8 +467,8 @@ class ClauseLowering {
       const obj = unparen(x.object);
       const info = this.assocInfo(obj);
       if (!info) return undefined;
-      this.assocKey(info, x.indices, obj.kind === 'SelfVar');
-      const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
+      const area = this.assocKey(info, x.indices, obj.kind === 'SelfVar');
+      const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(area));
       this.upsert(this.env.assocMap(info), rekey);
       const r = this.alloc(x);
       a.mov(r, R0);
@@ -1059,6 +1059,9 @@ class ClauseLowering {
     if (total > this.mem.keyMax) throw new LowerError('tuple too large');
     // Zero the area: string tails and padding must be byte-exact for hashing.
     a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
+    // Lookups inside the components build their keys in the next area.
+    this.keyDepth++;
+    try {
     indices.forEach((ix, i) => {
       const kt = keyTypes[i];
       const call = unparen(ix);
@@ -1082,6 +1085,9 @@ class ClauseLowering {
       this.release(v);
       size += sizes[i]!;
     });
+    } finally {
+      this.keyDepth--;
+    }
     return total;
   }
 
@@ -1110,14 +1116,28 @@ class ClauseLowering {
     return this.loadDynamic(this.env.assocMap(info), info.type, r);
   }
 
-  /** Key of an associative array element in KEY area 0 (with the thread id for self-> arrays); R2 = key. */
-  private assocKey(info: VarInfo, indices: A.Expr[], thread: boolean): void {
+  /** Key areas in use by keys being built (a key's components may themselves be lookups). */
+  private keyDepth = 0;
+
+  /** The key area for a key built now: one per nesting level. */
+  private keyArea(node?: A.Expr): number {
+    if (this.keyDepth >= 2) throw new LowerError('associative array keys nested too deeply', node);
+    return this.mem.key + this.keyDepth * this.mem.keyMax;
+  }
+
+  /**
+   * Key of an associative array element (with the thread id for self-> arrays) in a key area;
+   * leaves R2 = key and returns the area's offset.
+   */
+  private assocKey(info: VarInfo, indices: A.Expr[], thread: boolean): number {
     const keys = [...(info.keys ?? indices.map((i) => this.typeOf(i)))];
-    const size = this.buildKey(indices, keys, this.mem.key);
+    const area = this.keyArea(indices[0]);
+    const size = this.buildKey(indices, keys, area);
     if (thread) {
-      this.asm.call(Helper.get_current_pid_tgid).stx(8, R9, this.mem.key + size, R0);
+      this.asm.call(Helper.get_current_pid_tgid).stx(8, R9, area + size, R0);
     }
-    this.asm.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
+    this.asm.mov(R2, R9).alu64('add', R2, imm(area));
+    return area;
   }
 
   private storeAssoc(e: A.Index, val: Val): void {
@@ -1125,9 +1145,9 @@ class ClauseLowering {
     const obj = unparen(e.object);
     const info = this.assocInfo(obj);
     if (!info) throw new LowerError('unknown associative array', e);
-    // The key is built once into KEY area 0 (it lives there; helpers only clobber R1–R5).
-    this.assocKey(info, e.indices, obj.kind === 'SelfVar');
-    this.storeDynamic(this.env.assocMap(info), info.type, val, () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key)));
+    // The key is built once into a key area (it lives there; helpers only clobber R1–R5).
+    const area = this.assocKey(info, e.indices, obj.kind === 'SelfVar');
+    this.storeDynamic(this.env.assocMap(info), info.type, val, () => a.mov(R2, R9).alu64('add', R2, imm(area)));
   }
 
   // ----- operators
@@ -1853,8 +1873,9 @@ class ClauseLowering {
       const ok = a.newLabel('aggok');
       a.jmp('jne', R0, imm(0), ok).ja(this.end).label(ok).mov(R0, R0);
     } else {
-      this.buildKey(indices, info.keys, this.mem.key);
-      const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(this.mem.key));
+      const area = this.keyArea(target);
+      this.buildKey(indices, info.keys, area);
+      const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(area));
       rekey();
       this.upsert(map, rekey, STATE.aggDrops);
     }

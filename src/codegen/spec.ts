@@ -107,4 +107,6 @@ export interface CompiledProgram {
   strsize: number;
   /** Subprograms shared by programs (string routines etc.), by name. */
   subprograms: Map<string, Insn[]>;
+  /** The largest record a clause emits and the largest dynamic-variable element (key + value). */
+  sizes: { maxRecordBytes: number; maxDynvarElementBytes: number };
 }

@@ -213,7 +213,10 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
         });
       } catch (e) {
         if (e instanceof LowerError) {
-          sink.error('D_UNKNOWN', e.message, e.node?.span);
+          // An error about the program as a whole (no expression to point at) names the
+          // script but no line, as DTrace does.
+          const d = sink.error('D_UNKNOWN', e.message, e.node?.span);
+          if (!e.node) d.source = program.span.source;
           failed = true;
           continue;
         }

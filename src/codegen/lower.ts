@@ -14,7 +14,7 @@ import type * as A from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
 import { reportedLine, lineText } from '../diag/source.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
-import { type MemLayout, MST, STATE, Activity, Fault } from './layout.js';
+import { type MemLayout, MST, STATE, Activity, Fault, MAX_KEY_COMPONENTS } from './layout.js';
 import { type VType, type Symbols, type VarInfo, type AggInfo, I64, I32, U64, STR, BUILTIN_VARS, exprType, castType, constInt, arith, recordedCallType } from './infer.js';
 import type { FieldLayout, RecordedAction, ClauseSpec } from './spec.js';
 import type { CType, StructType, StructMemberType, PointerType } from '../check/ctypes.js';
@@ -1054,6 +1054,8 @@ class ClauseLowering {
   private buildKey(indices: A.Expr[], keyTypes: VType[], area: number): number {
     const a = this.asm;
     let size = 0;
+    // dtrace-utils has ten tuple registers; more components is a compile-time error there.
+    if (indices.length > MAX_KEY_COMPONENTS) throw new LowerError('Insufficient tuple registers to generate code');
     const sizes = keyTypes.map((t) => this.env.slotSize(t));
     const total = sizes.reduce((x, y) => x + y, 0) || 8;
     if (total > this.mem.keyMax) throw new LowerError('tuple too large');

@@ -15,6 +15,8 @@ export interface Diagnostic {
   /** DTrace's message text (the part after `line N: `). */
   message: string;
   span?: Span;
+  /** The program an error without a location belongs to (named in the first line). */
+  source?: Span['source'];
   notes: Note[];
   hint?: string;
 }

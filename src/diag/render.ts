@@ -8,7 +8,7 @@
  * hint (our addition; the CLI turns it off under `_DTRACE_TESTING`).
  */
 import type { Diagnostic } from './diagnostic.js';
-import { lineText, physicalPosition, reportedLine } from './source.js';
+import { lineText, physicalPosition, reportedSpanLine } from './source.js';
 
 export interface RenderOptions {
   /** `-x errtags`: prefix the message with `[D_TAG] `. */
@@ -21,13 +21,13 @@ export interface RenderOptions {
 export function renderLocatedMessage(d: Diagnostic, errtags: boolean): string {
   const tag = errtags ? `[${d.tag}] ` : '';
   if (!d.span) return `${tag}${d.message}`;
-  const where = reportedLine(d.span.source, d.span.start);
+  const where = reportedSpanLine(d.span);
   const loc = where.file !== undefined ? `"${where.file}", line ${where.line}: ` : `line ${where.line}: `;
   return `${tag}${loc}${d.message}`;
 }
 
 export function renderDiagnostic(d: Diagnostic, opts: RenderOptions): string {
-  const src = d.span?.source;
+  const src = d.span?.source ?? d.source;
   const prefix = src?.kind === 'description'
     ? `dtrace: invalid probe specifier ${src.name}: `
     : `dtrace: failed to compile script ${src?.name ?? ''}: `;

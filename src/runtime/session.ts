@@ -434,7 +434,10 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   const rawCtx = rawTracepointArgs([0, 0]);
   const runSpecial = (mode: 'begin' | 'end') => {
     for (const p of loaded.programs) if (p.plan.runMode === mode) testRun(p.prog, { ctxIn: rawCtx });
-    drain();
+    // BEGIN's records are consumed once the probes are attached: what they do (system(),
+    // output) must be seen by the enabled probes, as in DTrace where the consumer runs after
+    // dtrace_go().
+    if (mode === 'end') drain();
   };
 
   try {
@@ -449,6 +452,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         const provider = providers.find((x) => x.name === p.spec.provider);
         if (provider) links.push(...provider.attach(p.plan, p.prog));
       }
+      drain();
       const childDone = opts.onAttached?.();
       // User stacks and symbols are resolved from the process's mappings, which are gone once
       // it exits: while a -c/-p target lives, keep a fresh snapshot of them.

@@ -258,7 +258,11 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   }
   maps.push({ name: 'strtab', type: 'array', keySize: 4, valueSize: strtabBytes.length, maxEntries: 1, init: [{ key: 0, value: strtabBytes }], readonly: false });
   maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(opts.bufsizeBytes) });
-  const dynEntries = (size: number) => Math.max(64, Math.floor(opts.dynvarsizeBytes / Math.max(16, size)));
+  // dynvarsize and aggsize are budgets for all dynamic variables / all aggregations together
+  // (as in DTrace), shared equally among the maps that hold them.
+  const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + sym.assocs.size + sym.threadAssocs.size || 1;
+  const dynEntries = (size: number) => Math.max(64, Math.floor(opts.dynvarsizeBytes / dynMapCount / Math.max(16, size)));
+  const keyedAggCount = aggInfos.filter((a) => a.keys.length > 0).length || 1;
   maps.push({ name: 'tvars', type: 'hash', keySize: 8, valueSize: env.tvarValueSize, maxEntries: dynEntries(8 + env.tvarValueSize) });
   for (const v of [...sym.assocs.values(), ...sym.threadAssocs.values()]) {
     const keySize = (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
@@ -269,7 +273,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     const keyed = a.keys.length > 0;
     const keySize = keyed ? aggKeySize(a) : 4;
     const valueSize = aggValueSize(a);
-    const entries = keyed ? Math.max(1024, Math.floor(opts.aggsizeBytes / (keySize + valueSize))) : 1;
+    const entries = keyed ? Math.max(1024, Math.floor(opts.aggsizeBytes / keyedAggCount / (keySize + valueSize))) : 1;
     maps.push({ name: env.aggMap(a), type: keyed ? 'percpu_hash' : 'percpu_array', keySize, valueSize, maxEntries: entries });
     let off = 0;
     const keyFields: FieldLayout[] = a.keys.map((k) => {

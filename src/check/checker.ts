@@ -421,8 +421,9 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       }
     }
     if (e.name === 'NULL' && !create) {
-      // D's NULL: the integer constant 0 with a pointer type, so it compares with any pointer.
-      return record(e, { type: pointerTo(Types.void), flags: 0, node: 'int', constVal: 0n });
+      // D's built-in NULL is the int constant 0 (sizeof (NULL) is 4, as in DTrace); an integer
+      // constant 0 is compatible with any pointer, so it still compares with and assigns to them.
+      return record(e, { type: Types.int, flags: 0, node: 'int', constVal: 0n });
     }
     if (create) {
       const info = newVar(e.name, 'global', 'scalar', e.span);
@@ -916,7 +917,12 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         return record(e, i, s);
       }
       case 'IntLit': return record(e, { type: intLitType(e), flags: 0, node: 'int', constVal: wrap(e.value, intLitType(e)) });
-      case 'CharLit': return record(e, { type: Types.int, flags: 0, node: 'int', constVal: e.value });
+      case 'CharLit': {
+        // DTrace's lexer hands a character constant to the parser as an unsuffixed integer
+        // constant: 'abcd' is an int, a constant of more than four bytes a long.
+        const t = intLitType({ kind: 'IntLit', span: e.span, value: e.value, suffix: '', base: 16 });
+        return record(e, { type: t, flags: 0, node: 'int', constVal: wrap(e.value, t) });
+      }
       case 'FloatLit': return fail('D_FLOAT', 'floating-point constants are not permitted', e.span);
       case 'StringLit': return record(e, { type: Types.string, flags: 0, node: 'string', str: e.value });
       case 'MacroVar': return e.stringForm
@@ -951,7 +957,12 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       case 'SizeofExpr': {
         const o = cook(e.operand, 0);
         if (o.flags & F_BITFIELD) fail('D_SIZEOF_BITFIELD', 'cannot apply sizeof to a bit-field', e.span);
-        const size = isDyn(o.type) ? 0 : sizeOf(o.type, strsize) + (isStringT(o.type) ? 0 : 0);
+        // A string literal's size is its own length plus the NUL (dt_node_sizeof on a string
+        // node); any other string-typed operand has the string type's size, strsize.
+        let operand: Expr = e.operand;
+        while (operand.kind === 'Paren') operand = operand.inner;
+        const size = operand.kind === 'StringLit' ? Buffer.byteLength(operand.value, 'latin1') + 1
+          : isDyn(o.type) ? 0 : sizeOf(o.type, strsize);
         if (size === 0) fail('D_SIZEOF_TYPE', 'cannot apply sizeof to an operand of unknown size', e.span);
         return record(e, { type: typeFromText('size_t')!, flags: 0, node: 'int', constVal: BigInt(size) });
       }
@@ -1309,6 +1320,8 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
   }
 
   function declareTranslator(d: TranslatorDecl): void {
+    // DTrace checks a translator when its final `;` is parsed, with that line (d.span.lineAt).
+    const atDecl = (s: Span): Span => ({ ...s, lineAt: d.span.lineAt });
     const out = resolveTypeName(declCtx, d.output);
     const input = resolveTypeName(declCtx, d.input);
     const ro = resolve(out);
@@ -1323,10 +1336,10 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     try {
       for (const m of d.members) {
         const mm = memberOf(output, m.name);
-        if (!mm) fail('D_XLATE_MEMB', `translator member ${m.name} is not a member of ${typeName(output)}`, m.span);
+        if (!mm) fail('D_XLATE_MEMB', `translator member ${m.name} is not a member of ${typeName(output)}`, atDecl(m.span));
         const v = cook(m.value, ID_REF);
         if (!argCompat(typeInfo(mm!.type), v)) {
-          fail('D_XLATE_INCOMPAT', `translator member ${m.name} definition uses incompatible types: "${typeName(mm!.type)}" = "${typeNameOf(v)}"`, m.span);
+          fail('D_XLATE_INCOMPAT', `translator member ${m.name} definition uses incompatible types: "${typeName(mm!.type)}" = "${typeNameOf(v)}"`, atDecl(m.span));
         }
         tr.members.set(m.name, m.value);
       }
@@ -1404,7 +1417,8 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     }
     if (c.predicate) {
       const p = cook(c.predicate, ID_REF);
-      if (!isScalarT(p.type)) fail('D_PRED_SCALAR', 'predicate result must be of scalar type', c.predicate.span);
+      // DTrace reports this with the lexer's line while cooking the clause: the clause's own.
+      if (!isScalarT(p.type)) fail('D_PRED_SCALAR', 'predicate result must be of scalar type', { ...c.predicate.span, lineAt: c.span.lineAt });
     }
     if (retried) cookStmts(c.body);
     checkActions(c);
@@ -1533,7 +1547,7 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         const a = args[ai];
         if (!a) fail('D_PRINTF_DYN_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.length}${cv.conv}) is missing a corresponding "${what}" argument`, span);
         if (!isIntegerT(a!.type)) {
-          fail('D_PRINTF_DYN_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: % ${what}\n\t prototype: int\n\t  argument: ${typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
+          fail('D_PRINTF_DYN_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: % ${what} ${cv.length}${cv.conv}\n\t prototype: int\n\t  argument: ${typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
         }
         ai++;
       }
@@ -1600,7 +1614,9 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
         }
         pk.forEach((k, j) => {
           if (!argCompat(typeInfo(k), typeInfo(ak[j]!))) {
-            fail('D_PRINTA_AGGPROTO', `printa( ): @${s.info.name}[ ] key #${j + 1} is incompatible with @${proto!.name}:\n\tprototype: ${typeName(k)}\n\t argument: ${typeName(ak[j]!)}`, x.span);
+            // dt_printa_validate: each aggregation's name right-aligned in 9 columns.
+            const keyLine = (name: string, t: CType): string => `${name.padStart(9)} key #${j + 1}: ${typeName(t)}`;
+            fail('D_PRINTA_AGGPROTO', `printa( ): @${s.info.name}[ ] key #${j + 1} is incompatible with @${proto!.name}:\n${keyLine(proto!.name, k)}\n${keyLine(s.info.name, ak[j]!)}`, x.span);
           }
         });
       }

@@ -212,8 +212,9 @@ export function typeName(t: CType): string {
       return inner.endsWith('*') ? `${inner}*` : `${inner} *`;
     }
     case 'array': return `${typeName(t.element)} [${t.length ?? ''}]`;
-    case 'struct': return `${t.tag} ${t.name ?? '(anon)'}`;
-    case 'enum': return `enum ${t.name ?? '(anon)'}`;
+    // An anonymous tag keeps the blank after its keyword, as ctf_type_name prints it.
+    case 'struct': return `${t.tag} ${t.name ?? ''}`;
+    case 'enum': return `enum ${t.name ?? ''}`;
     case 'function': return `${typeName(t.returnType)} (*)(${t.params.map(typeName).join(', ')}${t.variadic ? ', ...' : ''})`;
   }
 }

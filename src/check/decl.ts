@@ -160,8 +160,9 @@ function builtinWords(words: string[], span: Span): CType {
     fail('D_DECL_COMBO', 'invalid type combination', span);
   if (char && (short || long)) fail('D_DECL_CHARATTR', 'invalid type declaration: short and long may not be used with char type', span);
   if (short && long) {
-    // DTrace builds the name from the words and fails to find it ("short long").
-    const t = words.filter((w) => w !== 'int').join(' ');
+    // DTrace builds the name from its attribute flags, each word followed by a blank and in its
+    // own order (dt_decl_type), drops `int`, and fails to find it: "short long ".
+    const t = (signed ? 'signed ' : '') + (unsigned ? 'unsigned ' : '') + 'short ' + (long === 2 ? 'long long ' : 'long ');
     unknownTypeName(t, span);
   }
   if (short > 1) fail('D_DECL_COMBO', 'invalid type combination', span);
@@ -272,8 +273,8 @@ function resolveEnum(ctx: DeclContext, spec: EnumSpec): EnumType {
       if (v === undefined) fail('D_DECL_ENCONST', `enumerator '${m.name}' must be assigned to an integral constant expression`, m.span);
       value = v;
     }
-    if (value > INT_MAX) fail('D_DECL_ENOFLOW', `enumerator '${m.name}' value overflows INT_MAX (${INT_MAX})`, m.span);
-    if (value < INT_MIN) fail('D_DECL_ENOFLOW', `enumerator '${m.name}' value overflows INT_MIN (${INT_MIN})`, m.span);
+    // DTrace names INT_MAX for either bound.
+    if (value > INT_MAX || value < INT_MIN) fail('D_DECL_ENOFLOW', `enumerator '${m.name}' value overflows INT_MAX (${INT_MAX})`, m.span);
     if (et.values.some((x) => x.name === m.name)) fail('D_UNKNOWN', `failed to define enumerator '${m.name}': Duplicate member or variable name`, m.span);
     et.values.push({ name: m.name, value });
     ctx.defineEnumerator(m.name, value, et, m.span);

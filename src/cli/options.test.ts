@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  OPTIONS, defaultOptions, headerOutputPath, parseCommandLine, pragmaOptionMessage, setOption,
+  OPTIONS, applySetopt, defaultOptions, isOptionSet, headerOutputPath, parseCommandLine, pragmaOptionMessage, setOption,
   type CliOptions, type OptionValue, type OptionValues, type SetOptionContext,
 } from './options.js';
 import { usageText } from './usage.js';
@@ -506,4 +506,13 @@ test('headerOutputPath: -o, script.d → script.h, and the usage errors', () => 
   assert.deepEqual(headerOutputPath(cli(['-h', '-s', 'a.d', '-s', 'b.d'])), { ok: false, status: 2, message: 'dtrace: -h requires an output file if multiple scripts are specified\n' });
   assert.deepEqual(headerOutputPath(cli(['-h', '-s', 'prov.dd'])), { ok: false, status: 2, message: 'dtrace: -h requires an output file if no scripts are specified\n' });
   assert.deepEqual(headerOutputPath(cli(['-h'])), { ok: false, status: 2, message: 'dtrace: -h requires one or more scripts or enabling options\n' });
+});
+
+test('setopt() while tracing: DTrace messages for each refusal', () => {
+  const store = defaultOptions();
+  assert.equal(applySetopt(store, 'Nixon', undefined), 'couldn\'t set option "Nixon" to "1": Invalid option name');
+  assert.equal(applySetopt(store, 'quiet', 'um, no'), 'couldn\'t set option "quiet" to "um, no": Invalid value for specified option');
+  assert.equal(applySetopt(store, 'bufsize', '1m'), 'couldn\'t set option "bufsize" to "1m": Operation illegal when tracing is active');
+  assert.equal(applySetopt(store, 'quiet', undefined), undefined);
+  assert.ok(isOptionSet(store, 'quiet'));
 });

@@ -614,6 +614,16 @@ export function pragmaOptionMessage(name: string, value: string | true, reason: 
   return value === true ? `failed to set option '${name}': ${reason}` : `failed to set option '${name}' to '${value}': ${reason}`;
 }
 
+/**
+ * setopt() while tracing (dt_setopt in the consumer): a missing value means "1". Returns the
+ * text DTrace prints after the fault prefix when the option cannot be set, else undefined.
+ */
+export function applySetopt(store: OptionValues, name: string, value: string | undefined): string | undefined {
+  const v = value ?? '1';
+  const r = setOption(store, name, v, { inProgram: true, tracingActive: true });
+  return r.ok ? undefined : `couldn't set option "${name}" to "${v}": ${r.reason}`;
+}
+
 /** Applies DTRACE_OPT_<NAME> variables (upper-case name) in table order; errors are ignored. */
 export function applyEnvironmentOptions(store: OptionValues, env: NodeJS.ProcessEnv): void {
   for (const name of OPTIONS.keys()) {

@@ -24,6 +24,12 @@ export interface Span {
   readonly source: Source;
   readonly start: number;
   readonly end: number;
+  /**
+   * The offset whose line DTrace reports for this node, when it is not `start`. DTrace stamps a
+   * node with the lexer's line at the moment the parser builds it (dt_node_alloc's yylineno),
+   * which for `a && b` is the line of the token after `b` (the lookahead that ended it).
+   */
+  readonly lineAt?: number;
 }
 
 export function makeSource(name: string, text: string, kind: Source['kind'] = 'script'): Source {
@@ -64,6 +70,11 @@ export function reportedLine(source: Source, offset: number): { line: number; fi
   if (!m) return { line };
   const markerLine = physicalPosition(source, m.offset).line;
   return { line: m.line + (line - markerLine), file: m.file };
+}
+
+/** The line DTrace reports for a span (see Span.lineAt). */
+export function reportedSpanLine(span: Span): { line: number; file?: string } {
+  return reportedLine(span.source, span.lineAt ?? span.start);
 }
 
 /** The text of the physical line holding `offset`, without its newline. */

@@ -108,7 +108,7 @@ const ROWS: Row[] = [
   ['D_REGS_IDX', 'semantic', 'index %d is out of range for array %s'],
   ['D_KEY_TYPE', 'semantic', '%s[ ] key #%d is of a type that cannot be used as a key'],
   ['D_PRINTF_DYN_PROTO', 'semantic', '%s( ) prototype mismatch: conversion #%d (%%%s) is missing a corresponding "*" argument'],
-  ['D_PRINTF_DYN_TYPE', 'semantic', '%s( ) argument #%d is incompatible with conversion #%d prototype:\n\tconversion: %% %s\n\t prototype: int\n\t  argument: %s'],
+  ['D_PRINTF_DYN_TYPE', 'semantic', '%s( ) argument #%d is incompatible with conversion #%d prototype:\n\tconversion: %% %s %s\n\t prototype: int\n\t  argument: %s'],
   ['D_PRINTF_AGG_CONV', 'semantic', '%%@ conversion requires an aggregation and is not for use with %s( )'],
   ['D_PRINTF_ARG_PROTO', 'semantic', '%s( ) prototype mismatch: conversion #%d (%%%s) is missing a corresponding value argument'],
   ['D_PRINTF_ARG_TYPE', 'semantic', '%s( ) argument #%d is incompatible with conversion #%d prototype:\n\tconversion: %%%s\n\t prototype: %s\n\t  argument: %s'],

@@ -8,7 +8,7 @@
  * once; `#!` interpreter lines and comments are skipped.
  */
 import type { Source } from '../diag/source.js';
-import { EXPR_KEYWORDS, OUTER_KEYWORDS, PUNCTUATORS, type Token } from './token.js';
+import { EXPR_KEYWORDS, OUTER_KEYWORDS, PUNCTUATORS, type LexProblem, type Token } from './token.js';
 import { type MacroEnv, substituteMacro } from './macros.js';
 
 /** outer = DTrace's S2, expr = S0, member = SIDENT (after `.`/`->`: keywords are names). */
@@ -161,15 +161,20 @@ function atLineStart(text: string, pos: number): boolean {
   return k < 0 || text.charCodeAt(k) === 10;
 }
 
-function skipComment(text: string, pos: number): { end: number; problem?: { tag: string; message: string } } {
+/**
+ * Skips a comment. A problem is reported on the line where DTrace's lexer stood when it saw
+ * it (yylineno): the end of the input for an unterminated comment, the inner `/*` for a nested one.
+ */
+function skipComment(text: string, pos: number): { end: number; problem?: LexProblem } {
   let k = pos + 2;
   for (;;) {
     if (k >= text.length - 1) {
-      return { end: text.length, problem: { tag: 'D_SYNTAX', message: 'end-of-file encountered before matching */' } };
+      const eof = text.length;
+      return { end: eof, problem: { tag: 'D_SYNTAX', message: 'end-of-file encountered before matching */', start: pos, end: eof, lineAt: eof } };
     }
     const c = text.charCodeAt(k);
     if (c === 42 && text.charCodeAt(k + 1) === 47) return { end: k + 2 };
-    if (c === 47 && text.charCodeAt(k + 1) === 42) return { end: k + 2, problem: { tag: 'D_SYNTAX', message: '/* encountered inside a comment' } };
+    if (c === 47 && text.charCodeAt(k + 1) === 42) return { end: k + 2, problem: { tag: 'D_SYNTAX', message: '/* encountered inside a comment', start: k, end: k + 2 } };
     k++;
   }
 }
@@ -196,6 +201,9 @@ export function lexControlLine(text: string, start: number, end: number): Contro
   return { start, end, words };
 }
 
+/** Type keywords that name a C base type by themselves (what DTrace's dt_type_lookup finds). */
+const BASE_TYPE_KEYWORDS: ReadonlySet<string> = new Set(['char', 'short', 'int', 'long', 'float', 'double', 'void', 'string']);
+
 function lexOuter(lx: Lexer, start: number): Token {
   const text = lx.text;
   const n = text.length;
@@ -217,6 +225,8 @@ function lexOuter(lx: Lexer, start: number): Token {
     const star = word.indexOf('*');
     const head = star > 0 ? word.slice(0, star) : word;
     if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(head) && lx.isTypeName(head)) return tok('ident', text, start, start + head.length);
+    // DTrace asks its type lookup, which knows the base types too: `int*x` declares x.
+    if (star > 0 && BASE_TYPE_KEYWORDS.has(head) && OUTER_KEYWORDS.has(head)) return tok('keyword', text, start, start + head.length);
   }
   return tok('pspec', text, start, end);
 }
@@ -288,17 +298,21 @@ export function decodeEscapes(body: string): number[] {
       case 't': out.push(9); break;
       case 'v': out.push(11); break;
       case 'x': {
-        let v = 0, k = 0;
-        while (k < 2 && i + 1 < body.length && /[0-9A-Fa-f]/.test(body[i + 1]!)) { v = v * 16 + parseInt(body[++i]!, 16); k++; }
-        out.push(k === 0 ? 120 : v);
+        // As many hex digits as follow, kept to a byte (none gives a NUL).
+        let v = 0;
+        while (i + 1 < body.length && /[0-9A-Fa-f]/.test(body[i + 1]!)) v = (v * 16 + parseInt(body[++i]!, 16)) & 0xff;
+        out.push(v);
         break;
       }
+      case '"': case '\\': out.push(e.charCodeAt(0)); break;
       default:
         if (e >= '0' && e <= '7') {
           let v = e.charCodeAt(0) - 48, k = 1;
           while (k < 3 && i + 1 < body.length && body[i + 1]! >= '0' && body[i + 1]! <= '7') { v = v * 8 + body.charCodeAt(++i) - 48; k++; }
           out.push(v & 0xff);
         } else {
+          // Not an escape DTrace knows (`\'`, `\?`, `\c`): the backslash stays.
+          out.push(92);
           out.push(e.charCodeAt(0) > 0x7f ? 63 : e.charCodeAt(0));
         }
     }

@@ -146,5 +146,40 @@ test('cpp: line numbers map back and errors are reported', { skip: process.platf
   parse(r.source, sink);
   assert.equal(renderDiagnostic(sink.errors[0]!, { errtags: true, caret: false }), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 4: syntax error near ";"');
   const bad = preprocess(makeSource('t.d', '#if 1\n'), { defines: [], undefs: [], includes: [], extraArgs: [] });
-  assert.ok('error' in bad && bad.error === 'Preprocessor failed to process input program' && /unterminated #if/.test(bad.cppStderr));
+  assert.ok('error' in bad && /unterminated #if/.test(bad.cppStderr));
+  // cpp's own lines come first, then DTrace's.
+  const lines = bad.error.split('\n');
+  assert.match(lines[0]!, /^\/dev\/stdin:1(:\d+)?: error: unterminated #if/);
+  assert.equal(lines.at(-1), 'dtrace: failed to compile script t.d: Preprocessor failed to process input program');
+});
+
+test('lines are those of DTrace\'s lexer when it noticed (yylineno)', () => {
+  // An unterminated comment is noticed at the end of the input.
+  assert.equal(firstError('BEGIN {}\n/* no end\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 3: end-of-file encountered before matching */');
+  // A struct redefinition is noticed at its `{`, `long struct` once the tag is complete.
+  assert.equal(firstError('struct s { int a; };\nstruct s\n{ int b; };'), 'dtrace: failed to compile script t.d: [D_DECL_TYPERED] line 3: type redeclared: struct s');
+  assert.equal(firstError('long struct s\n{ int i; };'), 'dtrace: failed to compile script t.d: [D_DECL_LONGINT] line 2: invalid type declaration: long and long long may only be used with integer or floating-point type');
+  assert.equal(firstError('unsigned enum e\n{ A };'), 'dtrace: failed to compile script t.d: [D_DECL_SIGNINT] line 2: invalid type declaration: signed and unsigned may only be used with integer type');
+  // `int*x` is a declaration, not a probe description; the name at the end of input is the
+  // lexer's `end-of-input` error on the last line. With pspec it is a description.
+  assert.equal(firstError('int*x\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 2: syntax error near end-of-input');
+  assert.equal(firstError('#pragma D option pspec\nint*x\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 2: expected predicate and/or actions following probe description');
+});
+
+test('nodes built on a lookahead carry its line', () => {
+  const c = parseOk('BEGIN\n/1 &&\n2/\n{\n}\n').items[0] as A.Clause;
+  const pred = c.predicate!;
+  // `&&` is reduced on the `/` that closes the predicate, whose lookahead reads on to `{`.
+  assert.equal(pred.span.source.text.slice(0, pred.span.lineAt).split('\n').length, 4);
+  // The clause is built on its closing brace.
+  assert.equal(c.span.source.text.slice(0, c.span.lineAt).split('\n').length, 5);
+});
+
+test('character constants and escapes as DTrace decodes them (stresc2chr)', () => {
+  assert.equal(firstToken("'\\?'").intValue, 0x5c3fn);
+  assert.equal(firstToken("'\\''").intValue, 0x5c27n);
+  assert.equal(firstToken("'\\\"'").intValue, 0x22n);
+  assert.equal(firstToken("'\\x4E'").intValue, 0x4en);
+  assert.equal(firstToken("'\\x123'").intValue, 0x23n);
+  assert.equal(firstToken('"a\\qb"').stringValue, 'a\\qb');
 });

@@ -83,15 +83,22 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   let errorsInItem = 0;
 
   const sp = (start: number, end: number): Span => mkSpan(source, start, end);
+  /**
+   * The span of a node the grammar reduces only on seeing the token after it (`a + b`, `-x`,
+   * casts, assignments): DTrace stamps it with the lexer's line once that lookahead is read.
+   */
+  const spReduced = (start: number, end: number): Span => ({ ...mkSpan(source, start, end), lineAt: lookaheadAt() ?? start });
+  /** The span of a node reduced on its own last token (`f(…)`, `a[…]`, `a.b`, `x++`): that token's line. */
+  const spLast = (start: number, end: number, last: Token): Span => ({ ...mkSpan(source, start, end), lineAt: last.start });
 
-  function fail(tag: string, message: string, start: number, end: number): never {
-    if (errorsInItem === 0) sink.error(tag, message, sp(start, end));
+  function fail(tag: string, message: string, start: number, end: number, lineAt?: number): never {
+    if (errorsInItem === 0) sink.error(tag, message, lineAt === undefined ? sp(start, end) : { ...sp(start, end), lineAt });
     errorsInItem++;
     throw new SyntaxAbort(message);
   }
 
   function syntaxError(t: Token): never {
-    if (t.problem) fail(t.problem.tag, t.problem.message, t.problem.start ?? t.start, t.problem.end ?? t.end);
+    if (t.problem) fail(t.problem.tag, t.problem.message, t.problem.start ?? t.start, t.problem.end ?? t.end, t.problem.lineAt);
     if (t.kind === 'eof') {
       fail('D_SYNTAX', 'syntax error near end of input', t.start, t.end);
     }
@@ -104,12 +111,15 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
 
   function peek(mode: LexMode): Token {
     if (la && laMode === mode) return la;
+    const pspecBefore = lx.pspec;
     const r = lexAt(lx, pos, mode);
     la = r.token;
     laMode = mode;
     for (const c of r.controls) {
       if (c.start > controlsDoneUpTo) { controlsDoneUpTo = c.start; control(c); }
     }
+    // A control line before the token changed how outer words lex (`#pragma D option pspec`).
+    if (lx.pspec !== pspecBefore) la = lexAt(lx, pos, mode).token;
     // Lexical errors are reported when met, as DTrace's lexer does.
     if (la.kind === 'error') syntaxError(la);
     if (mode !== 'outer' && la.kind === 'punct' && la.closesPredicate && (parens > 0 || brackets > 0)) {
@@ -117,6 +127,17 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       fail('D_SYNTAX', `closing ${parens > 0 ? ')' : ']'} expected in predicate before /`, at, at);
     }
     return la;
+  }
+
+  /**
+   * Where DTrace's lexer stands once the current lookahead is read: the lookahead's last
+   * character, or for a `/` the next non-blank character (the DT_TOK_EPRED rule reads ahead).
+   */
+  function lookaheadAt(): number | undefined {
+    const t = la;
+    if (!t) return undefined;
+    if (t.lookaheadEnd !== undefined) return t.lookaheadEnd;
+    return t.end > t.start ? t.end - 1 : t.start;
   }
 
   /** The token after `t` (no side effects on the lookahead). */
@@ -201,6 +222,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       case 'option':
         if (args.length > 1) { sink.error('D_PRAGMA_MALFORM', 'superfluous arguments specified for #pragma option', at(4)); return; }
         if (args.length === 0) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma option', s); return; }
+        // Compiler flags take effect for the rest of this program as soon as the line is lexed.
+        if (args[0]!.text === 'pspec') lx.pspec = true;
         break;
       case 'attributes': {
         if (args.length < 2) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma attributes', s); return; }
@@ -361,7 +384,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     advance();
     const body = parseStatementList();
     const close = expectPunct('}');
-    return { kind: 'Clause', span: sp(start, close.end), probes, predicate, body, bodySpan: sp(open.start, close.end) };
+    // DTrace builds the clause node on its closing `}` (the line its cook-time errors report).
+    return { kind: 'Clause', span: spLast(start, close.end, close), probes, predicate, body, bodySpan: sp(open.start, close.end) };
   }
 
   /** Statements up to (not including) the closing `}`. */
@@ -431,7 +455,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     while (isPunct(peek('expr'), ',')) {
       advance();
       const r = parseAssignment();
-      e = { kind: 'Binary', span: sp(e.span.start, r.span.end), op: ',', left: e, right: r };
+      e = { kind: 'Binary', span: spReduced(e.span.start, r.span.end), op: ',', left: e, right: r };
     }
     return e;
   }
@@ -444,7 +468,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       if (['Binary', 'Logical', 'Ternary', 'Cast', 'Assign'].includes(left.kind)) syntaxError(t);
       advance();
       const value = parseAssignment();
-      return { kind: 'Assign', span: sp(left.span.start, value.span.end), op: t.text as A.AssignOp, target: left, value };
+      return { kind: 'Assign', span: spReduced(left.span.start, value.span.end), op: t.text as A.AssignOp, target: left, value };
     }
     return left;
   }
@@ -456,7 +480,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     const then = parseExpression();
     expectPunct(':');
     const otherwise = parseConditional();
-    return { kind: 'Ternary', span: sp(cond.span.start, otherwise.span.end), cond, then, else: otherwise };
+    return { kind: 'Ternary', span: spReduced(cond.span.start, otherwise.span.end), cond, then, else: otherwise };
   }
 
   function parseBinary(minPrec: number): A.Expr {
@@ -468,7 +492,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       if (prec === undefined || prec < minPrec) return left;
       advance();
       const right = parseBinary(prec + 1);
-      const s = sp(left.span.start, right.span.end);
+      const s = spReduced(left.span.start, right.span.end);
       left = t.text === '&&' || t.text === '||' || t.text === '^^'
         ? { kind: 'Logical', span: s, op: t.text, left, right }
         : { kind: 'Binary', span: s, op: t.text as A.BinaryOp, left, right };
@@ -482,7 +506,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       const type = parseTypeName();
       expectPunct(')');
       const operand = parseCast();
-      return { kind: 'Cast', span: sp(t.start, operand.span.end), type, operand };
+      return { kind: 'Cast', span: spReduced(t.start, operand.span.end), type, operand };
     }
     return parseUnary();
   }
@@ -493,12 +517,12 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       if (t.text === '++' || t.text === '--') {
         advance();
         const operand = parseUnary();
-        return { kind: 'Unary', span: sp(t.start, operand.span.end), op: t.text, operand };
+        return { kind: 'Unary', span: spReduced(t.start, operand.span.end), op: t.text, operand };
       }
       if (t.text === '&' || t.text === '*' || t.text === '+' || t.text === '-' || t.text === '~' || t.text === '!') {
         advance();
         const operand = parseCast();
-        return { kind: 'Unary', span: sp(t.start, operand.span.end), op: t.text, operand };
+        return { kind: 'Unary', span: spReduced(t.start, operand.span.end), op: t.text, operand };
       }
     }
     if (isKeyword(t, 'sizeof')) {
@@ -511,12 +535,12 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         return { kind: 'SizeofType', span: sp(t.start, close.end), type };
       }
       const operand = parseUnary();
-      return { kind: 'SizeofExpr', span: sp(t.start, operand.span.end), operand };
+      return { kind: 'SizeofExpr', span: spReduced(t.start, operand.span.end), operand };
     }
     if (isKeyword(t, 'stringof')) {
       advance();
       const operand = parseUnary();
-      return { kind: 'Stringof', span: sp(t.start, operand.span.end), operand };
+      return { kind: 'Stringof', span: spReduced(t.start, operand.span.end), operand };
     }
     return parsePostfix();
   }
@@ -531,7 +555,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         const indices = parseArgList(']');
         if (indices.length === 0) syntaxError(peek('expr'));
         const close = expectPunct(']');
-        e = { kind: 'Index', span: sp(e.span.start, close.end), object: e, indices };
+        e = { kind: 'Index', span: spLast(e.span.start, close.end, close), object: e, indices };
       } else if (t.text === '(') {
         advance();
         const args = isPunct(peek('expr'), ')') ? [] : parseArgList(')');
@@ -539,16 +563,16 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         if (e.kind !== 'Ident') {
           fail('D_FUNC_IDENT', 'function designator is not of function type', e.span.start, e.span.end);
         }
-        e = { kind: 'Call', span: sp(e.span.start, close.end), callee: e, args };
+        e = { kind: 'Call', span: spLast(e.span.start, close.end, close), callee: e, args };
       } else if (t.text === '.' || t.text === '->') {
         advance();
         const m = peek('member');
         if (m.kind !== 'ident') syntaxError(m);
         advance();
-        e = { kind: 'Member', span: sp(e.span.start, m.end), object: e, member: m.text, arrow: t.text === '->', memberSpan: sp(m.start, m.end) };
+        e = { kind: 'Member', span: spLast(e.span.start, m.end, m), object: e, member: m.text, arrow: t.text === '->', memberSpan: sp(m.start, m.end) };
       } else if (t.text === '++' || t.text === '--') {
         advance();
-        e = { kind: 'Postfix', span: sp(e.span.start, t.end), op: t.text, operand: e };
+        e = { kind: 'Postfix', span: spLast(e.span.start, t.end, t), op: t.text, operand: e };
       } else {
         return e;
       }
@@ -587,12 +611,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         return { kind: 'MacroVar', span: s, name: t.name ?? '', stringForm: t.stringForm ?? false };
       case 'ident': {
         if (isTypeHere(t)) syntaxError(t);
-        if (t.atEndOfInput) {
-          // id_or_type() peeks past the name and pushes back the end of input as a NUL,
-          // which DTrace's lexer then reports this way.
-          advance();
-          fail('D_SYNTAX', 'syntax error near end-of-input', t.end, t.end);
-        }
+        endOfInputAfterName(t);
         advance();
         knownIdents.add(t.text);
         const name = t.fromMacro ? (t.name ?? t.text) : t.text;
@@ -719,8 +738,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         advance();
       } else if (t.kind === 'keyword' && (t.text === 'struct' || t.text === 'union' || t.text === 'enum')) {
         if (r.spec || r.words.some((w) => TYPE_BASE_WORDS.has(w))) fail('D_DECL_COMBO', 'invalid type combination', t.start, t.end);
-        attributeWordsCheck(r, t);
-        r.spec = t.text === 'enum' ? parseEnumSpec() : parseStructSpec();
+        r.spec = t.text === 'enum' ? parseEnumSpec(r.words) : parseStructSpec(r.words);
       } else if (t.kind === 'ident' && !r.spec && r.words.length === 0 && isTypeNameForDecl(t, m)) {
         advance();
         r.spec = { kind: 'TypedefNameSpec', span: sp(t.start, t.end), name: t.text };
@@ -732,13 +750,17 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     return r;
   }
 
-  /** `long struct s`, `unsigned enum e`: size and sign words need an integer (dt_decl_attr). */
-  function attributeWordsCheck(r: Specifiers, t: Token): void {
-    if (r.words.some((w) => w === 'short' || w === 'long')) {
-      fail('D_DECL_LONGINT', 'invalid type declaration: short and long may only be used with integer or floating-point type', t.start, t.end);
+  /**
+   * `unsigned struct s`, `long enum e`: sign and size words need an integer (dt_decl_check, run
+   * when the tag is named). DTrace checks sign before size and lets `short` through; it reports
+   * at the token after the tag name, which it had to read to know the tag was complete.
+   */
+  function attributeWordsCheck(words: readonly string[], next: Token): void {
+    if (words.some((w) => w === 'signed' || w === 'unsigned')) {
+      fail('D_DECL_SIGNINT', 'invalid type declaration: signed and unsigned may only be used with integer type', next.start, next.end);
     }
-    if (r.words.length > 0) {
-      fail('D_DECL_SIGNINT', 'invalid type declaration: signed and unsigned may only be used with integer type', t.start, t.end);
+    if (words.includes('long')) {
+      fail('D_DECL_LONGINT', 'invalid type declaration: long and long long may only be used with integer or floating-point type', next.start, next.end);
     }
   }
 
@@ -758,20 +780,21 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     return syntaxError(at);
   }
 
-  function parseStructSpec(): A.StructSpec {
+  function parseStructSpec(words: readonly string[]): A.StructSpec {
     const kw = advance();
     let name: string | undefined;
     const t = peek('member');
     if (t.kind === 'ident') { advance(); name = t.text; }
+    attributeWordsCheck(words, peek('expr'));
     if (!isPunct(peek('expr'), '{')) {
       if (name === undefined) syntaxError(peek('expr'));
       return { kind: 'StructSpec', span: sp(kw.start, pos), tag: kw.text as 'struct' | 'union', name };
     }
     // DTrace defines the tag when it sees `{` (dt_decl_sou), so a redefinition is reported
-    // before anything wrong inside the braces.
+    // there (the lookahead is that `{`), before anything wrong inside the braces.
     if (name !== undefined) {
       const key = `${kw.text} ${name}`;
-      if (definedTags.has(key)) fail('D_DECL_TYPERED', `type redeclared: ${key}`, kw.start, pos);
+      if (definedTags.has(key)) fail('D_DECL_TYPERED', `type redeclared: ${key}`, la!.start, la!.end);
       definedTags.add(key);
     }
     advance();
@@ -785,7 +808,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         let bitWidth: A.Expr | undefined;
         if (!isPunct(peek('expr'), ':')) declarator = toAstDeclarator(parseDeclarator(false));
         if (isPunct(peek('expr'), ':')) { advance(); bitWidth = parseConditional(); }
-        members.push({ kind: 'StructMember', span: sp(mstart, pos), specifiers, qualifiers: specs.qualifiers, declarator, bitWidth });
+        members.push({ kind: 'StructMember', span: spReduced(mstart, pos), specifiers, qualifiers: specs.qualifiers, declarator, bitWidth });
         if (!isPunct(peek('expr'), ',')) break;
         advance();
       }
@@ -795,17 +818,18 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     return { kind: 'StructSpec', span: sp(kw.start, close.end), tag: kw.text as 'struct' | 'union', name, members };
   }
 
-  function parseEnumSpec(): A.EnumSpec {
+  function parseEnumSpec(words: readonly string[]): A.EnumSpec {
     const kw = advance();
     let name: string | undefined;
     const t = peek('member');
     if (t.kind === 'ident') { advance(); name = t.text; }
+    attributeWordsCheck(words, peek('expr'));
     if (!isPunct(peek('expr'), '{')) {
       if (name === undefined) syntaxError(peek('expr'));
       return { kind: 'EnumSpec', span: sp(kw.start, pos), name };
     }
     if (name !== undefined) {
-      if (definedTags.has(`enum ${name}`)) fail('D_DECL_TYPERED', `type redeclared: enum ${name}`, kw.start, pos);
+      if (definedTags.has(`enum ${name}`)) fail('D_DECL_TYPERED', `type redeclared: enum ${name}`, la!.start, la!.end);
       definedTags.add(`enum ${name}`);
     }
     advance();
@@ -814,7 +838,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       const id = expectIdent('member');
       let value: A.Expr | undefined;
       if (isPunct(peek('expr'), '=')) { advance(); value = parseConditional(); }
-      members.push({ kind: 'EnumMember', span: sp(id.start, pos), name: id.text, value });
+      // dt_decl_enumerator runs when the parser sees the token after the enumerator.
+      members.push({ kind: 'EnumMember', span: spReduced(id.start, pos), name: id.text, value });
       knownIdents.add(id.text);
       if (!isPunct(peek('expr'), ',')) break;
       advance();
@@ -822,6 +847,16 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     }
     const close = expectPunct('}');
     return { kind: 'EnumSpec', span: sp(kw.start, close.end), name, members };
+  }
+
+  /**
+   * A name that ends the input: DTrace's id_or_type() peeks past it, pushes the end of input
+   * back as a NUL and its lexer then reports that NUL, on the input's last line.
+   */
+  function endOfInputAfterName(t: Token): void {
+    if (!t.atEndOfInput) return;
+    advance();
+    fail('D_SYNTAX', 'syntax error near end-of-input', text.length, text.length);
   }
 
   /** declarator (named) or abstract-declarator (abstract = true; name optional). */
@@ -839,6 +874,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     }
     let d: SyntaxDeclarator;
     if (t.kind === 'ident' && !(abstract && isTypeHere(t, true))) {
+      endOfInputAfterName(t);
       advance();
       d = { kind: 'name', span: sp(t.start, t.end), name: t.text };
     } else if (isPunct(t, '(') && (!abstract || isNestedAbstract(peekAfter(t, 'expr')))) {
@@ -1035,7 +1071,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     }
     advance();
     const semi = expectPunct(';');
-    return { kind: 'TranslatorDecl', span: sp(kw.start, semi.end), output, input, inputName, members };
+    // dt_node_xlator runs on the final `;`: its errors carry that line.
+    return { kind: 'TranslatorDecl', span: spLast(kw.start, semi.end, semi), output, input, inputName, members };
   }
 
   function parseProvider(): A.ProviderDecl {

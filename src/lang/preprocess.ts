@@ -52,9 +52,10 @@ export function cppArguments(opts: PreprocessOptions): string[] {
 }
 
 /**
- * Runs cpp synchronously. On failure, `error` is DTrace's message (printed after
- * `dtrace: failed to compile script FILE: `) and `cppStderr` cpp's own messages, which the
- * driver writes to stderr first, unchanged.
+ * Runs cpp synchronously. On failure, `error` is everything dtrace(8) writes to stderr for it:
+ * cpp's own messages unchanged (`/dev/stdin:17: error: …`), then DTrace's one line
+ * (`dtrace: failed to compile script FILE: Preprocessor failed to process input program`).
+ * `cppStderr` is cpp's part alone, for callers that print it separately.
  */
 export function preprocess(source: Source, opts: PreprocessOptions): { source: Source } | { error: string; cppStderr: string } {
   // cpp opens /dev/stdin by name, which fails on the socket Node gives a child for piped
@@ -70,9 +71,21 @@ export function preprocess(source: Source, opts: PreprocessOptions): { source: S
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
-  if (r.error) return { error: `failed to run ${opts.cppPath ?? 'cpp'}: ${r.error.message}`, cppStderr: '' };
-  if (r.status !== 0) return { error: 'Preprocessor failed to process input program', cppStderr: r.stderr ?? '' };
+  if (r.error) return { error: failureText(source, `failed to run ${opts.cppPath ?? 'cpp'}: ${r.error.message}`, ''), cppStderr: '' };
+  if (r.status !== 0) {
+    const cppStderr = r.stderr ?? '';
+    return { error: failureText(source, 'Preprocessor failed to process input program', cppStderr), cppStderr };
+  }
   // The markers naming the script itself carry no file, so messages keep DTrace's `line N:` form.
   const out = (r.stdout ?? '').replace(/^(#\s*(?:line\s+)?[0-9]+\s+)"(\/dev\/stdin|<stdin>)"/gm, '$1');
   return { source: makeSource(source.name, out, source.kind) };
+}
+
+/** DTrace's compile-failure line for `source`, after cpp's own messages. */
+function failureText(source: Source, message: string, cppStderr: string): string {
+  const prefix = source.kind === 'description'
+    ? `dtrace: invalid probe specifier ${source.name}: `
+    : `dtrace: failed to compile script ${source.name}: `;
+  const cppPart = cppStderr === '' || cppStderr.endsWith('\n') ? cppStderr : cppStderr + '\n';
+  return `${cppPart}${prefix}${message}`;
 }

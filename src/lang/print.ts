@@ -245,7 +245,9 @@ function escapeString(v: string, quote: string): string {
   for (const ch of v) {
     const c = ch.codePointAt(0)!;
     if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += '\\' + quote;
+    // DTrace knows `\"` but not `\'` (which keeps its backslash): a quote in a character
+    // constant is written in octal.
+    else if (ch === quote) out += quote === '"' ? '\\"' : '\\047';
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';

@@ -26,6 +26,8 @@ export interface LexProblem {
   /** Where the problem is, when narrower than the token. */
   start?: number;
   end?: number;
+  /** Where DTrace's lexer stood when it noticed, when that is not `start` (see Span.lineAt). */
+  lineAt?: number;
 }
 
 export interface Token {

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeSync, openSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { parseCommandLine, setOption, pragmaOptionMessage, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
+import { parseCommandLine, setOption, pragmaOptionMessage, applySetopt, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
 import { generateHeader } from './header.js';
 import { makeSource, type Source } from '../diag/source.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
@@ -21,6 +21,7 @@ import { Helper } from '../bpf/uapi.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
+import { kernelTypeSource } from '../check/btf-types.js';
 import { setTargetCommand, setTargetPid } from '../providers/pid.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import type { Provider, ProbeSite, Attribute, Stability, DependencyClass } from '../providers/provider.js';
@@ -136,6 +137,9 @@ async function main(argv: string[]): Promise<number> {
       defaultArgs: optBool(options, 'defaultargs'),
       argRef: optBool(options, 'argref'),
       allowEmpty: optBool(options, 'empty'),
+      pspec: optBool(options, 'pspec'),
+      // `(uint)x`: kernel typedefs (BTF) are type names too; asked only for unknown names.
+      isTypeName: (n) => kernelTypeSource()?.typedefType(n) !== undefined,
     });
     if (sink.hasErrors) break;
     perProgram.push({ prog, ast });
@@ -223,6 +227,7 @@ async function main(argv: string[]): Promise<number> {
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
       out, err: stderr,
       targetPid: target,
+      setopt: (name, value) => applySetopt(options, name, value),
       onAttached: () => {
         if (!child) return undefined;
         (child.stdio[3] as NodeJS.WritableStream).end('go\n');

@@ -27,7 +27,7 @@ import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
-import { formatError, formatDrop, type FaultKind } from '../consume/format/messages.js';
+import { formatError, formatDrop, formatLibError, type FaultKind } from '../consume/format/messages.js';
 import { formatInsn } from '../bpf/asm/disasm.js';
 import { slots } from '../bpf/asm/insn.js';
 
@@ -46,6 +46,8 @@ export interface RunOptions {
   err(text: string): void;
   /** Called once probes are attached (start a -c command here); returns a promise of its exit. */
   onAttached?(): Promise<void> | undefined;
+  /** setopt() while tracing: sets an option; returns DTrace's message when it cannot. */
+  setopt?: (name: string, value: string | undefined) => string | undefined;
   /** The -c / -p process, whose mappings are kept for user symbols. */
   targetPid?: number;
   /** Extra stop trigger (e.g. -c child exit). */
@@ -330,7 +332,8 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           if (text) { write(text); text = ''; }
           const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => snapshot(a));
           for (const id of act.aggIds) printed.add(id);
-          if (act.format === undefined) for (const s of snaps) text += formatAggregation(s, sortOpts);
+          // printa() without a format: a blank line, then the aggregation (dt_printa).
+          if (act.format === undefined) for (const s of snaps) text += '\n' + formatAggregation(s, sortOpts);
           else text += formatPrinta(act.format, snaps, sortOpts);
           break;
         }
@@ -368,6 +371,14 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           if (text) { write(text); text = ''; }
           flush();
           if (reopened) ftruncateSync(reopened.fd, 0);
+          break;
+        }
+        case 'setopt': {
+          // The option takes effect for the consumer; a bad one is reported like a fault.
+          const msg = opts.setopt?.(act.name, act.value);
+          if (msg !== undefined) {
+            err(formatLibError({ clauseIndex: stid & 0xffff, probeId: prid, provider: probe.provider, module: probe.module, function: probe.function, name: probe.name }, msg) + '\n');
+          }
           break;
         }
         case 'commit': case 'discard': {

@@ -211,7 +211,8 @@ async function main(argv: string[]): Promise<number> {
   if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
   // whose dynamic variables cannot hold a single element.
-  if (compiled.sizes.maxRecordBytes > optNum(options, 'bufsize', 4 << 20) || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)) {
+  if (compiled.sizes.maxRecordBytes > optNum(options, 'bufsize', 4 << 20) || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
+    || compiled.sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
     stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
     killChild();
     return 1;

@@ -303,10 +303,13 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   // Clauses matched by no enabled program still need a spec for the consumer (none print).
   const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
   const usesTvars = sym.threads.size > 0;
-  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => m.keySize + m.valueSize));
+  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
+  // key tuple and value; an aggregation its key (at least the 4-byte id) and value.
+  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => (m.name === 'tvars' ? 0 : m.keySize) + m.valueSize));
+  const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
   return {
     maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
-    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes },
+    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
   };
 }
 

@@ -108,5 +108,5 @@ export interface CompiledProgram {
   /** Subprograms shared by programs (string routines etc.), by name. */
   subprograms: Map<string, Insn[]>;
   /** The largest record a clause emits and the largest dynamic-variable element (key + value). */
-  sizes: { maxRecordBytes: number; maxDynvarElementBytes: number };
+  sizes: { maxRecordBytes: number; maxDynvarElementBytes: number; maxAggregationElementBytes: number };
 }

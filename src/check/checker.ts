@@ -41,6 +41,12 @@ export interface CheckOptions {
   strsize: number;
   /** Argument types of a clause's probes (args[] typing); undefined = untyped (int64 argN). */
   probeArgTypes?: (clause: Clause) => CType[] | undefined;
+  /**
+   * args[] of a clause's probes as providers describe them (type texts parsed in the program's
+   * scope): `native` is what the probe carries in raw argument `mapping`; `xlate`, when given,
+   * is the type args[i] has, through the D library's translator from the native type.
+   */
+  probeArgDescs?: (clause: Clause) => { mapping: number; native: string; xlate?: string; userland?: boolean }[] | undefined;
   /** Kernel types (BTF), asked lazily; absent → kernel type names are unknown. */
   kernelTypes?: () => KernelTypeSource | undefined;
   /** -w given: destructive actions allowed. */
@@ -117,7 +123,7 @@ export type SymbolRef =
   | { kind: 'xlate-input'; translator: TranslatorInfo; type: CType }
   /** A parameter of an associative inline, inside its definition. */
   | { kind: 'inline-param'; inline: string; index: number; type: CType }
-  | { kind: 'args'; index: number; type: CType }
+  | { kind: 'args'; index: number; type: CType; mapping?: number }
   | { kind: 'uregs'; index: number };
 
 export interface Checked {
@@ -602,6 +608,24 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     }
     if (v.name === 'args') {
       if (!currentClause) fail('D_ARGS_NONE', `args[ ] may not be referenced outside of a probe clause`, e.span);
+      const descs = opts.probeArgTypes ? undefined : opts.probeArgDescs?.(currentClause!);
+      if (descs !== undefined) {
+        if (index < 0 || index >= descs.length) fail('D_ARGS_IDX', `index ${index} is out of range for ${descText(currentClause)} args[ ]`, e.span);
+        const d = descs[index]!;
+        const native = parseTypeText(scope, d.native) ?? typeFromText('int64_t')!;
+        if (d.xlate) {
+          const xt = parseTypeText(scope, d.xlate);
+          const xr = xt && resolve(xt);
+          const pointer = xr?.kind === 'pointer';
+          const out = xr && resolve(pointer ? (xr as PointerType).target : xr);
+          const x = out?.kind === 'struct' ? findTranslator({ type: native, flags: 0, node: 'var' }, out) : undefined;
+          if (x) {
+            return record(e, { type: DYN, flags: 0, node: 'other', dynKind: pointer ? 'pointer to translated data' : 'translated data', xlate: { translator: x, pointer } },
+              { kind: 'args', index, type: xt!, mapping: d.mapping });
+          }
+        }
+        return record(e, { type: native, flags: d.userland ? F_USER : 0, node: 'var' }, { kind: 'args', index, type: native, mapping: d.mapping });
+      }
       const types = opts.probeArgTypes?.(currentClause!);
       if (types === undefined) {
         if (index < 0 || index > 9) fail('D_ARGS_IDX', `index ${index} is out of range for ${descText(currentClause)} args[ ]`, e.span);

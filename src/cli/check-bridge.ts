@@ -1,17 +1,40 @@
 /**
- * @fileoverview Runs the D checker over a whole program for its diagnostics. Code generation
- * still uses its own light type inference (codegen/infer.ts); moving it onto the checker's side
- * tables is the next step, after which this bridge goes away.
+ * @fileoverview Runs the D checker over a whole program: the D library when the program needs
+ * it, and args[] typed from the providers' argument descriptions. Code generation reads the
+ * result's types, constants and symbols (codegen/infer.ts fills in where the checker is absent).
  */
 import type * as A from '../lang/ast.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
 import { check, type Checked } from '../check/checker.js';
 import { kernelTypeSource } from '../check/btf-types.js';
-import { libraryFor } from '../check/library.js';
+import { libraryFor, loadLibraryPrograms } from '../check/library.js';
+import { matchProbes, PROVIDERS } from '../providers/registry.js';
+import type { ProbeArgDesc } from '../providers/provider.js';
+
+/**
+ * args[] of a clause: the argument descriptions of the first probe its descriptions match that
+ * has any (DTrace types args[] from the probe; a clause's probes normally agree).
+ */
+function clauseArgDescs(clause: A.Clause): ProbeArgDesc[] | undefined {
+  for (const desc of clause.probes) {
+    for (const { provider, site } of matchProbes(desc, PROVIDERS)) {
+      const d = provider.argDescs?.(site);
+      if (d && d.length > 0) return d;
+    }
+  }
+  return undefined;
+}
 
 export function checkProgram(program: A.Program, sink: DiagnosticSink, opts: { strsize: number; destructive: boolean; texts: string[] }): Checked | undefined {
   try {
-    return check(program, sink, { strsize: opts.strsize, destructive: opts.destructive, kernelTypes: kernelTypeSource, library: libraryFor(opts.texts) });
+    // The D library is loaded only for programs that name something in it — or that use
+    // args[] of probes whose arguments are translated by it (psinfo_t, bufinfo_t, …).
+    const translatedArgs = opts.texts.some((t) => /\bargs\s*\[/.test(t)) && program.items.some((c) => c.kind === 'Clause' && clauseArgDescs(c)?.some((d) => d.xlate));
+    return check(program, sink, {
+      strsize: opts.strsize, destructive: opts.destructive, kernelTypes: kernelTypeSource,
+      library: libraryFor(opts.texts) ?? (translatedArgs ? loadLibraryPrograms : undefined),
+      probeArgDescs: clauseArgDescs,
+    });
   } catch (e) {
     // The checker is new: an internal failure must not stop a program the code generator can
     // still compile. Report it once on stderr when debugging.

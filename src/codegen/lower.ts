@@ -529,6 +529,8 @@ class ClauseLowering {
   private xlateInput(obj: A.Expr): A.Expr {
     const o = unparen(obj);
     if (o.kind === 'Xlate') return o.operand;
+    // A translated args[i]: its raw argument is the translator's input.
+    if (o.kind === 'Index' && unparen(o.object).kind === 'Ident' && (unparen(o.object) as A.Ident).name === 'args') return o;
     if (o.kind === 'Unary' && o.op === '*') return this.xlateInput(o.operand);
     const s = this.sym(o);
     if (s?.kind === 'inline' && !s.info.params) return this.xlateInput(s.info.value);
@@ -1103,10 +1105,14 @@ class ClauseLowering {
     const a = this.asm;
     const obj = unparen(e.object);
     if (obj.kind === 'Ident' && obj.name === 'args') {
-      const ix = constInt(e.indices[0]!, this.env.sym);
+      // args[i] is the raw argument its provider maps it to (translated members read it).
+      const s = this.sym(e);
+      const ix = s?.kind === 'args' ? BigInt(s.mapping ?? s.index) : constInt(e.indices[0]!, this.env.sym);
       if (ix === undefined || ix < 0n || ix > 9n) throw new LowerError('args[] index must be a constant 0..9', e);
       const r = this.alloc(e);
       a.ldx(8, r, R9, MST.argv + 8 * Number(ix));
+      const t = this.typeOf(e);
+      if (t.t === 'int') { this.normalize(r, t); return { t: 'int', reg: r, type: t }; }
       return { t: 'int', reg: r, type: I64 };
     }
     const place = this.elementPlace(e);

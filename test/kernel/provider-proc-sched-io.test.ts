@@ -159,7 +159,7 @@ test('raw args translate with the D library: psinfo_t/lwpsinfo_t of a created ch
   }
 });
 
-test('typed args: psinfo_t of proc:::create through the translators', { skip, todo: 'args[] are not typed from Provider.argDescs yet (src/cli/check-bridge.ts passes no probeArgTypes)' }, () => {
+test('typed args: psinfo_t of proc:::create through the translators', { skip }, () => {
   const r = dtrace(['-q', '-n', 'proc:::create /pid == $target/ { printf("%d %d\\n", args[0]->pr_ppid == pid, args[0]->pr_pid != pid); }',
     '-c', `/bin/sh ${shellScript('/bin/true; exit 0\n')}`]);
   assert.equal(r.status, 0, r.stderr);

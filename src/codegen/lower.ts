@@ -343,7 +343,13 @@ class ClauseLowering {
         // (string)p reads the characters at p; (char *)"abc" is the string's address.
         if (t.t === 'str') return this.asStr(v, e, this.spaceOf(e.operand, this.ct(e.operand)));
         if (v.t === 'str') return { t: 'int', reg: v.reg, type: U64 };
-        if (v.t === 'obj') return t.t === 'obj' ? v : { t: 'int', reg: v.reg, type: U64 };
+        if (v.t === 'obj') {
+          // A struct/union cast to a struct/union type is the same memory seen with that type.
+          const ct = this.ct(e);
+          const cr = ct && resolve(ct);
+          if (cr && (cr.kind === 'struct' || cr.kind === 'array')) return { ...v, ctype: ct! };
+          return t.t === 'obj' ? v : { t: 'int', reg: v.reg, type: U64 };
+        }
         if (t.t !== 'int') return v;
         this.normalize(v.reg, t);
         return { t: 'int', reg: v.reg, type: t };

@@ -243,16 +243,16 @@ const INT_BY_SIZE: Record<number, [IntType, IntType]> = {
   1: [Types.char, Types.uchar], 2: [Types.short, Types.ushort], 4: [Types.int, Types.uint], 8: [Types.long, Types.ulong],
 };
 
+/**
+ * The type of a binary arithmetic result (dt_type_promote): the operand type of greater rank —
+ * size first, unsigned above signed at the same size. Unlike C there is no promotion to int:
+ * `unsigned char + char` is unsigned char in D.
+ */
 function promote(l: CType, r: CType): CType {
   const li = asInt(l), ri = asInt(r);
   const lr = rankOf(li), rr = rankOf(ri);
-  const intRank = rankOf(Types.int);
-  if (lr < intRank && rr < intRank) return Types.int;
-  if (li.signed === ri.signed) return lr >= rr ? (lr < intRank ? Types.int : l) : (rr < intRank ? Types.int : r);
-  const [u, s, ut, st] = li.signed ? [ri, li, r, l] : [li, ri, l, r];
-  if (rankOf(u) >= rankOf(s)) return rankOf(u) < intRank ? Types.int : ut;
-  if (s.sizeBytes > u.sizeBytes) return rankOf(s) < intRank ? Types.int : st;
-  return INT_BY_SIZE[s.sizeBytes]![1];
+  if (lr === rr) return resolve(l).kind === 'enum' ? r : l;
+  return lr > rr ? (resolve(l).kind === 'enum' ? INT_BY_SIZE[li.sizeBytes]![li.signed ? 0 : 1] : l) : (resolve(r).kind === 'enum' ? INT_BY_SIZE[ri.sizeBytes]![ri.signed ? 0 : 1] : r);
 }
 
 /** Wraps a value to a type's width and signedness. */

@@ -205,7 +205,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
           emitClauses(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             if (!entry) return;
-            asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
+            asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1).st(8, R9, MST.timestamp, 0);
             const probe = match.probes.find((p) => p.id === probeId)!;
             for (const mc of entry.clauses) lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, gate);
             asm.st(4, R9, MST.prid, 0);

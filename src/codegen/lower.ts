@@ -833,7 +833,7 @@ class ClauseLowering {
     const g = this.env.sym.globals.get(name);
     if (g && !BUILTIN_VARS[name]) return this.loadGlobal(g, e);
     const s = this.sym(e);
-    if (s?.kind === 'xlate-input' || (!s && this.bindingOf(name))) return this.xlateInputValue(e);
+    if (s?.kind === 'xlate-input' || s?.kind === 'inline-param' || (!s && this.bindingOf(name))) return this.xlateInputValue(e);
     if (s?.kind === 'inline' && !s.info.params && !BUILTIN_VARS[name]) return this.expr(s.info.value, false)!;
     if (s?.kind === 'builtin-var' && !BUILTIN_VARS[name]) {
       const inl = this.env.checked?.inlines.get(name);
@@ -857,7 +857,14 @@ class ClauseLowering {
         a.mov(r, R9).alu64('add', r, imm(ci)).stx(8, R9, MST.scratchU64, r).ldx(8, r, R9, MST.scratchU64);
         return int(U64);
       }
-      case 'timestamp': case 'vtimestamp': a.call(Helper.ktime_get_ns).mov(r, R0); return int(U64);
+      case 'timestamp': case 'vtimestamp': {
+        // One value per probe firing, as in DTrace: read the clock on first use, then reuse it.
+        const have = a.newLabel('tsok');
+        a.ldx(8, r, R9, MST.timestamp).jmp('jne', r, imm(0), have);
+        a.call(Helper.ktime_get_ns).mov(r, R0).stx(8, R9, MST.timestamp, R0);
+        a.label(have).mov(r, r);
+        return int(U64);
+      }
       case 'walltimestamp':
         a.call(Helper.ktime_get_ns).mov(r, R0).ldImm64(R1, this.env.options.walltimeOffsetNs).alu64('add', r, R1);
         return int(I64);
@@ -1120,6 +1127,15 @@ class ClauseLowering {
       const t = this.typeOf(e);
       if (t.t === 'int') { this.normalize(r, t); return { t: 'int', reg: r, type: t }; }
       return { t: 'int', reg: r, type: I64 };
+    }
+    // An inline with parameters (`inline int f[int x] = x + 1;` used as f[2]): its value
+    // with the parameters bound to the index expressions.
+    const os = this.sym(obj);
+    if (os?.kind === 'inline' && os.info.params) {
+      const params = os.info.params;
+      const saved = this.xlateBindings.length;
+      params.forEach((p, i) => this.xlateBindings.push({ name: p.name, expr: e.indices[i]! }));
+      try { return this.expr(os.info.value, false)!; } finally { this.xlateBindings.length = saved; }
     }
     const place = this.elementPlace(e);
     if (place) return this.loadPlace(place, e);
@@ -1386,7 +1402,10 @@ class ClauseLowering {
         // `s = NULL` stores the NULL string; any other pointer is read as characters.
         val = val.t === 'int' && this.env.checked?.constValue(e.value) === 0n ? { t: 'str', reg: val.reg } : this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
       }
-      else if (val.t === 'obj') {
+      else if (val.t === 'obj' && this.typeOf(target).t === 'int') {
+        // An array assigned to a pointer: its address.
+        val = { t: 'int', reg: val.reg, type: U64 };
+      } else if (val.t === 'obj') {
         this.copyObj(target, val, e);
         if (discard) { this.release(val); return undefined; }
         return val;

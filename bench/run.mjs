@@ -197,24 +197,58 @@ function lostReported(...paths) {
   return lost;
 }
 
+/**
+ * One traced run of the workload that the tracer filters by pid: the workload starts blocked
+ * on SIGUSR1 (so its pid can go into the program), the tracer attaches, the workload runs to
+ * the end, DRAIN_S passes, the tracer is stopped with SIGINT. Records errors in `c` and
+ * returns undefined on failure; else { pid, fields (the workload's result line), stopped, readyMs }.
+ */
+async function runPidTargeted(tracer, c, { workload, workloadArgs, caseName, outPath, graceMs }) {
+  let wl;
+  try {
+    wl = await startBlockedWorkload(workload, workloadArgs);
+  } catch (error) { recordError(c, error.message); return undefined; }
+  const started = await startAttached(tracer, caseName, programText(tracer, caseName, { pid: wl.pid }), outPath);
+  if (started.error !== undefined) {
+    wl.child.kill('SIGKILL');
+    await wl.done;
+    recordError(c, started.error);
+    return undefined;
+  }
+  addSample(c, 'readyMs', started.readyMs);
+  wl.child.kill('SIGUSR1');
+  const { fields } = await wl.done;
+  await sleep(config.drainS * 1000);
+  const stopped = await stopSession(started.session, graceMs);
+  return { pid: wl.pid, fields, stopped, readyMs: started.readyMs };
+}
+
+/**
+ * Runs a tracer (or any command) that exits by itself, under GNU time; records wallMs and
+ * rssKiB in `c` (no cell: a warm-up run), or an error when it fails or needs timeoutMs.
+ * Returns the finish record, or undefined on failure.
+ */
+async function runToExit(c, name, argv, tracerEnv, prefix, timeoutMs) {
+  const session = startSession(argv, { stdoutPath: scratch(`${prefix}.out`), stderrPath: scratch(`${prefix}.err`), rusagePath: scratch('rusage'), env: tracerEnv });
+  const r = await waitExit(session, timeoutMs);
+  if (c === undefined) return r;
+  if (r.spawnError || r.timedOut || r.exitStatus !== 0) {
+    recordError(c, `${name}: ${r.spawnError ?? (r.timedOut ? `did not finish within ${timeoutMs / 1000} s (killed)` : `exit status ${r.exitStatus}`)}: ${tail(scratch(`${prefix}.err`))}`);
+    return undefined;
+  }
+  c.consecutiveFailures = 0;
+  addSample(c, 'wallMs', r.wallMs);
+  addSample(c, 'rssKiB', r.rssKiB);
+  return r;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sections
 
 async function benchStartup(tracers) {
   log('\n== startup: whole-process wall time and peak RSS');
   const cases = ['begin_exit', 'tp_map_exit'];
-  const runOnce = async (name, argv, tracerEnv, c) => {
-    const session = startSession(argv, { stdoutPath: scratch('startup.out'), stderrPath: scratch('startup.err'), rusagePath: scratch('rusage'), env: tracerEnv });
-    const r = await waitExit(session, 30_000);
-    if (c === undefined) return;
-    if (r.spawnError || r.timedOut || r.exitStatus !== 0) {
-      recordError(c, `${name}: ${r.spawnError ?? (r.timedOut ? 'timed out after 30 s' : `exit status ${r.exitStatus}`)}: ${tail(scratch('startup.err'))}`);
-      return;
-    }
-    c.consecutiveFailures = 0;
-    addSample(c, 'wallMs', r.wallMs);
-    addSample(c, 'rssKiB', r.rssKiB);
-  };
+  const runOnce = (name, argv, tracerEnv, c) => runToExit(c, name, argv, tracerEnv, 'startup', 30_000);
   // Warm-up: page cache, the first bpf() of the session.
   for (const tracer of tracers) if (!tracer.unavailable) await runOnce(tracer.name, tracerArgv(tracer, 'begin_exit', programText(tracer, 'begin_exit')), tracer.env, undefined);
   for (let run = 1; run <= config.startupRuns; run++) {
@@ -301,24 +335,11 @@ async function benchThroughput(tracers, workload) {
         const c = cell('throughput', caseName, tracer.name);
         c.calls = calls;
         if (shouldSkip(c, tracer)) continue;
-        let wl;
-        try {
-          wl = await startBlockedWorkload(workload, ['paced', String(calls), String(rate)]);
-        } catch (error) { recordError(c, error.message); continue; }
         const outPath = scratch('throughput.out');
-        const started = await startAttached(tracer, 'printf_pid', programText(tracer, 'printf_pid', { pid: wl.pid }), outPath);
-        if (started.error !== undefined) {
-          wl.child.kill('SIGKILL');
-          await wl.done;
-          recordError(c, started.error);
-          continue;
-        }
-        addSample(c, 'readyMs', started.readyMs);
-        wl.child.kill('SIGUSR1');
-        const { fields } = await wl.done;
-        await sleep(config.drainS * 1000);
-        const stopped = await stopSession(started.session, config.stopGraceMs);
-        const pidText = String(wl.pid);
+        const run = await runPidTargeted(tracer, c, { workload, workloadArgs: ['paced', String(calls), String(rate)], caseName: 'printf_pid', outPath, graceMs: config.stopGraceMs });
+        if (run === undefined) continue;
+        const { fields, stopped } = run;
+        const pidText = String(run.pid);
         const received = readFileSync(outPath, 'utf8').split('\n').filter((line) => line === pidText).length;
         const lost = lostReported(outPath, scratch('tracer.err'));
         addSample(c, 'achievedPerS', fields.rate);
@@ -339,17 +360,8 @@ async function benchAttach(tracers) {
     for (const tracer of tracers) {
       const c = cell('attach', 'syscall_entry_all', tracer.name);
       if (shouldSkip(c, tracer)) continue;
-      const session = startSession(tracerArgv(tracer, 'attach_all', programText(tracer, 'attach_all')), {
-        stdoutPath: scratch('attach.out'), stderrPath: scratch('attach.err'), rusagePath: scratch('rusage'), env: tracer.env,
-      });
-      const r = await waitExit(session, config.attachTimeoutS * 1000);
-      if (r.timedOut || r.spawnError || r.exitStatus !== 0) {
-        recordError(c, r.timedOut ? `did not finish within ${config.attachTimeoutS} s (killed)` : `exit status ${r.exitStatus ?? r.spawnError}: ${tail(scratch('attach.err'))}`);
-        continue;
-      }
-      c.consecutiveFailures = 0;
-      addSample(c, 'wallMs', r.wallMs);
-      addSample(c, 'rssKiB', r.rssKiB);
+      const r = await runToExit(c, tracer.name, tracerArgv(tracer, 'attach_all', programText(tracer, 'attach_all')), tracer.env, 'attach', config.attachTimeoutS * 1000);
+      if (r === undefined) continue;
       log(`  rep ${rep} ${tracer.name.padEnd(8)} ${r.wallMs.toFixed(0)} ms`);
     }
   }
@@ -362,23 +374,10 @@ async function benchBigAggregation(tracers, workload) {
     for (const tracer of tracers) {
       const c = cell('bigagg', `keys_${config.bigaggKeys}`, tracer.name);
       if (shouldSkip(c, tracer)) continue;
-      let wl;
-      try {
-        wl = await startBlockedWorkload(workload, ['keys', String(config.bigaggKeys)]);
-      } catch (error) { recordError(c, error.message); continue; }
       const outPath = scratch('bigagg.out');
-      const started = await startAttached(tracer, 'bigagg', programText(tracer, 'bigagg', { pid: wl.pid }), outPath);
-      if (started.error !== undefined) {
-        wl.child.kill('SIGKILL');
-        await wl.done;
-        recordError(c, started.error);
-        continue;
-      }
-      addSample(c, 'readyMs', started.readyMs);
-      wl.child.kill('SIGUSR1');
-      const { fields } = await wl.done;
-      await sleep(config.drainS * 1000);
-      const stopped = await stopSession(started.session, 300_000);
+      const run = await runPidTargeted(tracer, c, { workload, workloadArgs: ['keys', String(config.bigaggKeys)], caseName: 'bigagg', outPath, graceMs: 300_000 });
+      if (run === undefined) continue;
+      const { fields, stopped, readyMs } = run;
       const keysPrinted = readFileSync(outPath, 'utf8').split('\n').filter((line) => keyLine.test(line)).length;
       if (stopped.timedOut) { recordError(c, 'did not finish printing within 300 s of SIGINT (killed)'); continue; }
       addSample(c, 'printMs', stopped.stopMs);
@@ -388,7 +387,7 @@ async function benchBigAggregation(tracers, workload) {
       addSample(c, 'lostReported', lostReported(outPath, scratch('tracer.err')));
       if (keysPrinted < config.bigaggKeys) c.notes.push(`rep ${rep}: only ${keysPrinted} keys printed: ${tail(scratch('tracer.err'), 2)}`);
       c.consecutiveFailures = 0;
-      log(`  rep ${rep} ${tracer.name.padEnd(8)} attached after ${started.readyMs.toFixed(0)} ms, fill ${(fields.ns_total / 1e6).toFixed(0)} ms, ` +
+      log(`  rep ${rep} ${tracer.name.padEnd(8)} attached after ${readyMs.toFixed(0)} ms, fill ${(fields.ns_total / 1e6).toFixed(0)} ms, ` +
         `SIGINT->exit ${stopped.stopMs.toFixed(0)} ms, ${keysPrinted} keys printed, peak RSS ${stopped.rssKiB} KiB`);
     }
   }
@@ -428,6 +427,9 @@ function buildSummary() {
   for (const caseName of Object.keys(sections.startup ?? {})) {
     if (caseName === 'node -e 0') continue; // printed on its own line: one process, no tracer
     row('startup', caseName, 'wall ms', med('wallMs'));
+    // The issue's second startup target: wall time over a bare `node -e 0` of the same run.
+    const nodeMs = median(sections.startup['node -e 0']?.node?.samples.wallMs ?? []);
+    if (nodeMs) row('startup', caseName, 'wall / node -e 0', (c) => { const m = med('wallMs')(c); return m === undefined ? undefined : m / nodeMs; });
     row('startup', caseName, 'peak RSS KiB', med('rssKiB'));
   }
   for (const caseName of Object.keys(sections.overhead ?? {})) {

@@ -118,6 +118,13 @@ function roundUp8(n: number): number {
   return (n + 7) & ~7;
 }
 
+/**
+ * Hash maps stay preallocated (no BPF_F_NO_PREALLOC by default), although creating them costs
+ * start-up time in proportion to max_entries (-x aggsize=64m: ~3 s here). Measured with
+ * NO_PREALLOC on a per-CPU hash: the first update of each key went from ~0.9 µs to ~30 µs
+ * (per-CPU allocation through bpf_mem_alloc) and a burst of new keys lost updates when the
+ * allocator's per-CPU cache ran dry — drops a preallocated map never has. See BENCHMARKS.md.
+ */
 /** Creates a map (BPF_MAP_CREATE). Throws SysError naming the map. */
 export function createMap(spec: MapSpec): BpfMap {
   const attr = allocNative(MapCreateAttr.sizeBytes);

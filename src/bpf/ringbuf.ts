@@ -9,6 +9,15 @@
  * `drain` decodes records in place: the callback gets the shared DataView and an offset, so no
  * allocation happens per record. Positions are read with Atomics (acquire semantics on the
  * producer position and on each header, as the kernel's smp_load_acquire pairs expect).
+ *
+ * Wake-ups. Unless a program passes BPF_RB_NO_WAKEUP/FORCE_WAKEUP, the kernel's commit
+ * (bpf_ringbuf_commit) wakes the reader only when the record just written starts exactly at
+ * the consumer position, i.e. when the reader had caught up. Each such wake-up is an irq_work
+ * on the producing CPU and an epoll wake-up here, which caps a fast producer below 1 M
+ * events/s (design/MACHINE.md). `drain(…, holdLast)` therefore lets a busy reader keep the
+ * consumer position at the start of the last record it has already processed: the producer
+ * then never sees "caught up", never wakes us, and the reader polls on a timer until the
+ * producer goes quiet, when `release()` hands the record back and epoll takes over again.
  */
 import { closeFd, mmap, munmap, pageSize, viewNative, watchReadable, type FdWatch } from './sys.js';
 import { Mmap, Ringbuf } from './uapi.js';
@@ -20,8 +29,14 @@ export interface RingBuffer {
   readonly fd: number;
   /** Size of the data area (the map's max_entries). */
   readonly sizeBytes: number;
-  /** Consumes up to `max` records (default: all ready ones); returns how many were passed to `onRecord`. */
-  drain(onRecord: RecordCallback, max?: number): number;
+  /**
+   * Consumes up to `max` records (default: all ready ones); returns how many were passed to
+   * `onRecord`. With `holdLast`, the last record delivered is not yet given back to the kernel
+   * (see below); the next drain or `release()` gives it back.
+   */
+  drain(onRecord: RecordCallback, max?: number, holdLast?: boolean): number;
+  /** Gives back to the kernel every record delivered so far (undoes a `holdLast`). */
+  release(): void;
   /** Bytes written by producers and not yet consumed (includes busy records). */
   available(): number;
   /**
@@ -70,6 +85,15 @@ export function openRingBuffer(map: { fd: number; spec: { maxEntries: number; na
   const data = new DataView(producerBuffer, page, 2 * sizeBytes);
   const dataWords = new Int32Array(producerBuffer, page, (2 * sizeBytes) >> 2);
   const mask = sizeBytes - 1;
+  // Records up to readPos have been delivered; the kernel's consumer position may lag behind
+  // it by one record while a busy reader holds the last one (see drain's holdLast).
+  let readPos = Number(Atomics.load(consumerPos, 0));
+  let committed = readPos;
+  const commit = (pos: number): void => {
+    if (pos === committed) return;
+    committed = pos;
+    Atomics.store(consumerPos, 0, BigInt(pos));
+  };
   let watch: FdWatch | undefined;
   let keepAlive = true;
   let closed = false;
@@ -77,10 +101,11 @@ export function openRingBuffer(map: { fd: number; spec: { maxEntries: number; na
   return {
     fd,
     sizeBytes,
-    drain(onRecord, max = Infinity) {
+    drain(onRecord, max = Infinity, holdLast = false) {
       if (closed) return 0;
-      let consumer = Number(Atomics.load(consumerPos, 0));
+      let consumer = readPos;
       let producer = Number(Atomics.load(producerPos, 0));
+      let lastStart = -1;
       let delivered = 0;
       let sinceCommit = 0;
       while (consumer < producer && delivered < max) {
@@ -90,19 +115,28 @@ export function openRingBuffer(map: { fd: number; spec: { maxEntries: number; na
         const header = Atomics.load(dataWords, offset >> 2) >>> 0;
         if (header & Ringbuf.BUSY_BIT) break; // reserved, not yet committed: stop here
         const length = header & LENGTH_MASK;
+        const start = consumer;
         consumer += (length + Ringbuf.HDR_SIZE_BYTES + 7) & ~7;
         if (!(header & Ringbuf.DISCARD_BIT)) {
           delivered++;
+          lastStart = start;
+          readPos = consumer;
           onRecord(data, offset + Ringbuf.HDR_SIZE_BYTES, length);
+        } else {
+          readPos = consumer;
         }
         if (++sinceCommit >= COMMIT_EVERY_RECORDS) {
-          Atomics.store(consumerPos, 0, BigInt(consumer));
+          commit(holdLast && lastStart >= 0 ? lastStart : consumer);
           sinceCommit = 0;
         }
         if (consumer >= producer) producer = Number(Atomics.load(producerPos, 0));
       }
-      if (sinceCommit) Atomics.store(consumerPos, 0, BigInt(consumer));
+      if (!holdLast) commit(readPos);
+      else if (lastStart >= 0) commit(lastStart);
       return delivered;
+    },
+    release() {
+      if (!closed) commit(readPos);
     },
     available() {
       if (closed) return 0;

@@ -177,6 +177,8 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
 
   const programs: ProgramSpecData[] = [];
   const usesStrtok = usesAny(program, ['strtok']);
+  // Inlines (and translators) of the program that read arguments make every clause need them.
+  const inlinesReadArgs = program.items.some((i) => i.kind !== 'Clause' && argsRead(i) > 0);
   let failed = false;
   for (const [provider, entries] of match.byProvider) {
     const plans: ProgramPlan[] = provider.plan(entries.map((e) => e.enabled));
@@ -202,6 +204,10 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
           asm,
           argOffset: (i) => MST.argv + 8 * i,
           exitLabel,
+          argsUsed(probeId) {
+            const entry = entries.find((e) => e.enabled.id === probeId);
+            return entry && !inlinesReadArgs ? Math.max(0, ...entry.clauses.map((mc) => argsRead([mc.clause.predicate, mc.clause.body]))) : 10;
+          },
           emitClauses(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             if (!entry) return;
@@ -311,6 +317,29 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
     sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
   };
+}
+
+/**
+ * How many leading raw arguments a piece of the program can read: argN by name, or all ten when it uses
+ * args[] (its mapping is the provider's) or anything that could read them indirectly.
+ */
+function argsRead(node: unknown): number {
+  let n = 0;
+  const visit = (x: unknown): void => {
+    if (n >= 10 || x === null || typeof x !== 'object') return;
+    if (Array.isArray(x)) { x.forEach(visit); return; }
+    const o = x as Record<string, unknown>;
+    if (o.kind === 'Ident') {
+      const name = o.name as string;
+      const m = /^arg([0-9])$/.exec(name);
+      if (m) n = Math.max(n, Number(m[1]) + 1);
+      // args[] and names that may expand to library inlines reading them.
+      else if (name === 'args' || !/^[a-z_]+$/.test(name) || /^(cur|u?regs|caller|ucaller)/.test(name)) n = 10;
+    }
+    for (const [k, v] of Object.entries(o)) if (k !== 'span' && k !== 'memberSpan') visit(v);
+  };
+  visit(node);
+  return n;
 }
 
 /** Whether the program calls any of the named functions (decides whether alloca checks are emitted). */

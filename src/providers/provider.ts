@@ -43,6 +43,11 @@ export interface TrampolineContext {
   emitClauses(probeId: number): void;
   /** Label at the program's common exit (returns 0). */
   exitLabel: string;
+  /**
+   * How many leading argv slots the clauses of probe `probeId` can read (0–10): a trampoline
+   * may skip copying the others.
+   */
+  argsUsed(probeId: number): number;
 }
 
 /** One BPF program the provider wants, serving some of the enabled probes. */

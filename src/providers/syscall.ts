@@ -87,11 +87,15 @@ export const syscallProvider: Provider = {
           a.ja(t.exitLabel);
           for (const { p, label } of targets) {
             a.label(label);
-            if (dir === 'entry') {
+            // Only the arguments the clauses read are copied (none for `@ = count()`).
+            const used = t.argsUsed(p.id);
+            if (dir === 'entry' && used > 0) {
               a.ldx(8, R3, R10, -8).ldx(8, R3, R3, 0).alu64('add', R3, imm(REGS_COPY_FROM));
               a.mov(R1, R9).alu64('add', R1, imm(MST.regs)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
               ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, MST.regs + off).stx(8, R9, t.argOffset(i), R1));
-              for (let i = 6; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
+              for (let i = 6; i < used; i++) a.st(8, R9, t.argOffset(i), 0);
+            } else if (dir === 'entry') {
+              // Nothing reads them.
             } else {
               a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8).stx(8, R9, t.argOffset(0), R1).stx(8, R9, t.argOffset(1), R1);
               for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);

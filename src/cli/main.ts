@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
     walltimeOffsetNs: wallOffsetNs(),
     bufsizeBytes: optNum(options, 'bufsize', 4 << 20), aggsizeBytes: optNum(options, 'aggsize', 4 << 20),
     dynvarsizeBytes: optNum(options, 'dynvarsize', 1 << 20), zdefs,
-    checked, scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
+    checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
     stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
   });

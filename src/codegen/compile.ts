@@ -32,6 +32,8 @@ export interface CompileOptions {
   /** -Z: descriptions matching nothing are not an error. */
   zdefs: boolean;
   providers?: readonly Provider[];
+  /** -q: a clause without data prints nothing, so it writes no record. */
+  quiet?: boolean;
   /** The checker's view of the program (types, constants, symbols); absent when the checker failed. */
   checked?: Checked;
   scratchsizeBytes?: number;
@@ -138,7 +140,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   };
   const gOffsets = new Map<string, number>();
   let gSize = 0;
-  const slotSize = (t: VType) => (t.t === 'str' ? mem.strSlot : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
+  const slotSize = (t: VType) => (t.t === 'str' ? (t.max !== undefined ? (t.max + 7) & ~7 : mem.strSlot) : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
   const aggValueSize = (a: AggInfo) => 8 * (AGG_VALUE_WORDS[a.fn]?.(a.params) ?? 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
   const env: LowerEnv = {
@@ -152,7 +154,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     aggMap: (a) => `agg_${a.id}`,
     slotSize, aggValueSize, aggKeySize,
     tvarValueSize: Math.max(8, ...[...sym.threads.values()].map((v) => slotSize(v.type))),
-    options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs, nspec: Math.max(1, opts.nspec ?? 1) },
+    options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs, nspec: Math.max(1, opts.nspec ?? 1), quiet: !!opts.quiet },
     clauses: new Map(),
     recMax: 8,
     checked,
@@ -213,7 +215,13 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
             if (!entry) return;
             asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1).st(8, R9, MST.timestamp, 0);
             const probe = match.probes.find((p) => p.id === probeId)!;
-            for (const mc of entry.clauses) lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, gate);
+            // An attached program checked the activity state in its prologue; a later clause
+            // re-checks it only when an earlier one may have called exit().
+            let mayHaveExited = plan.runMode !== 'attach';
+            for (const mc of entry.clauses) {
+              lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, mayHaveExited ? gate : -1);
+              if (clauseMayExit(mc.clause)) mayHaveExited = true;
+            }
             asm.st(4, R9, MST.prid, 0);
           },
         });
@@ -284,7 +292,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     let off = 0;
     const keyFields: FieldLayout[] = a.keys.map((k) => {
       const f: FieldLayout = k.t === 'str'
-        ? { offset: off, sizeBytes: opts.strsize, type: intCType(k), decode: 'string' }
+        ? { offset: off, sizeBytes: k.max !== undefined ? Math.min(opts.strsize, k.max - 1) : opts.strsize, type: intCType(k), decode: 'string' }
         : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: k.decode ?? 'bytes', ...(k.symbolForm ? { symbolForm: k.symbolForm } : {}) }
           : { offset: off, sizeBytes: k.size, type: intCType(k), decode: 'int', signed: k.signed };
       off += slotSize(k);
@@ -340,6 +348,11 @@ function argsRead(node: unknown): number {
   };
   visit(node);
   return n;
+}
+
+/** Whether a clause can change the activity state (exit()). */
+function clauseMayExit(clause: A.Clause): boolean {
+  return usesAny({ kind: 'Program', span: clause.span, items: [clause] }, ['exit']);
 }
 
 /** Whether the program calls any of the named functions (decides whether alloca checks are emitted). */

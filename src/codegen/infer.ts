@@ -10,7 +10,8 @@ import type { CType } from '../check/ctypes.js';
 
 export type VType =
   | { t: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
-  | { t: 'str' }
+  /** `max`: a string known to be shorter (bytes with its NUL) than strsize — an aggregation key of execname. */
+  | { t: 'str'; max?: number }
   /**
    * A struct, union or array held by value (variables declared with such a type); also the
    * recorded forms of stack()/ustack() and of the symbol functions (`decode` says which).
@@ -208,9 +209,15 @@ export function collectSymbols(program: A.Program, macroArgs: string[], oracle?:
     const v = unparen(value);
     if (v.kind !== 'Call') return;
     v.args.forEach(visitExpr);
-    if (!sym.aggs.has(ref.name)) {
+    const bounds = keys.map(stringBound);
+    const known = sym.aggs.get(ref.name);
+    if (!known) {
       const params = v.args.slice(1).map((a) => constInt(a, sym) ?? 0n);
-      sym.aggs.set(ref.name, { name: ref.name, id: sym.aggs.size + 1, fn: v.callee.name, keys: keys.map(tyOf), params });
+      const types = keys.map((k, i) => { const t = tyOf(k); return t.t === 'str' && bounds[i] !== undefined ? { t: 'str' as const, max: bounds[i] } : t; });
+      sym.aggs.set(ref.name, { name: ref.name, id: sym.aggs.size + 1, fn: v.callee.name, keys: types, params });
+    } else {
+      // A key position keeps its short form only while every use of the aggregation is short.
+      known.keys = known.keys.map((t, i) => (t.t === 'str' && t.max !== undefined ? (bounds[i] !== undefined ? { t: 'str', max: Math.max(t.max, bounds[i]!) } : { t: 'str' }) : t));
     }
   };
   const visitStmt = (s: A.Stmt): void => {
@@ -229,6 +236,16 @@ export function collectSymbols(program: A.Program, macroArgs: string[], oracle?:
   }
   // Aggregations referenced only by printa()/clear() still get ids in order of appearance.
   return sym;
+}
+
+/**
+ * An upper bound on a string key's bytes (NUL included) known from the expression itself:
+ * execname is a task's comm (TASK_COMM_LEN = 16). Keys built from it need not be strsize long.
+ */
+function stringBound(e: A.Expr): number | undefined {
+  const x = unparen(e);
+  if (x.kind === 'Ident' && x.name === 'execname') return 16;
+  return undefined;
 }
 
 /** The value of an integer constant expression, when it is one. */

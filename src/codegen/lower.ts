@@ -64,7 +64,7 @@ export interface LowerEnv {
   aggValueSize(a: AggInfo): number;
   aggKeySize(a: AggInfo): number;
   tvarValueSize: number;
-  options: { target?: number; destructive: boolean; walltimeOffsetNs: bigint; macroArgs: string[]; nspec: number };
+  options: { target?: number; destructive: boolean; walltimeOffsetNs: bigint; macroArgs: string[]; nspec: number; quiet: boolean };
   /** Clause record layouts by stid, filled the first time a clause is lowered. */
   clauses: Map<number, ClauseSpec>;
   recMax: number;
@@ -150,7 +150,8 @@ class ClauseLowering {
     const speculative = clauseCalls(cl, 'speculate');
     if (speculative) a.st(8, R9, MST.specId, 0);
     for (const s of cl.body) this.stmt(s);
-    const hasData = this.actions.length > 0 || cl.body.length === 0 || this.records;
+    // A clause without data prints its probe line — unless quiet, when it needs no record.
+    const hasData = this.actions.length > 0 || this.records || (cl.body.length === 0 && !this.env.options.quiet);
     const recordSize = (this.recOff + 7) & ~7;
     if (hasData) {
       // Header, then the whole record in one ring-buffer write: a faulting clause emits nothing.
@@ -1088,9 +1089,10 @@ class ClauseLowering {
         return;
       }
       let v = this.expr(ix, false)!;
-      if (keyTypes[i]?.t === 'str') {
+      if (kt?.t === 'str') {
         v = this.asStr(v, ix, this.spaceOf(ix, this.ct(ix)));
-        a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);
+        const max = Math.min(this.mem.strsize + 1, kt.max ?? this.mem.strsize + 1);
+        a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(max)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);
       } else if (keyTypes[i]?.t === 'obj' && v.t === 'obj') {
         // A struct key: its bytes.
         a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(Math.min(sizes[i]!, sizeOf(v.ctype, this.mem.strsize)))).mov(R3, v.reg);

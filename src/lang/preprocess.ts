@@ -6,7 +6,7 @@
  * `# N "file" flags` markers stay in the output; the lexer maps them back onto the
  * original lines (Source.lineMarkers), so diagnostics report lines of the script itself.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, type as osType } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +66,7 @@ export function preprocess(source: Source, opts: PreprocessOptions): { source: S
   const fd = openSync(file, 'r');
   let r: SpawnSyncReturns<string>;
   try {
-    r = spawnSync(opts.cppPath ?? 'cpp', cppArguments(opts), { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 << 20 });
+    r = childProcess().spawnSync(opts.cppPath ?? 'cpp', cppArguments(opts), { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 256 << 20 });
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
@@ -88,4 +88,12 @@ function failureText(source: Source, message: string, cppStderr: string): string
     : `dtrace: failed to compile script ${source.name}: `;
   const cppPart = cppStderr === '' || cppStderr.endsWith('\n') ? cppStderr : cppStderr + '\n';
   return `${cppPart}${prefix}${message}`;
+}
+
+/**
+ * node:child_process, loaded on first use: it pulls in net, stream and dgram (≈7 ms of
+ * startup) and only -c, -C and system() need it.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return process.getBuiltinModule('node:child_process');
 }

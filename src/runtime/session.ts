@@ -6,7 +6,7 @@
  */
 import { writeSync, openSync, closeSync, ftruncateSync, existsSync } from 'node:fs';
 import { snapshotProcess } from '../consume/usyms.js';
-import { spawnSync } from 'node:child_process';
+
 import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/map.js';
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
 import { loadProgram, testRun, rawTracepointArgs, type BpfProgram } from '../bpf/program.js';
@@ -354,7 +354,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           const cmd = printfRenderer({ kind: 'printf', format: act.format, args: act.args })(view, offset);
           if (text) { write(text); text = ''; }
           flush();
-          spawnSync('/bin/sh', ['-c', cmd], { stdio: ['ignore', reopened ? reopened.fd : 'inherit', 'inherit'] });
+          childProcess().spawnSync('/bin/sh', ['-c', cmd], { stdio: ['ignore', reopened ? reopened.fd : 'inherit', 'inherit'] });
           break;
         }
         case 'freopen': {
@@ -541,4 +541,12 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     for (const p of loaded.programs) p.prog.close();
     for (const m of maps.values()) m.close();
   }
+}
+
+/**
+ * node:child_process, loaded on first use: it pulls in net, stream and dgram (≈7 ms of
+ * startup) and only -c, -C and system() need it.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return process.getBuiltinModule('node:child_process');
 }

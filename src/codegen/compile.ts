@@ -244,6 +244,19 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     }
   }
   if (failed) return undefined;
+  // The kernel allows a program 64 distinct maps (MAX_USED_MAPS); a program over that is
+  // refused here with the reason, not by the verifier.
+  for (const p of programs) {
+    const used = new Set<string>();
+    const scan = (insns: Insn[]) => { for (const i of insns) if (i.map) used.add(i.map.name); };
+    scan(p.insns);
+    for (const body of subprograms.values()) scan(body);
+    if (used.size > MAX_MAPS_PER_PROGRAM) {
+      const d = sink.error('D_UNKNOWN', `the probes of program ${p.name} use ${used.size} maps (aggregations and associative arrays each take one); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
+      d.source = program.span.source;
+      return undefined;
+    }
+  }
   // Library subprograms (string routines) the programs call, and the ones those call.
   const library = stringSubprograms(mem);
   const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
@@ -410,6 +423,9 @@ function kernelSymbolAddress(name: string): bigint | undefined {
   const a = kallsyms.get(name);
   return a === 0n ? undefined : a;
 }
+
+/** MAX_USED_MAPS of the kernel's verifier. */
+const MAX_MAPS_PER_PROGRAM = 64;
 
 /** Ring buffer size: a power of two ≥ 4 KiB, from bufsize. */
 function ringSize(bytes: number): number {

@@ -1,0 +1,62 @@
+/**
+ * @fileoverview Code generation without the kernel: what compileProgram produces for BEGIN
+ * programs (the dtrace provider needs no attachment) — clause ids per probe description, map
+ * budgets, the map-count limit reported as a compile error rather than left to the verifier,
+ * and the speculation/ERROR plumbing present only when used.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from '../lang/parser.js';
+import { makeSource } from '../diag/source.js';
+import { DiagnosticSink } from '../diag/diagnostic.js';
+import { check } from '../check/checker.js';
+import { matchProgram, compileProgram } from './compile.js';
+import { dtraceProvider } from '../providers/dtrace.js';
+
+function compile(text: string) {
+  const sink = new DiagnosticSink();
+  const program = parse(makeSource('t.d', text, 'script'), sink, {});
+  const checked = check(program, sink, { strsize: 256, destructive: true });
+  assert.equal(sink.hasErrors, false, sink.errors.map((d) => d.message).join('\n'));
+  const match = matchProgram(program, sink, { zdefs: false, providers: [dtraceProvider] });
+  const compiled = compileProgram(program, match, sink, {
+    strsize: 256, destructive: true, macroArgs: [], walltimeOffsetNs: 0n, bufsizeBytes: 4 << 20,
+    aggsizeBytes: 4 << 20, dynvarsizeBytes: 1 << 20, zdefs: false, providers: [dtraceProvider], checked,
+  });
+  return { compiled, sink };
+}
+
+test('a clause with several probe descriptions takes one clause id per description', () => {
+  const { compiled } = compile('BEGIN, END { trace(1); } BEGIN { trace(2); }');
+  assert.ok(compiled);
+  assert.deepEqual(compiled.clauses.map((c) => c.stid), [0, 1, 2]);
+});
+
+test('more maps than a BPF program may use is a compile error naming the limit', () => {
+  const aggs = Array.from({ length: 70 }, (_, i) => `@a${i}[${i}] = count();`).join(' ');
+  const { compiled, sink } = compile(`BEGIN { ${aggs} }`);
+  assert.equal(compiled, undefined);
+  assert.match(sink.errors[0]!.message, /use \d+ maps .* allows a BPF program 64/);
+});
+
+test('aggsize is shared by the aggregations: each keyed map gets its part', () => {
+  const one = compile('BEGIN { @a[1] = count(); }').compiled!;
+  const two = compile('BEGIN { @a[1] = count(); @b[1] = count(); }').compiled!;
+  const entries = (c: typeof one, name: string) => c.maps.find((m) => m.name === name)!.maxEntries;
+  assert.equal(entries(two, 'agg_1'), Math.floor(entries(one, 'agg_1') / 2));
+});
+
+test('ERROR clauses become one subprogram, linked only when a program has fault paths', () => {
+  assert.equal(compile('BEGIN { trace(1); }').compiled!.subprograms.has('dt_error'), false);
+  const { compiled } = compile('BEGIN { x = *(int *)0; } ERROR { trace(arg4); }');
+  assert.ok(compiled!.subprograms.has('dt_error'));
+  const begin = compiled!.programs.find((p) => p.name === 'dtrace_BEGIN')!;
+  assert.ok(begin.insns.some((i) => i.callee === 'dt_error'));
+});
+
+test('aggregation keys of execname are 16 bytes; other strings take strsize', () => {
+  const c = compile('BEGIN { @e[execname] = count(); @p[probefunc] = count(); }').compiled!;
+  const e = c.aggregations.find((a) => a.name === 'e')!, p = c.aggregations.find((a) => a.name === 'p')!;
+  assert.equal(e.keySize, 16);
+  assert.equal(p.keySize, 264);
+});

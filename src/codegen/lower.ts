@@ -1604,9 +1604,10 @@ class ClauseLowering {
       case 'copyinstr': {
         const p = this.evalInt(args[0]!);
         const off = this.tmpSlot(e);
-        let max = this.mem.strsize + 1;
+        // As dtrace-utils: at most min(maxlen, strsize) bytes, the NUL included.
+        let max = this.mem.strsize;
         const lim = args[1] ? constInt(args[1], this.env.sym) : undefined;
-        if (lim !== undefined && lim >= 0n && lim < BigInt(max)) max = Number(lim) + 1;
+        if (lim !== undefined && lim > 0n && lim < BigInt(max)) max = Number(lim);
         a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(max)).mov(R3, p.reg).call(Helper.probe_read_user_str);
         const ok = a.newLabel('cinok');
         a.jmp('jsge', R0, imm(0), ok);

@@ -6,11 +6,11 @@
 import { Asm, R0, R1, R2, R9, R10, imm, type Insn } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
-import type { DiagnosticSink } from '../diag/diagnostic.js';
+import { DiagnosticSink } from '../diag/diagnostic.js';
 import type { Provider, EnabledProbe, ProgramPlan, ProbeSite } from '../providers/provider.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
-import { memLayout, MST, STATE, Activity } from './layout.js';
+import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
 import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.js';
 import { lowerClause, lowerErrorSubprogram, LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
@@ -116,8 +116,20 @@ const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
   },
 };
 
+/**
+ * Compiles twice when it pays: a first pass with a generous scratch layout records what the
+ * code uses (temporary strings, key areas, clause-locals); the second pass lays the scratch
+ * value out to fit, so large records still fit the 32 KiB a per-CPU value may have.
+ */
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
-  const mem = memLayout(opts.strsize, opts.scratchsizeBytes);
+  const usage = emptyUsage();
+  const first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes), usage);
+  if (!first) return undefined;
+  const fitted = fittedLayout(opts.strsize, opts.scratchsizeBytes ?? 256 + 8, usage);
+  return compileWithLayout(program, match, new DiagnosticSink(), opts, fitted, emptyUsage()) ?? first;
+}
+
+function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage): CompiledProgram | undefined {
   const checked = opts.checked;
   const declaredVars = new Map<string, CType>();
   for (const v of checked?.variables ?? []) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
@@ -161,7 +173,9 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
     kernelSymbol: (name) => kernelSymbolAddress(name),
     usesAlloca: usesAny(program, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
+    usage,
   };
+  usage.alloca = env.usesAlloca;
   const subprograms = new Map<string, Insn[]>();
   const errorProbe = match.probes.find((p) => p.id === DTRACE_PROBE_IDS.ERROR);
   const errorClauses = errorProbe ? match.clauses.filter((c) => c.probes.includes(errorProbe)) : [];

@@ -59,6 +59,40 @@ export interface MemLayout {
   size(recMax: number): number;
 }
 
+/** What code generation actually used of the scratch regions (for a fitted second layout). */
+export interface MemUsage {
+  tmpSlots: number;
+  keyAreas: number;
+  keyBytes: number;
+  lvarBytes: number;
+  strings: boolean;
+  alloca: boolean;
+}
+
+export function emptyUsage(): MemUsage {
+  return { tmpSlots: 0, keyAreas: 0, keyBytes: 0, lvarBytes: 0, strings: false, alloca: false };
+}
+
+/**
+ * A layout with each region as large as `usage` says it must be: the per-CPU value (at most
+ * 32 KiB for a per-CPU map) then leaves the record area room for large records.
+ */
+export function fittedLayout(strsize: number, scratchsize: number, usage: MemUsage): MemLayout {
+  const strSlot = (strsize + 1 + 7) & ~7;
+  const tmp = MST.size;
+  const ntmp = Math.max(1, usage.tmpSlots);
+  const key = tmp + ntmp * strSlot;
+  const keyMax = Math.max(8, (usage.keyBytes + 7) & ~7);
+  const lvars = key + Math.max(1, usage.keyAreas) * keyMax;
+  const lvarsMax = Math.max(8, usage.lvarBytes);
+  const subrScratch = lvars + lvarsMax;
+  const strtok = subrScratch + (usage.strings ? SUBR_SCRATCH_SLOTS * strSlot : 0);
+  const alloca = strtok + (usage.strings ? strSlot + 8 : 0);
+  const allocaLimit = 2 * scratchsize + 16;
+  const rec = alloca + (usage.alloca ? allocaLimit + 16 : 0);
+  return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+}
+
 export function memLayout(strsize: number, scratchsize = 256 + 8): MemLayout {
   const strSlot = (strsize + 1 + 7) & ~7;
   // Instructions address this value with signed 16-bit offsets from its start, so the fixed

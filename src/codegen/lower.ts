@@ -14,7 +14,7 @@ import type * as A from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
 import { reportedLine, lineText } from '../diag/source.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
-import { type MemLayout, MST, STATE, Activity, Fault, MAX_KEY_COMPONENTS } from './layout.js';
+import { type MemLayout, type MemUsage, MST, STATE, Activity, Fault, MAX_KEY_COMPONENTS } from './layout.js';
 import { type VType, type Symbols, type VarInfo, type AggInfo, I64, I32, U64, STR, BUILTIN_VARS, exprType, castType, constInt, arith, recordedCallType } from './infer.js';
 import type { FieldLayout, RecordedAction, ClauseSpec } from './spec.js';
 import type { CType, StructType, StructMemberType, PointerType } from '../check/ctypes.js';
@@ -76,6 +76,8 @@ export interface LowerEnv {
   usesAlloca: boolean;
   /** The program has ERROR clauses: fault paths call the `dt_error` subprogram that runs them. */
   hasErrorClauses: boolean;
+  /** Records how much of each scratch region the generated code uses. */
+  usage: MemUsage;
 }
 
 /** Name of the subprogram running the ERROR clauses (compile.ts builds it). */
@@ -223,6 +225,7 @@ class ClauseLowering {
   private tmpSlot(node?: A.Expr): number {
     const n = this.tmpNext++;
     if (n >= this.mem.ntmp) throw new LowerError('expression too complex: out of temporary strings', node);
+    this.env.usage.tmpSlots = Math.max(this.env.usage.tmpSlots, n + 1);
     return this.mem.tmp + n * this.mem.strSlot;
   }
 
@@ -965,6 +968,7 @@ class ClauseLowering {
       off = this.mem.lvars + this.lvarNext;
       if (off + size > this.mem.lvars + this.mem.lvarsMax) throw new LowerError('too many clause-local variables', node);
       this.lvarNext += Math.max(size, 8);
+      this.env.usage.lvarBytes = Math.max(this.env.usage.lvarBytes, this.lvarNext);
       this.lvarOffsets.set(name, off);
     }
     return off;
@@ -1074,7 +1078,9 @@ class ClauseLowering {
     if (indices.length > MAX_KEY_COMPONENTS) throw new LowerError('Insufficient tuple registers to generate code');
     const sizes = keyTypes.map((t) => this.env.slotSize(t));
     const total = sizes.reduce((x, y) => x + y, 0) || 8;
-    if (total > this.mem.keyMax) throw new LowerError('tuple too large');
+    if (total + 8 > this.mem.keyMax) throw new LowerError('tuple too large');
+    // (+8: a self-> array's key ends with the thread id.)
+    this.env.usage.keyBytes = Math.max(this.env.usage.keyBytes, total + 8);
     // Zero the area: string tails and padding must be byte-exact for hashing.
     a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
     // Lookups inside the components build their keys in the next area.
@@ -1154,6 +1160,7 @@ class ClauseLowering {
   /** The key area for a key built now: one per nesting level. */
   private keyArea(node?: A.Expr): number {
     if (this.keyDepth >= 2) throw new LowerError('associative array keys nested too deeply', node);
+    this.env.usage.keyAreas = Math.max(this.env.usage.keyAreas, this.keyDepth + 1);
     return this.mem.key + this.keyDepth * this.mem.keyMax;
   }
 
@@ -1302,6 +1309,7 @@ class ClauseLowering {
     const nul = a.newLabel('scmpnull'), cmp = a.newLabel('scmpop'), lt = a.newLabel('scmplt');
     a.jmp('jeq', l.reg, imm(0), nul).jmp('jeq', r.reg, imm(0), nul);
     a.mov(R1, R9).mov(R2, l.reg).mov(R3, r.reg).mov(R5, R9).callSub(STRING_SUBRS.strcmp!.name);
+    this.env.usage.strings = true;
     a.ja(cmp);
     a.label(nul).mov(R0, imm(0)).jmp('jeq', l.reg, r.reg, cmp).mov(R0, imm(1)).jmp('jlt', l.reg, r.reg, lt).ja(cmp);
     a.label(lt).mov(R0, imm(-1));
@@ -1719,6 +1727,7 @@ class ClauseLowering {
     a.mov(R1, R9);
     if (dst) a.alu64('add', R1, imm(dst));
     a.mov(R5, R9).callSub(subr.name);
+    this.env.usage.strings = true;
     const r = this.alloc(e);
     if (subr.returns === 'int') { a.mov(r, R0); return { t: 'int', reg: r, type: I64 }; }
     const ok = a.newLabel('subrok'), illop = a.newLabel('subrillop'), isNull = a.newLabel('subrnull'), done = a.newLabel('subrdone');

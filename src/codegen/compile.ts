@@ -315,7 +315,9 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     const keySize = keyed ? aggKeySize(a) : 4;
     const valueSize = aggValueSize(a);
     const entries = keyed ? Math.max(1024, Math.floor(opts.aggsizeBytes / keyedAggCount / (keySize + valueSize))) : 1;
-    maps.push({ name: env.aggMap(a), type: keyed ? 'percpu_hash' : 'percpu_array', keySize, valueSize, maxEntries: entries });
+    // A keyless aggregation's value ends with an "updated" word: it exists (and prints, even
+    // when its data is zero or was cleared) once anything has updated it.
+    maps.push({ name: env.aggMap(a), type: keyed ? 'percpu_hash' : 'percpu_array', keySize, valueSize: keyed ? valueSize : valueSize + 8, maxEntries: entries });
     let off = 0;
     const keyFields: FieldLayout[] = a.keys.map((k) => {
       const f: FieldLayout = k.t === 'str'

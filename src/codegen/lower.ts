@@ -1916,7 +1916,7 @@ class ClauseLowering {
       a.mov(R1, imm(0)).stx(4, R10, -16, R1).mov(R2, R10).alu64('add', R2, imm(-16));
       a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
       const ok = a.newLabel('aggok');
-      a.jmp('jne', R0, imm(0), ok).ja(this.end).label(ok).mov(R0, R0);
+      a.jmp('jne', R0, imm(0), ok).ja(this.end).label(ok).st(8, R0, this.env.aggValueSize(info), 1);
     } else {
       const area = this.keyArea(target);
       this.buildKey(indices, info.keys, area);

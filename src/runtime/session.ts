@@ -245,8 +245,11 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     const entries: AggEntry[] = [];
     const stride = map.valueStrideBytes;
     if (a.keyFields.length === 0) {
+      // Present once updated on any CPU (the word after the data), even if its data is zero.
       const v = map.lookup(zeroKey);
-      if (v && v.some((b) => b !== 0)) entries.push({ keys: [], value: mergeValue(a, v, stride) });
+      let updated = false;
+      if (v) for (let c = 0; c < ncpu && !updated; c++) { const o = c * stride + a.valueSize; if (o + 8 <= v.length && v.subarray(o, o + 8).some((b) => b !== 0)) updated = true; }
+      if (v && updated) entries.push({ keys: [], value: mergeValue(a, v, stride) });
     } else {
       const snap = packed ?? map.snapshot();
       for (let i = 0; i < snap.count; i++) {
@@ -399,7 +402,13 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   function zeroAggregation(a: AggregationSpec): void {
     const map = maps.get(a.map)!;
     const zero = new Uint8Array(map.valueBufferSizeBytes);
-    if (a.keyFields.length === 0) { map.update(zeroKey, zero); return; }
+    if (a.keyFields.length === 0) {
+      // clear() zeroes the data but the aggregation still exists: keep the updated words.
+      const cur = map.lookup(zeroKey);
+      if (cur) for (let c = 0; c * map.valueStrideBytes < cur.length; c++) zero.set(cur.subarray(c * map.valueStrideBytes + a.valueSize, c * map.valueStrideBytes + a.valueSize + 8), c * map.valueStrideBytes + a.valueSize);
+      map.update(zeroKey, zero);
+      return;
+    }
     for (const k of [...map.keys()]) map.update(k, zero);
   }
 

@@ -133,3 +133,13 @@ test('every fault path of a string subroutine call loads: link_ntop with a bad t
   assert.match(r.stderr, /illegal operation/);
   assert.doesNotMatch(r.stderr, /verifier/);
 });
+
+test('a keyless aggregation exists once updated: it prints after clear() and when its value is 0', { skip }, () => {
+  const r = run('BEGIN { @a = avg(timestamp); clear(@a); @z = sum(0); @n = count(); exit(0); } END { @never = count(); }');
+  assert.equal(r.status, 0, r.stderr);
+  // @a cleared (avg 0), @z summed nothing but zero; @never was never updated but END ran it, so
+  // it counts 1.
+  assert.match(r.stdout, /^\s+0\n/m);
+  assert.equal(r.stdout.match(/^\s+0$/gm)?.length, 2, r.stdout);
+  assert.match(r.stdout, /^\s+1$/m);
+});

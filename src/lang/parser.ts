@@ -679,7 +679,6 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     if (t.kind !== 'ident' || t.fromMacro && t.kind !== 'ident') return false;
     const name = t.text;
     if (knownIdents.has(name)) return false;
-    if (!isType(name)) return false;
     const text = source.text;
     let k = t.end;
     while (k < text.length && /[\f\n\r\t\v ]/.test(text[k]!)) k++;
@@ -688,7 +687,12 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     if (c0 === '=' && c1 !== '=') return false;
     if (c0 === '[' || c0 === ';') return false;
     if (c0 === ',' && !insideParens && parens === 0) return false;
-    return true;
+    if (typedefNames.has(name) || BUILTIN_TYPEDEFS.has(name)) return true;
+    // The outside hook (kernel typedefs from BTF) is asked last, and not for a name called
+    // like a function: consulting it means reading the kernel's BTF, which most programs
+    // never need.
+    if (c0 === '(') return false;
+    return opts.isTypeName?.(name) ?? false;
   }
 
   /** Does `t` begin a type name (in a cast, sizeof, declaration …)? */

@@ -22,7 +22,7 @@ import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
 import { kernelTypeSource } from '../check/btf-types.js';
-import { setTargetCommand, setTargetPid } from '../providers/pid.js';
+import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import type { Provider, ProbeSite, Attribute, Stability, DependencyClass } from '../providers/provider.js';
 
@@ -117,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
     // pid/USDT probes of $target resolve against the command it is about to exec.
     if (child?.pid) setTargetCommand(child.pid, splitCommand(cli.commands[0])[0]!);
   } else if (cli.grabPids[0] !== undefined) setTargetPid(cli.grabPids[0]);
+  declareTargetsKnown();
   const target = child?.pid ?? cli.grabPids[0];
   const killChild = () => { if (child && child.exitCode === null) child.kill('SIGKILL'); };
 

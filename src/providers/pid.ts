@@ -52,10 +52,19 @@ export function setTargetPid(pid: number): void {
   if (!targetPids.includes(pid)) targetPids.push(pid);
 }
 
+/** The caller (the CLI) has said there is no -c/-p target: no need to look for held children. */
+let targetsDeclared = false;
+
+/** Tells the providers that the caller knows every target (none, or those it set). */
+export function declareTargetsKnown(): void {
+  targetsDeclared = true;
+}
+
 /** Forgets every target (tests). */
 export function clearTargets(): void {
   targetCommands.clear();
   targetPids.length = 0;
+  targetsDeclared = false;
   providerCache.clear();
   everyProcessProviders.length = 0;
 }
@@ -315,7 +324,8 @@ export function withProcessProviders(base: readonly Provider[]): readonly Provid
   let discovered: number[] = [];
   let discoveredAtMs = -Infinity;
   const current = (): Provider[] => {
-    if (targetPids.length === 0 && Date.now() - discoveredAtMs > 200) {
+    // Scanning /proc costs milliseconds: only when nobody has told us the targets.
+    if (targetPids.length === 0 && !targetsDeclared && Date.now() - discoveredAtMs > 200) {
       discovered = heldChildren();
       discoveredAtMs = Date.now();
     }

@@ -298,7 +298,13 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     strtabBytes.set(bytes, strOffsets.get(s)!);
   }
   maps.push({ name: 'strtab', type: 'array', keySize: 4, valueSize: strtabBytes.length, maxEntries: 1, init: [{ key: 0, value: strtabBytes }], readonly: false });
-  maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(opts.bufsizeBytes) });
+  // With no probe attached (only BEGIN/END/ERROR), each clause writes at most one record per
+  // run (plus an error record): the ring need not be bufsize large — it is mapped into the
+  // tracer, so its size is resident memory.
+  const attaches = programs.some((p) => (p.attach as { plan: ProgramPlan }).plan.runMode === 'attach');
+  const specialOutput = [...env.clauses.values()].reduce((n, c) => n + 2 * (c.recordSize + 16) + 64, 0);
+  const ringBytes = attaches ? opts.bufsizeBytes : Math.min(opts.bufsizeBytes, specialOutput);
+  maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(ringBytes) });
   // dynvarsize and aggsize are budgets for all dynamic variables / all aggregations together
   // (as in DTrace), shared equally among the maps that hold them.
   const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + sym.assocs.size + sym.threadAssocs.size || 1;

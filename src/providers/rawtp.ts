@@ -29,6 +29,10 @@ export const TRACEPOINT_ATTRIBUTES: ProviderAttributes = {
 export function tracepointSites(provider: string, desc: ProbeDescFields | undefined): ProbeSite[] {
   if (desc && !matchProbeField(desc.function, '')) return [];
   if (desc?.name && !isGlob(desc.name) && !couldBeEventName(desc.name)) return [];
+  // A description that names no provider (`BEGIN`, `tick-1s`) is matched against every
+  // provider; kernel tracepoint names are lower-case, so an upper-case one is not looked up in
+  // tracefs (which would mount it and read every event name). `sdt:::Name` still is.
+  if (desc && desc.provider === '' && desc.name && !isGlob(desc.name) && /[A-Z]/.test(desc.name)) return [];
   const out: ProbeSite[] = [];
   for (const ev of tracefsEvents()) {
     if (NON_TRACEPOINT_GROUPS.has(ev.category)) continue;

@@ -174,6 +174,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     usesAlloca: usesAny(program, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,
+    probeNameOffsets: new Map(),
   };
   usage.alloca = env.usesAlloca;
   const subprograms = new Map<string, Insn[]>();
@@ -215,6 +216,9 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       }
       // strtok()'s saved position lives for one probe firing, as in DTrace.
       if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
+      // Probes running the same clauses (same clause ids) share their code in this program.
+      const sharedBlocks = new Map<string, string>();
+      const groupKey = (entry: { clauses: MatchedClause[] }, probeId: number) => entry.clauses.map((mc) => mc.stid + (mc.descOf.get(probeId) ?? 0)).join(',');
       try {
         plan.emitTrampoline({
           asm,
@@ -223,6 +227,27 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
           argsUsed(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             return entry && !inlinesReadArgs ? Math.max(0, ...entry.clauses.map((mc) => argsRead([mc.clause.predicate, mc.clause.body]))) : 10;
+          },
+          emitSharedClauses(probeId) {
+            const entry = entries.find((e) => e.enabled.id === probeId);
+            if (!entry) return false;
+            const key = groupKey(entry, probeId);
+            const members = entries.filter((e) => groupKey(e, e.enabled.id) === key).map((e) => match.probes.find((p) => p.id === e.enabled.id)!);
+            if (members.length < 2) { this.emitClauses(probeId); return false; }
+            asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
+            const known = sharedBlocks.get(key);
+            if (known) { asm.ja(known); return true; }
+            const label = asm.newLabel('shared');
+            sharedBlocks.set(key, label);
+            asm.label(label).st(8, R9, MST.timestamp, 0);
+            const probe: ProbeInfo = { ...members[0]!, shared: members };
+            let mayHaveExited = plan.runMode !== 'attach';
+            for (const mc of entry.clauses) {
+              lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, mayHaveExited ? gate : -1);
+              if (clauseMayExit(mc.clause)) mayHaveExited = true;
+            }
+            asm.st(4, R9, MST.prid, 0);
+            return false;
           },
           emitClauses(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
@@ -298,6 +323,15 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     strtabBytes.set(bytes, strOffsets.get(s)!);
   }
   maps.push({ name: 'strtab', type: 'array', keySize: 4, valueSize: strtabBytes.length, maxEntries: 1, init: [{ key: 0, value: strtabBytes }], readonly: false });
+  if (env.probeNameOffsets.size > 0) {
+    // Shared clause code finds probeprov/probemod/probefunc/probename by probe id: four u32
+    // string-table offsets per id.
+    const maxId = Math.max(...match.probes.map((p) => p.id));
+    const table = new Uint8Array((maxId + 1) * 16);
+    const dv = new DataView(table.buffer);
+    for (const [id, offs] of env.probeNameOffsets) offs.forEach((o, f) => dv.setUint32(id * 16 + f * 4, o, true));
+    maps.push({ name: 'probenames', type: 'array', keySize: 4, valueSize: table.length, maxEntries: 1, init: [{ key: 0, value: table }] });
+  }
   // With no probe attached (only BEGIN/END/ERROR), each clause writes at most one record per
   // run (plus an error record): the ring need not be bufsize large — it is mapped into the
   // tracer, so its size is resident memory.

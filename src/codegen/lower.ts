@@ -78,6 +78,8 @@ export interface LowerEnv {
   hasErrorClauses: boolean;
   /** Records how much of each scratch region the generated code uses. */
   usage: MemUsage;
+  /** String-table offsets of probeprov/probemod/probefunc/probename by probe id (shared code). */
+  probeNameOffsets: Map<number, number[]>;
 }
 
 /** Name of the subprogram running the ERROR clauses (compile.ts builds it). */
@@ -157,7 +159,7 @@ class ClauseLowering {
     const recordSize = (this.recOff + 7) & ~7;
     if (hasData) {
       // Header, then the whole record in one ring-buffer write: a faulting clause emits nothing.
-      a.mov(R1, imm(this.probe.id)).stx(4, R9, this.mem.rec, R1);
+      this.probeId(R1).stx(4, R9, this.mem.rec, R1);
       if (speculative) {
         // The speculation id rides in the high half of the clause id; speculate(0) (no buffer
         // was available) discards the record, as DTrace does.
@@ -229,6 +231,12 @@ class ClauseLowering {
     return this.mem.tmp + n * this.mem.strSlot;
   }
 
+  /** Puts the firing probe's id in `r`: a constant, or mstate's prid in code shared by probes. */
+  private probeId(r: Reg): Asm {
+    if (this.probe.shared) return this.asm.ldx(4, r, R9, MST.prid);
+    return this.asm.mov(r, imm(this.probe.id));
+  }
+
   /** Reserves `size` bytes of the record at natural alignment; returns the offset from the record start. */
   private recField(size: number, align: number): number {
     this.recOff = (this.recOff + align - 1) & ~(align - 1);
@@ -242,7 +250,7 @@ class ClauseLowering {
     const a = this.asm;
     const base = this.mem.rec;
     if (valueReg !== undefined) a.stx(8, R9, base + 16, valueReg); else a.st(8, R9, base + 16, 0);
-    a.mov(R1, imm(this.probe.id)).stx(4, R9, base, R1);
+    this.probeId(R1).stx(4, R9, base, R1);
     a.mov(R1, imm(-1)).stx(4, R9, base + 4, R1);
     a.mov(R1, imm(this.stid)).stx(4, R9, base + 8, R1);
     a.mov(R1, imm(code)).stx(4, R9, base + 12, R1);
@@ -872,7 +880,7 @@ class ClauseLowering {
       case 'walltimestamp':
         a.call(Helper.ktime_get_ns).mov(r, R0).ldImm64(R1, this.env.options.walltimeOffsetNs).alu64('add', r, R1);
         return int(I64);
-      case 'epid': case 'id': a.mov(r, imm(this.probe.id)); return int(BUILTIN_VARS[name]!);
+      case 'epid': case 'id': this.probeId(r); return int(BUILTIN_VARS[name]!);
       case 'errno': a.mov(r, imm(0)); return int(I32);
       case 'ppid': {
         // curthread->real_parent->tgid, with offsets from the kernel's BTF.
@@ -891,10 +899,29 @@ class ClauseLowering {
         this.release(r);
         return this.execname(e);
       }
-      case 'probeprov': this.release(r); return this.strLiteral(this.probe.provider, e);
-      case 'probemod': this.release(r); return this.strLiteral(this.probe.module, e);
-      case 'probefunc': this.release(r); return this.strLiteral(this.probe.function, e);
-      case 'probename': this.release(r); return this.strLiteral(this.probe.name, e);
+      case 'probeprov': case 'probemod': case 'probefunc': case 'probename': {
+        const field = (['probeprov', 'probemod', 'probefunc', 'probename'] as const).indexOf(name);
+        const key = (['provider', 'module', 'function', 'name'] as const)[field]!;
+        const members = this.probe.shared ?? [this.probe];
+        if (members.every((m) => m[key] === this.probe[key])) { this.release(r); return this.strLiteral(this.probe[key], e); }
+        // Shared code: the probe's own name, from the table compile.ts builds.
+        let bound = 0;
+        for (const m of members) {
+          const off = this.env.literal(m[key]);
+          bound = Math.max(bound, off);
+          const row = this.env.probeNameOffsets.get(m.id) ?? [0, 0, 0, 0];
+          row[field] = off;
+          this.env.probeNameOffsets.set(m.id, row);
+        }
+        const maxId = Math.max(...members.map((m) => m.id));
+        const ok = a.newLabel('pnok');
+        a.ldx(4, R1, R9, MST.prid).jmp('jle', R1, imm(maxId), ok).mov(R1, imm(0)).label(ok);
+        a.alu64('lsh', R1, imm(4)).ldMapValue(R2, 'probenames', field * 4).alu64('add', R2, R1).ldx(4, R2, R2, 0);
+        const inb = a.newLabel('pnin');
+        a.jmp('jle', R2, imm(bound), inb).mov(R2, imm(0)).label(inb);
+        a.ldMapValue(r, 'strtab', 0).alu64('add', r, R2);
+        return { t: 'str', reg: r };
+      }
     }
     const m = /^arg([0-9])$/.exec(name);
     if (m) { a.ldx(8, r, R9, MST.argv + 8 * Number(m[1])); return int(I64); }
@@ -1081,8 +1108,10 @@ class ClauseLowering {
     if (total + 8 > this.mem.keyMax) throw new LowerError('tuple too large');
     // (+8: a self-> array's key ends with the thread id.)
     this.env.usage.keyBytes = Math.max(this.env.usage.keyBytes, total + 8);
-    // Zero the area: string tails and padding must be byte-exact for hashing.
-    a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
+    // Zero the area: string tails and padding must be byte-exact for hashing. A short key is
+    // zeroed with stores, a long one with one copy from the zeros map.
+    if (total <= 64) for (let o = 0; o < total; o += 8) a.st(8, R9, area + o, 0);
+    else a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
     // Lookups inside the components build their keys in the next area.
     this.keyDepth++;
     try {
@@ -1091,6 +1120,12 @@ class ClauseLowering {
       const call = unparen(ix);
       if (kt?.t === 'obj' && kt.decode && call.kind === 'Call') {
         this.emitRecorded(call, area + size, kt);
+        size += sizes[i]!;
+        return;
+      }
+      if (kt?.t === 'str' && kt.max === 16 && call.kind === 'Ident' && call.name === 'execname' && !this.env.sym.globals.has('execname')) {
+        // The task's comm straight into the key (zero-padded by the helper): no temporary.
+        a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(16)).call(Helper.get_current_comm);
         size += sizes[i]!;
         return;
       }

@@ -28,6 +28,11 @@ export interface ProbeInfo {
   module: string;
   function: string;
   name: string;
+  /**
+   * Code shared by several probes: the id is read from mstate at run time, and a name field
+   * that differs between them from the `probenames` table.
+   */
+  shared?: ProbeInfo[];
 }
 
 /** How a program is attached; the provider that created it interprets `attach`. */

@@ -41,6 +41,13 @@ export interface TrampolineContext {
   argOffset(i: number): number;
   /** Emit the clauses of probe `probeId` (sets mstate prid, runs every clause in order). */
   emitClauses(probeId: number): void;
+  /**
+   * Like emitClauses, for a program serving many probes: probes with the same clauses share one
+   * copy of their code (the probe is known at run time from mstate prid). Returns true when it
+   * ended with a jump to code emitted earlier: the caller then must not emit anything after it
+   * on this path.
+   */
+  emitSharedClauses?(probeId: number): boolean;
   /** Label at the program's common exit (returns 0). */
   exitLabel: string;
   /**

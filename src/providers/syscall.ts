@@ -100,8 +100,8 @@ export const syscallProvider: Provider = {
               a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8).stx(8, R9, t.argOffset(0), R1).stx(8, R9, t.argOffset(1), R1);
               for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
             }
-            t.emitClauses(p.id);
-            a.ja(t.exitLabel);
+            // Hundreds of syscall probes often run the same clauses: share one copy of them.
+            if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);
           }
         },
       });

@@ -143,3 +143,14 @@ test('a keyless aggregation exists once updated: it prints after clear() and whe
   assert.equal(r.stdout.match(/^\s+0$/gm)?.length, 2, r.stdout);
   assert.match(r.stdout, /^\s+1$/m);
 });
+
+test('syscall:::entry with several clauses: one shared copy of the clauses, probefunc found at run time', { skip }, () => {
+  // Regression: the clauses were inlined once per syscall (≈370 copies) and the program outgrew
+  // the jump range ("jump offset out of range").
+  const r = run('syscall:::entry /pid == $target/ { @n[probefunc] = count(); } syscall:::entry /pid == $target/ { @e[execname, probename] = count(); } ' +
+    'syscall::getppid:entry /pid == $target/ { printf("%s %s\\n", probefunc, probename); }', ['-c', '/bin/sh -c true']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^getppid entry$/m);
+  assert.match(r.stdout, /^\s+execve\s+\d+$/m);
+  assert.match(r.stdout, /^\s+sh\s+entry\s+\d+$/m);
+});

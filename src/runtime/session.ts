@@ -94,7 +94,13 @@ export function load(compiled: CompiledProgram): Loaded {
     }
     const ring = openRingBuffer(maps.get('ringbuf')!);
     for (const p of compiled.programs) {
-      const linked = linkInsns(p.insns, { get: (n) => compiled.subprograms.get(n) });
+      let linked: ReturnType<typeof linkInsns>;
+      try {
+        linked = linkInsns(p.insns, { get: (n) => compiled.subprograms.get(n) });
+      } catch (e) {
+        // A program too large for BPF's jump offsets: say so, do not crash.
+        throw new LoadError(`program ${p.name}: ${e instanceof Error ? e.message : String(e)} (the program is too large: fewer or smaller clauses per probe)`);
+      }
       let bytes: Uint8Array;
       try {
         bytes = encode(linked, { mapFd: (n) => { const m = maps.get(n); if (!m) throw new LoadError(`program ${p.name}: unknown map ${n}`); return m.fd; }, kfuncId: kernelKfuncId });

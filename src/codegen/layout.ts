@@ -25,7 +25,7 @@ export const MST = {
   size: 264,
 } as const;
 
-export const NTMP = 16;
+export const NTMP = 32;
 /** strSlot-sized areas of working memory for string subroutines. */
 export const SUBR_SCRATCH_SLOTS = 4;
 export const MAX_KEY_COMPONENTS = 10;
@@ -100,7 +100,7 @@ export function memLayout(strsize: number, scratchsize = 256 + 8): MemLayout {
   // then); the record area comes last.
   const slots = (budget: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, Math.floor(budget / strSlot)));
   const tmp = MST.size;
-  const ntmp = slots(8192, 4, NTMP);
+  const ntmp = slots(12288, 4, NTMP);
   const key = tmp + ntmp * strSlot;
   const keyMax = slots(5200, 2, MAX_KEY_COMPONENTS) * strSlot;
   const lvars = key + 2 * keyMax;

@@ -17,8 +17,9 @@ import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, Aggregat
 import type { AggFn } from '../consume/format/values.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
-import { readFileSync } from 'node:fs';
+import { kernelSymbolAddress } from '../consume/ksyms.js';
 import { stringSubprograms } from './subr/strings.js';
+import { someNode, callsAny } from './walk.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -170,8 +171,11 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     clauses: new Map(),
     recMax: 8,
     checked,
-    kernelSymbol: (name) => kernelSymbolAddress(name),
-    usesAlloca: usesAny(program, ['alloca', 'copyin', 'copyinto', 'bcopy']),
+    kernelSymbol: (name) => {
+      // Data symbols too (`` `name ``); 0 is what kallsyms shows when addresses are hidden.
+      try { const addr = kernelSymbolAddress(name, undefined, undefined, true); return addr === 0n ? undefined : addr; } catch { return undefined; }
+    },
+    usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,
     probeNameOffsets: new Map(),
@@ -183,7 +187,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   if (errorProbe && errorClauses.length > 0) {
     env.hasErrorClauses = true;
     try {
-      const withIds = errorClauses.map((c) => ({ clause: c.clause, stid: c.stid + (c.descOf.get(errorProbe.id) ?? 0) }));
+      const withIds = errorClauses.map((c) => ({ clause: c.clause, stid: stidOf(c, errorProbe.id) }));
       subprograms.set(ERROR_SUBPROGRAM, lowerErrorSubprogram(env, withIds, errorProbe).insns);
     } catch (e) {
       if (!(e instanceof LowerError)) throw e;
@@ -193,7 +197,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   }
 
   const programs: ProgramSpecData[] = [];
-  const usesStrtok = usesAny(program, ['strtok']);
+  const usesStrtok = callsAny(program.items, ['strtok']);
   // Inlines (and translators) of the program that read arguments make every clause need them.
   const inlinesReadArgs = program.items.some((i) => i.kind !== 'Clause' && argsRead(i) > 0);
   let failed = false;
@@ -218,7 +222,31 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
       // Probes running the same clauses (same clause ids) share their code in this program.
       const sharedBlocks = new Map<string, string>();
-      const groupKey = (entry: { clauses: MatchedClause[] }, probeId: number) => entry.clauses.map((mc) => mc.stid + (mc.descOf.get(probeId) ?? 0)).join(',');
+      type Entry = (typeof entries)[number];
+      const groupKey = (e: Entry) => e.clauses.map((mc) => stidOf(mc, e.enabled.id)).join(',');
+      let groups: Map<string, ProbeInfo[]> | undefined;
+      const probeGroups = (): Map<string, ProbeInfo[]> => {
+        if (!groups) {
+          groups = new Map();
+          for (const e of entries) {
+            const list = groups.get(groupKey(e)) ?? [];
+            list.push(match.probes.find((p) => p.id === e.enabled.id)!);
+            groups.set(groupKey(e), list);
+          }
+        }
+        return groups;
+      };
+      // The clauses of one probe (or of a group sharing code), in script order. An attached
+      // program checked the activity state in its prologue; a later clause re-checks it only
+      // when an earlier one may have called exit().
+      const lowerClauses = (entry: Entry, probeId: number, probe: ProbeInfo) => {
+        let mayHaveExited = plan.runMode !== 'attach';
+        for (const mc of entry.clauses) {
+          lowerClause(asm, env, mc.clause, stidOf(mc, probeId), probe, mayHaveExited ? gate : -1);
+          if (callsAny(mc.clause, ['exit'])) mayHaveExited = true;
+        }
+        asm.st(4, R9, MST.prid, 0);
+      };
       try {
         plan.emitTrampoline({
           asm,
@@ -231,8 +259,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
           emitSharedClauses(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             if (!entry) return false;
-            const key = groupKey(entry, probeId);
-            const members = entries.filter((e) => groupKey(e, e.enabled.id) === key).map((e) => match.probes.find((p) => p.id === e.enabled.id)!);
+            const key = groupKey(entry);
+            const members = probeGroups().get(key)!;
             if (members.length < 2) { this.emitClauses(probeId); return false; }
             asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
             const known = sharedBlocks.get(key);
@@ -240,28 +268,14 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
             const label = asm.newLabel('shared');
             sharedBlocks.set(key, label);
             asm.label(label).st(8, R9, MST.timestamp, 0);
-            const probe: ProbeInfo = { ...members[0]!, shared: members };
-            let mayHaveExited = plan.runMode !== 'attach';
-            for (const mc of entry.clauses) {
-              lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, mayHaveExited ? gate : -1);
-              if (clauseMayExit(mc.clause)) mayHaveExited = true;
-            }
-            asm.st(4, R9, MST.prid, 0);
+            lowerClauses(entry, probeId, { ...members[0]!, shared: members });
             return false;
           },
           emitClauses(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             if (!entry) return;
             asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1).st(8, R9, MST.timestamp, 0);
-            const probe = match.probes.find((p) => p.id === probeId)!;
-            // An attached program checked the activity state in its prologue; a later clause
-            // re-checks it only when an earlier one may have called exit().
-            let mayHaveExited = plan.runMode !== 'attach';
-            for (const mc of entry.clauses) {
-              lowerClause(asm, env, mc.clause, mc.stid + (mc.descOf.get(probeId) ?? 0), probe, mayHaveExited ? gate : -1);
-              if (clauseMayExit(mc.clause)) mayHaveExited = true;
-            }
-            asm.st(4, R9, MST.prid, 0);
+            lowerClauses(entry, probeId, match.probes.find((p) => p.id === probeId)!);
           },
         });
       } catch (e) {
@@ -402,10 +416,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
  */
 function argsRead(node: unknown): number {
   let n = 0;
-  const visit = (x: unknown): void => {
-    if (n >= 10 || x === null || typeof x !== 'object') return;
-    if (Array.isArray(x)) { x.forEach(visit); return; }
-    const o = x as Record<string, unknown>;
+  someNode(node, (o) => {
     if (o.kind === 'Ident') {
       const name = o.name as string;
       const m = /^arg([0-9])$/.exec(name);
@@ -413,29 +424,9 @@ function argsRead(node: unknown): number {
       // args[] and names that may expand to library inlines reading them.
       else if (name === 'args' || !/^[a-z_]+$/.test(name) || /^(cur|u?regs|caller|ucaller)/.test(name)) n = 10;
     }
-    for (const [k, v] of Object.entries(o)) if (k !== 'span' && k !== 'memberSpan') visit(v);
-  };
-  visit(node);
+    return n >= 10;
+  });
   return n;
-}
-
-/** Whether a clause can change the activity state (exit()). */
-function clauseMayExit(clause: A.Clause): boolean {
-  return usesAny({ kind: 'Program', span: clause.span, items: [clause] }, ['exit']);
-}
-
-/** Whether the program calls any of the named functions (decides whether alloca checks are emitted). */
-function usesAny(program: A.Program, names: string[]): boolean {
-  let found = false;
-  const visit = (x: unknown): void => {
-    if (found || x === null || typeof x !== 'object') return;
-    if (Array.isArray(x)) { x.forEach(visit); return; }
-    const o = x as Record<string, unknown>;
-    if (o.kind === 'Call' && names.includes((o.callee as A.Ident).name)) { found = true; return; }
-    for (const [k, v] of Object.entries(o)) if (k !== 'span' && k !== 'memberSpan') visit(v);
-  };
-  visit(program.items);
-  return found;
 }
 
 /** The code generator's representation of a C type: integers by size/sign, strings; others undefined. */
@@ -461,23 +452,10 @@ function byValue(t: CType, strsize: number): VType | undefined {
   return size > 0 ? { t: 'obj', ctype: t, size } : undefined;
 }
 
-let kallsyms: Map<string, bigint> | undefined;
-/** A kernel symbol's address from /proc/kallsyms (read once, only by programs that name one). */
-function kernelSymbolAddress(name: string): bigint | undefined {
-  if (!kallsyms) {
-    kallsyms = new Map();
-    try {
-      for (const line of readFileSync('/proc/kallsyms', 'latin1').split('\n')) {
-        const sp1 = line.indexOf(' '), sp2 = line.indexOf(' ', sp1 + 1);
-        if (sp2 < 0) continue;
-        const end = line.indexOf('\t', sp2 + 1);
-        const sym = line.slice(sp2 + 1, end < 0 ? undefined : end);
-        if (!kallsyms.has(sym)) kallsyms.set(sym, BigInt('0x' + line.slice(0, sp1)));
-      }
-    } catch { /* no kallsyms: symbols stay unresolved */ }
-  }
-  const a = kallsyms.get(name);
-  return a === 0n ? undefined : a;
+
+/** The clause id of `mc` for a probe: that of the description that matched it. */
+function stidOf(mc: MatchedClause, probeId: number): number {
+  return mc.stid + (mc.descOf.get(probeId) ?? 0);
 }
 
 /** MAX_USED_MAPS of the kernel's verifier. */

@@ -24,6 +24,7 @@ import { kernelTypeSource } from '../check/btf-types.js';
 import type { ProbeInfo } from './spec.js';
 import { compilePrintf, isPrintfError } from '../consume/format/printf.js';
 import { STRING_SUBRS, type Subroutine } from './subr/strings.js';
+import { callsAny } from './walk.js';
 
 /** Where a pointer points: kernel memory (read with probe_read_kernel) or user memory (copyin). */
 type Space = 'kernel' | 'user';
@@ -151,7 +152,7 @@ class ClauseLowering {
     this.resetTemps();
     // alloca() memory lives for one clause: a pointer from an earlier clause is invalid.
     if (this.env.usesAlloca) a.st(8, R9, MST.allocaTop, 8);
-    const speculative = clauseCalls(cl, 'speculate');
+    const speculative = callsAny(cl.body, ['speculate']);
     if (speculative) a.st(8, R9, MST.specId, 0);
     for (const s of cl.body) this.stmt(s);
     // A clause without data prints its probe line — unless quiet, when it needs no record.
@@ -1536,24 +1537,9 @@ class ClauseLowering {
         this.release(v);
         return undefined;
       }
-      case 'printf': {
-        const fmt = unparen(args[0]!);
-        if (fmt.kind !== 'StringLit') throw new LowerError('printf( ) format must be a string constant', e);
-        const fields: FieldLayout[] = [];
-        const wantsString = printfStringArgs(fmt.value);
-        args.slice(1).forEach((arg, i) => {
-          const v = this.expr(arg, false)!;
-          const t = this.typeOf(arg);
-          // %s of a `char *` or char array prints the characters it points to.
-          fields.push(this.recordValue(v, wantsString[i] && t.t === 'int' && v.t !== 'str' && this.isCharData(arg) ? STR : t, arg));
-          this.release(v);
-          this.resetTemps();
-        });
-        this.actions.push({ kind: 'printf', format: fmt.value, args: fields });
-        return undefined;
-      }
-      case 'system': case 'freopen': {
-        // Formatted like printf; the consumer runs the command / reopens its output.
+      case 'printf': case 'system': case 'freopen': {
+        // system() and freopen() are formatted like printf; the consumer runs the command /
+        // reopens its output.
         const fmt = unparen(args[0]!);
         if (fmt.kind !== 'StringLit') throw new LowerError(`${name}( ) format must be a string constant`, e);
         const fields: FieldLayout[] = [];
@@ -1561,6 +1547,7 @@ class ClauseLowering {
         args.slice(1).forEach((arg, i) => {
           const v = this.expr(arg, false)!;
           const t = this.typeOf(arg);
+          // %s of a `char *` or char array prints the characters it points to.
           fields.push(this.recordValue(v, wantsString[i] && t.t === 'int' && v.t !== 'str' && this.isCharData(arg) ? STR : t, arg));
           this.release(v);
           this.resetTemps();
@@ -2089,20 +2076,6 @@ class ClauseLowering {
     const nc2 = a.newLabel('nc2');
     a.ldx(8, R4, R0, 24).jmp('jge', R1, R2, nc2).alu64('add', R4, imm(1)).label(nc2).alu64('add', R4, R5).stx(8, R0, 24, R4);
   }
-}
-
-/** Whether a clause calls the named function anywhere in its body. */
-function clauseCalls(cl: A.Clause, name: string): boolean {
-  let found = false;
-  const visit = (x: unknown): void => {
-    if (found || x === null || typeof x !== 'object') return;
-    if (Array.isArray(x)) { x.forEach(visit); return; }
-    const o = x as Record<string, unknown>;
-    if (o.kind === 'Call' && (o.callee as A.Ident).name === name) { found = true; return; }
-    for (const [k, v] of Object.entries(o)) if (k !== 'span' && k !== 'memberSpan') visit(v);
-  };
-  visit(cl.body);
-  return found;
 }
 
 /** For each printf argument after the format, whether a %s directive consumes it. */

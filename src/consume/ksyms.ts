@@ -216,10 +216,11 @@ export function formatKernelModule(addr: bigint | number, table?: KernelSymbolTa
 }
 
 /**
- * The address of a kernel text symbol by name (first match; `module` restricts it). Uses a
- * byte search for the name in the file instead of decoding every name.
+ * The address of a kernel text symbol by name (first match; `module` restricts it; `anyType`
+ * accepts data symbols too, for D's `` `name ``). Uses a byte search for the name in the file
+ * instead of decoding every name.
  */
-export function kernelSymbolAddress(name: string, module?: string, table: KernelSymbolTable = kernelSymbols()): bigint | undefined {
+export function kernelSymbolAddress(name: string, module?: string, table: KernelSymbolTable = kernelSymbols(), anyType = false): bigint | undefined {
   const needle = Buffer.from(` ${name}`, 'latin1');
   const buf = table.buf;
   let from = 0;
@@ -231,7 +232,7 @@ export function kernelSymbolAddress(name: string, module?: string, table: Kernel
     const term = buf[end];
     if (term !== 0x0a && term !== 0x09 && end !== buf.length) continue;
     // The line must be `<hex> <type> <name>`: the type letter sits right before the space.
-    if (buf[at - 2] !== 0x20 || !isTextType(buf[at - 1]!)) continue;
+    if (buf[at - 2] !== 0x20 || (!anyType && !isTextType(buf[at - 1]!))) continue;
     if (module !== undefined) {
       const lineModule = term === 0x09 ? buf.toString('latin1', end + 2, buf.indexOf(0x5d, end)) : 'vmlinux';
       if (lineModule !== module) continue;

@@ -414,26 +414,22 @@ function loadEnd(f: Frame): void {
   f.clamp(R1, f.S);
 }
 
-function buildBasename(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_basename', mem);
-  const a = f.a, W0 = f.slot(0);
-  const fault = f.label(), dot = f.label(), root = f.label(), fromStart = f.label();
-  f.scratchBase(R6);
-  a.mov(R7, R1);
-  copyIn(f, fault);
-  a.jmp('jeq', R0, imm(0), dot);
+/**
+ * slot0[0..R0) is a path: end it before its trailing slashes (to `root` when nothing but
+ * slashes is left); leaves R1 = the new end.
+ */
+function cutTrailingSlashes(f: Frame, root: string): void {
+  const a = f.a;
   a.stx(2, R6, f.var16(0), R0);
   stripTrailingSlashes(f);
   loadEnd(f);
   a.jmp('jeq', R1, imm(0), root);
-  a.alu64('add', R1, R6).st(1, R1, W0, 0); // cut the trailing slashes off
-  a.mov(R1, R6).alu64('add', R1, imm(W0)).mov(R2, imm(SLASH));
-  f.kfuncInt('bpf_strrchr');
-  a.mov(R3, imm(0)).jmp('jslt', R0, imm(0), fromStart);
-  a.mov(R3, R0).alu64('add', R3, imm(1));
-  a.label(fromStart).alu64('add', R3, R6).alu64('add', R3, imm(W0));
-  f.readStr(R7, 0, imm(f.S + 1), R3);
-  f.ret(1);
+  a.alu64('add', R1, R6).st(1, R1, f.slot(0), 0);
+}
+
+/** The results basename and dirname share: "." (`dot`), "/" (`root`), and the fault. */
+function pathEndings(f: Frame, dot: string, root: string, fault: string): void {
+  const a = f.a;
   a.label(dot);
   f.writeConst(R7, '.');
   f.ret(1);
@@ -442,6 +438,25 @@ function buildBasename(mem: MemLayout): Insn[] {
   f.ret(1);
   a.label(fault);
   f.ret(SubrFault.BADADDR);
+}
+
+function buildBasename(mem: MemLayout): Insn[] {
+  const f = new Frame('dt_basename', mem);
+  const a = f.a, W0 = f.slot(0);
+  const fault = f.label(), dot = f.label(), root = f.label(), fromStart = f.label();
+  f.scratchBase(R6);
+  a.mov(R7, R1);
+  copyIn(f, fault);
+  a.jmp('jeq', R0, imm(0), dot);
+  cutTrailingSlashes(f, root);
+  a.mov(R1, R6).alu64('add', R1, imm(W0)).mov(R2, imm(SLASH));
+  f.kfuncInt('bpf_strrchr');
+  a.mov(R3, imm(0)).jmp('jslt', R0, imm(0), fromStart);
+  a.mov(R3, R0).alu64('add', R3, imm(1));
+  a.label(fromStart).alu64('add', R3, R6).alu64('add', R3, imm(W0));
+  f.readStr(R7, 0, imm(f.S + 1), R3);
+  f.ret(1);
+  pathEndings(f, dot, root, fault);
   return f.finish();
 }
 
@@ -453,30 +468,15 @@ function buildDirname(mem: MemLayout): Insn[] {
   a.mov(R7, R1);
   copyIn(f, fault);
   a.jmp('jeq', R0, imm(0), dot);
-  a.stx(2, R6, f.var16(0), R0);
-  stripTrailingSlashes(f);
-  loadEnd(f);
-  a.jmp('jeq', R1, imm(0), root);
-  a.alu64('add', R1, R6).st(1, R1, W0, 0);
+  cutTrailingSlashes(f, root);
   // The last component goes, then the slashes before it.
   a.mov(R1, R6).alu64('add', R1, imm(W0)).mov(R2, imm(SLASH));
   f.kfuncInt('bpf_strrchr');
   a.jmp('jslt', R0, imm(0), dot);
-  a.stx(2, R6, f.var16(0), R0);
-  stripTrailingSlashes(f);
-  loadEnd(f);
-  a.jmp('jeq', R1, imm(0), root);
-  a.alu64('add', R1, R6).st(1, R1, W0, 0);
+  cutTrailingSlashes(f, root);
   f.readStr(R7, 0, imm(f.S + 1), R6, imm(W0));
   f.ret(1);
-  a.label(dot);
-  f.writeConst(R7, '.');
-  f.ret(1);
-  a.label(root);
-  f.writeConst(R7, '/');
-  f.ret(1);
-  a.label(fault);
-  f.ret(SubrFault.BADADDR);
+  pathEndings(f, dot, root, fault);
   return f.finish();
 }
 

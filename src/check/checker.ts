@@ -19,7 +19,7 @@ import { unparen } from '../lang/ast.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
 import { reportedLine, type Span } from '../diag/source.js';
 import {
-  Types, typedef, pointerTo, resolve, isInteger, sizeOf, typeName, sameType, isCharPointerOrArray,
+  Types, typedef, pointerTo, resolve, isInteger, sizeOf, typeName, sameType, isCharPointerOrArray, memberOf,
   type CType, type StructType, type EnumType, type StructMemberType, type IntType, type PointerType,
 } from './ctypes.js';
 import { fail, isCheckFailure, type CheckFailure } from './abort.js';
@@ -640,20 +640,6 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     const t = parseTypeText(scope, v.type);
     if (!t) fail('D_IDENT_UNDEF', `failed to resolve ${v.name}: Unknown variable name`, obj.span);
     return record(e, { type: t!, flags: 0, node: 'var' });
-  }
-
-  function memberOf(st: StructType, name: string): StructMemberType | undefined {
-    for (const m of st.members ?? []) {
-      if (m.name === name) return m;
-      if (m.name === '') {
-        const r = resolve(m.type);
-        if (r.kind === 'struct') {
-          const inner = memberOf(r, name);
-          if (inner) return { ...inner, bitOffset: inner.bitOffset + m.bitOffset };
-        }
-      }
-    }
-    return undefined;
   }
 
   function completeStruct(st: StructType, op: string, span: Span): StructType {

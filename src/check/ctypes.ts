@@ -239,3 +239,23 @@ export function sameType(a: CType, b: CType): boolean {
     case 'typedef': return false; // unreachable: resolve() looks through typedefs
   }
 }
+
+/**
+ * A member of a struct or union by name, looking into anonymous members (its bit offset then
+ * counts from the outer struct). `complete` supplies the definition of an anonymous member
+ * whose type is only declared here (BTF forward declarations); without it such members are
+ * skipped.
+ */
+export function memberOf(st: StructType, name: string, complete?: (t: StructType) => StructType): StructMemberType | undefined {
+  for (const m of st.members ?? []) {
+    if (m.name === name) return m;
+    if (m.name === '') {
+      const r = resolve(m.type);
+      if (r.kind === 'struct') {
+        const inner = memberOf(r.members || !complete ? r : complete(r), name, complete);
+        if (inner) return { ...inner, bitOffset: inner.bitOffset + m.bitOffset };
+      }
+    }
+  }
+  return undefined;
+}

@@ -18,7 +18,7 @@ import { type MemLayout, type MemUsage, MST, STATE, Activity, Fault, MAX_KEY_COM
 import { type VType, type Symbols, type VarInfo, type AggInfo, I64, I32, U64, STR, BUILTIN_VARS, exprType, castType, constInt, arith, recordedCallType } from './infer.js';
 import type { FieldLayout, RecordedAction, ClauseSpec } from './spec.js';
 import type { CType, StructType, StructMemberType, PointerType } from '../check/ctypes.js';
-import { Types, resolve, sizeOf, isCharPointerOrArray } from '../check/ctypes.js';
+import { Types, resolve, sizeOf, isCharPointerOrArray, memberOf } from '../check/ctypes.js';
 import type { Checked, SymbolRef } from '../check/checker.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import type { ProbeInfo } from './spec.js';
@@ -444,17 +444,7 @@ class ClauseLowering {
   }
 
   private findMember(st: StructType, name: string): StructMemberType | undefined {
-    for (const m of st.members ?? []) {
-      if (m.name === name) return m;
-      if (m.name === '') {
-        const r = resolve(m.type);
-        if (r.kind === 'struct') {
-          const inner = this.findMember(r.members ? r : this.completeStruct(r), name);
-          if (inner) return { ...inner, bitOffset: inner.bitOffset + m.bitOffset };
-        }
-      }
-    }
-    return undefined;
+    return memberOf(st, name, (t) => this.completeStruct(t));
   }
 
   /** Address of `e.member` (of `e.object->member` or `e.object.member`). */
@@ -1696,7 +1686,7 @@ class ClauseLowering {
       case 'copyin': {
         const src = this.evalInt(args[0]!);
         const n = this.evalInt(args[1]!);
-        const ptr = this.allocaBytes(n.reg, e, src.reg);
+        const ptr = this.allocaBytes(n.reg, e);
         this.copyInto(src.reg, ptr.reg, n.reg, 'user', false);
         this.release(src); this.release(n);
         return ptr;
@@ -1802,24 +1792,15 @@ class ClauseLowering {
       const val = v.t === 'obj' ? { t: 'int' as const, reg: v.reg, type: U64 } : v;
       if (i < exprs.length - 1) spilled.push(this.spill(val)); else spilled.push({ v: val, slot: 0 });
     });
-    const vals = spilled.map((s, i) => (i < exprs.length - 1 ? this.unspillAt(s) : s.v));
-    this.spillDepth -= exprs.length - 1;
-    return vals;
-  }
-
-  private unspillAt(s: { v: Val; slot: number }): Val {
-    const r = this.alloc();
-    this.asm.ldx(8, r, R10, s.slot);
-    return { ...s.v, reg: r };
+    return spilled.map((s, i) => (i < exprs.length - 1 ? this.unspill(s) : s.v));
   }
 
   /**
    * alloca(n): the next 8-aligned offset of this clause's scratch memory (NOSCRATCH when it
-   * would exceed scratchsize). `n` stays live; `keep` is a register that must not be reused.
+   * would exceed scratchsize). `n` stays live.
    */
-  private allocaBytes(n: Reg, e: A.Expr, keep?: Reg): Extract<Val, { t: 'int' }> {
+  private allocaBytes(n: Reg, e: A.Expr): Extract<Val, { t: 'int' }> {
     const a = this.asm;
-    void keep;
     const r = this.alloc(e);
     const ok = a.newLabel('allocok');
     a.ldx(8, r, R9, MST.allocaTop).mov(R2, r).alu64('add', R2, n);

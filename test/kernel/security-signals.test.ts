@@ -56,6 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('SIGUSR1 opens no inspector port and changes nothing', { skip }, async () => {
   const t = startTracer(process.env);
+  try {
   await t.ready;
   const before = listeningPorts(t.child.pid!);
   for (let i = 0; i < 3; i++) { t.child.kill('SIGUSR1'); await sleep(200); }
@@ -66,6 +67,7 @@ test('SIGUSR1 opens no inspector port and changes nothing', { skip }, async () =
   assert.equal(await t.exited, 0, t.errors());
   // It still did its work: the aggregation is printed at exit.
   assert.match(t.output(), /^\s*\d+\s*$/m);
+  } finally { t.child.kill('SIGKILL'); }
 });
 
 test('NODE_OPTIONS in the environment does not reach the tracer (no --require, no --inspect)', { skip }, async () => {
@@ -75,11 +77,13 @@ test('NODE_OPTIONS in the environment does not reach the tracer (no --require, n
     const evil = join(dir, 'evil.cjs');
     writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x');\n`);
     const t = startTracer({ ...process.env, NODE_OPTIONS: `--require ${evil} --inspect=127.0.0.1:0` });
+    try {
     await t.ready;
     assert.deepEqual(listeningPorts(t.child.pid!), []);
     t.child.kill('SIGINT');
     assert.equal(await t.exited, 0, t.errors());
     assert.throws(() => readFileSync(marker), 'a --require from NODE_OPTIONS ran inside the tracer');
+    } finally { t.child.kill('SIGKILL'); }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mappingAt, moduleElf, readProcMaps, executablePath, modulesOfMaps, type MapEntry, type ProcessModule } from '../bpf/elf/procmaps.js';
 import { lookupSymbol, vaddrOfFileOffset } from '../bpf/elf/symbols.js';
+import { lookupJitSymbol, type JitSymbol } from './perfmap.js';
 
 /** What was mapped in a process when we looked. */
 export interface ProcessSnapshot {
@@ -102,6 +103,19 @@ export function lookupUser(pid: number, addr: bigint | number): UserSymbol | und
   return { ...base, name: sym.name, offset: sym.offset };
 }
 
+/** JIT-compiled code (anonymous memory) named by the process's perf map; see perfmap.ts. */
+function lookupJit(pid: number, addr: bigint | number): JitSymbol | undefined {
+  const a = Number(BigInt.asUintN(64, BigInt(addr)));
+  const found = mappingFor(pid, a);
+  // Only memory that no file backs: a perf map cannot rename a library's code.
+  if (found && found.snap.moduleOfMapping.has(found.map.start)) return undefined;
+  return lookupJitSymbol(pid, a);
+}
+
+function jitText(sym: JitSymbol, withOffset: boolean): string {
+  return withOffset && sym.offset !== 0 ? `${sym.name}+0x${sym.offset.toString(16)}` : sym.name;
+}
+
 function hex(addr: bigint | number): string {
   return `0x${BigInt.asUintN(64, BigInt(addr)).toString(16)}`;
 }
@@ -113,7 +127,10 @@ function hex(addr: bigint | number): string {
  */
 export function formatUserAddress(pid: number, addr: bigint | number, opts: { noresolve?: boolean } = {}): string {
   const sym = lookupUser(pid, addr);
-  if (!sym) return hex(addr);
+  if (!sym) {
+    const jit = opts.noresolve ? undefined : lookupJit(pid, addr);
+    return jit ? jitText(jit, true) : hex(addr);
+  }
   if (opts.noresolve) return `${sym.path}:0x${sym.fileOffset.toString(16)}`;
   if (sym.name === undefined) return `${sym.module}\`${hex(addr)}`;
   return sym.offset === 0 ? `${sym.module}\`${sym.name}` : `${sym.module}\`${sym.name}+0x${sym.offset.toString(16)}`;
@@ -122,7 +139,10 @@ export function formatUserAddress(pid: number, addr: bigint | number, opts: { no
 /** `usym()` / `ufunc()`: ``module`function`` without the offset. */
 export function formatUserFunction(pid: number, addr: bigint | number): string {
   const sym = lookupUser(pid, addr);
-  if (!sym) return hex(addr);
+  if (!sym) {
+    const jit = lookupJit(pid, addr);
+    return jit ? jitText(jit, false) : hex(addr);
+  }
   return sym.name === undefined ? `${sym.module}\`${hex(addr)}` : `${sym.module}\`${sym.name}`;
 }
 

@@ -122,6 +122,8 @@ export interface PerfEventAttachOptions {
   /** Restrict to one process (default: every process on `cpu`). */
   pid?: number;
   cookie?: bigint;
+  /** perf_event_attr flag bits to set, e.g. exclude_kernel for user-mode counting. */
+  flagBits?: PerfEventOptions['flagBits'];
 }
 
 /** Attaches a perf_event program to a sampling event on one CPU. */
@@ -129,6 +131,7 @@ export function attachPerfEvent(prog: BpfProgram, opts: PerfEventAttachOptions, 
   const describe = `perf_event:${opts.type}/${opts.config} cpu ${opts.cpu}`;
   const why = attempt ?? `attach ${describe}`;
   const event: PerfEventOptions = { type: opts.type, config: opts.config };
+  if (opts.flagBits) event.flagBits = opts.flagBits;
   if (opts.sampleFreq !== undefined) event.sampleFreq = opts.sampleFreq;
   else event.samplePeriod = opts.samplePeriod ?? 1;
   const perfFd = openPerfEvent(event, { pid: opts.pid ?? -1, cpu: opts.cpu }, why);

@@ -6,6 +6,7 @@
 import { matchProbeField } from '../bpf/elf/glob.js';
 import type { Provider, ProbeSite, ProbeDescFields } from './provider.js';
 import { dtraceProvider } from './dtrace.js';
+import { cpcProvider } from './cpc.js';
 import { profileProvider } from './profile.js';
 import { syscallProvider } from './syscall.js';
 import { withProcessProviders, discoverProcessesFor } from './pid.js';
@@ -18,7 +19,7 @@ import { sdtProvider } from './sdt.js';
 
 /** Oracle's population order (providers-on-linux.md §0), which gives `-l` its probe ids. */
 export const PROVIDERS: readonly Provider[] = withProcessProviders([
-  dtraceProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
+  dtraceProvider, cpcProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
 ]);
 
 export function matchProbes(desc: ProbeDescFields, providers: readonly Provider[] = PROVIDERS): { provider: Provider; site: ProbeSite }[] {

@@ -1,0 +1,130 @@
+/**
+ * @fileoverview The cpc provider (CPU performance counters), named as dtrace-utils names it:
+ * `cpc:::<event>-<mode>-<count>` fires on a CPU each time `count` events of kind `event`
+ * happened there in `mode` (`user`, `kernel` or `all`). Events are perf's generic ones with `-`
+ * written `_` (`page_faults`, `cpu_clock`, `cpu_cycles`, `cache_misses` …): the software events
+ * exist on every kernel, the hardware ones only where the machine has a PMU (a VM usually has
+ * none: enabling one then fails with one line saying so). Each probe is a sampling perf event
+ * per CPU running a perf_event program, as profile-N is; arg0 is the kernel PC when the event
+ * happened in the kernel, arg1 the user PC otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
+import { attachPerfEvent, type Link } from '../bpf/link.js';
+import { onlineCpus } from '../bpf/map.js';
+import { PerfHwId, PerfSwId, PerfType } from '../bpf/uapi.js';
+import { UnsupportedError } from '../bpf/errors.js';
+import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+
+interface CpcEvent { type: number; config: number; hardware: boolean; listedCount: number }
+
+/** perf's generic event names (tools/perf `perf list`), `-` as `_`. */
+const EVENTS: Record<string, CpcEvent> = {
+  cpu_clock: { type: PerfType.SOFTWARE, config: PerfSwId.CPU_CLOCK, hardware: false, listedCount: 1_000_000 },
+  task_clock: { type: PerfType.SOFTWARE, config: PerfSwId.TASK_CLOCK, hardware: false, listedCount: 1_000_000 },
+  page_faults: { type: PerfType.SOFTWARE, config: PerfSwId.PAGE_FAULTS, hardware: false, listedCount: 1000 },
+  minor_faults: { type: PerfType.SOFTWARE, config: PerfSwId.PAGE_FAULTS_MIN, hardware: false, listedCount: 1000 },
+  major_faults: { type: PerfType.SOFTWARE, config: PerfSwId.PAGE_FAULTS_MAJ, hardware: false, listedCount: 100 },
+  context_switches: { type: PerfType.SOFTWARE, config: PerfSwId.CONTEXT_SWITCHES, hardware: false, listedCount: 1000 },
+  cpu_migrations: { type: PerfType.SOFTWARE, config: PerfSwId.CPU_MIGRATIONS, hardware: false, listedCount: 100 },
+  alignment_faults: { type: PerfType.SOFTWARE, config: PerfSwId.ALIGNMENT_FAULTS, hardware: false, listedCount: 100 },
+  emulation_faults: { type: PerfType.SOFTWARE, config: PerfSwId.EMULATION_FAULTS, hardware: false, listedCount: 100 },
+  cpu_cycles: { type: PerfType.HARDWARE, config: PerfHwId.CPU_CYCLES, hardware: true, listedCount: 1_000_000 },
+  instructions: { type: PerfType.HARDWARE, config: PerfHwId.INSTRUCTIONS, hardware: true, listedCount: 1_000_000 },
+  cache_references: { type: PerfType.HARDWARE, config: PerfHwId.CACHE_REFERENCES, hardware: true, listedCount: 100_000 },
+  cache_misses: { type: PerfType.HARDWARE, config: PerfHwId.CACHE_MISSES, hardware: true, listedCount: 10_000 },
+  branch_instructions: { type: PerfType.HARDWARE, config: PerfHwId.BRANCH_INSTRUCTIONS, hardware: true, listedCount: 1_000_000 },
+  branch_misses: { type: PerfType.HARDWARE, config: PerfHwId.BRANCH_MISSES, hardware: true, listedCount: 10_000 },
+  bus_cycles: { type: PerfType.HARDWARE, config: PerfHwId.BUS_CYCLES, hardware: true, listedCount: 100_000 },
+  ref_cpu_cycles: { type: PerfType.HARDWARE, config: PerfHwId.REF_CPU_CYCLES, hardware: true, listedCount: 1_000_000 },
+};
+const MODES = ['all', 'user', 'kernel'] as const;
+type Mode = (typeof MODES)[number];
+
+export interface CpcProbe { event: string; mode: Mode; count: bigint }
+
+/** Parses `cache_misses-user-10000`; undefined when it is not a cpc probe name. */
+export function parseCpcName(name: string): CpcProbe | undefined {
+  const m = /^([a-z0-9_]+)-(all|user|kernel)-([0-9]+)$/.exec(name);
+  if (!m || EVENTS[m[1]!] === undefined) return undefined;
+  const count = BigInt(m[3]!);
+  if (count <= 0n || count >= 1n << 63n) return undefined;
+  return { event: m[1]!, mode: m[2] as Mode, count };
+}
+
+/** Whether the machine has a hardware PMU that perf exposes (not so in most VMs). */
+export function hasHardwarePmu(): boolean {
+  return ['cpu', 'cpu_core', 'cpu_atom', 'armv8_pmuv3_0'].some((d) => existsSync(`/sys/bus/event_source/devices/${d}`));
+}
+
+function listed(): string[] {
+  const hw = hasHardwarePmu();
+  const names: string[] = [];
+  for (const [event, e] of Object.entries(EVENTS)) {
+    if (e.hardware && !hw) continue;
+    for (const mode of MODES) names.push(`${event}-${mode}-${e.listedCount}`);
+  }
+  return names;
+}
+
+// struct bpf_perf_event_data starts with struct pt_regs: ip at 128, cs at 136 (x86_64).
+const PT_REGS_IP = 128;
+const PT_REGS_CS = 136;
+
+export const cpcProvider: Provider = {
+  name: 'cpc',
+  dynamic: true,
+  attributes: {
+    provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    module: { name: 'Unstable', data: 'Unstable', class: 'Unknown' },
+    function: { name: 'Private', data: 'Private', class: 'Unknown' },
+    name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    args: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+  },
+  argDescs: () => [{ mapping: 0, native: 'uint64_t' }, { mapping: 1, native: 'uint64_t' }],
+  match(desc: ProbeDescFields): ProbeSite[] {
+    if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];
+    const names = desc.name && !isGlob(desc.name) ? [desc.name] : listed().filter((n) => matchProbeField(desc.name, n));
+    return names.filter((n) => parseCpcName(n)).map((name) => ({ provider: 'cpc', module: '', function: '', name }));
+  },
+  list: () => listed().map((name) => ({ provider: 'cpc', module: '', function: '', name })),
+  plan(probes: EnabledProbe[]): ProgramPlan[] {
+    return probes.map((p) => ({
+      name: `cpc_${p.site.name.replace(/-/g, '_')}`,
+      bpfType: 'perf_event',
+      attach: parseCpcName(p.site.name),
+      probes: [p],
+      runMode: 'attach',
+      emitTrampoline(t) {
+        const a = t.asm;
+        // As profile: arg0 = the PC if the event hit the kernel, arg1 = the PC if user mode.
+        a.ldx(8, R1, R10, -8).ldx(8, R2, R1, PT_REGS_IP).ldx(8, R3, R1, PT_REGS_CS).alu64('and', R3, imm(3));
+        const user = a.newLabel('user'), done = a.newLabel('args');
+        a.st(8, R9, t.argOffset(0), 0).st(8, R9, t.argOffset(1), 0);
+        a.jmp('jeq', R3, imm(3), user).stx(8, R9, t.argOffset(0), R2).ja(done);
+        a.label(user).stx(8, R9, t.argOffset(1), R2);
+        a.label(done).mov(R1, R1);
+        t.emitClauses(p.id);
+      },
+    }));
+  },
+  attach(plan, prog) {
+    const probe = plan.attach as CpcProbe;
+    const e = EVENTS[probe.event]!;
+    const what = `attach cpc:::${plan.probes[0]!.site.name}`;
+    if (e.hardware && !hasHardwarePmu()) {
+      throw new UnsupportedError('hardware_pmu', what, 'this machine has no hardware performance counters (no PMU: common in virtual machines); the software events (cpu_clock, page_faults, context_switches ...) work everywhere');
+    }
+    const flagBits: ('exclude_kernel' | 'exclude_user' | 'exclude_hv')[] =
+      probe.mode === 'user' ? ['exclude_kernel', 'exclude_hv'] : probe.mode === 'kernel' ? ['exclude_user', 'exclude_hv'] : [];
+    const links: Link[] = [];
+    try {
+      for (const cpu of onlineCpus()) links.push(attachPerfEvent(prog, { cpu, type: e.type, config: e.config, samplePeriod: probe.count, flagBits }, what));
+    } catch (err) {
+      for (const l of links) l.close();
+      throw err;
+    }
+    return links;
+  },
+};

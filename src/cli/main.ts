@@ -59,6 +59,17 @@ function descriptionLabel(text: string): string {
   return m ? text.slice(0, m.index) : text;
 }
 
+/**
+ * -P, -m and -f name the provider, module or function field (dtrace.c's probe specifier
+ * context): the description's missing fields are added after it — before a predicate or
+ * action that follows it, not at the end of the text.
+ */
+function withFieldSuffix(text: string, suffix: string): string {
+  const m = /^(\s*)([^\s{/]*)/.exec(text)!;
+  const end = m[0].length;
+  return `${m[1]}${m[2]}${suffix}${text.slice(end)}`;
+}
+
 function readPrograms(cli: CliOptions): ProgramText[] | string {
   const out: ProgramText[] = [];
   for (const p of cli.programs) {
@@ -70,7 +81,7 @@ function readPrograms(cli: CliOptions): ProgramText[] | string {
       if (text.startsWith('#!')) { const nl = text.indexOf('\n'); text = ' '.repeat(nl < 0 ? text.length : nl) + (nl < 0 ? '' : text.slice(nl)); }
       out.push({ source: makeSource(p.path, text, 'script'), label: p.path, kind: 'script' });
     } else {
-      const text = p.flag === 'n' ? p.text : p.flag === 'i' ? resolveProbeId(p.text) : `${p.text}${p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : p.flag === 'f' ? ':' : ''}`;
+      const text = p.flag === 'n' ? p.text : p.flag === 'i' ? resolveProbeId(p.text) : withFieldSuffix(p.text, p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : ':');
       const label = descriptionLabel(p.text);
       out.push({ source: makeSource(p.text, text, 'description'), label, kind: 'description' });
     }

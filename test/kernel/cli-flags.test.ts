@@ -1,0 +1,31 @@
+/**
+ * @fileoverview dtrace(1) flags as Oracle's and illumos's man pages describe them, run through
+ * the built command. Needs root (the probes are enabled for real).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot, buildWorkload } from '../helpers/workloads.js';
+
+const cli = join(repoRoot(), 'dist', 'cli.js');
+const skip = process.getuid?.() === 0 ? false : 'needs root to load BPF programs';
+
+function dtrace(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000 });
+}
+
+test('-P, -m and -f take a predicate and an action after the description', { skip }, () => {
+  const bin = buildWorkload('getpid_loop');
+  const f = dtrace(['-q', '-f', 'syscall::getpid /pid == $target/ { @ = count(); }', '-c', `${bin} 1234`]);
+  assert.equal(f.status, 0, f.stderr);
+  // The name field is left empty: entry and return both match.
+  assert.equal(f.stdout.trim(), '2468');
+  const fBare = dtrace(['-q', '-f', 'getpid{ @ = count(); }', '-c', `${bin} 10`]);
+  assert.equal(fBare.status, 0, fBare.stderr);
+  const P = dtrace(['-q', '-P', 'dtrace /1/ { printf("%s ", probename); exit(0); }']);
+  assert.equal(P.status, 0, P.stderr);
+  assert.equal(P.stdout.trim(), 'BEGIN END');
+  const m = dtrace(['-e', '-m', 'syscall:vmlinux{ trace(1); }']);
+  assert.equal(m.status, 0, m.stderr);
+});

@@ -99,7 +99,11 @@ async function main(argv: string[]): Promise<number> {
     return runBtfCommand(argv.slice(1));
   }
   const parsed = parseCommandLine(argv, process.env);
-  if (!parsed.ok) { writeOut(2, parsed.message.endsWith('\n') ? parsed.message : parsed.message + '\n'); return parsed.status; }
+  if (!parsed.ok) {
+    writeOut(2, parsed.message.endsWith('\n') ? parsed.message : parsed.message + '\n');
+    if (parsed.hint && !testing) writeOut(2, `hint: ${parsed.hint}\n`);
+    return parsed.status;
+  }
   const cli = parsed.cli;
   if (cli.mode === 'version') { writeOut(1, 'dtrace: Oracle D 2.0\n'); return 0; }
   // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.

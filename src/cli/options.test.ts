@@ -450,6 +450,7 @@ test('setOption contexts: inside a program, while tracing', () => {
 
 test('setOption messages and pragma wording', () => {
   assert.deepEqual(setOption(new Map(), 'foo', true), { ok: false, reason: 'Invalid option name', message: 'failed to set -x foo: Invalid option name' });
+  assert.deepEqual(setOption(new Map(), 'bufsz', '4m'), { ok: false, reason: 'Invalid option name', message: 'failed to set -x bufsz: Invalid option name', hint: 'did you mean `bufsize`?' });
   assert.deepEqual(setOption(new Map(), 'bufsize', 'x'), { ok: false, reason: 'Invalid value for specified option', message: 'failed to set -x bufsize: Invalid value for specified option' });
   assert.equal(pragmaOptionMessage('foo', true, 'Invalid option name'), "failed to set option 'foo': Invalid option name");
   assert.equal(pragmaOptionMessage('bufsize', 'x', 'Invalid value for specified option'), "failed to set option 'bufsize' to 'x': Invalid value for specified option");

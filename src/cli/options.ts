@@ -19,6 +19,7 @@
  *  - sizes: bigint bytes; times/rates: bigint nanoseconds (`hz` → period).
  *  - string and keyword options (stdc, linkmode, cpppath, define, ...): string.
  */
+import { didYouMean } from '../diag/suggest.js';
 import { readFileSync } from 'node:fs';
 import { illegalDataModelMessage, invalidOptionMessage, missingArgumentMessage, usageText } from './usage.js';
 
@@ -90,7 +91,7 @@ export type ParseResult =
    * usage text) and ending in a newline. Status 2 for usage errors; 1 for the fatal errors
    * DTrace reports during option processing (`failed to set -x ...`, `invalid pid: ...`).
    */
-  | { ok: false; status: 1 | 2; message: string };
+  | { ok: false; status: 1 | 2; message: string; hint?: string };
 
 export type OptionKind = 'runtime' | 'dynamic' | 'compile';
 
@@ -149,6 +150,8 @@ export type SetOptionResult =
       message: string;
       /** The library error text alone, for callers that word their own message. */
       reason: OptionError;
+      /** For a misspelt name: the nearest option (not part of DTrace's message). */
+      hint?: string;
     };
 
 // ─────────────────────── C number parsing (strtoull & co) ───────────────────────
@@ -579,9 +582,12 @@ export function setOption(
   value: string | true,
   context: SetOptionContext = {},
 ): SetOptionResult {
-  const fail = (reason: OptionError): SetOptionResult => ({ ok: false, reason, message: `failed to set -x ${name}: ${reason}` });
+  const fail = (reason: OptionError): Extract<SetOptionResult, { ok: false }> => ({ ok: false, reason, message: `failed to set -x ${name}: ${reason}` });
   const def = OPTIONS.get(name);
-  if (def === undefined) return fail('Invalid option name');
+  if (def === undefined) {
+    const hint = didYouMean(name, OPTIONS.keys());
+    return hint === undefined ? fail('Invalid option name') : { ...fail('Invalid option name'), hint };
+  }
   if (def.kind === 'runtime' && context.tracingActive) return fail('Operation illegal when tracing is active');
   const parsed = def.parse(value);
   if (!parsed.ok) return fail(parsed.error);
@@ -703,7 +709,7 @@ const SPECIFIER_FLAGS = new Set(['n', 'P', 'm', 'f', 'i']);
  */
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, programName = 'dtrace'): ParseResult {
   const usageError = (message: string): ParseResult => ({ ok: false, status: 2, message });
-  const fatal = (message: string): ParseResult => ({ ok: false, status: 1, message: `${programName}: ${message}\n` });
+  const fatal = (message: string): Extract<ParseResult, { ok: false }> => ({ ok: false, status: 1, message: `${programName}: ${message}\n` });
 
   if (argv.length === 0) return usageError(usageText(programName));
   const scanned = scanWords(argv, programName);
@@ -779,7 +785,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, program
   /** Sets an option from a flag; on failure returns DTrace's `failed to set -F`-style text. */
   const setFromFlag = (name: string, value: string | true, shown: string): ParseResult | undefined => {
     const r = setOption(store, name, value);
-    if (!r.ok) return fatal(`failed to set ${shown}: ${r.reason}`);
+    if (!r.ok) return r.hint === undefined ? fatal(`failed to set ${shown}: ${r.reason}`) : { ...fatal(`failed to set ${shown}: ${r.reason}`), hint: r.hint };
     record(name, value);
     return undefined;
   };

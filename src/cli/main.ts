@@ -7,6 +7,8 @@ import { readFileSync, writeSync, openSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { parseCommandLine, setOption, pragmaOptionMessage, applySetopt, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
 import { generateHeader } from './header.js';
+import { helpText } from './usage.js';
+import { DTRACE_TS_VERSION, D_VERSION } from '../version.js';
 import { makeSource, type Source } from '../diag/source.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
 import { renderDiagnostic } from '../diag/render.js';
@@ -98,6 +100,10 @@ async function main(argv: string[]): Promise<number> {
     const { runBtfCommand } = await import('./btf.js');
     return runBtfCommand(argv.slice(1));
   }
+  if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '--version')) {
+    writeOut(1, argv[0] === '--help' ? helpText() : `dtrace-ts ${DTRACE_TS_VERSION} (D ${D_VERSION}, as Oracle DTrace ${D_VERSION}), node ${process.version}\n`);
+    return 0;
+  }
   const parsed = parseCommandLine(argv, process.env);
   if (!parsed.ok) {
     writeOut(2, parsed.message.endsWith('\n') ? parsed.message : parsed.message + '\n');
@@ -105,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
     return parsed.status;
   }
   const cli = parsed.cli;
-  if (cli.mode === 'version') { writeOut(1, 'dtrace: Oracle D 2.0\n'); return 0; }
+  if (cli.mode === 'version') { writeOut(1, `dtrace: Oracle D ${D_VERSION}\n`); return 0; }
   // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.
   const options = cli.optionValues;
   // -h and -G write their own file to -o; everything else appends its output there.

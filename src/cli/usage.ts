@@ -72,3 +72,22 @@ export function missingArgumentMessage(programName: string, letter: string): str
 export function illegalDataModelMessage(programName: string, letterAndArg: string): string {
   return `${programName}: illegal option -- ${letterAndArg}\n`;
 }
+
+/**
+ * `dtrace --help`: the usage text, then what a newcomer needs first (not part of Oracle's
+ * usage, which stays byte for byte what it prints for a usage error).
+ */
+export function helpText(programName = 'dtrace'): string {
+  return usageText(programName) + `
+Examples:
+  ${programName} -n 'BEGIN { trace("hello"); exit(0); }'
+  ${programName} -n 'syscall:::entry { @[execname] = count(); }'      (Ctrl-C prints the counts)
+  ${programName} -q -n 'syscall::openat:entry { printf("%s %s\\n", execname, copyinstr(arg1)); }'
+  ${programName} -n 'profile-997 /pid == $target/ { @[ustack()] = count(); }' -c ./myprogram
+  ${programName} -l -P syscall                                        (list probes)
+  ${programName} -s script.d -x bufsize=8m
+
+Loading BPF programs needs root (or CAP_BPF with CAP_PERFMON).
+More: the README of the dtrace-ts package.
+`;
+}

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parseCommandLine, setOption, pragmaOptionMessage, applySetopt, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
 import { generateHeader } from './header.js';
 import { helpText } from './usage.js';
+import { missingPrivileges } from './privileges.js';
 import { DTRACE_TS_VERSION, D_VERSION } from '../version.js';
 import { makeSource, type Source } from '../diag/source.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
@@ -112,6 +113,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const cli = parsed.cli;
   if (cli.mode === 'version') { writeOut(1, `dtrace: Oracle D ${D_VERSION}\n`); return 0; }
+  if (cli.requiresRoot) {
+    const hint = missingPrivileges();
+    if (hint !== undefined) {
+      stderr('dtrace: failed to initialize dtrace: DTrace requires additional privileges');
+      if (!testing) stderr(`hint: ${hint}`);
+      return 1;
+    }
+  }
   // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.
   const options = cli.optionValues;
   // -h and -G write their own file to -o; everything else appends its output there.

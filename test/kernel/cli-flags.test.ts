@@ -29,3 +29,13 @@ test('-P, -m and -f take a predicate and an action after the description', { ski
   const m = dtrace(['-e', '-m', 'syscall:vmlinux{ trace(1); }']);
   assert.equal(m.status, 0, m.stderr);
 });
+
+test('an unprivileged user gets one line and a hint before anything is compiled or listed', { skip }, () => {
+  for (const args of [['-n', 'BEGIN { exit(0); }'], ['-l']]) {
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli, ...args], { encoding: 'latin1', timeout: 30_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'dtrace: failed to initialize dtrace: DTrace requires additional privileges\n'
+      + 'hint: tracing needs root: run it with sudo, or give node the capabilities CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH\n');
+  }
+});

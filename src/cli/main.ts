@@ -38,6 +38,16 @@ function writeOut(fd: number, text: string): void {
 }
 const stderr = (text: string) => writeOut(2, text.endsWith('\n') ? text : text + '\n');
 
+/** strerror(3)'s text for a Node file-system error. */
+function errnoText(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const texts: Record<string, string> = {
+    EACCES: 'Permission denied', EISDIR: 'Is a directory', ENOENT: 'No such file or directory', EROFS: 'Read-only file system',
+    ENOSPC: 'No space left on device', ENOTDIR: 'Not a directory', ELOOP: 'Too many levels of symbolic links', EPERM: 'Operation not permitted',
+  };
+  return (code && texts[code]) ?? (e as Error).message;
+}
+
 function optBool(o: OptionValues, name: string): boolean {
   const v = o.get(name);
   return v !== undefined && v !== 'false' && v !== 0n;
@@ -124,7 +134,15 @@ async function main(argv: string[]): Promise<number> {
   // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.
   const options = cli.optionValues;
   // -h and -G write their own file to -o; everything else appends its output there.
-  const outFd = cli.outputFile && cli.mode !== 'header' && cli.mode !== 'elf' ? openSync(cli.outputFile, 'a') : 1;
+  let outFd = 1;
+  if (cli.outputFile && cli.mode !== 'header' && cli.mode !== 'elf') {
+    try {
+      outFd = openSync(cli.outputFile, 'a');
+    } catch (e) {
+      stderr(`dtrace: failed to open output file '${cli.outputFile}': ${errnoText(e)}`);
+      return 1;
+    }
+  }
   const out = (text: string) => writeOut(outFd, text);
 
   if (cli.programs.length === 0) {

@@ -39,3 +39,12 @@ test('an unprivileged user gets one line and a hint before anything is compiled 
       + 'hint: tracing needs root: run it with sudo, or give node the capabilities CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH\n');
   }
 });
+
+test('-o onto a directory or a missing directory: DTrace\'s line, status 1, no stack trace', { skip }, () => {
+  const dir = dtrace(['-o', '/tmp', '-n', 'BEGIN { exit(0); }']);
+  assert.equal(dir.status, 1);
+  assert.equal(dir.stderr, "dtrace: failed to open output file '/tmp': Is a directory\n");
+  const missing = dtrace(['-o', '/nonexistent/out.txt', '-n', 'BEGIN { exit(0); }']);
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, "dtrace: failed to open output file '/nonexistent/out.txt': No such file or directory\n");
+});

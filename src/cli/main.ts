@@ -192,7 +192,7 @@ async function main(argv: string[]): Promise<number> {
     });
     if (sink.hasErrors) break;
     perProgram.push({ prog, ast });
-    items.push(...ast.items);
+    for (const item of ast.items) items.push(item);
   }
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, errtags)); killChild(); return 1; }
   // Pragmas set options before the program is checked and compiled.
@@ -513,6 +513,9 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (e instanceof LoadError) stderr(`dtrace: ${e.message}`);
     else if (e instanceof UnsupportedError || e instanceof SysError) stderr(`dtrace: could not enable tracing: ${e.message}`);
+    // Recursion over a program nested thousands deep (parentheses, ifs) runs out of stack in
+    // the parser, checker or code generator: a limit of the compiler, said as such.
+    else if (e instanceof RangeError && /call stack/.test(e.message)) stderr('dtrace: failed to compile: the program nests too deeply for the compiler (thousands of levels of parentheses, blocks or if statements)');
     else stderr(`dtrace: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
     process.exitCode = 1;
   },

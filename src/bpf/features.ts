@@ -1,5 +1,11 @@
 /**
- * @fileoverview What this kernel can do, probed once per process and cached. Providers call
+ * @fileoverview What this kernel can do: ONE table (FEATURES) names each feature, how it is
+ * detected and the mainline version that brought it; results are probed on first use and cached,
+ * so a run pays only for what it asks (`BEGIN { exit(0); }` asks for one program load).
+ * `kernelCaps()` turns them into the plain-data KernelCaps code generation reads. With
+ * `DTRACE_TS_KERNEL=5.15` (any mainline version) in the environment, every feature newer than that
+ * version reads as missing — emulating an older kernel here so its fallbacks run; the level only
+ * ever takes capabilities away (a feature this kernel lacks stays missing). Providers call
  * `requireFeature` before attaching so that a missing feature is one clear sentence
  * ("fbt: this kernel has no kprobes (CONFIG_KPROBES is not set) and no fentry support") rather
  * than an errno from deep inside an attach.
@@ -9,16 +15,19 @@
  * bpftool says "tracing" is unavailable; design/MACHINE.md).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { release as osRelease } from 'node:os';
 import { UnsupportedError, SysError, VerifierError } from './errors.js';
 import { createMap } from './map.js';
 import { loadProgram, testRun, type ProgramSpec } from './program.js';
 import { dynamicPmu } from './perf.js';
 import { allocNative, bpfTry, closeFd, freeNative, nativeCString, setU64 } from './sys.js';
 import { AttachType, BpfCmd, Errno, Helper, LinkCreateAttr, errnoName } from './uapi.js';
+import { KERNEL_BTF_PATH, loadKernelBtf } from './btf/index.js';
+import { NEWEST_KERNEL, type KernelCaps } from './kernel-caps.js';
 
 export type FeatureName =
-  | 'bpf' | 'ringbuf' | 'raw_tp' | 'tp_btf' | 'uprobe_pmu' | 'uprobe_multi' | 'kprobe_pmu' | 'fentry'
-  | 'test_run_raw_tp' | 'probe_write_user' | 'btf_vmlinux';
+  | 'bpf' | 'ringbuf' | 'raw_tp' | 'tp_btf' | 'uprobe_pmu' | 'uprobe_multi' | 'kprobe_pmu' | 'kprobe_multi' | 'fentry'
+  | 'test_run_raw_tp' | 'probe_write_user' | 'btf_vmlinux' | 'isa_v4' | 'bounded_loops' | 'bpf_loop' | 'get_func_ip';
 
 export interface FeatureStatus {
   available: boolean;
@@ -36,10 +45,16 @@ export function hasFeature(name: FeatureName): boolean {
 export function featureStatus(name: FeatureName): FeatureStatus {
   let status = cache.get(name);
   if (!status) {
-    try {
-      status = PROBES[name]();
-    } catch (e) {
-      status = { available: false, reason: `probing ${name} failed: ${(e as Error).message}` };
+    const spec = FEATURES[name];
+    const level = emulatedLevel();
+    if (level && versionBelow(level, spec.since)) {
+      status = { available: false, reason: `this kernel has no ${spec.what} (Linux ${spec.since}; emulating ${level} with DTRACE_TS_KERNEL)` };
+    } else {
+      try {
+        status = spec.probe();
+      } catch (e) {
+        status = { available: false, reason: `probing ${name} failed: ${(e as Error).message}` };
+      }
     }
     cache.set(name, status);
   }
@@ -63,6 +78,9 @@ export function requireAnyFeature(names: readonly FeatureName[], forWhat: string
 /** Forgets cached results (tests). */
 export function resetFeatureCache(): void {
   cache.clear();
+  kfuncCache.clear();
+  helperCache.clear();
+  levelRead = false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +96,7 @@ const ADD64_IMM = 0x07;
 const ST_MEM_DW = 0x7a;
 const CALL = 0x85;
 const EXIT = 0x95;
+const JLT_IMM = 0xa5;
 /** `r0 = 0; exit`. */
 const RETURN_ZERO = new Uint8Array([...insn(MOV64_IMM, 0, 0, 0, 0), ...insn(EXIT, 0, 0, 0, 0)]);
 
@@ -92,8 +111,19 @@ function tryLoad(spec: ProgramSpec): { ok: true; close(): void; fd: number } | {
   }
 }
 
-const PROBES: Record<FeatureName, () => FeatureStatus> = {
-  bpf() {
+/** One row of the feature table. */
+export interface FeatureSpec {
+  /** The first mainline kernel with it (what an emulated level compares with). */
+  since: string;
+  /** What it is, as "this kernel has no …" completes. */
+  what: string;
+  /** How it is detected. */
+  detect: string;
+  probe(): FeatureStatus;
+}
+
+export const FEATURES: Record<FeatureName, FeatureSpec> = {
+  bpf: { since: '3.18', what: 'bpf(2)', detect: 'create an array map', probe() {
     try {
       createMap({ name: 'probe_bpf', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }).close();
       return { available: true };
@@ -101,34 +131,34 @@ const PROBES: Record<FeatureName, () => FeatureStatus> = {
       const code = e instanceof SysError ? e.code : String(e);
       return { available: false, reason: `this process cannot use bpf(2) (${code}; run as root or with CAP_BPF and CAP_PERFMON)` };
     }
-  },
-  ringbuf() {
+  } },
+  ringbuf: { since: '5.8', what: 'BPF ring buffer', detect: 'create a ringbuf map', probe() {
     try {
       createMap({ name: 'probe_ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: 4096 * 4 }).close();
       return { available: true };
     } catch (e) {
       return { available: false, reason: `this kernel has no BPF ring buffer (${e instanceof SysError ? e.code : e}; needs Linux 5.8)` };
     }
-  },
-  raw_tp() {
+  } },
+  raw_tp: { since: '4.17', what: 'raw tracepoint programs', detect: 'load `r0 = 0; exit` as raw_tracepoint', probe() {
     const r = tryLoad({ name: 'probe_raw_tp', type: 'raw_tracepoint', insns: RETURN_ZERO });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel cannot load raw tracepoint programs (${r.reason})` };
-  },
-  tp_btf() {
+  } },
+  tp_btf: { since: '5.5', what: 'tp_btf programs', detect: 'load a tracing program attached to btf_trace_sys_enter', probe() {
     const id = vmlinuxBtfTypeId('btf_trace_sys_enter', BTF_KIND_TYPEDEF);
     if (id === undefined) return { available: false, reason: 'this kernel has no BTF for tracepoints (/sys/kernel/btf/vmlinux)' };
     const r = tryLoad({ name: 'probe_tp_btf', type: 'tracing', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_RAW_TP, attachBtfId: id });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel cannot load tp_btf programs (${r.reason})` };
-  },
-  uprobe_pmu() {
+  } },
+  uprobe_pmu: { since: '4.17', what: 'uprobe PMU', detect: '/sys/bus/event_source/devices/uprobe/type exists', probe() {
     return dynamicPmu('uprobe') ? { available: true } : { available: false, reason: 'this kernel has no uprobes (CONFIG_UPROBE_EVENTS is not set)' };
-  },
-  kprobe_pmu() {
+  } },
+  kprobe_pmu: { since: '4.17', what: 'kprobe PMU', detect: '/sys/bus/event_source/devices/kprobe/type exists', probe() {
     return dynamicPmu('kprobe') ? { available: true } : { available: false, reason: 'this kernel has no kprobes (CONFIG_KPROBES is not set)' };
-  },
-  uprobe_multi() {
+  } },
+  uprobe_multi: { since: '6.6', what: 'uprobe_multi links', detect: 'load a kprobe program for TRACE_UPROBE_MULTI, link it to "/": EBADF means the link type exists (as libbpf)', probe() {
     // As libbpf does: a uprobe_multi link on "/" fails with EBADF where the link type exists.
     const r = tryLoad({ name: 'probe_upm', type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_UPROBE_MULTI });
     if (!r.ok) return { available: false, reason: `this kernel has no uprobe_multi links (${r.reason}; needs Linux 6.6)` };
@@ -152,15 +182,15 @@ const PROBES: Record<FeatureName, () => FeatureStatus> = {
       freeNative(path);
       r.close();
     }
-  },
-  fentry() {
+  } },
+  fentry: { since: '5.5', what: 'fentry/fexit trampolines', detect: 'load an fentry program attached to bpf_fentry_test1 (or do_nanosleep)', probe() {
     const id = vmlinuxBtfTypeId('bpf_fentry_test1', BTF_KIND_FUNC) ?? vmlinuxBtfTypeId('do_nanosleep', BTF_KIND_FUNC);
     if (id === undefined) return { available: false, reason: 'this kernel has no fentry support (no function BTF in /sys/kernel/btf/vmlinux)' };
     const r = tryLoad({ name: 'probe_fentry', type: 'tracing', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_FENTRY, attachBtfId: id });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel has no fentry support (loading an fentry program gives ${r.reason})` };
-  },
-  test_run_raw_tp() {
+  } },
+  test_run_raw_tp: { since: '5.10', what: 'BPF_PROG_TEST_RUN for raw tracepoints', detect: 'test-run a loaded raw_tracepoint program', probe() {
     const r = tryLoad({ name: 'probe_test_run', type: 'raw_tracepoint', insns: RETURN_ZERO });
     if (!r.ok) return { available: false, reason: `this kernel cannot load raw tracepoint programs (${r.reason})` };
     try {
@@ -171,8 +201,8 @@ const PROBES: Record<FeatureName, () => FeatureStatus> = {
     } finally {
       r.close();
     }
-  },
-  probe_write_user() {
+  } },
+  probe_write_user: { since: '4.8', what: 'bpf_probe_write_user', detect: 'kernel lockdown mode, then load a program calling it', probe() {
     const lockdown = readLockdown();
     if (lockdown && lockdown !== 'none') {
       return { available: false, reason: `this kernel forbids bpf_probe_write_user (kernel lockdown is in ${lockdown} mode)` };
@@ -190,11 +220,189 @@ const PROBES: Record<FeatureName, () => FeatureStatus> = {
     const r = tryLoad({ name: 'probe_pwu', type: 'raw_tracepoint', insns });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel forbids bpf_probe_write_user (${r.reason}; kernel lockdown is probably in integrity mode)` };
-  },
-  btf_vmlinux() {
+  } },
+  btf_vmlinux: { since: '5.4', what: 'kernel BTF', detect: '/sys/kernel/btf/vmlinux exists', probe() {
     return existsSync(VMLINUX_BTF) ? { available: true } : { available: false, reason: 'this kernel has no BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF is not set)' };
-  },
+  } },
+  isa_v4: { since: '6.6', what: 'BPF ISA v4 (sign-extending moves and loads, signed division, gotol, bswap)', detect: 'load `r0 = 0; r0 = (s32) r0; exit`', probe() {
+    const r = tryLoad({ name: 'probe_isa_v4', type: 'raw_tracepoint', insns: new Uint8Array([...insn(MOV64_IMM, 0, 0, 0, 0), ...insn(MOV64_REG, 0, 0, 32, 0), ...insn(EXIT, 0, 0, 0, 0)]) });
+    if (r.ok) { r.close(); return { available: true }; }
+    return { available: false, reason: `this kernel has no BPF ISA v4 (${r.reason}; needs Linux 6.6)` };
+  } },
+  bounded_loops: { since: '5.3', what: 'bounded loops', detect: 'load a program with a back-edge (`r0 = 0; r0 += 1; if r0 < 4 goto -2; exit`)', probe() {
+    const insns = new Uint8Array([...insn(MOV64_IMM, 0, 0, 0, 0), ...insn(ADD64_IMM, 0, 0, 0, 1), ...insn(JLT_IMM, 0, 0, -2, 4), ...insn(EXIT, 0, 0, 0, 0)]);
+    const r = tryLoad({ name: 'probe_loops', type: 'raw_tracepoint', insns });
+    if (r.ok) { r.close(); return { available: true }; }
+    return { available: false, reason: `this kernel's verifier refuses loops (${r.reason}; needs Linux 5.3)` };
+  } },
+  bpf_loop: { since: '5.17', what: 'bpf_loop helper', detect: 'helper by id (bpf_loop)', probe() {
+    return helperStatus(Helper.loop, 'raw_tracepoint');
+  } },
+  get_func_ip: { since: '5.15', what: 'bpf_get_func_ip helper', detect: 'helper by id (bpf_get_func_ip) in a kprobe program', probe() {
+    return helperStatus(Helper.get_func_ip, 'kprobe');
+  } },
+  kprobe_multi: { since: '5.18', what: 'kprobe_multi links', detect: 'load a kprobe program for TRACE_KPROBE_MULTI, link it to one unknown symbol: ESRCH/ENOENT means the link type exists', probe() {
+    const r = tryLoad({ name: 'probe_kpm', type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
+    if (!r.ok) return { available: false, reason: `this kernel has no kprobe_multi links (${r.reason}; needs Linux 5.18)` };
+    const sym = nativeCString('dtrace_ts_no_such_function');
+    const syms = allocNative(8);
+    const attr = allocNative(LinkCreateAttr.sizeBytes);
+    try {
+      setU64(syms.view, 0, sym.address);
+      const v = attr.view;
+      v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
+      v.setUint32(LinkCreateAttr.attach_type, AttachType.TRACE_KPROBE_MULTI, true);
+      setU64(v, LinkCreateAttr.kprobe_multi_syms, syms.address);
+      v.setUint32(LinkCreateAttr.kprobe_multi_cnt, 1, true);
+      const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
+      if (fd >= 0) { closeFd(fd); return { available: true }; }
+      if (fd === -Errno.ESRCH || fd === -Errno.ENOENT) return { available: true };
+      return { available: false, reason: `this kernel has no kprobe_multi links (${errnoName(-fd)}; needs Linux 5.18 with CONFIG_FPROBE)` };
+    } finally {
+      freeNative(attr);
+      freeNative(syms);
+      freeNative(sym);
+      r.close();
+    }
+  } },
 };
+
+// ---------------------------------------------------------------------------------------------
+// Helpers by id and kfuncs by name: detected one by one, when code generation asks.
+
+/**
+ * The mainline version that brought each helper code generation may call (include/uapi/linux/
+ * bpf.h history); a helper not listed is older than any kernel we run on (≤ 4.18).
+ */
+export const HELPER_SINCE: Partial<Record<number, string>> = {
+  [Helper.probe_read_kernel]: '5.5', [Helper.probe_read_kernel_str]: '5.5', [Helper.probe_read_user]: '5.5', [Helper.probe_read_user_str]: '5.5',
+  [Helper.ringbuf_output]: '5.8', [Helper.ringbuf_query]: '5.8', [Helper.get_func_ip]: '5.15', [Helper.loop]: '5.17',
+  [Helper.user_ringbuf_drain]: '6.1', [Helper.cgrp_storage_delete]: '6.2',
+};
+
+/** The mainline version that brought each kfunc code generation may call. */
+export const KFUNC_SINCE: Record<string, string> = Object.fromEntries([
+  ...['bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'].map((n) => [n, '6.4']),
+  ...['bpf_strcmp', 'bpf_strcasecmp', 'bpf_strchr', 'bpf_strchrnul', 'bpf_strnchr', 'bpf_strrchr', 'bpf_strlen', 'bpf_strnlen',
+    'bpf_strspn', 'bpf_strcspn', 'bpf_strstr', 'bpf_strnstr'].map((n) => [n, '6.17']),
+]);
+
+const helperCache = new Map<string, FeatureStatus>();
+const kfuncCache = new Map<string, boolean>();
+
+/**
+ * Whether programs of `type` may call helper `id`: a program calling it loads, or is refused for
+ * anything but the helper being unknown ("unknown func"/"invalid func", as bpftool probes).
+ */
+export function helperStatus(id: number, type: 'raw_tracepoint' | 'kprobe' = 'raw_tracepoint'): FeatureStatus {
+  const key = `${type}:${id}`;
+  let status = helperCache.get(key);
+  if (!status) {
+    const since = HELPER_SINCE[id];
+    const level = emulatedLevel();
+    if (level && since && versionBelow(level, since)) {
+      status = { available: false, reason: `this kernel has no BPF helper #${id} (Linux ${since}; emulating ${level} with DTRACE_TS_KERNEL)` };
+    } else {
+      const r = tryLoad({ name: 'probe_helper', type, insns: new Uint8Array([...insn(CALL, 0, 0, 0, id), ...RETURN_ZERO]) });
+      if (r.ok) { r.close(); status = { available: true }; }
+      else if (/unknown func|invalid func/.test(r.reason)) status = { available: false, reason: `this kernel has no BPF helper #${id} for ${type} programs (${r.reason})` };
+      else status = { available: true };
+    }
+    helperCache.set(key, status);
+  }
+  return status;
+}
+
+/** Whether the kernel's BTF exports kfunc `name` (and the emulated level, if any, has it). */
+export function hasKfunc(name: string): boolean {
+  let has = kfuncCache.get(name);
+  if (has === undefined) {
+    const since = KFUNC_SINCE[name];
+    const level = emulatedLevel();
+    if (level && (!since || versionBelow(level, since))) has = false;
+    else has = existsSync(KERNEL_BTF_PATH) && loadKernelBtf().findFunc(name) !== undefined;
+    kfuncCache.set(name, has);
+  }
+  return has;
+}
+
+/** A set whose members are decided one at a time, when first asked about, among `candidates`. */
+class LazySet<T> implements ReadonlySet<T> {
+  constructor(private readonly candidates: readonly T[], private readonly test: (x: T) => boolean) {}
+  has(x: T): boolean { return this.candidates.includes(x) && this.test(x); }
+  private members(): T[] { return this.candidates.filter((x) => this.test(x)); }
+  get size(): number { return this.members().length; }
+  forEach(fn: (value: T, key: T, set: ReadonlySet<T>) => void): void { for (const x of this.members()) fn(x, x, this); }
+  *entries(): SetIterator<[T, T]> { for (const x of this.members()) yield [x, x]; }
+  *keys(): SetIterator<T> { yield* this.members(); }
+  *values(): SetIterator<T> { yield* this.members(); }
+  [Symbol.iterator](): SetIterator<T> { return this.values(); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulated kernel level and the KernelCaps of this run.
+
+let levelRead = false;
+let level: string | undefined;
+
+/** `DTRACE_TS_KERNEL` as "major.minor", or undefined when unset; throws when malformed. */
+export function emulatedLevel(): string | undefined {
+  if (!levelRead) {
+    levelRead = true;
+    level = parseKernelLevel(process.env.DTRACE_TS_KERNEL);
+  }
+  return level;
+}
+
+/** "5.15" from "5.15" or "5.15.0-91-generic"; undefined for unset/empty; throws otherwise. */
+export function parseKernelLevel(text: string | undefined): string | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  const m = /^(\d+)\.(\d+)/.exec(text.trim());
+  if (!m) throw new Error(`DTRACE_TS_KERNEL=${text}: expected a mainline kernel version such as 5.15 or 6.1`);
+  return `${Number(m[1])}.${Number(m[2])}`;
+}
+
+/** Whether version `a` ("major.minor") is older than `b`. */
+export function versionBelow(a: string, b: string): boolean {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am < bm || (am === bm && an < bn);
+}
+
+/**
+ * What code generation may use on this kernel (or on the emulated level): plain data whose
+ * fields are probed on first read, so a program that needs none of them costs nothing.
+ */
+export function kernelCaps(): KernelCaps {
+  const emulated = emulatedLevel();
+  const helpers = [...new Set(Object.values(Helper))];
+  let isaV4: boolean | undefined;
+  const caps: KernelCaps = {
+    version: emulated ?? (/^(\d+\.\d+)/.exec(osRelease())?.[1] ?? osRelease()),
+    get isaV4() { return (isaV4 ??= hasFeature('isa_v4')); },
+    kfuncs: new LazySet([...NEWEST_KERNEL.kfuncs], hasKfunc),
+    helpers: new LazySet(helpers, (id) => helperStatus(id).available),
+    get boundedLoops() { return hasFeature('bounded_loops'); },
+    get bpfLoop() { return hasFeature('bpf_loop'); },
+  };
+  return caps;
+}
+
+/**
+ * The capabilities of mainline kernel `version` as far as the table knows them, without probing
+ * (for compiling in tests as for an older kernel).
+ */
+export function mainlineCaps(version: string): KernelCaps {
+  const helpers = [...new Set(Object.values(Helper))];
+  return {
+    version,
+    isaV4: !versionBelow(version, FEATURES.isa_v4.since),
+    kfuncs: new Set([...NEWEST_KERNEL.kfuncs].filter((k) => !versionBelow(version, KFUNC_SINCE[k] ?? '99.0'))),
+    helpers: new Set(helpers.filter((id) => !versionBelow(version, HELPER_SINCE[id] ?? '0.0'))),
+    boundedLoops: !versionBelow(version, FEATURES.bounded_loops.since),
+    bpfLoop: !versionBelow(version, FEATURES.bpf_loop.since),
+  };
+}
 
 /** The bracketed mode of /sys/kernel/security/lockdown ("none", "integrity", …), if readable. */
 function readLockdown(): string | undefined {

@@ -20,6 +20,7 @@ import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { run, LoadError } from '../runtime/session.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { link } from '../bpf/asm/encode.js';
+import { kernelCaps } from '../bpf/features.js';
 import { Helper } from '../bpf/uapi.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
@@ -240,6 +241,7 @@ async function main(argv: string[]): Promise<number> {
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
     stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
+    kernel: kernelCaps(),
   });
   if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (cli.showBpf) {

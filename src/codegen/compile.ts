@@ -20,6 +20,8 @@ import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctyp
 import { kernelSymbolAddress } from '../consume/ksyms.js';
 import { stringSubprograms } from './subr/strings.js';
 import { someNode, callsAny } from './walk.js';
+import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
+import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -42,6 +44,8 @@ export interface CompileOptions {
   specsizeBytes?: number;
   stackframes?: number;
   ustackframes?: number;
+  /** What the kernel the code will load into offers (bpf/features.ts kernelCaps()); the newest by default. */
+  kernel?: KernelCaps;
 }
 
 export interface MatchedClause {
@@ -319,6 +323,14 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       const body = library.get(i.callee);
       if (body) { subprograms.set(i.callee, body); pending.push(body); }
     }
+  }
+
+  const kernel = opts.kernel ?? NEWEST_KERNEL;
+  const missingKfuncs = fitToKernel({ programs, subprograms }, kernel);
+  if (missingKfuncs.length > 0) {
+    const d = sink.error('D_UNKNOWN', missingKfuncMessage(missingKfuncs[0]!, kernel));
+    d.source = program.span.source;
+    return undefined;
   }
 
   // Maps, sized now that code generation is done.

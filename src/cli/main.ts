@@ -21,6 +21,7 @@ import { run, LoadError } from '../runtime/session.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { link } from '../bpf/asm/encode.js';
 import { kernelCaps } from '../bpf/features.js';
+import type { KernelCaps } from '../bpf/kernel-caps.js';
 import { Helper } from '../bpf/uapi.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
@@ -224,6 +225,9 @@ async function main(argv: string[]): Promise<number> {
 
   if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out, cli.verbose);
 
+  // What code generation may use here (probed lazily); DTRACE_TS_KERNEL may emulate an older kernel.
+  let kernel: KernelCaps;
+  try { kernel = kernelCaps(); } catch (e) { stderr(`dtrace: ${(e as Error).message}`); killChild(); return 2; }
   const zdefs = optBool(options, 'zdefs');
   const match = matchProgram(whole, sink, { zdefs });
   if (sink.hasErrors) {
@@ -241,7 +245,7 @@ async function main(argv: string[]): Promise<number> {
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
     stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
-    kernel: kernelCaps(),
+    kernel,
   });
   if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (cli.showBpf) {

@@ -82,7 +82,7 @@ test('signed division and modulo by a register match sdiv/smod (C semantics, /0 
 
 test('signed division and modulo by an immediate match sdiv/smod', { skip }, () => {
   for (const op of [AluOp.div, AluOp.mod]) {
-    for (const k of [1, -1, 2, -2, 3, -3, 7, -7, 256, 0x7fffffff, -0x7fffffff, 0]) {
+    for (const k of [1, -1, 2, -2, 3, -3, 7, -7, 256, 0x7fffffff, -0x7fffffff]) {
       compare(`${op === AluOp.div ? 'sdiv' : 'smod'} r6, ${k}`, [alu64k(op, R6, k, 1)], EDGES);
     }
   }

@@ -38,7 +38,8 @@ export function formatInsn(i: Insn, opts: DisasmOptions = {}): string {
       const x = (i.code & 0x08) !== 0;
       const reg = cls === Class.ALU64 ? r : w;
       if (op === AluOp.neg) return `${reg(i.dst)} = -${reg(i.dst)}`;
-      if (op === AluOp.end) return `${reg(i.dst)} = ${x ? 'be' : 'le'}${i.imm} ${reg(i.dst)}`;
+      // ALU64|END is ISA v4's unconditional bswap; ALU|END converts to/from big or little endian.
+      if (op === AluOp.end) return `${reg(i.dst)} = ${cls === Class.ALU64 ? 'bswap' : x ? 'be' : 'le'}${i.imm} ${reg(i.dst)}`;
       if (op === AluOp.mov && x && i.off) return `${reg(i.dst)} = (s${i.off})${reg(i.src)}`;
       const sym = (op === AluOp.div || op === AluOp.mod) && i.off === 1 ? `s${aluSym[op]}` : aluSym[op] ?? `?op${op}`;
       return `${reg(i.dst)} ${sym} ${x ? reg(i.src) : hex(i.imm)}`;

@@ -1,7 +1,9 @@
 /** @fileoverview The minimal BTF walk used by feature probes, on a hand-built BTF blob. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findBtfTypeId } from './features.js';
+import { FEATURES, HELPER_SINCE, KFUNC_SINCE, findBtfTypeId, mainlineCaps, parseKernelLevel, versionBelow } from './features.js';
+import { NEWEST_KERNEL } from './kernel-caps.js';
+import { Helper } from './uapi.js';
 
 /** Builds a BTF blob: [1] INT "int", [2] STRUCT "s" {a: int}, [3] TYPEDEF "btf_trace_x" → 2, [4] FUNC "f". */
 function fixture(): Uint8Array {
@@ -37,4 +39,39 @@ test('finds types by name and kind past variable-size records', () => {
   assert.equal(findBtfTypeId(btf, 'f', 8), undefined);
   assert.equal(findBtfTypeId(btf, 'missing', 8), undefined);
   assert.equal(findBtfTypeId(new Uint8Array(24), 'int', 1), undefined);
+});
+
+test('kernel levels parse as major.minor and compare numerically', () => {
+  assert.equal(parseKernelLevel(undefined), undefined);
+  assert.equal(parseKernelLevel(''), undefined);
+  assert.equal(parseKernelLevel('5.15'), '5.15');
+  assert.equal(parseKernelLevel('6.1.0-57-amd64'), '6.1');
+  assert.throws(() => parseKernelLevel('six'), /DTRACE_TS_KERNEL=six: expected a mainline kernel version/);
+  assert.equal(versionBelow('5.15', '6.6'), true);
+  assert.equal(versionBelow('5.9', '5.15'), true, 'numeric, not lexical');
+  assert.equal(versionBelow('6.6', '6.6'), false);
+  assert.equal(versionBelow('6.17', '6.6'), false);
+});
+
+test('every feature in the table says when it came and how it is detected', () => {
+  for (const [name, spec] of Object.entries(FEATURES)) {
+    assert.match(spec.since, /^\d+\.\d+$/, name);
+    assert.ok(spec.detect.length > 10, name);
+  }
+  for (const name of NEWEST_KERNEL.kfuncs) assert.match(KFUNC_SINCE[name] ?? '', /^\d+\.\d+$/, `kfunc ${name}`);
+});
+
+test('mainline levels: 5.15 has no ISA v4, string kfuncs or bpf_loop; 6.6 has v4; 6.17 everything', () => {
+  const old = mainlineCaps('5.15');
+  assert.equal(old.isaV4, false);
+  assert.equal(old.kfuncs.size, 0);
+  assert.equal(old.bpfLoop, false);
+  assert.equal(old.boundedLoops, true);
+  assert.equal(old.helpers.has(Helper.get_func_ip), true);
+  assert.equal(old.helpers.has(Helper.user_ringbuf_drain), false);
+  assert.equal(HELPER_SINCE[Helper.user_ringbuf_drain], '6.1');
+  const v66 = mainlineCaps('6.6');
+  assert.equal(v66.isaV4, true);
+  assert.deepEqual([...v66.kfuncs].sort(), ['bpf_iter_num_destroy', 'bpf_iter_num_new', 'bpf_iter_num_next']);
+  assert.deepEqual([...mainlineCaps('6.17').kfuncs].sort(), [...NEWEST_KERNEL.kfuncs].sort());
 });

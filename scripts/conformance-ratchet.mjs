@@ -10,30 +10,44 @@
 // as the tracer improves (the ratchet).
 //
 // Usage: node scripts/conformance-ratchet.mjs [--update] [--jobs N] [--budget SECS]
-//                 [--dtrace CMD] [--conformance DIR] [--verbose]
-//   --update           rewrite conformance/passing.txt from this run (the run must complete)
+//                 [--dtrace CMD] [--conformance DIR] [--list FILE] [--verbose]
+//   --update           rewrite the list (conformance/passing.txt) from this run (the run must complete)
 //   --jobs N           tests run at a time (default 2)
 //   --budget SECS      stop the whole run after SECS (default 780, env CONFORMANCE_BUDGET_S);
 //                      a run cut short fails, so a hanging tracer cannot stall CI
 //   --dtrace CMD       tracer command (default $DTRACE, else 'node dist/cli.js')
 //   --conformance DIR  corpus directory holding `run` (default $CONFORMANCE_DIR, else
 //                      ../shared/conformance relative to the repository)
+//   --list FILE        the list of passing tests (default conformance/passing.txt), e.g.
+//                      conformance/passing-5.15.txt for a run with DTRACE_TS_KERNEL=5.15 (an
+//                      emulated older kernel, which the tracer reads from the environment);
+//                      the runner's output goes to conformance-run<suffix>.log, the suffix
+//                      being what follows "passing" in the list's name
 //   --verbose          echo every result line of the runner
 // Exit status: 0 ratchet holds (or list updated), 1 a listed test did not pass or the run was
 // cut short, 2 usage or setup error.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const passingListPath = join(repoRoot, 'conformance', 'passing.txt');
-const passingListHeader = [
-  '# Conformance tests that pass (paths relative to the corpus dtrace-utils/ directory).',
-  '# Checked by scripts/conformance-ratchet.mjs in CI: every test listed here must keep passing.',
-  '# Regenerate from a full run with: node scripts/conformance-ratchet.mjs --update',
-];
+const defaultListPath = join(repoRoot, 'conformance', 'passing.txt');
+
+/** The header of a list file, naming how to regenerate it (with the emulated level, if any). */
+function passingListHeader(listPath) {
+  const level = process.env.DTRACE_TS_KERNEL;
+  const custom = resolve(listPath) !== defaultListPath;
+  const command = `${level ? `DTRACE_TS_KERNEL=${level} ` : ''}node scripts/conformance-ratchet.mjs --update` +
+    (custom ? ` --list ${relative(repoRoot, resolve(listPath))}` : '');
+  return [
+    '# Conformance tests that pass (paths relative to the corpus dtrace-utils/ directory)' +
+      (level ? `, with DTRACE_TS_KERNEL=${level} (an emulated ${level} kernel).` : '.'),
+    '# Checked by scripts/conformance-ratchet.mjs in CI: every test listed here must keep passing.',
+    `# Regenerate from a full run with: ${command}`,
+  ];
+}
 
 function fail(message, status = 2) {
   process.stderr.write(`conformance-ratchet: ${message}\n`);
@@ -48,6 +62,7 @@ function parseArgs(argv) {
     budgetSeconds: Number(process.env.CONFORMANCE_BUDGET_S ?? 780),
     dtrace: process.env.DTRACE ?? 'node dist/cli.js',
     conformanceDir: process.env.CONFORMANCE_DIR ?? join(repoRoot, '..', 'shared', 'conformance'),
+    listPath: defaultListPath,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -62,9 +77,10 @@ function parseArgs(argv) {
       case '--budget': options.budgetSeconds = Number(value()); break;
       case '--dtrace': options.dtrace = value(); break;
       case '--conformance': options.conformanceDir = resolve(value()); break;
+      case '--list': options.listPath = resolve(value()); break;
       case '--help': case '-h':
-        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n')
-          .filter((line) => line.startsWith('//')).slice(0, 24).map((line) => line.slice(3)).join('\n') + '\n');
+        process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1)
+          .filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('//'))).map((line) => line.slice(3)).join('\n') + '\n');
         process.exit(0);
         break;
       default: fail(`unknown argument ${arg} (try --help)`);
@@ -104,6 +120,11 @@ export function compareWithList(listedPaths, statusByPath) {
   const passed = [...statusByPath].filter(([, r]) => r.status === 'PASS').map(([path]) => path).sort();
   const newlyPassing = passed.filter((path) => !listed.has(path));
   return { regressions, newlyPassing, passed };
+}
+
+/** "-5.15" for conformance/passing-5.15.txt, "" for passing.txt: keeps two runs' logs apart. */
+export function logSuffix(listPath) {
+  return basename(listPath).replace(/\.txt$/, '').replace(/^passing/, '');
 }
 
 async function runCorpus(options, jsonPath, logPath) {
@@ -162,10 +183,13 @@ async function main() {
   if (options.dtrace === 'node dist/cli.js' && !existsSync(join(repoRoot, 'dist', 'cli.js'))) {
     console.log('conformance-ratchet: warning: dist/cli.js does not exist (run node scripts/build.mjs); every test will fail');
   }
-  const listedPaths = existsSync(passingListPath) ? readPassingList(readFileSync(passingListPath, 'utf8')) : [];
+  const listPath = options.listPath;
+  const listName = relative(repoRoot, listPath);
+  const listedPaths = existsSync(listPath) ? readPassingList(readFileSync(listPath, 'utf8')) : [];
   const workDir = mkdtempSync(join(tmpdir(), 'conformance-ratchet-'));
   const jsonPath = join(workDir, 'results.json');
-  const logPath = join(repoRoot, 'conformance-run.log');
+  const logPath = join(repoRoot, `conformance-run${logSuffix(listPath)}.log`);
+  if (process.env.DTRACE_TS_KERNEL) console.log(`conformance-ratchet: emulating a ${process.env.DTRACE_TS_KERNEL} kernel (DTRACE_TS_KERNEL)`);
   try {
     const run = await runCorpus(options, jsonPath, logPath);
     const statusByPath = readResults(jsonPath, run.stdout);
@@ -180,20 +204,20 @@ async function main() {
 
     if (options.update) {
       if (run.cutShort || (run.exitStatus !== 0 && run.exitStatus !== 1)) {
-        fail('not updating conformance/passing.txt from an incomplete run', 1);
+        fail(`not updating ${listName} from an incomplete run`, 1);
       }
-      writeFileSync(passingListPath, [...passingListHeader, ...passed].join('\n') + '\n');
-      console.log(`conformance-ratchet: wrote ${passed.length} tests to conformance/passing.txt ` +
+      writeFileSync(listPath, [...passingListHeader(listPath), ...passed].join('\n') + '\n');
+      console.log(`conformance-ratchet: wrote ${passed.length} tests to ${listName} ` +
         `(${newlyPassing.length} new, ${regressions.length} dropped)`);
       for (const { path, why } of regressions) console.log(`  dropped: ${path} (${why})`);
       return 0;
     }
     if (newlyPassing.length > 0) {
-      console.log(`conformance-ratchet: ${newlyPassing.length} passing tests are not in conformance/passing.txt yet ` +
+      console.log(`conformance-ratchet: ${newlyPassing.length} passing tests are not in ${listName} yet ` +
         '(record them with --update)');
     }
     if (regressions.length > 0) {
-      console.log(`conformance-ratchet: FAILED: ${regressions.length} of ${listedPaths.length} tests listed in conformance/passing.txt did not pass:`);
+      console.log(`conformance-ratchet: FAILED: ${regressions.length} of ${listedPaths.length} tests listed in ${listName} did not pass:`);
       for (const { path, why } of regressions) console.log(`  ${path} (${why})`);
       return 1;
     }

@@ -18,7 +18,8 @@ import type { AggFn } from '../consume/format/values.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import { kernelSymbolAddress } from '../consume/ksyms.js';
-import { stringSubprograms } from './subr/strings.js';
+import { stringSubprograms, needsStringFallback } from './subr/strings.js';
+import { defaultKernel } from './subr/kernel-level.js';
 import { someNode, callsAny } from './walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
@@ -128,9 +129,10 @@ const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
  */
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
   const usage = emptyUsage();
-  const first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes), usage);
+  const fallback = needsStringFallback(opts.kernel ?? defaultKernel());
+  const first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes, fallback), usage);
   if (!first) return undefined;
-  const fitted = fittedLayout(opts.strsize, opts.scratchsizeBytes ?? 256 + 8, usage);
+  const fitted = fittedLayout(opts.strsize, opts.scratchsizeBytes ?? 256 + 8, usage, fallback);
   return compileWithLayout(program, match, new DiagnosticSink(), opts, fitted, emptyUsage()) ?? first;
 }
 
@@ -315,7 +317,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     }
   }
   // Library subprograms (string routines) the programs call, and the ones those call.
-  const library = stringSubprograms(mem);
+  const library = stringSubprograms(mem, opts.kernel ?? defaultKernel());
   const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
   while (pending.length) {
     for (const i of pending.pop()!) {

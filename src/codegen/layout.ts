@@ -29,6 +29,10 @@ export const NTMP = 32;
 /** strSlot-sized areas of working memory for string subroutines. */
 export const SUBR_SCRATCH_SLOTS = 4;
 export const MAX_KEY_COMPONENTS = 10;
+/** strSlot-sized areas, then FALLBACK_VARS bytes, of the string kfuncs' fallbacks. */
+export const FALLBACK_SLOTS = 4;
+export const FALLBACK_VARS = 64;
+const fallbackBytes = (strSlot: number): number => FALLBACK_SLOTS * strSlot + FALLBACK_VARS;
 
 export interface MemLayout {
   strsize: number;
@@ -52,6 +56,12 @@ export interface MemLayout {
   alloca: number;
   scratchsize: number;
   allocaLimit: number;
+  /**
+   * Working memory of the string library's plain-BPF fallbacks for the string kfuncs
+   * (codegen/subr/fallback.ts), FALLBACK_SLOTS × strSlot + FALLBACK_VARS bytes; 0 bytes (and
+   * equal to `alloca`) when the kernel has the kfuncs.
+   */
+  subrFallback: number;
   /** strtok()'s saved position: strSlot bytes of the string being tokenised + 8 bytes of offset. */
   strtok: number;
   rec: number;
@@ -77,7 +87,7 @@ export function emptyUsage(): MemUsage {
  * A layout with each region as large as `usage` says it must be: the per-CPU value (at most
  * 32 KiB for a per-CPU map) then leaves the record area room for large records.
  */
-export function fittedLayout(strsize: number, scratchsize: number, usage: MemUsage): MemLayout {
+export function fittedLayout(strsize: number, scratchsize: number, usage: MemUsage, stringFallback = false): MemLayout {
   const strSlot = (strsize + 1 + 7) & ~7;
   const tmp = MST.size;
   const ntmp = Math.max(1, usage.tmpSlots);
@@ -87,13 +97,14 @@ export function fittedLayout(strsize: number, scratchsize: number, usage: MemUsa
   const lvarsMax = Math.max(8, usage.lvarBytes);
   const subrScratch = lvars + lvarsMax;
   const strtok = subrScratch + (usage.strings ? SUBR_SCRATCH_SLOTS * strSlot : 0);
-  const alloca = strtok + (usage.strings ? strSlot + 8 : 0);
+  const subrFallback = strtok + (usage.strings ? strSlot + 8 : 0);
+  const alloca = subrFallback + (usage.strings && stringFallback ? fallbackBytes(strSlot) : 0);
   const allocaLimit = 2 * scratchsize + 16;
   const rec = alloca + (usage.alloca ? allocaLimit + 16 : 0);
-  return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+  return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, subrFallback, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
 }
 
-export function memLayout(strsize: number, scratchsize = 256 + 8): MemLayout {
+export function memLayout(strsize: number, scratchsize = 256 + 8, stringFallback = false): MemLayout {
   const strSlot = (strsize + 1 + 7) & ~7;
   // Instructions address this value with signed 16-bit offsets from its start, so the fixed
   // regions are sized to end well below 32 KiB even with a large strsize (fewer string slots
@@ -107,10 +118,11 @@ export function memLayout(strsize: number, scratchsize = 256 + 8): MemLayout {
   const lvarsMax = slots(8192, 4, 16) * strSlot;
   const subrScratch = lvars + lvarsMax;
   const strtok = subrScratch + SUBR_SCRATCH_SLOTS * strSlot;
-  const alloca = strtok + strSlot + 8;
+  const subrFallback = strtok + strSlot + 8;
+  const alloca = subrFallback + (stringFallback ? fallbackBytes(strSlot) : 0);
   const allocaLimit = 2 * scratchsize + 16;
   const rec = alloca + allocaLimit + 16;
-  return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
+  return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, subrFallback, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
 }
 
 /** Activity states in the `state` map (dtrace-utils' dt_state.h). */

@@ -7,7 +7,7 @@
  * test/unittest/funcs and dif) and from the spec's tables. Needs root and the 6.17+ string
  * kfuncs; skips with the reason otherwise.
  */
-import { test } from 'node:test';
+import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
 import { Asm, R0, R1, R2, R3, R4, R5, R9, imm, type Reg } from '../../src/bpf/asm/insn.js';
 import { encode, link } from '../../src/bpf/asm/encode.js';
@@ -19,18 +19,36 @@ import { BpfCmd, InfoByFdAttr } from '../../src/bpf/uapi.js';
 import { memLayout, type MemLayout } from '../../src/codegen/layout.js';
 import { STRING_SUBRS, SubrFault, stringSubprograms } from '../../src/codegen/subr/strings.js';
 import { kernelKfuncId, kfuncsCalled, missingKfuncs } from '../../src/codegen/subr/kfuncs.js';
+import { NEWEST_KERNEL, type KernelCaps } from '../../src/bpf/kernel-caps.js';
+import { emulatedKernel } from '../../src/codegen/subr/kernel-level.js';
+import { needsStringFallback } from '../../src/codegen/subr/strings.js';
 
 const NEEDED_KFUNCS = ['bpf_strnlen', 'bpf_strchr', 'bpf_strrchr', 'bpf_strstr', 'bpf_strspn', 'bpf_strcspn', 'bpf_strcmp',
   'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'];
 
-function skipReason(): string | false {
+function skipReason(kernel: KernelCaps): string | false {
   if (process.getuid?.() !== 0) return 'needs root to load BPF programs';
   if (!hasFeature('test_run_raw_tp')) return 'kernel lacks BPF_PROG_TEST_RUN for raw tracepoints';
-  const missing = missingKfuncs(NEEDED_KFUNCS);
+  const missing = missingKfuncs(NEEDED_KFUNCS.filter((k) => kernel.kfuncs.has(k)));
   if (missing.length) return `kernel lacks the kfuncs ${missing.join(', ')} (string kfuncs need Linux 6.17)`;
   return false;
 }
-const skip = skipReason();
+
+/**
+ * Every test runs twice: with the string kfuncs (6.17+), and as on Linux 5.15, where the library
+ * is plain-BPF loops (codegen/subr/fallback.ts) and bounded loops instead of bpf_iter_num.
+ */
+const PATHS: { label: string; kernel: KernelCaps }[] = [
+  { label: 'kfuncs', kernel: NEWEST_KERNEL },
+  { label: 'fallback as on 5.15', kernel: emulatedKernel('5.15') },
+];
+let kernel: KernelCaps = NEWEST_KERNEL;
+const skip = undefined; // decided per path below
+function test(name: string, _opts: { skip: undefined }, fn: () => void): void {
+  for (const path of PATHS) {
+    nodeTest(`${name} [${path.label}]`, { skip: skipReason(path.kernel) }, () => { kernel = path.kernel; fn(); });
+  }
+}
 
 /** How the wrapper passes each argument: a string or bytes in a slot (pointer), or a u64. */
 type ArgKind = 'str' | 'strOrNull' | 'int' | 'addr';
@@ -67,7 +85,7 @@ class Harness {
   constructor(readonly subrKey: string, strsize: number, kinds?: ArgKind[]) {
     const subr = STRING_SUBRS[subrKey];
     assert.ok(subr, `no subroutine ${subrKey}`);
-    this.mem = memLayout(strsize);
+    this.mem = memLayout(strsize, undefined, needsStringFallback(kernel));
     this.returnsString = subr.returns === 'str';
     this.kinds = kinds ?? subr.params.map((p) => (p === 'str' ? 'str' : 'int'));
     this.map = createMap({ name: 'mem', type: 'array', keySize: 4, valueSize: this.mem.size(64), maxEntries: 1 });
@@ -87,7 +105,7 @@ class Harness {
     });
     a.mov(R5, R9).callSub(subr.name);
     a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec)).stx(8, R1, 0, R0).mov(R0, imm(0)).exit();
-    const linked = link(a.insns, stringSubprograms(this.mem));
+    const linked = link(a.insns, stringSubprograms(this.mem, kernel));
     const bytes = encode(linked, { mapFd: () => this.map.fd, kfuncId: kernelKfuncId });
     this.prog = loadProgram({ name: `t_${subr.name}`, type: 'raw_tracepoint', insns: bytes });
   }
@@ -414,13 +432,13 @@ test('every subroutine verifies at strsize 32, 256 and 1024', { skip }, () => {
     for (const key of Object.keys(STRING_SUBRS)) {
       const h = new Harness(key, strsize);
       try {
-        verifiedCounts.push(`${key}@${strsize}: ${verifiedInsns(h.prog)}`);
+        verifiedCounts.push(`${key}@${strsize}${kernel === NEWEST_KERNEL ? '' : ' (fallback)'}: ${verifiedInsns(h.prog)}`);
       } finally {
         h.close();
       }
     }
   }
-  const used = new Set(Object.values(STRING_SUBRS).flatMap((s) => kfuncsCalled(s.build(memLayout(256)))));
-  assert.deepEqual([...used].filter((k) => !NEEDED_KFUNCS.includes(k)), []);
+  const used = new Set(Object.values(STRING_SUBRS).flatMap((s) => kfuncsCalled(s.build(memLayout(256, undefined, true), kernel))));
+  assert.deepEqual([...used].filter((k) => !NEEDED_KFUNCS.includes(k) || !kernel.kfuncs.has(k)), []);
   console.log(`verified instructions (wrapper + subroutine): ${verifiedCounts.join(', ')}`);
 });

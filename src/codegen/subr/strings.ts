@@ -26,6 +26,8 @@
 import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Operand, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import { Fault, SUBR_SCRATCH_SLOTS, type MemLayout } from '../layout.js';
+import { NEWEST_KERNEL, type KernelCaps } from '../../bpf/kernel-caps.js';
+import { FALLBACK_KFUNCS, FALLBACK_SUBPROGRAMS, STRRSTR, buildFallback, fallbackName } from './fallback.js';
 
 export interface Subroutine {
   /** Subprogram name, used with Asm.callSub(name); unique, e.g. 'dt_strjoin'. */
@@ -35,8 +37,8 @@ export interface Subroutine {
   /** What R0 means on return: 'str' = status (1 = result written at dst, 0 = NULL result, <0 = fault),
    *  'int' = the integer result (faults impossible). */
   returns: 'str' | 'int';
-  /** The body; first instruction is the entry. */
-  build(mem: MemLayout): Insn[];
+  /** The body; first instruction is the entry. `kernel` decides kfunc or plain-BPF fallback (fallback.ts). */
+  build(mem: MemLayout, kernel?: KernelCaps): Insn[];
   /** Other subprograms of this file it calls. */
   calls?: string[];
 }
@@ -58,16 +60,25 @@ const SLASH = 0x2f, DOT = 0x2e, COLON = 0x3a;
 
 const ITER_SLOT = -8; // struct bpf_iter_num (8 bytes)
 const TEMP1 = -16, TEMP2 = -24; // locals of the functions that loop (below the iterator)
+const MEMBASE = -32; // the scratch map value's base (R5 at entry), for calls to kfunc fallbacks
+
+/** Whether `kernel` lacks a kfunc the string library calls (then the layout needs mem.subrFallback). */
+export function needsStringFallback(kernel: KernelCaps): boolean {
+  return FALLBACK_KFUNCS.some((k) => !kernel.kfuncs.has(k)) || !kernel.kfuncs.has('bpf_iter_num_new');
+}
 
 class Frame {
   readonly a: Asm;
   readonly S: number;
   private readonly retLabel: string;
-  constructor(name: string, readonly mem: MemLayout) {
+  constructor(name: string, readonly mem: MemLayout, readonly kernel: KernelCaps = NEWEST_KERNEL) {
     this.a = new Asm(name);
     this.S = mem.strsize;
     this.retLabel = this.a.newLabel('ret');
+    if (needsStringFallback(kernel)) this.a.stx(8, R10, MEMBASE, R5);
   }
+  /** Whether the kernel has kfunc `name`. */
+  has(name: string): boolean { return this.kernel.kfuncs.has(name); }
   /**
    * reg = the working memory's start. Everything there is then addressed with small offsets:
    * a load or store offset is a signed 16-bit field, and with strsize 1024 the working memory
@@ -100,8 +111,17 @@ class Frame {
     if (dstOff) a.alu64('add', R1, imm(dstOff));
     a.call(Helper.probe_read_kernel_str);
   }
-  /** Calls a kfunc returning int and sign-extends R0 (the callee leaves bits 32-63 undefined). */
-  kfuncInt(name: string): void { this.a.callKfunc(name).movsx(R0, R0, 32); }
+  /**
+   * Calls string kfunc `name` (arguments in R1, R2) and sign-extends R0 (the callee leaves bits
+   * 32-63 undefined) — or, on a kernel without it, its plain-BPF stand-in (fallback.ts).
+   */
+  kfuncInt(name: string): void {
+    if (this.has(name)) { this.a.callKfunc(name).movsx(R0, R0, 32); return; }
+    this.fallbackArea(R3);
+    this.a.callSub(fallbackName(name));
+  }
+  /** reg = the kfunc fallbacks' work area (needs the base saved at entry). */
+  fallbackArea(reg: Reg): void { this.a.ldx(8, reg, R10, MEMBASE).alu64('add', reg, imm(this.mem.subrFallback)); }
   /** if (reg > max) reg = max (unsigned), so the verifier knows reg <= max. */
   clamp(reg: Reg, max: number): void {
     const ok = this.label();
@@ -119,6 +139,16 @@ class Frame {
   iterLoop(count: number, body: (brk: string) => void): void {
     const a = this.a;
     const head = this.label(), done = this.label();
+    if (!this.has('bpf_iter_num_new')) {
+      // Without iterators (before 6.4): a bounded loop the verifier walks iteration by
+      // iteration, its counter on the stack (a known constant), so keep `count` × body small.
+      a.st(8, R10, ITER_SLOT, 0);
+      a.label(head).ldx(8, R1, R10, ITER_SLOT).jmp('jge', R1, imm(count), done);
+      a.alu64('add', R1, imm(1)).stx(8, R10, ITER_SLOT, R1);
+      body(done);
+      a.ja(head).label(done);
+      return;
+    }
     a.mov(R1, R10).alu64('add', R1, imm(ITER_SLOT)).mov(R2, imm(0)).mov(R3, imm(count)).callKfunc('bpf_iter_num_new');
     a.label(head).mov(R1, R10).alu64('add', R1, imm(ITER_SLOT)).callKfunc('bpf_iter_num_next');
     a.jmp('jeq', R0, imm(0), done);
@@ -131,8 +161,8 @@ class Frame {
 // ---------------------------------------------------------------------------------------------
 // strjoin(a, b): a then b, truncated to strsize.
 
-function buildStrjoin(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strjoin', mem);
+function buildStrjoin(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_strjoin', mem, kernel);
   const a = f.a, S = f.S, W0 = f.slot(0);
   f.scratchBase(R6);
   a.mov(R7, R1).mov(R8, R3);
@@ -157,8 +187,8 @@ function buildStrjoin(mem: MemLayout): Insn[] {
 // ---------------------------------------------------------------------------------------------
 // strcmp(a, b) -> <0, 0, >0 (bytes compared unsigned: the kernel's char is unsigned).
 
-function buildStrcmp(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strcmp', mem);
+function buildStrcmp(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_strcmp', mem, kernel);
   f.a.mov(R1, R2).mov(R2, R3);
   f.kfuncInt('bpf_strcmp');
   f.retR0();
@@ -168,8 +198,8 @@ function buildStrcmp(mem: MemLayout): Insn[] {
 // ---------------------------------------------------------------------------------------------
 // substr(s, idx [, cnt]) with dtrace-utils' rules (bpf/substr.S): idx and cnt are ints.
 
-function buildSubstr(mem: MemLayout, withCount: boolean): Insn[] {
-  const f = new Frame(withCount ? 'dt_substr3' : 'dt_substr2', mem);
+function buildSubstr(mem: MemLayout, withCount: boolean, kernel?: KernelCaps): Insn[] {
+  const f = new Frame(withCount ? 'dt_substr3' : 'dt_substr2', mem, kernel);
   const a = f.a, S = f.S, W0 = f.slot(0);
   const empty = f.label(), checkIdx = f.label(), copy = f.label(), fault = f.label();
   f.scratchBase(R6);
@@ -205,8 +235,8 @@ function buildSubstr(mem: MemLayout, withCount: boolean): Insn[] {
 // ---------------------------------------------------------------------------------------------
 // index(s, t [, start]): lowest position >= max(start, 0) where t occurs, else -1.
 
-function buildIndex(mem: MemLayout, withStart: boolean): Insn[] {
-  const f = new Frame(withStart ? 'dt_index3' : 'dt_index2', mem);
+function buildIndex(mem: MemLayout, withStart: boolean, kernel?: KernelCaps): Insn[] {
+  const f = new Frame(withStart ? 'dt_index3' : 'dt_index2', mem, kernel);
   const a = f.a, S = f.S;
   const none = f.label(), haveStart = f.label();
   a.mov(R6, R2).mov(R7, R3); // s, t
@@ -230,8 +260,8 @@ function buildIndex(mem: MemLayout, withStart: boolean): Insn[] {
 // rindex(s, t [, start]): highest position <= start (default and cap: len(s) - len(t)) where t
 // occurs, else -1; a negative start finds nothing. Found by scanning forward with bpf_strstr.
 
-function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
-  const f = new Frame(withStart ? 'dt_rindex3' : 'dt_rindex2', mem);
+function buildRindex(mem: MemLayout, withStart: boolean, kernel?: KernelCaps): Insn[] {
+  const f = new Frame(withStart ? 'dt_rindex3' : 'dt_rindex2', mem, kernel);
   const a = f.a, S = f.S;
   const none = f.label(), capped = f.label(), done = f.label();
   const NEXT = f.var16(0), BEST = f.var16(1); // next scan position; best match + 1 (0 = none)
@@ -250,6 +280,13 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
   if (withStart) a.jmp('jsle', R7, R1, capped);
   a.mov(R7, R1).label(capped); // R7 = start
   a.jmp('jeq', R0, imm(0), done); // an empty t occurs at start
+  if (!f.has('bpf_strstr')) {
+    // One Knuth–Morris–Pratt pass keeping the last match <= start (fallback.ts).
+    a.mov(R1, R8).mov(R2, R9).mov(R4, R7);
+    f.fallbackArea(R3);
+    a.callSub(STRRSTR).jmp('jslt', R0, imm(0), none);
+    f.retR0();
+  } else {
   a.st(2, R6, NEXT, 0).st(2, R6, BEST, 0);
   f.iterLoop(S + 1, (brk) => {
     a.ldx(2, R1, R6, NEXT);
@@ -265,6 +302,7 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
   });
   a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1));
   f.retR0();
+  }
   a.label(done).mov(R0, R7);
   f.retR0();
   a.label(none);
@@ -276,8 +314,8 @@ function buildRindex(mem: MemLayout, withStart: boolean): Insn[] {
 // strchr/strrchr(s, c), strstr(s, t): the suffix from the match, or NULL. As in dtrace-utils,
 // searching for '\0' finds nothing.
 
-function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
-  const f = new Frame(last ? 'dt_strrchr' : 'dt_strchr', mem);
+function buildCharSearch(mem: MemLayout, last: boolean, kernel?: KernelCaps): Insn[] {
+  const f = new Frame(last ? 'dt_strrchr' : 'dt_strchr', mem, kernel);
   const a = f.a, S = f.S;
   const none = f.label();
   a.mov(R6, R1).mov(R7, R2); // dst, s
@@ -292,8 +330,8 @@ function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
   return f.finish();
 }
 
-function buildStrstr(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strstr', mem);
+function buildStrstr(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_strstr', mem, kernel);
   const a = f.a, S = f.S;
   const none = f.label();
   a.mov(R6, R1).mov(R7, R2);
@@ -311,8 +349,8 @@ function buildStrstr(mem: MemLayout): Insn[] {
 // strtok(s, delims). State at mem.strtok: u64 (next position + 1; 0 = no string yet), then a
 // copy of the string being tokenised. s = NULL (R2 = 0) continues; with no state it faults.
 
-function buildStrtok(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_strtok', mem);
+function buildStrtok(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_strtok', mem, kernel);
   const a = f.a, S = f.S;
   const STATE = 0, TEXT = 8; // from R6 = the strtok region
   const cont = f.label(), fault = f.label(), exhausted = f.label();
@@ -354,8 +392,8 @@ function buildStrtok(mem: MemLayout): Insn[] {
 // ---------------------------------------------------------------------------------------------
 // toupper/tolower(s): ASCII case mapping, eight bytes at a time without branches.
 
-function buildCase(mem: MemLayout, upper: boolean): Insn[] {
-  const f = new Frame(upper ? 'dt_toupper' : 'dt_tolower', mem);
+function buildCase(mem: MemLayout, upper: boolean, kernel?: KernelCaps): Insn[] {
+  const f = new Frame(upper ? 'dt_toupper' : 'dt_tolower', mem, kernel);
   const a = f.a, S = f.S;
   const fault = f.label(), loop = f.label(), done = f.label();
   const first = upper ? 0x61 : 0x41, last = upper ? 0x7a : 0x5a;
@@ -440,8 +478,8 @@ function pathEndings(f: Frame, dot: string, root: string, fault: string): void {
   f.ret(SubrFault.BADADDR);
 }
 
-function buildBasename(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_basename', mem);
+function buildBasename(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_basename', mem, kernel);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label(), fromStart = f.label();
   f.scratchBase(R6);
@@ -460,8 +498,8 @@ function buildBasename(mem: MemLayout): Insn[] {
   return f.finish();
 }
 
-function buildDirname(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_dirname', mem);
+function buildDirname(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_dirname', mem, kernel);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label();
   f.scratchBase(R6);
@@ -485,8 +523,8 @@ function buildDirname(mem: MemLayout): Insn[] {
  * ""): empty and "." components go; ".." removes the previous component, stays at "/" when
  * rooted and is kept when nothing is left to remove in a relative path; "." when nothing is left.
  */
-function buildCleanpath(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_cleanpath', mem);
+function buildCleanpath(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_cleanpath', mem, kernel);
   const a = f.a, S = f.S, W0 = f.slot(0), OUT = f.slot(1), DELIM = f.slot(2);
   const IN = f.var16(0), W = f.var16(1), DOTDOT = f.var16(2); // read position, out length, floor of ".." removal
   const fault = f.label(), emptyIn = f.label(), relative = f.label();
@@ -622,8 +660,8 @@ function copyOut(f: Frame): void {
   f.ret(1);
 }
 
-function buildInetNtoa(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_inet_ntoa', mem);
+function buildInetNtoa(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_inet_ntoa', mem, kernel);
   const a = f.a;
   const fault = f.label();
   a.mov(R7, R1);
@@ -642,8 +680,8 @@ function buildInetNtoa(mem: MemLayout): Insn[] {
  * ffff = mapped; 6 zero groups and not :: or ::1 = compatible); the IPv4 forms print only the
  * dotted quad unless `strict` is non-zero, which keeps the "::ffff:" or "::" prefix.
  */
-function buildInetNtoa6(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_inet_ntoa6', mem);
+function buildInetNtoa6(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_inet_ntoa6', mem, kernel);
   const a = f.a;
   const V_S = -8, V_E = -16, V_SZERO = -24, V_KEEP = -32, V_STRICT = -40;
   const fault = f.label(), ipv4 = f.label(), mapped = f.label(), notIpv4 = f.label(), quad = f.label();
@@ -745,8 +783,8 @@ function buildInetNtoa6(mem: MemLayout): Insn[] {
 }
 
 /** inet_ntop(af, addr): AF_INET as inet_ntoa, AF_INET6 as strict inet_ntoa6, else ILLOP. */
-function buildInetNtop(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_inet_ntop', mem);
+function buildInetNtop(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_inet_ntop', mem, kernel);
   const a = f.a;
   const v6 = f.label(), illop = f.label();
   a.mov(R0, R2).mov(R2, R3);
@@ -762,8 +800,8 @@ function buildInetNtop(mem: MemLayout): Insn[] {
 }
 
 /** link_ntop(hwtype, addr): colon-separated lowercase hex of 6 (Ethernet) or 20 (InfiniBand) bytes. */
-function buildLinkNtop(mem: MemLayout): Insn[] {
-  const f = new Frame('dt_link_ntop', mem);
+function buildLinkNtop(mem: MemLayout, kernel?: KernelCaps): Insn[] {
+  const f = new Frame('dt_link_ntop', mem, kernel);
   const a = f.a;
   const fault = f.label(), ib = f.label(), illop = f.label();
   a.mov(R7, R1);
@@ -797,25 +835,25 @@ function buildLinkNtop(mem: MemLayout): Insn[] {
 
 // ---------------------------------------------------------------------------------------------
 
-const subr = (name: string, params: ('str' | 'int')[], returns: 'str' | 'int', build: (mem: MemLayout) => Insn[], calls?: string[]): Subroutine =>
+const subr = (name: string, params: ('str' | 'int')[], returns: 'str' | 'int', build: (mem: MemLayout, kernel?: KernelCaps) => Insn[], calls?: string[]): Subroutine =>
   (calls ? { name, params, returns, build, calls } : { name, params, returns, build });
 
 /** The string subroutines, by D name (plus arity where it varies). */
 export const STRING_SUBRS: Record<string, Subroutine> = {
   strjoin: subr('dt_strjoin', ['str', 'str'], 'str', buildStrjoin),
   strcmp: subr('dt_strcmp', ['str', 'str'], 'int', buildStrcmp),
-  'substr/2': subr('dt_substr2', ['str', 'int'], 'str', (m) => buildSubstr(m, false)),
-  'substr/3': subr('dt_substr3', ['str', 'int', 'int'], 'str', (m) => buildSubstr(m, true)),
-  'index/2': subr('dt_index2', ['str', 'str'], 'int', (m) => buildIndex(m, false)),
-  'index/3': subr('dt_index3', ['str', 'str', 'int'], 'int', (m) => buildIndex(m, true)),
-  'rindex/2': subr('dt_rindex2', ['str', 'str'], 'int', (m) => buildRindex(m, false)),
-  'rindex/3': subr('dt_rindex3', ['str', 'str', 'int'], 'int', (m) => buildRindex(m, true)),
-  strchr: subr('dt_strchr', ['str', 'int'], 'str', (m) => buildCharSearch(m, false)),
-  strrchr: subr('dt_strrchr', ['str', 'int'], 'str', (m) => buildCharSearch(m, true)),
+  'substr/2': subr('dt_substr2', ['str', 'int'], 'str', (m, k) => buildSubstr(m, false, k)),
+  'substr/3': subr('dt_substr3', ['str', 'int', 'int'], 'str', (m, k) => buildSubstr(m, true, k)),
+  'index/2': subr('dt_index2', ['str', 'str'], 'int', (m, k) => buildIndex(m, false, k)),
+  'index/3': subr('dt_index3', ['str', 'str', 'int'], 'int', (m, k) => buildIndex(m, true, k)),
+  'rindex/2': subr('dt_rindex2', ['str', 'str'], 'int', (m, k) => buildRindex(m, false, k)),
+  'rindex/3': subr('dt_rindex3', ['str', 'str', 'int'], 'int', (m, k) => buildRindex(m, true, k)),
+  strchr: subr('dt_strchr', ['str', 'int'], 'str', (m, k) => buildCharSearch(m, false, k)),
+  strrchr: subr('dt_strrchr', ['str', 'int'], 'str', (m, k) => buildCharSearch(m, true, k)),
   strstr: subr('dt_strstr', ['str', 'str'], 'str', buildStrstr),
   strtok: subr('dt_strtok', ['str', 'str'], 'str', buildStrtok),
-  toupper: subr('dt_toupper', ['str'], 'str', (m) => buildCase(m, true)),
-  tolower: subr('dt_tolower', ['str'], 'str', (m) => buildCase(m, false)),
+  toupper: subr('dt_toupper', ['str'], 'str', (m, k) => buildCase(m, true, k)),
+  tolower: subr('dt_tolower', ['str'], 'str', (m, k) => buildCase(m, false, k)),
   basename: subr('dt_basename', ['str'], 'str', buildBasename),
   dirname: subr('dt_dirname', ['str'], 'str', buildDirname),
   cleanpath: subr('dt_cleanpath', ['str'], 'str', buildCleanpath),
@@ -826,15 +864,18 @@ export const STRING_SUBRS: Record<string, Subroutine> = {
 };
 
 /** Subroutines by subprogram name (for the linker's Subprograms.get). */
-export function stringSubprograms(mem: MemLayout): { get(name: string): Insn[] | undefined } {
+export function stringSubprograms(mem: MemLayout, kernel: KernelCaps | (() => KernelCaps) = NEWEST_KERNEL): { get(name: string): Insn[] | undefined } {
   const byName = new Map(Object.values(STRING_SUBRS).map((s) => [s.name, s]));
+  const fallbacks = new Set(FALLBACK_SUBPROGRAMS);
   const built = new Map<string, Insn[]>();
+  let caps: KernelCaps | undefined;
+  const kernelCaps = (): KernelCaps => (caps ??= typeof kernel === 'function' ? kernel() : kernel);
   return {
     get(name) {
       const s = byName.get(name);
-      if (!s) return undefined;
+      if (!s && !fallbacks.has(name)) return undefined;
       let insns = built.get(name);
-      if (!insns) built.set(name, (insns = s.build(mem)));
+      if (!insns) built.set(name, (insns = s ? s.build(mem, kernelCaps()) : buildFallback(name, mem)!));
       return insns;
     },
   };

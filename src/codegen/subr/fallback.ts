@@ -1,0 +1,311 @@
+/**
+ * @fileoverview Plain-BPF stand-ins for the string kfuncs (bpf_strcmp, bpf_strnlen, bpf_strchr,
+ * bpf_strrchr, bpf_strstr, bpf_strspn, bpf_strcspn: Linux 6.17), for kernels without them
+ * (5.15 … 6.16), as dtrace-utils' hand-written BPF does for 5.x kernels. Each is a BPF-to-BPF
+ * subprogram `dt_f_<name>` that strings.ts calls where it would call the kfunc (Frame.kcall).
+ *
+ * Calling convention: R1, R2 = the kfunc's arguments; R3 = the fallback work area
+ * (mem.subrFallback, a pointer into the scratch map value); R4 = the upper bound on the match
+ * position for dt_f_strrstr (rindex). R0 = what the kfunc returns, as a 64-bit value
+ * (-EFAULT when a string cannot be read, -ENOENT when nothing is found).
+ *
+ * How the verifier is kept cheap without iterators (5.15 has neither bpf_iter_num nor bpf_loop):
+ * - The strings are first copied into the work area with bpf_probe_read_kernel_str, which gives
+ *   their lengths and makes every later load a plain bounded map-value load.
+ * - Every loop is a bounded loop whose only register-held induction value is its counter, a
+ *   known constant the verifier walks through; whatever else changes from one iteration to the
+ *   next (match positions, KMP state) lives in the work area, so all paths through one
+ *   iteration reach the next one in the same state and are pruned there. The verifier's cost is
+ *   then the loop bound times the body, never a product of two loop bounds: substring search is
+ *   Knuth–Morris–Pratt (at most 2·len iterations) and span sets are a 256-bit bitmap.
+ * - Comparison goes eight bytes at a time.
+ */
+import { Asm, Class, AluOp, Src, R0, R1, R2, R3, R4, R6, R7, R8, R9, imm, type Insn, type Reg } from '../../bpf/asm/insn.js';
+import { Helper } from '../../bpf/uapi.js';
+import { FALLBACK_SLOTS, type MemLayout } from '../layout.js';
+
+const EFAULT = 14, ENOENT = 2;
+
+/** The kfuncs that have a stand-in here. */
+export const FALLBACK_KFUNCS = ['bpf_strcmp', 'bpf_strnlen', 'bpf_strchr', 'bpf_strrchr', 'bpf_strstr', 'bpf_strspn', 'bpf_strcspn'] as const;
+
+/** The stand-in subprogram of kfunc `name` (bpf_strstr -> dt_f_strstr). */
+export const fallbackName = (kfunc: string): string => `dt_f_${kfunc.replace(/^bpf_/, '')}`;
+
+/** rindex's stand-in: the last occurrence of t in s that starts at or before R4. */
+export const STRRSTR = 'dt_f_strrstr';
+
+/** Work-area offsets (from R6 = the area's start). */
+function area(mem: MemLayout) {
+  const slot = mem.strSlot;
+  const V = FALLBACK_SLOTS * slot;
+  return {
+    A: 0, // copy of the first string
+    B: slot, // copy of the second string
+    T: 2 * slot, // KMP failure table, u16 per position of B (2 slots)
+    /** u16 variables */
+    v: (k: number) => V + 2 * k,
+    BITMAP: V + 32, // 256 bits: the span set
+  };
+}
+
+class Body {
+  readonly a: Asm;
+  readonly S: number;
+  private readonly retLabel: string;
+  constructor(name: string, readonly mem: MemLayout) {
+    this.a = new Asm(name);
+    this.S = mem.strsize;
+    this.retLabel = this.a.newLabel('ret');
+    this.a.mov(R6, R3);
+  }
+  label(): string { return this.a.newLabel(); }
+  ret(value: number): void { this.a.mov(R0, imm(value)).ja(this.retLabel); }
+  retR0(): void { this.a.ja(this.retLabel); }
+  finish(): Insn[] {
+    this.a.label(this.retLabel).exit();
+    return this.a.insns;
+  }
+  /** if (reg > max) reg = max (unsigned). */
+  clamp(reg: Reg, max: number): void {
+    const ok = this.label();
+    this.a.jmp('jle', reg, imm(max), ok).mov(reg, imm(max)).label(ok);
+  }
+  /** dst = the string at `src` copied to [R6 + off]; dst = its length (<= S); -EFAULT to `fault`. */
+  copy(dst: Reg, off: number, src: Reg, fault: string): void {
+    const a = this.a;
+    if (src !== R3) a.mov(R3, src);
+    a.mov(R2, imm(this.S + 1)).mov(R1, R6).alu64('add', R1, imm(off)).call(Helper.probe_read_kernel_str);
+    a.jmp('jslt', R0, imm(1), fault).alu64('sub', R0, imm(1));
+    this.clamp(R0, this.S);
+    if (dst !== R0) a.mov(dst, R0);
+  }
+  /** dst = the byte at [R6 + off + idx]. */
+  loadByte(dst: Reg, off: number, idx: Reg): void {
+    this.a.mov(dst, R6).alu64('add', dst, idx).ldx(1, dst, dst, off);
+  }
+  /**
+   * for (R7 = 0; R7 < count; R7 += step) body — R7 is the only value carried in a register
+   * from one iteration to the next; `body` may jump to `brk`.
+   */
+  loop(count: number, step: number, body: (brk: string) => void): void {
+    const a = this.a, head = this.label(), done = this.label();
+    a.mov(R7, imm(0)).label(head).jmp('jge', R7, imm(count), done);
+    body(done);
+    a.alu64('add', R7, imm(step)).ja(head);
+    a.label(done);
+  }
+}
+
+/** dst = byte-swapped to big-endian (BPF_END | BPF_TO_BE, ISA v1). */
+function toBigEndian(a: Asm, dst: Reg): void {
+  a.emit({ code: Class.ALU | AluOp.end | Src.X, dst, src: 0, off: 0, imm: 64 });
+}
+
+// strcmp(a, b): -1, 0 or 1, bytes compared unsigned.
+function buildStrcmp(mem: MemLayout): Insn[] {
+  const f = new Body(fallbackName('bpf_strcmp'), mem);
+  const a = f.a, { A, B } = area(mem);
+  const fault = f.label(), equal = f.label(), full = f.label(), less = f.label();
+  a.mov(R9, R2);
+  f.copy(R8, A, R1, fault);
+  f.copy(R0, B, R9, fault);
+  // Only the first min(la, lb) + 1 bytes can differ (the shorter string's NUL included).
+  a.jmp('jle', R8, R0, full).mov(R8, R0).label(full).alu64('add', R8, imm(1));
+  f.loop(mem.strSlot, 8, () => {
+    const whole = f.label(), same = f.label();
+    a.jmp('jge', R7, R8, equal);
+    a.mov(R1, R6).alu64('add', R1, R7).ldx(8, R2, R1, A).ldx(8, R3, R1, B);
+    // Past the compared bytes the copies hold leftovers: masked off.
+    a.mov(R4, R8).alu64('sub', R4, R7).jmp('jge', R4, imm(8), whole);
+    a.alu64('lsh', R4, imm(3)).mov(R0, imm(1)).alu64('lsh', R0, R4).alu64('sub', R0, imm(1));
+    a.alu64('and', R2, R0).alu64('and', R3, R0);
+    a.label(whole).jmp('jeq', R2, R3, same);
+    // The first differing byte is the lowest one: most significant once big-endian.
+    toBigEndian(a, R2);
+    toBigEndian(a, R3);
+    a.jmp('jlt', R2, R3, less);
+    f.ret(1);
+    a.label(same);
+  });
+  a.label(equal);
+  f.ret(0);
+  a.label(less);
+  f.ret(-1);
+  a.label(fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
+// strnlen(s, n): min(strlen(s), n) — the callers pass n = strsize, which bounds the copy.
+function buildStrnlen(mem: MemLayout): Insn[] {
+  const f = new Body(fallbackName('bpf_strnlen'), mem);
+  const a = f.a, { A } = area(mem);
+  const fault = f.label(), shorter = f.label();
+  a.mov(R9, R2);
+  f.copy(R0, A, R1, fault);
+  a.jmp('jle', R0, R9, shorter).mov(R0, R9).label(shorter);
+  f.retR0();
+  a.label(fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
+// strchr(s, c) / strrchr(s, c): the first / last position of byte c, or -ENOENT.
+function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
+  const f = new Body(fallbackName(last ? 'bpf_strrchr' : 'bpf_strchr'), mem);
+  const a = f.a, { A, v } = area(mem), BEST = v(0);
+  const fault = f.label();
+  a.mov(R9, R2).alu64('and', R9, imm(0xff));
+  f.copy(R8, A, R1, fault);
+  a.st(2, R6, BEST, 0); // match position + 1 (0 = none)
+  // Up to and including the NUL: strchr(s, 0) finds the end, as the kfunc does.
+  f.loop(mem.strsize + 1, 1, (brk) => {
+    const other = f.label();
+    a.jmp('jgt', R7, R8, brk);
+    f.loadByte(R0, A, R7);
+    a.jmp('jne', R0, R9, other);
+    if (!last) { a.mov(R0, R7); f.retR0(); } else a.mov(R1, R7).alu64('add', R1, imm(1)).stx(2, R6, BEST, R1);
+    a.label(other);
+  });
+  a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1));
+  const none = f.label();
+  a.jmp('jslt', R0, imm(0), none);
+  f.retR0();
+  a.label(none);
+  f.ret(-ENOENT);
+  a.label(fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
+// strspn(s, accept) / strcspn(s, reject): the length of s's prefix of bytes in / not in the set.
+function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
+  const f = new Body(fallbackName(complement ? 'bpf_strcspn' : 'bpf_strspn'), mem);
+  const a = f.a, { A, B, BITMAP } = area(mem);
+  const fault = f.label();
+  a.mov(R9, R1);
+  f.copy(R8, B, R2, fault);
+  for (let k = 0; k < 4; k++) a.st(8, R6, BITMAP + 8 * k, 0);
+  f.loop(mem.strsize, 1, (brk) => {
+    a.jmp('jge', R7, R8, brk);
+    f.loadByte(R1, B, R7);
+    a.mov(R2, R1).alu64('and', R2, imm(7)).mov(R3, imm(1)).alu64('lsh', R3, R2);
+    a.alu64('rsh', R1, imm(3)).alu64('add', R1, R6).ldx(1, R2, R1, BITMAP).alu64('or', R2, R3).stx(1, R1, BITMAP, R2);
+  });
+  f.copy(R8, A, R9, fault);
+  f.loop(mem.strsize, 1, (brk) => {
+    const member = f.label();
+    a.jmp('jge', R7, R8, brk);
+    f.loadByte(R1, A, R7);
+    a.mov(R2, R1).alu64('and', R2, imm(7));
+    a.alu64('rsh', R1, imm(3)).alu64('add', R1, R6).ldx(1, R1, R1, BITMAP).alu64('rsh', R1, R2).alu64('and', R1, imm(1));
+    a.jmp(complement ? 'jeq' : 'jne', R1, imm(0), member);
+    a.mov(R0, R7);
+    f.retR0();
+    a.label(member);
+  });
+  a.mov(R0, R8);
+  f.retR0();
+  a.label(fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
+/**
+ * strstr(s, t): the first position of t in s (0 for an empty t), or -ENOENT. With `last`
+ * (rindex), the last position <= R4 instead. Knuth–Morris–Pratt over the copies: A = s, B = t,
+ * T = t's failure table; positions i, j, q, k in the work area.
+ */
+function buildFind(mem: MemLayout, last: boolean): Insn[] {
+  const f = new Body(last ? STRRSTR : fallbackName('bpf_strstr'), mem);
+  const a = f.a, S = f.S, { A, B, T, v } = area(mem);
+  const I = v(0), J = v(1), BEST = v(2), N = v(3), M = v(4);
+  const LIMIT = v(6); // 4 bytes: v(6), v(7)
+  const fault = f.label(), none = f.label(), empty = f.label();
+  a.mov(R9, R1);
+  if (last) {
+    a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
+    f.clamp(R0, S);
+    a.stx(4, R6, LIMIT, R0);
+  }
+  f.copy(R8, B, R2, fault); // R8 = m
+  a.jmp('jeq', R8, imm(0), empty);
+  a.stx(2, R6, M, R8);
+  // The failure table: T[q] = the longest proper border of t[0..q].
+  a.st(2, R6, T, 0).st(2, R6, I, 1).st(2, R6, J, 0); // I = q, J = k
+  f.loop(2 * (S + 1), 1, (brk) => {
+    const mismatch = f.label(), restart = f.label(), next = f.label();
+    a.ldx(2, R1, R6, I).jmp('jge', R1, R8, brk);
+    f.clamp(R1, S);
+    a.ldx(2, R2, R6, J);
+    f.clamp(R2, S);
+    f.loadByte(R3, B, R1);
+    f.loadByte(R4, B, R2);
+    a.jmp('jne', R3, R4, mismatch);
+    a.alu64('add', R2, imm(1)).stx(2, R6, J, R2);
+    a.label(next).alu64('lsh', R1, imm(1)).alu64('add', R1, R6).stx(2, R1, T, R2);
+    a.ldx(2, R1, R6, I).alu64('add', R1, imm(1)).stx(2, R6, I, R1).ja(restart);
+    a.label(mismatch).jmp('jeq', R2, imm(0), next);
+    a.alu64('lsh', R2, imm(1)).alu64('add', R2, R6).ldx(2, R2, R2, T - 2).stx(2, R6, J, R2);
+    a.label(restart);
+  });
+  f.copy(R0, A, R9, fault);
+  a.stx(2, R6, N, R0);
+  a.st(2, R6, I, 0).st(2, R6, J, 0).st(2, R6, BEST, 0);
+  f.loop(2 * (S + 1) + 2, 1, (brk) => {
+    const notFound = f.label(), mismatch = f.label(), cont = f.label(), step = f.label();
+    a.ldx(2, R1, R6, I).ldx(2, R2, R6, J);
+    f.clamp(R1, S);
+    f.clamp(R2, S);
+    a.ldx(2, R8, R6, M).jmp('jne', R2, R8, notFound);
+    // t occurs at i - m.
+    a.mov(R0, R1).alu64('sub', R0, R8);
+    if (!last) f.retR0();
+    else {
+      const later = f.label();
+      a.ldx(4, R3, R6, LIMIT).jmp('jgt', R0, R3, later);
+      a.alu64('add', R0, imm(1)).stx(2, R6, BEST, R0);
+      a.label(later).ja(mismatch);
+    }
+    a.label(notFound).ldx(2, R3, R6, N).jmp('jge', R1, R3, brk);
+    f.loadByte(R3, A, R1);
+    f.loadByte(R4, B, R2);
+    a.jmp('jne', R3, R4, mismatch);
+    a.alu64('add', R2, imm(1)).stx(2, R6, J, R2).ja(step);
+    a.label(mismatch).jmp('jeq', R2, imm(0), step);
+    a.alu64('lsh', R2, imm(1)).alu64('add', R2, R6).ldx(2, R2, R2, T - 2).stx(2, R6, J, R2).ja(cont);
+    a.label(step).alu64('add', R1, imm(1)).stx(2, R6, I, R1);
+    a.label(cont);
+  });
+  if (last) {
+    a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);
+    f.retR0();
+  }
+  a.label(none);
+  f.ret(-ENOENT);
+  a.label(empty);
+  if (last) { a.ldx(4, R0, R6, LIMIT); f.retR0(); } else f.ret(0);
+  a.label(fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
+const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {
+  [fallbackName('bpf_strcmp')]: buildStrcmp,
+  [fallbackName('bpf_strnlen')]: buildStrnlen,
+  [fallbackName('bpf_strchr')]: (m) => buildCharSearch(m, false),
+  [fallbackName('bpf_strrchr')]: (m) => buildCharSearch(m, true),
+  [fallbackName('bpf_strspn')]: (m) => buildSpan(m, false),
+  [fallbackName('bpf_strcspn')]: (m) => buildSpan(m, true),
+  [fallbackName('bpf_strstr')]: (m) => buildFind(m, false),
+  [STRRSTR]: (m) => buildFind(m, true),
+};
+
+/** The stand-in subprogram `name` (dt_f_*) at this layout, or undefined. */
+export function buildFallback(name: string, mem: MemLayout): Insn[] | undefined {
+  return BUILDERS[name]?.(mem);
+}
+
+/** Names of all stand-in subprograms. */
+export const FALLBACK_SUBPROGRAMS: readonly string[] = Object.keys(BUILDERS);

@@ -525,6 +525,7 @@ function buildDirname(mem: MemLayout, kernel?: KernelCaps): Insn[] {
  */
 function buildCleanpath(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   const f = new Frame('dt_cleanpath', mem, kernel);
+  if (!(f.has('bpf_iter_num_new') && f.has('bpf_strspn') && f.has('bpf_strcspn') && f.has('bpf_strrchr'))) return buildCleanpathFlat(f);
   const a = f.a, S = f.S, W0 = f.slot(0), OUT = f.slot(1), DELIM = f.slot(2);
   const IN = f.var16(0), W = f.var16(1), DOTDOT = f.var16(2); // read position, out length, floor of ".." removal
   const fault = f.label(), emptyIn = f.label(), relative = f.label();
@@ -599,6 +600,96 @@ function buildCleanpath(mem: MemLayout, kernel?: KernelCaps): Insn[] {
     a.label(next);
   });
   a.ldx(2, R1, R6, W);
+  f.clamp(R1, S);
+  const dot = f.label();
+  a.jmp('jeq', R1, imm(0), dot);
+  a.alu64('add', R1, R6).st(1, R1, OUT, 0);
+  f.readStr(R7, 0, imm(S + 1), R6, imm(OUT));
+  f.ret(1);
+  a.label(dot);
+  f.writeConst(R7, '.');
+  f.ret(1);
+  a.label(emptyIn).st(1, R7, 0, 0);
+  f.ret(1);
+  a.label(fault);
+  f.ret(SubrFault.BADADDR);
+  return f.finish();
+}
+
+/**
+ * cleanpath() for kernels without iterators and string kfuncs: the same rules in one pass over
+ * the characters, a bounded loop the verifier walks once per position (nested scans would cost
+ * it strsize²). Each component is handled at the '/' or NUL that ends it; the output offsets at
+ * which names were appended are kept on a stack, so ".." pops instead of searching back for '/'.
+ * All state lives in memory, so every path through one character meets the next one in the
+ * same verifier state.
+ */
+function buildCleanpathFlat(f: Frame): Insn[] {
+  const a = f.a, S = f.S, W0 = f.slot(0), OUT = f.slot(1);
+  const W = f.var16(0), DOTDOT = f.var16(1), START = f.var16(2), DEPTH = f.var16(3);
+  const ROOTED = 0; // u16 in the fallback area's variables (after the name stack)
+  const STACK = 0; // u16 per pushed name, from R8 = the fallback area
+  const VARS = 2 * f.mem.strSlot + 16;
+  const fault = f.label(), emptyIn = f.label(), relative = f.label(), head = f.label(), done = f.label();
+  f.scratchBase(R6);
+  a.mov(R7, R1);
+  copyIn(f, fault);
+  a.jmp('jeq', R0, imm(0), emptyIn);
+  f.fallbackArea(R8);
+  a.st(2, R6, W, 0).st(2, R6, DOTDOT, 0).st(2, R6, START, 0).st(2, R6, DEPTH, 0).st(2, R8, VARS + ROOTED, 0);
+  a.ldx(1, R1, R6, W0).jmp('jne', R1, imm(SLASH), relative);
+  a.st(1, R6, OUT, SLASH).st(2, R6, W, 1).st(2, R6, DOTDOT, 1).st(2, R8, VARS + ROOTED, 1);
+  a.label(relative).mov(R9, imm(0));
+  a.label(head).jmp('jgt', R9, imm(S), done);
+  {
+    const next = f.label(), dotdot = f.label(), name = f.label(), noSep = f.label(), emptyOut = f.label();
+    a.mov(R1, R6).alu64('add', R1, R9).ldx(1, R1, R1, W0).stx(8, R10, TEMP2, R1); // c
+    a.jmp('jeq', R1, imm(0), next + '.end').jmp('jne', R1, imm(SLASH), next);
+    a.label(next + '.end');
+    // The component in[START..i).
+    a.ldx(2, R2, R6, START);
+    f.clamp(R2, S);
+    a.mov(R1, R9).alu64('add', R1, imm(1)).stx(2, R6, START, R1);
+    a.mov(R3, R9).alu64('sub', R3, R2).jmp('jsle', R3, imm(0), next); // R3 = its length, R2 its start
+    f.clamp(R3, S);
+    a.mov(R1, R6).alu64('add', R1, R2).ldx(1, R4, R1, W0);
+    a.jmp('jne', R4, imm(DOT), name);
+    a.jmp('jeq', R3, imm(1), next); // "."
+    a.jmp('jne', R3, imm(2), name);
+    a.ldx(1, R4, R1, W0 + 1).jmp('jeq', R4, imm(DOT), dotdot);
+    // A name: remember where it starts, a '/' unless the output is still empty, then the name.
+    a.label(name).ldx(2, R1, R6, W);
+    f.clamp(R1, S);
+    a.ldx(2, R4, R6, DEPTH);
+    f.clamp(R4, S);
+    a.mov(R5, R4).alu64('add', R5, imm(1)).stx(2, R6, DEPTH, R5);
+    a.alu64('lsh', R4, imm(1)).alu64('add', R4, R8).stx(2, R4, STACK, R1);
+    a.ldx(2, R4, R8, VARS + ROOTED).jmp('jeq', R1, R4, noSep);
+    a.mov(R4, R6).alu64('add', R4, R1).st(1, R4, OUT, SLASH).alu64('add', R1, imm(1));
+    f.clamp(R1, S);
+    a.label(noSep).mov(R4, R1).alu64('add', R4, R3).stx(2, R6, W, R4);
+    a.alu64('add', R1, R6).alu64('add', R1, imm(OUT)).mov(R4, R2).mov(R2, R3);
+    a.mov(R3, R6).alu64('add', R3, imm(W0)).alu64('add', R3, R4);
+    a.call(Helper.probe_read_kernel).ja(next);
+    // "..": back to where the last name started, or kept when there is none (relative paths).
+    a.label(dotdot).ldx(2, R1, R6, W).ldx(2, R2, R6, DOTDOT);
+    f.clamp(R1, S);
+    a.jmp('jle', R1, R2, emptyOut);
+    a.ldx(2, R4, R6, DEPTH).jmp('jeq', R4, imm(0), next);
+    a.alu64('sub', R4, imm(1)).stx(2, R6, DEPTH, R4);
+    f.clamp(R4, S);
+    a.alu64('lsh', R4, imm(1)).alu64('add', R4, R8).ldx(2, R4, R4, STACK).stx(2, R6, W, R4).ja(next);
+    a.label(emptyOut).ldx(2, R4, R8, VARS + ROOTED).jmp('jne', R4, imm(0), next);
+    const first = f.label();
+    a.jmp('jeq', R1, imm(0), first);
+    a.mov(R4, R6).alu64('add', R4, R1).st(1, R4, OUT, SLASH).alu64('add', R1, imm(1));
+    f.clamp(R1, S);
+    a.label(first).mov(R4, R6).alu64('add', R4, R1).st(1, R4, OUT, DOT).st(1, R4, OUT + 1, DOT);
+    a.alu64('add', R1, imm(2)).stx(2, R6, W, R1).stx(2, R6, DOTDOT, R1);
+    a.label(next).ldx(8, R1, R10, TEMP2).jmp('jeq', R1, imm(0), done);
+    a.alu64('add', R9, imm(1)).ja(head);
+  }
+  a.label(done).ldx(2, R1, R6, W);
   f.clamp(R1, S);
   const dot = f.label();
   a.jmp('jeq', R1, imm(0), dot);

@@ -32,7 +32,13 @@ export const MAX_KEY_COMPONENTS = 10;
 /** strSlot-sized areas, then FALLBACK_VARS bytes, of the string kfuncs' fallbacks. */
 export const FALLBACK_SLOTS = 4;
 export const FALLBACK_VARS = 64;
-const fallbackBytes = (strSlot: number): number => FALLBACK_SLOTS * strSlot + FALLBACK_VARS;
+/** The fallbacks' unit: a power of two above strsize, so that `index & (span - 1)` stays in it. */
+export function fallbackSpan(strsize: number): number {
+  let span = 8;
+  while (span < strsize + 1) span *= 2;
+  return span;
+}
+const fallbackBytes = (strsize: number): number => FALLBACK_SLOTS * fallbackSpan(strsize) + FALLBACK_VARS;
 
 export interface MemLayout {
   strsize: number;
@@ -58,7 +64,7 @@ export interface MemLayout {
   allocaLimit: number;
   /**
    * Working memory of the string library's plain-BPF fallbacks for the string kfuncs
-   * (codegen/subr/fallback.ts), FALLBACK_SLOTS × strSlot + FALLBACK_VARS bytes; 0 bytes (and
+   * (codegen/subr/fallback.ts), FALLBACK_SLOTS × fallbackSpan + FALLBACK_VARS bytes; 0 bytes (and
    * equal to `alloca`) when the kernel has the kfuncs.
    */
   subrFallback: number;
@@ -98,7 +104,7 @@ export function fittedLayout(strsize: number, scratchsize: number, usage: MemUsa
   const subrScratch = lvars + lvarsMax;
   const strtok = subrScratch + (usage.strings ? SUBR_SCRATCH_SLOTS * strSlot : 0);
   const subrFallback = strtok + (usage.strings ? strSlot + 8 : 0);
-  const alloca = subrFallback + (usage.strings && stringFallback ? fallbackBytes(strSlot) : 0);
+  const alloca = subrFallback + (usage.strings && stringFallback ? fallbackBytes(strsize) : 0);
   const allocaLimit = 2 * scratchsize + 16;
   const rec = alloca + (usage.alloca ? allocaLimit + 16 : 0);
   return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, subrFallback, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };
@@ -119,7 +125,7 @@ export function memLayout(strsize: number, scratchsize = 256 + 8, stringFallback
   const subrScratch = lvars + lvarsMax;
   const strtok = subrScratch + SUBR_SCRATCH_SLOTS * strSlot;
   const subrFallback = strtok + strSlot + 8;
-  const alloca = subrFallback + (stringFallback ? fallbackBytes(strSlot) : 0);
+  const alloca = subrFallback + (stringFallback ? fallbackBytes(strsize) : 0);
   const allocaLimit = 2 * scratchsize + 16;
   const rec = alloca + allocaLimit + 16;
   return { strsize, strSlot, tmp, ntmp, key, keyMax, lvars, lvarsMax, subrScratch, strtok, subrFallback, alloca, scratchsize, allocaLimit, rec, size: (recMax) => rec + Math.max(recMax, 8) };

@@ -20,11 +20,13 @@
  *   Knuth–Morris–Pratt (at most 2·len iterations) and span sets are a 256-bit bitmap.
  * - Comparison goes eight bytes at a time.
  */
-import { Asm, Class, AluOp, Src, R0, R1, R2, R3, R4, R6, R7, R8, R9, imm, type Insn, type Reg } from '../../bpf/asm/insn.js';
+import { Asm, Class, AluOp, Src, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
-import { FALLBACK_SLOTS, type MemLayout } from '../layout.js';
+import { FALLBACK_SLOTS, fallbackSpan, type MemLayout } from '../layout.js';
 
 const EFAULT = 14, ENOENT = 2;
+
+
 
 /** The kfuncs that have a stand-in here. */
 export const FALLBACK_KFUNCS = ['bpf_strcmp', 'bpf_strnlen', 'bpf_strchr', 'bpf_strrchr', 'bpf_strstr', 'bpf_strspn', 'bpf_strcspn'] as const;
@@ -37,12 +39,14 @@ export const STRRSTR = 'dt_f_strrstr';
 
 /** Work-area offsets (from R6 = the area's start). */
 function area(mem: MemLayout) {
-  const slot = mem.strSlot;
+  const slot = fallbackSpan(mem.strsize);
   const V = FALLBACK_SLOTS * slot;
   return {
+    /** Indices loaded from memory are bounded with `and MASK` (no branch): MASK >= strsize. */
+    MASK: slot - 1,
     A: 0, // copy of the first string
     B: slot, // copy of the second string
-    T: 2 * slot, // KMP failure table, u16 per position of B (2 slots)
+    T: 2 * slot, // KMP failure table, u16 per position of B (2 spans)
     /** u16 variables */
     v: (k: number) => V + 2 * k,
     BITMAP: V + 32, // 256 bits: the span set
@@ -95,6 +99,25 @@ class Body {
     a.alu64('add', R7, imm(step)).ja(head);
     a.label(done);
   }
+  /**
+   * Leaves the loop (to `brk`) unless `reg op src`. The verifier explores a branch's
+   * fall-through first and keeps the other side pending until that path ends: with the exit
+   * on the fall-through, a data-dependent exit leaves nothing pending while later iterations
+   * are verified (8192 pending states is the kernel's limit).
+   */
+  stayIf(op: 'jlt' | 'jle' | 'jne' | 'jeq', reg: Reg, src: Reg | { imm: number }, brk: string): void {
+    const stay = this.label();
+    this.a.jmp(op, reg, src, stay).ja(brk).label(stay);
+  }
+  /** dst = (x == 0) as 0/1, for x < 2^63, without a branch. */
+  isZero(dst: Reg, x: Reg): void {
+    if (dst !== x) this.a.mov(dst, x);
+    this.a.alu64('sub', dst, imm(1)).alu64('rsh', dst, imm(63));
+  }
+  /** dst = cond ? b : dst, for cond in {0, 1}, without a branch (clobbers b). */
+  select(dst: Reg, cond: Reg, b: Reg): void {
+    this.a.alu64('sub', b, dst).alu64('mul', b, cond).alu64('add', dst, b);
+  }
 }
 
 /** dst = byte-swapped to big-endian (BPF_END | BPF_TO_BE, ISA v1). */
@@ -113,14 +136,16 @@ function buildStrcmp(mem: MemLayout): Insn[] {
   // Only the first min(la, lb) + 1 bytes can differ (the shorter string's NUL included).
   a.jmp('jle', R8, R0, full).mov(R8, R0).label(full).alu64('add', R8, imm(1));
   f.loop(mem.strSlot, 8, () => {
-    const whole = f.label(), same = f.label();
-    a.jmp('jge', R7, R8, equal);
+    const same = f.label();
+    f.stayIf('jlt', R7, R8, equal);
     a.mov(R1, R6).alu64('add', R1, R7).ldx(8, R2, R1, A).ldx(8, R3, R1, B);
-    // Past the compared bytes the copies hold leftovers: masked off.
-    a.mov(R4, R8).alu64('sub', R4, R7).jmp('jge', R4, imm(8), whole);
-    a.alu64('lsh', R4, imm(3)).mov(R0, imm(1)).alu64('lsh', R0, R4).alu64('sub', R0, imm(1));
-    a.alu64('and', R2, R0).alu64('and', R3, R0);
-    a.label(whole).jmp('jeq', R2, R3, same);
+    // Past the compared bytes the copies hold leftovers: masked off, without a branch —
+    // mask = all ones when 8 or more bytes remain, else (1 << 8·remaining) - 1.
+    a.mov(R4, R8).alu64('sub', R4, R7);
+    a.mov(R0, R4).alu64('sub', R0, imm(8)).alu64('rsh', R0, imm(63)).alu64('xor', R0, imm(1)).neg(R0);
+    a.alu64('lsh', R4, imm(3)).alu64('and', R4, imm(63)).mov(R1, imm(1)).alu64('lsh', R1, R4).alu64('sub', R1, imm(1));
+    a.alu64('or', R0, R1).alu64('and', R2, R0).alu64('and', R3, R0);
+    a.jmp('jeq', R2, R3, same);
     // The first differing byte is the lowest one: most significant once big-endian.
     toBigEndian(a, R2);
     toBigEndian(a, R3);
@@ -161,12 +186,21 @@ function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
   a.st(2, R6, BEST, 0); // match position + 1 (0 = none)
   // Up to and including the NUL: strchr(s, 0) finds the end, as the kfunc does.
   f.loop(mem.strsize + 1, 1, (brk) => {
-    const other = f.label();
-    a.jmp('jgt', R7, R8, brk);
+    f.stayIf('jle', R7, R8, brk);
     f.loadByte(R0, A, R7);
-    a.jmp('jne', R0, R9, other);
-    if (!last) { a.mov(R0, R7); f.retR0(); } else a.mov(R1, R7).alu64('add', R1, imm(1)).stx(2, R6, BEST, R1);
-    a.label(other);
+    if (!last) {
+      const other = f.label();
+      a.jmp('jne', R0, R9, other).mov(R0, R7);
+      f.retR0();
+      a.label(other);
+    } else {
+      // BEST = i + 1 where the byte matches, without a branch.
+      a.alu64('xor', R0, R9);
+      f.isZero(R0, R0);
+      a.ldx(2, R1, R6, BEST).mov(R2, R7).alu64('add', R2, imm(1));
+      f.select(R1, R0, R2);
+      a.stx(2, R6, BEST, R1);
+    }
   });
   a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1));
   const none = f.label();
@@ -188,7 +222,7 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
   f.copy(R8, B, R2, fault);
   for (let k = 0; k < 4; k++) a.st(8, R6, BITMAP + 8 * k, 0);
   f.loop(mem.strsize, 1, (brk) => {
-    a.jmp('jge', R7, R8, brk);
+    f.stayIf('jlt', R7, R8, brk);
     f.loadByte(R1, B, R7);
     a.mov(R2, R1).alu64('and', R2, imm(7)).mov(R3, imm(1)).alu64('lsh', R3, R2);
     a.alu64('rsh', R1, imm(3)).alu64('add', R1, R6).ldx(1, R2, R1, BITMAP).alu64('or', R2, R3).stx(1, R1, BITMAP, R2);
@@ -196,7 +230,7 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
   f.copy(R8, A, R9, fault);
   f.loop(mem.strsize, 1, (brk) => {
     const member = f.label();
-    a.jmp('jge', R7, R8, brk);
+    f.stayIf('jlt', R7, R8, brk);
     f.loadByte(R1, A, R7);
     a.mov(R2, R1).alu64('and', R2, imm(7));
     a.alu64('rsh', R1, imm(3)).alu64('add', R1, R6).ldx(1, R1, R1, BITMAP).alu64('rsh', R1, R2).alu64('and', R1, imm(1));
@@ -215,11 +249,13 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
 /**
  * strstr(s, t): the first position of t in s (0 for an empty t), or -ENOENT. With `last`
  * (rindex), the last position <= R4 instead. Knuth–Morris–Pratt over the copies: A = s, B = t,
- * T = t's failure table; positions i, j, q, k in the work area.
+ * T = t's failure table (T[0] = 0); positions in the work area. Both loops are branch-free
+ * but for their exits (see Body.stayIf): a step either advances i (match, or j = 0) or moves
+ * j to T[j - 1], which `select` decides arithmetically.
  */
 function buildFind(mem: MemLayout, last: boolean): Insn[] {
   const f = new Body(last ? STRRSTR : fallbackName('bpf_strstr'), mem);
-  const a = f.a, S = f.S, { A, B, T, v } = area(mem);
+  const a = f.a, S = f.S, { A, B, T, v, MASK } = area(mem);
   const I = v(0), J = v(1), BEST = v(2), N = v(3), M = v(4);
   const LIMIT = v(6); // 4 bytes: v(6), v(7)
   const fault = f.label(), none = f.label(), empty = f.label();
@@ -232,51 +268,63 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
   f.copy(R8, B, R2, fault); // R8 = m
   a.jmp('jeq', R8, imm(0), empty);
   a.stx(2, R6, M, R8);
+  /** One KMP step with R1 = the position that advances (i or q), R2 = j (or k), R3/R4 their bytes:
+   *  R1 = new position, R2 = new j, R0 = whether the position advanced. */
+  const step = (): void => {
+    a.alu64('xor', R3, R4);
+    f.isZero(R3, R3); // eq
+    f.isZero(R4, R2); // j == 0
+    a.mov(R0, R3).alu64('or', R0, R4); // advance
+    // f = T[j - 1], or T[0] = 0 when j = 0
+    a.mov(R5, R2).alu64('sub', R5, imm(1)).alu64('add', R5, R4).alu64('and', R5, imm(MASK));
+    a.alu64('lsh', R5, imm(1)).alu64('add', R5, R6).ldx(2, R5, R5, T);
+    a.alu64('add', R2, imm(1));
+    f.select(R5, R3, R2); // R5 = eq ? j + 1 : f
+    a.mov(R2, R5).alu64('add', R1, R0);
+  };
   // The failure table: T[q] = the longest proper border of t[0..q].
   a.st(2, R6, T, 0).st(2, R6, I, 1).st(2, R6, J, 0); // I = q, J = k
   f.loop(2 * (S + 1), 1, (brk) => {
-    const mismatch = f.label(), restart = f.label(), next = f.label();
-    a.ldx(2, R1, R6, I).jmp('jge', R1, R8, brk);
-    f.clamp(R1, S);
-    a.ldx(2, R2, R6, J);
-    f.clamp(R2, S);
+    a.ldx(2, R1, R6, I);
+    f.stayIf('jlt', R1, R8, brk);
+    a.alu64('and', R1, imm(MASK)).ldx(2, R2, R6, J).alu64('and', R2, imm(MASK));
     f.loadByte(R3, B, R1);
     f.loadByte(R4, B, R2);
-    a.jmp('jne', R3, R4, mismatch);
-    a.alu64('add', R2, imm(1)).stx(2, R6, J, R2);
-    a.label(next).alu64('lsh', R1, imm(1)).alu64('add', R1, R6).stx(2, R1, T, R2);
-    a.ldx(2, R1, R6, I).alu64('add', R1, imm(1)).stx(2, R6, I, R1).ja(restart);
-    a.label(mismatch).jmp('jeq', R2, imm(0), next);
-    a.alu64('lsh', R2, imm(1)).alu64('add', R2, R6).ldx(2, R2, R2, T - 2).stx(2, R6, J, R2);
-    a.label(restart);
+    a.stx(8, R10, -8, R1);
+    step();
+    a.stx(2, R6, I, R1).stx(2, R6, J, R2);
+    // T[q] = k where q advanced (else T[q] is rewritten unchanged)
+    a.ldx(8, R1, R10, -8).alu64('lsh', R1, imm(1)).alu64('add', R1, R6).ldx(2, R3, R1, T);
+    f.select(R3, R0, R2);
+    a.stx(2, R1, T, R3);
   });
   f.copy(R0, A, R9, fault);
   a.stx(2, R6, N, R0);
   a.st(2, R6, I, 0).st(2, R6, J, 0).st(2, R6, BEST, 0);
   f.loop(2 * (S + 1) + 2, 1, (brk) => {
-    const notFound = f.label(), mismatch = f.label(), cont = f.label(), step = f.label();
-    a.ldx(2, R1, R6, I).ldx(2, R2, R6, J);
-    f.clamp(R1, S);
-    f.clamp(R2, S);
-    a.ldx(2, R8, R6, M).jmp('jne', R2, R8, notFound);
-    // t occurs at i - m.
-    a.mov(R0, R1).alu64('sub', R0, R8);
-    if (!last) f.retR0();
-    else {
-      const later = f.label();
-      a.ldx(4, R3, R6, LIMIT).jmp('jgt', R0, R3, later);
-      a.alu64('add', R0, imm(1)).stx(2, R6, BEST, R0);
-      a.label(later).ja(mismatch);
+    a.ldx(2, R1, R6, I).alu64('and', R1, imm(MASK)).ldx(2, R2, R6, J).alu64('and', R2, imm(MASK));
+    a.ldx(2, R8, R6, M);
+    if (!last) {
+      const notFound = f.label();
+      a.jmp('jne', R2, R8, notFound).mov(R0, R1).alu64('sub', R0, R8); // t occurs at i - m
+      f.retR0();
+      a.label(notFound);
+    } else {
+      // BEST = i - m + 1 where t occurs at i - m <= LIMIT, without a branch.
+      a.mov(R3, R2).alu64('xor', R3, R8);
+      f.isZero(R3, R3);
+      a.ldx(4, R4, R6, LIMIT).alu64('add', R4, R8).alu64('sub', R4, R1).alu64('rsh', R4, imm(63)).alu64('xor', R4, imm(1));
+      a.alu64('and', R3, R4);
+      a.ldx(2, R4, R6, BEST).mov(R5, R1).alu64('sub', R5, R8).alu64('add', R5, imm(1));
+      f.select(R4, R3, R5);
+      a.stx(2, R6, BEST, R4);
     }
-    a.label(notFound).ldx(2, R3, R6, N).jmp('jge', R1, R3, brk);
+    a.ldx(2, R3, R6, N);
+    f.stayIf('jlt', R1, R3, brk);
     f.loadByte(R3, A, R1);
-    f.loadByte(R4, B, R2);
-    a.jmp('jne', R3, R4, mismatch);
-    a.alu64('add', R2, imm(1)).stx(2, R6, J, R2).ja(step);
-    a.label(mismatch).jmp('jeq', R2, imm(0), step);
-    a.alu64('lsh', R2, imm(1)).alu64('add', R2, R6).ldx(2, R2, R2, T - 2).stx(2, R6, J, R2).ja(cont);
-    a.label(step).alu64('add', R1, imm(1)).stx(2, R6, I, R1);
-    a.label(cont);
+    f.loadByte(R4, B, R2); // B[m] = 0 never equals a byte of s: a full match takes T[m - 1]
+    step();
+    a.stx(2, R6, I, R1).stx(2, R6, J, R2);
   });
   if (last) {
     a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);

@@ -93,6 +93,15 @@ class Frame {
     return this.slot(SUBR_SCRATCH_SLOTS - 1) + 2 * k;
   }
   label(): string { return this.a.newLabel(); }
+  /**
+   * Leaves a loop (to `brk`) unless `reg op src`, the exit on the fall-through: the verifier
+   * keeps a branch's other side pending while it walks the fall-through, so an exit taken as
+   * the jump would stay pending through every later iteration of a bounded loop.
+   */
+  stayIf(op: 'jlt' | 'jle' | 'jne' | 'jeq', reg: Reg, src: Operand, brk: string): void {
+    const stay = this.label();
+    this.a.jmp(op, reg, src, stay).ja(brk).label(stay);
+  }
   /** R0 = value; return. */
   ret(value: number): void { this.a.mov(R0, imm(value)).ja(this.retLabel); }
   /** Return with R0 as it is. */
@@ -439,9 +448,10 @@ function stripTrailingSlashes(f: Frame): void {
   const a = f.a, END = f.var16(0), W0 = f.slot(0);
   f.iterLoop(f.S + 1, (brk) => {
     a.ldx(2, R1, R6, END);
-    a.jmp('jeq', R1, imm(0), brk).jmp('jgt', R1, imm(f.S), brk);
+    f.stayIf('jne', R1, imm(0), brk);
+    f.stayIf('jle', R1, imm(f.S), brk);
     a.mov(R2, R6).alu64('add', R2, R1).ldx(1, R3, R2, W0 - 1);
-    a.jmp('jne', R3, imm(SLASH), brk);
+    f.stayIf('jeq', R3, imm(SLASH), brk);
     a.alu64('sub', R1, imm(1)).stx(2, R6, END, R1);
   });
 }

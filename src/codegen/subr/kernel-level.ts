@@ -2,10 +2,11 @@
  * @fileoverview Which kernel the string library compiles for until kernel feature detection
  * (bpf/features.ts, branch `isa`) hands a KernelCaps through CompileOptions.kernel: an emulated
  * mainline level from `DTRACE_TS_KERNEL` (string kfuncs: 6.17; bpf_iter_num_*: 6.4), else the
- * running kernel's BTF decides which kfuncs exist. Drop this file when detection lands.
+ * running kernel's release taken as its mainline level (uname: no BTF read at startup). Drop
+ * this file when detection lands.
  */
 import { NEWEST_KERNEL, type KernelCaps } from '../../bpf/kernel-caps.js';
-import { missingKfuncs } from './kfuncs.js';
+import { release } from 'node:os';
 
 const STRING_KFUNCS_SINCE = [6, 17] as const;
 const ITER_NUM_SINCE = [6, 4] as const;
@@ -30,11 +31,9 @@ export function emulatedKernel(version: string): KernelCaps {
 
 let cached: KernelCaps | undefined;
 
-/** DTRACE_TS_KERNEL's level, else the newest code generation less the kfuncs this kernel lacks. */
+/** DTRACE_TS_KERNEL's level, else the running kernel's release ("6.1.0-57-amd64" -> 6.1). */
 export function defaultKernel(): KernelCaps {
   if (cached) return cached;
-  const level = process.env.DTRACE_TS_KERNEL;
-  if (level) return (cached = emulatedKernel(level));
-  const missing = new Set(missingKfuncs([...NEWEST_KERNEL.kfuncs]));
-  return (cached = { ...NEWEST_KERNEL, kfuncs: new Set([...NEWEST_KERNEL.kfuncs].filter((k) => !missing.has(k))) });
+  const level = process.env.DTRACE_TS_KERNEL || release();
+  return (cached = parseVersion(level) ? emulatedKernel(level) : NEWEST_KERNEL);
 }

@@ -20,6 +20,7 @@ import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctyp
 import { kernelSymbolAddress } from '../consume/ksyms.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
 import { defaultKernel } from './subr/kernel-level.js';
+import { fallbackMaps } from './subr/fallback.js';
 import { someNode, callsAny } from './walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
@@ -338,6 +339,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   // Maps, sized now that code generation is done.
   const maps: MapSpecData[] = [];
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
+  for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
   maps.push({ name: 'state', type: 'array', keySize: 4, valueSize: STATE.size, maxEntries: 1 });
   // Speculation buffers' busy flags, one u64 per id 1..nspec (index 0 unused).
   maps.push({ name: 'specs', type: 'array', keySize: 4, valueSize: 8 * (Math.min(env.options.nspec, 16) + 1), maxEntries: 1 });

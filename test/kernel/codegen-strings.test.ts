@@ -22,6 +22,7 @@ import { kernelKfuncId, kfuncsCalled, missingKfuncs } from '../../src/codegen/su
 import { NEWEST_KERNEL, type KernelCaps } from '../../src/bpf/kernel-caps.js';
 import { emulatedKernel } from '../../src/codegen/subr/kernel-level.js';
 import { needsStringFallback } from '../../src/codegen/subr/strings.js';
+import { fallbackMaps } from '../../src/codegen/subr/fallback.js';
 
 const NEEDED_KFUNCS = ['bpf_strnlen', 'bpf_strchr', 'bpf_strrchr', 'bpf_strstr', 'bpf_strspn', 'bpf_strcspn', 'bpf_strcmp',
   'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'];
@@ -77,6 +78,7 @@ interface Outcome { status: number; text: string | undefined }
 class Harness {
   readonly mem: MemLayout;
   readonly map: BpfMap;
+  readonly extraMaps: BpfMap[];
   readonly prog: BpfProgram;
   readonly kinds: ArgKind[];
   readonly returnsString: boolean;
@@ -106,7 +108,11 @@ class Harness {
     a.mov(R5, R9).callSub(subr.name);
     a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec)).stx(8, R1, 0, R0).mov(R0, imm(0)).exit();
     const linked = link(a.insns, stringSubprograms(this.mem, kernel));
-    const bytes = encode(linked, { mapFd: () => this.map.fd, kfuncId: kernelKfuncId });
+    const callees = new Set(linked.flatMap((i) => (i.callee === undefined ? [] : [i.callee])));
+    const extra = fallbackMaps(callees, strsize);
+    this.extraMaps = extra.map((m) => createMap({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 }));
+    const mapFd = (name: string): number => (name === 'mem' ? this.map.fd : this.extraMaps[extra.findIndex((m) => m.name === name)]!.fd);
+    const bytes = encode(linked, { mapFd, kfuncId: kernelKfuncId });
     this.prog = loadProgram({ name: `t_${subr.name}`, type: 'raw_tracepoint', insns: bytes });
   }
 
@@ -150,7 +156,7 @@ class Harness {
 
   int(...args: Arg[]): number { return this.run(...args).status; }
 
-  close(): void { this.prog.close(); this.map.close(); }
+  close(): void { this.prog.close(); this.map.close(); for (const m of this.extraMaps) m.close(); }
 }
 
 function withHarness(key: string, strsize: number, fn: (h: Harness) => void, kinds?: ArgKind[]): void {

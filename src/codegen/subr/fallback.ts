@@ -339,6 +339,119 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
   return f.finish();
 }
 
+/** The per-CPU map of the shift-and search: 256 rows of W u64 (the positions of each byte in t), then D. */
+export const SHIFT_AND_MAP = 'shiftand';
+/** Shift-and (bitap) is used up to this many 64-bit words of pattern (strsize 512); KMP above. */
+const SHIFT_AND_MAX_WORDS = 8;
+const shiftAndWords = (strsize: number): number => Math.ceil(strsize / 64);
+const usesShiftAnd = (strsize: number): boolean => shiftAndWords(strsize) <= SHIFT_AND_MAX_WORDS;
+
+/** The maps the fallback subprograms in `names` need, at this strsize. */
+export function fallbackMaps(names: Iterable<string>, strsize: number): { name: string; valueSize: number }[] {
+  const all = new Set(names);
+  if (!usesShiftAnd(strsize) || !(all.has(fallbackName('bpf_strstr')) || all.has(STRRSTR))) return [];
+  const W = shiftAndWords(strsize);
+  return [{ name: SHIFT_AND_MAP, valueSize: 256 * W * 8 + W * 8 }];
+}
+
+/**
+ * strstr / rindex by shift-and (Baeza-Yates–Gonnet): bit k of the state D says whether t[0..k]
+ * ends at the current byte of s; one pass over s with W = strsize/64 words of state, unrolled,
+ * so the verifier walks strsize iterations of a short body (KMP needs up to 4·strsize steps).
+ * The row table needs 2 KiB per word: its own per-CPU map.
+ */
+function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
+  const f = new Body(last ? STRRSTR : fallbackName('bpf_strstr'), mem);
+  const a = f.a, S = f.S, { A, B, v } = area(mem);
+  const W = shiftAndWords(S), ROW = 8 * W, D = 256 * ROW;
+  const N = v(0), BEST = v(1);
+  const LIMIT = v(2); // 4 bytes
+  const BIT = -8, TAB = -16; // on the stack: the bit of a full match in its word; the table
+  const fault = f.label(), none = f.label(), empty = f.label();
+  a.mov(R9, R1);
+  if (last) {
+    a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
+    f.clamp(R0, S);
+    a.stx(4, R6, LIMIT, R0);
+  }
+  f.copy(R8, B, R2, fault); // R8 = m
+  a.jmp('jeq', R8, imm(0), empty);
+  a.st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, SHIFT_AND_MAP).call(Helper.map_lookup_elem);
+  a.jmp('jeq', R0, imm(0), fault).stx(8, R10, TAB, R0).stx(2, R6, N, R8);
+  for (let k = 0; k < 256 * W + W; k++) a.st(8, R0, 8 * k, 0);
+  // Rows: bit k of row t[k].
+  f.loop(S, 1, (brk) => {
+    f.stayIf('jlt', R7, R8, brk);
+    f.loadByte(R1, B, R7);
+    a.alu64('mul', R1, imm(ROW)).ldx(8, R2, R10, TAB).alu64('add', R1, R2).mov(R2, R7).alu64('rsh', R2, imm(6)).alu64('lsh', R2, imm(3)).alu64('add', R1, R2);
+    a.mov(R2, R7).alu64('and', R2, imm(63)).mov(R3, imm(1)).alu64('lsh', R3, R2);
+    a.ldx(8, R2, R1, 0).alu64('or', R2, R3).stx(8, R1, 0, R2);
+  });
+  // R8 = the address of the word holding bit m - 1 of D; BIT = that bit. m is reloaded: the
+  // loop's exit test left R8 with a range that differs per exit, which would keep the verifier
+  // from pruning the search after each of them.
+  a.ldx(2, R8, R6, N);
+  f.clamp(R8, S);
+  a.alu64('sub', R8, imm(1)).mov(R1, R8).alu64('and', R1, imm(63)).mov(R2, imm(1)).alu64('lsh', R2, R1).stx(8, R10, BIT, R2);
+  a.mov(R1, R8).stx(4, R6, v(4), R1); // m - 1, for the match's start
+  a.alu64('rsh', R8, imm(6)).alu64('and', R8, imm(W - 1 < 1 ? 0 : nextMask(W - 1))).alu64('lsh', R8, imm(3));
+  {
+    const ok = f.label();
+    a.jmp('jle', R8, imm(8 * (W - 1)), ok).mov(R8, imm(0)).label(ok);
+  }
+  a.ldx(8, R1, R10, TAB).alu64('add', R8, R1).alu64('add', R8, imm(D));
+  f.copy(R0, A, R9, fault);
+  a.stx(2, R6, N, R0).st(2, R6, BEST, 0);
+  a.ldx(8, R9, R10, TAB);
+  f.loop(S, 1, (brk) => {
+    a.ldx(2, R1, R6, N);
+    f.stayIf('jlt', R7, R1, brk);
+    f.loadByte(R5, A, R7);
+    a.alu64('mul', R5, imm(ROW)).alu64('add', R5, R9); // the byte's row
+    a.mov(R3, imm(1)); // carry into word 0
+    for (let w = 0; w < W; w++) {
+      a.ldx(8, R2, R9, D + 8 * w);
+      if (w < W - 1) a.mov(R4, R2).alu64('rsh', R4, imm(63));
+      a.alu64('lsh', R2, imm(1)).alu64('or', R2, R3).ldx(8, R0, R5, 8 * w).alu64('and', R2, R0).stx(8, R9, D + 8 * w, R2);
+      if (w < W - 1) a.mov(R3, R4);
+    }
+    a.ldx(8, R1, R8, 0).ldx(8, R2, R10, BIT).alu64('and', R1, R2);
+    // A match of t ends at i: it starts at i - (m - 1).
+    a.mov(R0, R7).ldx(4, R2, R6, v(4)).alu64('sub', R0, R2);
+    if (!last) {
+      const miss = f.label();
+      a.jmp('jeq', R1, imm(0), miss);
+      f.retR0();
+      a.label(miss);
+    } else {
+      // BEST = start + 1 where a match starts at or before LIMIT, without a branch.
+      a.alu64('add', R1, imm(-1)).alu64('rsh', R1, imm(63)).alu64('xor', R1, imm(1)); // found
+      a.ldx(4, R3, R6, LIMIT).alu64('sub', R3, R0).alu64('rsh', R3, imm(63)).alu64('xor', R3, imm(1)).alu64('and', R1, R3);
+      a.ldx(2, R3, R6, BEST).alu64('add', R0, imm(1));
+      f.select(R3, R1, R0);
+      a.stx(2, R6, BEST, R3);
+    }
+  });
+  if (last) {
+    a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);
+    f.retR0();
+  }
+  a.label(none);
+  f.ret(-ENOENT);
+  a.label(empty);
+  if (last) { a.ldx(4, R0, R6, LIMIT); f.retR0(); } else f.ret(0);
+  a.label(fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
+/** The smallest 2^k - 1 >= n. */
+function nextMask(n: number): number {
+  let m = 1;
+  while (m < n) m = m * 2 + 1;
+  return m;
+}
+
 const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {
   [fallbackName('bpf_strcmp')]: buildStrcmp,
   [fallbackName('bpf_strnlen')]: buildStrnlen,
@@ -346,8 +459,8 @@ const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {
   [fallbackName('bpf_strrchr')]: (m) => buildCharSearch(m, true),
   [fallbackName('bpf_strspn')]: (m) => buildSpan(m, false),
   [fallbackName('bpf_strcspn')]: (m) => buildSpan(m, true),
-  [fallbackName('bpf_strstr')]: (m) => buildFind(m, false),
-  [STRRSTR]: (m) => buildFind(m, true),
+  [fallbackName('bpf_strstr')]: (m) => (usesShiftAnd(m.strsize) ? buildShiftAnd(m, false) : buildFind(m, false)),
+  [STRRSTR]: (m) => (usesShiftAnd(m.strsize) ? buildShiftAnd(m, true) : buildFind(m, true)),
 };
 
 /** The stand-in subprogram `name` (dt_f_*) at this layout, or undefined. */

@@ -25,6 +25,8 @@ import { Helper } from '../../bpf/uapi.js';
 import { FALLBACK_SLOTS, fallbackSpan, type MemLayout } from '../layout.js';
 
 const EFAULT = 14, ENOENT = 2;
+/** Offset of Body.retVia's u16 in the work area (its last variable). */
+let RESULT = 0;
 
 
 
@@ -62,19 +64,39 @@ class Body {
     this.S = mem.strsize;
     this.retLabel = this.a.newLabel('ret');
     this.a.mov(R6, R3);
+    RESULT = area(mem).v(15);
   }
   label(): string { return this.a.newLabel(); }
   ret(value: number): void { this.a.mov(R0, imm(value)).ja(this.retLabel); }
   retR0(): void { this.a.ja(this.retLabel); }
+  private viaLabel?: string;
+  /**
+   * Returns `reg` (a position, 0 .. 65535) through memory. Inside a loop a position is tied to
+   * the counter the verifier knows exactly; returned as is, every iteration's return would reach
+   * the caller in a different state and the caller's remaining code would be verified once per
+   * iteration. Loaded back, it is the same unknown u16 on every path.
+   */
+  retVia(reg: Reg): void {
+    this.viaLabel ??= this.label();
+    this.a.stx(2, R6, RESULT, reg).ja(this.viaLabel);
+  }
   finish(): Insn[] {
+    if (this.viaLabel) this.a.label(this.viaLabel).ldx(2, R0, R6, RESULT);
     this.a.label(this.retLabel).exit();
+    for (const emit of this.outOfLine) emit();
     return this.a.insns;
   }
   /** if (reg > max) reg = max (unsigned). */
   clamp(reg: Reg, max: number): void {
-    const ok = this.label();
-    this.a.jmp('jle', reg, imm(max), ok).mov(reg, imm(max)).label(ok);
+    // The capping is out of line, after the exit: the verifier walks a branch's fall-through
+    // first, so the general case (reg <= max, a range) is verified first and the capped one
+    // (a constant within that range) is then pruned where the two meet, instead of each
+    // carrying its own copy of everything after.
+    const ok = this.label(), cap = this.label();
+    this.a.jmp('jgt', reg, imm(max), cap).label(ok);
+    this.outOfLine.push(() => this.a.label(cap).mov(reg, imm(max)).ja(ok));
   }
+  private readonly outOfLine: (() => void)[] = [];
   /** dst = the string at `src` copied to [R6 + off]; dst = its length (<= S); -EFAULT to `fault`. */
   copy(dst: Reg, off: number, src: Reg, fault: string): void {
     const a = this.a;
@@ -190,8 +212,8 @@ function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
     f.loadByte(R0, A, R7);
     if (!last) {
       const other = f.label();
-      a.jmp('jne', R0, R9, other).mov(R0, R7);
-      f.retR0();
+      a.jmp('jne', R0, R9, other);
+      f.retVia(R7);
       a.label(other);
     } else {
       // BEST = i + 1 where the byte matches, without a branch.
@@ -235,8 +257,7 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
     a.mov(R2, R1).alu64('and', R2, imm(7));
     a.alu64('rsh', R1, imm(3)).alu64('add', R1, R6).ldx(1, R1, R1, BITMAP).alu64('rsh', R1, R2).alu64('and', R1, imm(1));
     a.jmp(complement ? 'jeq' : 'jne', R1, imm(0), member);
-    a.mov(R0, R7);
-    f.retR0();
+    f.retVia(R7);
     a.label(member);
   });
   a.mov(R0, R8);
@@ -307,7 +328,7 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
     if (!last) {
       const notFound = f.label();
       a.jmp('jne', R2, R8, notFound).mov(R0, R1).alu64('sub', R0, R8); // t occurs at i - m
-      f.retR0();
+      f.retVia(R0);
       a.label(notFound);
     } else {
       // BEST = i - m + 1 where t occurs at i - m <= LIMIT, without a branch.
@@ -345,13 +366,15 @@ export const SHIFT_AND_MAP = 'shiftand';
 const SHIFT_AND_MAX_WORDS = 8;
 const shiftAndWords = (strsize: number): number => Math.ceil(strsize / 64);
 const usesShiftAnd = (strsize: number): boolean => shiftAndWords(strsize) <= SHIFT_AND_MAX_WORDS;
+/** Words of state D: W, and as many as a position masked to the work area's span can name. */
+const stateWordsOf = (strsize: number): number => Math.max(shiftAndWords(strsize), fallbackSpan(strsize) / 64);
 
 /** The maps the fallback subprograms in `names` need, at this strsize. */
 export function fallbackMaps(names: Iterable<string>, strsize: number): { name: string; valueSize: number }[] {
   const all = new Set(names);
   if (!usesShiftAnd(strsize) || !(all.has(fallbackName('bpf_strstr')) || all.has(STRRSTR))) return [];
   const W = shiftAndWords(strsize);
-  return [{ name: SHIFT_AND_MAP, valueSize: 256 * W * 8 + W * 8 }];
+  return [{ name: SHIFT_AND_MAP, valueSize: 256 * W * 8 + stateWordsOf(strsize) * 8 }];
 }
 
 /**
@@ -362,8 +385,9 @@ export function fallbackMaps(names: Iterable<string>, strsize: number): { name: 
  */
 function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   const f = new Body(last ? STRRSTR : fallbackName('bpf_strstr'), mem);
-  const a = f.a, S = f.S, { A, B, v } = area(mem);
+  const a = f.a, S = f.S, { A, B, v, MASK } = area(mem);
   const W = shiftAndWords(S), ROW = 8 * W, D = 256 * ROW;
+  const stateWords = stateWordsOf(S);
   const N = v(0), BEST = v(1);
   const LIMIT = v(2); // 4 bytes
   const BIT = -8, TAB = -16; // on the stack: the bit of a full match in its word; the table
@@ -378,7 +402,7 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   a.jmp('jeq', R8, imm(0), empty);
   a.st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, SHIFT_AND_MAP).call(Helper.map_lookup_elem);
   a.jmp('jeq', R0, imm(0), fault).stx(8, R10, TAB, R0).stx(2, R6, N, R8);
-  for (let k = 0; k < 256 * W + W; k++) a.st(8, R0, 8 * k, 0);
+  for (let k = 0; k < 256 * W + stateWords; k++) a.st(8, R0, 8 * k, 0);
   // Rows: bit k of row t[k].
   f.loop(S, 1, (brk) => {
     f.stayIf('jlt', R7, R8, brk);
@@ -394,11 +418,7 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   f.clamp(R8, S);
   a.alu64('sub', R8, imm(1)).mov(R1, R8).alu64('and', R1, imm(63)).mov(R2, imm(1)).alu64('lsh', R2, R1).stx(8, R10, BIT, R2);
   a.mov(R1, R8).stx(4, R6, v(4), R1); // m - 1, for the match's start
-  a.alu64('rsh', R8, imm(6)).alu64('and', R8, imm(W - 1 < 1 ? 0 : nextMask(W - 1))).alu64('lsh', R8, imm(3));
-  {
-    const ok = f.label();
-    a.jmp('jle', R8, imm(8 * (W - 1)), ok).mov(R8, imm(0)).label(ok);
-  }
+  a.alu64('and', R8, imm(MASK)).alu64('rsh', R8, imm(6)).alu64('lsh', R8, imm(3)); // < 8 · stateWords, no branch
   a.ldx(8, R1, R10, TAB).alu64('add', R8, R1).alu64('add', R8, imm(D));
   f.copy(R0, A, R9, fault);
   a.stx(2, R6, N, R0).st(2, R6, BEST, 0);
@@ -421,7 +441,7 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
     if (!last) {
       const miss = f.label();
       a.jmp('jeq', R1, imm(0), miss);
-      f.retR0();
+      f.retVia(R0);
       a.label(miss);
     } else {
       // BEST = start + 1 where a match starts at or before LIMIT, without a branch.
@@ -445,12 +465,6 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   return f.finish();
 }
 
-/** The smallest 2^k - 1 >= n. */
-function nextMask(n: number): number {
-  let m = 1;
-  while (m < n) m = m * 2 + 1;
-  return m;
-}
 
 const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {
   [fallbackName('bpf_strcmp')]: buildStrcmp,

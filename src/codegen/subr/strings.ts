@@ -108,6 +108,7 @@ class Frame {
   retR0(): void { this.a.ja(this.retLabel); }
   finish(): Insn[] {
     this.a.label(this.retLabel).exit();
+    for (const emit of this.outOfLine) emit();
     return this.a.insns;
   }
   /** R0 = bpf_probe_read_kernel_str(R1 = dstBase + dstOff, size, src [+ srcAdd]). */
@@ -133,9 +134,15 @@ class Frame {
   fallbackArea(reg: Reg): void { this.a.ldx(8, reg, R10, MEMBASE).alu64('add', reg, imm(this.mem.subrFallback)); }
   /** if (reg > max) reg = max (unsigned), so the verifier knows reg <= max. */
   clamp(reg: Reg, max: number): void {
-    const ok = this.label();
-    this.a.jmp('jle', reg, imm(max), ok).mov(reg, imm(max)).label(ok);
+    // The capping is out of line, after the exit: the verifier walks a branch's fall-through
+    // first, so the general case (reg <= max, a range) is verified first and the capped one
+    // (a constant within that range) is then pruned where the two meet, instead of each
+    // carrying its own copy of everything after.
+    const ok = this.label(), cap = this.label();
+    this.a.jmp('jgt', reg, imm(max), cap).label(ok);
+    this.outOfLine.push(() => this.a.label(cap).mov(reg, imm(max)).ja(ok));
   }
+  private readonly outOfLine: (() => void)[] = [];
   /** Writes the constant string `text` (at most 7 bytes) plus NUL at [reg + 0]. */
   writeConst(reg: Reg, text: string): void {
     const bytes = [...Buffer.from(text, 'latin1'), 0];

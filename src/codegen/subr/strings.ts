@@ -143,6 +143,14 @@ class Frame {
     this.outOfLine.push(() => this.a.label(cap).mov(reg, imm(max)).ja(ok));
   }
   private readonly outOfLine: (() => void)[] = [];
+  /**
+   * clamp() inline, for the bodies of bounded loops: there an out-of-line cap would stay
+   * pending through every later iteration (the verifier allows 8192 pending branches).
+   */
+  clampInLoop(reg: Reg, max: number): void {
+    const ok = this.label();
+    this.a.jmp('jle', reg, imm(max), ok).mov(reg, imm(max)).label(ok);
+  }
   /** Writes the constant string `text` (at most 7 bytes) plus NUL at [reg + 0]. */
   writeConst(reg: Reg, text: string): void {
     const bytes = [...Buffer.from(text, 'latin1'), 0];
@@ -665,10 +673,10 @@ function buildCleanpathFlat(f: Frame): Insn[] {
     a.label(next + '.end');
     // The component in[START..i).
     a.ldx(2, R2, R6, START);
-    f.clamp(R2, S);
+    f.clampInLoop(R2, S);
     a.mov(R1, R9).alu64('add', R1, imm(1)).stx(2, R6, START, R1);
     a.mov(R3, R9).alu64('sub', R3, R2).jmp('jsle', R3, imm(0), next); // R3 = its length, R2 its start
-    f.clamp(R3, S);
+    f.clampInLoop(R3, S);
     a.mov(R1, R6).alu64('add', R1, R2).ldx(1, R4, R1, W0);
     a.jmp('jne', R4, imm(DOT), name);
     a.jmp('jeq', R3, imm(1), next); // "."
@@ -676,38 +684,38 @@ function buildCleanpathFlat(f: Frame): Insn[] {
     a.ldx(1, R4, R1, W0 + 1).jmp('jeq', R4, imm(DOT), dotdot);
     // A name: remember where it starts, a '/' unless the output is still empty, then the name.
     a.label(name).ldx(2, R1, R6, W);
-    f.clamp(R1, S);
+    f.clampInLoop(R1, S);
     a.ldx(2, R4, R6, DEPTH);
-    f.clamp(R4, S);
+    f.clampInLoop(R4, S);
     a.mov(R5, R4).alu64('add', R5, imm(1)).stx(2, R6, DEPTH, R5);
     a.alu64('lsh', R4, imm(1)).alu64('add', R4, R8).stx(2, R4, STACK, R1);
     a.ldx(2, R4, R8, VARS + ROOTED).jmp('jeq', R1, R4, noSep);
     a.mov(R4, R6).alu64('add', R4, R1).st(1, R4, OUT, SLASH).alu64('add', R1, imm(1));
-    f.clamp(R1, S);
+    f.clampInLoop(R1, S);
     a.label(noSep).mov(R4, R1).alu64('add', R4, R3).stx(2, R6, W, R4);
     a.alu64('add', R1, R6).alu64('add', R1, imm(OUT)).mov(R4, R2).mov(R2, R3);
     a.mov(R3, R6).alu64('add', R3, imm(W0)).alu64('add', R3, R4);
     a.call(Helper.probe_read_kernel).ja(next);
     // "..": back to where the last name started, or kept when there is none (relative paths).
     a.label(dotdot).ldx(2, R1, R6, W).ldx(2, R2, R6, DOTDOT);
-    f.clamp(R1, S);
+    f.clampInLoop(R1, S);
     a.jmp('jle', R1, R2, emptyOut);
     a.ldx(2, R4, R6, DEPTH).jmp('jeq', R4, imm(0), next);
     a.alu64('sub', R4, imm(1)).stx(2, R6, DEPTH, R4);
-    f.clamp(R4, S);
+    f.clampInLoop(R4, S);
     a.alu64('lsh', R4, imm(1)).alu64('add', R4, R8).ldx(2, R4, R4, STACK).stx(2, R6, W, R4).ja(next);
     a.label(emptyOut).ldx(2, R4, R8, VARS + ROOTED).jmp('jne', R4, imm(0), next);
     const first = f.label();
     a.jmp('jeq', R1, imm(0), first);
     a.mov(R4, R6).alu64('add', R4, R1).st(1, R4, OUT, SLASH).alu64('add', R1, imm(1));
-    f.clamp(R1, S);
+    f.clampInLoop(R1, S);
     a.label(first).mov(R4, R6).alu64('add', R4, R1).st(1, R4, OUT, DOT).st(1, R4, OUT + 1, DOT);
     a.alu64('add', R1, imm(2)).stx(2, R6, W, R1).stx(2, R6, DOTDOT, R1);
     a.label(next).ldx(8, R1, R10, TEMP2).jmp('jeq', R1, imm(0), done);
     a.alu64('add', R9, imm(1)).ja(head);
   }
   a.label(done).ldx(2, R1, R6, W);
-  f.clamp(R1, S);
+  f.clampInLoop(R1, S);
   const dot = f.label();
   a.jmp('jeq', R1, imm(0), dot);
   a.alu64('add', R1, R6).st(1, R1, OUT, 0);

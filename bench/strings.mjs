@@ -10,7 +10,10 @@ import { loadProgram, testRun } from '../build/src/bpf/program.js';
 import { createMap } from '../build/src/bpf/map.js';
 import { memLayout } from '../build/src/codegen/layout.js';
 import { STRING_SUBRS, stringSubprograms, needsStringFallback } from '../build/src/codegen/subr/strings.js';
+import { fallbackMaps } from '../build/src/codegen/subr/fallback.js';
 import { kernelKfuncId, missingKfuncs } from '../build/src/codegen/subr/kfuncs.js';
+import { allocNative, bpf, closeFd, freeNative, setU64 } from '../build/src/bpf/sys.js';
+import { BpfCmd, InfoByFdAttr } from '../build/src/bpf/uapi.js';
 import { NEWEST_KERNEL } from '../build/src/bpf/kernel-caps.js';
 import { emulatedKernel } from '../build/src/codegen/subr/kernel-level.js';
 
@@ -44,35 +47,76 @@ function build(key, kernel, loops, args) {
   a.mov(R2, R9).alu64('add', R2, imm(slot(1)));
   a.mov(R3, R9).alu64('add', R3, imm(slot(2)));
   a.mov(R5, R9).callSub(subr.name);
+  a.mov(R1, R9).alu64('add', R1, imm(mem.rec)).stx(8, R1, 0, R0);
   a.alu64('add', R8, imm(1)).ja(head);
   a.label(done).mov(R0, imm(0)).exit();
-  const bytes = encode(link(a.insns, stringSubprograms(mem, kernel)), { mapFd: () => map.fd, kfuncId: kernelKfuncId });
+  const linked = link(a.insns, stringSubprograms(mem, kernel));
+  const callees = new Set(linked.flatMap((i) => (i.callee === undefined ? [] : [i.callee])));
+  const extra = fallbackMaps(callees, STRSIZE).map((m) => createMap({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 }));
+  const mapFd = (name) => (name === 'mem' ? map.fd : extra.find((m, k) => fallbackMaps(callees, STRSIZE)[k].name === name).fd);
+  const bytes = encode(linked, { mapFd, kfuncId: kernelKfuncId });
   const prog = loadProgram({ name: `bench_${subr.name}`, type: 'raw_tracepoint', insns: bytes });
+  const result = () => {
+    testRun(prog);
+    const v = map.lookup(new Uint8Array(4));
+    const status = new DataView(v.buffer, v.byteOffset).getBigInt64(mem.rec, true);
+    const out = v.subarray(slot(0), slot(0) + mem.strSlot);
+    return `${status} ${subr.returns === 'str' && status === 1n ? Buffer.from(out.subarray(0, out.indexOf(0))).toString('latin1') : ''}`;
+  };
   const value = new Uint8Array(mem.size(64));
   args.forEach((s, k) => { const b = Buffer.from(s, 'latin1'); value.set(b, slot(k + 1)); value[slot(k + 1) + b.length] = 0; });
   map.update(new Uint8Array(4), value);
-  return { prog, map };
+  return { prog, map, extra, result };
 }
 
+/** bpf_prog_info's run_time_ns and run_cnt (offsets 192, 200). */
+function runStats(prog) {
+  const infoSize = 232;
+  const block = allocNative(InfoByFdAttr.sizeBytes + infoSize);
+  try {
+    const v = block.view;
+    v.setUint32(InfoByFdAttr.bpf_fd, prog.fd, true);
+    v.setUint32(InfoByFdAttr.info_len, infoSize, true);
+    setU64(v, InfoByFdAttr.info, block.address + InfoByFdAttr.sizeBytes);
+    bpf(BpfCmd.OBJ_GET_INFO_BY_FD, block, InfoByFdAttr.sizeBytes, 'get program info');
+    return { ns: v.getBigUint64(InfoByFdAttr.sizeBytes + 192, true), count: v.getBigUint64(InfoByFdAttr.sizeBytes + 200, true) };
+  } finally {
+    freeNative(block);
+  }
+}
+
+/** Mean in-kernel ns per run of `prog` over RUNS runs. */
 function timeRuns(prog) {
-  for (let i = 0; i < 1000; i++) testRun(prog);
-  const t0 = process.hrtime.bigint();
+  const before = runStats(prog);
   for (let i = 0; i < RUNS; i++) testRun(prog);
-  return Number(process.hrtime.bigint() - t0) / RUNS;
+  const after = runStats(prog);
+  return Number(after.ns - before.ns) / Number(after.count - before.count);
 }
 
+const results = new Map();
 function perCall(key, kernel, args) {
   const loops = loopsOf(key);
   const one = build(key, kernel, 1, args), many = build(key, kernel, loops, args);
   try {
     // Alternate to share the machine's noise; keep the best of five.
+    const want = one.result();
+    if (many.result() !== want) throw new Error(`${key}: ${many.result()} != ${want}`);
     let best = Infinity;
+    const label = `${key}(${args.join(', ')})`;
+    if (results.has(label) && results.get(label) !== want) throw new Error(`${label}: kfunc path ${results.get(label)}, fallback ${want}`);
+    results.set(label, want);
     for (let r = 0; r < 5; r++) best = Math.min(best, (timeRuns(many.prog) - timeRuns(one.prog)) / (loops - 1));
     return best;
   } finally {
-    for (const h of [one, many]) { h.prog.close(); h.map.close(); }
+    for (const h of [one, many]) { h.prog.close(); h.map.close(); for (const m of h.extra) m.close(); }
   }
 }
+
+// Run-time statistics, on while this fd is open (BPF_ENABLE_STATS, type BPF_STATS_RUN_TIME).
+const statsAttr = allocNative(8);
+statsAttr.view.setUint32(0, 0, true);
+const statsFd = bpf(BpfCmd.ENABLE_STATS, statsAttr, 8, 'enable run-time statistics');
+process.on('exit', () => { closeFd(statsFd); freeNative(statsAttr); });
 
 const kfuncs = missingKfuncs(['bpf_strcmp', 'bpf_strstr']).length === 0;
 console.log(`ns per call, strsize ${STRSIZE}, ${RUNS} runs × ${LOOPS} calls, best of 5`);

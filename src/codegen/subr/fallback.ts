@@ -381,47 +381,53 @@ export function fallbackMaps(names: Iterable<string>, strsize: number): { name: 
  * strstr / rindex by shift-and (Baeza-Yates–Gonnet): bit k of the state D says whether t[0..k]
  * ends at the current byte of s; one pass over s with W = strsize/64 words of state, unrolled,
  * so the verifier walks strsize iterations of a short body (KMP needs up to 4·strsize steps).
- * The row table needs 2 KiB per word: its own per-CPU map.
+ * The row table (2 KiB per word) is its own per-CPU map, all zeros between calls: a call sets
+ * the bits of t's bytes and clears them again before it returns, so its cost follows |t|, not
+ * the table's size. (A program interrupting another on the same CPU in the middle of a search
+ * could disturb it, as it could any per-CPU scratch memory.)
  */
 function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   const f = new Body(last ? STRRSTR : fallbackName('bpf_strstr'), mem);
   const a = f.a, S = f.S, { A, B, v, MASK } = area(mem);
   const W = shiftAndWords(S), ROW = 8 * W, D = 256 * ROW;
   const stateWords = stateWordsOf(S);
-  const N = v(0), BEST = v(1);
-  const LIMIT = v(2); // 4 bytes
+  const N = v(0), BEST = v(1), FOUND = v(3), START = v(4), M = v(5); // FOUND, BEST: position + 1
+  const LIMIT = v(6); // 4 bytes
   const BIT = -8, TAB = -16; // on the stack: the bit of a full match in its word; the table
   const fault = f.label(), none = f.label(), empty = f.label();
-  a.mov(R9, R1);
+  a.mov(R9, R2);
   if (last) {
     a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
     f.clamp(R0, S);
     a.stx(4, R6, LIMIT, R0);
   }
-  f.copy(R8, B, R2, fault); // R8 = m
+  // Everything that can fail comes before the rows are set.
+  f.copy(R0, A, R1, fault);
+  a.stx(2, R6, N, R0);
+  f.copy(R8, B, R9, fault); // R8 = m
   a.jmp('jeq', R8, imm(0), empty);
   a.st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, SHIFT_AND_MAP).call(Helper.map_lookup_elem);
-  a.jmp('jeq', R0, imm(0), fault).stx(8, R10, TAB, R0).stx(2, R6, N, R8);
-  for (let k = 0; k < 256 * W + stateWords; k++) a.st(8, R0, 8 * k, 0);
-  // Rows: bit k of row t[k].
-  f.loop(S, 1, (brk) => {
-    f.stayIf('jlt', R7, R8, brk);
+  a.jmp('jeq', R0, imm(0), fault).stx(8, R10, TAB, R0).stx(2, R6, M, R8);
+  for (let k = 0; k < stateWords; k++) a.st(8, R0, D + 8 * k, 0);
+  /** R1 = the address of the row word of t[R7] that holds bit R7. */
+  const rowWord = (): void => {
     f.loadByte(R1, B, R7);
     a.alu64('mul', R1, imm(ROW)).ldx(8, R2, R10, TAB).alu64('add', R1, R2).mov(R2, R7).alu64('rsh', R2, imm(6)).alu64('lsh', R2, imm(3)).alu64('add', R1, R2);
+  };
+  f.loop(S, 1, (brk) => {
+    f.stayIf('jlt', R7, R8, brk);
+    rowWord();
     a.mov(R2, R7).alu64('and', R2, imm(63)).mov(R3, imm(1)).alu64('lsh', R3, R2);
     a.ldx(8, R2, R1, 0).alu64('or', R2, R3).stx(8, R1, 0, R2);
   });
   // R8 = the address of the word holding bit m - 1 of D; BIT = that bit. m is reloaded: the
   // loop's exit test left R8 with a range that differs per exit, which would keep the verifier
   // from pruning the search after each of them.
-  a.ldx(2, R8, R6, N);
-  f.clamp(R8, S);
-  a.alu64('sub', R8, imm(1)).mov(R1, R8).alu64('and', R1, imm(63)).mov(R2, imm(1)).alu64('lsh', R2, R1).stx(8, R10, BIT, R2);
-  a.mov(R1, R8).stx(4, R6, v(4), R1); // m - 1, for the match's start
+  a.ldx(2, R8, R6, M).alu64('sub', R8, imm(1)).mov(R1, R8).alu64('and', R1, imm(63)).mov(R2, imm(1)).alu64('lsh', R2, R1).stx(8, R10, BIT, R2);
+  a.stx(2, R6, START, R8); // m - 1, for the match's start
   a.alu64('and', R8, imm(MASK)).alu64('rsh', R8, imm(6)).alu64('lsh', R8, imm(3)); // < 8 · stateWords, no branch
   a.ldx(8, R1, R10, TAB).alu64('add', R8, R1).alu64('add', R8, imm(D));
-  f.copy(R0, A, R9, fault);
-  a.stx(2, R6, N, R0).st(2, R6, BEST, 0);
+  a.st(2, R6, BEST, 0).st(2, R6, FOUND, 0);
   a.ldx(8, R9, R10, TAB);
   f.loop(S, 1, (brk) => {
     a.ldx(2, R1, R6, N);
@@ -437,11 +443,11 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
     }
     a.ldx(8, R1, R8, 0).ldx(8, R2, R10, BIT).alu64('and', R1, R2);
     // A match of t ends at i: it starts at i - (m - 1).
-    a.mov(R0, R7).ldx(4, R2, R6, v(4)).alu64('sub', R0, R2);
+    a.mov(R0, R7).ldx(2, R2, R6, START).alu64('sub', R0, R2);
     if (!last) {
       const miss = f.label();
       a.jmp('jeq', R1, imm(0), miss);
-      f.retVia(R0);
+      a.alu64('add', R0, imm(1)).stx(2, R6, FOUND, R0).ja(brk);
       a.label(miss);
     } else {
       // BEST = start + 1 where a match starts at or before LIMIT, without a branch.
@@ -452,10 +458,15 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
       a.stx(2, R6, BEST, R3);
     }
   });
-  if (last) {
-    a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);
-    f.retR0();
-  }
+  // The rows go back to zero.
+  a.ldx(2, R8, R6, M);
+  f.loop(S, 1, (brk) => {
+    f.stayIf('jlt', R7, R8, brk);
+    rowWord();
+    a.st(8, R1, 0, 0);
+  });
+  a.ldx(2, R0, R6, last ? BEST : FOUND).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);
+  f.retR0();
   a.label(none);
   f.ret(-ENOENT);
   a.label(empty);
@@ -464,7 +475,6 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   f.ret(-EFAULT);
   return f.finish();
 }
-
 
 const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {
   [fallbackName('bpf_strcmp')]: buildStrcmp,

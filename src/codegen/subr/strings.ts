@@ -21,6 +21,10 @@
  *   so every iteration starts in the same verifier state and the loop body is verified once or
  *   twice instead of once per possible iteration. Those values are re-bounded after each load.
  * - Number formatting (inet_*, link_ntop) is branch-free arithmetic, as dtrace-utils does it.
+ * On kernels without the string kfuncs (before 6.17) each kfunc call becomes a call to its
+ * plain-BPF stand-in (fallback.ts, through Frame.kfuncInt), and without bpf_iter_num (before
+ * 6.4) loops are bounded loops the verifier walks (Frame.iterLoop); rindex and cleanpath then
+ * take one-pass forms, since a scan nested in a walked loop would cost the verifier strsize².
  * Fixed-length byte work (toupper over words, address formatting) uses plain code.
  */
 import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Operand, type Reg } from '../../bpf/asm/insn.js';

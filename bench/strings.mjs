@@ -15,7 +15,7 @@ import { kernelKfuncId, missingKfuncs } from '../build/src/codegen/subr/kfuncs.j
 import { allocNative, bpf, closeFd, freeNative, setU64 } from '../build/src/bpf/sys.js';
 import { BpfCmd, InfoByFdAttr } from '../build/src/bpf/uapi.js';
 import { NEWEST_KERNEL } from '../build/src/bpf/kernel-caps.js';
-import { emulatedKernel } from '../build/src/codegen/subr/kernel-level.js';
+import { mainlineCaps as emulatedKernel } from '../build/src/bpf/features.js';
 
 const RUNS = Number(process.argv[2] ?? 20000);
 const LOOPS = Number(process.argv[3] ?? 32);

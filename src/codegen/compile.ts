@@ -19,7 +19,6 @@ import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import { kernelSymbolAddress } from '../consume/ksyms.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
-import { defaultKernel } from './subr/kernel-level.js';
 import { fallbackMaps } from './subr/fallback.js';
 import { someNode, callsAny } from './walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
@@ -130,7 +129,7 @@ const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
  */
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
   const usage = emptyUsage();
-  const fallback = needsStringFallback(opts.kernel ?? defaultKernel());
+  const fallback = needsStringFallback(opts.kernel ?? NEWEST_KERNEL);
   const first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes, fallback), usage);
   if (!first) return undefined;
   const fitted = fittedLayout(opts.strsize, opts.scratchsizeBytes ?? 256 + 8, usage, fallback);
@@ -318,7 +317,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     }
   }
   // Library subprograms (string routines) the programs call, and the ones those call.
-  const library = stringSubprograms(mem, opts.kernel ?? defaultKernel());
+  const library = stringSubprograms(mem, opts.kernel ?? NEWEST_KERNEL);
   const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
   while (pending.length) {
     for (const i of pending.pop()!) {

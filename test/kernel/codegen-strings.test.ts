@@ -20,7 +20,7 @@ import { memLayout, type MemLayout } from '../../src/codegen/layout.js';
 import { STRING_SUBRS, SubrFault, stringSubprograms } from '../../src/codegen/subr/strings.js';
 import { kernelKfuncId, kfuncsCalled, missingKfuncs } from '../../src/codegen/subr/kfuncs.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../../src/bpf/kernel-caps.js';
-import { emulatedKernel } from '../../src/codegen/subr/kernel-level.js';
+import { mainlineCaps as emulatedKernel } from '../../src/bpf/features.js';
 import { needsStringFallback } from '../../src/codegen/subr/strings.js';
 import { fallbackMaps } from '../../src/codegen/subr/fallback.js';
 

@@ -14,7 +14,7 @@ import { STRING_SUBRS, stringSubprograms, needsStringFallback } from './strings.
 import { kfuncsCalled } from './kfuncs.js';
 import { FALLBACK_SUBPROGRAMS } from './fallback.js';
 import { NEWEST_KERNEL } from '../../bpf/kernel-caps.js';
-import { emulatedKernel } from './kernel-level.js';
+import { mainlineCaps as emulatedKernel } from '../../bpf/features.js';
 
 const KFUNCS = new Set(['bpf_strnlen', 'bpf_strchr', 'bpf_strrchr', 'bpf_strstr', 'bpf_strspn', 'bpf_strcspn', 'bpf_strcmp',
   'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy']);

@@ -19,6 +19,7 @@ import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { run, LoadError, catchStopSignals } from '../runtime/session.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
 import { dieOfSignal } from '../bpf/sys.js';
+import { setUsdtNotices } from '../providers/usdt.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { link } from '../bpf/asm/encode.js';
 import { kernelCaps } from '../bpf/features.js';
@@ -276,6 +277,7 @@ async function main(argv: string[]): Promise<number> {
   if (cli.mode === 'compile') return 0;
 
   const quiet = optBool(options, 'quiet');
+  if (cli.verbose) setUsdtNotices(stderr);
   // A signal from now on (even before tracing starts) ends the run cleanly (session.ts).
   const signals = catchStopSignals();
   if (!quiet) {

@@ -225,7 +225,10 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
   let newlinePrinted = false;
   /** Ends the wait for records, once it has begun. */
   let stopWaiting: (() => void) | undefined;
+  /** Set once tracing has stopped: a signal then changes nothing (no newline either). */
+  let stopped = false;
   signals.notify = () => {
+    if (stopped) return;
     if (!newlinePrinted && !opts.testing) { newlinePrinted = true; write('\n'); flush(); }
     stopWaiting?.();
   };
@@ -589,6 +592,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
       });
     }
     // Stop: gate new firings, detach, run END, drain what is left.
+    stopped = true;
     setActivity(Activity.DRAINING);
     for (const l of links.splice(0).reverse()) l.close();
     drain();

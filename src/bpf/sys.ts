@@ -37,18 +37,33 @@ interface Native {
   koffi: Koffi;
   syscall: (nr: number, a: number, b: number, c: number, d: number, e: number, f: number) => number | bigint;
   sysconf: (name: number) => number | bigint;
+  /** libc's posix_spawn and helpers, every pointer passed as an address (see processSpawn). */
+  spawn: {
+    posixSpawn: (pid: number, path: number, fileActions: number, attr: number, argv: number, envp: number) => number;
+    fileActionsInit: (fa: number) => number;
+    fileActionsDestroy: (fa: number) => number;
+    addDup2: (fa: number, fd: number, newFd: number) => number;
+    attrInit: (attr: number) => number;
+    attrDestroy: (attr: number) => number;
+    attrSetFlags: (attr: number, flags: number) => number;
+    attrSetSigMask: (attr: number, set: number) => number;
+    attrSetSigDefault: (attr: number, set: number) => number;
+  };
 }
 
 /** System call numbers (arch/x86/entry/syscalls/syscall_64.tbl, include/uapi/asm-generic/unistd.h). */
 interface SyscallTable {
   read: number; close: number; mmap: number; munmap: number; ioctl: number; getpid: number; mount: number;
   gettid: number; epoll_ctl: number; epoll_pwait: number; epoll_create1: number; perf_event_open: number; bpf: number;
+  wait4: number; kill: number; ptrace: number; pidfd_open: number; pipe2: number; rt_sigaction: number;
 }
 const SYSCALL_NUMBERS: Record<string, SyscallTable | undefined> = {
   x64: { read: 0, close: 3, mmap: 9, munmap: 11, ioctl: 16, getpid: 39, mount: 165, gettid: 186,
-    epoll_ctl: 233, epoll_pwait: 281, epoll_create1: 291, perf_event_open: 298, bpf: 321 },
+    epoll_ctl: 233, epoll_pwait: 281, epoll_create1: 291, perf_event_open: 298, bpf: 321,
+    wait4: 61, kill: 62, ptrace: 101, pidfd_open: 434, pipe2: 293, rt_sigaction: 13 },
   arm64: { read: 63, close: 57, mmap: 222, munmap: 215, ioctl: 29, getpid: 172, mount: 40, gettid: 178,
-    epoll_ctl: 21, epoll_pwait: 22, epoll_create1: 20, perf_event_open: 241, bpf: 280 },
+    epoll_ctl: 21, epoll_pwait: 22, epoll_create1: 20, perf_event_open: 241, bpf: 280,
+    wait4: 260, kill: 129, ptrace: 117, pidfd_open: 434, pipe2: 59, rt_sigaction: 134 },
 };
 
 let native: Native | undefined;
@@ -65,6 +80,18 @@ function load(): Native {
     koffi,
     syscall: libc.func('long syscall(long, long, long, long, long, long, long)') as Native['syscall'],
     sysconf: libc.func('long sysconf(int)') as Native['sysconf'],
+    // Pointers are declared `long` (same registers on x86_64 and arm64), as for syscall.
+    spawn: {
+      posixSpawn: libc.func('int posix_spawn(long, long, long, long, long, long)') as Native['spawn']['posixSpawn'],
+      fileActionsInit: libc.func('int posix_spawn_file_actions_init(long)') as Native['spawn']['fileActionsInit'],
+      fileActionsDestroy: libc.func('int posix_spawn_file_actions_destroy(long)') as Native['spawn']['fileActionsDestroy'],
+      addDup2: libc.func('int posix_spawn_file_actions_adddup2(long, int, int)') as Native['spawn']['addDup2'],
+      attrInit: libc.func('int posix_spawnattr_init(long)') as Native['spawn']['attrInit'],
+      attrDestroy: libc.func('int posix_spawnattr_destroy(long)') as Native['spawn']['attrDestroy'],
+      attrSetFlags: libc.func('int posix_spawnattr_setflags(long, short)') as Native['spawn']['attrSetFlags'],
+      attrSetSigMask: libc.func('int posix_spawnattr_setsigmask(long, long)') as Native['spawn']['attrSetSigMask'],
+      attrSetSigDefault: libc.func('int posix_spawnattr_setsigdefault(long, long)') as Native['spawn']['attrSetSigDefault'],
+    },
   };
   nr = table;
   return native;
@@ -296,4 +323,144 @@ export function watchReadable(fd: number, onReadable: () => void): FdWatch {
     ref() { if (!closed) handle.ref(); },
     unref() { if (!closed) handle.unref(); },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: -c targets, -p grabs and system() (runtime/process.ts builds on these)
+
+/** posix_spawn_file_actions_t and posix_spawnattr_t are opaque; glibc's are 80 and 336 bytes. */
+const SPAWN_OBJECT_BYTES = 512;
+const SIGSET_BYTES = 128;
+const POSIX_SPAWN_SETSIGDEF = 0x04;
+const POSIX_SPAWN_SETSIGMASK = 0x08;
+
+export interface SpawnRequest {
+  /** Absolute path of the program (no PATH search). */
+  path: string;
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** dup2(from, to) in the child, in order (stdio redirections). */
+  dup2?: readonly (readonly [number, number])[];
+  /** Signals reset to SIG_DFL in the child (Node ignores SIGPIPE; a command must not inherit it). */
+  defaultSignals?: readonly number[];
+}
+
+/**
+ * posix_spawn(3): glibc clones with CLONE_VM|CLONE_VFORK and the child only resets its signal
+ * state before execve — no write, no pipe, unlike libuv's fork path, so a script tracing
+ * `ppid == $pid` sees the command's own system calls. The signal mask is emptied. Returns the
+ * pid or throws SysError (an exec failure is reported by glibc as the call's error).
+ */
+export function spawnProcess(req: SpawnRequest, attempt: string): number {
+  const n = native ?? load();
+  const held: NativeMemory[] = [];
+  const cstr = (t: string) => { const m = nativeCString(t); held.push(m); return m.address; };
+  const pointerArray = (items: readonly string[]) => {
+    const m = allocNative(8 * (items.length + 1));
+    held.push(m);
+    items.forEach((t, i) => setU64(m.view, 8 * i, cstr(t)));
+    return m.address;
+  };
+  const fa = allocNative(SPAWN_OBJECT_BYTES);
+  const attr = allocNative(SPAWN_OBJECT_BYTES);
+  const mask = allocNative(SIGSET_BYTES);
+  const dflt = allocNative(SIGSET_BYTES);
+  const pid = allocNative(8);
+  held.push(fa, attr, mask, dflt, pid);
+  try {
+    n.spawn.fileActionsInit(fa.address);
+    n.spawn.attrInit(attr.address);
+    try {
+      // Node opens stdio close-on-exec; dup2(fd, fd) clears the flag in the child (glibc ≥ 2.29).
+      for (const fd of [0, 1, 2]) n.spawn.addDup2(fa.address, fd, fd);
+      for (const [from, to] of req.dup2 ?? []) n.spawn.addDup2(fa.address, from, to);
+      for (const sig of req.defaultSignals ?? []) dflt.bytes[(sig - 1) >> 3]! |= 1 << ((sig - 1) & 7);
+      n.spawn.attrSetSigMask(attr.address, mask.address);
+      n.spawn.attrSetSigDefault(attr.address, dflt.address);
+      n.spawn.attrSetFlags(attr.address, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+      const envp = Object.entries(req.env).filter((e): e is [string, string] => e[1] !== undefined).map(([k, v]) => `${k}=${v}`);
+      const r = Number(n.spawn.posixSpawn(pid.address, cstr(req.path), fa.address, attr.address, pointerArray(req.argv), pointerArray(envp)));
+      if (r !== 0) throw sysError('posix_spawn', r, attempt);
+      return pid.view.getInt32(0, true);
+    } finally {
+      n.spawn.fileActionsDestroy(fa.address);
+      n.spawn.attrDestroy(attr.address);
+    }
+  } finally {
+    for (const m of held) freeNative(m);
+  }
+}
+
+export const WNOHANG = 1;
+export const WUNTRACED = 2;
+export const WALL = 0x40000000;
+
+/** What wait4 reported: exited (status), killed (signal), or stopped (signal, ptrace event). */
+export type WaitResult =
+  | { kind: 'none' }
+  | { kind: 'exited'; status: number }
+  | { kind: 'signaled'; signal: number }
+  | { kind: 'stopped'; signal: number; event: number };
+
+/** wait4(pid, &status, options, NULL); EINTR is retried; other errors throw SysError. */
+export function waitProcess(pid: number, options: number, attempt: string): WaitResult {
+  const status = allocNative(8);
+  try {
+    let r: number;
+    do r = syscallTry(syscallNumbers().wait4, pid, status.address, options, 0); while (r === -4 /* EINTR */);
+    check(r, 'wait4', attempt);
+    if (r === 0) return { kind: 'none' };
+    const s = status.view.getInt32(0, true);
+    if ((s & 0x7f) === 0) return { kind: 'exited', status: (s >> 8) & 0xff };
+    if ((s & 0xff) === 0x7f) return { kind: 'stopped', signal: (s >> 8) & 0xff, event: (s >> 16) & 0xff };
+    return { kind: 'signaled', signal: s & 0x7f };
+  } finally {
+    freeNative(status);
+  }
+}
+
+/** kill(pid, sig); returns 0 or -errno. */
+export function killProcess(pid: number, signal: number): number {
+  return syscallTry(syscallNumbers().kill, pid, signal);
+}
+
+export const PTRACE_CONT = 7;
+export const PTRACE_DETACH = 17;
+export const PTRACE_SEIZE = 0x4206;
+export const PTRACE_O_TRACEEXEC = 0x10;
+export const PTRACE_O_EXITKILL = 0x100000;
+export const PTRACE_EVENT_EXEC = 4;
+
+/** ptrace(request, pid, addr, data); returns the result or -errno (callers decide what is fatal). */
+export function ptraceTry(request: number, pid: number, addr: number, data: number): number {
+  return syscallTry(syscallNumbers().ptrace, request, pid, addr, data);
+}
+
+/** pidfd_open(pid, 0): an fd that becomes readable when the process exits; -errno on failure. */
+export function pidfdOpenTry(pid: number): number {
+  return syscallTry(syscallNumbers().pidfd_open, pid, 0);
+}
+
+/** pipe2(O_CLOEXEC): [read end, write end]. */
+export function pipeCloexec(attempt: string): [number, number] {
+  const fds = allocNative(8);
+  try {
+    check(syscallTry(syscallNumbers().pipe2, fds.address, 0o2000000 /* O_CLOEXEC */), 'pipe2', attempt);
+    return [fds.view.getInt32(0, true), fds.view.getInt32(4, true)];
+  } finally {
+    freeNative(fds);
+  }
+}
+
+/**
+ * Ends this process by `signal` with its default action, as a C program would die of it (Node
+ * ignores SIGPIPE, so `process.kill` alone would not): the status the caller's shell sees is
+ * 128 + signal. Open descriptors (BPF programs, links) are closed by the kernel.
+ */
+export function dieOfSignal(signal: number): never {
+  const act = allocNative(32); // struct sigaction (kernel): handler SIG_DFL, no flags, empty mask
+  syscallTry(syscallNumbers().rt_sigaction, signal, act.address, 0, 8);
+  syscallTry(syscallNumbers().kill, getpid(), signal);
+  // Not reached unless the signal is blocked in every thread.
+  process.exit(128 + signal);
 }

@@ -4,7 +4,6 @@
  * dtrace(8) does (plus a caret and hint outside the test harness), and runs the result.
  */
 import { readFileSync, writeSync, openSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { parseCommandLine, setOption, pragmaOptionMessage, applySetopt, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
 import { generateHeader } from './header.js';
 import { helpText } from './usage.js';
@@ -17,7 +16,10 @@ import { parse } from '../lang/parser.js';
 import { preprocess } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
-import { run, LoadError } from '../runtime/session.js';
+import { run, LoadError, catchStopSignals } from '../runtime/session.js';
+import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
+import { dieOfSignal } from '../bpf/sys.js';
+import { setUsdtNotices } from '../providers/usdt.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { link } from '../bpf/asm/encode.js';
 import { kernelCaps } from '../bpf/features.js';
@@ -35,8 +37,20 @@ process.title = 'dtrace';
 
 const testing = process.env._DTRACE_TESTING !== undefined;
 
+/**
+ * Set once a reader of our output has gone (EPIPE, e.g. `| head -1`): the run stops, writes are
+ * dropped, and the process then dies of SIGPIPE as DTrace does (no stack trace, no message).
+ */
+let outputClosed = false;
+
 function writeOut(fd: number, text: string): void {
-  if (text) writeSync(fd, Buffer.from(text, 'latin1'));
+  if (!text || outputClosed) return;
+  try {
+    writeSync(fd, Buffer.from(text, 'latin1'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+    outputClosed = true;
+  }
 }
 const stderr = (text: string) => writeOut(2, text.endsWith('\n') ? text : text + '\n');
 
@@ -155,21 +169,29 @@ async function main(argv: string[]): Promise<number> {
   const programs = readPrograms(cli);
   if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
 
-  // -c: start the command now, held before exec, so $target is known while compiling.
-  let child: ChildProcess | undefined;
-  let childExit: Promise<void> | undefined;
-  const startChild = (cmd: string) => {
-    child = childProcess().spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$0" "$@"', ...splitCommand(cmd)], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
-    childExit = new Promise((resolve) => child!.on('exit', () => resolve()));
-  };
-  if (cli.commands[0] && cli.mode === 'exec') {
-    startChild(cli.commands[0]);
-    // pid/USDT probes of $target resolve against the command it is about to exec.
-    if (child?.pid) setTargetCommand(child.pid, splitCommand(cli.commands[0])[0]!);
-  } else if (cli.grabPids[0] !== undefined) setTargetPid(cli.grabPids[0]);
+  // -c and -p: processes are created (stopped) and grabbed before compiling, as DTrace does, so
+  // $target is known and a command that cannot run fails before any tracing.
+  const created: CreatedProcess[] = [];
+  const watched: WatchedProcess[] = [];
+  const killChild = () => { for (const c of created) c.kill(); for (const w of watched) w.close(); };
+  try {
+    if (cli.mode === 'exec') {
+      for (const cmd of cli.commands) {
+        const c = createProcess(cmd);
+        created.push(c);
+        watched.push(c);
+        // pid/USDT probes of $target resolve against the command it runs.
+        setTargetCommand(c.pid, c.executable, c.heldAfterExec);
+      }
+      for (const pid of cli.grabPids) { watched.push(grabProcess(pid)); setTargetPid(pid); }
+    } else if (cli.grabPids[0] !== undefined) setTargetPid(cli.grabPids[0]);
+  } catch (e) {
+    killChild();
+    if (e instanceof ProcessError) { stderr(`dtrace: ${e.message}`); return 1; }
+    throw e;
+  }
   declareTargetsKnown();
-  const target = child?.pid ?? cli.grabPids[0];
-  const killChild = () => { if (child && child.exitCode === null) child.kill('SIGKILL'); };
+  const target = watched[0]?.pid ?? cli.grabPids[0];
 
   const errtags = optBool(options, 'errtags');
   const sink = new DiagnosticSink();
@@ -255,6 +277,9 @@ async function main(argv: string[]): Promise<number> {
   if (cli.mode === 'compile') return 0;
 
   const quiet = optBool(options, 'quiet');
+  if (cli.verbose) setUsdtNotices(stderr);
+  // A signal from now on (even before tracing starts) ends the run cleanly (session.ts).
+  const signals = catchStopSignals();
   if (!quiet) {
     for (const { prog, ast } of perProgram) {
       let n = 0;
@@ -284,13 +309,17 @@ async function main(argv: string[]): Promise<number> {
       out, err: stderr,
       targetPid: target,
       setopt: (name, value) => applySetopt(options, name, value),
+      stopRequested: () => outputClosed,
+      signals,
       onAttached: () => {
-        if (!child) return undefined;
-        (child.stdio[3] as NodeJS.WritableStream).end('go\n');
-        return childExit;
+        if (watched.length === 0) return undefined;
+        for (const c of created) c.release();
+        // The run ends when every -c and -p process has exited.
+        return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
       },
     });
   } finally {
+    signals.release();
     killChild();
   }
 }
@@ -300,15 +329,6 @@ function wallOffsetNs(): bigint {
   const mono = process.hrtime.bigint();
   const wall = BigInt(Date.now()) * 1_000_000n;
   return wall - mono;
-}
-
-/** Splits a -c command line the way a shell would for simple words and quotes. */
-function splitCommand(cmd: string): string[] {
-  const words: string[] = [];
-  const re = /"((?:\\.|[^"])*)"|'([^']*)'|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(cmd))) words.push(m[1] ?? m[2] ?? m[3]!);
-  return words;
 }
 
 function listLine(id: number | string, prov: string, mod: string, func: string, name: string): string {
@@ -515,7 +535,10 @@ function resolveProbeId(text: string): string {
 }
 
 main(process.argv.slice(2)).then(
-  (status) => { process.exitCode = status; },
+  (status) => {
+    if (outputClosed) dieOfSignal(13 /* SIGPIPE */);
+    process.exitCode = status;
+  },
   (e: unknown) => {
     if (e instanceof LoadError) stderr(`dtrace: ${e.message}`);
     else if (e instanceof UnsupportedError || e instanceof SysError) stderr(`dtrace: could not enable tracing: ${e.message}`);
@@ -526,11 +549,3 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
-
-/**
- * node:child_process, loaded on first use: it pulls in net, stream and dgram (≈7 ms of
- * startup) and only -c, -C and system() need it.
- */
-function childProcess(): typeof import('node:child_process') {
-  return process.getBuiltinModule('node:child_process');
-}

@@ -34,6 +34,11 @@ const MAX_ARGS = 10;
 
 /** pid → absolute path of the executable it will exec (set for `-c` targets). */
 const targetCommands = new Map<number, string>();
+/**
+ * `-c` targets stopped right after their execve: only the executable and the dynamic linker are
+ * mapped yet, so their modules are the command's (its DT_NEEDED libraries), not /proc's.
+ */
+const heldAfterExecPids = new Set<number>();
 /** Processes with per-process providers, in the order they became known. */
 const targetPids: number[] = [];
 
@@ -41,8 +46,9 @@ const targetPids: number[] = [];
  * Tells the providers that process `pid` (held before exec) will run `argv0Path`: a path, or a
  * bare command name looked up in PATH. Call before compiling.
  */
-export function setTargetCommand(pid: number, argv0Path: string): void {
+export function setTargetCommand(pid: number, argv0Path: string, heldAfterExec = false): void {
   targetCommands.set(pid, resolveCommand(argv0Path) ?? argv0Path);
+  if (heldAfterExec) heldAfterExecPids.add(pid); else heldAfterExecPids.delete(pid);
   setTargetPid(pid);
   providerCache.delete(pid);
 }
@@ -63,6 +69,7 @@ export function declareTargetsKnown(): void {
 /** Forgets every target (tests). */
 export function clearTargets(): void {
   targetCommands.clear();
+  heldAfterExecPids.clear();
   targetPids.length = 0;
   targetsDeclared = false;
   providerCache.clear();
@@ -212,7 +219,7 @@ function targetModulesUnfiltered(pid: number): ProcessModule[] {
     if (held !== undefined) command = resolveCommand(held);
   }
   // Once the command runs, its maps are the truth (libraries loaded with dlopen appear too).
-  if (command !== undefined && heldCommandOf(pid) !== undefined) return modulesOfExecutable(command);
+  if (command !== undefined && (heldAfterExecPids.has(pid) || heldCommandOf(pid) !== undefined)) return modulesOfExecutable(command);
   try {
     return processModules(pid);
   } catch {

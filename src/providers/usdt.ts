@@ -8,6 +8,8 @@
  * The trampoline decodes each argument operand (`-4@%eax`, `8@-16(%rbp)`, `$5`) from the
  * uprobe's struct pt_regs.
  */
+import { readFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachUprobe, closeLinks, type Link } from '../bpf/link.js';
 import { type Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../bpf/asm/insn.js';
@@ -16,6 +18,12 @@ import { MST } from '../codegen/layout.js';
 import { type ProcessModule } from '../bpf/elf/procmaps.js';
 import { PT_REGS_OFFSET, resolveUsdtProbes, usdtArgLocation, type ProcessUsdtProbe, type UsdtArgLocation } from '../bpf/elf/stapsdt.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
+
+/**
+ * Where a provider says something the user asked to hear (`-v`); silent by default.
+ */
+let notice: (text: string) => void = () => undefined;
+export function setUsdtNotices(write: (text: string) => void): void { notice = write; }
 
 /** DTrace passes at most 10 arguments (argv[0..9]). */
 const MAX_ARGS = 10;
@@ -190,6 +198,11 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
             ...(l.probe.semaphoreFileOffset !== undefined ? { refCtrOffset: l.probe.semaphoreFileOffset } : {}),
           }, `attach ${site.provider}:${site.module}:${site.function}:${site.name}`));
         }
+        // CPython 3.11 fires function-entry/-return for every call only on its tracing path,
+        // which it takes while the line probe's semaphore is raised (CPython gh-98894).
+        if (target !== undefined && locations.some((l) => l.probe.provider === 'python') && (site.name === 'function-entry' || site.name === 'function-return')) {
+          links.push(...raiseCpython311LineSemaphore(target, locations, modules()));
+        }
       } catch (e) {
         closeLinks(links);
         throw e;
@@ -197,4 +210,68 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
       return links;
     },
   };
+}
+
+/** Processes whose `line` semaphore is raised by us: pid → how many enablings asked. */
+const lineSemaphoreHolders = new Map<number, number>();
+
+/**
+ * Raises python:::line's semaphore in process `pid` when `locations` are a CPython 3.11's, by
+ * writing the counter in the process's memory: nothing is attached to the line probe, so its
+ * `nop` costs nothing. Returned as a link whose close() lowers it again. Said once under -v.
+ */
+function raiseCpython311LineSemaphore(pid: number, locations: ProcessUsdtProbe[], modules: ProcessModule[]): Link[] {
+  const out: Link[] = [];
+  for (const path of new Set(locations.filter((l) => /python3\.11/.test(basename(l.path))).map((l) => l.path))) {
+    const line = resolveUsdtProbes(pid, { provider: `python${pid}`, name: 'line' }, modules).find((l) => l.path === path);
+    const offset = line?.probe.semaphoreFileOffset;
+    if (offset === undefined) continue;
+    const address = runtimeAddressOfFileOffset(pid, path, offset);
+    if (address === undefined || !addToSemaphore(pid, address, 1)) continue;
+    const holders = (lineSemaphoreHolders.get(pid) ?? 0) + 1;
+    lineSemaphoreHolders.set(pid, holders);
+    if (holders === 1) notice(`dtrace: raised the python:::line semaphore of CPython 3.11 process ${pid} (${basename(path)}): it fires function-entry/function-return for every call only while line tracing is on (CPython gh-98894)`);
+    let closed = false;
+    out.push({
+      describe: `semaphore python:::line in ${path} of ${pid}`, fd: -1, fds: [],
+      close() {
+        if (closed) return;
+        closed = true;
+        addToSemaphore(pid, address, -1);
+        lineSemaphoreHolders.set(pid, (lineSemaphoreHolders.get(pid) ?? 1) - 1);
+      },
+    });
+  }
+  return out;
+}
+
+/** Where file offset `offset` of `path` is mapped in process `pid` (/proc/PID/maps). */
+function runtimeAddressOfFileOffset(pid: number, path: string, offset: number): number | undefined {
+  let maps: string;
+  try { maps = readFileSync(`/proc/${pid}/maps`, 'latin1'); } catch { return undefined; }
+  for (const line of maps.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \d+\s+(.*)$/.exec(line);
+    if (!m || m[4] !== path) continue;
+    const start = parseInt(m[1]!, 16);
+    const end = parseInt(m[2]!, 16);
+    const fileOffset = parseInt(m[3]!, 16);
+    if (offset >= fileOffset && offset + 2 <= fileOffset + (end - start)) return start + offset - fileOffset;
+  }
+  return undefined;
+}
+
+/** Adds `delta` to the 16-bit counter at `address` of process `pid`, never below 0. */
+function addToSemaphore(pid: number, address: number, delta: number): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`/proc/${pid}/mem`, 'r+');
+    const b = Buffer.alloc(2);
+    if (readSync(fd, b, 0, 2, address) !== 2) return false;
+    b.writeUInt16LE(Math.max(0, Math.min(0xffff, b.readUInt16LE(0) + delta)));
+    return writeSync(fd, b, 0, 2, address) === 2;
+  } catch {
+    return false; // the process has gone
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -6,6 +6,7 @@
  */
 import { writeSync, openSync, closeSync, ftruncateSync, existsSync } from 'node:fs';
 import { snapshotProcess } from '../consume/usyms.js';
+import { runSystemCommand } from './process.js';
 
 import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/map.js';
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
@@ -48,6 +49,10 @@ export interface RunOptions {
   onAttached?(): Promise<void> | undefined;
   /** setopt() while tracing: sets an option; returns DTrace's message when it cannot. */
   setopt?: (name: string, value: string | undefined) => string | undefined;
+  /** SIGINT/SIGTERM caught by the caller since before the run (catchStopSignals). */
+  signals?: StopSignals;
+  /** True once the run must stop without more output (our reader has gone: EPIPE). */
+  stopRequested?: () => boolean;
   /** The -c / -p process, whose mappings are kept for user symbols. */
   targetPid?: number;
   /** Extra stop trigger (e.g. -c child exit). */
@@ -147,7 +152,41 @@ function verifierMessage(p: ProgramSpecData, linked: ReturnType<typeof linkInsns
 }
 
 /** Runs a loaded program to completion; returns the exit status. */
+/** SIGINT/SIGTERM received so far, and who to tell of the next one. */
+export interface StopSignals {
+  count: number;
+  notify?: () => void;
+  /** Restores the signals' previous handling. */
+  release(): void;
+}
+
+/**
+ * From here on SIGINT/SIGTERM stop the run cleanly, whenever they come (while loading, in
+ * BEGIN, while attaching): END runs, aggregations are printed, everything is detached. The
+ * first one prints a newline (dtrace.c intr()); later ones change nothing.
+ */
+export function catchStopSignals(): StopSignals {
+  const signals: StopSignals = {
+    count: 0,
+    release() { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); },
+  };
+  const onSignal = () => { signals.count++; signals.notify?.(); };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return signals;
+}
+
+/** Runs a loaded program to completion; returns the exit status. */
 export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<number> {
+  const signals = opts.signals ?? catchStopSignals();
+  try {
+    return await runLoaded(compiled, opts, signals);
+  } finally {
+    if (!opts.signals) signals.release();
+  }
+}
+
+async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: StopSignals): Promise<number> {
   const loaded = load(compiled);
   const { maps, ring } = loaded;
   const state = maps.get('state')!;
@@ -182,6 +221,18 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     if (pending.length >= OUTPUT_CHUNK_CHARS) flush();
   };
   const err = (text: string) => { flush(); opts.err(text); };
+  const interrupted = () => signals.count > 0;
+  let newlinePrinted = false;
+  /** Ends the wait for records, once it has begun. */
+  let stopWaiting: (() => void) | undefined;
+  /** Set once tracing has stopped: a signal then changes nothing (no newline either). */
+  let stopped = false;
+  signals.notify = () => {
+    if (stopped) return;
+    if (!newlinePrinted && !opts.testing) { newlinePrinted = true; write('\n'); flush(); }
+    stopWaiting?.();
+  };
+  if (interrupted()) signals.notify();
   const printfRenderers = new Map<RecordedAction, RecordRenderer>();
   const printfRenderer = (act: RecordedAction & { kind: 'printf' }): RecordRenderer => {
     let r = printfRenderers.get(act);
@@ -334,7 +385,9 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         case 'printf': text += printfRenderer(act)(view, offset); break;
         case 'exit': {
           const v = decode(view, offset, act.field);
-          if (exitStatus === undefined && v.kind === 'int') exitStatus = Number(BigInt.asIntN(32, v.value));
+          // Every exit() consumed sets the status (illumos chewrec): exit(0) in END after
+          // exit(3) in BEGIN ends with 0.
+          if (v.kind === 'int') exitStatus = Number(BigInt.asIntN(32, v.value));
           break;
         }
         case 'printa': {
@@ -363,7 +416,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           const cmd = printfRenderer({ kind: 'printf', format: act.format, args: act.args })(view, offset);
           if (text) { write(text); text = ''; }
           flush();
-          childProcess().spawnSync('/bin/sh', ['-c', cmd], { stdio: ['ignore', reopened ? reopened.fd : 'inherit', 'inherit'] });
+          runSystemCommand(cmd, reopened?.fd);
           break;
         }
         case 'freopen': {
@@ -472,7 +525,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     if (readState().activity === Activity.INACTIVE) setActivity(Activity.ACTIVE);
     const providers = opts.providers ?? PROVIDERS;
     let snapTimer: NodeJS.Timeout | undefined;
-    if (exitStatus === undefined && readState().activity === Activity.ACTIVE) {
+    if (exitStatus === undefined && readState().activity === Activity.ACTIVE && !interrupted() && !opts.stopRequested?.()) {
       for (const p of loaded.programs) {
         if (p.plan.runMode !== 'attach') continue;
         const provider = providers.find((x) => x.name === p.spec.provider);
@@ -501,12 +554,12 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           if (busyTimer) clearTimeout(busyTimer);
           busy = false;
           ring.release();
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
+          stopWaiting = undefined;
           resolve();
         };
-        const done = () => exitStatus !== undefined || readState().activity !== Activity.ACTIVE;
+        const done = () => exitStatus !== undefined || readState().activity !== Activity.ACTIVE || interrupted() || !!opts.stopRequested?.();
         const check = () => {
+          if (stopping) return;
           drain();
           if (done()) finish();
         };
@@ -531,16 +584,15 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           check();
           if (!stopping && busyTimer === undefined) busyTimer = setTimeout(busyPoll, BUSY_POLL_MS);
         };
-        const onSignal = () => { if (!opts.testing && !stopping) write('\n'); finish(); };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
+        stopWaiting = finish;
         ring.wait(onReadable);
         timer = setInterval(() => { check(); reportDrops(); }, Math.max(1, opts.switchrateMs));
-        childDone?.then(() => { check(); finish(); }, () => finish());
+        childDone?.then(() => { if (stopping) return; check(); finish(); }, () => finish());
         check();
       });
     }
     // Stop: gate new firings, detach, run END, drain what is left.
+    stopped = true;
     setActivity(Activity.DRAINING);
     for (const l of links.splice(0).reverse()) l.close();
     drain();
@@ -556,12 +608,4 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     for (const p of loaded.programs) p.prog.close();
     for (const m of maps.values()) m.close();
   }
-}
-
-/**
- * node:child_process, loaded on first use: it pulls in net, stream and dgram (≈7 ms of
- * startup) and only -c, -C and system() need it.
- */
-function childProcess(): typeof import('node:child_process') {
-  return process.getBuiltinModule('node:child_process');
 }

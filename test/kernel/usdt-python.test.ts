@@ -86,3 +86,18 @@ test('no uprobe of python3.11 stays attached after dtrace exits', { skip: skip |
   const after = spawnSync('bpftool', ['perf', 'list'], { encoding: 'latin1' }).stdout.split('\n').filter((l) => l.includes(python!)).length;
   assert.equal(after, before);
 });
+
+test('CPython 3.11: function-entry alone counts every call (fib(15): 1,973), the line semaphore raised and said once under -v', { skip }, () => {
+  const fib = join(root, 'test', 'fixtures', 'usdt', 'python_fib.py');
+  const r = dtrace(['-v', '-q', '-n', 'python$target:::function-entry { @[copyinstr(arg1)] = count(); } python$target:::function-return { @r[copyinstr(arg1)] = count(); }',
+    '-c', `${python} ${fib}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => /^\s+fib\s+\d+$/.test(l));
+  assert.deepEqual(lines.map((l) => Number(l.trim().split(/\s+/)[1])), [1973, 1973], r.stdout);
+  // Both probes enabled, one notice.
+  assert.equal(r.stderr.match(/raised the python:::line semaphore/g)?.length, 1, r.stderr);
+  const quiet = dtrace(['-q', '-n', 'python$target:::function-entry /copyinstr(arg1) == "fib"/ { @ = count(); }', '-c', `${python} ${fib}`]);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.equal(quiet.stdout, '\n             1973\n');
+  assert.equal(quiet.stderr, '');
+});

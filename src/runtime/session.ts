@@ -111,7 +111,7 @@ export function load(compiled: CompiledProgram): Loaded {
       }
       let prog: BpfProgram;
       try {
-        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes });
+        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes, ...p.load });
       } catch (e) {
         if (e instanceof VerifierError) throw new LoadError(verifierMessage(p, linked, e));
         throw e;

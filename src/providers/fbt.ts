@@ -9,10 +9,12 @@
  * and has untyped arguments, as dtrace-utils' rawfbt does.
  *
  * How a probe attaches, cheapest first for what was asked:
- *   - many functions of one kind (a glob such as `fbt::vfs_*:entry`): ONE kprobe program on ONE
- *     kprobe_multi link (Linux 5.18, fprobe): hundreds of functions attach in milliseconds. The
- *     link gives each function a cookie, the probe id, which the program reads with
- *     bpf_get_attach_cookie() to run that probe's clauses.
+ *   - many functions of one kind (a glob such as `fbt::vfs_*:entry`): ONE kprobe program (one
+ *     verification) on ONE kprobe_multi link (Linux 5.18 with CONFIG_FPROBE): hundreds of
+ *     functions attach in milliseconds. The link gives each function a cookie, the probe id,
+ *     which the program reads with bpf_get_attach_cookie() to run that probe's clauses. A kernel
+ *     without kprobe_multi (Debian 12's 6.1 has no CONFIG_FPROBE) gets the same program on one
+ *     kprobe PMU event per function, each with its cookie.
  *   - a few functions: fentry/fexit (BPF trampolines, BPF_PROG_TYPE_TRACING loaded against the
  *     function's BTF id) where the kernel has them and BTF describes the function plainly (at
  *     most 6 arguments, none a struct by value, one function of that name); the context is the
@@ -28,7 +30,7 @@
  * match any probes", and `unavailableReason()` names the missing kernel features.
  */
 import { readFileSync } from 'node:fs';
-import { attachKprobe, attachKprobeMulti, attachTracing, type Link } from '../bpf/link.js';
+import { attachKprobe, attachKprobeMulti, attachTracing, closeLinks, type Link } from '../bpf/link.js';
 import { R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { featureStatus, hasFeature } from '../bpf/features.js';
@@ -176,6 +178,21 @@ function prototype(fn: KernelFunction): Prototype | undefined {
   return cached ?? undefined;
 }
 
+/**
+ * Whether a parameter type is a pointer to user memory (`__user`, which BTF keeps as type tag
+ * "user" in kernels built by clang; gcc-built kernels such as Debian's drop it): string reads of
+ * such an argument then use copyinstr.
+ */
+function pointsToUser(btf: Btf, id: number): boolean {
+  let t = btf.typeById(id);
+  while (t.kind === 'typedef' || t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict') t = btf.typeById(t.type);
+  if (t.kind !== 'ptr') return false;
+  for (let u = btf.typeById(t.type); ; u = btf.typeById(u.type)) {
+    if (u.kind === 'type_tag' && u.name === 'user') return true;
+    if (u.kind !== 'type_tag' && u.kind !== 'const' && u.kind !== 'volatile' && u.kind !== 'restrict') return false;
+  }
+}
+
 function argDescsOf(fn: KernelFunction, kind: 'entry' | 'return'): ProbeArgDesc[] | undefined {
   const proto = prototype(fn);
   if (!proto?.plain) return undefined;
@@ -184,7 +201,11 @@ function argDescsOf(fn: KernelFunction, kind: 'entry' | 'return'): ProbeArgDesc[
     if (proto.returnType !== 0) out.push({ mapping: 1, native: proto.btf.typeToString(proto.returnType) });
     return out;
   }
-  return proto.params.slice(0, MAX_ARGS).map((p, i) => ({ mapping: i, native: proto.btf.typeToString(p.type) }));
+  return proto.params.slice(0, MAX_ARGS).map((p, i) => {
+    const desc: ProbeArgDesc = { mapping: i, native: proto.btf.typeToString(p.type) };
+    if (pointsToUser(proto.btf, p.type)) desc.userland = true;
+    return desc;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +216,12 @@ interface FbtKey { fn: KernelFunction; kind: 'entry' | 'return' }
 type FbtAttach =
   | { mech: 'fentry'; describe: string }
   | { mech: 'kprobe'; func: string; retprobe: boolean }
-  | { mech: 'kprobe_multi'; funcs: string[]; cookies: bigint[]; retprobe: boolean };
+  /**
+   * Many functions, one program: one kprobe_multi link, or where the kernel has none (Debian 12's
+   * 6.1 is built without CONFIG_FPROBE) one kprobe PMU event per function, all running the same
+   * program, each with its probe id as the BPF cookie.
+   */
+  | { mech: 'kprobe_multi'; funcs: string[]; cookies: bigint[]; retprobe: boolean; link: boolean };
 
 function keyOf(p: EnabledProbe): FbtKey {
   return p.site.key as FbtKey;
@@ -269,13 +295,13 @@ function kprobePlan(p: EnabledProbe): ProgramPlan {
   };
 }
 
-function kprobeMultiPlan(provider: string, kind: 'entry' | 'return', probes: EnabledProbe[]): ProgramPlan {
+function kprobeMultiPlan(provider: string, kind: 'entry' | 'return', probes: EnabledProbe[], link: boolean): ProgramPlan {
   return {
     name: `${provider}_multi_${kind}`,
     bpfType: 'kprobe',
-    load: { expectedAttachType: AttachType.TRACE_KPROBE_MULTI },
+    load: link ? { expectedAttachType: AttachType.TRACE_KPROBE_MULTI } : undefined,
     attach: {
-      mech: 'kprobe_multi', funcs: probes.map((p) => keyOf(p).fn.name), cookies: probes.map((p) => BigInt(p.id)), retprobe: kind === 'return',
+      mech: 'kprobe_multi', funcs: probes.map((p) => keyOf(p).fn.name), cookies: probes.map((p) => BigInt(p.id)), retprobe: kind === 'return', link,
     } satisfies FbtAttach,
     probes,
     runMode: 'attach',
@@ -310,19 +336,20 @@ function planFbt(provider: string, raw: boolean, enabled: EnabledProbe[]): Progr
   const only = forcedMechanism();
   const fentry = !raw && (only ?? 'fentry') === 'fentry' && hasFeature('fentry');
   const kprobes = (only ?? 'kprobe') === 'kprobe' && hasFeature('kprobe_pmu');
-  const multi = (only ?? 'kprobe_multi') === 'kprobe_multi' && hasFeature('kprobe_multi');
+  const multiLink = hasFeature('kprobe_multi');
+  const multi = (only ?? 'kprobe_multi') === 'kprobe_multi' && (multiLink || hasFeature('kprobe_pmu'));
   for (const kind of ['entry', 'return'] as const) {
     const mine = enabled.filter((p) => keyOf(p).kind === kind);
     if (mine.length === 0) continue;
     if (multi && (mine.length > MULTI_THRESHOLD || only === 'kprobe_multi')) {
-      plans.push(kprobeMultiPlan(provider, kind, mine));
+      plans.push(kprobeMultiPlan(provider, kind, mine, multiLink));
       continue;
     }
     for (const p of mine) {
       const proto = fentry ? fentryPrototype(keyOf(p).fn) : undefined;
       if (proto) plans.push(fentryPlan(p, proto));
       else if (kprobes) plans.push(kprobePlan(p));
-      else if (multi) plans.push(kprobeMultiPlan(provider, kind, [p]));
+      else if (multi) plans.push(kprobeMultiPlan(provider, kind, [p], multiLink));
       else {
         const s = p.site;
         throw new UnsupportedError(only ?? 'kprobe_pmu', `${s.provider}:${s.module}:${s.function}:${s.name}`,
@@ -340,7 +367,17 @@ function attachFbt(plan: ProgramPlan, prog: BpfProgram): Link[] {
   switch (how.mech) {
     case 'fentry': return [attachTracing(prog, how.describe, `attach ${what} (${how.describe})`)];
     case 'kprobe': return [attachKprobe(prog, { func: how.func, retprobe: how.retprobe }, `attach ${what} (kprobe PMU)`)];
-    case 'kprobe_multi': return [attachKprobeMulti(prog, { funcs: how.funcs, cookies: how.cookies, retprobe: how.retprobe }, `attach ${what} (kprobe_multi)`)];
+    case 'kprobe_multi': {
+      if (how.link) return [attachKprobeMulti(prog, { funcs: how.funcs, cookies: how.cookies, retprobe: how.retprobe }, `attach ${what} (kprobe_multi)`)];
+      const links: Link[] = [];
+      try {
+        how.funcs.forEach((func, i) => links.push(attachKprobe(prog, { func, retprobe: how.retprobe, cookie: how.cookies[i] }, `attach ${what}: ${func} (kprobe PMU)`)));
+      } catch (e) {
+        closeLinks(links);
+        throw e;
+      }
+      return links;
+    }
   }
 }
 

@@ -31,7 +31,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { attachKprobe, attachKprobeMulti, attachTracing, closeLinks, type Link } from '../bpf/link.js';
-import { R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
+import { type Asm, type Reg, R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { featureStatus, hasFeature } from '../bpf/features.js';
 import { tracefsRoot } from '../bpf/tracefs.js';
@@ -427,3 +427,51 @@ function makeProvider(name: 'fbt' | 'rawfbt'): Provider {
 
 export const fbtProvider: Provider = makeProvider('fbt');
 export const rawfbtProvider: Provider = makeProvider('rawfbt');
+
+// ---------------------------------------------------------------------------------------------
+// fbt functions as the underlying events of sched and io probes (dependent.ts)
+
+/** How a dependent probe reaches one kernel function's entry or return. */
+export interface FbtSourceAttachment {
+  /** Program name stem. */
+  name: string;
+  bpfType: 'tracing' | 'kprobe';
+  load?: { expectedAttachType?: number; attachBtfId?: number };
+  /** dst = raw argument i; `dst` holds the program context on entry. */
+  emitRaw(a: Asm, i: number, dst: Reg): void;
+  /** dst = the function's return value (return only); `dst` holds the program context on entry. */
+  emitReturnValue(a: Asm, dst: Reg): void;
+  attach(prog: BpfProgram, attempt: string): Link[];
+}
+
+/**
+ * The way to attach to vmlinux function `name` for a dependent probe, or undefined when this
+ * kernel cannot: fentry/fexit where possible (their context keeps the arguments at return, as a
+ * `submit_bio_wait:return` probe needs), else a kprobe for an entry.
+ */
+export function fbtSourceAttachment(name: string, dir: 'entry' | 'return'): FbtSourceAttachment | undefined {
+  if (!fbtWorks()) return undefined;
+  kernelFunctions();
+  const fn = byName?.get(name)?.find((f) => f.module === 'vmlinux');
+  if (!fn) return undefined;
+  const proto = hasFeature('fentry') ? fentryPrototype(fn) : undefined;
+  if (proto) {
+    const nargs = proto.params.length;
+    return {
+      name: `${dir === 'entry' ? 'fentry' : 'fexit'}_${name}`,
+      bpfType: 'tracing',
+      load: { expectedAttachType: dir === 'entry' ? AttachType.TRACE_FENTRY : AttachType.TRACE_FEXIT, attachBtfId: proto.funcId },
+      emitRaw: (a, i, dst) => { if (i < nargs) a.ldx(8, dst, dst, 8 * i); else a.mov(dst, imm(0)); },
+      emitReturnValue: (a, dst) => { if (dir === 'return' && proto.returnType !== 0) a.ldx(8, dst, dst, 8 * nargs); else a.mov(dst, imm(0)); },
+      attach: (prog, attempt) => [attachTracing(prog, `${dir === 'entry' ? 'fentry' : 'fexit'}:${name}`, attempt)],
+    };
+  }
+  if (dir !== 'entry' || !hasFeature('kprobe_pmu')) return undefined;
+  return {
+    name: `kprobe_${name}`,
+    bpfType: 'kprobe',
+    emitRaw: (a, i, dst) => { if (i < ARG_REG_OFFSETS.length) a.ldx(8, dst, dst, ARG_REG_OFFSETS[i]!); else a.mov(dst, imm(0)); },
+    emitReturnValue: (a, dst) => { a.mov(dst, imm(0)); },
+    attach: (prog, attempt) => [attachKprobe(prog, { func: name, retprobe: false }, attempt)],
+  };
+}

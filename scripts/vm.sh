@@ -2,7 +2,7 @@
 # scripts/vm.sh COMMAND... -- `npm run vm -- COMMAND`: boots Debian 12's Linux 6.1 under qemu (TCG, never
 # KVM: this host's nested KVM cannot run a stock kernel, see ../shared/design/QEMU.md) with this machine's
 # userland (host / read-only over 9p, RAM overlay), runs COMMAND with /bin/sh -c in the same working
-# directory as root, streams its output (stdout and stderr together) and exits with its exit status
+# directory as root (one argument: a shell command line; several: a command and its arguments), streams its output (stdout and stderr together) and exits with its exit status
 # (125 when the guest never reported one: boot failure, panic or timeout).
 # Writes inside the guest stay in guest RAM. Env: DTRACE_TS_VM_DIR (cache, default
 # /var/cache/dtrace-ts-vm), VM_TIMEOUT (seconds, default 600), VM_MEM (default 2G), VM_SMP (default 2);
@@ -22,8 +22,9 @@ trap 'rm -rf "$X"' EXIT
   while IFS='=' read -r name _; do
     [[ $name == DTRACE_TS_* || $name == DTRACE ]] && printf 'export %s=%q\n' "$name" "${!name}"
   done < <(env)
-  # "$*" keeps `npm run vm -- 'a | b'` and `npm run vm -- node -e 1` both working.
-  printf '%s\n' "$*"
+  # One argument is a shell command line (`npm run vm -- 'make && ./t | head'`); several are one
+  # command and its arguments, each kept as it is (`npm run vm -- node --test-name-pattern='a|b' t.js`).
+  if (( $# == 1 )); then printf '%s\n' "$1"; else printf '%q ' "$@"; echo; fi
 } > "$X/cmd"
 : > "$X/out"
 timeout -k 5 "${VM_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2G}" \

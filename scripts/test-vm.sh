@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 node scripts/build.mjs
 patterns=("$@")
-(( ${#patterns[@]} )) || patterns=(fbt provider-proc-sched-io provider-list pid-provider usdt-python usdt-semaphore
-  codegen-strings codegen-actions codegen-variables ringbuf-consumer provider-cleanup bpf-features)
+# fbt; syscall and profile (cli-skeleton, provider-list); proc/sched/io; pid; USDT python; the
+# string library; aggregations and speculations (codegen-actions); feature detection.
+(( ${#patterns[@]} )) || patterns=(fbt cli-skeleton provider-list provider-proc-sched-io pid-provider usdt-python
+  codegen-strings codegen-actions bpf-features)
 files=()
 for p in "${patterns[@]}"; do
   for f in build/test/kernel/*"$p"*.test.js build/test/vm/*"$p"*.test.js; do [[ -e $f ]] && files+=("$f"); done

@@ -8,7 +8,7 @@
  * should use one raw tracepoint and dispatch in BPF; a perf uprobe takes ~100 ms to detach, so
  * many probes in one binary should use one uprobe_multi link.
  */
-import { allocNative, bpf, bpfTry, closeFd, freeNative, ioctl, nativeCString, setU64, sysError } from './sys.js';
+import { allocNative, bpf, bpfTry, closeFd, closeFdAsync, freeNative, ioctl, nativeCString, setU64, sysError } from './sys.js';
 import { openPerfEvent, dynamicPmu, type PerfEventOptions } from './perf.js';
 import { tracepointId } from './tracefs.js';
 import { onlineCpus } from './map.js';
@@ -26,6 +26,8 @@ export interface Link {
   /** All fds this link owns (link and perf event). */
   readonly fds: readonly number[];
   close(): void;
+  /** Like close(), with the fds closed in parallel on worker threads (see closeLinksAsync). */
+  closeAsync(): Promise<void>;
 }
 
 function makeLink(describe: string, fds: number[]): Link {
@@ -38,6 +40,12 @@ function makeLink(describe: string, fds: number[]): Link {
       if (closed) return;
       closed = true;
       for (const fd of fds) closeFd(fd);
+    },
+    async closeAsync() {
+      if (closed) return;
+      closed = true;
+      // The link before its perf event, as close() does.
+      for (const fd of fds) await closeFdAsync(fd);
     },
   };
 }
@@ -325,6 +333,16 @@ export function closeLinks(links: readonly Link[]): void {
   for (let i = links.length - 1; i >= 0; i--) {
     try { links[i].close(); } catch { /* keep detaching the rest */ }
   }
+}
+
+/**
+ * Closes many links at once: each detach of a perf-event kprobe costs an RCU grace period
+ * (≈ 60–80 ms, design/MACHINE.md), so `fbt::vfs_*:entry` on a kernel without kprobe_multi — one
+ * kprobe per function — would take seconds to detach one after another. Closing on libuv's
+ * worker threads lets the grace periods overlap. Never rejects.
+ */
+export async function closeLinksAsync(links: readonly Link[]): Promise<void> {
+  await Promise.all(links.map((l) => l.closeAsync().catch(() => undefined)));
 }
 
 /** BPF_OBJ_GET_INFO_BY_FD on a link fd: its id (for `bpftool link show id N`), type and program. */

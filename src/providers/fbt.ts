@@ -385,10 +385,11 @@ function attachFbt(plan: ProgramPlan, prog: BpfProgram): Link[] {
 // The providers
 
 function sitesFor(provider: string, raw: boolean, desc: ProbeDescFields | undefined): ProbeSite[] {
-  if (!fbtWorks()) return [];
-  const all = kernelFunctions();
+  // `BEGIN`, `tick-1s`: descriptions without a provider reach every provider; they need no
+  // feature probe and no read of the kernel's function list.
   const names = (['entry', 'return'] as const).filter((n) => !desc || matchProbeField(desc.name, n));
-  if (names.length === 0) return [];
+  if (names.length === 0 || !fbtWorks()) return [];
+  const all = kernelFunctions();
   // A literal function name needs no walk over tens of thousands of functions.
   const candidates = desc?.function && !isGlob(desc.function) ? (byName?.get(desc.function) ?? []) : all;
   const out: ProbeSite[] = [];

@@ -11,7 +11,7 @@ import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/m
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
 import { loadProgram, testRun, rawTracepointArgs, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
-import type { Link } from '../bpf/link.js';
+import { closeLinksAsync, type Link } from '../bpf/link.js';
 import { VerifierError } from '../bpf/errors.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
@@ -542,7 +542,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     }
     // Stop: gate new firings, detach, run END, drain what is left.
     setActivity(Activity.DRAINING);
-    for (const l of links.splice(0).reverse()) l.close();
+    await closeLinksAsync(links.splice(0).reverse());
     drain();
     runSpecial('end');
     reportDrops();

@@ -60,12 +60,6 @@ function passingListHeader(listPath) {
   ];
 }
 
-const guestListHeader = [
-  '# Conformance tests that pass inside the Debian 12 guest (Linux 6.1 under qemu; scripts/vm.sh).',
-  '# Checked by the guest conformance step of .ci/run: every test listed here must keep passing.',
-  '# Regenerate from a full guest run with: npm run conformance:vm -- --update',
-];
-
 function fail(message, status = 2) {
   process.stderr.write(`conformance-ratchet: ${message}\n`);
   process.exit(status);

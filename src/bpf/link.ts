@@ -8,7 +8,7 @@
  * should use one raw tracepoint and dispatch in BPF; a perf uprobe takes ~100 ms to detach, so
  * many probes in one binary should use one uprobe_multi link.
  */
-import { allocNative, bpf, bpfTry, closeFd, freeNative, ioctl, nativeCString, setU64, sysError } from './sys.js';
+import { allocNative, bpf, bpfTry, closeFd, closeFdAsync, freeNative, ioctl, nativeCString, setU64, sysError } from './sys.js';
 import { openPerfEvent, dynamicPmu, type PerfEventOptions } from './perf.js';
 import { tracepointId } from './tracefs.js';
 import { onlineCpus } from './map.js';
@@ -26,6 +26,8 @@ export interface Link {
   /** All fds this link owns (link and perf event). */
   readonly fds: readonly number[];
   close(): void;
+  /** Like close(), with the fds closed in parallel on worker threads (see closeLinksAsync). */
+  closeAsync(): Promise<void>;
 }
 
 function makeLink(describe: string, fds: number[]): Link {
@@ -38,6 +40,12 @@ function makeLink(describe: string, fds: number[]): Link {
       if (closed) return;
       closed = true;
       for (const fd of fds) closeFd(fd);
+    },
+    async closeAsync() {
+      if (closed) return;
+      closed = true;
+      // The link before its perf event, as close() does.
+      for (const fd of fds) await closeFdAsync(fd);
     },
   };
 }
@@ -246,11 +254,95 @@ export function attachUprobeMulti(prog: BpfProgram, opts: UprobeMultiOptions, at
   }
 }
 
+export interface KprobeOptions {
+  /** Kernel function (symbol) name. */
+  func: string;
+  /** Byte offset into the function (entry probes only). */
+  offset?: number;
+  retprobe: boolean;
+  cookie?: bigint;
+}
+
+/**
+ * Attaches a kprobe-type program to a kernel function through the kprobe PMU (perf_event_open with
+ * the PMU type from sysfs and the symbol name in config1): the probe lives as long as the fd, so
+ * it dies with the tracer — nothing is written to tracefs `kprobe_events`.
+ */
+export function attachKprobe(prog: BpfProgram, opts: KprobeOptions, attempt?: string): Link {
+  const describe = `${opts.retprobe ? 'kretprobe' : 'kprobe'}:${opts.func}${opts.offset ? `+${opts.offset}` : ''}`;
+  const why = attempt ?? `attach ${describe}`;
+  const pmu = dynamicPmu('kprobe');
+  if (!pmu) throw new UnsupportedError('kprobe_pmu', why, 'this kernel has no kprobes (CONFIG_KPROBES is not set)');
+  const name = nativeCString(opts.func);
+  let perfFd: number;
+  try {
+    perfFd = openPerfEvent({ type: pmu.type, config: opts.retprobe ? 1n << BigInt(pmu.retprobeBit) : 0n, config1: name.address, config2: opts.offset ?? 0, samplePeriod: 1 },
+      { pid: -1, cpu: 0 }, why);
+  } finally {
+    freeNative(name);
+  }
+  return attachToPerfEvent(prog, perfFd, describe, why, opts.cookie);
+}
+
+export interface KprobeMultiOptions {
+  /** Kernel function names (the kernel resolves them through kallsyms). */
+  funcs: readonly string[];
+  /** One per function: what bpf_get_attach_cookie() returns when that function fires. */
+  cookies?: readonly bigint[];
+  retprobe: boolean;
+}
+
+/**
+ * Attaches one program to many kernel functions with a single kprobe_multi link (Linux 5.18, on
+ * fprobe/ftrace): hundreds of functions attach in milliseconds where one kprobe each would take
+ * seconds. The program must be loaded as type 'kprobe' with expectedAttachType
+ * BPF_TRACE_KPROBE_MULTI.
+ */
+export function attachKprobeMulti(prog: BpfProgram, opts: KprobeMultiOptions, attempt?: string): Link {
+  const n = opts.funcs.length;
+  const describe = `${opts.retprobe ? 'kretprobe' : 'kprobe'}_multi (${n} function${n === 1 ? '' : 's'})`;
+  const why = attempt ?? `attach ${describe}`;
+  if (n === 0) throw new RangeError(`${why}: no functions`);
+  if (opts.cookies && opts.cookies.length !== n) throw new RangeError(`${why}: cookies has ${opts.cookies.length} entries, funcs has ${n}`);
+  const names = opts.funcs.map((f) => nativeCString(f));
+  const arrays = allocNative(16 * n);
+  const attr = allocNative(LinkCreateAttr.sizeBytes);
+  try {
+    for (let i = 0; i < n; i++) {
+      setU64(arrays.view, 8 * i, names[i]!.address);
+      if (opts.cookies) setU64(arrays.view, 8 * n + 8 * i, opts.cookies[i]!);
+    }
+    const v = attr.view;
+    v.setUint32(LinkCreateAttr.prog_fd, prog.fd, true);
+    v.setUint32(LinkCreateAttr.attach_type, AttachType.TRACE_KPROBE_MULTI, true);
+    v.setUint32(LinkCreateAttr.kprobe_multi_flags, opts.retprobe ? LinkFlag.KPROBE_MULTI_RETURN : 0, true);
+    v.setUint32(LinkCreateAttr.kprobe_multi_cnt, n, true);
+    setU64(v, LinkCreateAttr.kprobe_multi_syms, arrays.address);
+    if (opts.cookies) setU64(v, LinkCreateAttr.kprobe_multi_cookies, arrays.address + 8 * n);
+    const fd = bpf(BpfCmd.LINK_CREATE, attr, LinkCreateAttr.sizeBytes, why);
+    return makeLink(describe, [fd]);
+  } finally {
+    freeNative(attr);
+    freeNative(arrays);
+    for (const name of names) freeNative(name);
+  }
+}
+
 /** Closes links in reverse order of creation (the order DTrace detaches in); never throws. */
 export function closeLinks(links: readonly Link[]): void {
   for (let i = links.length - 1; i >= 0; i--) {
     try { links[i].close(); } catch { /* keep detaching the rest */ }
   }
+}
+
+/**
+ * Closes many links at once: each detach of a perf-event kprobe costs an RCU grace period
+ * (≈ 60–80 ms, design/MACHINE.md), so `fbt::vfs_*:entry` on a kernel without kprobe_multi — one
+ * kprobe per function — would take seconds to detach one after another. Closing on libuv's
+ * worker threads lets the grace periods overlap. Never rejects.
+ */
+export async function closeLinksAsync(links: readonly Link[]): Promise<void> {
+  await Promise.all(links.map((l) => l.closeAsync().catch(() => undefined)));
 }
 
 /** BPF_OBJ_GET_INFO_BY_FD on a link fd: its id (for `bpftool link show id N`), type and program. */

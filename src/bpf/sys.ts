@@ -234,6 +234,21 @@ export function closeFd(fd: number): boolean {
   return syscallTry(syscallNumbers().close, fd) === 0;
 }
 
+/**
+ * close(fd) on one of libuv's worker threads (fs.close): closing the fd of a perf-event kprobe or
+ * tracepoint waits for an RCU grace period (tens of ms), and grace periods overlap, so many such
+ * closes run in parallel finish in the time of a few. Resolves whatever the outcome.
+ */
+export function closeFdAsync(fd: number): Promise<void> {
+  if (fd < 0) return Promise.resolve();
+  return new Promise((resolve) => { nodeFs().close(fd, () => resolve()); });
+}
+
+let fsModule: typeof import('node:fs') | undefined;
+function nodeFs(): typeof import('node:fs') {
+  return (fsModule ??= process.getBuiltinModule('node:fs'));
+}
+
 /** read(fd, buf, count) into native memory; returns bytes read or throws SysError. */
 export function readFd(fd: number, into: NativeMemory, sizeBytes: number, attempt: string): number {
   return check(syscallTry(syscallNumbers().read, fd, into.address, Math.min(sizeBytes, into.sizeBytes)), 'read', attempt);

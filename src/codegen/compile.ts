@@ -299,7 +299,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       // 'ret' is reached before R9 is set or while another firing owns the scratch value;
       // programs return 0 (returning 1 costs ≈350 ns per event).
       asm.label('ret').mov(R0, imm(0)).exit();
-      programs.push({ name: plan.name, provider: provider.name, bpfType: plan.bpfType, insns: asm.insns, attach: { plan }, probes: plan.probes.map((p) => p.id) });
+      programs.push({ name: plan.name, provider: provider.name, bpfType: plan.bpfType, load: plan.load, insns: asm.insns, attach: { plan }, probes: plan.probes.map((p) => p.id) });
     }
   }
   if (failed) return undefined;

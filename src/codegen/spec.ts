@@ -39,7 +39,9 @@ export interface ProbeInfo {
 export interface ProgramSpecData {
   name: string;
   provider: string;
-  bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe';
+  bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe' | 'tracing';
+  /** Load-time attach target (fentry/fexit BTF id, kprobe_multi attach type), from the plan. */
+  load?: { expectedAttachType?: number; attachBtfId?: number };
   insns: Insn[];
   /** Provider-specific attachment data (e.g. raw tracepoint name, profile rate). */
   attach: unknown;

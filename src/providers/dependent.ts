@@ -19,6 +19,7 @@ import { MST } from '../codegen/layout.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { hasRawTracepoint } from './kernel-events.js';
+import { fbtSourceAttachment, type FbtSourceAttachment } from './fbt.js';
 import type {
   Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext,
 } from './provider.js';
@@ -27,7 +28,12 @@ import type {
 export type Underlying =
   | { kind: 'rawtp'; tp: string }
   /** A system call's entry or return, for the listed syscall names. */
-  | { kind: 'syscall'; dir: 'entry' | 'return'; syscalls: readonly string[] };
+  | { kind: 'syscall'; dir: 'entry' | 'return'; syscalls: readonly string[] }
+  /**
+   * A kernel function's entry or return (fbt: fentry/fexit, whose context also holds the
+   * arguments at return; a kprobe for an entry where the kernel has no fentry).
+   */
+  | { kind: 'fbt'; fn: string; dir: 'entry' | 'return' };
 
 /** Code-generation services for a dependent probe's argument rewriting. */
 export interface ArgEmitter {
@@ -70,11 +76,13 @@ const syscallNr = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, n
 
 function sourceAvailable(s: Underlying): boolean {
   if (s.kind === 'rawtp') return hasRawTracepoint(s.tp);
+  if (s.kind === 'fbt') return fbtSourceAttachment(s.fn, s.dir) !== undefined;
   return s.syscalls.some((n) => syscallNr.has(n)) && hasRawTracepoint(s.dir === 'entry' ? 'sys_enter' : 'sys_exit');
 }
 
-/** The raw tracepoint a source attaches to. */
+/** The raw tracepoint a source attaches to (for fbt, a key naming the function and direction). */
 function tracepointOf(s: Underlying): string {
+  if (s.kind === 'fbt') return `fbt:${s.fn}:${s.dir}`;
   return s.kind === 'rawtp' ? s.tp : s.dir === 'entry' ? 'sys_enter' : 'sys_exit';
 }
 
@@ -94,11 +102,17 @@ function emitReadKernel(a: Asm, dst: Reg, base: Reg, offset: number, size: 1 | 2
 
 function makeEmitter(a: Asm, skip: string, source: Underlying): ArgEmitter {
   const ctx = (dst: Reg) => a.ldx(8, dst, R10, -8);
+  const fbt = source.kind === 'fbt' ? fbtSourceAttachment(source.fn, source.dir) : undefined;
   return {
     asm: a,
     skip,
     raw(i, dst) {
-      if (source.kind === 'rawtp') {
+      if (fbt) {
+        ctx(dst);
+        fbt.emitRaw(a, i, dst);
+        return;
+      }
+      if (source.kind === 'rawtp' || source.kind === 'fbt') {
         ctx(dst);
         a.ldx(8, dst, dst, 8 * i);
         return;
@@ -119,7 +133,8 @@ function makeEmitter(a: Asm, skip: string, source: Underlying): ArgEmitter {
     },
     syscallReturn(dst) {
       ctx(dst);
-      a.ldx(8, dst, dst, 8);
+      if (fbt) fbt.emitReturnValue(a, dst);
+      else a.ldx(8, dst, dst, 8);
     },
     readKernel: (dst, base, offset, size) => emitReadKernel(a, dst, base, offset, size),
     setArg: (i, src) => { a.stx(8, R9, MST.argv + 8 * i, src); },
@@ -137,13 +152,18 @@ function emitSyscallNr(a: Asm, dir: 'entry' | 'return'): void {
   a.ldx(8, R0, R9, MST.scratchU64);
 }
 
-/** One program: every (probe, source) pair that shares raw tracepoint `tp`. */
+interface FbtAttach { fbt: FbtSourceAttachment }
+
+/** One program: every (probe, source) pair that shares raw tracepoint `tp` (or fbt function). */
 function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]): ProgramPlan {
   const probes = [...new Set(pairs.map((p) => p.probe))];
+  const first = pairs[0]!.source;
+  const fbt = first.kind === 'fbt' ? fbtSourceAttachment(first.fn, first.dir) : undefined;
   return {
-    name: `${provider}_${tp}`,
-    bpfType: 'raw_tracepoint',
-    attach: tp,
+    name: `${provider}_${fbt ? fbt.name : tp}`,
+    bpfType: fbt ? fbt.bpfType : 'raw_tracepoint',
+    load: fbt?.load,
+    attach: fbt ? { fbt } satisfies FbtAttach : tp,
     probes,
     runMode: 'attach',
     emitTrampoline(t: TrampolineContext) {
@@ -204,6 +224,7 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
     },
     attach(plan, prog) {
       const names = plan.probes.map((p) => p.site.name).join(',');
+      if (typeof plan.attach !== 'string') return (plan.attach as FbtAttach).fbt.attach(prog, `attach ${name}:::${names}`);
       return [attachRawTracepoint(prog, plan.attach as string, `attach ${name}:::${names} (raw tracepoint ${plan.attach as string})`)];
     },
   };

@@ -8,7 +8,9 @@
  *   done    block_bio_complete(queue, bio), and block_rq_complete(rq, …) with rq->bio
  *           (requests without a bio are not reported)
  *
- * wait-start/wait-done hang on submit_bio_wait() (fbt) and are not offered here.
+ *   wait-start  submit_bio_wait(bio) entry (fbt: fentry, or a kprobe)
+ *   wait-done   submit_bio_wait(bio) return (fbt: fexit, whose context still holds the bio)
+ * A kernel without kprobes or fentry (this project's 6.18 target) does not offer the wait probes.
  */
 import { R6, imm } from '../bpf/asm/insn.js';
 import { dependentProvider, type DependentProbe } from './dependent.js';
@@ -43,6 +45,18 @@ const IO_PROBES: DependentProbe[] = [
     name: 'start',
     args: IO_ARGS,
     sources: [{ kind: 'rawtp', tp: 'block_bio_queue' }],
+    emit(e) { e.raw(0, R6); e.setArg(0, R6); },
+  },
+  {
+    name: 'wait-done',
+    args: IO_ARGS,
+    sources: [{ kind: 'fbt', fn: 'submit_bio_wait', dir: 'return' }],
+    emit(e) { e.raw(0, R6); e.setArg(0, R6); },
+  },
+  {
+    name: 'wait-start',
+    args: IO_ARGS,
+    sources: [{ kind: 'fbt', fn: 'submit_bio_wait', dir: 'entry' }],
     emit(e) { e.raw(0, R6); e.setArg(0, R6); },
   },
 ];

@@ -60,7 +60,12 @@ export interface TrampolineContext {
 /** One BPF program the provider wants, serving some of the enabled probes. */
 export interface ProgramPlan {
   name: string;
-  bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe';
+  bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe' | 'tracing';
+  /**
+   * What the kernel must know at load time about where the program will attach: fentry/fexit
+   * (expected attach type + the function's BTF id), kprobe_multi (expected attach type).
+   */
+  load?: { expectedAttachType?: number; attachBtfId?: number };
   /** Provider-specific attachment data, handed back to `attach`. */
   attach: unknown;
   probes: EnabledProbe[];

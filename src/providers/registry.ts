@@ -10,7 +10,7 @@ import { cpcProvider } from './cpc.js';
 import { profileProvider } from './profile.js';
 import { syscallProvider } from './syscall.js';
 import { withProcessProviders, discoverProcessesFor } from './pid.js';
-import { fbtProvider } from './fbt.js';
+import { fbtProvider, rawfbtProvider } from './fbt.js';
 import { ioProvider } from './io.js';
 import { procProvider } from './proc.js';
 import { rawtpProvider } from './rawtp.js';
@@ -19,7 +19,7 @@ import { sdtProvider } from './sdt.js';
 
 /** Oracle's population order (providers-on-linux.md §0), which gives `-l` its probe ids. */
 export const PROVIDERS: readonly Provider[] = withProcessProviders([
-  dtraceProvider, cpcProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
+  dtraceProvider, cpcProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawfbtProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
 ]);
 
 export function matchProbes(desc: ProbeDescFields, providers: readonly Provider[] = PROVIDERS): { provider: Provider; site: ProbeSite }[] {

@@ -13,13 +13,32 @@
  *   wakeup      sched_wakeup, in the waker; args[] = the thread woken
  *   surrender   sched_yield(2) entry; args[] = the current thread
  *
- * enqueue, dequeue and tick need fbt (enqueue_task_*, dequeue_task_*, scheduler_tick), which
- * this kind of kernel lacks; they are not offered rather than approximated.
+ * enqueue, dequeue and tick hang on kernel functions (fbt, as Oracle's): enqueue_task_<class> and
+ * dequeue_task_<class>(rq, task, flags), scheduler_tick() (sched_tick() since Linux 6.10). A
+ * kernel without kprobes or fentry (this project's 6.18 target) does not offer them rather than
+ * approximate them.
  */
 import { R1, R6, imm } from '../bpf/asm/insn.js';
-import { dependentProvider, emitCurrentTask, taskArgs, type DependentProbe } from './dependent.js';
+import { dependentProvider, emitCurrentTask, taskArgs, type DependentProbe, type Underlying } from './dependent.js';
+
+/** The scheduling classes' enqueue_task_<class>/dequeue_task_<class> functions. */
+const SCHED_CLASSES = ['fair', 'rt', 'dl', 'stop', 'idle', 'ext'];
+const classFunctions = (stem: string): Underlying[] => SCHED_CLASSES.map((c) => ({ kind: 'fbt', fn: `${stem}_${c}`, dir: 'entry' }));
 
 const SCHED_PROBES: DependentProbe[] = [
+  {
+    name: 'dequeue',
+    args: [...taskArgs(0), { mapping: 1, native: 'cpuinfo_t *' }, { mapping: 2, native: 'int' }],
+    sources: classFunctions('dequeue_task'),
+    emit(e) { e.raw(1, R6); e.setArg(0, R6); e.raw(2, R6); e.setArg(2, R6); },
+  },
+  {
+    name: 'enqueue',
+    // args[2] cpuinfo_t * is 0, as in Oracle's DTrace.
+    args: [...taskArgs(0), { mapping: 1, native: 'cpuinfo_t *' }],
+    sources: classFunctions('enqueue_task'),
+    emit(e) { e.raw(1, R6); e.setArg(0, R6); },
+  },
   {
     name: 'off-cpu',
     args: taskArgs(0),
@@ -60,6 +79,12 @@ const SCHED_PROBES: DependentProbe[] = [
     name: 'surrender',
     args: taskArgs(0),
     sources: [{ kind: 'syscall', dir: 'entry', syscalls: ['sched_yield'] }],
+    emit(e) { emitCurrentTask(e.asm, R6); e.setArg(0, R6); },
+  },
+  {
+    name: 'tick',
+    args: taskArgs(0),
+    sources: [{ kind: 'fbt', fn: 'scheduler_tick', dir: 'entry' }, { kind: 'fbt', fn: 'sched_tick', dir: 'entry' }],
     emit(e) { emitCurrentTask(e.asm, R6); e.setArg(0, R6); },
   },
   {

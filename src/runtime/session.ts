@@ -12,7 +12,7 @@ import { createMap, type BpfMap, type MapSnapshot, possibleCpus } from '../bpf/m
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
 import { loadProgram, testRun, rawTracepointArgs, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
-import type { Link } from '../bpf/link.js';
+import { closeLinksAsync, type Link } from '../bpf/link.js';
 import { VerifierError } from '../bpf/errors.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
@@ -116,7 +116,7 @@ export function load(compiled: CompiledProgram): Loaded {
       }
       let prog: BpfProgram;
       try {
-        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes });
+        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes, ...p.load });
       } catch (e) {
         if (e instanceof VerifierError) throw new LoadError(verifierMessage(p, linked, e));
         throw e;
@@ -594,7 +594,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     // Stop: gate new firings, detach, run END, drain what is left.
     stopped = true;
     setActivity(Activity.DRAINING);
-    for (const l of links.splice(0).reverse()) l.close();
+    await closeLinksAsync(links.splice(0).reverse());
     drain();
     runSpecial('end');
     reportDrops();

@@ -1,0 +1,21 @@
+#!/bin/bash
+# scripts/test-vm.sh [name filter...] -- `npm run test:vm`: the kernel tests that depend on the kernel
+# version, run inside one boot of the Debian 12 (Linux 6.1) guest: fbt (only testable there: the host
+# kernel has neither kprobes nor fentry), syscall, proc/sched/io, profile, pid, USDT (python), strings,
+# aggregations, speculations. Builds on the host first (the guest sees the files as they were at boot).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+node scripts/build.mjs
+patterns=("$@")
+# fbt; syscall and profile (cli-skeleton, provider-list); proc/sched/io; pid; USDT python; the
+# string library; aggregations and speculations (codegen-actions); feature detection.
+(( ${#patterns[@]} )) || patterns=(fbt cli-skeleton provider-list provider-proc-sched-io pid-provider usdt-python
+  codegen-strings codegen-actions bpf-features)
+files=()
+for p in "${patterns[@]}"; do
+  for f in build/test/kernel/*"$p"*.test.js build/test/vm/*"$p"*.test.js; do [[ -e $f ]] && files+=("$f"); done
+done
+(( ${#files[@]} )) || { echo "test:vm: no test file matches ${patterns[*]}" >&2; exit 2; }
+files=($(printf '%s\n' "${files[@]}" | sort -u))
+args=$(printf ' %q' "${files[@]}")
+VM_TIMEOUT=${VM_TIMEOUT:-900} exec bash scripts/vm.sh "node --test --test-concurrency=1$args"

@@ -232,14 +232,16 @@ function raiseCpython311LineSemaphore(pid: number, locations: ProcessUsdtProbe[]
     lineSemaphoreHolders.set(pid, holders);
     if (holders === 1) notice(`dtrace: raised the python:::line semaphore of CPython 3.11 process ${pid} (${basename(path)}): it fires function-entry/function-return for every call only while line tracing is on (CPython gh-98894)`);
     let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      addToSemaphore(pid, address, -1);
+      lineSemaphoreHolders.set(pid, (lineSemaphoreHolders.get(pid) ?? 1) - 1);
+    };
     out.push({
       describe: `semaphore python:::line in ${path} of ${pid}`, fd: -1, fds: [],
-      close() {
-        if (closed) return;
-        closed = true;
-        addToSemaphore(pid, address, -1);
-        lineSemaphoreHolders.set(pid, (lineSemaphoreHolders.get(pid) ?? 1) - 1);
-      },
+      close,
+      closeAsync: async () => close(),
     });
   }
   return out;

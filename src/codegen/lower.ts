@@ -417,8 +417,7 @@ class ClauseLowering {
       const t = this.typeOf(e);
       if (t.t !== 'int') return undefined;
       const r = this.alloc(e);
-      this.asm.movImm64(r, k);
-      this.normalize(r, t);
+      this.asm.movImm64(r, k); // folded in 64 bits, as the register would hold it
       return { t: 'int', reg: r, type: t };
     }
     return undefined;
@@ -1239,7 +1238,7 @@ class ClauseLowering {
       }
       case '+': break;
     }
-    this.normalize(v.reg, t);
+    // D keeps 64 bits in registers: no narrowing here, only on a cast, a store or output.
     return { t: 'int', reg: v.reg, type: t };
   }
 
@@ -1308,7 +1307,7 @@ class ClauseLowering {
     // unsigned char, unlike C); the inferred one only when the checker is absent.
     const checkedT = this.env.checked ? this.typeOf(e) : undefined;
     const resT = checkedT?.t === 'int' ? checkedT : e.op === '<<' || e.op === '>>' ? (lt.t === 'int' && lt.size < 4 ? I32 : lt) : t;
-    this.normalize(l.reg, resT);
+    // D keeps 64 bits in registers (dt_cg_arithmetic_op): no narrowing to resT here.
     return { t: 'int', reg: l.reg, type: resT };
   }
 
@@ -1421,8 +1420,7 @@ class ClauseLowering {
     a.label(done).mov(res, res);
     if (t.t === 'str') return { t: 'str', reg: res };
     if (t.t === 'obj') throw new LowerError('a conditional expression of struct type is not supported by the code generator yet', e);
-    this.normalize(res, t);
-    return { t: 'int', reg: res, type: t };
+    return { t: 'int', reg: res, type: t }; // each branch is already in its 64-bit form
   }
 
   private assign(e: A.Assign, discard: boolean): Val | undefined {

@@ -272,18 +272,16 @@ async function main(argv: string[]): Promise<number> {
     killChild();
     return 1;
   }
+  const aggsort = aggsortOptions(options);
   try {
     return await run(compiled, {
       quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
-      aggsort: {
-        aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
-        aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,
-        aggsortkeypos: options.has('aggsortkeypos') ? optNum(options, 'aggsortkeypos', 0) : undefined,
-      },
+      aggsort,
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
       out, err: stderr,
       targetPid: target,
-      setopt: (name, value) => applySetopt(options, name, value),
+      // setopt() of an aggsort option changes the printa()s that follow it.
+      setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
       onAttached: () => {
         if (!child) return undefined;
         (child.stdio[3] as NodeJS.WritableStream).end('go\n');
@@ -293,6 +291,15 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     killChild();
   }
+}
+
+/** The aggregation sort options as the consumer reads them. */
+function aggsortOptions(options: OptionValues): { aggsortkey: boolean; aggsortrev: boolean; aggsortpos?: number; aggsortkeypos?: number } {
+  return {
+    aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
+    aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,
+    aggsortkeypos: options.has('aggsortkeypos') ? optNum(options, 'aggsortkeypos', 0) : undefined,
+  };
 }
 
 /** Offset from CLOCK_MONOTONIC (bpf_ktime_get_ns) to the wall clock, in ns. */

@@ -1602,9 +1602,13 @@ class ClauseLowering {
         return undefined;
       }
       case 'setopt': {
+        // Constant strings travel in the action; any other string is recorded (DTrace evaluates both).
         const n = unparen(args[0]!), v = args[1] ? unparen(args[1]) : undefined;
-        if (n.kind !== 'StringLit' || (v && v.kind !== 'StringLit')) throw new LowerError('setopt( ) arguments must be string constants', e);
-        this.actions.push({ kind: 'setopt', name: n.value, value: v?.kind === 'StringLit' ? v.value : undefined });
+        const field = (x: A.Expr): FieldLayout => { const s = this.evalStr(x); const f = this.recordValue(s, STR, x); this.release(s); return f; };
+        this.actions.push({
+          kind: 'setopt', name: n.kind === 'StringLit' ? n.value : field(n),
+          value: v === undefined ? undefined : v.kind === 'StringLit' ? v.value : field(v),
+        });
         this.records = true;
         return undefined;
       }

@@ -24,7 +24,7 @@ import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '.
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
-import { formatAggregation } from '../consume/format/aggregate.js';
+import { formatAggregation, truncEntries } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
 import { formatError, formatDrop, formatLibError, type FaultKind } from '../consume/format/messages.js';
@@ -384,7 +384,12 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         }
         case 'setopt': {
           // The option takes effect for the consumer; a bad one is reported like a fault.
-          const msg = opts.setopt?.(act.name, act.value);
+          const text = (x: string | FieldLayout): string => {
+            if (typeof x === 'string') return x;
+            const v = decode(view, offset, x);
+            return v.kind === 'string' ? v.value : '';
+          };
+          const msg = opts.setopt?.(text(act.name), act.value === undefined ? undefined : text(act.value));
           if (msg !== undefined) {
             err(formatLibError({ clauseIndex: stid & 0xffff, probeId: prid, provider: probe.provider, module: probe.module, function: probe.function, name: probe.name }, msg) + '\n');
           }
@@ -424,18 +429,14 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
       if (a.keyFields.length === 0) map.update(zeroKey, new Uint8Array(map.valueBufferSizeBytes)); else map.clear();
       return;
     }
-    // Keep the top n (bottom |n|) entries by value, as formatAggregation sorts them.
-    const snap = map.snapshot();
-    const scored: { key: Uint8Array; v: bigint }[] = [];
-    for (let i = 0; i < snap.count; i++) {
-      const value = mergeValue(a, snap.valueBytes.subarray(i * snap.valueSizeBytes, (i + 1) * snap.valueSizeBytes), map.valueStrideBytes);
-      const v = value.kind === 'scalar' ? value.value : value.kind === 'avg' ? (value.count ? value.sum / value.count : 0n) : 0n;
-      scored.push({ key: snap.keyBytes.slice(i * snap.keySizeBytes, (i + 1) * snap.keySizeBytes), v });
-    }
-    scored.sort((x, y) => (x.v < y.v ? 1 : x.v > y.v ? -1 : 0));
-    const keep = n > 0n ? scored.slice(0, Number(n)) : scored.slice(scored.length + Number(n));
-    const keepSet = new Set(keep);
-    for (const s of scored) if (!keepSet.has(s)) map.delete(s.key);
+    // Keep the top n (bottom |n|) entries as DTrace's value walk ranks them (histograms by
+    // their weighted totals, ties by key): the same order the consumer prints.
+    const packed = map.snapshot();
+    const snap = snapshot(a, packed);
+    const kept = new Set(truncEntries(snap, n).entries);
+    snap.entries.forEach((e, i) => {
+      if (!kept.has(e)) map.delete(packed.keyBytes.slice(i * packed.keySizeBytes, (i + 1) * packed.keySizeBytes));
+    });
   }
 
   // While the producer is busy the reader holds the last record (no kernel wake-ups, see
@@ -547,7 +548,10 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     runSpecial('end');
     reportDrops();
     write('\n');
-    for (const a of compiled.aggregations) if (!printed.has(a.id)) printAggregation(a);
+    // dt_aggregate_walk_sorted ranks by aggregation first: aggsortrev reverses that order too.
+    const atExit = compiled.aggregations.filter((a) => !printed.has(a.id));
+    if (opts.aggsort.aggsortrev) atExit.reverse();
+    for (const a of atExit) printAggregation(a);
     flush();
     return exitStatus ?? 0;
   } finally {

@@ -156,7 +156,8 @@ class ClauseLowering {
     if (speculative) a.st(8, R9, MST.specId, 0);
     for (const s of cl.body) this.stmt(s);
     // A clause without data prints its probe line — unless quiet, when it needs no record.
-    const hasData = this.actions.length > 0 || this.records || (cl.body.length === 0 && !this.env.options.quiet);
+    // A clause that only speculates has its probe line speculated (committed with the buffer).
+    const hasData = this.actions.length > 0 || this.records || ((cl.body.length === 0 || speculative) && !this.env.options.quiet);
     const recordSize = (this.recOff + 7) & ~7;
     if (hasData) {
       // Header, then the whole record in one ring-buffer write: a faulting clause emits nothing.
@@ -1653,6 +1654,9 @@ class ClauseLowering {
       case 'speculate': {
         const id = this.evalInt(args[0]!);
         this.checkSpecId(id.reg);
+        // speculate(0) or an inactive buffer: the rest of the clause is skipped silently.
+        a.jmp('jeq', id.reg, imm(0), this.end);
+        a.mov(R1, id.reg).alu64('lsh', R1, imm(3)).ldMapValue(R2, 'specs', 0).alu64('add', R2, R1).ldx(8, R1, R2, 0).jmp('jeq', R1, imm(0), this.end);
         a.stx(8, R9, MST.specId, id.reg);
         this.release(id);
         return undefined;

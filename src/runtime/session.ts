@@ -313,7 +313,8 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     let text = '';
     // A clause whose only data is commit()/discard() prints no line of its own.
     const printsLine = !opts.quiet && (clause.actions.length === 0 || clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard'));
-    if (printsLine && !headerPrinted) { text += formatHeader(mode); headerPrinted = true; }
+    // The column header is the consumer's own output, never part of a speculation.
+    if (printsLine && !headerPrinted) { writeOut(formatHeader(mode)); headerPrinted = true; }
     if (printsLine) text += formatRecordPrefix(mode, 0, probe);
     for (const act of clause.actions) {
       switch (act.kind) {

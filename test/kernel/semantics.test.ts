@@ -24,3 +24,47 @@ test('integer arithmetic keeps 64 bits in registers; casts, stores and output na
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '2000000000 1 -589934592\n4 0\n-589934592 -147483648\n-147483648\n128 64\n\n       8000000000\n');
 });
+
+test('speculate() with 0 or an inactive id skips the rest of the clause; out of range is illegal', { skip }, () => {
+  const r = run(['-qn', 'BEGIN { speculate(0); x = 1; } BEGIN { speculate(1); y = 1; } ' +
+    'BEGIN { printf("%d %d\\n", x, y); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '0 0\n\n');
+  const bad = run(['-qn', 'BEGIN { speculate(100); x = 1; } BEGIN { printf("%d\\n", x); exit(0); }']);
+  assert.match(bad.stderr, /illegal operation/);
+  assert.match(bad.stdout, /^0\n/);
+});
+
+test('the probe line of a clause that only speculates is speculated, then committed or discarded', { skip }, () => {
+  const body = (end: string) => 'BEGIN { self->s = speculation(); } BEGIN /self->s/ { speculate(self->s); } ' + end;
+  const committed = run(['-n', body('BEGIN { commit(self->s); } BEGIN { exit(0); }')]);
+  assert.equal(committed.status, 0, committed.stderr);
+  assert.equal(committed.stdout.match(/:BEGIN/g)?.length, 2, committed.stdout);
+  const discarded = run(['-n', body('BEGIN { discard(self->s); } BEGIN { exit(0); }')]);
+  assert.equal(discarded.status, 0, discarded.stderr);
+  assert.match(discarded.stdout, /^CPU +ID +FUNCTION:NAME\n/);
+  assert.equal(discarded.stdout.match(/:BEGIN/g)?.length, 1, discarded.stdout);
+});
+
+test('trunc() of a histogram aggregation keeps the entries with the largest totals', { skip }, () => {
+  const r = run(['-qn', 'BEGIN { @[1] = lquantize(50, 0, 100); @[2] = lquantize(10, 0, 100); @[2] = lquantize(10, 0, 100); ' +
+    '@[3] = lquantize(90, 0, 100); @[4] = lquantize(5, 0, 100); trunc(@, 2); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  const keys = [...r.stdout.matchAll(/^ +(\d+)\n +value/gm)].map((m) => m[1]);
+  assert.deepEqual(keys, ['1', '3']);
+});
+
+test('aggsortrev also reverses the order aggregations are printed at exit', { skip }, () => {
+  const r = run(['-qn', 'BEGIN { @a = count(); @b = sum(2); @c = sum(3); exit(0); }', '-x', 'aggsortrev']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter((l) => l.trim()).map((l) => l.trim()), ['3', '2', '1']);
+});
+
+test('setopt() of aggsort options changes later printa()s, with strings computed at run time', { skip }, () => {
+  const r = run(['-qn', 'BEGIN { @[1] = sum(30); @[2] = sum(20); @[3] = sum(10); ' +
+    'printa("%d %@d\\n", @); setopt("aggsortkey"); printa("%d %@d\\n", @); ' +
+    'k = 1; setopt(strjoin("aggsort", "rev"), lltostr(k)); printa("%d %@d\\n", @); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  const keys = r.stdout.split('\n').filter((l) => l.trim()).map((l) => l.split(' ')[0]).join(',');
+  assert.equal(keys, '3,2,1,1,2,3,3,2,1');
+});

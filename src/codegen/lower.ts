@@ -1074,7 +1074,7 @@ class ClauseLowering {
    * drops by default, aggregation drops for aggregations) when the map is full.
    * `rekey` re-materialises R2 (helpers clobber it).
    */
-  private upsert(map: string, rekey: () => void, dropCounter: number = STATE.dynvarDrops): void {
+  private upsert(map: string, rekey: () => void, dropCounter: number = STATE.dynvarDrops, full: string = this.end): void {
     const a = this.asm;
     const have = a.newLabel('have');
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
@@ -1082,7 +1082,7 @@ class ClauseLowering {
     a.ldMapFd(R1, map).ldMapValue(R3, 'zeros', 0).mov(R4, imm(1 /* BPF_NOEXIST */)).call(Helper.map_update_elem);
     rekey();
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
-    a.ldMapValue(R1, 'state', dropCounter).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(this.end);
+    a.ldMapValue(R1, 'state', dropCounter).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(full);
     a.label(have).mov(R0, R0);
   }
 
@@ -1921,6 +1921,7 @@ class ClauseLowering {
       else a.ldx(8, R2, R0, 0).alu64('add', R2, imm(1)).stx(8, R0, 0, R2);
     };
     const map = this.env.aggMap(info);
+    const aggDone = a.newLabel('aggdone');
     if (info.keys.length === 0) {
       a.mov(R1, imm(0)).stx(4, R10, -16, R1).mov(R2, R10).alu64('add', R2, imm(-16));
       a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
@@ -1931,7 +1932,8 @@ class ClauseLowering {
       this.buildKey(indices, info.keys, area);
       const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(area));
       rekey();
-      this.upsert(map, rekey, STATE.aggDrops);
+      // A full aggregation drops this update only; the clause goes on (as in DTrace).
+      this.upsert(map, rekey, STATE.aggDrops, aggDone);
     }
     // R0 = value pointer (per-CPU: no atomics needed).
     switch (fn) {
@@ -1988,6 +1990,7 @@ class ClauseLowering {
       default:
         throw new LowerError(`${fn}( ) is not supported by the code generator yet`, call);
     }
+    a.label(aggDone).mov(R0, R0);
     this.release(v);
   }
 

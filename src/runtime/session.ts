@@ -38,6 +38,8 @@ export interface RunOptions {
   /** rawbytes: trace() prints every value as a hex dump of its recorded bytes. */
   rawbytes?: boolean;
   droptags: boolean;
+  /** specsize: the bytes one speculation may hold (unbounded when absent). */
+  specsizeBytes?: number;
   aggsort: { aggsortkey?: boolean; aggsortrev?: boolean; aggsortpos?: number; aggsortkeypos?: number };
   switchrateMs: number;
   /** Write trace output (stdout or -o file). */
@@ -286,6 +288,9 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   const sortOpts = opts.aggsort;
   /** Output of speculative records, by speculation id, until commit() or discard(). */
   const speculations = new Map<number, string[]>();
+  /** Bytes each speculation holds, and the records dropped for want of specsize. */
+  const specHeld = new Map<number, number>();
+  let specDrops = 0;
   const writeOut = (t: string) => write(t);
   function onRecord(view: DataView, offset: number, length: number): void {
     if (length < RECORD_HEADER_BYTES) return;
@@ -309,6 +314,14 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     const clause = clauseById.get(stid & 0xffff);
     if (!clause || !probe) return;
     if (!clause.printsPrefix) return;
+    if (spec !== 0 && opts.specsizeBytes !== undefined) {
+      // specsize bounds what one speculation holds, counted as dtrace-utils sizes a record
+      // (its 16-byte header, ours 8, and the data); a record that does not fit is a drop.
+      const size = clause.recordSize + 16 - RECORD_HEADER_BYTES;
+      const used = specHeld.get(spec) ?? 0;
+      if (used + size > opts.specsizeBytes) { specDrops++; return; }
+      specHeld.set(spec, used + size);
+    }
     const write = spec === 0 ? writeOut : (t: string) => { const b = speculations.get(spec) ?? []; b.push(t); speculations.set(spec, b); };
     let text = '';
     // A clause whose only data is commit()/discard() prints no line of its own.
@@ -401,6 +414,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
           const id = v.kind === 'int' ? Number(v.value) : 0;
           const held = speculations.get(id);
           speculations.delete(id);
+          specHeld.delete(id);
           if (act.kind === 'commit' && held) { if (text) { write(text); text = ''; } for (const t of held) writeOut(t); }
           break;
         }
@@ -449,12 +463,14 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     flush();
     return n;
   };
-  const lastDrops = { dyn: 0n, agg: 0n, buf: 0n, specUnavail: 0n };
+  const lastDrops = { dyn: 0n, agg: 0n, buf: 0n, specUnavail: 0n, spec: 0 };
   const reportDrops = () => {
     const s = readState();
     if (s.bufDrops > lastDrops.buf) err(formatDrop('principal', s.bufDrops - lastDrops.buf, 0, opts.droptags));
     if (s.aggDrops > lastDrops.agg) err(formatDrop('aggregation', s.aggDrops - lastDrops.agg, 0, opts.droptags));
     if (s.dynvarDrops > lastDrops.dyn) err(formatDrop('dynamic', s.dynvarDrops - lastDrops.dyn, 0, opts.droptags));
+    if (specDrops > lastDrops.spec) err(formatDrop('speculation', BigInt(specDrops - lastDrops.spec), 0, opts.droptags));
+    lastDrops.spec = specDrops;
     if (s.specUnavail > lastDrops.specUnavail) err(formatDrop('specunavail', s.specUnavail - lastDrops.specUnavail, 0, opts.droptags));
     lastDrops.buf = s.bufDrops; lastDrops.agg = s.aggDrops; lastDrops.dyn = s.dynvarDrops; lastDrops.specUnavail = s.specUnavail;
   };

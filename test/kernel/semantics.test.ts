@@ -68,3 +68,37 @@ test('setopt() of aggsort options changes later printa()s, with strings computed
   const keys = r.stdout.split('\n').filter((l) => l.trim()).map((l) => l.split(' ')[0]).join(',');
   assert.equal(keys, '3,2,1,1,2,3,3,2,1');
 });
+
+test('aggsize binds at small sizes: each update that does not fit is an aggregation drop', { skip }, () => {
+  const r = run(['-q', '-x', 'droptags', '-x', 'strsize=512', '-x', 'aggsize=1024', '-n',
+    'BEGIN { @["a"] = count(); @["b"] = count(); @["c"] = count(); @["d"] = count(); x = 1; } BEGIN { printf("%d\\n", x); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\[DTRACEDROP_AGGREGATION\] 3 aggregation drops on CPU/);
+  assert.match(r.stdout, /^1\n/);
+  assert.equal(r.stdout.match(/^ +[abcd] +1$/gm)?.length, 1, r.stdout);
+});
+
+test('dynvarsize binds at small sizes, and one smaller than an element holds one', { skip }, () => {
+  const small = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=100', '-n',
+    'BEGIN { a[1] = 1; a[2] = 2; a[3] = 3; a[4] = 4; a[5] = 5; a[6] = 6; a[7] = 7; } BEGIN { printf("%d %d\\n", a[1], a[7]); exit(0); }']);
+  assert.equal(small.status, 0, small.stderr);
+  assert.match(small.stderr, /\[DTRACEDROP_DYNAMIC\] \d+ dynamic variable drops?/);
+  assert.match(small.stdout, /^1 0\n/);
+  const tiny = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=4', '-n', 'BEGIN { self->a = 1; self->b = 2; } BEGIN { printf("%d\\n", self->a); exit(0); }']);
+  assert.equal(tiny.status, 0, tiny.stderr);
+  assert.match(tiny.stdout, /^1\n/);
+  assert.match(tiny.stderr, /\[DTRACEDROP_DYNAMIC\] 1 dynamic variable drop/);
+});
+
+test('specsize is enforced: a speculative record that does not fit is a speculative drop', { skip }, () => {
+  const prog = (n: number) => ['-q', '-x', 'droptags', '-x', `specsize=${n}`, '-n',
+    'BEGIN { s = speculation(); } BEGIN { speculate(s); printf("%d %d %d\\n", 1, 2, 3); } BEGIN { commit(s); } BEGIN { exit(0); }'];
+  const fits = run(prog(1024));
+  assert.equal(fits.status, 0, fits.stderr);
+  assert.match(fits.stdout, /^1 2 3\n/);
+  assert.doesNotMatch(fits.stderr, /DTRACEDROP_SPEC/);
+  const tooSmall = run(prog(32));
+  assert.equal(tooSmall.status, 0, tooSmall.stderr);
+  assert.doesNotMatch(tooSmall.stdout, /1 2 3/);
+  assert.match(tooSmall.stderr, /\[DTRACEDROP_SPEC\] 1 speculative drop/);
+});

@@ -742,10 +742,12 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     if (dstIndex >= 0 && args[dstIndex] && !(args[dstIndex]!.flags & F_ALLOCA)) {
       fail('D_PROTO_ARG', `${f.name}( ) argument #${dstIndex + 1} is incompatible with prototype:\n\tprototype: alloca pointer\n\t argument: non-alloca pointer`, e.args[dstIndex]!.span);
     }
-    if (f.name === 'alloca' && args[0]?.constVal !== undefined) {
+    // A constant size larger than scratch space cannot be allocated (copyin() allocates too).
+    if ((f.name === 'alloca' || f.name === 'copyin') && args[f.name === 'alloca' ? 0 : 1]?.constVal !== undefined) {
+      const size = BigInt.asUintN(64, args[f.name === 'alloca' ? 0 : 1]!.constVal!);
       const scratch = scratchsize();
-      if (BigInt.asUintN(64, args[0].constVal) > BigInt(scratch)) {
-        fail('D_ALLOCA_SIZE', `alloca(${BigInt.asUintN(64, args[0].constVal)}) size larger than scratchsize ${scratch}`, e.span);
+      if (size > BigInt(scratch)) {
+        fail('D_ALLOCA_SIZE', `alloca(${size}) size larger than scratchsize ${scratch}`, e.span);
       }
     }
     const ret = f.kind === 'aggregation' ? DYN : (typeFromText(f.returns) ?? Types.void);

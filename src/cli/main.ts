@@ -17,6 +17,7 @@ import { parse } from '../lang/parser.js';
 import { preprocess } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
+import { RECORD_HEADER_BYTES } from '../codegen/spec.js';
 import { run, LoadError } from '../runtime/session.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { link } from '../bpf/asm/encode.js';
@@ -215,7 +216,9 @@ async function main(argv: string[]): Promise<number> {
   const whole: A.Program = { kind: 'Program', span: perProgram[0]?.ast.span ?? { source: programs[0]!.source, start: 0, end: 0 }, items };
   const destructive = optBool(options, 'destructive') || cli.options.has('w');
   const strsize = optNum(options, 'strsize', 256);
-  const checked = checkProgram(whole, sink, { strsize, destructive, texts: programs.map((p) => p.source.text) });
+  // scratchsize from -x or a pragma (the store holds DTrace's 8-byte header too).
+  const scratchsizeBytes = optNum(options, 'scratchsize', 256 + 8) - 8;
+  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text) });
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
     stderr('dtrace: could not enable tracing: Destructive actions not allowed');
@@ -267,7 +270,7 @@ async function main(argv: string[]): Promise<number> {
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
   // whose aggregations cannot hold a single element (a dynvarsize that small is rounded up to
   // one element, as illumos does).
-  if (compiled.sizes.maxRecordBytes > optNum(options, 'bufsize', 4 << 20)
+  if (minimumBufsize(compiled.sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
     || compiled.sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
     stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
     killChild();
@@ -292,6 +295,16 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     killChild();
   }
+}
+
+/**
+ * The smallest principal buffer DTrace accepts (dt_work.c): a perf event header (8 bytes) and
+ * the largest record as dtrace-utils lays it out — a 16-byte header where ours has 8 — and at
+ * least the error record every enabling can emit (header and five 8-byte values).
+ */
+function minimumBufsize(maxRecordBytes: number): number {
+  const PERF_EVENT_HEADER = 8, ORACLE_RECORD_HEADER = 16, ERROR_RECORD = 16 + 5 * 8;
+  return PERF_EVENT_HEADER + Math.max(maxRecordBytes - RECORD_HEADER_BYTES + ORACLE_RECORD_HEADER, ERROR_RECORD);
 }
 
 /** The aggregation sort options as the consumer reads them. */

@@ -102,3 +102,21 @@ test('specsize is enforced: a speculative record that does not fit is a speculat
   assert.doesNotMatch(tooSmall.stdout, /1 2 3/);
   assert.match(tooSmall.stderr, /\[DTRACEDROP_SPEC\] 1 speculative drop/);
 });
+
+test('the minimum bufsize counts the record header and the error record as dtrace-utils does', { skip }, () => {
+  const prog = 'BEGIN { exit(0); } ERROR { exit(1); }';
+  const low = run(['-b59', '-n', prog]);
+  assert.equal(low.status, 1);
+  assert.match(low.stderr, /could not enable tracing: Enabling exceeds size of buffer/);
+  const enough = run(['-x', 'bufsize=64', '-n', prog]);
+  assert.equal(enough.status, 0, enough.stderr);
+});
+
+test('scratchsize from the command line reaches the alloca check, which covers constant copyin sizes', { skip }, () => {
+  const big = run(['-x', 'errtags', '-x', 'scratchsize=200', '-n', 'BEGIN { p = alloca(300); exit(0); }']);
+  assert.equal(big.status, 1);
+  assert.match(big.stderr, /\[D_ALLOCA_SIZE\] line 1: alloca\(300\) size larger than scratchsize 200/);
+  const copy = run(['-x', 'errtags', '-n', 'BEGIN { p = copyin(0, 1000); exit(0); }']);
+  assert.equal(copy.status, 1);
+  assert.match(copy.stderr, /\[D_ALLOCA_SIZE\] line 1: alloca\(1000\) size larger than scratchsize 256/);
+});

@@ -268,9 +268,10 @@ async function main(argv: string[]): Promise<number> {
   if (match.matchedPairs === 0 && !zdefs) { stderr('dtrace: no probes matched'); killChild(); return 1; }
   if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
-  // whose aggregations cannot hold a single element (a dynvarsize that small is rounded up to
-  // one element, as illumos does).
+  // whose dynamic variables or aggregations cannot hold a single element (dtrace-utils'
+  // EDT_BUFTOOSMALL; illumos would round dynvarsize up — the corpus holds dtrace-utils' rule).
   if (minimumBufsize(compiled.sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
+    || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
     || compiled.sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
     stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
     killChild();
@@ -280,7 +281,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await run(compiled, {
       quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
-      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20),
+      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6,
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
       out, err: stderr,
       targetPid: target,

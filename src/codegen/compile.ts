@@ -366,17 +366,19 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const ringBytes = attaches ? opts.bufsizeBytes : Math.min(opts.bufsizeBytes, specialOutput);
   maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(ringBytes) });
   // dynvarsize and aggsize count elements as DTrace does: the budget over the largest key plus
-  // the largest value (dtrace-utils keeps one map of each kind; every map here may hold that
-  // many). No floor: a small size binds and its drops are reported. A dynvarsize smaller than
-  // one element still holds one (rounded up, as illumos does).
+  // the largest value (dtrace-utils keeps one map of each kind). Here each variable or
+  // aggregation has its own map, so the maps share that count (the memory stays within the
+  // budget). No floor: a small size binds and its drops are reported; every map holds one.
   const assocs = [...sym.assocs.values(), ...sym.threadAssocs.values()];
   const assocKeySize = (v: VarInfo): number => (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
+  const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + assocs.length || 1;
   const dynTuple = Math.max(0, ...assocs.map(assocKeySize));
   const dynValue = Math.max(sym.threads.size > 0 ? env.tvarValueSize : 0, ...assocs.map((v) => slotSize(v.type)), 1);
-  const dynEntries = Math.max(1, Math.floor(opts.dynvarsizeBytes / (dynTuple + dynValue)));
+  const dynEntries = Math.max(1, Math.floor(opts.dynvarsizeBytes / (dynTuple + dynValue) / dynMapCount));
+  const keyedAggCount = aggInfos.filter((a) => a.keys.length > 0).length || 1;
   const aggTuple = Math.max(4, ...aggInfos.map((a) => (a.keys.length > 0 ? aggKeySize(a) : 4)));
   const aggValue = Math.max(1, ...aggInfos.map(aggValueSize));
-  const aggEntries = Math.max(1, Math.floor(opts.aggsizeBytes / (aggTuple + aggValue)));
+  const aggEntries = Math.max(1, Math.floor(opts.aggsizeBytes / (aggTuple + aggValue) / keyedAggCount));
   maps.push({ name: 'tvars', type: 'hash', keySize: 8, valueSize: env.tvarValueSize, maxEntries: dynEntries });
   for (const v of assocs) {
     const keySize = assocKeySize(v);

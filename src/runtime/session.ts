@@ -38,6 +38,8 @@ export interface RunOptions {
   /** rawbytes: trace() prints every value as a hex dump of its recorded bytes. */
   rawbytes?: boolean;
   droptags: boolean;
+  /** aggrate: printa() shows the aggregations as last snapshot at this period (0: live). */
+  aggrateMs?: number;
   /** specsize: the bytes one speculation may hold (unbounded when absent). */
   specsizeBytes?: number;
   aggsort: { aggsortkey?: boolean; aggsortrev?: boolean; aggsortpos?: number; aggsortkeypos?: number };
@@ -353,7 +355,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         }
         case 'printa': {
           if (text) { write(text); text = ''; }
-          const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => snapshot(a));
+          const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => aggView(a));
           for (const id of act.aggIds) printed.add(id);
           // printa() without a format: a blank line, then the aggregation (dt_printa).
           if (act.format === undefined) for (const s of snaps) text += '\n' + formatAggregation(s, sortOpts);
@@ -362,12 +364,12 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         }
         case 'clear': {
           const a = aggById.get(act.aggId);
-          if (a) zeroAggregation(a);
+          if (a) { zeroAggregation(a); resnap(a); }
           break;
         }
         case 'trunc': {
           const a = aggById.get(act.aggId);
-          if (a) truncAggregation(a, act.arg ? (decode(view, offset, act.arg) as { value: bigint }).value : undefined);
+          if (a) { truncAggregation(a, act.arg ? (decode(view, offset, act.arg) as { value: bigint }).value : undefined); resnap(a); }
           break;
         }
         case 'normalize': if (act.arg) normalizeBy.set(act.aggId, (decode(view, offset, act.arg) as { value: bigint }).value); break;
@@ -437,6 +439,28 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
     }
     for (const k of [...map.keys()]) map.update(k, zero);
   }
+
+  /**
+   * With aggrate, printa() shows the consumer's last snapshot (dt_aggregate_snap), taken at
+   * most once per period — here on printa() and on the switchrate timer. clear()/trunc()
+   * update the snapshot of what they change.
+   */
+  const aggSnaps = new Map<number, AggSnapshot>();
+  let lastAggSnapMs = -Infinity;
+  function snapAggregationsIfDue(): void {
+    const rate = opts.aggrateMs ?? 0;
+    if (rate <= 0) return;
+    const now = performance.now();
+    if (now - lastAggSnapMs < rate) return;
+    lastAggSnapMs = now;
+    for (const a of compiled.aggregations) aggSnaps.set(a.id, snapshot(a));
+  }
+  function aggView(a: AggregationSpec): AggSnapshot {
+    if (!(opts.aggrateMs && opts.aggrateMs > 0)) return snapshot(a);
+    snapAggregationsIfDue();
+    return aggSnaps.get(a.id) ?? snapshot(a);
+  }
+  function resnap(a: AggregationSpec): void { if (aggSnaps.has(a.id)) aggSnaps.set(a.id, snapshot(a)); }
 
   function truncAggregation(a: AggregationSpec, n: bigint | undefined): void {
     const map = maps.get(a.map)!;
@@ -553,7 +577,7 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         ring.wait(onReadable);
-        timer = setInterval(() => { check(); reportDrops(); }, Math.max(1, opts.switchrateMs));
+        timer = setInterval(() => { check(); reportDrops(); snapAggregationsIfDue(); }, Math.max(1, opts.switchrateMs));
         childDone?.then(() => { check(); finish(); }, () => finish());
         check();
       });

@@ -78,16 +78,20 @@ test('aggsize binds at small sizes: each update that does not fit is an aggregat
   assert.equal(r.stdout.match(/^ +[abcd] +1$/gm)?.length, 1, r.stdout);
 });
 
-test('dynvarsize binds at small sizes, and one smaller than an element holds one', { skip }, () => {
+test('dynvarsize binds at small sizes (elements counted as dtrace-utils does)', { skip }, () => {
   const small = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=100', '-n',
     'BEGIN { a[1] = 1; a[2] = 2; a[3] = 3; a[4] = 4; a[5] = 5; a[6] = 6; a[7] = 7; } BEGIN { printf("%d %d\\n", a[1], a[7]); exit(0); }']);
   assert.equal(small.status, 0, small.stderr);
   assert.match(small.stderr, /\[DTRACEDROP_DYNAMIC\] \d+ dynamic variable drops?/);
   assert.match(small.stdout, /^1 0\n/);
-  const tiny = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=4', '-n', 'BEGIN { self->a = 1; self->b = 2; } BEGIN { printf("%d\\n", self->a); exit(0); }']);
-  assert.equal(tiny.status, 0, tiny.stderr);
-  assert.match(tiny.stdout, /^1\n/);
-  assert.match(tiny.stderr, /\[DTRACEDROP_DYNAMIC\] 1 dynamic variable drop/);
+  // A thread-local element is its value (8 bytes): 15 bytes hold one; 4 hold none (refused).
+  const one = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=15', '-n', 'BEGIN { self->a = 1; self->b = 2; } BEGIN { printf("%d\\n", self->a); exit(0); }']);
+  assert.equal(one.status, 0, one.stderr);
+  assert.match(one.stdout, /^1\n/);
+  assert.match(one.stderr, /\[DTRACEDROP_DYNAMIC\] 1 dynamic variable drop/);
+  const none = run(['-q', '-x', 'dynvarsize=4', '-n', 'BEGIN { self->a = 1; exit(0); }']);
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /Enabling exceeds size of buffer/);
 });
 
 test('specsize is enforced: a speculative record that does not fit is a speculative drop', { skip }, () => {
@@ -119,4 +123,15 @@ test('scratchsize from the command line reaches the alloca check, which covers c
   const copy = run(['-x', 'errtags', '-n', 'BEGIN { p = copyin(0, 1000); exit(0); }']);
   assert.equal(copy.status, 1);
   assert.match(copy.stderr, /\[D_ALLOCA_SIZE\] line 1: alloca\(1000\) size larger than scratchsize 256/);
+});
+
+test('aggrate: printa() shows the last snapshot, not the live aggregation', { skip }, () => {
+  const prog = 'tick-50ms /n < 5/ { @ = count(); printa("@%@d\\n", @); n++; } tick-50ms /n == 5/ { exit(0); }';
+  const counts = (out: string) => [...out.matchAll(/^@(\d+)$/gm)].map((m) => m[1]);
+  const live = run(['-q', '-x', 'switchrate=10ms', '-n', prog]);
+  assert.equal(live.status, 0, live.stderr);
+  assert.deepEqual(counts(live.stdout), ['1', '2', '3', '4', '5']);
+  const slow = run(['-q', '-x', 'switchrate=10ms', '-x', 'aggrate=30s', '-n', prog]);
+  assert.equal(slow.status, 0, slow.stderr);
+  assert.ok(new Set(counts(slow.stdout)).size <= 1, slow.stdout);
 });

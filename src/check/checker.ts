@@ -255,7 +255,6 @@ function promote(l: CType, r: CType): CType {
   return lr > rr ? (resolve(l).kind === 'enum' ? INT_BY_SIZE[li.sizeBytes]![li.signed ? 0 : 1] : l) : (resolve(r).kind === 'enum' ? INT_BY_SIZE[ri.sizeBytes]![ri.signed ? 0 : 1] : r);
 }
 
-/** Wraps a value to a type's width and signedness. */
 /** A constant as a 64-bit register holds it: signed or unsigned by its type, never narrowed. */
 function widen64(v: bigint, t: CType): bigint {
   const r = resolve(t);
@@ -264,6 +263,7 @@ function widen64(v: bigint, t: CType): bigint {
   return signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v);
 }
 
+/** Wraps a value to a type's width and signedness. */
 function wrap(v: bigint, t: CType): bigint {
   const r = resolve(t);
   if (r.kind === 'pointer') return BigInt.asUintN(64, v);

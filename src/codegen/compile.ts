@@ -373,7 +373,9 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const assocKeySize = (v: VarInfo): number => (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
   const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + assocs.length || 1;
   const dynTuple = Math.max(0, ...assocs.map(assocKeySize));
-  const dynValue = Math.max(sym.threads.size > 0 ? env.tvarValueSize : 0, ...assocs.map((v) => slotSize(v.type)), 1);
+  // A value counts its type's size (an int 4 bytes, a struct its size), not the 8-byte slot.
+  const valueBytes = (t: VType): number => (t.t === 'int' || t.t === 'obj' ? t.size : slotSize(t));
+  const dynValue = Math.max(...[...sym.threads.values()].map((v) => valueBytes(v.type)), ...assocs.map((v) => valueBytes(v.type)), 1);
   const dynEntries = Math.max(1, Math.floor(opts.dynvarsizeBytes / (dynTuple + dynValue) / dynMapCount));
   const keyedAggCount = aggInfos.filter((a) => a.keys.length > 0).length || 1;
   const aggTuple = Math.max(4, ...aggInfos.map((a) => (a.keys.length > 0 ? aggKeySize(a) : 4)));

@@ -80,12 +80,14 @@ test('aggsize binds at small sizes: each update that does not fit is an aggregat
 
 test('dynvarsize binds at small sizes (elements counted as dtrace-utils does)', { skip }, () => {
   const small = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=100', '-n',
-    'BEGIN { a[1] = 1; a[2] = 2; a[3] = 3; a[4] = 4; a[5] = 5; a[6] = 6; a[7] = 7; } BEGIN { printf("%d %d\\n", a[1], a[7]); exit(0); }']);
+    'BEGIN { a[1] = 1; a[2] = 2; a[3] = 3; a[4] = 4; a[5] = 5; a[6] = 6; a[7] = 7; a[8] = 8; a[9] = 9; a[10] = 10; } ' +
+    'BEGIN { printf("%d %d\\n", a[1], a[10]); exit(0); }']);
   assert.equal(small.status, 0, small.stderr);
   assert.match(small.stderr, /\[DTRACEDROP_DYNAMIC\] \d+ dynamic variable drops?/);
   assert.match(small.stdout, /^1 0\n/);
-  // A thread-local element is its value (8 bytes): 15 bytes hold one; 4 hold none (refused).
-  const one = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=15', '-n', 'BEGIN { self->a = 1; self->b = 2; } BEGIN { printf("%d\\n", self->a); exit(0); }']);
+  // A thread-local element is its value (an int: 4 bytes): 15 bytes hold three; 4 bytes are
+  // less than the 8-byte slot (refused).
+  const one = run(['-q', '-x', 'droptags', '-x', 'dynvarsize=15', '-n', 'BEGIN { self->a = 1; self->b = 2; self->c = 3; self->d = 4; } BEGIN { printf("%d\\n", self->a); exit(0); }']);
   assert.equal(one.status, 0, one.stderr);
   assert.match(one.stdout, /^1\n/);
   assert.match(one.stderr, /\[DTRACEDROP_DYNAMIC\] 1 dynamic variable drop/);

@@ -255,6 +255,14 @@ function promote(l: CType, r: CType): CType {
   return lr > rr ? (resolve(l).kind === 'enum' ? INT_BY_SIZE[li.sizeBytes]![li.signed ? 0 : 1] : l) : (resolve(r).kind === 'enum' ? INT_BY_SIZE[ri.sizeBytes]![ri.signed ? 0 : 1] : r);
 }
 
+/** A constant as a 64-bit register holds it: signed or unsigned by its type, never narrowed. */
+function widen64(v: bigint, t: CType): bigint {
+  const r = resolve(t);
+  if (r.kind === 'int' && r.isBool) return v !== 0n ? 1n : 0n;
+  const signed = r.kind === 'enum' || (r.kind === 'int' && r.signed);
+  return signed ? BigInt.asIntN(64, v) : BigInt.asUintN(64, v);
+}
+
 /** Wraps a value to a type's width and signedness. */
 function wrap(v: bigint, t: CType): bigint {
   const r = resolve(t);
@@ -734,10 +742,12 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     if (dstIndex >= 0 && args[dstIndex] && !(args[dstIndex]!.flags & F_ALLOCA)) {
       fail('D_PROTO_ARG', `${f.name}( ) argument #${dstIndex + 1} is incompatible with prototype:\n\tprototype: alloca pointer\n\t argument: non-alloca pointer`, e.args[dstIndex]!.span);
     }
-    if (f.name === 'alloca' && args[0]?.constVal !== undefined) {
+    // A constant size larger than scratch space cannot be allocated (copyin() allocates too).
+    if ((f.name === 'alloca' || f.name === 'copyin') && args[f.name === 'alloca' ? 0 : 1]?.constVal !== undefined) {
+      const size = BigInt.asUintN(64, args[f.name === 'alloca' ? 0 : 1]!.constVal!);
       const scratch = scratchsize();
-      if (BigInt.asUintN(64, args[0].constVal) > BigInt(scratch)) {
-        fail('D_ALLOCA_SIZE', `alloca(${BigInt.asUintN(64, args[0].constVal)}) size larger than scratchsize ${scratch}`, e.span);
+      if (size > BigInt(scratch)) {
+        fail('D_ALLOCA_SIZE', `alloca(${size}) size larger than scratchsize ${scratch}`, e.span);
       }
     }
     const ret = f.kind === 'aggregation' ? DYN : (typeFromText(f.returns) ?? Types.void);
@@ -901,20 +911,23 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
     return t;
   }
 
+  /**
+   * Folds a binary operator on integer constants in 64 bits, as DTrace does (dt_node_op2): the
+   * value is not narrowed to the operator's type; only a cast or a store narrows it.
+   */
   function foldBinary(op: string, l: bigint, r: bigint, t: CType): bigint | undefined {
-    const ri = asInt(t);
-    const lv = wrap(l, t), rv = wrap(r, t);
+    const lv = widen64(l, t), rv = widen64(r, t);
     switch (op) {
-      case '+': return wrap(lv + rv, t);
-      case '-': return wrap(lv - rv, t);
-      case '*': return wrap(lv * rv, t);
-      case '/': return rv === 0n ? undefined : wrap(lv / rv, t);
-      case '%': return rv === 0n ? undefined : wrap(lv % rv, t);
-      case '&': return wrap(lv & rv, t);
-      case '|': return wrap(lv | rv, t);
-      case '^': return wrap(lv ^ rv, t);
-      case '<<': return wrap(lv << (rv & 63n), t);
-      case '>>': return wrap((ri.signed ? lv : BigInt.asUintN(ri.sizeBytes * 8, lv)) >> (rv & 63n), t);
+      case '+': return widen64(lv + rv, t);
+      case '-': return widen64(lv - rv, t);
+      case '*': return widen64(lv * rv, t);
+      case '/': return rv === 0n ? undefined : widen64(lv / rv, t);
+      case '%': return rv === 0n ? undefined : widen64(lv % rv, t);
+      case '&': return widen64(lv & rv, t);
+      case '|': return widen64(lv | rv, t);
+      case '^': return widen64(lv ^ rv, t);
+      case '<<': return widen64(lv << (rv & 63n), t);
+      case '>>': return widen64(lv >> (rv & 63n), t);
       default: return undefined;
     }
   }
@@ -1029,12 +1042,12 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       }
       case '+': case '-': {
         if (!isIntegerT(c.type)) fail('D_OP_ARITH', `operator ${e.op} requires an operand of arithmetic type`, e.span);
-        const v = c.constVal !== undefined ? wrap(e.op === '-' ? -c.constVal : c.constVal, c.type) : undefined;
+        const v = c.constVal !== undefined ? widen64(e.op === '-' ? -c.constVal : c.constVal, c.type) : undefined;
         return record(e, { type: c.type, flags: c.flags & F_ALLOCA, node: v !== undefined ? 'int' : 'other', constVal: v });
       }
       case '~': {
         if (!isIntegerT(c.type)) fail('D_OP_INT', `operator ${e.op} requires an operand of integral type`, e.span);
-        const v = c.constVal !== undefined ? wrap(~c.constVal, c.type) : undefined;
+        const v = c.constVal !== undefined ? widen64(~c.constVal, c.type) : undefined;
         return record(e, { type: c.type, flags: 0, node: v !== undefined ? 'int' : 'other', constVal: v });
       }
       case '!': {
@@ -1116,8 +1129,8 @@ export function check(program: Program, sink: DiagnosticSink, opts: CheckOptions
       if (l.constVal !== undefined && r.constVal !== undefined && isIntegerT(l.type) && isIntegerT(r.type)) {
         const t = promote(l.type, r.type);
         const signed = asInt(t).signed;
-        const a = signed ? wrap(l.constVal, t) : BigInt.asUintN(asInt(t).sizeBytes * 8, l.constVal);
-        const b = signed ? wrap(r.constVal, t) : BigInt.asUintN(asInt(t).sizeBytes * 8, r.constVal);
+        const a = signed ? BigInt.asIntN(64, l.constVal) : BigInt.asUintN(64, l.constVal);
+        const b = signed ? BigInt.asIntN(64, r.constVal) : BigInt.asUintN(64, r.constVal);
         const res = op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : op === '>=' ? a >= b : op === '==' ? a === b : a !== b;
         c = res ? 1n : 0n;
       }

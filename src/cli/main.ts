@@ -16,6 +16,7 @@ import { parse } from '../lang/parser.js';
 import { preprocess } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
+import { RECORD_HEADER_BYTES } from '../codegen/spec.js';
 import { run, LoadError, catchStopSignals } from '../runtime/session.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
 import { dieOfSignal } from '../bpf/sys.js';
@@ -237,7 +238,9 @@ async function main(argv: string[]): Promise<number> {
   const whole: A.Program = { kind: 'Program', span: perProgram[0]?.ast.span ?? { source: programs[0]!.source, start: 0, end: 0 }, items };
   const destructive = optBool(options, 'destructive') || cli.options.has('w');
   const strsize = optNum(options, 'strsize', 256);
-  const checked = checkProgram(whole, sink, { strsize, destructive, texts: programs.map((p) => p.source.text) });
+  // scratchsize from -x or a pragma (the store holds DTrace's 8-byte header too).
+  const scratchsizeBytes = optNum(options, 'scratchsize', 256 + 8) - 8;
+  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text) });
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
     stderr('dtrace: could not enable tracing: Destructive actions not allowed');
@@ -290,25 +293,25 @@ async function main(argv: string[]): Promise<number> {
   if (match.matchedPairs === 0 && !zdefs) { stderr('dtrace: no probes matched'); killChild(); return 1; }
   if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
-  // whose dynamic variables cannot hold a single element.
-  if (compiled.sizes.maxRecordBytes > optNum(options, 'bufsize', 4 << 20) || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
+  // whose dynamic variables or aggregations cannot hold a single element (dtrace-utils'
+  // EDT_BUFTOOSMALL; illumos would round dynvarsize up — the corpus holds dtrace-utils' rule).
+  if (minimumBufsize(compiled.sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
+    || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
     || compiled.sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
     stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
     killChild();
     return 1;
   }
+  const aggsort = aggsortOptions(options);
   try {
     return await run(compiled, {
       quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
-      aggsort: {
-        aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
-        aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,
-        aggsortkeypos: options.has('aggsortkeypos') ? optNum(options, 'aggsortkeypos', 0) : undefined,
-      },
+      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6,
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
       out, err: stderr,
       targetPid: target,
-      setopt: (name, value) => applySetopt(options, name, value),
+      // setopt() of an aggsort option changes the printa()s that follow it.
+      setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
       stopRequested: () => outputClosed,
       signals,
       onAttached: () => {
@@ -322,6 +325,25 @@ async function main(argv: string[]): Promise<number> {
     signals.release();
     killChild();
   }
+}
+
+/**
+ * The smallest principal buffer DTrace accepts (dt_work.c): a perf event header (8 bytes) and
+ * the largest record as dtrace-utils lays it out — a 16-byte header where ours has 8 — and at
+ * least the error record every enabling can emit (header and five 8-byte values).
+ */
+function minimumBufsize(maxRecordBytes: number): number {
+  const PERF_EVENT_HEADER = 8, ORACLE_RECORD_HEADER = 16, ERROR_RECORD = 16 + 5 * 8;
+  return PERF_EVENT_HEADER + Math.max(maxRecordBytes - RECORD_HEADER_BYTES + ORACLE_RECORD_HEADER, ERROR_RECORD);
+}
+
+/** The aggregation sort options as the consumer reads them. */
+function aggsortOptions(options: OptionValues): { aggsortkey: boolean; aggsortrev: boolean; aggsortpos?: number; aggsortkeypos?: number } {
+  return {
+    aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
+    aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,
+    aggsortkeypos: options.has('aggsortkeypos') ? optNum(options, 'aggsortkeypos', 0) : undefined,
+  };
 }
 
 /** Offset from CLOCK_MONOTONIC (bpf_ktime_get_ns) to the wall clock, in ns. */

@@ -368,22 +368,33 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const specialOutput = [...env.clauses.values()].reduce((n, c) => n + 2 * (c.recordSize + 16) + 64, 0);
   const ringBytes = attaches ? opts.bufsizeBytes : Math.min(opts.bufsizeBytes, specialOutput);
   maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(ringBytes) });
-  // dynvarsize and aggsize are budgets for all dynamic variables / all aggregations together
-  // (as in DTrace), shared equally among the maps that hold them.
-  const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + sym.assocs.size + sym.threadAssocs.size || 1;
-  const dynEntries = (size: number) => Math.max(64, Math.floor(opts.dynvarsizeBytes / dynMapCount / Math.max(16, size)));
+  // dynvarsize and aggsize count elements as DTrace does: the budget over the largest key plus
+  // the largest value (dtrace-utils keeps one map of each kind). Here each variable or
+  // aggregation has its own map, so the maps share that count (the memory stays within the
+  // budget). No floor: a small size binds and its drops are reported; every map holds one.
+  const assocs = [...sym.assocs.values(), ...sym.threadAssocs.values()];
+  const assocKeySize = (v: VarInfo): number => (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
+  const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + assocs.length || 1;
+  const dynTuple = Math.max(0, ...assocs.map(assocKeySize));
+  // A value counts its type's size (an int 4 bytes, a struct its size), not the 8-byte slot.
+  const valueBytes = (t: VType): number => (t.t === 'int' || t.t === 'obj' ? t.size : slotSize(t));
+  const dynValue = Math.max(...[...sym.threads.values()].map((v) => valueBytes(v.type)), ...assocs.map((v) => valueBytes(v.type)), 1);
+  const dynEntries = Math.max(1, Math.floor(opts.dynvarsizeBytes / (dynTuple + dynValue) / dynMapCount));
   const keyedAggCount = aggInfos.filter((a) => a.keys.length > 0).length || 1;
-  maps.push({ name: 'tvars', type: 'hash', keySize: 8, valueSize: env.tvarValueSize, maxEntries: dynEntries(8 + env.tvarValueSize) });
-  for (const v of [...sym.assocs.values(), ...sym.threadAssocs.values()]) {
-    const keySize = (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
-    maps.push({ name: env.assocMap(v), type: 'hash', keySize, valueSize: slotSize(v.type), maxEntries: dynEntries(keySize + slotSize(v.type)) });
+  const aggTuple = Math.max(4, ...aggInfos.map((a) => (a.keys.length > 0 ? aggKeySize(a) : 4)));
+  const aggValue = Math.max(1, ...aggInfos.map(aggValueSize));
+  const aggEntries = Math.max(1, Math.floor(opts.aggsizeBytes / (aggTuple + aggValue) / keyedAggCount));
+  maps.push({ name: 'tvars', type: 'hash', keySize: 8, valueSize: env.tvarValueSize, maxEntries: dynEntries });
+  for (const v of assocs) {
+    const keySize = assocKeySize(v);
+    maps.push({ name: env.assocMap(v), type: 'hash', keySize, valueSize: slotSize(v.type), maxEntries: dynEntries });
   }
   const aggregations: AggregationSpec[] = [];
   for (const a of aggInfos) {
     const keyed = a.keys.length > 0;
     const keySize = keyed ? aggKeySize(a) : 4;
     const valueSize = aggValueSize(a);
-    const entries = keyed ? Math.max(1024, Math.floor(opts.aggsizeBytes / keyedAggCount / (keySize + valueSize))) : 1;
+    const entries = keyed ? aggEntries : 1;
     // A keyless aggregation's value ends with an "updated" word: it exists (and prints, even
     // when its data is zero or was cleared) once anything has updated it.
     maps.push({ name: env.aggMap(a), type: keyed ? 'percpu_hash' : 'percpu_array', keySize, valueSize: keyed ? valueSize : valueSize + 8, maxEntries: entries });

@@ -156,7 +156,8 @@ class ClauseLowering {
     if (speculative) a.st(8, R9, MST.specId, 0);
     for (const s of cl.body) this.stmt(s);
     // A clause without data prints its probe line — unless quiet, when it needs no record.
-    const hasData = this.actions.length > 0 || this.records || (cl.body.length === 0 && !this.env.options.quiet);
+    // A clause that only speculates has its probe line speculated (committed with the buffer).
+    const hasData = this.actions.length > 0 || this.records || ((cl.body.length === 0 || speculative) && !this.env.options.quiet);
     const recordSize = (this.recOff + 7) & ~7;
     if (hasData) {
       // Header, then the whole record in one ring-buffer write: a faulting clause emits nothing.
@@ -417,8 +418,7 @@ class ClauseLowering {
       const t = this.typeOf(e);
       if (t.t !== 'int') return undefined;
       const r = this.alloc(e);
-      this.asm.movImm64(r, k);
-      this.normalize(r, t);
+      this.asm.movImm64(r, k); // folded in 64 bits, as the register would hold it
       return { t: 'int', reg: r, type: t };
     }
     return undefined;
@@ -1074,7 +1074,7 @@ class ClauseLowering {
    * drops by default, aggregation drops for aggregations) when the map is full.
    * `rekey` re-materialises R2 (helpers clobber it).
    */
-  private upsert(map: string, rekey: () => void, dropCounter: number = STATE.dynvarDrops): void {
+  private upsert(map: string, rekey: () => void, dropCounter: number = STATE.dynvarDrops, full: string = this.end): void {
     const a = this.asm;
     const have = a.newLabel('have');
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
@@ -1082,7 +1082,7 @@ class ClauseLowering {
     a.ldMapFd(R1, map).ldMapValue(R3, 'zeros', 0).mov(R4, imm(1 /* BPF_NOEXIST */)).call(Helper.map_update_elem);
     rekey();
     a.ldMapFd(R1, map).call(Helper.map_lookup_elem).jmp('jne', R0, imm(0), have);
-    a.ldMapValue(R1, 'state', dropCounter).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(this.end);
+    a.ldMapValue(R1, 'state', dropCounter).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2).ja(full);
     a.label(have).mov(R0, R0);
   }
 
@@ -1239,7 +1239,7 @@ class ClauseLowering {
       }
       case '+': break;
     }
-    this.normalize(v.reg, t);
+    // D keeps 64 bits in registers: no narrowing here, only on a cast, a store or output.
     return { t: 'int', reg: v.reg, type: t };
   }
 
@@ -1308,7 +1308,7 @@ class ClauseLowering {
     // unsigned char, unlike C); the inferred one only when the checker is absent.
     const checkedT = this.env.checked ? this.typeOf(e) : undefined;
     const resT = checkedT?.t === 'int' ? checkedT : e.op === '<<' || e.op === '>>' ? (lt.t === 'int' && lt.size < 4 ? I32 : lt) : t;
-    this.normalize(l.reg, resT);
+    // D keeps 64 bits in registers (dt_cg_arithmetic_op): no narrowing to resT here.
     return { t: 'int', reg: l.reg, type: resT };
   }
 
@@ -1421,8 +1421,7 @@ class ClauseLowering {
     a.label(done).mov(res, res);
     if (t.t === 'str') return { t: 'str', reg: res };
     if (t.t === 'obj') throw new LowerError('a conditional expression of struct type is not supported by the code generator yet', e);
-    this.normalize(res, t);
-    return { t: 'int', reg: res, type: t };
+    return { t: 'int', reg: res, type: t }; // each branch is already in its 64-bit form
   }
 
   private assign(e: A.Assign, discard: boolean): Val | undefined {
@@ -1604,9 +1603,13 @@ class ClauseLowering {
         return undefined;
       }
       case 'setopt': {
+        // Constant strings travel in the action; any other string is recorded (DTrace evaluates both).
         const n = unparen(args[0]!), v = args[1] ? unparen(args[1]) : undefined;
-        if (n.kind !== 'StringLit' || (v && v.kind !== 'StringLit')) throw new LowerError('setopt( ) arguments must be string constants', e);
-        this.actions.push({ kind: 'setopt', name: n.value, value: v?.kind === 'StringLit' ? v.value : undefined });
+        const field = (x: A.Expr): FieldLayout => { const s = this.evalStr(x); const f = this.recordValue(s, STR, x); this.release(s); return f; };
+        this.actions.push({
+          kind: 'setopt', name: n.kind === 'StringLit' ? n.value : field(n),
+          value: v === undefined ? undefined : v.kind === 'StringLit' ? v.value : field(v),
+        });
         this.records = true;
         return undefined;
       }
@@ -1651,6 +1654,9 @@ class ClauseLowering {
       case 'speculate': {
         const id = this.evalInt(args[0]!);
         this.checkSpecId(id.reg);
+        // speculate(0) or an inactive buffer: the rest of the clause is skipped silently.
+        a.jmp('jeq', id.reg, imm(0), this.end);
+        a.mov(R1, id.reg).alu64('lsh', R1, imm(3)).ldMapValue(R2, 'specs', 0).alu64('add', R2, R1).ldx(8, R1, R2, 0).jmp('jeq', R1, imm(0), this.end);
         a.stx(8, R9, MST.specId, id.reg);
         this.release(id);
         return undefined;
@@ -1915,6 +1921,7 @@ class ClauseLowering {
       else a.ldx(8, R2, R0, 0).alu64('add', R2, imm(1)).stx(8, R0, 0, R2);
     };
     const map = this.env.aggMap(info);
+    const aggDone = a.newLabel('aggdone');
     if (info.keys.length === 0) {
       a.mov(R1, imm(0)).stx(4, R10, -16, R1).mov(R2, R10).alu64('add', R2, imm(-16));
       a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
@@ -1925,7 +1932,8 @@ class ClauseLowering {
       this.buildKey(indices, info.keys, area);
       const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(area));
       rekey();
-      this.upsert(map, rekey, STATE.aggDrops);
+      // A full aggregation drops this update only; the clause goes on (as in DTrace).
+      this.upsert(map, rekey, STATE.aggDrops, aggDone);
     }
     // R0 = value pointer (per-CPU: no atomics needed).
     switch (fn) {
@@ -1982,6 +1990,7 @@ class ClauseLowering {
       default:
         throw new LowerError(`${fn}( ) is not supported by the code generator yet`, call);
     }
+    a.label(aggDone).mov(R0, R0);
     this.release(v);
   }
 

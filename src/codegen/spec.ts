@@ -70,7 +70,7 @@ export type RecordedAction =
   | { kind: 'tracemem'; field: FieldLayout; dynSize?: FieldLayout }
   | { kind: 'stack'; field: FieldLayout; user: boolean }
   | { kind: 'clear' | 'trunc' | 'normalize' | 'denormalize'; aggId: number; arg?: FieldLayout }
-  | { kind: 'setopt'; name: string; value?: string }
+  | { kind: 'setopt'; name: string | FieldLayout; value?: string | FieldLayout } // a field: recorded at run time
   | { kind: 'system' | 'freopen'; format: string; args: FieldLayout[] }
   | { kind: 'ftruncate' }
   | { kind: 'commit' | 'discard' | 'speculate'; field: FieldLayout };

@@ -25,7 +25,7 @@ import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '.
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
-import { formatAggregation } from '../consume/format/aggregate.js';
+import { formatAggregation, truncEntries } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
 import { formatError, formatDrop, formatLibError, type FaultKind } from '../consume/format/messages.js';
@@ -39,6 +39,10 @@ export interface RunOptions {
   /** rawbytes: trace() prints every value as a hex dump of its recorded bytes. */
   rawbytes?: boolean;
   droptags: boolean;
+  /** aggrate: printa() shows the aggregations as last snapshot at this period (0: live). */
+  aggrateMs?: number;
+  /** specsize: the bytes one speculation may hold (unbounded when absent). */
+  specsizeBytes?: number;
   aggsort: { aggsortkey?: boolean; aggsortrev?: boolean; aggsortpos?: number; aggsortkeypos?: number };
   switchrateMs: number;
   /** Write trace output (stdout or -o file). */
@@ -337,6 +341,9 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
   const sortOpts = opts.aggsort;
   /** Output of speculative records, by speculation id, until commit() or discard(). */
   const speculations = new Map<number, string[]>();
+  /** Bytes each speculation holds, and the records dropped for want of specsize. */
+  const specHeld = new Map<number, number>();
+  let specDrops = 0;
   const writeOut = (t: string) => write(t);
   function onRecord(view: DataView, offset: number, length: number): void {
     if (length < RECORD_HEADER_BYTES) return;
@@ -360,11 +367,20 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     const clause = clauseById.get(stid & 0xffff);
     if (!clause || !probe) return;
     if (!clause.printsPrefix) return;
+    if (spec !== 0 && opts.specsizeBytes !== undefined) {
+      // specsize bounds what one speculation holds, counted as dtrace-utils sizes a record
+      // (its 16-byte header, ours 8, and the data); a record that does not fit is a drop.
+      const size = clause.recordSize + 16 - RECORD_HEADER_BYTES;
+      const used = specHeld.get(spec) ?? 0;
+      if (used + size > opts.specsizeBytes) { specDrops++; return; }
+      specHeld.set(spec, used + size);
+    }
     const write = spec === 0 ? writeOut : (t: string) => { const b = speculations.get(spec) ?? []; b.push(t); speculations.set(spec, b); };
     let text = '';
     // A clause whose only data is commit()/discard() prints no line of its own.
     const printsLine = !opts.quiet && (clause.actions.length === 0 || clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard'));
-    if (printsLine && !headerPrinted) { text += formatHeader(mode); headerPrinted = true; }
+    // The column header is the consumer's own output, never part of a speculation.
+    if (printsLine && !headerPrinted) { writeOut(formatHeader(mode)); headerPrinted = true; }
     if (printsLine) text += formatRecordPrefix(mode, 0, probe);
     for (const act of clause.actions) {
       switch (act.kind) {
@@ -392,7 +408,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
         }
         case 'printa': {
           if (text) { write(text); text = ''; }
-          const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => snapshot(a));
+          const snaps = act.aggIds.map((id) => aggById.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => aggView(a));
           for (const id of act.aggIds) printed.add(id);
           // printa() without a format: a blank line, then the aggregation (dt_printa).
           if (act.format === undefined) for (const s of snaps) text += '\n' + formatAggregation(s, sortOpts);
@@ -401,12 +417,12 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
         }
         case 'clear': {
           const a = aggById.get(act.aggId);
-          if (a) zeroAggregation(a);
+          if (a) { zeroAggregation(a); resnap(a); }
           break;
         }
         case 'trunc': {
           const a = aggById.get(act.aggId);
-          if (a) truncAggregation(a, act.arg ? (decode(view, offset, act.arg) as { value: bigint }).value : undefined);
+          if (a) { truncAggregation(a, act.arg ? (decode(view, offset, act.arg) as { value: bigint }).value : undefined); resnap(a); }
           break;
         }
         case 'normalize': if (act.arg) normalizeBy.set(act.aggId, (decode(view, offset, act.arg) as { value: bigint }).value); break;
@@ -437,7 +453,12 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
         }
         case 'setopt': {
           // The option takes effect for the consumer; a bad one is reported like a fault.
-          const msg = opts.setopt?.(act.name, act.value);
+          const text = (x: string | FieldLayout): string => {
+            if (typeof x === 'string') return x;
+            const v = decode(view, offset, x);
+            return v.kind === 'string' ? v.value : '';
+          };
+          const msg = opts.setopt?.(text(act.name), act.value === undefined ? undefined : text(act.value));
           if (msg !== undefined) {
             err(formatLibError({ clauseIndex: stid & 0xffff, probeId: prid, provider: probe.provider, module: probe.module, function: probe.function, name: probe.name }, msg) + '\n');
           }
@@ -448,6 +469,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
           const id = v.kind === 'int' ? Number(v.value) : 0;
           const held = speculations.get(id);
           speculations.delete(id);
+          specHeld.delete(id);
           if (act.kind === 'commit' && held) { if (text) { write(text); text = ''; } for (const t of held) writeOut(t); }
           break;
         }
@@ -471,24 +493,42 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     for (const k of [...map.keys()]) map.update(k, zero);
   }
 
+  /**
+   * With aggrate, printa() shows the consumer's last snapshot (dt_aggregate_snap), taken at
+   * most once per period — here on printa() and on the switchrate timer. clear()/trunc()
+   * update the snapshot of what they change.
+   */
+  const aggSnaps = new Map<number, AggSnapshot>();
+  let lastAggSnapMs = -Infinity;
+  function snapAggregationsIfDue(): void {
+    const rate = opts.aggrateMs ?? 0;
+    if (rate <= 0) return;
+    const now = performance.now();
+    if (now - lastAggSnapMs < rate) return;
+    lastAggSnapMs = now;
+    for (const a of compiled.aggregations) aggSnaps.set(a.id, snapshot(a));
+  }
+  function aggView(a: AggregationSpec): AggSnapshot {
+    if (!(opts.aggrateMs && opts.aggrateMs > 0)) return snapshot(a);
+    snapAggregationsIfDue();
+    return aggSnaps.get(a.id) ?? snapshot(a);
+  }
+  function resnap(a: AggregationSpec): void { if (aggSnaps.has(a.id)) aggSnaps.set(a.id, snapshot(a)); }
+
   function truncAggregation(a: AggregationSpec, n: bigint | undefined): void {
     const map = maps.get(a.map)!;
     if (n === undefined || n === 0n || a.keyFields.length === 0) {
       if (a.keyFields.length === 0) map.update(zeroKey, new Uint8Array(map.valueBufferSizeBytes)); else map.clear();
       return;
     }
-    // Keep the top n (bottom |n|) entries by value, as formatAggregation sorts them.
-    const snap = map.snapshot();
-    const scored: { key: Uint8Array; v: bigint }[] = [];
-    for (let i = 0; i < snap.count; i++) {
-      const value = mergeValue(a, snap.valueBytes.subarray(i * snap.valueSizeBytes, (i + 1) * snap.valueSizeBytes), map.valueStrideBytes);
-      const v = value.kind === 'scalar' ? value.value : value.kind === 'avg' ? (value.count ? value.sum / value.count : 0n) : 0n;
-      scored.push({ key: snap.keyBytes.slice(i * snap.keySizeBytes, (i + 1) * snap.keySizeBytes), v });
-    }
-    scored.sort((x, y) => (x.v < y.v ? 1 : x.v > y.v ? -1 : 0));
-    const keep = n > 0n ? scored.slice(0, Number(n)) : scored.slice(scored.length + Number(n));
-    const keepSet = new Set(keep);
-    for (const s of scored) if (!keepSet.has(s)) map.delete(s.key);
+    // Keep the top n (bottom |n|) entries as DTrace's value walk ranks them (histograms by
+    // their weighted totals, ties by key): the same order the consumer prints.
+    const packed = map.snapshot();
+    const snap = snapshot(a, packed);
+    const kept = new Set(truncEntries(snap, n).entries);
+    snap.entries.forEach((e, i) => {
+      if (!kept.has(e)) map.delete(packed.keyBytes.slice(i * packed.keySizeBytes, (i + 1) * packed.keySizeBytes));
+    });
   }
 
   // While the producer is busy the reader holds the last record (no kernel wake-ups, see
@@ -500,12 +540,14 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     flush();
     return n;
   };
-  const lastDrops = { dyn: 0n, agg: 0n, buf: 0n, specUnavail: 0n };
+  const lastDrops = { dyn: 0n, agg: 0n, buf: 0n, specUnavail: 0n, spec: 0 };
   const reportDrops = () => {
     const s = readState();
     if (s.bufDrops > lastDrops.buf) err(formatDrop('principal', s.bufDrops - lastDrops.buf, 0, opts.droptags));
     if (s.aggDrops > lastDrops.agg) err(formatDrop('aggregation', s.aggDrops - lastDrops.agg, 0, opts.droptags));
     if (s.dynvarDrops > lastDrops.dyn) err(formatDrop('dynamic', s.dynvarDrops - lastDrops.dyn, 0, opts.droptags));
+    if (specDrops > lastDrops.spec) err(formatDrop('speculation', BigInt(specDrops - lastDrops.spec), 0, opts.droptags));
+    lastDrops.spec = specDrops;
     if (s.specUnavail > lastDrops.specUnavail) err(formatDrop('specunavail', s.specUnavail - lastDrops.specUnavail, 0, opts.droptags));
     lastDrops.buf = s.bufDrops; lastDrops.agg = s.aggDrops; lastDrops.dyn = s.dynvarDrops; lastDrops.specUnavail = s.specUnavail;
   };
@@ -586,7 +628,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
         };
         stopWaiting = finish;
         ring.wait(onReadable);
-        timer = setInterval(() => { check(); reportDrops(); }, Math.max(1, opts.switchrateMs));
+        timer = setInterval(() => { check(); reportDrops(); snapAggregationsIfDue(); }, Math.max(1, opts.switchrateMs));
         childDone?.then(() => { if (stopping) return; check(); finish(); }, () => finish());
         check();
       });
@@ -599,7 +641,10 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     runSpecial('end');
     reportDrops();
     write('\n');
-    for (const a of compiled.aggregations) if (!printed.has(a.id)) printAggregation(a);
+    // dt_aggregate_walk_sorted ranks by aggregation first: aggsortrev reverses that order too.
+    const atExit = compiled.aggregations.filter((a) => !printed.has(a.id));
+    if (opts.aggsort.aggsortrev) atExit.reverse();
+    for (const a of atExit) printAggregation(a);
     flush();
     return exitStatus ?? 0;
   } finally {

@@ -198,6 +198,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
 
   const programs: ProgramSpecData[] = [];
   const usesStrtok = callsAny(program.items, ['strtok']);
+  const usesErrno = someNode(program.items, (o) => o.kind === 'Ident' && o.name === 'errno');
   // Inlines (and translators) of the program that read arguments make every clause need them.
   const inlinesReadArgs = program.items.some((i) => i.kind !== 'Clause' && argsRead(i) > 0);
   let failed = false;
@@ -220,6 +221,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       }
       // strtok()'s saved position lives for one probe firing, as in DTrace.
       if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
+      // errno is 0 unless a syscall return trampoline sets it for this firing.
+      if (usesErrno) asm.st(4, R9, MST.errno, 0);
       // Probes running the same clauses (same clause ids) share their code in this program.
       const sharedBlocks = new Map<string, string>();
       type Entry = (typeof entries)[number];

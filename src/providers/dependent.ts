@@ -19,6 +19,7 @@ import { MST } from '../codegen/layout.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { hasRawTracepoint } from './kernel-events.js';
+import { emitSyscallErrno } from './syscall.js';
 import type {
   Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext,
 } from './provider.js';
@@ -157,6 +158,7 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
           for (const nr of nrs) a.jmp('jeq', R0, imm(nr), fire);
           a.ja(skip);
           a.label(fire);
+          if (source.dir === 'return') { a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8); emitSyscallErrno(a, R1); }
         }
         for (let i = 0; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
         def.emit(makeEmitter(a, skip, source), source);

@@ -6,7 +6,7 @@
  */
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachRawTracepoint } from '../bpf/link.js';
-import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import { type Asm, type Reg, R0, R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import { MST } from '../codegen/layout.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
@@ -38,6 +38,20 @@ function entryArgDescs(fn: string): ProbeArgDesc[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Largest error number a system call returns as -errno (include/linux/err.h MAX_ERRNO). */
+const MAX_ERRNO = 4095;
+
+/**
+ * Sets `errno` for this firing from a system call's return value in `ret` (not changed):
+ * -ret when the call failed (ret in [-MAX_ERRNO, -1]), else 0. Clobbers R0.
+ */
+export function emitSyscallErrno(a: Asm, ret: Reg): void {
+  const done = a.newLabel('errno');
+  a.mov(R0, imm(0)).jmp('jsge', ret, imm(0), done).jmp('jslt', ret, imm(-MAX_ERRNO), done);
+  a.mov(R0, ret).neg(R0);
+  a.label(done).stx(4, R9, MST.errno, R0);
 }
 
 export const syscallProvider: Provider = {
@@ -99,6 +113,7 @@ export const syscallProvider: Provider = {
             } else {
               a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8).stx(8, R9, t.argOffset(0), R1).stx(8, R9, t.argOffset(1), R1);
               for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
+              emitSyscallErrno(a, R1);
             }
             // Hundreds of syscall probes often run the same clauses: share one copy of them.
             if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);

@@ -56,6 +56,8 @@ export interface DependentProbe {
   emit(e: ArgEmitter, source: Underlying): void;
   /** Extra availability test beyond "some source exists" (e.g. a BTF member it reads). */
   available?(): boolean;
+  /** What a user can do when the probe is missing here (which kernels have its event). */
+  missingHint?: string;
 }
 
 /** Oracle's attributes for proc, sched and io (Evolving names, Private module/function). */
@@ -174,10 +176,9 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
 export function dependentProvider(name: string, table: readonly DependentProbe[]): Provider {
   let sites: ProbeSite[] | undefined;
   const byName = new Map(table.map((d) => [d.name, d]));
+  const offered = (d: DependentProbe) => d.sources.some(sourceAvailable) && (d.available?.() ?? true);
   const available = (): ProbeSite[] => {
-    sites ??= table
-      .filter((d) => d.sources.some(sourceAvailable) && (d.available?.() ?? true))
-      .map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
+    sites ??= table.filter(offered).map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
     return sites;
   };
   return {
@@ -190,6 +191,19 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       return available().filter((s) => matchProbeField(desc.name, s.name));
     },
     list: () => available(),
+    // A probe of the table that this kernel cannot provide is named, with what it lacks,
+    // when a description asks for it: it never just disappears.
+    unavailableReason(desc?: ProbeDescFields): string | undefined {
+      if (!desc || !matchProbeField(desc.module, 'vmlinux') || !matchProbeField(desc.function, '')) return undefined;
+      const missing = table.filter((d) => matchProbeField(desc.name, d.name) && !offered(d));
+      // A glob that still matches some probes is not the reason a description failed.
+      if (missing.length === 0 || table.some((d) => matchProbeField(desc.name, d.name) && offered(d))) return undefined;
+      return missing.map((d) => {
+        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'rawtp' ? `raw tracepoint ${src.tp}` : `raw tracepoint ${tracepointOf(src)}`));
+        const what = events.length > 0 ? `the kernel's ${[...new Set(events)].join(' or ')}` : 'kernel data this kernel does not describe in its BTF';
+        return `${name}:::${d.name} is not available on this kernel: it needs ${what}${d.missingHint ? ` (${d.missingHint})` : ''}`;
+      }).join('; ');
+    },
     argDescs: (site) => [...(byName.get(site.name)?.args ?? [])],
     plan(enabled: EnabledProbe[]): ProgramPlan[] {
       const byTp = new Map<string, { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]>();

@@ -127,7 +127,9 @@ export interface Provider {
   /**
    * Why this provider offers no probes on this machine (a missing kernel feature), or
    * undefined when it works: a description naming it matches nothing, and the CLI adds this
-   * as a hint.
+   * as a hint. Given the description that matched nothing, a provider whose probes exist one
+   * by one (sched:::on-cpu needs a tracepoint that older kernels lack) names the probe's own
+   * missing feature.
    */
-  unavailableReason?(): string | undefined;
+  unavailableReason?(desc?: ProbeDescFields): string | undefined;
 }

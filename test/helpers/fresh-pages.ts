@@ -6,7 +6,7 @@
  * is unreadable without a page fault. Generated and compiled with gcc at test time.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,6 +14,8 @@ export interface FreshPagesWorkload {
   binary: string;
   /** The path names, in the order the program opens them. */
   names: string[];
+  /** Removes the generated source and binary (64 MiB at the default stride). */
+  remove(): void;
 }
 
 export function buildFreshPagesWorkload(count: number, strideBytes = 65536): FreshPagesWorkload {
@@ -41,5 +43,13 @@ int main(void) {
   const binary = join(dir, 'fresh_pages');
   writeFileSync(sourcePath, source);
   execFileSync('gcc', ['-O2', '-no-pie', '-o', binary, sourcePath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return { binary, names };
+  return { binary, names, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Drops a file's pages from the page cache (GNU dd: iflag=nocache with count=0 covers the
+ * whole file), so that even the kernel's fault-around finds none of them to map early.
+ */
+export function dropFromPageCache(path: string): void {
+  execFileSync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none'], { stdio: ['ignore', 'pipe', 'pipe'] });
 }

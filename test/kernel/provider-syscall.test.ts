@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/workloads.js';
 import { hasRawTracepoint } from '../../src/providers/kernel-events.js';
+import { buildFreshPagesWorkload, dropFromPageCache } from '../helpers/fresh-pages.js';
 
 const cli = join(repoRoot(), 'dist', 'cli.js');
 const skip =
@@ -55,4 +56,41 @@ test('proc: exec\'s args[0] is the path, read from user space (stringof, trace, 
   assert.equal(c.get('/bin/true'), 1, r.stdout);
   assert.equal(c.get('/bin/echo'), 1, r.stdout);
   assert.doesNotMatch(r.stderr, /invalid address/, r.stderr);
+});
+
+test('syscall: copyinstr(arg1) at openat:entry reads all 1,000 names that sit in pages the process never touched', { skip }, (t) => {
+  const w = buildFreshPagesWorkload(1000);
+  t.after(() => w.remove());
+  const prefix = '/nonexistent-dtrace-ts/fresh-page-name-';
+  // Control: the same strings read through a variable are not checked before the clause runs,
+  // so some must fault — else this workload no longer exercises unfaulted pages.
+  dropFromPageCache(w.binary);
+  const control = dtrace(['-q', '-n', 'syscall::openat:entry /pid == $target/ { self->p = arg1; printf("%s\\n", copyinstr(self->p)); }', '-c', w.binary]);
+  assert.ok((control.stderr.match(/invalid address/g) ?? []).length > 0, `no name was unreadable at entry: the workload no longer tests anything\n${control.stderr.slice(0, 500)}`);
+
+  dropFromPageCache(w.binary);
+  const r = dtrace(['-q', '-n', 'syscall::openat:entry /pid == $target/ { printf("%s\\n", copyinstr(arg1)); }', '-c', w.binary]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /invalid address/, r.stderr.slice(0, 500));
+  const got = r.stdout.split('\n').filter((l) => l.startsWith(prefix));
+  assert.deepEqual(got, w.names, 'every name, once, in the order opened');
+});
+
+test('syscall: a replayed entry keeps its order before the return of the same call, and its arguments', { skip }, (t) => {
+  const w = buildFreshPagesWorkload(50);
+  t.after(() => w.remove());
+  dropFromPageCache(w.binary);
+  const r = dtrace(['-q', '-n', `
+    syscall::openat:entry /pid == $target/ { printf("E %s %d\\n", copyinstr(arg1), arg2); self->ts = timestamp; }
+    syscall::openat:return /pid == $target && self->ts/ { printf("R %d %d\\n", errno, timestamp >= self->ts); self->ts = 0; }`,
+  '-c', w.binary]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l.includes('fresh-page-name-') || l.startsWith('R '));
+  const fresh = lines.flatMap((l, i) => (l.startsWith('E ') && l.includes('fresh-page-name-') ? [i] : []));
+  assert.equal(fresh.length, 50, r.stdout);
+  // O_RDONLY is 0; each open fails with ENOENT, and its return follows its entry.
+  for (const [k, i] of fresh.entries()) {
+    assert.equal(lines[i], `E ${w.names[k]} 0`, r.stdout);
+    assert.equal(lines[i + 1], 'R 2 1', r.stdout);
+  }
 });

@@ -72,7 +72,7 @@ export interface PlanContext {
 /** A map a provider's trampolines use besides the compiler's own (names must not collide). */
 export interface ProviderMap {
   name: string;
-  type: 'hash' | 'lru_hash';
+  type: 'hash' | 'lru_hash' | 'array';
   keySize: number;
   valueSize: number;
   maxEntries: number;

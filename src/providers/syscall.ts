@@ -61,7 +61,17 @@ const DEFERRED_VALUE_BYTES = 64;
 const DEFERRED_THREADS = 8192;
 const BPF_ANY = 0;
 
-const DEFERRED_MAP_SPEC: ProviderMap = { name: DEFERRED_MAP, type: 'lru_hash', keySize: 8, valueSize: DEFERRED_VALUE_BYTES, maxEntries: DEFERRED_THREADS };
+/**
+ * How many firings may be waiting (a hint: an entry evicted from the LRU map keeps it above
+ * zero). While it is zero — nearly always — the sys_exit program leaves after one load
+ * instead of a hash lookup on every system call of the machine.
+ */
+const DEFERRED_COUNT_MAP = 'sys_deferred_n';
+
+const DEFERRED_MAPS: ProviderMap[] = [
+  { name: DEFERRED_MAP, type: 'lru_hash', keySize: 8, valueSize: DEFERRED_VALUE_BYTES, maxEntries: DEFERRED_THREADS },
+  { name: DEFERRED_COUNT_MAP, type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 },
+];
 
 /**
  * At an entry probe, with argv filled: when any of the user strings `args` is unreadable
@@ -82,6 +92,7 @@ function emitDeferUnreadable(t: TrampolineContext, probeId: number, args: number
   a.call(Helper.get_current_pid_tgid).stx(8, R9, MST.scratchU64, R0);
   a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).mov(R3, R9).alu64('add', R3, imm(MST.regs)).mov(R4, imm(BPF_ANY));
   a.call(Helper.map_update_elem);
+  a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
   a.ja(t.exitLabel);
   a.label(readable);
 }
@@ -94,15 +105,17 @@ function deferredEntryPlan(deferrable: EnabledProbe[]): ProgramPlan {
     attach: 'sys_exit',
     probes: deferrable,
     runMode: 'attach',
-    maps: [DEFERRED_MAP_SPEC],
+    maps: DEFERRED_MAPS,
     emitTrampoline(t) {
       const a = t.asm;
+      a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).ldx(8, R1, R1, 0).jmp('jeq', R1, imm(0), t.exitLabel);
       a.call(Helper.get_current_pid_tgid).stx(8, R9, MST.scratchU64, R0);
       a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).call(Helper.map_lookup_elem);
       a.jmp('jeq', R0, imm(0), t.exitLabel);
       // Copied out first: the entry is deleted before any clause runs.
       for (let off = 0; off < DEFERRED_VALUE_BYTES; off += 8) a.ldx(8, R1, R0, off).stx(8, R9, MST.regs + off, R1);
       a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).call(Helper.map_delete_elem);
+      a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).mov(R2, imm(-1)).atomicAdd(8, R1, 0, R2);
       for (let i = 0; i < 10; i++) {
         if (i < ARG_REG_OFFSETS.length) a.ldx(8, R1, R9, MST.regs + 16 + 8 * i).stx(8, R9, t.argOffset(i), R1);
         else a.st(8, R9, t.argOffset(i), 0);

@@ -34,8 +34,8 @@ test('syscall: errno at openat:return is the failed call\'s error number, 0 afte
   // cat opens its libraries (success), then the missing file (ENOENT = 2); ls of a
   // directory without search permission is not needed: ENOENT alone pins the value.
   const r = dtrace(['-q', '-n', `
-    syscall::openat:return /pid == $target && (int)arg1 < 0/ { printf("fail %d %d\\n", arg1, errno); }
-    syscall::openat:return /pid == $target && (int)arg1 >= 0/ { printf("ok %d\\n", errno); }
+    syscall::openat:return /pid == $target && arg1 < 0/ { printf("fail %d %d\\n", arg1, errno); }
+    syscall::openat:return /pid == $target && arg1 >= 0/ { printf("ok %d\\n", errno); }
     syscall::getpid:entry /pid == $target/ { printf("entry %d\\n", errno); }`,
   '-c', 'cat /nonexistent/dtrace-ts-errno-test']);
   assert.equal(r.status, 0, r.stderr);

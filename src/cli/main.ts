@@ -508,10 +508,10 @@ function listAll(out: (t: string) => void, verbose: boolean): number {
 }
 
 /** Adds, as a second stderr line, why a provider a description names offers no probes here. */
-function unavailableHint(d: { provider: string }): string | undefined {
+function unavailableHint(d: { provider: string; module: string; function: string; name: string }): string | undefined {
   for (const p of PROVIDERS) {
     if (!matchProbeField(d.provider, p.name) || d.provider === '') continue;
-    const reason = p.unavailableReason?.();
+    const reason = p.unavailableReason?.(d);
     if (reason) return reason;
   }
   return undefined;

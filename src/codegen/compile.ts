@@ -7,7 +7,7 @@ import { Asm, R0, R1, R2, R9, R10, imm, type Insn } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
 import { DiagnosticSink } from '../diag/diagnostic.js';
-import type { Provider, EnabledProbe, ProgramPlan, ProbeSite } from '../providers/provider.js';
+import type { Provider, EnabledProbe, ProgramPlan, ProbeSite, ProviderMap } from '../providers/provider.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
@@ -23,6 +23,7 @@ import { fallbackMaps } from './subr/fallback.js';
 import { someNode, callsAny } from './walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
+import { userStringArgs } from './user-strings.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -203,12 +204,19 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   }
 
   const programs: ProgramSpecData[] = [];
+  const providerMaps: ProviderMap[] = [];
   const usesStrtok = callsAny(program.items, ['strtok']);
+  const usesErrno = someNode(program.items, (o) => o.kind === 'Ident' && o.name === 'errno');
   // Inlines (and translators) of the program that read arguments make every clause need them.
   const inlinesReadArgs = program.items.some((i) => i.kind !== 'Clause' && argsRead(i) > 0);
   let failed = false;
   for (const [provider, entries] of match.byProvider) {
-    const plans: ProgramPlan[] = provider.plan(entries.map((e) => e.enabled));
+    const plans: ProgramPlan[] = provider.plan(entries.map((e) => e.enabled), {
+      userStringArgs(probeId) {
+        const entry = entries.find((e) => e.enabled.id === probeId);
+        return entry ? userStringArgs(entry.clauses.map((mc) => [mc.clause.predicate, mc.clause.body])) : [];
+      },
+    });
     for (const plan of plans) {
       const asm = new Asm(plan.name);
       const exitLabel = 'exit';
@@ -226,6 +234,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       }
       // strtok()'s saved position lives for one probe firing, as in DTrace.
       if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
+      // errno is 0 unless a syscall return trampoline sets it for this firing.
+      if (usesErrno) asm.st(4, R9, MST.errno, 0);
       // Probes running the same clauses (same clause ids) share their code in this program.
       const sharedBlocks = new Map<string, string>();
       type Entry = (typeof entries)[number];
@@ -262,25 +272,29 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
             const entry = entries.find((e) => e.enabled.id === probeId);
             return entry && !inlinesReadArgs ? Math.max(0, ...entry.clauses.map((mc) => argsRead([mc.clause.predicate, mc.clause.body]))) : 10;
           },
-          emitSharedClauses(probeId) {
+          stringBuffer: { offset: mem.tmp, size: mem.strsize + 1 },
+          emitSharedClauses(probeId, opts) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             if (!entry) return false;
             const key = groupKey(entry);
             const members = probeGroups().get(key)!;
-            if (members.length < 2) { this.emitClauses(probeId); return false; }
+            if (members.length < 2) { this.emitClauses(probeId, opts); return false; }
             asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
             const known = sharedBlocks.get(key);
             if (known) { asm.ja(known); return true; }
             const label = asm.newLabel('shared');
             sharedBlocks.set(key, label);
-            asm.label(label).st(8, R9, MST.timestamp, 0);
+            asm.label(label);
+            // (Every caller in one program passes the same keepTimestamp.)
+            if (!opts?.keepTimestamp) asm.st(8, R9, MST.timestamp, 0);
             lowerClauses(entry, probeId, { ...members[0]!, shared: members });
             return false;
           },
-          emitClauses(probeId) {
+          emitClauses(probeId, opts) {
             const entry = entries.find((e) => e.enabled.id === probeId);
             if (!entry) return;
-            asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1).st(8, R9, MST.timestamp, 0);
+            asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
+            if (!opts?.keepTimestamp) asm.st(8, R9, MST.timestamp, 0);
             lowerClauses(entry, probeId, match.probes.find((p) => p.id === probeId)!);
           },
         });
@@ -299,6 +313,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       // 'ret' is reached before R9 is set or while another firing owns the scratch value;
       // programs return 0 (returning 1 costs ≈350 ns per event).
       asm.label('ret').mov(R0, imm(0)).exit();
+      for (const m of plan.maps ?? []) if (!providerMaps.some((x) => x.name === m.name)) providerMaps.push(m);
       programs.push({ name: plan.name, provider: provider.name, bpfType: plan.bpfType, load: plan.load, insns: asm.insns, attach: { plan }, probes: plan.probes.map((p) => p.id) });
     }
   }
@@ -340,6 +355,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
   maps.push({ name: 'state', type: 'array', keySize: 4, valueSize: STATE.size, maxEntries: 1 });
+  maps.push(...providerMaps);
   // Speculation buffers' busy flags, one u64 per id 1..nspec (index 0 unused).
   maps.push({ name: 'specs', type: 'array', keySize: 4, valueSize: 8 * (Math.min(env.options.nspec, 16) + 1), maxEntries: 1 });
   maps.push({ name: 'gvars', type: 'array', keySize: 4, valueSize: Math.max(8, gSize), maxEntries: 1 });

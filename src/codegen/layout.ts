@@ -22,7 +22,8 @@ export const MST = {
   savedArgv: 184, // argv[0..5] of the faulting probe while ERROR clauses run (6 × u64)
   specId: 232, // the speculation this clause's record goes to (speculate()), 0 = none
   cpuinfo: 240, // cpuinfo_t that `curcpu` points to: cpu_id, pset, chip, lgrp (filled on use)
-  size: 264,
+  errno: 264, // `errno`: set by syscall return probes (the failed call's error number), else 0 (i32)
+  size: 272,
 } as const;
 
 export const NTMP = 32;

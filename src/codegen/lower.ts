@@ -382,7 +382,8 @@ class ClauseLowering {
         const ro = ot && resolve(ot);
         // stringof(pointer) and stringof(char array) read the characters; stringof(integer)
         // gives its decimal text.
-        if (v.t === 'obj' || ro?.kind === 'pointer') return this.asStr(v, e, this.spaceOf(e.operand, ot));
+        // A `string` argument held as its address (proc:::exec's args[0]) is read like a pointer.
+        if (v.t === 'obj' || ro?.kind === 'pointer' || ro?.kind === 'string') return this.asStr(v, e, this.spaceOf(e.operand, ot));
         return this.lltostr(v, e);
       }
       case 'Call': return this.call(e);
@@ -872,7 +873,7 @@ class ClauseLowering {
         a.call(Helper.ktime_get_ns).mov(r, R0).ldImm64(R1, this.env.options.walltimeOffsetNs).alu64('add', r, R1);
         return int(I64);
       case 'epid': case 'id': this.probeId(r); return int(BUILTIN_VARS[name]!);
-      case 'errno': a.mov(r, imm(0)); return int(I32);
+      case 'errno': a.ldx(4, r, R9, MST.errno); return int(I32);
       case 'ppid': {
         // curthread->real_parent->tgid, with offsets from the kernel's BTF.
         const task = kernelTypeSource()?.structType('struct', 'task_struct');
@@ -1873,7 +1874,7 @@ class ClauseLowering {
       a.label(ok);
       return { offset: off, sizeBytes: size, type: v.ctype, decode: 'bytes' };
     }
-    if (v.t !== 'str' && (t.t === 'str' || v.t === 'obj')) v = this.asStr(v, node);
+    if (v.t !== 'str' && (t.t === 'str' || v.t === 'obj')) v = this.asStr(v, node, node && this.spaceOf(node, this.ct(node)));
     if (v.t === 'str') {
       const off = this.recField(this.mem.strSlot, 8);
       a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, v.reg).call(Helper.probe_read_kernel_str);

@@ -11,7 +11,7 @@ import type { AggFn } from '../consume/format/values.js';
 
 export interface MapSpecData {
   name: string;
-  type: 'hash' | 'percpu_hash' | 'array' | 'percpu_array' | 'ringbuf';
+  type: 'hash' | 'lru_hash' | 'percpu_hash' | 'array' | 'percpu_array' | 'ringbuf';
   keySize: number;
   valueSize: number;
   maxEntries: number;

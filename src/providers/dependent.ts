@@ -20,6 +20,7 @@ import { matchProbeField } from '../bpf/elf/glob.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { hasRawTracepoint } from './kernel-events.js';
 import { fbtSourceAttachment, type FbtSourceAttachment } from './fbt.js';
+import { emitSyscallErrno } from './syscall.js';
 import type {
   Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext,
 } from './provider.js';
@@ -61,6 +62,8 @@ export interface DependentProbe {
   emit(e: ArgEmitter, source: Underlying): void;
   /** Extra availability test beyond "some source exists" (e.g. a BTF member it reads). */
   available?(): boolean;
+  /** What a user can do when the probe is missing here (which kernels have its event). */
+  missingHint?: string;
 }
 
 /** Oracle's attributes for proc, sched and io (Evolving names, Private module/function). */
@@ -177,6 +180,7 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
           for (const nr of nrs) a.jmp('jeq', R0, imm(nr), fire);
           a.ja(skip);
           a.label(fire);
+          if (source.dir === 'return') { a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8); emitSyscallErrno(a, R1); }
         }
         for (let i = 0; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
         def.emit(makeEmitter(a, skip, source), source);
@@ -192,10 +196,9 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
 export function dependentProvider(name: string, table: readonly DependentProbe[]): Provider {
   let sites: ProbeSite[] | undefined;
   const byName = new Map(table.map((d) => [d.name, d]));
+  const offered = (d: DependentProbe) => d.sources.some(sourceAvailable) && (d.available?.() ?? true);
   const available = (): ProbeSite[] => {
-    sites ??= table
-      .filter((d) => d.sources.some(sourceAvailable) && (d.available?.() ?? true))
-      .map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
+    sites ??= table.filter(offered).map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
     return sites;
   };
   return {
@@ -208,6 +211,19 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       return available().filter((s) => matchProbeField(desc.name, s.name));
     },
     list: () => available(),
+    // A probe of the table that this kernel cannot provide is named, with what it lacks,
+    // when a description asks for it: it never just disappears.
+    unavailableReason(desc?: ProbeDescFields): string | undefined {
+      if (!desc || !matchProbeField(desc.module, 'vmlinux') || !matchProbeField(desc.function, '')) return undefined;
+      const missing = table.filter((d) => matchProbeField(desc.name, d.name) && !offered(d));
+      // A glob that still matches some probes is not the reason a description failed.
+      if (missing.length === 0 || table.some((d) => matchProbeField(desc.name, d.name) && offered(d))) return undefined;
+      return missing.map((d) => {
+        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'rawtp' ? `raw tracepoint ${src.tp}` : `raw tracepoint ${tracepointOf(src)}`));
+        const what = events.length > 0 ? `the kernel's ${[...new Set(events)].join(' or ')}` : 'kernel data this kernel does not describe in its BTF';
+        return `${name}:::${d.name} is not available on this kernel: it needs ${what}${d.missingHint ? ` (${d.missingHint})` : ''}`;
+      }).join('; ');
+    },
     argDescs: (site) => [...(byName.get(site.name)?.args ?? [])],
     plan(enabled: EnabledProbe[]): ProgramPlan[] {
       const byTp = new Map<string, { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]>();

@@ -39,15 +39,19 @@ export interface TrampolineContext {
   asm: Asm;
   /** mstate offset of argv[i] (u64). */
   argOffset(i: number): number;
-  /** Emit the clauses of probe `probeId` (sets mstate prid, runs every clause in order). */
-  emitClauses(probeId: number): void;
+  /**
+   * Emit the clauses of probe `probeId` (sets mstate prid, runs every clause in order).
+   * `keepTimestamp`: the trampoline has set mstate's timestamp itself (a firing replayed
+   * later keeps the time it happened); otherwise the first use reads the clock.
+   */
+  emitClauses(probeId: number, opts?: { keepTimestamp?: boolean }): void;
   /**
    * Like emitClauses, for a program serving many probes: probes with the same clauses share one
    * copy of their code (the probe is known at run time from mstate prid). Returns true when it
    * ended with a jump to code emitted earlier: the caller then must not emit anything after it
    * on this path.
    */
-  emitSharedClauses?(probeId: number): boolean;
+  emitSharedClauses?(probeId: number, opts?: { keepTimestamp?: boolean }): boolean;
   /** Label at the program's common exit (returns 0). */
   exitLabel: string;
   /**
@@ -55,6 +59,23 @@ export interface TrampolineContext {
    * may skip copying the others.
    */
   argsUsed(probeId: number): number;
+  /** An mstate buffer of `size` bytes (strsize + 1) that is free while the trampoline runs. */
+  stringBuffer?: { offset: number; size: number };
+}
+
+/** What a provider may ask about the D program when it plans its BPF programs. */
+export interface PlanContext {
+  /** Argument indices the clauses of probe `probeId` read with copyinstr(argN) / copyinstr(args[N]). */
+  userStringArgs(probeId: number): number[];
+}
+
+/** A map a provider's trampolines use besides the compiler's own (names must not collide). */
+export interface ProviderMap {
+  name: string;
+  type: 'hash' | 'lru_hash' | 'array';
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
 }
 
 /** One BPF program the provider wants, serving some of the enabled probes. */
@@ -76,6 +97,8 @@ export interface ProgramPlan {
   emitTrampoline(t: TrampolineContext): void;
   /** How this program runs: attached to the kernel, or run by the tracer itself (BEGIN/END). */
   runMode: 'attach' | 'begin' | 'end' | 'error';
+  /** Maps the trampoline uses (shared by name across the program's plans). */
+  maps?: ProviderMap[];
 }
 
 /**
@@ -114,7 +137,7 @@ export interface Provider {
   /** Types of args[] for a probe, when the provider knows them. */
   argTypes?(site: ProbeSite): CType[] | undefined;
   /** Group this provider's enabled probes into BPF programs. */
-  plan(probes: EnabledProbe[]): ProgramPlan[];
+  plan(probes: EnabledProbe[], program?: PlanContext): ProgramPlan[];
   /** Attaches a loaded program; returns links to close on exit. */
   attach(plan: ProgramPlan, prog: BpfProgram): Link[];
   /**
@@ -132,7 +155,9 @@ export interface Provider {
   /**
    * Why this provider offers no probes on this machine (a missing kernel feature), or
    * undefined when it works: a description naming it matches nothing, and the CLI adds this
-   * as a hint.
+   * as a hint. Given the description that matched nothing, a provider whose probes exist one
+   * by one (sched:::on-cpu needs a tracepoint that older kernels lack) names the probe's own
+   * missing feature.
    */
-  unavailableReason?(): string | undefined;
+  unavailableReason?(desc?: ProbeDescFields): string | undefined;
 }

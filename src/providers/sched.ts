@@ -25,6 +25,12 @@ import { dependentProvider, emitCurrentTask, taskArgs, type DependentProbe, type
 const SCHED_CLASSES = ['fair', 'rt', 'dl', 'stop', 'idle', 'ext'];
 const classFunctions = (stem: string): Underlying[] => SCHED_CLASSES.map((c) => ({ kind: 'fbt', fn: `${stem}_${c}`, dir: 'entry' }));
 
+/**
+ * No tracepoint of older kernels fires in the thread that was just switched to (sched_switch
+ * runs in the outgoing one), so on-cpu/remain-cpu cannot be built from tracepoints there.
+ */
+const SCHED_EXIT_TP_HINT = 'only recent kernels (6.16 on) have sched_exit_tp; older ones would need fbt on finish_task_switch';
+
 const SCHED_PROBES: DependentProbe[] = [
   {
     name: 'dequeue',
@@ -50,6 +56,7 @@ const SCHED_PROBES: DependentProbe[] = [
     name: 'on-cpu',
     args: [],
     sources: [{ kind: 'rawtp', tp: 'sched_exit_tp' }],
+    missingHint: SCHED_EXIT_TP_HINT,
     // sched_exit_tp(is_switch)
     emit(e) { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jeq', R6, imm(0), e.skip); },
   },
@@ -63,6 +70,7 @@ const SCHED_PROBES: DependentProbe[] = [
     name: 'remain-cpu',
     args: [],
     sources: [{ kind: 'rawtp', tp: 'sched_exit_tp' }],
+    missingHint: SCHED_EXIT_TP_HINT,
     emit(e) { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jne', R6, imm(0), e.skip); },
   },
   {

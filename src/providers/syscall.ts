@@ -6,13 +6,13 @@
  */
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachRawTracepoint } from '../bpf/link.js';
-import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import { type Asm, type Reg, R0, R1, R2, R3, R4, R6, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import { MST } from '../codegen/layout.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { tracepointFormat } from '../bpf/tracefs.js';
 import type { ProbeArgDesc } from './provider.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, PlanContext, ProviderMap, TrampolineContext } from './provider.js';
 
 const byName = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, nr]));
 let allSites: ProbeSite[] | undefined;
@@ -40,6 +40,114 @@ function entryArgDescs(fn: string): ProbeArgDesc[] | undefined {
   }
 }
 
+/*
+ * copyinstr() at syscall entry. A system call's string argument often sits in a page the
+ * process has not touched yet (a fresh .rodata page, a just-grown stack): at sys_enter nothing
+ * has faulted it in, and BPF programs on tracepoints may not sleep to fault it in themselves —
+ * Linux 6.18 refuses BPF_F_SLEEPABLE for raw_tracepoint, tracepoint and tp_btf programs alike
+ * ("Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable").
+ * bpftrace prints an empty string then; DTrace would report an invalid address. Instead, an
+ * entry probe whose clauses read `copyinstr(argN)` first tries to read those strings; when one
+ * is unreadable, it runs nothing, saves its arguments and the time per thread, and its clauses
+ * run at that thread's sys_exit — the kernel has copied the string by then, so its page is
+ * present — with the saved arguments and timestamp. See docs/copyinstr-at-syscall-entry.md
+ * for what this changes (record order, walltimestamp, stack(), cpu).
+ */
+const DEFERRED_PLAN = 'syscall_entry_replay';
+const DEFERRED_MAP = 'sys_deferred';
+// Value: u64 probe id, u64 timestamp, u64 args[6] — assembled in mstate's regs copy (64 bytes).
+const DEFERRED_VALUE_BYTES = 64;
+/** Threads that can be inside a deferred system call at once; least recently used go first. */
+const DEFERRED_THREADS = 8192;
+const BPF_ANY = 0;
+
+/**
+ * How many firings may be waiting (a hint: an entry evicted from the LRU map keeps it above
+ * zero). While it is zero — nearly always — the sys_exit program leaves after one load
+ * instead of a hash lookup on every system call of the machine.
+ */
+const DEFERRED_COUNT_MAP = 'sys_deferred_n';
+
+const DEFERRED_MAPS: ProviderMap[] = [
+  { name: DEFERRED_MAP, type: 'lru_hash', keySize: 8, valueSize: DEFERRED_VALUE_BYTES, maxEntries: DEFERRED_THREADS },
+  { name: DEFERRED_COUNT_MAP, type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 },
+];
+
+/**
+ * At an entry probe, with argv filled: when any of the user strings `args` is unreadable
+ * without a fault, saves the firing for the return and leaves the program.
+ */
+function emitDeferUnreadable(t: TrampolineContext, probeId: number, args: number[], buf: { offset: number; size: number }): void {
+  const a = t.asm;
+  const defer = a.newLabel('defer'), readable = a.newLabel('readable');
+  for (const i of args) {
+    a.mov(R1, R9).alu64('add', R1, imm(buf.offset)).mov(R2, imm(buf.size - 1)).ldx(8, R3, R9, t.argOffset(i)).call(Helper.probe_read_user_str);
+    a.jmp('jslt', R0, imm(0), defer);
+  }
+  a.ja(readable);
+  a.label(defer);
+  a.mov(R1, imm(probeId)).stx(8, R9, MST.regs, R1);
+  a.call(Helper.ktime_get_ns).stx(8, R9, MST.regs + 8, R0);
+  for (let i = 0; i < ARG_REG_OFFSETS.length; i++) a.ldx(8, R1, R9, t.argOffset(i)).stx(8, R9, MST.regs + 16 + 8 * i, R1);
+  a.call(Helper.get_current_pid_tgid).stx(8, R9, MST.scratchU64, R0);
+  a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).mov(R3, R9).alu64('add', R3, imm(MST.regs)).mov(R4, imm(BPF_ANY));
+  a.call(Helper.map_update_elem);
+  a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
+  a.ja(t.exitLabel);
+  a.label(readable);
+}
+
+/** The sys_exit program that runs, in the entry's own thread, the entry firings deferred above. */
+function deferredEntryPlan(deferrable: EnabledProbe[]): ProgramPlan {
+  return {
+    name: DEFERRED_PLAN,
+    bpfType: 'raw_tracepoint',
+    attach: 'sys_exit',
+    probes: deferrable,
+    runMode: 'attach',
+    maps: DEFERRED_MAPS,
+    emitTrampoline(t) {
+      const a = t.asm;
+      a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).ldx(8, R1, R1, 0).jmp('jeq', R1, imm(0), t.exitLabel);
+      a.call(Helper.get_current_pid_tgid).stx(8, R9, MST.scratchU64, R0);
+      a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).call(Helper.map_lookup_elem);
+      a.jmp('jeq', R0, imm(0), t.exitLabel);
+      // Copied out first: the entry is deleted before any clause runs.
+      for (let off = 0; off < DEFERRED_VALUE_BYTES; off += 8) a.ldx(8, R1, R0, off).stx(8, R9, MST.regs + off, R1);
+      a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).call(Helper.map_delete_elem);
+      a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).mov(R2, imm(-1)).atomicAdd(8, R1, 0, R2);
+      for (let i = 0; i < 10; i++) {
+        if (i < ARG_REG_OFFSETS.length) a.ldx(8, R1, R9, MST.regs + 16 + 8 * i).stx(8, R9, t.argOffset(i), R1);
+        else a.st(8, R9, t.argOffset(i), 0);
+      }
+      a.ldx(8, R1, R9, MST.regs + 8).stx(8, R9, MST.timestamp, R1);
+      a.ldx(8, R6, R9, MST.regs);
+      const targets = deferrable.map((p) => ({ p, label: a.newLabel(`replay${p.id}`) }));
+      for (const { p, label } of targets) a.jmp('jeq', R6, imm(p.id), label);
+      a.ja(t.exitLabel);
+      for (const { p, label } of targets) {
+        a.label(label);
+        const keep = { keepTimestamp: true };
+        if (t.emitSharedClauses ? !t.emitSharedClauses(p.id, keep) : (t.emitClauses(p.id, keep), true)) a.ja(t.exitLabel);
+      }
+    },
+  };
+}
+
+/** Largest error number a system call returns as -errno (include/linux/err.h MAX_ERRNO). */
+const MAX_ERRNO = 4095;
+
+/**
+ * Sets `errno` for this firing from a system call's return value in `ret` (not changed):
+ * -ret when the call failed (ret in [-MAX_ERRNO, -1]), else 0. Clobbers R0.
+ */
+export function emitSyscallErrno(a: Asm, ret: Reg): void {
+  const done = a.newLabel('errno');
+  a.mov(R0, imm(0)).jmp('jsge', ret, imm(0), done).jmp('jslt', ret, imm(-MAX_ERRNO), done);
+  a.mov(R0, ret).neg(R0);
+  a.label(done).stx(4, R9, MST.errno, R0);
+}
+
 export const syscallProvider: Provider = {
   name: 'syscall',
   attributes: {
@@ -62,8 +170,18 @@ export const syscallProvider: Provider = {
     return sites().filter((s) => matchProbeField(desc.function, s.function) && matchProbeField(desc.name, s.name));
   },
   list: () => sites(),
-  plan(probes: EnabledProbe[]): ProgramPlan[] {
+  plan(probes: EnabledProbe[], program?: PlanContext): ProgramPlan[] {
     const plans: ProgramPlan[] = [];
+    // Entry probes whose clauses read a user string argument: checked before they run, and
+    // replayed at the return when the string is not readable yet (see deferredEntryPlan).
+    const stringArgs = new Map<number, number[]>();
+    for (const p of probes) {
+      const args = p.site.name === 'entry' ? (program?.userStringArgs(p.id) ?? []).filter((i) => i < ARG_REG_OFFSETS.length) : [];
+      if (args.length > 0) stringArgs.set(p.id, args);
+    }
+    // Attached first: it must be in place before the entry program defers anything, and it
+    // runs before the return program on sys_exit, so a replayed entry precedes its return.
+    if (stringArgs.size > 0) plans.push(deferredEntryPlan(probes.filter((p) => stringArgs.has(p.id))));
     for (const dir of ['entry', 'return'] as const) {
       const mine = probes.filter((p) => p.site.name === dir);
       if (mine.length === 0) continue;
@@ -94,11 +212,14 @@ export const syscallProvider: Provider = {
               a.mov(R1, R9).alu64('add', R1, imm(MST.regs)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
               ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, MST.regs + off).stx(8, R9, t.argOffset(i), R1));
               for (let i = 6; i < used; i++) a.st(8, R9, t.argOffset(i), 0);
+              const strings = stringArgs.get(p.id);
+              if (strings && t.stringBuffer) emitDeferUnreadable(t, p.id, strings, t.stringBuffer);
             } else if (dir === 'entry') {
               // Nothing reads them.
             } else {
               a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8).stx(8, R9, t.argOffset(0), R1).stx(8, R9, t.argOffset(1), R1);
               for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
+              emitSyscallErrno(a, R1);
             }
             // Hundreds of syscall probes often run the same clauses: share one copy of them.
             if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);
@@ -109,6 +230,7 @@ export const syscallProvider: Provider = {
     return plans;
   },
   attach(plan, prog) {
+    if (plan.name === DEFERRED_PLAN) return [attachRawTracepoint(prog, plan.attach as string, 'attach the replay of syscall entry probes at sys_exit')];
     return [attachRawTracepoint(prog, plan.attach as string, `attach syscall:::${plan.probes.length === 1 ? plan.probes[0]!.site.function + ':' : ''}${plan.probes[0]!.site.name}`)];
   },
 };

@@ -16,213 +16,301 @@ import { AggregationLowering } from './aggregations.js';
 
 export abstract class ActionLowering extends AggregationLowering {
   protected override call(e: A.Call): Val | undefined {
-    const a = this.asm;
     const name = e.callee.name;
     const args = e.args;
-    switch (name) {
-      case 'stack': case 'ustack': case 'trace': {
-        const arg = name === 'trace' ? unparen(args[0]!) : e;
-        const rt = arg.kind === 'Call' ? recordedCallType(arg, this.env.sym) : undefined;
-        if (rt && rt.t === 'obj' && arg.kind === 'Call') {
-          // stack(), ustack() and the symbol functions record their raw form; the consumer
-          // symbolises it.
-          const off = this.recField(rt.size, 8);
-          this.records = true;
-          this.emitRecorded(arg, this.mem.rec + off, rt);
-          const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode: rt.decode ?? 'bytes', ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}) };
-          if (rt.decode === 'stack' || rt.decode === 'ustack') this.actions.push({ kind: 'stack', field, user: rt.decode === 'ustack' });
-          else this.actions.push({ kind: 'trace', field });
-          return undefined;
-        }
-        const v = this.expr(args[0]!, false)!;
-        const field = this.recordValue(v, this.typeOf(args[0]!), args[0]);
-        this.actions.push({ kind: 'trace', field });
-        this.release(v);
-        return undefined;
-      }
-      case 'printf': case 'system': case 'freopen': {
-        // system() and freopen() are formatted like printf; the consumer runs the command /
-        // reopens its output.
-        const fmt = unparen(args[0]!);
-        if (fmt.kind !== 'StringLit') throw new LowerError(`${name}( ) format must be a string constant`, e);
-        const fields: FieldLayout[] = [];
-        const wantsString = printfStringArgs(fmt.value);
-        args.slice(1).forEach((arg, i) => {
-          const v = this.expr(arg, false)!;
-          const t = this.typeOf(arg);
-          // %s of a `char *` or char array prints the characters it points to.
-          fields.push(this.recordValue(v, wantsString[i] && t.t === 'int' && v.t !== 'str' && this.isCharData(arg) ? STR : t, arg));
-          this.release(v);
-          this.resetTemps();
-        });
-        this.actions.push({ kind: name, format: fmt.value, args: fields });
-        return undefined;
-      }
-      case 'tracemem': {
-        // tracemem(addr, n [, dynsize]): n bytes (a constant) copied into the record.
-        const n = Number(this.env.checked?.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
-        if (n <= 0) throw new LowerError('tracemem( ) size must be a positive integer constant', args[1]);
-        const src = this.expr(args[0]!, false)!;
-        const off = this.recField(n, 8);
-        this.records = true;
-        if (src.t === 'int') this.allocaAccess(src.reg, n, 'read');
-        a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(n)).mov(R3, src.reg).call(Helper.probe_read_kernel);
-        const ok = a.newLabel('tmok');
-        a.jmp('jeq', R0, imm(0), ok);
-        this.fault(Fault.BADADDR, src.reg);
-        a.label(ok);
-        this.release(src);
-        const field: FieldLayout = { offset: off, sizeBytes: n, type: Types.uchar, decode: 'bytes' };
-        let dynSize: FieldLayout | undefined;
-        if (args[2]) { const d = this.evalInt(args[2]); dynSize = this.recordValue(d, I64); this.release(d); }
-        this.actions.push(dynSize ? { kind: 'tracemem', field, dynSize } : { kind: 'tracemem', field });
-        return undefined;
-      }
-      case 'ftruncate': {
-        this.actions.push({ kind: 'ftruncate' });
-        this.records = true;
-        return undefined;
-      }
-      case 'exit': {
-        const v = this.evalInt(args[0]!);
-        const field = this.recordValue(v, I32);
-        this.actions.push({ kind: 'exit', field });
-        this.release(v);
-        a.ldMapValue(R1, 'state', STATE.activity).mov(R2, imm(Activity.DRAINING)).stx(8, R1, 0, R2);
-        return undefined;
-      }
-      case 'printa': {
-        let fmt: string | undefined;
-        let rest = args;
-        const first = args[0] && unparen(args[0]);
-        if (first?.kind === 'StringLit') { fmt = first.value; rest = args.slice(1); }
-        const ids = rest.map((x) => {
-          const r = unparen(x);
-          if (r.kind !== 'AggRef') throw new LowerError('printa( ) argument must be an aggregation', x);
-          const info = this.env.sym.aggs.get(r.name);
-          return info ? info.id : -1;
-        }).filter((id) => id > 0);
-        this.actions.push({ kind: 'printa', format: fmt, aggIds: ids });
-        this.records = true;
-        return undefined;
-      }
-      case 'clear': case 'trunc': case 'normalize': case 'denormalize': {
-        const r = unparen(args[0]!);
-        if (r.kind !== 'AggRef') throw new LowerError(`${name}( ) argument must be an aggregation`, e);
-        const info = this.env.sym.aggs.get(r.name);
-        let field: FieldLayout | undefined;
-        if (args[1]) { const v = this.evalInt(args[1]); field = this.recordValue(v, I64); this.release(v); }
-        if (info) this.actions.push({ kind: name, aggId: info.id, arg: field });
-        this.records = true;
-        return undefined;
-      }
-      case 'setopt': {
-        const n = unparen(args[0]!), v = args[1] ? unparen(args[1]) : undefined;
-        if (n.kind !== 'StringLit' || (v && v.kind !== 'StringLit')) throw new LowerError('setopt( ) arguments must be string constants', e);
-        this.actions.push({ kind: 'setopt', name: n.value, value: v?.kind === 'StringLit' ? v.value : undefined });
-        this.records = true;
-        return undefined;
-      }
-      case 'strlen': {
-        const s = this.evalStr(args[0]!);
-        const r = s.reg;
-        // probe_read_kernel_str into a temporary returns the length including the NUL.
-        const off = this.tmpSlot(e);
-        a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, r).call(Helper.probe_read_kernel_str);
-        a.mov(r, R0).alu64('sub', r, imm(1));
-        const ok = a.newLabel('slen');
-        a.jmp('jsge', r, imm(0), ok).mov(r, imm(0)).label(ok).mov(r, r);
-        return { t: 'int', reg: r, type: U64 };
-      }
-      case 'copyinstr': {
-        const p = this.evalInt(args[0]!);
-        const off = this.tmpSlot(e);
-        // As dtrace-utils: at most min(maxlen, strsize) bytes, the NUL included.
-        let max = this.mem.strsize;
-        const lim = args[1] ? constInt(args[1], this.env.sym) : undefined;
-        if (lim !== undefined && lim > 0n && lim < BigInt(max)) max = Number(lim);
-        a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(max)).mov(R3, p.reg).call(Helper.probe_read_user_str);
-        const ok = a.newLabel('cinok');
-        a.jmp('jsge', R0, imm(0), ok);
-        this.fault(Fault.BADADDR, p.reg);
-        a.label(ok).mov(p.reg, R9).alu64('add', p.reg, imm(off));
-        return { t: 'str', reg: p.reg };
-      }
-      case 'speculation': {
-        // The first free buffer, claimed with compare-and-exchange; 0 when none is free.
-        const r = this.alloc(e);
-        const got = a.newLabel('specgot'), none = a.newLabel('specnone');
-        const n = Math.min(this.env.options.nspec, 16);
-        for (let i = 1; i <= n; i++) {
-          a.ldMapValue(R1, 'specs', 8 * i).mov(R0, imm(0)).mov(R2, imm(1)).cmpxchg(8, R1, 0, R2);
-          a.mov(r, imm(i)).jmp('jeq', R0, imm(0), got);
-        }
-        a.label(none).mov(r, imm(0)).ldMapValue(R1, 'state', STATE.specUnavail).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
-        a.label(got).mov(r, r);
-        return { t: 'int', reg: r, type: I32 };
-      }
-      case 'speculate': {
-        const id = this.evalInt(args[0]!);
-        this.checkSpecId(id.reg);
-        a.stx(8, R9, MST.specId, id.reg);
-        this.release(id);
-        return undefined;
-      }
-      case 'commit': case 'discard': {
-        const id = this.evalInt(args[0]!);
-        this.checkSpecId(id.reg);
-        const field = this.recordValue(id, I64);
-        this.actions.push({ kind: name, field });
-        // Free the buffer now: records reach the consumer in ring order, so the ones
-        // written before this commit are behind it and later ones belong to the next user.
-        const skip = a.newLabel('specfree');
-        a.jmp('jeq', id.reg, imm(0), skip);
-        a.mov(R1, id.reg).alu64('lsh', R1, imm(3)).ldMapValue(R2, 'specs', 0).alu64('add', R2, R1).st(8, R2, 0, 0);
-        a.label(skip).mov(R0, R0);
-        this.release(id);
-        return undefined;
-      }
-      case 'alloca': {
-        const n = this.evalInt(args[0]!);
-        const ptr = this.allocaBytes(n.reg, e);
-        this.release(n);
-        return ptr;
-      }
-      case 'bcopy': case 'copyinto': {
-        // bcopy(src, dst, n); copyinto(uaddr, n, dst)
-        const [srcE, dstE, nE] = name === 'bcopy' ? [args[0]!, args[1]!, args[2]!] : [args[0]!, args[2]!, args[1]!];
-        const [src, dst, n] = this.evalArgs([srcE, dstE, nE]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
-        this.copyInto(src.reg, dst.reg, n.reg, name === 'copyinto' ? 'user' : this.spaceOf(srcE, this.ct(srcE)), src.t === 'int');
-        this.release(src); this.release(dst); this.release(n);
-        return undefined;
-      }
-      case 'copyin': {
-        const src = this.evalInt(args[0]!);
-        const n = this.evalInt(args[1]!);
-        const ptr = this.allocaBytes(n.reg, e);
-        this.copyInto(src.reg, ptr.reg, n.reg, 'user', false);
-        this.release(src); this.release(n);
-        return ptr;
-      }
-      case 'lltostr': {
-        const v = this.evalInt(args[0]!);
-        return this.lltostr(v, e);
-      }
-      case 'rand': {
-        const r = this.alloc(e);
-        a.call(Helper.get_prandom_u32).mov(r, R0);
-        return { t: 'int', reg: r, type: I32 };
-      }
-      case 'htons': case 'ntohs': case 'htonl': case 'ntohl': case 'htonll': case 'ntohll': {
-        const v = this.evalInt(args[0]!);
-        const bits = name.endsWith('ll') ? 64 : name.endsWith('l') ? 32 : 16;
-        a.emit({ code: 0xd4 | 0x08, dst: v.reg, src: 0, off: 0, imm: bits }); // be16/32/64 (to big endian)
-        return { t: 'int', reg: v.reg, type: bits === 64 ? U64 : bits === 32 ? { t: 'int', size: 4, signed: false } : { t: 'int', size: 2, signed: false } };
-      }
-    }
+    const handler = ActionLowering.handlers.get(name);
+    if (handler) return handler.call(this, e);
     const subr = STRING_SUBRS[`${name}/${args.length}`] ?? STRING_SUBRS[name];
     if (subr) return this.stringSubr(subr, name === 'inet_ntoa6' ? [...args, undefined] : args, e);
     throw new LowerError(`${name}( ) is not supported by the code generator yet`, e);
+  }
+
+  /** The actions and subroutines with code of their own (the string subroutines have a table of their own). */
+  private static readonly handlers = new Map<string, (this: ActionLowering, e: A.Call) => Val | undefined>([
+    ['stack', ActionLowering.prototype.callTraceValue],
+    ['ustack', ActionLowering.prototype.callTraceValue],
+    ['trace', ActionLowering.prototype.callTraceValue],
+    ['printf', ActionLowering.prototype.callFormatted],
+    ['system', ActionLowering.prototype.callFormatted],
+    ['freopen', ActionLowering.prototype.callFormatted],
+    ['tracemem', ActionLowering.prototype.callTracemem],
+    ['ftruncate', ActionLowering.prototype.callFtruncate],
+    ['exit', ActionLowering.prototype.callExit],
+    ['printa', ActionLowering.prototype.callPrinta],
+    ['clear', ActionLowering.prototype.callAggAction],
+    ['trunc', ActionLowering.prototype.callAggAction],
+    ['normalize', ActionLowering.prototype.callAggAction],
+    ['denormalize', ActionLowering.prototype.callAggAction],
+    ['setopt', ActionLowering.prototype.callSetopt],
+    ['strlen', ActionLowering.prototype.callStrlen],
+    ['copyinstr', ActionLowering.prototype.callCopyinstr],
+    ['speculation', ActionLowering.prototype.callSpeculation],
+    ['speculate', ActionLowering.prototype.callSpeculate],
+    ['commit', ActionLowering.prototype.callCommitDiscard],
+    ['discard', ActionLowering.prototype.callCommitDiscard],
+    ['alloca', ActionLowering.prototype.callAlloca],
+    ['bcopy', ActionLowering.prototype.callCopyBytes],
+    ['copyinto', ActionLowering.prototype.callCopyBytes],
+    ['copyin', ActionLowering.prototype.callCopyin],
+    ['lltostr', ActionLowering.prototype.callLltostr],
+    ['rand', ActionLowering.prototype.callRand],
+    ['htons', ActionLowering.prototype.callByteOrder],
+    ['ntohs', ActionLowering.prototype.callByteOrder],
+    ['htonl', ActionLowering.prototype.callByteOrder],
+    ['ntohl', ActionLowering.prototype.callByteOrder],
+    ['htonll', ActionLowering.prototype.callByteOrder],
+    ['ntohll', ActionLowering.prototype.callByteOrder],
+  ]);
+
+  private callTraceValue(e: A.Call): Val | undefined {
+    const name = e.callee.name;
+    const args = e.args;
+    const arg = name === 'trace' ? unparen(args[0]!) : e;
+    const rt = arg.kind === 'Call' ? recordedCallType(arg, this.env.sym) : undefined;
+    if (rt && rt.t === 'obj' && arg.kind === 'Call') {
+      // stack(), ustack() and the symbol functions record their raw form; the consumer
+      // symbolises it.
+      const off = this.recField(rt.size, 8);
+      this.records = true;
+      this.emitRecorded(arg, this.mem.rec + off, rt);
+      const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode: rt.decode ?? 'bytes', ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}) };
+      if (rt.decode === 'stack' || rt.decode === 'ustack') this.actions.push({ kind: 'stack', field, user: rt.decode === 'ustack' });
+      else this.actions.push({ kind: 'trace', field });
+      return undefined;
+    }
+    const v = this.expr(args[0]!, false)!;
+    const field = this.recordValue(v, this.typeOf(args[0]!), args[0]);
+    this.actions.push({ kind: 'trace', field });
+    this.release(v);
+    return undefined;
+  }
+
+  private callFormatted(e: A.Call): Val | undefined {
+    const name = e.callee.name;
+    const args = e.args;
+    // system() and freopen() are formatted like printf; the consumer runs the command /
+    // reopens its output.
+    const fmt = unparen(args[0]!);
+    if (fmt.kind !== 'StringLit') throw new LowerError(`${name}( ) format must be a string constant`, e);
+    const fields: FieldLayout[] = [];
+    const wantsString = printfStringArgs(fmt.value);
+    args.slice(1).forEach((arg, i) => {
+      const v = this.expr(arg, false)!;
+      const t = this.typeOf(arg);
+      // %s of a `char *` or char array prints the characters it points to.
+      fields.push(this.recordValue(v, wantsString[i] && t.t === 'int' && v.t !== 'str' && this.isCharData(arg) ? STR : t, arg));
+      this.release(v);
+      this.resetTemps();
+    });
+    this.actions.push({ kind: kindOf(name, ['printf', 'system', 'freopen']), format: fmt.value, args: fields });
+    return undefined;
+  }
+
+  private callTracemem(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const args = e.args;
+    // tracemem(addr, n [, dynsize]): n bytes (a constant) copied into the record.
+    const n = Number(this.env.checked?.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
+    if (n <= 0) throw new LowerError('tracemem( ) size must be a positive integer constant', args[1]);
+    const src = this.expr(args[0]!, false)!;
+    const off = this.recField(n, 8);
+    this.records = true;
+    if (src.t === 'int') this.allocaAccess(src.reg, n, 'read');
+    a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + off)).mov(R2, imm(n)).mov(R3, src.reg).call(Helper.probe_read_kernel);
+    const ok = a.newLabel('tmok');
+    a.jmp('jeq', R0, imm(0), ok);
+    this.fault(Fault.BADADDR, src.reg);
+    a.label(ok);
+    this.release(src);
+    const field: FieldLayout = { offset: off, sizeBytes: n, type: Types.uchar, decode: 'bytes' };
+    let dynSize: FieldLayout | undefined;
+    if (args[2]) { const d = this.evalInt(args[2]); dynSize = this.recordValue(d, I64); this.release(d); }
+    this.actions.push(dynSize ? { kind: 'tracemem', field, dynSize } : { kind: 'tracemem', field });
+    return undefined;
+  }
+
+  private callFtruncate(e: A.Call): Val | undefined {
+    this.actions.push({ kind: 'ftruncate' });
+    this.records = true;
+    return undefined;
+  }
+
+  private callExit(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const args = e.args;
+    const v = this.evalInt(args[0]!);
+    const field = this.recordValue(v, I32);
+    this.actions.push({ kind: 'exit', field });
+    this.release(v);
+    a.ldMapValue(R1, 'state', STATE.activity).mov(R2, imm(Activity.DRAINING)).stx(8, R1, 0, R2);
+    return undefined;
+  }
+
+  private callPrinta(e: A.Call): Val | undefined {
+    const name = e.callee.name;
+    const args = e.args;
+    let fmt: string | undefined;
+    let rest = args;
+    const first = args[0] && unparen(args[0]);
+    if (first?.kind === 'StringLit') { fmt = first.value; rest = args.slice(1); }
+    const ids = rest.map((x) => {
+      const r = unparen(x);
+      if (r.kind !== 'AggRef') throw new LowerError('printa( ) argument must be an aggregation', x);
+      const info = this.env.sym.aggs.get(r.name);
+      return info ? info.id : -1;
+    }).filter((id) => id > 0);
+    this.actions.push({ kind: 'printa', format: fmt, aggIds: ids });
+    this.records = true;
+    return undefined;
+  }
+
+  private callAggAction(e: A.Call): Val | undefined {
+    const name = e.callee.name;
+    const args = e.args;
+    const r = unparen(args[0]!);
+    if (r.kind !== 'AggRef') throw new LowerError(`${name}( ) argument must be an aggregation`, e);
+    const info = this.env.sym.aggs.get(r.name);
+    let field: FieldLayout | undefined;
+    if (args[1]) { const v = this.evalInt(args[1]); field = this.recordValue(v, I64); this.release(v); }
+    if (info) this.actions.push({ kind: kindOf(name, ['clear', 'trunc', 'normalize', 'denormalize']), aggId: info.id, arg: field });
+    this.records = true;
+    return undefined;
+  }
+
+  private callSetopt(e: A.Call): Val | undefined {
+    const name = e.callee.name;
+    const args = e.args;
+    const n = unparen(args[0]!), v = args[1] ? unparen(args[1]) : undefined;
+    if (n.kind !== 'StringLit' || (v && v.kind !== 'StringLit')) throw new LowerError('setopt( ) arguments must be string constants', e);
+    this.actions.push({ kind: 'setopt', name: n.value, value: v?.kind === 'StringLit' ? v.value : undefined });
+    this.records = true;
+    return undefined;
+  }
+
+  private callStrlen(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const args = e.args;
+    const s = this.evalStr(args[0]!);
+    const r = s.reg;
+    // probe_read_kernel_str into a temporary returns the length including the NUL.
+    const off = this.tmpSlot(e);
+    a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(this.mem.strsize + 1)).mov(R3, r).call(Helper.probe_read_kernel_str);
+    a.mov(r, R0).alu64('sub', r, imm(1));
+    const ok = a.newLabel('slen');
+    a.jmp('jsge', r, imm(0), ok).mov(r, imm(0)).label(ok).mov(r, r);
+    return { t: 'int', reg: r, type: U64 };
+  }
+
+  private callCopyinstr(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const args = e.args;
+    const p = this.evalInt(args[0]!);
+    const off = this.tmpSlot(e);
+    // As dtrace-utils: at most min(maxlen, strsize) bytes, the NUL included.
+    let max = this.mem.strsize;
+    const lim = args[1] ? constInt(args[1], this.env.sym) : undefined;
+    if (lim !== undefined && lim > 0n && lim < BigInt(max)) max = Number(lim);
+    a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(max)).mov(R3, p.reg).call(Helper.probe_read_user_str);
+    const ok = a.newLabel('cinok');
+    a.jmp('jsge', R0, imm(0), ok);
+    this.fault(Fault.BADADDR, p.reg);
+    a.label(ok).mov(p.reg, R9).alu64('add', p.reg, imm(off));
+    return { t: 'str', reg: p.reg };
+  }
+
+  private callSpeculation(e: A.Call): Val | undefined {
+    const a = this.asm;
+    // The first free buffer, claimed with compare-and-exchange; 0 when none is free.
+    const r = this.alloc(e);
+    const got = a.newLabel('specgot'), none = a.newLabel('specnone');
+    const n = Math.min(this.env.options.nspec, 16);
+    for (let i = 1; i <= n; i++) {
+      a.ldMapValue(R1, 'specs', 8 * i).mov(R0, imm(0)).mov(R2, imm(1)).cmpxchg(8, R1, 0, R2);
+      a.mov(r, imm(i)).jmp('jeq', R0, imm(0), got);
+    }
+    a.label(none).mov(r, imm(0)).ldMapValue(R1, 'state', STATE.specUnavail).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
+    a.label(got).mov(r, r);
+    return { t: 'int', reg: r, type: I32 };
+  }
+
+  private callSpeculate(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const args = e.args;
+    const id = this.evalInt(args[0]!);
+    this.checkSpecId(id.reg);
+    a.stx(8, R9, MST.specId, id.reg);
+    this.release(id);
+    return undefined;
+  }
+
+  private callCommitDiscard(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const name = e.callee.name;
+    const args = e.args;
+    const id = this.evalInt(args[0]!);
+    this.checkSpecId(id.reg);
+    const field = this.recordValue(id, I64);
+    this.actions.push({ kind: kindOf(name, ['commit', 'discard']), field });
+    // Free the buffer now: records reach the consumer in ring order, so the ones
+    // written before this commit are behind it and later ones belong to the next user.
+    const skip = a.newLabel('specfree');
+    a.jmp('jeq', id.reg, imm(0), skip);
+    a.mov(R1, id.reg).alu64('lsh', R1, imm(3)).ldMapValue(R2, 'specs', 0).alu64('add', R2, R1).st(8, R2, 0, 0);
+    a.label(skip).mov(R0, R0);
+    this.release(id);
+    return undefined;
+  }
+
+  private callAlloca(e: A.Call): Val | undefined {
+    const args = e.args;
+    const n = this.evalInt(args[0]!);
+    const ptr = this.allocaBytes(n.reg, e);
+    this.release(n);
+    return ptr;
+  }
+
+  private callCopyBytes(e: A.Call): Val | undefined {
+    const name = e.callee.name;
+    const args = e.args;
+    // bcopy(src, dst, n); copyinto(uaddr, n, dst)
+    const [srcE, dstE, nE] = name === 'bcopy' ? [args[0]!, args[1]!, args[2]!] : [args[0]!, args[2]!, args[1]!];
+    const [src, dst, n] = this.evalArgs([srcE, dstE, nE]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+    this.copyInto(src.reg, dst.reg, n.reg, name === 'copyinto' ? 'user' : this.spaceOf(srcE, this.ct(srcE)), src.t === 'int');
+    this.release(src); this.release(dst); this.release(n);
+    return undefined;
+  }
+
+  private callCopyin(e: A.Call): Val | undefined {
+    const args = e.args;
+    const src = this.evalInt(args[0]!);
+    const n = this.evalInt(args[1]!);
+    const ptr = this.allocaBytes(n.reg, e);
+    this.copyInto(src.reg, ptr.reg, n.reg, 'user', false);
+    this.release(src); this.release(n);
+    return ptr;
+  }
+
+  private callLltostr(e: A.Call): Val | undefined {
+    const args = e.args;
+    const v = this.evalInt(args[0]!);
+    return this.lltostr(v, e);
+  }
+
+  private callRand(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const r = this.alloc(e);
+    a.call(Helper.get_prandom_u32).mov(r, R0);
+    return { t: 'int', reg: r, type: I32 };
+  }
+
+  private callByteOrder(e: A.Call): Val | undefined {
+    const a = this.asm;
+    const name = e.callee.name;
+    const args = e.args;
+    const v = this.evalInt(args[0]!);
+    const bits = name.endsWith('ll') ? 64 : name.endsWith('l') ? 32 : 16;
+    a.emit({ code: 0xd4 | 0x08, dst: v.reg, src: 0, off: 0, imm: bits }); // be16/32/64 (to big endian)
+    return { t: 'int', reg: v.reg, type: bits === 64 ? U64 : bits === 32 ? { t: 'int', size: 4, signed: false } : { t: 'int', size: 2, signed: false } };
   }
 
   /** Writes what stack()/ustack()/sym()/… record at R9 + `at` (a record or a key). */
@@ -344,4 +432,11 @@ function printfStringArgs(format: string): boolean[] {
     out.push(d.conv.outConv === 's' && d.conv.print !== 'addr' && d.conv.print !== 'uaddr' && d.conv.print !== 'time');
   }
   return out;
+}
+
+/** `name` as one of the action names its handler serves (the handler table sends only those). */
+function kindOf<T extends string>(name: string, names: readonly T[]): T {
+  const kind = names.find((n) => n === name);
+  if (kind === undefined) throw new LowerError(`${name}( ) reached the handler of ${names.join('/')}`);
+  return kind;
 }

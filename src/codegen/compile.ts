@@ -258,6 +258,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
         plan.emitTrampoline({
           asm,
           argOffset: (i) => MST.argv + 8 * i,
+          scratchOffset: MST.scratchU64,
+          regsOffset: MST.regs,
           exitLabel,
           argsUsed(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);

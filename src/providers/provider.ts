@@ -39,6 +39,10 @@ export interface TrampolineContext {
   asm: Asm;
   /** mstate offset of argv[i] (u64). */
   argOffset(i: number): number;
+  /** mstate offset of a u64 scratch word: where helper reads (probe_read_*) land. */
+  scratchOffset: number;
+  /** mstate offset of 64 scratch bytes (a copy of the first pt_regs words). */
+  regsOffset: number;
   /** Emit the clauses of probe `probeId` (sets mstate prid, runs every clause in order). */
   emitClauses(probeId: number): void;
   /**

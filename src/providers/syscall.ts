@@ -8,7 +8,6 @@ import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachRawTracepoint } from '../bpf/link.js';
 import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
-import { MST } from '../codegen/layout.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { tracepointFormat } from '../bpf/tracefs.js';
 import type { ProbeArgDesc } from './provider.js';
@@ -79,8 +78,8 @@ export const syscallProvider: Provider = {
           a.ldx(8, R1, R10, -8);
           if (dir === 'entry') a.ldx(8, R2, R1, 8);
           else {
-            a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
-            a.ldx(8, R2, R9, MST.scratchU64);
+            a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(t.scratchOffset)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+            a.ldx(8, R2, R9, t.scratchOffset);
           }
           const targets = mine.map((p) => ({ p, label: a.newLabel(`nr${p.site.key as number}`) }));
           for (const { p, label } of targets) a.jmp('jeq', R2, imm(p.site.key as number), label);
@@ -91,8 +90,8 @@ export const syscallProvider: Provider = {
             const used = t.argsUsed(p.id);
             if (dir === 'entry' && used > 0) {
               a.ldx(8, R3, R10, -8).ldx(8, R3, R3, 0).alu64('add', R3, imm(REGS_COPY_FROM));
-              a.mov(R1, R9).alu64('add', R1, imm(MST.regs)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
-              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, MST.regs + off).stx(8, R9, t.argOffset(i), R1));
+              a.mov(R1, R9).alu64('add', R1, imm(t.regsOffset)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
+              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, t.regsOffset + off).stx(8, R9, t.argOffset(i), R1));
               for (let i = 6; i < used; i++) a.st(8, R9, t.argOffset(i), 0);
             } else if (dir === 'entry') {
               // Nothing reads them.

@@ -9,7 +9,7 @@ import { MST, STATE, Activity, Fault } from '../layout.js';
 import { type VType, I64, I32, U64, STR, constInt, recordedCallType } from '../infer.js';
 import type { FieldLayout } from '../spec.js';
 import { Types, resolve, sizeOf, isCharPointerOrArray } from '../../check/ctypes.js';
-import { compilePrintf, isPrintfError } from '../../consume/format/printf.js';
+import { compilePrintf, isPrintfError } from '../../builtins/printf-format.js';
 import { STRING_SUBRS } from '../subr/strings.js';
 import { LowerError, type Val, type Space, intCType } from './context.js';
 import { AggregationLowering } from './aggregations.js';

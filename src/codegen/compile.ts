@@ -15,7 +15,7 @@ import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.
 import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
 import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
-import type { AggFn } from '../consume/format/values.js';
+import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import { kernelSymbolAddress } from '../consume/ksyms.js';
@@ -113,16 +113,6 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
   return { probes: probes.sort((a, b) => a.id - b.id), clauses, matchedPairs: pairs, byProvider };
 }
 
-const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
-  count: () => 1, sum: () => 1, avg: () => 2, min: () => 2, max: () => 2, stddev: () => 4,
-  quantize: () => 127,
-  lquantize: (p) => Number(((p[1] ?? 0n) - (p[0] ?? 0n)) / ((p[2] ?? 1n) || 1n)) + 2,
-  llquantize: (p) => {
-    const factor = Number(p[0] ?? 10n), lmag = Number(p[1] ?? 0n), hmag = Number(p[2] ?? 0n), steps = Number(p[3] ?? 1n);
-    return (hmag - lmag + 1) * (steps - Math.floor(steps / factor)) * 2 + 3;
-  },
-};
-
 /**
  * Compiles twice when it pays: a first pass with a generous scratch layout records what the
  * code uses (temporary strings, key areas, clause-locals); the second pass lays the scratch
@@ -161,7 +151,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const gOffsets = new Map<string, number>();
   let gSize = 0;
   const slotSize = (t: VType) => (t.t === 'str' ? (t.max !== undefined ? (t.max + 7) & ~7 : mem.strSlot) : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
-  const aggValueSize = (a: AggInfo) => 8 * (AGG_VALUE_WORDS[a.fn]?.(a.params) ?? 1);
+  const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
   const env: LowerEnv = {
     sym, mem, sink, literal,

@@ -7,7 +7,7 @@
 import type { Insn } from '../bpf/asm/insn.js';
 import type { CType } from '../check/ctypes.js';
 import type { Span } from '../diag/source.js';
-import type { AggFn } from '../consume/format/values.js';
+import type { AggFn } from '../builtins/aggregations.js';
 
 export interface MapSpecData {
   name: string;

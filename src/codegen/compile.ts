@@ -14,7 +14,7 @@ import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayo
 import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.js';
 import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
 import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
-import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
+import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
 import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';

@@ -7,7 +7,7 @@ import type * as A from '../../lang/ast.js';
 import { unparen } from '../../lang/ast.js';
 import { MST, STATE, Activity, Fault } from '../layout.js';
 import { type VType, I64, I32, U64, STR, constInt, recordedCallType } from '../infer.js';
-import type { FieldLayout } from '../spec.js';
+import type { FieldLayout } from '../../program/spec.js';
 import { Types, resolve, sizeOf, isCharPointerOrArray } from '../../check/ctypes.js';
 import { compilePrintf, isPrintfError } from '../../builtins/printf-format.js';
 import { STRING_SUBRS } from '../subr/strings.js';

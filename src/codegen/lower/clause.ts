@@ -12,7 +12,7 @@ import { Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
 import { MST, STATE, Activity } from '../layout.js';
-import type { ProbeInfo } from '../spec.js';
+import type { ProbeInfo } from '../../program/spec.js';
 import { callsAny } from '../walk.js';
 import { type LowerEnv, ERROR_SUBPROGRAM } from './context.js';
 import { ActionLowering } from './actions.js';

@@ -8,11 +8,11 @@ import { reportedLine, lineText } from '../../diag/source.js';
 import type { DiagnosticSink } from '../../diag/diagnostic.js';
 import { type MemLayout, type MemUsage, MST, STATE } from '../layout.js';
 import { type VType, type Symbols, type VarInfo, type AggInfo, exprType } from '../infer.js';
-import type { RecordedAction, ClauseSpec } from '../spec.js';
+import type { RecordedAction, ClauseSpec } from '../../program/spec.js';
 import type { CType } from '../../check/ctypes.js';
 import { Types, resolve } from '../../check/ctypes.js';
 import type { Checked, SymbolRef } from '../../check/checker.js';
-import type { ProbeInfo } from '../spec.js';
+import type { ProbeInfo } from '../../program/spec.js';
 
 /** Where a pointer points: kernel memory (read with probe_read_kernel) or user memory (copyin). */
 export type Space = 'kernel' | 'user';

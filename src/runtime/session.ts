@@ -18,7 +18,7 @@ import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
 import { STATE, Activity, Fault } from '../codegen/layout.js';
 import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProgramSpecData, RecordedAction } from '../program/spec.js';
-import { RECORD_HEADER_BYTES } from '../program/spec.js';
+import { RECORD_HEADER_BYTES, StidSpecial, ErrorRecord } from '../program/spec.js';
 import type { ProgramPlan, Provider } from '../providers/provider.js';
 import { PROVIDERS } from '../providers/registry.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '../consume/format/values.js';
@@ -322,11 +322,11 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     const prid = view.getUint32(offset, true);
     const stid = view.getUint32(offset + 4, true);
     const probe = probeById.get(prid);
-    if (stid === 0xffffffff) {
-      const clauseIndex = view.getUint32(offset + 8, true);
-      const code = view.getUint32(offset + 12, true);
-      const detail = view.getBigUint64(offset + 16, true);
-      const pc = Number(view.getBigUint64(offset + 24, true));
+    if (stid === StidSpecial.ERROR) {
+      const clauseIndex = view.getUint32(offset + ErrorRecord.faultingStid, true);
+      const code = view.getUint32(offset + ErrorRecord.fault, true);
+      const detail = view.getBigUint64(offset + ErrorRecord.value, true);
+      const pc = Number(view.getBigUint64(offset + ErrorRecord.pc, true));
       err(formatError({
         clauseIndex, probeId: prid, provider: probe?.provider ?? '', module: probe?.module ?? '', function: probe?.function ?? '', name: probe?.name ?? '',
         kind: FAULT_KIND[code] ?? 'unknown', detail, pc,

@@ -8,7 +8,7 @@ import { reportedLine, lineText } from '../../diag/source.js';
 import type { DiagnosticSink } from '../../diag/diagnostic.js';
 import { type MemLayout, type MemUsage, MST, STATE } from '../layout.js';
 import { type VType, type Symbols, type VarInfo, type AggInfo, exprType } from '../infer.js';
-import type { RecordedAction, ClauseSpec } from '../../program/spec.js';
+import { ErrorRecord, type RecordedAction, type ClauseSpec } from '../../program/spec.js';
 import type { CType } from '../../check/ctypes.js';
 import { Types, resolve } from '../../check/ctypes.js';
 import type { Checked, SymbolRef } from '../../check/checker.js';
@@ -170,18 +170,19 @@ export abstract class ClauseContext {
     // Error record: header (prid, stid = 0xffffffff), faulting stid, fault code, value, pc.
     const a = this.asm;
     const base = this.mem.rec;
-    if (valueReg !== undefined) a.stx(8, R9, base + 16, valueReg); else a.st(8, R9, base + 16, 0);
-    this.probeId(R1).stx(4, R9, base, R1);
-    a.mov(R1, imm(-1)).stx(4, R9, base + 4, R1);
-    a.mov(R1, imm(this.stid)).stx(4, R9, base + 8, R1);
-    a.mov(R1, imm(code)).stx(4, R9, base + 12, R1);
-    a.mov(R1, imm(a.insns.length)).stx(8, R9, base + 24, R1);
-    a.ldMapFd(R1, 'ringbuf').mov(R2, R9).alu64('add', R2, imm(base)).mov(R3, imm(32)).mov(R4, imm(0)).call(Helper.ringbuf_output);
+    const E = ErrorRecord;
+    if (valueReg !== undefined) a.stx(8, R9, base + E.value, valueReg); else a.st(8, R9, base + E.value, 0);
+    this.probeId(R1).stx(4, R9, base + E.prid, R1);
+    a.mov(R1, imm(-1)).stx(4, R9, base + E.stid, R1); // StidSpecial.ERROR
+    a.mov(R1, imm(this.stid)).stx(4, R9, base + E.faultingStid, R1);
+    a.mov(R1, imm(code)).stx(4, R9, base + E.fault, R1);
+    a.mov(R1, imm(a.insns.length)).stx(8, R9, base + E.pc, R1);
+    a.ldMapFd(R1, 'ringbuf').mov(R2, R9).alu64('add', R2, imm(base)).mov(R3, imm(E.bytes)).mov(R4, imm(0)).call(Helper.ringbuf_output);
     a.ldMapValue(R1, 'state', STATE.errors).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
     // A fault inside an ERROR clause does not fire ERROR again (dtrace-utils does the same).
     if (this.env.hasErrorClauses && !this.inError) a.mov(R1, R9).ldx(8, R2, R10, -8).callSub(ERROR_SUBPROGRAM);
     a.ja(this.end);
-    this.env.recMax = Math.max(this.env.recMax, 32);
+    this.env.recMax = Math.max(this.env.recMax, E.bytes);
   }
 
   protected typeOf(e: A.Expr): VType { return exprType(e, this.env.sym); }

@@ -39,8 +39,8 @@ export interface CompileOptions {
   providers?: readonly Provider[];
   /** -q: a clause without data prints nothing, so it writes no record. */
   quiet?: boolean;
-  /** The checker's view of the program (types, constants, symbols); absent when the checker failed. */
-  checked?: Checked;
+  /** The checker's view of the program (types, constants, symbols): code generation requires it. */
+  checked: Checked;
   scratchsizeBytes?: number;
   nspec?: number;
   specsizeBytes?: number;
@@ -130,8 +130,8 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
 function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage): CompiledProgram | undefined {
   const checked = opts.checked;
   const declaredVars = new Map<string, CType>();
-  for (const v of checked?.variables ?? []) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
-  const sym0 = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined,
+  for (const v of checked.variables) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
+  const sym0 = collectSymbols(program, opts.macroArgs, (e) => representation(checked.typeOf(e)),
     (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); },
     { stackframes: opts.stackframes, ustackframes: opts.ustackframes });
   const sym = sym0;

@@ -110,7 +110,7 @@ export abstract class ActionLowering extends AggregationLowering {
     const a = this.asm;
     const args = e.args;
     // tracemem(addr, n [, dynsize]): n bytes (a constant) copied into the record.
-    const n = Number(this.env.checked?.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
+    const n = Number(this.env.checked.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
     if (n <= 0) throw new LowerError('tracemem( ) size must be a positive integer constant', args[1]);
     const src = this.expr(args[0]!, false)!;
     const off = this.recField(n, 8);

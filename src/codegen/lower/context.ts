@@ -58,7 +58,7 @@ export interface LowerEnv {
   clauses: Map<number, ClauseSpec>;
   recMax: number;
   /** The checker's result: types of expressions, constants, what identifiers refer to. */
-  checked?: Checked;
+  checked: Checked;
   /** Address of a kernel symbol (kallsyms), for `` `sym `` references. */
   kernelSymbol(name: string): bigint | undefined;
   /** The program uses alloca()d memory: pointer accesses check for alloca offsets. */
@@ -204,14 +204,14 @@ export abstract class ClauseContext {
   }
 
   protected sym(e: A.Expr): SymbolRef | undefined {
-    try { return this.env.checked?.symbolOf(e); } catch { return undefined; }
+    try { return this.env.checked.symbolOf(e); } catch { return undefined; }
   }
 
   /** Which memory a pointer-valued expression points into. */
   protected spaceOf(e: A.Expr, t?: CType): Space {
     const r = t && resolve(t);
     if (r?.kind === 'pointer' && r.space === 'user') return 'user';
-    try { if (this.env.checked?.isUserland(e)) return 'user'; } catch { /* untyped: kernel */ }
+    try { if (this.env.checked.isUserland(e)) return 'user'; } catch { /* untyped: kernel */ }
     return 'kernel';
   }
 

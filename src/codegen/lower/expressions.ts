@@ -295,7 +295,7 @@ export abstract class ExpressionLowering extends StorageLowering {
       val = this.expr(e.value, false)!;
       if (val.t !== 'str' && this.typeOf(target).t === 'str') {
         // `s = NULL` stores the NULL string; any other pointer is read as characters.
-        val = val.t === 'int' && this.env.checked?.constValue(e.value) === 0n ? { t: 'str', reg: val.reg } : this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
+        val = val.t === 'int' && this.env.checked.constValue(e.value) === 0n ? { t: 'str', reg: val.reg } : this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
       }
       else if (val.t === 'obj' && this.typeOf(target).t === 'int') {
         // An array assigned to a pointer: its address.

@@ -18,7 +18,7 @@ export abstract class MemoryLowering extends ClauseContext {
     if (r.kind !== 'struct') throw new LowerError('member access on a value that is not a struct or union', node);
     if (r.members) return r;
     if (r.name !== undefined) {
-      const found = this.env.checked?.structs.get(`${r.tag} ${r.name}`) ?? kernelTypeSource()?.structType(r.tag, r.name);
+      const found = this.env.checked.structs.get(`${r.tag} ${r.name}`) ?? kernelTypeSource()?.structType(r.tag, r.name);
       if (found?.members) return found;
     }
     throw new LowerError(`${r.tag} ${r.name ?? ''} has no definition`, node);
@@ -122,7 +122,7 @@ export abstract class MemoryLowering extends ClauseContext {
     const s = this.sym(o);
     if (s?.kind === 'inline' && !s.info.params) return this.xlateInput(s.info.value);
     if (s?.kind === 'builtin-var') {
-      const inl = this.env.checked?.inlines.get(s.name);
+      const inl = this.env.checked.inlines.get(s.name);
       if (inl) return this.xlateInput(inl.value);
     }
     throw new LowerError('translated data from this expression is not supported by the code generator yet', obj);
@@ -210,7 +210,7 @@ export abstract class MemoryLowering extends ClauseContext {
       const p = this.evalInt(e.object);
       base = { reg: p.reg, ctype: elem, space: this.spaceOf(e.object, objT) };
     }
-    const k = this.env.checked?.constValue(e.indices[0]!);
+    const k = this.env.checked.constValue(e.indices[0]!);
     if (k !== undefined) {
       if (k !== 0n) this.asm.movImm64(R1, k * BigInt(size)).alu64('add', base.reg, R1);
       return base;

@@ -44,7 +44,7 @@ export abstract class StorageLowering extends StringLowering {
     if (s?.kind === 'xlate-input' || s?.kind === 'inline-param' || (!s && this.bindingOf(name))) return this.xlateInputValue(e);
     if (s?.kind === 'inline' && !s.info.params && !BUILTIN_VARS[name]) return this.expr(s.info.value, false)!;
     if (s?.kind === 'builtin-var' && !BUILTIN_VARS[name]) {
-      const inl = this.env.checked?.inlines.get(name);
+      const inl = this.env.checked.inlines.get(name);
       if (inl) return this.expr(inl.value, false)!;
     }
     const r = this.alloc(e);

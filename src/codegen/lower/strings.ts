@@ -79,7 +79,7 @@ export abstract class StringLowering extends MemoryLowering {
     const op = ops[e.op];
     if (!op) throw new LowerError(`operator ${e.op} is not defined for strings`, e);
     const operand = (x: A.Expr): Val => {
-      if (this.typeOf(x).t !== 'str' && this.env.checked?.constValue(x) === 0n) {
+      if (this.typeOf(x).t !== 'str' && this.env.checked.constValue(x) === 0n) {
         const r = this.alloc(x);
         a.mov(r, imm(0));
         return { t: 'str', reg: r };
@@ -112,7 +112,7 @@ export abstract class StringLowering extends MemoryLowering {
     const spilled: { v: Val; slot: number }[] = [];
     args.forEach((x, i) => {
       let v: Val;
-      const isNull = x !== undefined && this.env.checked?.constValue(x) === 0n;
+      const isNull = x !== undefined && this.env.checked.constValue(x) === 0n;
       if (x === undefined || (subr.params[i] === 'str' && isNull)) { const r = this.alloc(e); a.mov(r, imm(0)); v = { t: 'int', reg: r, type: I64 }; }
       else {
         v = subr.params[i] === 'str' ? this.evalStr(x) : this.evalInt(x);

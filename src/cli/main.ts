@@ -28,6 +28,7 @@ import { Helper } from '../bpf/uapi.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
+import { runningKernel } from './kernel-lookups.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
@@ -268,6 +269,7 @@ async function main(argv: string[]): Promise<number> {
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
     stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
     kernel,
+    kernelLookups: runningKernel,
   });
   if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (cli.showBpf) {

@@ -18,7 +18,7 @@ import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, Aggregat
 import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
-import { kernelSymbolAddress } from '../consume/ksyms.js';
+import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
 import { fallbackMaps } from './subr/fallback.js';
 import { someNode, callsAny } from './walk.js';
@@ -48,6 +48,16 @@ export interface CompileOptions {
   ustackframes?: number;
   /** What the kernel the code will load into offers (bpf/features.ts kernelCaps()); the newest by default. */
   kernel?: KernelCaps;
+  /** What compiling may ask of the running kernel; absent: nothing (no symbols, no kernel types). */
+  kernelLookups?: KernelLookups;
+}
+
+/** The kernel lookups code generation needs, supplied by the caller so that compiling touches no kernel file. */
+export interface KernelLookups {
+  /** Address of a kernel symbol (kallsyms), for `` `sym `` references; undefined when unknown or hidden. */
+  symbol(name: string): bigint | undefined;
+  /** Kernel types (BTF), for the layout of kernel structs the program reads. */
+  types(): KernelTypeSource | undefined;
 }
 
 export interface MatchedClause {
@@ -168,10 +178,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     clauses: new Map(),
     recMax: 8,
     checked,
-    kernelSymbol: (name) => {
-      // Data symbols too (`` `name ``); 0 is what kallsyms shows when addresses are hidden.
-      try { const addr = kernelSymbolAddress(name, undefined, undefined, true); return addr === 0n ? undefined : addr; } catch { return undefined; }
-    },
+    kernelSymbol: (name) => opts.kernelLookups?.symbol(name),
+    kernelTypes: () => opts.kernelLookups?.types(),
     usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,

@@ -11,7 +11,7 @@ import { type VType, type Symbols, type VarInfo, type AggInfo, exprType } from '
 import { ErrorRecord, type RecordedAction, type ClauseSpec } from '../../program/spec.js';
 import type { CType } from '../../check/ctypes.js';
 import { Types, resolve } from '../../check/ctypes.js';
-import type { Checked, SymbolRef } from '../../check/checker.js';
+import type { Checked, SymbolRef, KernelTypeSource } from '../../check/checker.js';
 import type { ProbeInfo } from '../../program/spec.js';
 
 /** Where a pointer points: kernel memory (read with probe_read_kernel) or user memory (copyin). */
@@ -61,6 +61,8 @@ export interface LowerEnv {
   checked: Checked;
   /** Address of a kernel symbol (kallsyms), for `` `sym `` references. */
   kernelSymbol(name: string): bigint | undefined;
+  /** Kernel types (BTF), for kernel structs the program did not declare. */
+  kernelTypes(): KernelTypeSource | undefined;
   /** The program uses alloca()d memory: pointer accesses check for alloca offsets. */
   usesAlloca: boolean;
   /** The program has ERROR clauses: fault paths call the `dt_error` subprogram that runs them. */

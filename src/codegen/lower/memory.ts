@@ -9,7 +9,6 @@ import { MST, Fault } from '../layout.js';
 import { type VType, U64 } from '../infer.js';
 import type { CType, StructType, StructMemberType } from '../../check/ctypes.js';
 import { Types, resolve, sizeOf, memberOf } from '../../check/ctypes.js';
-import { kernelTypeSource } from '../../check/btf-types.js';
 import { ClauseContext, LowerError, type Val, type Place, type Space } from './context.js';
 
 export abstract class MemoryLowering extends ClauseContext {
@@ -18,7 +17,7 @@ export abstract class MemoryLowering extends ClauseContext {
     if (r.kind !== 'struct') throw new LowerError('member access on a value that is not a struct or union', node);
     if (r.members) return r;
     if (r.name !== undefined) {
-      const found = this.env.checked.structs.get(`${r.tag} ${r.name}`) ?? kernelTypeSource()?.structType(r.tag, r.name);
+      const found = this.env.checked.structs.get(`${r.tag} ${r.name}`) ?? this.env.kernelTypes()?.structType(r.tag, r.name);
       if (found?.members) return found;
     }
     throw new LowerError(`${r.tag} ${r.name ?? ''} has no definition`, node);

@@ -8,7 +8,6 @@ import { unparen } from '../../lang/ast.js';
 import { MST, STATE, MAX_KEY_COMPONENTS } from '../layout.js';
 import { type VType, type VarInfo, I64, I32, U64, BUILTIN_VARS, constInt } from '../infer.js';
 import { resolve, sizeOf } from '../../check/ctypes.js';
-import { kernelTypeSource } from '../../check/btf-types.js';
 import { LowerError, type Val } from './context.js';
 import { StringLowering } from './strings.js';
 
@@ -80,7 +79,7 @@ export abstract class StorageLowering extends StringLowering {
       case 'errno': a.mov(r, imm(0)); return int(I32);
       case 'ppid': {
         // curthread->real_parent->tgid, with offsets from the kernel's BTF.
-        const task = kernelTypeSource()?.structType('struct', 'task_struct');
+        const task = this.env.kernelTypes()?.structType('struct', 'task_struct');
         const parent = task && this.findMember(task, 'real_parent');
         const tgid = task && this.findMember(task, 'tgid');
         if (!parent || !tgid) { this.release(r); throw new LowerError('ppid needs struct task_struct from the kernel BTF', e); }

@@ -8,6 +8,7 @@
  * once; `#!` interpreter lines and comments are skipped.
  */
 import type { Source } from '../diag/source.js';
+import type { ErrTag } from '../diag/tags.js';
 import { EXPR_KEYWORDS, OUTER_KEYWORDS, PUNCTUATORS, type LexProblem, type Token } from './token.js';
 import { type MacroEnv, substituteMacro } from './macros.js';
 import { decodeEscapes } from './escapes.js';
@@ -19,7 +20,7 @@ export type LexMode = 'outer' | 'expr' | 'member';
 export interface ControlWord { text: string; quoted: boolean; start: number; end: number }
 
 /** A line starting with `#` (after blanks), e.g. `#pragma D option quiet`. */
-export interface ControlLine { start: number; end: number; words: ControlWord[]; problem?: { tag: string; message: string } }
+export interface ControlLine { start: number; end: number; words: ControlWord[]; problem?: { tag: ErrTag; message: string } }
 
 export interface Lexer {
   source: Source;

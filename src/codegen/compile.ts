@@ -11,7 +11,7 @@ import type { Provider, EnabledProbe, ProgramPlan, ProbeSite } from '../provider
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
-import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.js';
+import { collectSymbols, type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
 import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
 import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
@@ -141,10 +141,9 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const checked = opts.checked;
   const declaredVars = new Map<string, CType>();
   for (const v of checked.variables) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
-  const sym0 = collectSymbols(program, opts.macroArgs, (e) => representation(checked.typeOf(e)),
+  const sym = collectSymbols(program, opts.macroArgs, (e) => representation(checked.typeOf(e)),
     (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); },
     { stackframes: opts.stackframes, ustackframes: opts.ustackframes });
-  const sym = sym0;
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -317,8 +316,40 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       return undefined;
     }
   }
-  // Library subprograms (string routines) the programs call, and the ones those call.
-  const library = stringSubprograms(mem, opts.kernel ?? NEWEST_KERNEL);
+  addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL);
+
+  if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
+
+  // Maps, sized now that code generation is done.
+  const { maps, aggregations } = mapSpecs({ opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize });
+  const pragmaOptions = pragmaOptionsOf(program);
+  const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
+  // Clauses matched by no enabled program still need a spec for the consumer (none print).
+  const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
+  const usesTvars = sym.threads.size > 0;
+  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
+  // key tuple and value; an aggregation its key (at least the 4-byte id) and value.
+  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => (m.name === 'tvars' ? 0 : m.keySize) + m.valueSize));
+  const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
+  return {
+    maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
+    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
+  };
+}
+
+/** Fits the programs to the kernel they will load into; false (an error reported) when a kfunc they need is missing. */
+function fitsKernel(program: A.Program, sink: DiagnosticSink, opts: CompileOptions, programs: ProgramSpecData[], subprograms: Map<string, Insn[]>): boolean {
+  const kernel = opts.kernel ?? NEWEST_KERNEL;
+  const missingKfuncs = fitToKernel({ programs, subprograms }, kernel);
+  if (missingKfuncs.length === 0) return true;
+  const d = sink.error('D_UNKNOWN', missingKfuncMessage(missingKfuncs[0]!, kernel));
+  d.source = program.span.source;
+  return false;
+}
+
+/** Adds the library subprograms (string routines) the programs call, and the ones those call. */
+function addLibrarySubprograms(programs: ProgramSpecData[], subprograms: Map<string, Insn[]>, mem: MemLayout, kernel: KernelCaps): void {
+  const library = stringSubprograms(mem, kernel);
   const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
   while (pending.length) {
     for (const i of pending.pop()!) {
@@ -327,16 +358,18 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       if (body) { subprograms.set(i.callee, body); pending.push(body); }
     }
   }
+}
 
-  const kernel = opts.kernel ?? NEWEST_KERNEL;
-  const missingKfuncs = fitToKernel({ programs, subprograms }, kernel);
-  if (missingKfuncs.length > 0) {
-    const d = sink.error('D_UNKNOWN', missingKfuncMessage(missingKfuncs[0]!, kernel));
-    d.source = program.span.source;
-    return undefined;
-  }
+/** What sizing the maps needs from the compilation that just ran. */
+interface MapSizing {
+  opts: CompileOptions; mem: MemLayout; env: LowerEnv; sym: Symbols; match: ProbeMatch; programs: ProgramSpecData[];
+  subprograms: Map<string, Insn[]>; gSize: number; strtab: string[]; strOffsets: Map<string, number>; strtabSize: number;
+  slotSize(t: VType): number; aggValueSize(a: AggInfo): number; aggKeySize(a: AggInfo): number;
+}
 
-  // Maps, sized now that code generation is done.
+/** The program's maps, sized once code generation is done, and the aggregations' layouts. */
+function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: AggregationSpec[] } {
+  const { opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize } = z;
   const maps: MapSpecData[] = [];
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
@@ -403,6 +436,11 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       params: a.fn === 'lquantize' ? { base: p[0], limit: p[1], step: p[2] ?? 1n } : a.fn === 'llquantize' ? { factor: p[0], lmag: p[1], hmag: p[2], steps: p[3] } : undefined,
     });
   }
+  return { maps, aggregations };
+}
+
+/** `#pragma D option` settings in program order. */
+function pragmaOptionsOf(program: A.Program): { name: string; value?: string }[] {
   const pragmaOptions: { name: string; value?: string }[] = [];
   for (const item of program.items) {
     if (item.kind === 'Pragma' && item.directive === 'option') {
@@ -412,18 +450,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       }
     }
   }
-  const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
-  // Clauses matched by no enabled program still need a spec for the consumer (none print).
-  const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
-  const usesTvars = sym.threads.size > 0;
-  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
-  // key tuple and value; an aggregation its key (at least the 4-byte id) and value.
-  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => (m.name === 'tvars' ? 0 : m.keySize) + m.valueSize));
-  const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
-  return {
-    maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
-    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
-  };
+  return pragmaOptions;
 }
 
 /**

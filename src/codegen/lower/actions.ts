@@ -19,14 +19,14 @@ export abstract class ActionLowering extends AggregationLowering {
     const name = e.callee.name;
     const args = e.args;
     const handler = ActionLowering.handlers.get(name);
-    if (handler) return handler.call(this, e);
+    if (handler) return handler.call(this, e, args);
     const subr = STRING_SUBRS[`${name}/${args.length}`] ?? STRING_SUBRS[name];
     if (subr) return this.stringSubr(subr, name === 'inet_ntoa6' ? [...args, undefined] : args, e);
     throw new LowerError(`${name}( ) is not supported by the code generator yet`, e);
   }
 
   /** The actions and subroutines with code of their own (the string subroutines have a table of their own). */
-  private static readonly handlers = new Map<string, (this: ActionLowering, e: A.Call) => Val | undefined>([
+  private static readonly handlers = new Map<string, (this: ActionLowering, e: A.Call, args: A.Expr[]) => Val | undefined>([
     ['stack', ActionLowering.prototype.callTraceValue],
     ['ustack', ActionLowering.prototype.callTraceValue],
     ['trace', ActionLowering.prototype.callTraceValue],
@@ -62,9 +62,8 @@ export abstract class ActionLowering extends AggregationLowering {
     ['ntohll', ActionLowering.prototype.callByteOrder],
   ]);
 
-  private callTraceValue(e: A.Call): Val | undefined {
+  private callTraceValue(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
-    const args = e.args;
     const arg = name === 'trace' ? unparen(args[0]!) : e;
     const rt = arg.kind === 'Call' ? recordedCallType(arg, this.env.sym) : undefined;
     if (rt && rt.t === 'obj' && arg.kind === 'Call') {
@@ -85,9 +84,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callFormatted(e: A.Call): Val | undefined {
+  private callFormatted(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
-    const args = e.args;
     // system() and freopen() are formatted like printf; the consumer runs the command /
     // reopens its output.
     const fmt = unparen(args[0]!);
@@ -106,9 +104,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callTracemem(e: A.Call): Val | undefined {
+  private callTracemem(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
-    const args = e.args;
     // tracemem(addr, n [, dynsize]): n bytes (a constant) copied into the record.
     const n = Number(this.env.checked.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
     if (n <= 0) throw new LowerError('tracemem( ) size must be a positive integer constant', args[1]);
@@ -129,15 +126,14 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callFtruncate(e: A.Call): Val | undefined {
+  private callFtruncate(e: A.Call, args: A.Expr[]): Val | undefined {
     this.actions.push({ kind: 'ftruncate' });
     this.records = true;
     return undefined;
   }
 
-  private callExit(e: A.Call): Val | undefined {
+  private callExit(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
-    const args = e.args;
     const v = this.evalInt(args[0]!);
     const field = this.recordValue(v, I32);
     this.actions.push({ kind: 'exit', field });
@@ -146,9 +142,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callPrinta(e: A.Call): Val | undefined {
+  private callPrinta(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
-    const args = e.args;
     let fmt: string | undefined;
     let rest = args;
     const first = args[0] && unparen(args[0]);
@@ -164,9 +159,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callAggAction(e: A.Call): Val | undefined {
+  private callAggAction(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
-    const args = e.args;
     const r = unparen(args[0]!);
     if (r.kind !== 'AggRef') throw new LowerError(`${name}( ) argument must be an aggregation`, e);
     const info = this.env.sym.aggs.get(r.name);
@@ -177,9 +171,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callSetopt(e: A.Call): Val | undefined {
+  private callSetopt(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
-    const args = e.args;
     const n = unparen(args[0]!), v = args[1] ? unparen(args[1]) : undefined;
     if (n.kind !== 'StringLit' || (v && v.kind !== 'StringLit')) throw new LowerError('setopt( ) arguments must be string constants', e);
     this.actions.push({ kind: 'setopt', name: n.value, value: v?.kind === 'StringLit' ? v.value : undefined });
@@ -187,9 +180,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callStrlen(e: A.Call): Val | undefined {
+  private callStrlen(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
-    const args = e.args;
     const s = this.evalStr(args[0]!);
     const r = s.reg;
     // probe_read_kernel_str into a temporary returns the length including the NUL.
@@ -201,9 +193,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return { t: 'int', reg: r, type: U64 };
   }
 
-  private callCopyinstr(e: A.Call): Val | undefined {
+  private callCopyinstr(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
-    const args = e.args;
     const p = this.evalInt(args[0]!);
     const off = this.tmpSlot(e);
     // As dtrace-utils: at most min(maxlen, strsize) bytes, the NUL included.
@@ -218,7 +209,7 @@ export abstract class ActionLowering extends AggregationLowering {
     return { t: 'str', reg: p.reg };
   }
 
-  private callSpeculation(e: A.Call): Val | undefined {
+  private callSpeculation(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     // The first free buffer, claimed with compare-and-exchange; 0 when none is free.
     const r = this.alloc(e);
@@ -233,9 +224,8 @@ export abstract class ActionLowering extends AggregationLowering {
     return { t: 'int', reg: r, type: I32 };
   }
 
-  private callSpeculate(e: A.Call): Val | undefined {
+  private callSpeculate(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
-    const args = e.args;
     const id = this.evalInt(args[0]!);
     this.checkSpecId(id.reg);
     a.stx(8, R9, MST.specId, id.reg);
@@ -243,10 +233,9 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callCommitDiscard(e: A.Call): Val | undefined {
+  private callCommitDiscard(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     const name = e.callee.name;
-    const args = e.args;
     const id = this.evalInt(args[0]!);
     this.checkSpecId(id.reg);
     const field = this.recordValue(id, I64);
@@ -261,17 +250,15 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callAlloca(e: A.Call): Val | undefined {
-    const args = e.args;
+  private callAlloca(e: A.Call, args: A.Expr[]): Val | undefined {
     const n = this.evalInt(args[0]!);
     const ptr = this.allocaBytes(n.reg, e);
     this.release(n);
     return ptr;
   }
 
-  private callCopyBytes(e: A.Call): Val | undefined {
+  private callCopyBytes(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
-    const args = e.args;
     // bcopy(src, dst, n); copyinto(uaddr, n, dst)
     const [srcE, dstE, nE] = name === 'bcopy' ? [args[0]!, args[1]!, args[2]!] : [args[0]!, args[2]!, args[1]!];
     const [src, dst, n] = this.evalArgs([srcE, dstE, nE]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
@@ -280,8 +267,7 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
-  private callCopyin(e: A.Call): Val | undefined {
-    const args = e.args;
+  private callCopyin(e: A.Call, args: A.Expr[]): Val | undefined {
     const src = this.evalInt(args[0]!);
     const n = this.evalInt(args[1]!);
     const ptr = this.allocaBytes(n.reg, e);
@@ -290,23 +276,21 @@ export abstract class ActionLowering extends AggregationLowering {
     return ptr;
   }
 
-  private callLltostr(e: A.Call): Val | undefined {
-    const args = e.args;
+  private callLltostr(e: A.Call, args: A.Expr[]): Val | undefined {
     const v = this.evalInt(args[0]!);
     return this.lltostr(v, e);
   }
 
-  private callRand(e: A.Call): Val | undefined {
+  private callRand(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     const r = this.alloc(e);
     a.call(Helper.get_prandom_u32).mov(r, R0);
     return { t: 'int', reg: r, type: I32 };
   }
 
-  private callByteOrder(e: A.Call): Val | undefined {
+  private callByteOrder(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     const name = e.callee.name;
-    const args = e.args;
     const v = this.evalInt(args[0]!);
     const bits = name.endsWith('ll') ? 64 : name.endsWith('l') ? 32 : 16;
     a.emit({ code: 0xd4 | 0x08, dst: v.reg, src: 0, off: 0, imm: bits }); // be16/32/64 (to big endian)

@@ -15,6 +15,15 @@ const MAX_FILE_LINES = 900;
 const MAX_FUNCTION_LINES = 200;
 /** Files exempt from the size rules: the recursive-descent parser is one grammar. */
 const SIZE_EXEMPT = new Set(['lang/parser.ts']);
+/**
+ * Functions over the limit when the rule came in, with their length then: a ratchet (they may
+ * shrink, not grow; remove an entry once its function is split). Key: `file:function`.
+ */
+const KNOWN_LONG_FUNCTIONS = new Map([
+  ['bpf/btf/cdump.ts:createCDumper', 495],
+  ['bpf/map.ts:openMap', 203],
+  ['runtime/session.ts:run', 388],
+]);
 /** [importing folder, imported folder]: imports that run against the pipeline. */
 const FORBIDDEN = [['providers', 'codegen'], ['consume', 'codegen'], ['lang', 'codegen'], ['codegen', 'consume']];
 
@@ -144,7 +153,9 @@ for (const file of files) {
     if (lineCount > MAX_FILE_LINES) violations.push(`${name}: ${lineCount} lines (at most ${MAX_FILE_LINES})`);
     for (const f of functions(codeOnly(text))) {
       if (f.lines > longestFunction.lines) longestFunction = { where: `${name}:${f.line} ${f.name}`, lines: f.lines };
-      if (f.lines > MAX_FUNCTION_LINES) violations.push(`${name}:${f.line}: function ${f.name} is ${f.lines} lines (at most ${MAX_FUNCTION_LINES})`);
+      const allowed = Math.max(MAX_FUNCTION_LINES, KNOWN_LONG_FUNCTIONS.get(`${name}:${f.name}`) ?? 0);
+      if (f.lines > allowed) violations.push(`${name}:${f.line}: function ${f.name} is ${f.lines} lines (at most ${allowed})`);
+      else if (f.lines > MAX_FUNCTION_LINES && report) console.log(`known: ${name}:${f.line} ${f.name} is ${f.lines} lines (to be split)`);
     }
   }
   const deps = [];

@@ -4,16 +4,17 @@
  * reports. Inside the checker an error is thrown as a `CheckFailure` value; `check()` catches it
  * and appends it to the DiagnosticSink, so nothing escapes the stage as an exception.
  */
+import type { ErrTag } from '../diag/tags.js';
 import type { Span } from '../diag/source.js';
 
 export interface CheckFailure {
   readonly checkFailure: true;
-  readonly tag: string;
+  readonly tag: ErrTag;
   readonly message: string;
   readonly span?: Span;
 }
 
-export function fail(tag: string, message: string, span?: Span): never {
+export function fail(tag: ErrTag, message: string, span?: Span): never {
   const f: CheckFailure = { checkFailure: true, tag, message, span };
   throw f;
 }

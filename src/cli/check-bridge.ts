@@ -1,7 +1,8 @@
 /**
  * @fileoverview Runs the D checker over a whole program: the D library when the program needs
  * it, and args[] typed from the providers' argument descriptions. Code generation reads the
- * result's types, constants and symbols (codegen/infer.ts fills in where the checker is absent).
+ * result's types, constants and symbols. A checker crash is an internal error: it propagates to
+ * the CLI's internal-error report rather than letting code generation run unchecked.
  */
 import type * as A from '../lang/ast.js';
 import type { DiagnosticSink } from '../diag/diagnostic.js';
@@ -25,20 +26,13 @@ function clauseArgDescs(clause: A.Clause): ProbeArgDesc[] | undefined {
   return undefined;
 }
 
-export function checkProgram(program: A.Program, sink: DiagnosticSink, opts: { strsize: number; destructive: boolean; scratchsizeBytes?: number; texts: string[] }): Checked | undefined {
-  try {
-    // The D library is loaded only for programs that name something in it — or that use
-    // args[] of probes whose arguments are translated by it (psinfo_t, bufinfo_t, …).
-    const translatedArgs = opts.texts.some((t) => /\bargs\s*\[/.test(t)) && program.items.some((c) => c.kind === 'Clause' && clauseArgDescs(c)?.some((d) => d.xlate));
-    return check(program, sink, {
-      strsize: opts.strsize, destructive: opts.destructive, scratchsizeBytes: opts.scratchsizeBytes, kernelTypes: kernelTypeSource,
-      library: libraryFor(opts.texts) ?? (translatedArgs ? loadLibraryPrograms : undefined),
-      probeArgDescs: clauseArgDescs,
-    });
-  } catch (e) {
-    // The checker is new: an internal failure must not stop a program the code generator can
-    // still compile. Report it once on stderr when debugging.
-    if (process.env.DTRACE_DEBUG) console.error('checker failed:', e);
-    return undefined;
-  }
+export function checkProgram(program: A.Program, sink: DiagnosticSink, opts: { strsize: number; destructive: boolean; scratchsizeBytes?: number; texts: string[] }): Checked {
+  // The D library is loaded only for programs that name something in it — or that use
+  // args[] of probes whose arguments are translated by it (psinfo_t, bufinfo_t, …).
+  const translatedArgs = opts.texts.some((t) => /\bargs\s*\[/.test(t)) && program.items.some((c) => c.kind === 'Clause' && clauseArgDescs(c)?.some((d) => d.xlate));
+  return check(program, sink, {
+    strsize: opts.strsize, destructive: opts.destructive, scratchsizeBytes: opts.scratchsizeBytes, kernelTypes: kernelTypeSource,
+    library: libraryFor(opts.texts) ?? (translatedArgs ? loadLibraryPrograms : undefined),
+    probeArgDescs: clauseArgDescs,
+  });
 }

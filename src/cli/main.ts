@@ -16,7 +16,7 @@ import { parse } from '../lang/parser.js';
 import { preprocess } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
-import { RECORD_HEADER_BYTES } from '../codegen/spec.js';
+import { RECORD_HEADER_BYTES } from '../program/spec.js';
 import { run, LoadError, catchStopSignals } from '../runtime/session.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
 import { dieOfSignal } from '../bpf/sys.js';
@@ -29,6 +29,7 @@ import { Helper } from '../bpf/uapi.js';
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
+import { runningKernel } from './kernel-lookups.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
@@ -270,7 +271,7 @@ async function main(argv: string[]): Promise<number> {
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
     stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
-    kernel,
+    kernel, kernelLookups: runningKernel,
   });
   if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (cli.showBpf) {

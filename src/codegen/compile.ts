@@ -11,13 +11,14 @@ import type { Provider, EnabledProbe, ProgramPlan, ProbeSite, ProviderMap } from
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
-import { collectSymbols, type VarInfo, type AggInfo, type VType } from './infer.js';
-import { lowerClause, lowerErrorSubprogram, LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower.js';
-import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from './spec.js';
-import type { AggFn } from '../consume/format/values.js';
+import { collectSymbols, type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
+import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
+import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
+import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
+import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
-import { kernelSymbolAddress } from '../consume/ksyms.js';
+import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
 import { fallbackMaps } from './subr/fallback.js';
 import { someNode, callsAny } from './walk.js';
@@ -39,8 +40,8 @@ export interface CompileOptions {
   providers?: readonly Provider[];
   /** -q: a clause without data prints nothing, so it writes no record. */
   quiet?: boolean;
-  /** The checker's view of the program (types, constants, symbols); absent when the checker failed. */
-  checked?: Checked;
+  /** The checker's view of the program (types, constants, symbols): code generation requires it. */
+  checked: Checked;
   scratchsizeBytes?: number;
   nspec?: number;
   specsizeBytes?: number;
@@ -48,6 +49,16 @@ export interface CompileOptions {
   ustackframes?: number;
   /** What the kernel the code will load into offers (bpf/features.ts kernelCaps()); the newest by default. */
   kernel?: KernelCaps;
+  /** What compiling may ask of the running kernel; absent: nothing (no symbols, no kernel types). */
+  kernelLookups?: KernelLookups;
+}
+
+/** The kernel lookups code generation needs, supplied by the caller so that compiling touches no kernel file. */
+export interface KernelLookups {
+  /** Address of a kernel symbol (kallsyms), for `` `sym `` references; undefined when unknown or hidden. */
+  symbol(name: string): bigint | undefined;
+  /** Kernel types (BTF), for the layout of kernel structs the program reads. */
+  types(): KernelTypeSource | undefined;
 }
 
 export interface MatchedClause {
@@ -113,16 +124,6 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
   return { probes: probes.sort((a, b) => a.id - b.id), clauses, matchedPairs: pairs, byProvider };
 }
 
-const AGG_VALUE_WORDS: Record<string, (p: bigint[]) => number> = {
-  count: () => 1, sum: () => 1, avg: () => 2, min: () => 2, max: () => 2, stddev: () => 4,
-  quantize: () => 127,
-  lquantize: (p) => Number(((p[1] ?? 0n) - (p[0] ?? 0n)) / ((p[2] ?? 1n) || 1n)) + 2,
-  llquantize: (p) => {
-    const factor = Number(p[0] ?? 10n), lmag = Number(p[1] ?? 0n), hmag = Number(p[2] ?? 0n), steps = Number(p[3] ?? 1n);
-    return (hmag - lmag + 1) * (steps - Math.floor(steps / factor)) * 2 + 3;
-  },
-};
-
 /**
  * Compiles twice when it pays: a first pass with a generous scratch layout records what the
  * code uses (temporary strings, key areas, clause-locals); the second pass lays the scratch
@@ -140,11 +141,10 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
 function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage): CompiledProgram | undefined {
   const checked = opts.checked;
   const declaredVars = new Map<string, CType>();
-  for (const v of checked?.variables ?? []) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
-  const sym0 = collectSymbols(program, opts.macroArgs, checked ? (e) => representation(checked.typeOf(e)) : undefined,
+  for (const v of checked.variables) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
+  const sym = collectSymbols(program, opts.macroArgs, (e) => representation(checked.typeOf(e)),
     (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); },
     { stackframes: opts.stackframes, ustackframes: opts.ustackframes });
-  const sym = sym0;
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -161,7 +161,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const gOffsets = new Map<string, number>();
   let gSize = 0;
   const slotSize = (t: VType) => (t.t === 'str' ? (t.max !== undefined ? (t.max + 7) & ~7 : mem.strSlot) : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
-  const aggValueSize = (a: AggInfo) => 8 * (AGG_VALUE_WORDS[a.fn]?.(a.params) ?? 1);
+  const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
   const env: LowerEnv = {
     sym, mem, sink, literal,
@@ -178,10 +178,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     clauses: new Map(),
     recMax: 8,
     checked,
-    kernelSymbol: (name) => {
-      // Data symbols too (`` `name ``); 0 is what kallsyms shows when addresses are hidden.
-      try { const addr = kernelSymbolAddress(name, undefined, undefined, true); return addr === 0n ? undefined : addr; } catch { return undefined; }
-    },
+    kernelSymbol: (name) => opts.kernelLookups?.symbol(name),
+    kernelTypes: () => opts.kernelLookups?.types(),
     usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,
@@ -267,6 +265,10 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
         plan.emitTrampoline({
           asm,
           argOffset: (i) => MST.argv + 8 * i,
+          scratchOffset: MST.scratchU64,
+          regsOffset: MST.regs,
+          timestampOffset: MST.timestamp,
+          errnoOffset: MST.errno,
           exitLabel,
           argsUsed(probeId) {
             const entry = entries.find((e) => e.enabled.id === probeId);
@@ -331,8 +333,40 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       return undefined;
     }
   }
-  // Library subprograms (string routines) the programs call, and the ones those call.
-  const library = stringSubprograms(mem, opts.kernel ?? NEWEST_KERNEL);
+  addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL);
+
+  if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
+
+  // Maps, sized now that code generation is done.
+  const { maps, aggregations } = mapSpecs({ opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, providerMaps });
+  const pragmaOptions = pragmaOptionsOf(program);
+  const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
+  // Clauses matched by no enabled program still need a spec for the consumer (none print).
+  const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
+  const usesTvars = sym.threads.size > 0;
+  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
+  // key tuple and value; an aggregation its key (at least the 4-byte id) and value.
+  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => (m.name === 'tvars' ? 0 : m.keySize) + m.valueSize));
+  const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
+  return {
+    maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
+    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
+  };
+}
+
+/** Fits the programs to the kernel they will load into; false (an error reported) when a kfunc they need is missing. */
+function fitsKernel(program: A.Program, sink: DiagnosticSink, opts: CompileOptions, programs: ProgramSpecData[], subprograms: Map<string, Insn[]>): boolean {
+  const kernel = opts.kernel ?? NEWEST_KERNEL;
+  const missingKfuncs = fitToKernel({ programs, subprograms }, kernel);
+  if (missingKfuncs.length === 0) return true;
+  const d = sink.error('D_UNKNOWN', missingKfuncMessage(missingKfuncs[0]!, kernel));
+  d.source = program.span.source;
+  return false;
+}
+
+/** Adds the library subprograms (string routines) the programs call, and the ones those call. */
+function addLibrarySubprograms(programs: ProgramSpecData[], subprograms: Map<string, Insn[]>, mem: MemLayout, kernel: KernelCaps): void {
+  const library = stringSubprograms(mem, kernel);
   const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
   while (pending.length) {
     for (const i of pending.pop()!) {
@@ -341,16 +375,19 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       if (body) { subprograms.set(i.callee, body); pending.push(body); }
     }
   }
+}
 
-  const kernel = opts.kernel ?? NEWEST_KERNEL;
-  const missingKfuncs = fitToKernel({ programs, subprograms }, kernel);
-  if (missingKfuncs.length > 0) {
-    const d = sink.error('D_UNKNOWN', missingKfuncMessage(missingKfuncs[0]!, kernel));
-    d.source = program.span.source;
-    return undefined;
-  }
+/** What sizing the maps needs from the compilation that just ran. */
+interface MapSizing {
+  opts: CompileOptions; mem: MemLayout; env: LowerEnv; sym: Symbols; match: ProbeMatch; programs: ProgramSpecData[];
+  subprograms: Map<string, Insn[]>; gSize: number; strtab: string[]; strOffsets: Map<string, number>; strtabSize: number;
+  slotSize(t: VType): number; aggValueSize(a: AggInfo): number; aggKeySize(a: AggInfo): number;
+  providerMaps: ProviderMap[];
+}
 
-  // Maps, sized now that code generation is done.
+/** The program's maps, sized once code generation is done, and the aggregations' layouts. */
+function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: AggregationSpec[] } {
+  const { opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, providerMaps } = z;
   const maps: MapSpecData[] = [];
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
@@ -429,6 +466,11 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       params: a.fn === 'lquantize' ? { base: p[0], limit: p[1], step: p[2] ?? 1n } : a.fn === 'llquantize' ? { factor: p[0], lmag: p[1], hmag: p[2], steps: p[3] } : undefined,
     });
   }
+  return { maps, aggregations };
+}
+
+/** `#pragma D option` settings in program order. */
+function pragmaOptionsOf(program: A.Program): { name: string; value?: string }[] {
   const pragmaOptions: { name: string; value?: string }[] = [];
   for (const item of program.items) {
     if (item.kind === 'Pragma' && item.directive === 'option') {
@@ -438,18 +480,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       }
     }
   }
-  const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
-  // Clauses matched by no enabled program still need a spec for the consumer (none print).
-  const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
-  const usesTvars = sym.threads.size > 0;
-  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
-  // key tuple and value; an aggregation its key (at least the 4-byte id) and value.
-  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => (m.name === 'tvars' ? 0 : m.keySize) + m.valueSize));
-  const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
-  return {
-    maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
-    sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
-  };
+  return pragmaOptions;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { FieldLayout } from '../codegen/spec.js';
+import type { FieldLayout } from '../program/spec.js';
 import { compilePrintfAction, decodeField, formatCIntNumber, readString } from './record.js';
 import { formatPrintf } from './format/printf.js';
 import { cspec, formatCInt } from './format/cformat.js';

@@ -12,7 +12,7 @@
  */
 import { formatKernelAddress, formatKernelFunction, formatKernelModule } from './ksyms.js';
 import { formatUserAddress, formatUserFunction, formatUserModule } from './usyms.js';
-import type { FieldLayout } from '../codegen/spec.js';
+import type { FieldLayout } from '../program/spec.js';
 import { type CSpec, cspec, formatCString } from './format/cformat.js';
 import { type FormatContext, type PrintfDirective, type PrintfProgram, compilePrintf, formatPrintf, isPrintfError } from './format/printf.js';
 import type { Value } from './format/values.js';

@@ -4,8 +4,9 @@
  */
 import type { Span } from './source.js';
 
-/** A DTrace error tag (`D_SYNTAX`, `D_PDESC_ZERO`, …); the catalogue is in tags.ts. */
-export type ErrTag = string;
+import type { ErrTag } from './tags.js';
+
+export type { ErrTag };
 
 export interface Note { message: string; span?: Span }
 

@@ -10,15 +10,15 @@
 export type TagStage = 'lexical' | 'syntax' | 'semantic' | 'runtime';
 
 export interface ErrTagInfo {
-  tag: string;
+  tag: ErrTag;
   stage: TagStage;
   /** DTrace's message, verbatim where the corpus shows it; `%s`/`%d` are the variable parts. */
   template: string;
 }
 
-type Row = [tag: string, stage: TagStage, template: string];
+type Row = readonly [tag: string, stage: TagStage, template: string];
 
-const ROWS: Row[] = [
+const ROWS = [
   ['D_UNKNOWN', 'semantic', '%s'],
   ['D_SYNTAX', 'syntax', 'syntax error near "%s"'],
   ['D_EMPTY', 'syntax', 'empty D program translation unit'],
@@ -230,9 +230,20 @@ const ROWS: Row[] = [
   // Added after dt_errtags.h's 2017 list; used by Oracle DTrace 2.0 and the corpus.
   ['D_ALLOCA_SIZE', 'semantic', 'alloca( ) size must be an integral constant expression or an expression of integral type'],
   ['D_ALLOCA_INCOMPAT', 'semantic', 'alloca( ) pointer incompatible with %s'],
-];
+  // Raised by the checker with Oracle DTrace 2.0's wording, missing from the lists above.
+  ['D_SPEC_AGG', 'semantic', 'speculate( ) may not follow aggregating action(s)'],
+  ['D_COMM_SPEC', 'semantic', 'commit( ) may not follow speculate( )'],
+  ['D_DISC_SPEC', 'semantic', 'discard( ) may not follow speculate( )'],
+  ['D_PRINT_SIZE', 'semantic', "print( ) argument #1 reference has type '%s' with size 0; cannot print( ) it."],
+  ['D_ARR_BOUNDS', 'semantic', 'index outside array bounds: %d, max is %d'],
+  ['D_FLOAT', 'semantic', 'floating-point constants are not permitted'],
+  ['D_DECL_MEMBER', 'semantic', "failed to define member '%s': Duplicate member or variable name"],
+] as const satisfies readonly Row[];
 
-export const ERR_TAGS: ReadonlyMap<string, ErrTagInfo> = new Map(ROWS.map(([tag, stage, template]) => [tag, { tag, stage, template }]));
+/** A DTrace error tag (`D_SYNTAX`, `D_PDESC_ZERO`, …): one of the catalogue's, so a tag missing from it is a type error. */
+export type ErrTag = (typeof ROWS)[number][0];
+
+export const ERR_TAGS: ReadonlyMap<string, ErrTagInfo> = new Map(ROWS.map(([tag, stage, template]): [string, ErrTagInfo] => [tag, { tag, stage, template }]));
 
 export function tagInfo(tag: string): ErrTagInfo | undefined {
   return ERR_TAGS.get(tag);

@@ -7,7 +7,7 @@
  * driver can report an unreferenced last operand (`D_MACRO_UNUSED`).
  */
 import type { Token } from './token.js';
-import { decodeEscapes } from './lexer.js';
+import { decodeEscapes } from './escapes.js';
 
 /** The values macros expand to; `args[0]` is `$0` (the script path). */
 export interface MacroEnv {

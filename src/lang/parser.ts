@@ -10,7 +10,7 @@
  */
 import type * as A from './ast.js';
 import { type Source, type Span, span as mkSpan } from '../diag/source.js';
-import type { DiagnosticSink } from '../diag/diagnostic.js';
+import type { DiagnosticSink, ErrTag } from '../diag/diagnostic.js';
 import { createLexer, lexAt, type ControlLine, type LexMode, type Lexer } from './lexer.js';
 import { BUILTIN_TYPEDEFS, QUALIFIER_KEYWORDS, STORAGE_KEYWORDS, TYPE_KEYWORDS, type Token } from './token.js';
 import { createMacroEnv, expandProbeDescription, unusedArgumentMessage, type MacroEnv } from './macros.js';
@@ -91,7 +91,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   /** The span of a node reduced on its own last token (`f(…)`, `a[…]`, `a.b`, `x++`): that token's line. */
   const spLast = (start: number, end: number, last: Token): Span => ({ ...mkSpan(source, start, end), lineAt: last.start });
 
-  function fail(tag: string, message: string, start: number, end: number, lineAt?: number): never {
+  function fail(tag: ErrTag, message: string, start: number, end: number, lineAt?: number): never {
     if (errorsInItem === 0) sink.error(tag, message, lineAt === undefined ? sp(start, end) : { ...sp(start, end), lineAt });
     errorsInItem++;
     throw new SyntaxAbort(message);

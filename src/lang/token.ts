@@ -17,11 +17,13 @@
  * - `punct`: operator or punctuator (`text`); a `/` that closes a predicate has `closesPredicate`
  * - `eof`, and `error` for input the lexer could not make a token of (see `problem`).
  */
+import type { ErrTag } from '../diag/tags.js';
+
 export type TokenKind =
   | 'ident' | 'keyword' | 'int' | 'char' | 'string' | 'agg' | 'macro' | 'pspec' | 'punct' | 'eof' | 'error';
 
 export interface LexProblem {
-  tag: string;
+  tag: ErrTag;
   message: string;
   /** Where the problem is, when narrower than the token. */
   start?: number;

@@ -15,7 +15,6 @@
 import { attachRawTracepoint } from '../bpf/link.js';
 import { type Asm, R0, R1, R2, R3, R9, R10, imm, type Reg } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
-import { MST } from '../codegen/layout.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { hasRawTracepoint } from './kernel-events.js';
@@ -95,15 +94,16 @@ const PT_REGS_ORIG_AX = 120;
 const MAX_ARGS = 10;
 
 /** Reads the kernel word at `base` + `offset` into dst through the scratch slot. */
-function emitReadKernel(a: Asm, dst: Reg, base: Reg, offset: number, size: 1 | 2 | 4 | 8): void {
-  a.st(8, R9, MST.scratchU64, 0);
+function emitReadKernel(a: Asm, scratch: number, dst: Reg, base: Reg, offset: number, size: 1 | 2 | 4 | 8): void {
+  a.st(8, R9, scratch, 0);
   a.mov(R3, base);
   if (offset) a.alu64('add', R3, imm(offset));
-  a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(size)).call(Helper.probe_read_kernel);
-  a.ldx(size, dst, R9, MST.scratchU64);
+  a.mov(R1, R9).alu64('add', R1, imm(scratch)).mov(R2, imm(size)).call(Helper.probe_read_kernel);
+  a.ldx(size, dst, R9, scratch);
 }
 
-function makeEmitter(a: Asm, skip: string, source: Underlying): ArgEmitter {
+function makeEmitter(t: TrampolineContext, skip: string, source: Underlying): ArgEmitter {
+  const a = t.asm, scratch = t.scratchOffset;
   const ctx = (dst: Reg) => a.ldx(8, dst, R10, -8);
   const fbt = source.kind === 'fbt' ? fbtSourceAttachment(source.fn, source.dir) : undefined;
   return {
@@ -129,30 +129,30 @@ function makeEmitter(a: Asm, skip: string, source: Underlying): ArgEmitter {
       // ctx: u64 args[2] = { struct pt_regs *regs, long id }.
       ctx(R0);
       a.ldx(8, R0, R0, 0);
-      a.st(8, R9, MST.scratchU64, 0);
+      a.st(8, R9, scratch, 0);
       a.mov(R3, R0).alu64('add', R3, imm(SYSCALL_ARG_REGS[i]!));
-      a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
-      a.ldx(8, dst, R9, MST.scratchU64);
+      a.mov(R1, R9).alu64('add', R1, imm(scratch)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+      a.ldx(8, dst, R9, scratch);
     },
     syscallReturn(dst) {
       ctx(dst);
       if (fbt) fbt.emitReturnValue(a, dst);
       else a.ldx(8, dst, dst, 8);
     },
-    readKernel: (dst, base, offset, size) => emitReadKernel(a, dst, base, offset, size),
-    setArg: (i, src) => { a.stx(8, R9, MST.argv + 8 * i, src); },
+    readKernel: (dst, base, offset, size) => emitReadKernel(a, scratch, dst, base, offset, size),
+    setArg: (i, src) => { a.stx(8, R9, t.argOffset(i), src); },
   };
 }
 
 /** Leaves the current system call's number in R0 (sys_enter: ctx->id; sys_exit: regs->orig_ax). */
-function emitSyscallNr(a: Asm, dir: 'entry' | 'return'): void {
+function emitSyscallNr(a: Asm, scratch: number, dir: 'entry' | 'return'): void {
   a.ldx(8, R0, R10, -8);
   if (dir === 'entry') { a.ldx(8, R0, R0, 8); return; }
   a.ldx(8, R0, R0, 0);
-  a.st(8, R9, MST.scratchU64, 0);
+  a.st(8, R9, scratch, 0);
   a.mov(R3, R0).alu64('add', R3, imm(PT_REGS_ORIG_AX));
-  a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
-  a.ldx(8, R0, R9, MST.scratchU64);
+  a.mov(R1, R9).alu64('add', R1, imm(scratch)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+  a.ldx(8, R0, R9, scratch);
 }
 
 interface FbtAttach { fbt: FbtSourceAttachment }
@@ -176,14 +176,14 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
         if (source.kind === 'syscall') {
           const nrs = source.syscalls.map((n) => syscallNr.get(n)).filter((n): n is number => n !== undefined);
           const fire = a.newLabel('nr');
-          emitSyscallNr(a, source.dir);
+          emitSyscallNr(a, t.scratchOffset, source.dir);
           for (const nr of nrs) a.jmp('jeq', R0, imm(nr), fire);
           a.ja(skip);
           a.label(fire);
-          if (source.dir === 'return') { a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8); emitSyscallErrno(a, R1); }
+          if (source.dir === 'return') { a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8); emitSyscallErrno(t, R1); }
         }
         for (let i = 0; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
-        def.emit(makeEmitter(a, skip, source), source);
+        def.emit(makeEmitter(t, skip, source), source);
         t.emitClauses(probe.id);
         a.label(skip);
       }

@@ -39,6 +39,14 @@ export interface TrampolineContext {
   asm: Asm;
   /** mstate offset of argv[i] (u64). */
   argOffset(i: number): number;
+  /** mstate offset of a u64 scratch word: where helper reads (probe_read_*) land. */
+  scratchOffset: number;
+  /** mstate offset of 64 scratch bytes (a copy of the first pt_regs words). */
+  regsOffset: number;
+  /** mstate offset of the firing's timestamp (u64; set it to keep a replayed firing's time). */
+  timestampOffset: number;
+  /** mstate offset of `errno` (u32), set by syscall return probes. */
+  errnoOffset: number;
   /**
    * Emit the clauses of probe `probeId` (sets mstate prid, runs every clause in order).
    * `keepTimestamp`: the trampoline has set mstate's timestamp itself (a firing replayed

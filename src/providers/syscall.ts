@@ -8,7 +8,6 @@ import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachRawTracepoint } from '../bpf/link.js';
 import { type Asm, type Reg, R0, R1, R2, R3, R4, R6, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
-import { MST } from '../codegen/layout.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { tracepointFormat } from '../bpf/tracefs.js';
 import type { ProbeArgDesc } from './provider.js';
@@ -86,11 +85,11 @@ function emitDeferUnreadable(t: TrampolineContext, probeId: number, args: number
   }
   a.ja(readable);
   a.label(defer);
-  a.mov(R1, imm(probeId)).stx(8, R9, MST.regs, R1);
-  a.call(Helper.ktime_get_ns).stx(8, R9, MST.regs + 8, R0);
-  for (let i = 0; i < ARG_REG_OFFSETS.length; i++) a.ldx(8, R1, R9, t.argOffset(i)).stx(8, R9, MST.regs + 16 + 8 * i, R1);
-  a.call(Helper.get_current_pid_tgid).stx(8, R9, MST.scratchU64, R0);
-  a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).mov(R3, R9).alu64('add', R3, imm(MST.regs)).mov(R4, imm(BPF_ANY));
+  a.mov(R1, imm(probeId)).stx(8, R9, t.regsOffset, R1);
+  a.call(Helper.ktime_get_ns).stx(8, R9, t.regsOffset + 8, R0);
+  for (let i = 0; i < ARG_REG_OFFSETS.length; i++) a.ldx(8, R1, R9, t.argOffset(i)).stx(8, R9, t.regsOffset + 16 + 8 * i, R1);
+  a.call(Helper.get_current_pid_tgid).stx(8, R9, t.scratchOffset, R0);
+  a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(t.scratchOffset)).mov(R3, R9).alu64('add', R3, imm(t.regsOffset)).mov(R4, imm(BPF_ANY));
   a.call(Helper.map_update_elem);
   a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);
   a.ja(t.exitLabel);
@@ -109,19 +108,19 @@ function deferredEntryPlan(deferrable: EnabledProbe[]): ProgramPlan {
     emitTrampoline(t) {
       const a = t.asm;
       a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).ldx(8, R1, R1, 0).jmp('jeq', R1, imm(0), t.exitLabel);
-      a.call(Helper.get_current_pid_tgid).stx(8, R9, MST.scratchU64, R0);
-      a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).call(Helper.map_lookup_elem);
+      a.call(Helper.get_current_pid_tgid).stx(8, R9, t.scratchOffset, R0);
+      a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(t.scratchOffset)).call(Helper.map_lookup_elem);
       a.jmp('jeq', R0, imm(0), t.exitLabel);
       // Copied out first: the entry is deleted before any clause runs.
-      for (let off = 0; off < DEFERRED_VALUE_BYTES; off += 8) a.ldx(8, R1, R0, off).stx(8, R9, MST.regs + off, R1);
-      a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(MST.scratchU64)).call(Helper.map_delete_elem);
+      for (let off = 0; off < DEFERRED_VALUE_BYTES; off += 8) a.ldx(8, R1, R0, off).stx(8, R9, t.regsOffset + off, R1);
+      a.ldMapFd(R1, DEFERRED_MAP).mov(R2, R9).alu64('add', R2, imm(t.scratchOffset)).call(Helper.map_delete_elem);
       a.ldMapValue(R1, DEFERRED_COUNT_MAP, 0).mov(R2, imm(-1)).atomicAdd(8, R1, 0, R2);
       for (let i = 0; i < 10; i++) {
-        if (i < ARG_REG_OFFSETS.length) a.ldx(8, R1, R9, MST.regs + 16 + 8 * i).stx(8, R9, t.argOffset(i), R1);
+        if (i < ARG_REG_OFFSETS.length) a.ldx(8, R1, R9, t.regsOffset + 16 + 8 * i).stx(8, R9, t.argOffset(i), R1);
         else a.st(8, R9, t.argOffset(i), 0);
       }
-      a.ldx(8, R1, R9, MST.regs + 8).stx(8, R9, MST.timestamp, R1);
-      a.ldx(8, R6, R9, MST.regs);
+      a.ldx(8, R1, R9, t.regsOffset + 8).stx(8, R9, t.timestampOffset, R1);
+      a.ldx(8, R6, R9, t.regsOffset);
       const targets = deferrable.map((p) => ({ p, label: a.newLabel(`replay${p.id}`) }));
       for (const { p, label } of targets) a.jmp('jeq', R6, imm(p.id), label);
       a.ja(t.exitLabel);
@@ -141,11 +140,12 @@ const MAX_ERRNO = 4095;
  * Sets `errno` for this firing from a system call's return value in `ret` (not changed):
  * -ret when the call failed (ret in [-MAX_ERRNO, -1]), else 0. Clobbers R0.
  */
-export function emitSyscallErrno(a: Asm, ret: Reg): void {
+export function emitSyscallErrno(t: TrampolineContext, ret: Reg): void {
+  const a = t.asm;
   const done = a.newLabel('errno');
   a.mov(R0, imm(0)).jmp('jsge', ret, imm(0), done).jmp('jslt', ret, imm(-MAX_ERRNO), done);
   a.mov(R0, ret).neg(R0);
-  a.label(done).stx(4, R9, MST.errno, R0);
+  a.label(done).stx(4, R9, t.errnoOffset, R0);
 }
 
 export const syscallProvider: Provider = {
@@ -197,8 +197,8 @@ export const syscallProvider: Provider = {
           a.ldx(8, R1, R10, -8);
           if (dir === 'entry') a.ldx(8, R2, R1, 8);
           else {
-            a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
-            a.ldx(8, R2, R9, MST.scratchU64);
+            a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(t.scratchOffset)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+            a.ldx(8, R2, R9, t.scratchOffset);
           }
           const targets = mine.map((p) => ({ p, label: a.newLabel(`nr${p.site.key as number}`) }));
           for (const { p, label } of targets) a.jmp('jeq', R2, imm(p.site.key as number), label);
@@ -209,8 +209,8 @@ export const syscallProvider: Provider = {
             const used = t.argsUsed(p.id);
             if (dir === 'entry' && used > 0) {
               a.ldx(8, R3, R10, -8).ldx(8, R3, R3, 0).alu64('add', R3, imm(REGS_COPY_FROM));
-              a.mov(R1, R9).alu64('add', R1, imm(MST.regs)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
-              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, MST.regs + off).stx(8, R9, t.argOffset(i), R1));
+              a.mov(R1, R9).alu64('add', R1, imm(t.regsOffset)).mov(R2, imm(64)).call(Helper.probe_read_kernel);
+              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R1, R9, t.regsOffset + off).stx(8, R9, t.argOffset(i), R1));
               for (let i = 6; i < used; i++) a.st(8, R9, t.argOffset(i), 0);
               const strings = stringArgs.get(p.id);
               if (strings && t.stringBuffer) emitDeferUnreadable(t, p.id, strings, t.stringBuffer);
@@ -219,7 +219,7 @@ export const syscallProvider: Provider = {
             } else {
               a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8).stx(8, R9, t.argOffset(0), R1).stx(8, R9, t.argOffset(1), R1);
               for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
-              emitSyscallErrno(a, R1);
+              emitSyscallErrno(t, R1);
             }
             // Hundreds of syscall probes often run the same clauses: share one copy of them.
             if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);

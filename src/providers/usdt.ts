@@ -14,7 +14,6 @@ import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachUprobe, closeLinks, type Link } from '../bpf/link.js';
 import { type Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
-import { MST } from '../codegen/layout.js';
 import { type ProcessModule } from '../bpf/elf/procmaps.js';
 import { PT_REGS_OFFSET, resolveUsdtProbes, usdtArgLocation, type ProcessUsdtProbe, type UsdtArgLocation } from '../bpf/elf/stapsdt.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
@@ -65,7 +64,7 @@ export function usdtConstantValue(value: bigint, sizeBytes: number, signed: bool
  * for symbol-relative operands: the runtime address of a symbol is regs.ip − pc + symbolVaddr
  * (a uprobe's handler sees ip = the probed instruction).
  */
-export function emitUsdtArg(a: Asm, loc: UsdtArgLocation, pc: number): void {
+export function emitUsdtArg(a: Asm, loc: UsdtArgLocation, pc: number, scratch: number): void {
   switch (loc.kind) {
     case 'constant':
       a.movImm64(R2, usdtConstantValue(loc.value, loc.sizeBytes, loc.signed));
@@ -90,9 +89,9 @@ export function emitUsdtArg(a: Asm, loc: UsdtArgLocation, pc: number): void {
         a.movImm64(R4, BigInt(loc.symbolVaddr) - BigInt(pc)).alu64('add', R3, R4);
       }
       // A faulting read leaves 0, as DTrace's args of an unreadable operand would be.
-      a.st(8, R9, MST.scratchU64, 0);
-      a.mov(R1, R9).alu64('add', R1, imm(MST.scratchU64)).mov(R2, imm(loc.sizeBytes)).call(Helper.probe_read_user);
-      a.ldx(loc.sizeBytes as 1 | 2 | 4 | 8, R2, R9, MST.scratchU64);
+      a.st(8, R9, scratch, 0);
+      a.mov(R1, R9).alu64('add', R1, imm(scratch)).mov(R2, imm(loc.sizeBytes)).call(Helper.probe_read_user);
+      a.ldx(loc.sizeBytes as 1 | 2 | 4 | 8, R2, R9, scratch);
       emitExtend(a, loc.sizeBytes, loc.signed);
       a.ldx(8, R1, R10, -8);
       return;
@@ -105,7 +104,7 @@ export function emitUsdtArgs(t: TrampolineContext, location: ProcessUsdtProbe): 
   const a = t.asm;
   const operands = location.probe.args.slice(0, MAX_ARGS);
   operands.forEach((operand, i) => {
-    emitUsdtArg(a, usdtArgLocation(operand), location.probe.pc);
+    emitUsdtArg(a, usdtArgLocation(operand), location.probe.pc, t.scratchOffset);
     a.stx(8, R9, t.argOffset(i), R2);
   });
   for (let i = operands.length; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);

@@ -17,14 +17,15 @@ import { VerifierError } from '../bpf/errors.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
 import { STATE, Activity, Fault } from '../codegen/layout.js';
-import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProgramSpecData, RecordedAction } from '../codegen/spec.js';
-import { RECORD_HEADER_BYTES } from '../codegen/spec.js';
+import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProgramSpecData, RecordedAction } from '../program/spec.js';
+import { RECORD_HEADER_BYTES, StidSpecial, ErrorRecord } from '../program/spec.js';
 import type { ProgramPlan, Provider } from '../providers/provider.js';
 import { PROVIDERS } from '../providers/registry.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '../consume/format/values.js';
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
+import { AGGREGATING_FUNCTIONS } from '../builtins/aggregations.js';
 import { formatAggregation, truncEntries } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
@@ -269,35 +270,13 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
   }
 
   function mergeValue(a: AggregationSpec, bytes: Uint8Array, stride: number): AggValue {
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const words = a.valueSize / 8;
-    const sum = new Array<bigint>(words).fill(0n);
-    let minmax: bigint | undefined;
+    const cpus: DataView[] = [];
     for (let c = 0; c < ncpu; c++) {
       const o = c * stride;
       if (o + a.valueSize > bytes.byteLength) break;
-      if (a.fn === 'min' || a.fn === 'max') {
-        if (dv.getBigUint64(o, true) === 0n) continue;
-        const v = dv.getBigInt64(o + 8, true);
-        if (minmax === undefined || (a.fn === 'min' ? v < minmax : v > minmax)) minmax = v;
-        continue;
-      }
-      if (a.fn === 'stddev') {
-        sum[0]! += dv.getBigUint64(o, true);
-        sum[1]! += dv.getBigInt64(o + 8, true);
-        const sq = (dv.getBigUint64(o + 24, true) << 64n) | dv.getBigUint64(o + 16, true);
-        sum[2]! += sq;
-        continue;
-      }
-      for (let w = 0; w < words; w++) sum[w]! += dv.getBigInt64(o + 8 * w, true);
+      cpus.push(new DataView(bytes.buffer, bytes.byteOffset + o, a.valueSize));
     }
-    switch (a.fn) {
-      case 'count': case 'sum': return { kind: 'scalar', value: BigInt.asIntN(64, sum[0]!) };
-      case 'min': case 'max': return { kind: 'scalar', value: minmax ?? 0n };
-      case 'avg': return { kind: 'avg', count: sum[0]!, sum: BigInt.asIntN(64, sum[1]!) };
-      case 'stddev': return { kind: 'stddev', count: sum[0]!, sum: BigInt.asIntN(64, sum[1]!), sumSq: sum[2]! };
-      default: return { kind: 'hist', buckets: sum };
-    }
+    return AGGREGATING_FUNCTIONS[a.fn].merge(cpus);
   }
 
   function snapshot(a: AggregationSpec, packed?: MapSnapshot): AggSnapshot {
@@ -350,11 +329,11 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     const prid = view.getUint32(offset, true);
     const stid = view.getUint32(offset + 4, true);
     const probe = probeById.get(prid);
-    if (stid === 0xffffffff) {
-      const clauseIndex = view.getUint32(offset + 8, true);
-      const code = view.getUint32(offset + 12, true);
-      const detail = view.getBigUint64(offset + 16, true);
-      const pc = Number(view.getBigUint64(offset + 24, true));
+    if (stid === StidSpecial.ERROR) {
+      const clauseIndex = view.getUint32(offset + ErrorRecord.faultingStid, true);
+      const code = view.getUint32(offset + ErrorRecord.fault, true);
+      const detail = view.getBigUint64(offset + ErrorRecord.value, true);
+      const pc = Number(view.getBigUint64(offset + ErrorRecord.pc, true));
       err(formatError({
         clauseIndex, probeId: prid, provider: probe?.provider ?? '', module: probe?.module ?? '', function: probe?.function ?? '', name: probe?.name ?? '',
         kind: FAULT_KIND[code] ?? 'unknown', detail, pc,

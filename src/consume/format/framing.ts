@@ -8,6 +8,7 @@
  *   - `formatRecordEnd(mode)`                      `\n` unless quiet
  *   - `flowStep(state, probe, ...)`                the -F marker/indent for one clause
  */
+import type { ProbeInfo as CompiledProbeInfo } from '../../program/spec.js';
 import { cspec, formatCInt } from './cformat.js';
 
 export interface FramingMode {
@@ -18,13 +19,7 @@ export interface FramingMode {
 }
 
 /** The probe a clause fired for. */
-export interface ProbeInfo {
-  id: number;
-  provider: string;
-  module: string;
-  function: string;
-  name: string;
-}
+export type ProbeInfo = Pick<CompiledProbeInfo, 'id' | 'provider' | 'module' | 'function' | 'name'>;
 
 /** The flow-indentation state of one buffer read (Oracle resets it per CPU buffer). */
 export interface FlowState {

@@ -8,6 +8,8 @@
  * the result with `Buffer.from(text, 'latin1')`. (A UTF-8 decode would make a 3-byte character
  * one column wide and change the padding, which Oracle does not do.)
  */
+import type { AggFn, AggValue } from '../../builtins/aggregations.js';
+export type { AggFn, AggValue } from '../../builtins/aggregations.js';
 
 /** One traced / recorded datum. */
 export type Value =
@@ -31,7 +33,6 @@ export type Value =
    */
   | { kind: 'symbol'; text: string; addr?: bigint; pid?: bigint };
 
-export type AggFn = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stddev' | 'quantize' | 'lquantize' | 'llquantize';
 
 /** The recorded type of one aggregation key (what a missing key would be printed as). */
 export type KeyType =
@@ -57,16 +58,6 @@ export interface AggDesc {
   params?: AggParams;
 }
 
-/**
- * The merged (all CPUs) value of one entry.
- * Histogram buckets use DTrace's dense layouts: quantize 127 buckets with 0 in bucket 63;
- * lquantize levels+2 buckets (underflow first); llquantize 2·M·B+3 bins (see histogram.ts).
- */
-export type AggValue =
-  | { kind: 'scalar'; value: bigint }                                  // count, sum, min, max
-  | { kind: 'avg'; count: bigint; sum: bigint }
-  | { kind: 'stddev'; count: bigint; sum: bigint; sumSq: bigint }      // sumSq: 128-bit unsigned
-  | { kind: 'hist'; buckets: bigint[] };
 
 export interface AggEntry {
   keys: Value[];

@@ -7,7 +7,7 @@
 import type { Insn } from '../bpf/asm/insn.js';
 import type { CType } from '../check/ctypes.js';
 import type { Span } from '../diag/source.js';
-import type { AggFn } from '../consume/format/values.js';
+import type { AggFn } from '../builtins/aggregations.js';
 
 export interface MapSpecData {
   name: string;
@@ -102,6 +102,14 @@ export interface AggregationSpec {
 export const RECORD_HEADER_BYTES = 8;
 /** Special stid values for records that do not belong to a clause. */
 export const StidSpecial = { ERROR: 0xffffffff, DROP: 0xfffffffe } as const;
+
+/**
+ * The record a fault writes (its header's stid is StidSpecial.ERROR): byte offsets of its
+ * fields, u32 but for the u64 `value` (the faulting address or value) and `pc` (the
+ * instruction index). Written by the fault path, read back by the ERROR subprogram (its
+ * arguments) and by the consumer (the error message).
+ */
+export const ErrorRecord = { prid: 0, stid: 4, faultingStid: 8, fault: 12, value: 16, pc: 24, bytes: 32 } as const;
 
 export interface CompiledProgram {
   maps: MapSpecData[];

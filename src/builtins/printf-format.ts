@@ -1,0 +1,195 @@
+/**
+ * @fileoverview D's printf formats (dt_printf.c's dt_printf_create): the conversion table and
+ * the format parser, shared by the checker, code generation (which arguments a %s consumes)
+ * and the consumer (consume/format/printf.ts renders with them).
+ */
+
+/** How a conversion checks its argument (the pfcheck_* functions). */
+export type ArgCheck =
+  | 'addr' | 'kaddr' | 'uaddr' | 'stack' | 'time' | 'str' | 'wstr' | 'csi' | 'fp' | 'xint'
+  | 'dint' | 'xshort' | 'xlong' | 'xlonglong' | 'type';
+
+/** How a conversion prints its argument (the pfprint_* functions). */
+export type PrintKind =
+  | 'sint' | 'uint' | 'dint' | 'fp' | 'addr' | 'uaddr' | 'stack' | 'time' | 'time822'
+  | 'cstr' | 'wstr' | 'estr' | 'echr' | 'pct';
+
+export interface Conversion {
+  /** The name as written after flags/width (`d`, `lld`, `hx`, `k`, `%`). */
+  name: string;
+  /** The C conversion it prints with (`d`, `x`, `s`, `c` …). */
+  outConv: string;
+  /** Prototype text for error messages (or the C type name for 'type' checks). */
+  proto: string;
+  check: ArgCheck;
+  print: PrintKind;
+}
+
+const XINT = 'char, short, int, long, or long long';
+const CSI = 'char, short, or int';
+const FP = 'float, double, or long double';
+const ADDR = 'pointer or integer';
+const UADDR = 'pointer or integer (with -p/-c) or _usymaddr (without -p/-c)';
+const CSTR = 'char [] or string (or use stringof)';
+const WSTR = 'wchar_t []';
+
+function conv(name: string, outConv: string, proto: string, check: ArgCheck, print: PrintKind): Conversion {
+  return { name, outConv, proto, check, print };
+}
+
+/** The conversion dictionary (dt_printf.c's _dtrace_conversions). */
+export const CONVERSIONS: ReadonlyMap<string, Conversion> = new Map([
+  conv('a', 's', ADDR, 'kaddr', 'addr'),
+  conv('A', 's', UADDR, 'uaddr', 'uaddr'),
+  conv('c', 'c', CSI, 'csi', 'sint'),
+  conv('C', 's', CSI, 'csi', 'echr'),
+  conv('d', 'd', XINT, 'dint', 'dint'),
+  conv('e', 'e', FP, 'fp', 'fp'),
+  conv('E', 'E', FP, 'fp', 'fp'),
+  conv('f', 'f', FP, 'fp', 'fp'),
+  conv('g', 'g', FP, 'fp', 'fp'),
+  conv('G', 'G', FP, 'fp', 'fp'),
+  conv('hd', 'd', 'short', 'type', 'sint'),
+  conv('hi', 'i', 'short', 'type', 'sint'),
+  conv('ho', 'o', 'unsigned short', 'type', 'uint'),
+  conv('hu', 'u', 'unsigned short', 'type', 'uint'),
+  conv('hx', 'x', 'short', 'xshort', 'uint'),
+  conv('hX', 'X', 'short', 'xshort', 'uint'),
+  conv('i', 'i', XINT, 'dint', 'dint'),
+  conv('k', 's', 'stack', 'stack', 'stack'),
+  conv('lc', 'lc', 'int', 'type', 'sint'),
+  conv('ld', 'd', 'long', 'type', 'sint'),
+  conv('li', 'i', 'long', 'type', 'sint'),
+  conv('lo', 'o', 'unsigned long', 'type', 'uint'),
+  conv('lu', 'u', 'unsigned long', 'type', 'uint'),
+  conv('ls', 'ls', WSTR, 'wstr', 'wstr'),
+  conv('lx', 'x', 'long', 'xlong', 'uint'),
+  conv('lX', 'X', 'long', 'xlong', 'uint'),
+  conv('lld', 'd', 'long long', 'type', 'sint'),
+  conv('lli', 'i', 'long long', 'type', 'sint'),
+  conv('llo', 'o', 'unsigned long long', 'type', 'uint'),
+  conv('llu', 'u', 'unsigned long long', 'type', 'uint'),
+  conv('llx', 'x', 'long long', 'xlonglong', 'uint'),
+  conv('llX', 'X', 'long long', 'xlonglong', 'uint'),
+  conv('Le', 'e', 'long double', 'type', 'fp'),
+  conv('LE', 'E', 'long double', 'type', 'fp'),
+  conv('Lf', 'f', 'long double', 'type', 'fp'),
+  conv('Lg', 'g', 'long double', 'type', 'fp'),
+  conv('LG', 'G', 'long double', 'type', 'fp'),
+  conv('o', 'o', XINT, 'xint', 'uint'),
+  conv('p', 'x', ADDR, 'addr', 'uint'),
+  conv('s', 's', CSTR, 'str', 'cstr'),
+  conv('S', 's', CSTR, 'str', 'estr'),
+  conv('T', 's', 'int64_t', 'time', 'time822'),
+  conv('u', 'u', XINT, 'xint', 'uint'),
+  conv('wc', 'wc', 'int', 'type', 'sint'),
+  conv('ws', 'ws', WSTR, 'wstr', 'wstr'),
+  conv('x', 'x', XINT, 'xint', 'uint'),
+  conv('X', 'X', XINT, 'xint', 'uint'),
+  conv('Y', 's', 'int64_t', 'time', 'time'),
+  conv('%', '%', 'void', 'type', 'pct'),
+].map((c) => [c.name, c]));
+
+export interface PrintfFlags {
+  alt: boolean; zero: boolean; left: boolean; plus: boolean; space: boolean; group: boolean;
+  /** `@`: takes the aggregation value (printa only). */
+  agg: boolean;
+  /** `*` width / `.*` precision taken from an argument. */
+  dynWidth: boolean;
+  dynPrec: boolean;
+}
+
+/** One `%…` directive, with the literal text before it. */
+export interface PrintfDirective {
+  prefix: string;
+  /** 1-based position among the `%` directives (DTrace's "conversion #N"). */
+  index: number;
+  conv: Conversion;
+  flags: PrintfFlags;
+  width: number;
+  precision: number;
+}
+
+export interface PrintfProgram {
+  format: string;
+  directives: PrintfDirective[];
+  /** Literal text after the last directive. */
+  suffix: string;
+}
+
+export interface PrintfError { tag: string; error: string }
+
+export function isPrintfError(x: PrintfProgram | PrintfError): x is PrintfError {
+  return 'error' in x;
+}
+
+/** Parses a format string exactly as dt_printf_create does. */
+export function compilePrintf(fmt: string): PrintfProgram | PrintfError {
+  const directives: PrintfDirective[] = [];
+  let q = 0;
+  let index = 0;
+  for (let p = fmt.indexOf('%', q); p >= 0; p = fmt.indexOf('%', q)) {
+    index++;
+    const prefix = fmt.slice(q, p);
+    const flags: PrintfFlags = {
+      alt: false, zero: false, left: false, plus: false, space: false, group: false,
+      agg: false, dynWidth: false, dynPrec: false,
+    };
+    let width = 0;
+    let precision = 0;
+    let digits = 0;
+    let dot = 0;
+    let name = '';
+    const err = (msg: string): PrintfError => ({ tag: 'D_SYNTAX', error: `format conversion #${index} ${msg}` });
+    let i = p;
+    for (;;) {
+      i++;
+      const c = fmt[i];
+      if (c === undefined) return err('name expected before end of format string');
+      if (c >= '0' && c <= '9') {
+        if (dot === 0 && digits === 0 && c === '0') { flags.zero = true; flags.left = false; continue; }
+        let n = 0;
+        while (i < fmt.length && (fmt[i] as string) >= '0' && (fmt[i] as string) <= '9') n = n * 10 + Number(fmt[i++]);
+        if (dot) precision = n; else width = n;
+        i--;
+        digits++;
+        continue;
+      }
+      if (c === '#') { flags.alt = true; continue; }
+      if (c === '*') {
+        const which = dot ? 'dynPrec' : 'dynWidth';
+        // Oracle's message always says "precision" here (its ternary tests a non-zero flag).
+        if (flags[which]) return err("has more than one '*' specified for the output precision");
+        flags[which] = true;
+        continue;
+      }
+      if (c === '+') { flags.plus = true; continue; }
+      if (c === '-') { flags.left = true; flags.zero = false; continue; }
+      if (c === '.') {
+        if (dot++ !== 0) return err("has more than one '.' specified");
+        digits = 0;
+        continue;
+      }
+      if (c === '?') { width = 16; continue; }
+      if (c === '@') { flags.agg = true; continue; }
+      if (c === "'") { flags.group = true; continue; }
+      if (c === ' ') { flags.space = true; continue; }
+      if (c === '$') return err('uses unsupported positional format (%n$)');
+      if (c === '%' && fmt[i - 1] !== '%') return err('cannot be combined with other format flags: %%');
+      if (c === 'h' || c === 'l' || c === 'L' || c === 'w') {
+        if (name.length < 6) name += c;
+        continue;
+      }
+      name += c;
+      break;
+    }
+    const found = CONVERSIONS.get(name);
+    if (found === undefined) return err(`is undefined: %${name}`);
+    directives.push({ prefix, index, conv: found, flags, width, precision });
+    q = i + 1;
+  }
+  return { format: fmt, directives, suffix: fmt.slice(q) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Compile-time checking.

@@ -19,11 +19,14 @@ function dtrace(args: string[]) {
 
 test('cpc:::page_faults-user-1000 fires once per 1000 of the workload\'s minor faults (within 1 %)', { skip }, () => {
   const bin = buildWorkload('page_faults');
-  const r = dtrace(['-n', 'cpc:::page_faults-user-1000 /pid == $target/ { @ = count(); }', '-c', `${bin} 300000`]);
+  // The counter runs per CPU for every process (as in DTrace); the predicate picks the firings
+  // that land in the target. A million faults in a tight loop make the target nearly all of
+  // its CPU's faults, so the estimate is within 1 %.
+  const r = dtrace(['-n', 'cpc:::page_faults-user-1000 /pid == $target/ { @ = count(); }', '-c', `${bin} 100000 10`]);
   assert.equal(r.status, 0, r.stderr);
   const minflt = Number(/minflt (\d+)/.exec(r.stdout)?.[1]);
   const fired = Number(/^\s*(\d+)\s*$/m.exec(r.stdout.replace(/minflt \d+/, ''))?.[1]);
-  assert.ok(minflt >= 300000, r.stdout);
+  assert.ok(minflt >= 1_000_000, r.stdout);
   const expected = minflt / 1000;
   assert.ok(Math.abs(fired - expected) <= Math.max(1, expected * 0.01), `fired ${fired} times for ${minflt} minor faults`);
 });

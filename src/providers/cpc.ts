@@ -14,7 +14,7 @@ import { attachPerfEvent, type Link } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { PerfHwId, PerfSwId, PerfType } from '../bpf/uapi.js';
 import { UnsupportedError } from '../bpf/errors.js';
-import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import { emitSampledPcArgs } from './profile.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
 
 interface CpcEvent { type: number; config: number; hardware: boolean; listedCount: number }
@@ -68,10 +68,6 @@ function listed(): string[] {
   return names;
 }
 
-// struct bpf_perf_event_data starts with struct pt_regs: ip at 128, cs at 136 (x86_64).
-const PT_REGS_IP = 128;
-const PT_REGS_CS = 136;
-
 export const cpcProvider: Provider = {
   name: 'cpc',
   dynamic: true,
@@ -97,14 +93,7 @@ export const cpcProvider: Provider = {
       probes: [p],
       runMode: 'attach',
       emitTrampoline(t) {
-        const a = t.asm;
-        // As profile: arg0 = the PC if the event hit the kernel, arg1 = the PC if user mode.
-        a.ldx(8, R1, R10, -8).ldx(8, R2, R1, PT_REGS_IP).ldx(8, R3, R1, PT_REGS_CS).alu64('and', R3, imm(3));
-        const user = a.newLabel('user'), done = a.newLabel('args');
-        a.st(8, R9, t.argOffset(0), 0).st(8, R9, t.argOffset(1), 0);
-        a.jmp('jeq', R3, imm(3), user).stx(8, R9, t.argOffset(0), R2).ja(done);
-        a.label(user).stx(8, R9, t.argOffset(1), R2);
-        a.label(done).mov(R1, R1);
+        emitSampledPcArgs(t);
         t.emitClauses(p.id);
       },
     }));

@@ -8,7 +8,7 @@ import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { attachProfile } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
 
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n, nsec: 1n, us: 1000n, usec: 1000n, ms: 1_000_000n, msec: 1_000_000n,
@@ -38,6 +38,21 @@ export function profilePeriodNs(name: string): { kind: 'profile' | 'tick'; perio
 const PT_REGS_IP = 128;
 const PT_REGS_CS = 136;
 
+/**
+ * The arguments of a probe fired by a sampling perf event (profile, cpc): arg0 is the PC when
+ * the sample interrupted the kernel, arg1 the PC when it interrupted user mode; the other is 0.
+ */
+export function emitSampledPcArgs(t: TrampolineContext): void {
+  const a = t.asm;
+  // ctx at fp-8; the low two bits of CS are the privilege level (3: user).
+  a.ldx(8, R1, R10, -8).ldx(8, R2, R1, PT_REGS_IP).ldx(8, R3, R1, PT_REGS_CS).alu64('and', R3, imm(3));
+  const user = a.newLabel('user'), done = a.newLabel('args');
+  a.st(8, R9, t.argOffset(0), 0).st(8, R9, t.argOffset(1), 0);
+  a.jmp('jeq', R3, imm(3), user).stx(8, R9, t.argOffset(0), R2).ja(done);
+  a.label(user).stx(8, R9, t.argOffset(1), R2);
+  a.label(done).mov(R1, R1);
+}
+
 export const profileProvider: Provider = {
   name: 'profile',
   dynamic: true,
@@ -63,14 +78,7 @@ export const profileProvider: Provider = {
       probes: [p],
       runMode: 'attach',
       emitTrampoline(t) {
-        const a = t.asm;
-        // ctx at fp-8. arg0 = ip if kernel mode else 0; arg1 = ip if user mode else 0.
-        a.ldx(8, R1, R10, -8).ldx(8, R2, R1, PT_REGS_IP).ldx(8, R3, R1, PT_REGS_CS).alu64('and', R3, imm(3));
-        const user = a.newLabel('user'), done = a.newLabel('args');
-        a.st(8, R9, t.argOffset(0), 0).st(8, R9, t.argOffset(1), 0);
-        a.jmp('jeq', R3, imm(3), user).stx(8, R9, t.argOffset(0), R2).ja(done);
-        a.label(user).stx(8, R9, t.argOffset(1), R2);
-        a.label(done).mov(R1, R1);
+        emitSampledPcArgs(t);
         t.emitClauses(p.id);
       },
     }));

@@ -9,7 +9,8 @@
  */
 import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
-import { Asm, R0, R1, R2, R3, R4, R5, R9, imm, type Reg } from '../../src/bpf/asm/insn.js';
+import { Asm, R0, R1, R2, R3, R4, R5, R9, imm, type Reg, type Insn } from '../../src/bpf/asm/insn.js';
+import { toIsaV3 } from '../../src/bpf/asm/isa-v3.js';
 import { encode, link } from '../../src/bpf/asm/encode.js';
 import { loadProgram, testRun, type BpfProgram } from '../../src/bpf/program.js';
 import { createMap, type BpfMap } from '../../src/bpf/map.js';
@@ -107,7 +108,10 @@ class Harness {
     });
     a.mov(R5, R9).callSub(subr.name);
     a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec)).stx(8, R1, 0, R0).mov(R0, imm(0)).exit();
-    const linked = link(a.insns, stringSubprograms(this.mem, kernel));
+    // As compile's kernel fit does: v4 instructions become v3 sequences where the level lacks v4.
+    const subs = stringSubprograms(this.mem, kernel);
+    const fit = (insns: Insn[]): Insn[] => (kernel.isaV4 ? insns : toIsaV3(insns));
+    const linked = link(fit(a.insns), { get: (name) => { const body = subs.get(name); return body && fit(body); } });
     const callees = new Set(linked.flatMap((i) => (i.callee === undefined ? [] : [i.callee])));
     const extra = fallbackMaps(callees, strsize);
     this.extraMaps = extra.map((m) => createMap({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 }));

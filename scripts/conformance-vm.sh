@@ -9,5 +9,5 @@ node scripts/build.mjs
 # The guest is 10-20 times slower than the host: a 30 s per-test limit, and a whole-run budget that fits
 # in the boot's own time limit.
 args=$(printf ' %q' --list conformance/passing-6.1.txt --write-list /xfer/export/conformance/passing-6.1.txt \
-  --timeout 30 --budget "${CONFORMANCE_VM_BUDGET_S:-1000}" "$@")
-VM_TIMEOUT=${VM_TIMEOUT:-1100} exec bash scripts/vm.sh "mkdir -p /xfer/export/conformance && node scripts/conformance-ratchet.mjs$args"
+  --timeout 30 --budget "${CONFORMANCE_VM_BUDGET_S:-1500}" "$@")
+VM_TIMEOUT=${VM_TIMEOUT:-1600} exec bash scripts/vm.sh "mkdir -p /xfer/export/conformance && node scripts/conformance-ratchet.mjs$args"

@@ -14,8 +14,8 @@ import { attachPerfEvent, type Link } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { PerfHwId, PerfSwId, PerfType } from '../bpf/uapi.js';
 import { UnsupportedError } from '../bpf/errors.js';
-import { emitSampledPcArgs } from './profile.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+import { sampledPlans } from './profile.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe } from './provider.js';
 
 interface CpcEvent { type: number; config: number; hardware: boolean; listedCount: number }
 
@@ -85,19 +85,7 @@ export const cpcProvider: Provider = {
     return names.filter((n) => parseCpcName(n)).map((name) => ({ provider: 'cpc', module: '', function: '', name }));
   },
   list: () => listed().map((name) => ({ provider: 'cpc', module: '', function: '', name })),
-  plan(probes: EnabledProbe[]): ProgramPlan[] {
-    return probes.map((p) => ({
-      name: `cpc_${p.site.name.replace(/-/g, '_')}`,
-      bpfType: 'perf_event',
-      attach: parseCpcName(p.site.name),
-      probes: [p],
-      runMode: 'attach',
-      emitTrampoline(t) {
-        emitSampledPcArgs(t);
-        t.emitClauses(p.id);
-      },
-    }));
-  },
+  plan: (probes: EnabledProbe[]) => sampledPlans('cpc', probes, parseCpcName),
   attach(plan, prog) {
     const probe = plan.attach as CpcProbe;
     const e = EVENTS[probe.event]!;

@@ -53,6 +53,24 @@ export function emitSampledPcArgs(t: TrampolineContext): void {
   a.label(done).mov(R1, R1);
 }
 
+/**
+ * One perf_event program per probe of a sampling provider (profile, cpc), each filling the
+ * sampled-PC arguments; `attachOf` turns the probe name into the provider's attach data.
+ */
+export function sampledPlans(provider: string, probes: EnabledProbe[], attachOf: (name: string) => unknown): ProgramPlan[] {
+  return probes.map((p) => ({
+    name: `${provider}_${p.site.name.replace(/-/g, '_')}`,
+    bpfType: 'perf_event',
+    attach: attachOf(p.site.name),
+    probes: [p],
+    runMode: 'attach',
+    emitTrampoline(t) {
+      emitSampledPcArgs(t);
+      t.emitClauses(p.id);
+    },
+  }));
+}
+
 export const profileProvider: Provider = {
   name: 'profile',
   dynamic: true,
@@ -70,19 +88,7 @@ export const profileProvider: Provider = {
     return names.filter((n) => profilePeriodNs(n)).map((name) => ({ provider: 'profile', module: '', function: '', name }));
   },
   list: () => LISTED.map((name) => ({ provider: 'profile', module: '', function: '', name })),
-  plan(probes: EnabledProbe[]): ProgramPlan[] {
-    return probes.map((p) => ({
-      name: `profile_${p.site.name.replace(/-/g, '_')}`,
-      bpfType: 'perf_event',
-      attach: profilePeriodNs(p.site.name),
-      probes: [p],
-      runMode: 'attach',
-      emitTrampoline(t) {
-        emitSampledPcArgs(t);
-        t.emitClauses(p.id);
-      },
-    }));
-  },
+  plan: (probes: EnabledProbe[]) => sampledPlans('profile', probes, (name) => profilePeriodNs(name)),
   attach(plan, prog) {
     const period = plan.attach as { kind: 'profile' | 'tick'; periodNs: bigint };
     const cpus = onlineCpus();

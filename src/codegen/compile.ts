@@ -130,9 +130,20 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
  * value out to fit, so large records still fit the 32 KiB a per-CPU value may have.
  */
 export function compileProgram(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions): CompiledProgram | undefined {
-  const usage = emptyUsage();
-  const fallback = needsStringFallback(opts.kernel ?? NEWEST_KERNEL);
-  const first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes, fallback), usage);
+  // The string library's plain-BPF fallbacks need working memory, and whether this kernel needs
+  // them is known only from its BTF's kfuncs (a 6 MB read): ask only when the code calls the
+  // library (usage.strings), so a program without string routines starts without reading BTF.
+  let usage = emptyUsage();
+  let fallback = false;
+  const trial = new DiagnosticSink();
+  let first = compileWithLayout(program, match, trial, opts, memLayout(opts.strsize, opts.scratchsizeBytes, false), usage);
+  if (usage.strings && needsStringFallback(opts.kernel ?? NEWEST_KERNEL)) {
+    fallback = true;
+    usage = emptyUsage();
+    first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes, true), usage);
+  } else {
+    for (const d of trial.items) sink.add(d);
+  }
   if (!first) return undefined;
   const fitted = fittedLayout(opts.strsize, opts.scratchsizeBytes ?? 256 + 8, usage, fallback);
   return compileWithLayout(program, match, new DiagnosticSink(), opts, fitted, emptyUsage()) ?? first;
@@ -208,10 +219,13 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   // Inlines (and translators) of the program that read arguments make every clause need them.
   const inlinesReadArgs = program.items.some((i) => i.kind !== 'Clause' && argsRead(i) > 0);
   let failed = false;
+  // Probe id → its match (a pid provider can enable thousands: no linear searches per probe).
+  const probeById = new Map(match.probes.map((p) => [p.id, p]));
   for (const [provider, entries] of match.byProvider) {
+    const entryById = new Map(entries.map((e) => [e.enabled.id, e]));
     const plans: ProgramPlan[] = provider.plan(entries.map((e) => e.enabled), {
       userStringArgs(probeId) {
-        const entry = entries.find((e) => e.enabled.id === probeId);
+        const entry = entryById.get(probeId);
         return entry ? userStringArgs(entry.clauses.map((mc) => [mc.clause.predicate, mc.clause.body])) : [];
       },
     });
@@ -244,7 +258,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
           groups = new Map();
           for (const e of entries) {
             const list = groups.get(groupKey(e)) ?? [];
-            list.push(match.probes.find((p) => p.id === e.enabled.id)!);
+            list.push(probeById.get(e.enabled.id)!);
             groups.set(groupKey(e), list);
           }
         }
@@ -271,12 +285,12 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
           errnoOffset: MST.errno,
           exitLabel,
           argsUsed(probeId) {
-            const entry = entries.find((e) => e.enabled.id === probeId);
+            const entry = entryById.get(probeId);
             return entry && !inlinesReadArgs ? Math.max(0, ...entry.clauses.map((mc) => argsRead([mc.clause.predicate, mc.clause.body]))) : 10;
           },
           stringBuffer: { offset: mem.tmp, size: mem.strsize + 1 },
           emitSharedClauses(probeId, opts) {
-            const entry = entries.find((e) => e.enabled.id === probeId);
+            const entry = entryById.get(probeId);
             if (!entry) return false;
             const key = groupKey(entry);
             const members = probeGroups().get(key)!;
@@ -293,11 +307,11 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
             return false;
           },
           emitClauses(probeId, opts) {
-            const entry = entries.find((e) => e.enabled.id === probeId);
+            const entry = entryById.get(probeId);
             if (!entry) return;
             asm.mov(R1, imm(probeId)).stx(4, R9, MST.prid, R1);
             if (!opts?.keepTimestamp) asm.st(8, R9, MST.timestamp, 0);
-            lowerClauses(entry, probeId, match.probes.find((p) => p.id === probeId)!);
+            lowerClauses(entry, probeId, probeById.get(probeId)!);
           },
         });
       } catch (e) {

@@ -15,14 +15,18 @@
  */
 import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, isAbsolute } from 'node:path';
-import { attachUprobe } from '../bpf/link.js';
-import { R1, R2, R9 } from '../bpf/asm/insn.js';
+import { attachUprobe, attachUprobeMulti, closeLinks, type Link } from '../bpf/link.js';
+import { SysError } from '../bpf/errors.js';
+import { hasFeature } from '../bpf/features.js';
+import { AttachType, Helper } from '../bpf/uapi.js';
+import type { BpfProgram } from '../bpf/program.js';
+import { R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
 import { type ElfFile, readElfFile, findSection, sectionData, cString } from '../bpf/elf/elf.js';
 import { processModules, resolvePidProbesIn, readProcMaps, openablePath, type ProcessModule, type PidSite } from '../bpf/elf/procmaps.js';
 import { readUsdtProbes } from '../bpf/elf/stapsdt.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { emitTgidFilter, usdtProvidersFor, usdtProvider } from './usdt.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
 
 // x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
 const ARG_REG_OFFSETS = [112, 104, 96, 88, 72, 64];
@@ -230,8 +234,112 @@ function targetModulesUnfiltered(pid: number): ProcessModule[] {
 // ---------------------------------------------------------------------------------------------
 // The pid provider
 
-interface PidAttachment {
-  site: PidSite;
+/**
+ * How a pid program attaches. `one`: a single probe site (one uprobe). `many`: the sites of one
+ * file and kind (entry/return/offset) served by one program that learns which probe fired from
+ * its BPF cookie, the probe id — attached by one uprobe_multi link where the kernel has them
+ * (6.6), else by one uprobe PMU event per site (5.15+ carry cookies on perf links). Loading one
+ * program instead of one per function and registering every site in one system call is what
+ * makes `pid$target:libc.so.6::entry` (2,600 functions) attach in a second, not minutes.
+ */
+type PidAttachment =
+  | { mech: 'one'; site: PidSite }
+  | { mech: 'many'; path: string; retprobe: boolean; sites: PidSite[]; probes: EnabledProbe[]; multiLink: boolean };
+
+/** Below this many sites in one file, one program per site: no cookie dispatch needed. */
+const MANY_THRESHOLD = 4;
+
+/** argv of a uprobe (fp-8: pt_regs): the argument registers, or DTrace's (offset, value) at return. */
+function emitUprobeArgs(t: TrampolineContext, kind: PidSite['kind']): void {
+  const a = t.asm;
+  a.ldx(8, R1, R10, -8);
+  if (kind === 'return') {
+    // DTrace: arg0 = offset of the returning instruction (a uretprobe cannot know it: 0),
+    // arg1 = the return value.
+    a.st(8, R9, t.argOffset(0), 0).ldx(8, R2, R1, AX).stx(8, R9, t.argOffset(1), R2);
+    for (let i = 2; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
+  } else {
+    ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R2, R1, off).stx(8, R9, t.argOffset(i), R2));
+    for (let i = ARG_REG_OFFSETS.length; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
+  }
+}
+
+function siteOf(p: EnabledProbe): PidSite {
+  return p.site.key as PidSite;
+}
+
+function onePlan(pid: number, p: EnabledProbe): ProgramPlan {
+  const site = siteOf(p);
+  return {
+    name: `pid_${p.id}`,
+    bpfType: 'kprobe',
+    attach: { mech: 'one', site } satisfies PidAttachment,
+    probes: [p],
+    runMode: 'attach',
+    emitTrampoline(t) {
+      emitTgidFilter(t, pid);
+      emitUprobeArgs(t, site.kind);
+      t.emitClauses(p.id);
+    },
+  };
+}
+
+function manyPlan(pid: number, path: string, kind: PidSite['kind'], probes: EnabledProbe[]): ProgramPlan {
+  const multiLink = hasFeature('uprobe_multi');
+  const retprobe = kind === 'return';
+  return {
+    name: `pid_multi_${probes[0]!.id}`,
+    bpfType: 'kprobe',
+    load: multiLink ? { expectedAttachType: AttachType.TRACE_UPROBE_MULTI } : undefined,
+    attach: { mech: 'many', path, retprobe, sites: probes.map(siteOf), probes, multiLink } satisfies PidAttachment,
+    probes,
+    runMode: 'attach',
+    emitTrampoline(t) {
+      const a = t.asm;
+      emitTgidFilter(t, pid);
+      emitUprobeArgs(t, kind);
+      // The cookie of the site that fired is its probe id.
+      a.ldx(8, R1, R10, -8).call(Helper.get_attach_cookie);
+      const targets = probes.map((p) => ({ p, label: a.newLabel(`pid${p.id}`) }));
+      for (const { p, label } of targets) a.jmp('jeq', R0, imm(p.id), label);
+      a.ja(t.exitLabel);
+      for (const { p, label } of targets) {
+        a.label(label);
+        if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);
+      }
+    },
+  };
+}
+
+/** The kernel refused to plant a uprobe on this instruction (x86: LOCK or segment prefixes, …). */
+function refusedSite(e: unknown): boolean {
+  return e instanceof SysError && (e.errno === ENOTSUPP || e.errno === 95 /* EOPNOTSUPP */ || e.errno === 22 /* EINVAL */);
+}
+
+const ENOTSUPP = 524;
+
+function probeName(p: EnabledProbe): string {
+  const s = p.site;
+  return `${s.provider}:${s.module}:${s.function}:${s.name}`;
+}
+
+/**
+ * One uprobe_multi link for `idx` (indices into the plan's sites); when the kernel refuses one
+ * site the whole link fails, so the set is halved until the refused sites are alone, and those
+ * are skipped with a warning each. A refusal costs about 2·log2(n) extra link attempts.
+ */
+function attachMultiSkipping(prog: BpfProgram, how: Extract<PidAttachment, { mech: 'many' }>, pid: number, idx: number[], links: Link[], warn: (i: number, e: unknown) => void): void {
+  try {
+    links.push(attachUprobeMulti(prog, {
+      path: how.path, offsets: idx.map((i) => how.sites[i]!.fileOffset), cookies: idx.map((i) => BigInt(how.probes[i]!.id)), retprobe: how.retprobe, pid,
+    }, `attach ${idx.length === 1 ? probeName(how.probes[idx[0]!]!) : `${idx.length} pid probes in ${how.path}`} (uprobe_multi)`));
+  } catch (e) {
+    if (!refusedSite(e)) throw e;
+    if (idx.length === 1) { warn(idx[0]!, e); return; }
+    const half = idx.length >> 1;
+    attachMultiSkipping(prog, how, pid, idx.slice(0, half), links, warn);
+    attachMultiSkipping(prog, how, pid, idx.slice(half), links, warn);
+  }
 }
 
 /** The pid provider of one process: `pid<PID>`. */
@@ -245,37 +353,52 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
     // Every instruction of every function of every library: too many to list.
     list: () => [],
     plan(enabled: EnabledProbe[]): ProgramPlan[] {
-      return enabled.map((p) => {
-        const site = p.site.key as PidSite;
-        const attach: PidAttachment = { site };
-        return {
-          name: `pid_${p.id}`,
-          bpfType: 'kprobe',
-          attach,
-          probes: [p],
-          runMode: 'attach',
-          emitTrampoline(t) {
-            const a = t.asm;
-            emitTgidFilter(t, pid);
-            if (site.kind === 'return') {
-              // DTrace: arg0 = offset of the returning instruction (a uretprobe cannot know
-              // it: 0), arg1 = the return value.
-              a.st(8, R9, t.argOffset(0), 0).ldx(8, R2, R1, AX).stx(8, R9, t.argOffset(1), R2);
-              for (let i = 2; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
-            } else {
-              ARG_REG_OFFSETS.forEach((off, i) => a.ldx(8, R2, R1, off).stx(8, R9, t.argOffset(i), R2));
-              for (let i = ARG_REG_OFFSETS.length; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
-            }
-            t.emitClauses(p.id);
-          },
-        };
-      });
+      // Group by file and probe kind: one program per group once it is large.
+      const groups = new Map<string, EnabledProbe[]>();
+      for (const p of enabled) {
+        const site = siteOf(p);
+        const key = `${site.kind === 'return' ? 'return' : 'entry'}\0${site.path}`;
+        const list = groups.get(key);
+        if (list) list.push(p); else groups.set(key, [p]);
+      }
+      const plans: ProgramPlan[] = [];
+      for (const probes of groups.values()) {
+        const site = siteOf(probes[0]!);
+        if (probes.length >= MANY_THRESHOLD) plans.push(manyPlan(pid, site.path, site.kind, probes));
+        else for (const p of probes) plans.push(onePlan(pid, p));
+      }
+      return plans;
     },
-    attach(plan, prog) {
-      const { site } = plan.attach as PidAttachment;
-      const s = plan.probes[0]!.site;
-      return [attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return', pid },
-        `attach ${s.provider}:${s.module}:${s.function}:${s.name}`)];
+    attach(plan, prog, warn) {
+      const how = plan.attach as PidAttachment;
+      if (how.mech === 'one') {
+        const { site } = how;
+        return [attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return', pid }, `attach ${probeName(plan.probes[0]!)}`)];
+      }
+      const links: Link[] = [];
+      const skipped = (i: number, e: unknown) => {
+        const why = e instanceof SysError ? e.code : String(e);
+        if (warn) warn(`probe ${probeName(how.probes[i]!)} skipped: the kernel cannot place a uprobe on its instruction (${why})`);
+      };
+      try {
+        if (how.multiLink) {
+          attachMultiSkipping(prog, how, pid, how.sites.map((_, i) => i), links, skipped);
+        } else {
+          how.sites.forEach((site, i) => {
+            try {
+              links.push(attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: how.retprobe, pid, cookie: BigInt(how.probes[i]!.id) },
+                `attach ${probeName(how.probes[i]!)}`));
+            } catch (e) {
+              if (!refusedSite(e)) throw e;
+              skipped(i, e);
+            }
+          });
+        }
+      } catch (e) {
+        closeLinks(links);
+        throw e;
+      }
+      return links;
     },
   };
 }

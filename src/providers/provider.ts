@@ -147,7 +147,12 @@ export interface Provider {
   /** Group this provider's enabled probes into BPF programs. */
   plan(probes: EnabledProbe[], program?: PlanContext): ProgramPlan[];
   /** Attaches a loaded program; returns links to close on exit. */
-  attach(plan: ProgramPlan, prog: BpfProgram): Link[];
+  /**
+   * Attaches the program. `warn` reports a probe the kernel refused that the provider skipped
+   * (one line, without the `dtrace: ` prefix), where skipping is what DTrace users expect (a
+   * user function whose first instruction uprobes cannot handle) rather than a failure.
+   */
+  attach(plan: ProgramPlan, prog: BpfProgram, warn?: (line: string) => void): Link[];
   /**
    * Whether a probe name can be created on demand even though `list()` does not show it
    * (`profile-1234`, `tick-3s`): match() handles it.

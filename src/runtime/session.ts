@@ -550,7 +550,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
       for (const p of loaded.programs) {
         if (p.plan.runMode !== 'attach') continue;
         const provider = providers.find((x) => x.name === p.spec.provider);
-        if (provider) links.push(...provider.attach(p.plan, p.prog));
+        if (provider) links.push(...provider.attach(p.plan, p.prog, (line) => err(`dtrace: warning: ${line}\n`)));
       }
       drain();
       const childDone = opts.onAttached?.();

@@ -105,3 +105,25 @@ test('nothing stays attached after dtrace exits (bpftool perf list)', { skip: sk
   assert.equal(seen, 2, 'the entry and return uprobes were attached while tracing');
   assert.deepEqual(perfLines(), []);
 });
+
+test('pid$target:libc.so.6::entry (every libc function): attaches, exact counts of malloc and free, a refused site is one warning line', { skip }, () => {
+  const bin = buildWorkload('malloc_loop');
+  const r = dtrace(['-q', '-n',
+    'pid$target:libc.so.6::entry { @[probefunc] = count(); } END { printa("%s %@d\\n", @); }',
+    '-c', `${bin} ${CALLS} ${ODD_SIZE_BYTES}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const counts = new Map<string, number>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^(\S+) (\d+)$/.exec(line.trim());
+    if (m) counts.set(m[1]!, Number(m[2]));
+  }
+  // Every malloc_free_once call is one malloc and one free; start-up adds a few of each.
+  assert.ok(counts.get('malloc')! >= CALLS && counts.get('malloc')! < CALLS + 50, r.stdout);
+  assert.ok(counts.get('free')! >= CALLS && counts.get('free')! < CALLS + 50, r.stdout);
+  assert.ok(counts.size > 10, `only ${counts.size} libc functions fired`);
+  // A function whose first instruction the kernel's uprobes refuse (x86: a LOCK prefix) is
+  // skipped with a warning naming it; nothing else is said on stderr.
+  for (const line of r.stderr.split('\n').filter((l) => l !== '')) {
+    assert.match(line, /^dtrace: warning: probe pid\d+:libc\.so\.6:\S+:entry skipped: the kernel cannot place a uprobe on its instruction \(E\w+\)$/);
+  }
+});

@@ -219,10 +219,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   // Inlines (and translators) of the program that read arguments make every clause need them.
   const inlinesReadArgs = program.items.some((i) => i.kind !== 'Clause' && argsRead(i) > 0);
   let failed = false;
-  // Probe id → its match (a pid provider can enable thousands: no linear searches per probe).
-  const probeById = new Map(match.probes.map((p) => [p.id, p]));
+  const { probeById, entryById } = probeIndex(match);
   for (const [provider, entries] of match.byProvider) {
-    const entryById = new Map(entries.map((e) => [e.enabled.id, e]));
     const plans: ProgramPlan[] = provider.plan(entries.map((e) => e.enabled), {
       userStringArgs(probeId) {
         const entry = entryById.get(probeId);
@@ -284,10 +282,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
           timestampOffset: MST.timestamp,
           errnoOffset: MST.errno,
           exitLabel,
-          argsUsed(probeId) {
-            const entry = entryById.get(probeId);
-            return entry && !inlinesReadArgs ? Math.max(0, ...entry.clauses.map((mc) => argsRead([mc.clause.predicate, mc.clause.body]))) : 10;
-          },
+          argsUsed: (probeId) => argsUsedBy(entryById.get(probeId), inlinesReadArgs),
           stringBuffer: { offset: mem.tmp, size: mem.strsize + 1 },
           emitSharedClauses(probeId, opts) {
             const entry = entryById.get(probeId);
@@ -541,6 +536,20 @@ function byValue(t: CType, strsize: number): VType | undefined {
 
 
 /** The clause id of `mc` for a probe: that of the description that matched it. */
+type ProviderEntry = ProbeMatch['byProvider'] extends Map<Provider, (infer E)[]> ? E : never;
+
+/** Probe id → its probe and its provider entry: a pid provider can enable thousands, so no linear searches per probe. */
+function probeIndex(match: ProbeMatch): { probeById: Map<number, ProbeInfo>; entryById: Map<number, ProviderEntry> } {
+  const entryById = new Map<number, ProviderEntry>();
+  for (const entries of match.byProvider.values()) for (const e of entries) entryById.set(e.enabled.id, e);
+  return { probeById: new Map(match.probes.map((p) => [p.id, p])), entryById };
+}
+
+/** How many leading arguments the clauses of a probe read (all 10 when an inline reads some). */
+function argsUsedBy(entry: ProviderEntry | undefined, inlinesReadArgs: boolean): number {
+  return entry && !inlinesReadArgs ? Math.max(0, ...entry.clauses.map((mc) => argsRead([mc.clause.predicate, mc.clause.body]))) : 10;
+}
+
 function stidOf(mc: MatchedClause, probeId: number): number {
   return mc.stid + (mc.descOf.get(probeId) ?? 0);
 }

@@ -218,22 +218,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     for (const plan of plans) {
       const asm = new Asm(plan.name);
       const exitLabel = 'exit';
-      // Prologue: keep the context at fp-8, find this CPU's scratch value (R9).
-      asm.stx(8, R10, -8, R1).st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, 'mem').call(Helper.map_lookup_elem);
-      asm.jmp('jeq', R0, imm(0), 'ret').mov(R9, R0);
-      const gate = plan.runMode === 'begin' ? Activity.INACTIVE : plan.runMode === 'end' ? Activity.DRAINING : Activity.ACTIVE;
-      if (plan.runMode === 'attach') {
-        asm.ldMapValue(R1, 'state', STATE.activity).ldx(8, R1, R1, 0).jmp('jne', R1, imm(gate), 'ret');
-        // Nested firing on this CPU (e.g. a profile interrupt inside a syscall probe) would
-        // clobber the scratch value in use: skip it, as dtrace-utils' prid guard does.
-        asm.ldx(4, R1, R9, MST.prid).jmp('jne', R1, imm(0), 'ret');
-      } else {
-        for (let i = 0; i < 10; i++) asm.st(8, R9, MST.argv + 8 * i, 0);
-      }
-      // strtok()'s saved position lives for one probe firing, as in DTrace.
-      if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
-      // errno is 0 unless a syscall return trampoline sets it for this firing.
-      if (usesErrno) asm.st(4, R9, MST.errno, 0);
+      const gate = emitPrologue(asm, plan, mem, usesStrtok, usesErrno);
       // Probes running the same clauses (same clause ids) share their code in this program.
       const sharedBlocks = new Map<string, string>();
       type Entry = (typeof entries)[number];
@@ -320,19 +305,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     }
   }
   if (failed) return undefined;
-  // The kernel allows a program 64 distinct maps (MAX_USED_MAPS); a program over that is
-  // refused here with the reason, not by the verifier.
-  for (const p of programs) {
-    const used = new Set<string>();
-    const scan = (insns: Insn[]) => { for (const i of insns) if (i.map) used.add(i.map.name); };
-    scan(p.insns);
-    for (const body of subprograms.values()) scan(body);
-    if (used.size > MAX_MAPS_PER_PROGRAM) {
-      const d = sink.error('D_UNKNOWN', `the probes of program ${p.name} use ${used.size} maps (aggregations and associative arrays each take one); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
-      d.source = program.span.source;
-      return undefined;
-    }
-  }
+  if (!mapsFitPrograms(program, sink, programs, subprograms)) return undefined;
   addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL);
 
   if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
@@ -352,6 +325,48 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
     sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
   };
+}
+
+/**
+ * The prologue of a program: keeps the context at fp-8, finds this CPU's scratch value (R9),
+ * gates on the activity state; returns the activity its clauses run in.
+ */
+function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: boolean, usesErrno: boolean): number {
+  asm.stx(8, R10, -8, R1).st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, 'mem').call(Helper.map_lookup_elem);
+  asm.jmp('jeq', R0, imm(0), 'ret').mov(R9, R0);
+  const gate = plan.runMode === 'begin' ? Activity.INACTIVE : plan.runMode === 'end' ? Activity.DRAINING : Activity.ACTIVE;
+  if (plan.runMode === 'attach') {
+    asm.ldMapValue(R1, 'state', STATE.activity).ldx(8, R1, R1, 0).jmp('jne', R1, imm(gate), 'ret');
+    // Nested firing on this CPU (e.g. a profile interrupt inside a syscall probe) would
+    // clobber the scratch value in use: skip it, as dtrace-utils' prid guard does.
+    asm.ldx(4, R1, R9, MST.prid).jmp('jne', R1, imm(0), 'ret');
+  } else {
+    for (let i = 0; i < 10; i++) asm.st(8, R9, MST.argv + 8 * i, 0);
+  }
+  // strtok()'s saved position lives for one probe firing, as in DTrace.
+  if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
+  // errno is 0 unless a syscall return trampoline sets it for this firing.
+  if (usesErrno) asm.st(4, R9, MST.errno, 0);
+  return gate;
+}
+
+/**
+ * The kernel allows a program 64 distinct maps (MAX_USED_MAPS); a program over that is
+ * refused here with the reason, not by the verifier. False (an error reported) when one is.
+ */
+function mapsFitPrograms(program: A.Program, sink: DiagnosticSink, programs: ProgramSpecData[], subprograms: Map<string, Insn[]>): boolean {
+  for (const p of programs) {
+    const used = new Set<string>();
+    const scan = (insns: Insn[]) => { for (const i of insns) if (i.map) used.add(i.map.name); };
+    scan(p.insns);
+    for (const body of subprograms.values()) scan(body);
+    if (used.size > MAX_MAPS_PER_PROGRAM) {
+      const d = sink.error('D_UNKNOWN', `the probes of program ${p.name} use ${used.size} maps (aggregations and associative arrays each take one); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
+      d.source = program.span.source;
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Fits the programs to the kernel they will load into; false (an error reported) when a kfunc they need is missing. */

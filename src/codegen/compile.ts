@@ -21,7 +21,7 @@ import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctyp
 import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
 import { fallbackMaps } from './subr/fallback.js';
-import { someNode, callsAny } from './walk.js';
+import { someNode, callsAny } from '../lang/walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
 import { userStringArgs } from './user-strings.js';

@@ -11,7 +11,8 @@ import type { Provider, EnabledProbe, ProgramPlan, ProbeSite, ProviderMap } from
 import { PROVIDERS, matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
-import { collectSymbols, type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
+import { type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
+import { symbolsOf } from './symbols.js';
 import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
 import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
@@ -140,11 +141,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
 
 function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage): CompiledProgram | undefined {
   const checked = opts.checked;
-  const declaredVars = new Map<string, CType>();
-  for (const v of checked.variables) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
-  const sym = collectSymbols(program, opts.macroArgs, (e) => representation(checked.typeOf(e)),
-    (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); },
-    { stackframes: opts.stackframes, ustackframes: opts.ustackframes });
+  const sym = symbolsOf(checked, opts);
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -518,29 +515,6 @@ function argsRead(node: unknown): number {
 }
 
 /** The code generator's representation of a C type: integers by size/sign, strings; others undefined. */
-function representation(t: CType): VType | undefined {
-  const r = resolve(t);
-  switch (r.kind) {
-    case 'int': return { t: 'int', size: r.sizeBytes, signed: r.signed };
-    case 'enum': return { t: 'int', size: r.sizeBytes, signed: r.signed };
-    case 'pointer': return { t: 'int', size: 8, signed: false };
-    // Floating-point values are only carried (variables, printf): their bits, as an integer.
-    case 'float': return { t: 'int', size: r.sizeBytes === 4 ? 4 : 8, signed: false };
-    case 'string': return { t: 'str' };
-    case 'array': return isCharPointerOrArray(r) ? { t: 'str' } : undefined;
-    default: return undefined;
-  }
-}
-
-/** Structs, unions and arrays held by value in variables. */
-function byValue(t: CType, strsize: number): VType | undefined {
-  const r = resolve(t);
-  if (r.kind !== 'struct' && r.kind !== 'array') return undefined;
-  const size = sizeOf(t, strsize);
-  return size > 0 ? { t: 'obj', ctype: t, size } : undefined;
-}
-
-
 /** The clause id of `mc` for a probe: that of the description that matched it. */
 function stidOf(mc: MatchedClause, probeId: number): number {
   return mc.stid + (mc.descOf.get(probeId) ?? 0);

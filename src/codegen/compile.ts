@@ -8,7 +8,7 @@ import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
 import { DiagnosticSink } from '../diag/diagnostic.js';
 import type { Provider, EnabledProbe, ProgramPlan, ProbeSite, ProviderMap } from '../providers/provider.js';
-import { PROVIDERS, matchProbes } from '../providers/registry.js';
+import { matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
 import { type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
@@ -18,7 +18,6 @@ import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/c
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
 import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
-import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
 import { fallbackMaps } from './subr/fallback.js';
@@ -84,7 +83,6 @@ export interface ProbeMatch {
 }
 
 export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { zdefs: boolean; providers?: readonly Provider[] }): ProbeMatch {
-  const providers = opts.providers ?? PROVIDERS;
   const probes: ProbeInfo[] = [];
   const byKey = new Map<string, { info: ProbeInfo; provider: Provider; site: ProbeSite; clauses: MatchedClause[] }>();
   let nextId = 4;
@@ -97,7 +95,7 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
     stid += Math.max(1, item.probes.length);
     clauses.push(mc);
     for (const [descIndex, desc] of item.probes.entries()) {
-      const found = matchProbes(desc, providers);
+      const found = matchProbes(desc, opts.providers);
       if (found.length === 0 && !opts.zdefs) {
         sink.error('D_PDESC_ZERO', `probe description ${desc.provider}:${desc.module}:${desc.function}:${desc.name} does not match any probes`, desc.span);
         continue;

@@ -10,8 +10,8 @@
  * before the exec works: the kernel plants the breakpoints when the command maps the files.
  *
  * Provider names carry the pid, so they exist only once a process is known: the CLI calls
- * setTargetCommand() / setTargetPid(), and withProcessProviders() makes the registry's list
- * include those processes' providers.
+ * setTargetCommand() / setTargetPid(), and withProcessProviders() adds those processes'
+ * providers to the registry's list.
  */
 import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, isAbsolute } from 'node:path';
@@ -235,18 +235,18 @@ interface PidAttachment {
 }
 
 /** The pid provider of one process: `pid<PID>`. */
-export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () => targetModules(pid)): Provider {
+export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () => targetModules(pid)): Provider<PidSite, PidAttachment> {
   const name = `pid${pid}`;
   return {
     name,
-    match(desc: ProbeDescFields): ProbeSite[] {
+    match(desc: ProbeDescFields): ProbeSite<PidSite>[] {
       return resolvePidProbesIn(pid, modules(), desc).map((s) => ({ provider: name, module: s.module, function: s.function, name: s.probeName, key: s }));
     },
     // Every instruction of every function of every library: too many to list.
     list: () => [],
-    plan(enabled: EnabledProbe[]): ProgramPlan[] {
+    plan(enabled: EnabledProbe<PidSite>[]): ProgramPlan<PidAttachment, PidSite>[] {
       return enabled.map((p) => {
-        const site = p.site.key as PidSite;
+        const site = p.site.key!;
         const attach: PidAttachment = { site };
         return {
           name: `pid_${p.id}`,
@@ -272,7 +272,7 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
       });
     },
     attach(plan, prog) {
-      const { site } = plan.attach as PidAttachment;
+      const { site } = plan.attach;
       const s = plan.probes[0]!.site;
       return [attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return', pid },
         `attach ${s.provider}:${s.module}:${s.function}:${s.name}`)];
@@ -322,33 +322,23 @@ function heldChildren(): number[] {
   return out;
 }
 
+/** Held children found by the last /proc scan, and when it ran (scans are rate-limited). */
+let discovered: number[] = [];
+let discoveredAtMs = -Infinity;
+
 /**
- * `base` plus the pid and USDT providers of every known target, as a live list: providers
- * appear once setTargetCommand()/setTargetPid() is called (or a held `-c` child of ours
- * exists), without the registry knowing about processes.
+ * `base` followed by the providers of the processes traced now: the -p/-c targets (or, when
+ * nobody declared targets, the children held at exec), then every process named by a probe
+ * description so far. A fresh list on each call.
  */
 export function withProcessProviders(base: readonly Provider[]): readonly Provider[] {
-  let discovered: number[] = [];
-  let discoveredAtMs = -Infinity;
-  const current = (): Provider[] => {
-    // Scanning /proc costs milliseconds: only when nobody has told us the targets.
-    if (targetPids.length === 0 && !targetsDeclared && Date.now() - discoveredAtMs > 200) {
-      discovered = heldChildren();
-      discoveredAtMs = Date.now();
-    }
-    const pids = targetPids.length > 0 ? targetPids : discovered;
-    return [...base, ...pids.flatMap((p) => processProviders(p)), ...everyProcessProviders];
-  };
-  return new Proxy(base as Provider[], {
-    get(_target, prop) {
-      const list = current();
-      const value = Reflect.get(list, prop, list) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(list) : value;
-    },
-    has: (_target, prop) => Reflect.has(current(), prop),
-    ownKeys: () => Reflect.ownKeys(current()),
-    getOwnPropertyDescriptor: (_target, prop) => Reflect.getOwnPropertyDescriptor(current(), prop),
-  });
+  // Scanning /proc costs milliseconds: only when nobody has told us the targets.
+  if (targetPids.length === 0 && !targetsDeclared && Date.now() - discoveredAtMs > 200) {
+    discovered = heldChildren();
+    discoveredAtMs = Date.now();
+  }
+  const pids = targetPids.length > 0 ? targetPids : discovered;
+  return [...base, ...pids.flatMap((p) => processProviders(p)), ...everyProcessProviders];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ import type * as A from '../../lang/ast.js';
 import { unparen } from '../../lang/ast.js';
 import { MST, STATE, MAX_KEY_COMPONENTS } from '../layout.js';
 import { type VType, type VarInfo, I64, I32, U32, U64 } from '../infer.js';
-import { resolve, sizeOf } from '../../check/ctypes.js';
+import { sizeOf } from '../../check/ctypes.js';
 import { LowerError, unchecked, type Val } from './context.js';
 
 /** The builtin variables lowered here (the others are inlines of the D library). */
-export const NATIVE_VARIABLES: ReadonlySet<string> = new Set([
+const NATIVE_VARIABLES: ReadonlySet<string> = new Set([
   'pid', 'tid', 'ppid', 'uid', 'gid', 'cpu', 'epid', 'id', 'timestamp', 'vtimestamp', 'walltimestamp', 'errno', 'ipl',
   'execname', 'probeprov', 'probemod', 'probefunc', 'probename', ...Array.from({ length: 10 }, (_, i) => `arg${i}`),
   'curthread', 'stackdepth', 'ustackdepth', 'caller', 'ucaller', 'uregs',

@@ -20,13 +20,10 @@ const SIZE_EXEMPT = new Set(['lang/parser.ts']);
  * shrink, not grow; remove an entry once its function is split). Key: `file:function`.
  */
 const KNOWN_LONG_FUNCTIONS = new Map([
-  ['bpf/btf/cdump.ts:createCDumper', 495],
-  ['bpf/map.ts:openMap', 203],
   // These three grew when the process life cycle, 64-bit semantics and syscall replay work was
   // merged with the split: debt to pay back by splitting them, never to grow further.
   ['runtime/session.ts:runLoaded', 442],
   ['cli/main.ts:main', 203],
-  ['codegen/compile.ts:compileWithLayout', 215],
 ]);
 /** Files over the limit when the rule came in (the same ratchet), with their length then. */
 const KNOWN_LONG_FILES = new Map([['codegen/subr/strings.ts', 1002]]);

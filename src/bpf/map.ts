@@ -152,6 +152,52 @@ export function createMap(spec: MapSpec): BpfMap {
 }
 
 /** Wraps an existing map fd (e.g. one created elsewhere) whose shape is `spec`. Takes ownership. */
+/** Buffers kept between batch reads of one map (grown when a hash bucket outgrows them). */
+interface BatchState {
+  buffers?: BatchBuffers;
+}
+
+/**
+ * The whole map read with BPF_MAP_LOOKUP_BATCH, chunk by chunk; undefined when the kernel
+ * does not offer batch reads for this map.
+ */
+function snapshotByBatch(fd: number, spec: MapSpec, keySize: number, valueBufferSizeBytes: number, state: BatchState): MapSnapshot | undefined {
+  state.buffers ??= allocBatchBuffers(spec, keySize, valueBufferSizeBytes);
+  const b = state.buffers;
+  const v = b.attr.view;
+  const keysOut = createAccumulator(keySize);
+  const valuesOut = createAccumulator(valueBufferSizeBytes);
+  let first = true;
+  for (;;) {
+    b.attr.bytes.fill(0);
+    setU64(v, MapBatchAttr.in_batch, first ? 0 : b.inToken.address);
+    setU64(v, MapBatchAttr.out_batch, b.outToken.address);
+    setU64(v, MapBatchAttr.keys, b.keys.address);
+    setU64(v, MapBatchAttr.values, b.values.address);
+    v.setUint32(MapBatchAttr.count, b.capacity, true);
+    v.setUint32(MapBatchAttr.map_fd, fd, true);
+    const r = bpfTry(BpfCmd.MAP_LOOKUP_BATCH, b.attr.address, MapBatchAttr.sizeBytes);
+    const count = v.getUint32(MapBatchAttr.count, true);
+    if (r < 0 && r !== -Errno.ENOENT) {
+      if (first && (r === -Errno.EINVAL || r === -Errno.ENOTSUPP || r === -Errno.EOPNOTSUPP)) return undefined;
+      if (r === -Errno.ENOSPC) {
+        // A hash bucket holds more entries than one chunk: grow the chunk and start over.
+        freeBatchBuffers(b);
+        state.buffers = allocBatchBuffers(spec, keySize, valueBufferSizeBytes, b.capacity * 4);
+        return snapshotByBatch(fd, spec, keySize, valueBufferSizeBytes, state);
+      }
+      throw sysError('BPF_MAP_LOOKUP_BATCH', -r, `read map ${spec.name}`);
+    }
+    // The last chunk arrives together with ENOENT.
+    keysOut.pushPacked(b.keys.bytes, count);
+    valuesOut.pushPacked(b.values.bytes, count);
+    if (r === -Errno.ENOENT) break;
+    b.inToken.bytes.set(b.outToken.bytes);
+    first = false;
+  }
+  return { count: keysOut.count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes: keysOut.bytes(), valueBytes: valuesOut.bytes() };
+}
+
 export function openMap(fd: number, spec: MapSpec): BpfMap {
   const perCpu = PER_CPU_TYPES.has(spec.type);
   const valueStrideBytes = perCpu ? roundUp8(spec.valueSize) : spec.valueSize;
@@ -173,7 +219,7 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
   const valueBytes = scratch.bytes.subarray(valueOffset, valueOffset + valueBufferSizeBytes);
   let closed = false;
   let batchUnsupported = false;
-  let batch: BatchBuffers | undefined;
+  const batch: BatchState = {};
 
   function live(what: string): void {
     if (closed) throw new Error(`${what} map ${spec.name}: the map is closed`);
@@ -214,46 +260,6 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
       if (!value) continue; // deleted between the two calls
       keysOut.push(key);
       valuesOut.push(value);
-    }
-    return { count: keysOut.count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes: keysOut.bytes(), valueBytes: valuesOut.bytes() };
-  }
-
-  function snapshotByBatch(): MapSnapshot | undefined {
-    batch ??= allocBatchBuffers(spec, keySize, valueBufferSizeBytes);
-    const b = batch;
-    const v = b.attr.view;
-    const keysOut = createAccumulator(keySize);
-    const valuesOut = createAccumulator(valueBufferSizeBytes);
-    let first = true;
-    for (;;) {
-      b.attr.bytes.fill(0);
-      setU64(v, MapBatchAttr.in_batch, first ? 0 : b.inToken.address);
-      setU64(v, MapBatchAttr.out_batch, b.outToken.address);
-      setU64(v, MapBatchAttr.keys, b.keys.address);
-      setU64(v, MapBatchAttr.values, b.values.address);
-      v.setUint32(MapBatchAttr.count, b.capacity, true);
-      v.setUint32(MapBatchAttr.map_fd, fd, true);
-      const r = bpfTry(BpfCmd.MAP_LOOKUP_BATCH, b.attr.address, MapBatchAttr.sizeBytes);
-      const count = v.getUint32(MapBatchAttr.count, true);
-      if (r < 0 && r !== -Errno.ENOENT) {
-        if (first && (r === -Errno.EINVAL || r === -Errno.ENOTSUPP || r === -Errno.EOPNOTSUPP)) {
-          batchUnsupported = true;
-          return undefined;
-        }
-        if (r === -Errno.ENOSPC) {
-          // A hash bucket holds more entries than one chunk: grow the chunk and start over.
-          freeBatchBuffers(b);
-          batch = allocBatchBuffers(spec, keySize, valueBufferSizeBytes, b.capacity * 4);
-          return snapshotByBatch();
-        }
-        throw sysError('BPF_MAP_LOOKUP_BATCH', -r, `read map ${spec.name}`);
-      }
-      // The last chunk arrives together with ENOENT.
-      keysOut.pushPacked(b.keys.bytes, count);
-      valuesOut.pushPacked(b.values.bytes, count);
-      if (r === -Errno.ENOENT) break;
-      b.inToken.bytes.set(b.outToken.bytes);
-      first = false;
     }
     return { count: keysOut.count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes: keysOut.bytes(), valueBytes: valuesOut.bytes() };
   }
@@ -309,8 +315,9 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
       live('read');
       if (NO_LOOKUP_TYPES.has(spec.type)) throw new Error(`map ${spec.name}: a ${spec.type} map cannot be read by key`);
       if (!batchUnsupported) {
-        const s = snapshotByBatch();
+        const s = snapshotByBatch(fd, spec, keySize, valueBufferSizeBytes, batch);
         if (s) return s;
+        batchUnsupported = true;
       }
       return snapshotByIteration();
     },
@@ -350,7 +357,7 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
       closed = true;
       closeFd(fd);
       freeNative(scratch);
-      if (batch) freeBatchBuffers(batch);
+      if (batch.buffers) freeBatchBuffers(batch.buffers);
     },
   };
   return map;

@@ -28,3 +28,20 @@ test('merge: min/max skip CPUs that never fired; stddev keeps 128-bit squares', 
   assert.deepEqual(AGGREGATING_FUNCTIONS.quantize.merge([cpu(...new Array<bigint>(127).fill(1n)), cpu(...new Array<bigint>(127).fill(2n))]),
     { kind: 'hist', buckets: new Array<bigint>(127).fill(3n) });
 });
+
+test('scalar layout: merging by the layout gives what merge gives (count, sum, min, max), and only those have one', () => {
+  const cpus = [cpu(0n, -100n), cpu(1n, 5n), cpu(1n, -7n), cpu(3n, 2n)];
+  for (const fn of ['count', 'sum', 'min', 'max'] as const) {
+    const f = AGGREGATING_FUNCTIONS[fn];
+    const layout = f.scalar!;
+    const views = cpus.map((v) => new DataView(v.buffer, 0, 8 * f.valueWords([])));
+    let acc: bigint | undefined;
+    for (const v of views) {
+      if (layout.presentWord !== undefined && v.getBigUint64(8 * layout.presentWord, true) === 0n) continue;
+      const x = v.getBigInt64(8 * layout.valueWord, true);
+      acc = acc === undefined ? x : layout.combine === 'sum' ? acc + x : layout.combine === 'min' ? (x < acc ? x : acc) : (x > acc ? x : acc);
+    }
+    assert.deepEqual(f.merge(views), { kind: 'scalar', value: acc ?? 0n }, fn);
+  }
+  assert.deepEqual(Object.entries(AGGREGATING_FUNCTIONS).filter(([, f]) => f.scalar).map(([n]) => n), ['count', 'sum', 'min', 'max']);
+});

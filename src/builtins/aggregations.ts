@@ -39,6 +39,18 @@ export interface AggregatingFunction {
   update(u: AggUpdate): void;
   /** Merges the value words of each CPU (one view each, `valueWords` long) into one value. */
   merge(cpus: readonly DataView[]): AggValue;
+  /**
+   * Functions whose value is one integer: where it lies in a CPU's words and how CPUs combine,
+   * so that a consumer can merge packed map bytes without `merge` (consume/aggtable.ts).
+   */
+  scalar?: ScalarLayout;
+}
+
+/** A one-integer value: the signed word `valueWord`, present when `presentWord` (if any) is non-zero. */
+export interface ScalarLayout {
+  valueWord: number;
+  presentWord?: number;
+  combine: 'sum' | 'min' | 'max';
 }
 
 const word = (v: DataView, i: number) => v.getBigInt64(8 * i, true);
@@ -62,6 +74,7 @@ function scalarSum(cpus: readonly DataView[]): AggValue {
 function extremum(isMin: boolean): AggregatingFunction {
   return {
     valueWords: () => 2,
+    scalar: { presentWord: 0, valueWord: 1, combine: isMin ? 'min' : 'max' },
     update({ asm: a, value: v }) {
       const set = a.newLabel('mmset'), skip = a.newLabel('mmskip');
       a.ldx(8, R1, R0, 0).jmp('jeq', R1, imm(0), set);
@@ -88,11 +101,13 @@ export const AGGREGATING_FUNCTIONS: Readonly<Record<AggFn, AggregatingFunction>>
     valueWords: () => 1,
     update({ asm: a }) { a.ldx(8, R1, R0, 0).alu64('add', R1, imm(1)).stx(8, R0, 0, R1); },
     merge: scalarSum,
+    scalar: { valueWord: 0, combine: 'sum' },
   },
   sum: {
     valueWords: () => 1,
     update({ asm: a, value: v }) { a.ldx(8, R1, R0, 0).alu64('add', R1, v!).stx(8, R0, 0, R1); },
     merge: scalarSum,
+    scalar: { valueWord: 0, combine: 'sum' },
   },
   avg: {
     // [n, Σx]

@@ -158,8 +158,7 @@ export function compilePrintf(fmt: string): PrintfProgram | PrintfError {
       if (c === '#') { flags.alt = true; continue; }
       if (c === '*') {
         const which = dot ? 'dynPrec' : 'dynWidth';
-        // Oracle's message always says "precision" here (its ternary tests a non-zero flag).
-        if (flags[which]) return err("has more than one '*' specified for the output precision");
+        if (flags[which]) return err(`has more than one '*' specified for the output ${dot ? 'precision' : 'width'}`);
         flags[which] = true;
         continue;
       }

@@ -109,6 +109,18 @@ test('printf formats', () => {
   expectClean('BEGIN { @[execname, 1] = count(); printa("%s %d %@u\\n", @); }');
 });
 
+test('printf formats are parsed by the table the consumer prints with (dt_printf_create)', () => {
+  expectError('BEGIN { printf("%**d"); }', 'D_SYNTAX', "format conversion #1 has more than one '*' specified for the output width");
+  expectError('BEGIN { printf("%.**d"); }', 'D_SYNTAX', "format conversion #1 has more than one '*' specified for the output precision");
+  expectError('BEGIN { printf("%-%"); }', 'D_SYNTAX', 'format conversion #1 cannot be combined with other format flags: %%');
+  // Conversions the dictionary lacks are undefined whatever their parts would allow.
+  expectError('BEGIN { printf("%hc", 1); }', 'D_SYNTAX', 'format conversion #1 is undefined: %hc');
+  expectError('BEGIN { printf("%s %.*d\\n", "a"); }', 'D_PRINTF_DYN_PROTO', 'printf( ) prototype mismatch: conversion #2 (%d) is missing a corresponding ".*" argument');
+  expectError('BEGIN { printf("%hd", 1); }', 'D_PRINTF_ARG_TYPE', 'printf( ) argument #2 is incompatible with conversion #1 prototype:\n\tconversion: %hd\n\t prototype: short\n\t  argument: int');
+  expectError('BEGIN { printf("%llx", (int)1); }', 'D_PRINTF_ARG_TYPE');
+  expectClean('BEGIN { printf("%hd %lld %llx\\n", (short)1, 1ll, 2ull); }');
+});
+
 test('variables, scopes and assignment rules', () => {
   expectError('BEGIN { trace(x); }', 'D_IDENT_UNDEF', 'failed to resolve x: Unknown variable name');
   expectError('BEGIN { trace(self->x); }', 'D_VAR_UNDEF', 'self->x has not yet been declared or assigned');

@@ -9,7 +9,7 @@ import type { DiagnosticSink } from '../diag/diagnostic.js';
 import { check, type Checked } from '../check/checker.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import { libraryFor, loadLibraryPrograms } from '../check/library.js';
-import { matchProbes, PROVIDERS } from '../providers/registry.js';
+import { matchProbes } from '../providers/registry.js';
 import type { ProbeArgDesc } from '../providers/provider.js';
 
 /**
@@ -18,7 +18,7 @@ import type { ProbeArgDesc } from '../providers/provider.js';
  */
 function clauseArgDescs(clause: A.Clause): ProbeArgDesc[] | undefined {
   for (const desc of clause.probes) {
-    for (const { provider, site } of matchProbes(desc, PROVIDERS)) {
+    for (const { provider, site } of matchProbes(desc)) {
       const d = provider.argDescs?.(site);
       if (d && d.length > 0) return d;
     }

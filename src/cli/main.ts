@@ -26,7 +26,7 @@ import { link } from '../bpf/asm/encode.js';
 import { kernelCaps } from '../bpf/features.js';
 import type { KernelCaps } from '../bpf/kernel-caps.js';
 import { Helper } from '../bpf/uapi.js';
-import { PROVIDERS, matchProbes } from '../providers/registry.js';
+import { allProviders, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
 import { runningKernel } from './kernel-lookups.js';
@@ -440,7 +440,7 @@ function probeIds(): ProbeIds {
   const all = () => {
     if (!table) {
       table = [];
-      for (const provider of PROVIDERS) {
+      for (const provider of allProviders()) {
         for (const site of provider.list()) {
           const id = table.length + 1;
           table.push({ id, provider, site });
@@ -510,7 +510,7 @@ function listAll(out: (t: string) => void, verbose: boolean): number {
 
 /** Adds, as a second stderr line, why a provider a description names offers no probes here. */
 function unavailableHint(d: { provider: string; module: string; function: string; name: string }): string | undefined {
-  for (const p of PROVIDERS) {
+  for (const p of allProviders()) {
     if (!matchProbeField(d.provider, p.name) || d.provider === '') continue;
     const reason = p.unavailableReason?.(d);
     if (reason) return reason;

@@ -8,20 +8,20 @@ import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
 import { DiagnosticSink } from '../diag/diagnostic.js';
 import type { Provider, EnabledProbe, ProgramPlan, ProbeSite, ProviderMap } from '../providers/provider.js';
-import { PROVIDERS, matchProbes } from '../providers/registry.js';
+import { matchProbes } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
-import { collectSymbols, type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
+import { type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
+import { symbolsOf } from './symbols.js';
 import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
 import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
 import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
 import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
-import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
 import { fallbackMaps } from './subr/fallback.js';
-import { someNode, callsAny } from './walk.js';
+import { someNode, callsAny } from '../lang/walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
 import { userStringArgs } from './user-strings.js';
@@ -83,7 +83,6 @@ export interface ProbeMatch {
 }
 
 export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { zdefs: boolean; providers?: readonly Provider[] }): ProbeMatch {
-  const providers = opts.providers ?? PROVIDERS;
   const probes: ProbeInfo[] = [];
   const byKey = new Map<string, { info: ProbeInfo; provider: Provider; site: ProbeSite; clauses: MatchedClause[] }>();
   let nextId = 4;
@@ -96,7 +95,7 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
     stid += Math.max(1, item.probes.length);
     clauses.push(mc);
     for (const [descIndex, desc] of item.probes.entries()) {
-      const found = matchProbes(desc, providers);
+      const found = matchProbes(desc, opts.providers);
       if (found.length === 0 && !opts.zdefs) {
         sink.error('D_PDESC_ZERO', `probe description ${desc.provider}:${desc.module}:${desc.function}:${desc.name} does not match any probes`, desc.span);
         continue;
@@ -151,11 +150,7 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
 
 function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage): CompiledProgram | undefined {
   const checked = opts.checked;
-  const declaredVars = new Map<string, CType>();
-  for (const v of checked.variables) if (v.type) declaredVars.set(`${v.scope}:${v.name}`, v.type);
-  const sym = collectSymbols(program, opts.macroArgs, (e) => representation(checked.typeOf(e)),
-    (scope, name) => { const t = declaredVars.get(`${scope}:${name}`); return t && (representation(t) ?? byValue(t, opts.strsize)); },
-    { stackframes: opts.stackframes, ustackframes: opts.ustackframes });
+  const sym = symbolsOf(checked, opts);
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -230,22 +225,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     for (const plan of plans) {
       const asm = new Asm(plan.name);
       const exitLabel = 'exit';
-      // Prologue: keep the context at fp-8, find this CPU's scratch value (R9).
-      asm.stx(8, R10, -8, R1).st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, 'mem').call(Helper.map_lookup_elem);
-      asm.jmp('jeq', R0, imm(0), 'ret').mov(R9, R0);
-      const gate = plan.runMode === 'begin' ? Activity.INACTIVE : plan.runMode === 'end' ? Activity.DRAINING : Activity.ACTIVE;
-      if (plan.runMode === 'attach') {
-        asm.ldMapValue(R1, 'state', STATE.activity).ldx(8, R1, R1, 0).jmp('jne', R1, imm(gate), 'ret');
-        // Nested firing on this CPU (e.g. a profile interrupt inside a syscall probe) would
-        // clobber the scratch value in use: skip it, as dtrace-utils' prid guard does.
-        asm.ldx(4, R1, R9, MST.prid).jmp('jne', R1, imm(0), 'ret');
-      } else {
-        for (let i = 0; i < 10; i++) asm.st(8, R9, MST.argv + 8 * i, 0);
-      }
-      // strtok()'s saved position lives for one probe firing, as in DTrace.
-      if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
-      // errno is 0 unless a syscall return trampoline sets it for this firing.
-      if (usesErrno) asm.st(4, R9, MST.errno, 0);
+      const gate = emitPrologue(asm, plan, mem, usesStrtok, usesErrno);
       // Probes running the same clauses (same clause ids) share their code in this program.
       const sharedBlocks = new Map<string, string>();
       type Entry = (typeof entries)[number];
@@ -329,19 +309,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     }
   }
   if (failed) return undefined;
-  // The kernel allows a program 64 distinct maps (MAX_USED_MAPS); a program over that is
-  // refused here with the reason, not by the verifier.
-  for (const p of programs) {
-    const used = new Set<string>();
-    const scan = (insns: Insn[]) => { for (const i of insns) if (i.map) used.add(i.map.name); };
-    scan(p.insns);
-    for (const body of subprograms.values()) scan(body);
-    if (used.size > MAX_MAPS_PER_PROGRAM) {
-      const d = sink.error('D_UNKNOWN', `the probes of program ${p.name} use ${used.size} maps (aggregations and associative arrays each take one); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
-      d.source = program.span.source;
-      return undefined;
-    }
-  }
+  if (!mapsFitPrograms(program, sink, programs, subprograms)) return undefined;
   addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL);
 
   if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
@@ -361,6 +329,48 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
     sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
   };
+}
+
+/**
+ * The prologue of a program: keeps the context at fp-8, finds this CPU's scratch value (R9),
+ * gates on the activity state; returns the activity its clauses run in.
+ */
+function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: boolean, usesErrno: boolean): number {
+  asm.stx(8, R10, -8, R1).st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, 'mem').call(Helper.map_lookup_elem);
+  asm.jmp('jeq', R0, imm(0), 'ret').mov(R9, R0);
+  const gate = plan.runMode === 'begin' ? Activity.INACTIVE : plan.runMode === 'end' ? Activity.DRAINING : Activity.ACTIVE;
+  if (plan.runMode === 'attach') {
+    asm.ldMapValue(R1, 'state', STATE.activity).ldx(8, R1, R1, 0).jmp('jne', R1, imm(gate), 'ret');
+    // Nested firing on this CPU (e.g. a profile interrupt inside a syscall probe) would
+    // clobber the scratch value in use: skip it, as dtrace-utils' prid guard does.
+    asm.ldx(4, R1, R9, MST.prid).jmp('jne', R1, imm(0), 'ret');
+  } else {
+    for (let i = 0; i < 10; i++) asm.st(8, R9, MST.argv + 8 * i, 0);
+  }
+  // strtok()'s saved position lives for one probe firing, as in DTrace.
+  if (usesStrtok) asm.st(8, R9, mem.strtok, 0);
+  // errno is 0 unless a syscall return trampoline sets it for this firing.
+  if (usesErrno) asm.st(4, R9, MST.errno, 0);
+  return gate;
+}
+
+/**
+ * The kernel allows a program 64 distinct maps (MAX_USED_MAPS); a program over that is
+ * refused here with the reason, not by the verifier. False (an error reported) when one is.
+ */
+function mapsFitPrograms(program: A.Program, sink: DiagnosticSink, programs: ProgramSpecData[], subprograms: Map<string, Insn[]>): boolean {
+  for (const p of programs) {
+    const used = new Set<string>();
+    const scan = (insns: Insn[]) => { for (const i of insns) if (i.map) used.add(i.map.name); };
+    scan(p.insns);
+    for (const body of subprograms.values()) scan(body);
+    if (used.size > MAX_MAPS_PER_PROGRAM) {
+      const d = sink.error('D_UNKNOWN', `the probes of program ${p.name} use ${used.size} maps (aggregations and associative arrays each take one); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
+      d.source = program.span.source;
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Fits the programs to the kernel they will load into; false (an error reported) when a kfunc they need is missing. */
@@ -512,29 +522,6 @@ function argsRead(node: unknown): number {
 }
 
 /** The code generator's representation of a C type: integers by size/sign, strings; others undefined. */
-function representation(t: CType): VType | undefined {
-  const r = resolve(t);
-  switch (r.kind) {
-    case 'int': return { t: 'int', size: r.sizeBytes, signed: r.signed };
-    case 'enum': return { t: 'int', size: r.sizeBytes, signed: r.signed };
-    case 'pointer': return { t: 'int', size: 8, signed: false };
-    // Floating-point values are only carried (variables, printf): their bits, as an integer.
-    case 'float': return { t: 'int', size: r.sizeBytes === 4 ? 4 : 8, signed: false };
-    case 'string': return { t: 'str' };
-    case 'array': return isCharPointerOrArray(r) ? { t: 'str' } : undefined;
-    default: return undefined;
-  }
-}
-
-/** Structs, unions and arrays held by value in variables. */
-function byValue(t: CType, strsize: number): VType | undefined {
-  const r = resolve(t);
-  if (r.kind !== 'struct' && r.kind !== 'array') return undefined;
-  const size = sizeOf(t, strsize);
-  return size > 0 ? { t: 'obj', ctype: t, size } : undefined;
-}
-
-
 /** The clause id of `mc` for a probe: that of the description that matched it. */
 type ProviderEntry = ProbeMatch['byProvider'] extends Map<Provider, (infer E)[]> ? E : never;
 

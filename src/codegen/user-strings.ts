@@ -6,7 +6,7 @@
  * they are not (providers/syscall.ts).
  */
 import * as A from '../lang/ast.js';
-import { someNode } from './walk.js';
+import { someNode } from '../lang/walk.js';
 
 /** The argument index an expression names (`argN`, `args[N]`, through casts), if any. */
 function argIndexOf(e: A.Expr): number | undefined {

@@ -13,6 +13,7 @@
  * outside this case returns false and the caller uses the generic path.
  */
 import type { AggDesc, AggSortOptions } from './format/values.js';
+import { AGGREGATING_FUNCTIONS, isAggFn, type ScalarLayout } from '../builtins/aggregations.js';
 
 /** The part of a key field this needs (a FieldLayout from codegen/spec.ts fits). */
 export interface IntKeyField { offset: number; sizeBytes: number; decode: string }
@@ -29,7 +30,6 @@ export interface PackedEntries {
 
 const TWO_32 = 4294967296;
 const MAX_EXACT = Number.MAX_SAFE_INTEGER;
-const SCALAR_FNS: ReadonlySet<string> = new Set(['count', 'sum', 'min', 'max']);
 
 /**
  * Prints the entries in the default layout, sorted (formatAggregation's output), through
@@ -41,11 +41,12 @@ export function printPackedScalarAggregation(
   desc: AggDesc, keyFields: readonly IntKeyField[], packed: PackedEntries, strideBytes: number,
   normalize: bigint | undefined, opts: AggSortOptions & { aggpercpu?: boolean }, write: (text: string) => void,
 ): boolean {
-  if (!SCALAR_FNS.has(desc.fn) || opts.aggpercpu) return false;
+  const layout = isAggFn(desc.fn) ? AGGREGATING_FUNCTIONS[desc.fn].scalar : undefined;
+  if (!layout || opts.aggpercpu) return false;
   if (normalize !== undefined && normalize !== 1n) return false;
   if (keyFields.length === 0 || keyFields.some((f) => f.decode !== 'int' || ![1, 2, 4, 8].includes(f.sizeBytes))) return false;
   const n = packed.count;
-  const values = mergeScalars(desc.fn, packed, strideBytes);
+  const values = mergeScalars(layout, packed, strideBytes);
   if (values === undefined) return false;
 
   // Keys as unsigned (hi, lo) words: dt_aggregate_keycmp compares the recorded bytes as
@@ -187,14 +188,15 @@ function signedWords(values: Float64Array): [Uint32Array, Uint32Array] {
   return [hi, lo];
 }
 
-/** Merged value per entry, or undefined when one is not exact as a Number. */
-function mergeScalars(fn: string, packed: PackedEntries, strideBytes: number): Float64Array | undefined {
+/** Merged value per entry (the table's scalar layout), or undefined when one is not exact as a Number. */
+function mergeScalars(layout: ScalarLayout, packed: PackedEntries, strideBytes: number): Float64Array | undefined {
   const n = packed.count;
   const out = new Float64Array(n);
   const vview = new DataView(packed.valueBytes.buffer, packed.valueBytes.byteOffset, packed.valueBytes.byteLength);
   const slots = Math.max(1, Math.floor(packed.valueSizeBytes / strideBytes));
-  const minmax = fn === 'min' || fn === 'max';
-  const wordBytes = minmax ? 16 : 8;
+  const valueAt = 8 * layout.valueWord;
+  const presentAt = layout.presentWord === undefined ? undefined : 8 * layout.presentWord;
+  const wordBytes = Math.max(valueAt, presentAt ?? 0) + 8;
   for (let i = 0; i < n; i++) {
     const base = i * packed.valueSizeBytes;
     let acc = 0;
@@ -202,18 +204,15 @@ function mergeScalars(fn: string, packed: PackedEntries, strideBytes: number): F
     for (let c = 0; c < slots; c++) {
       const o = base + c * strideBytes;
       if (o + wordBytes > vview.byteLength) break;
-      if (minmax) {
-        // Slot layout: u64 "has a value", s64 value (session.ts mergeValue).
-        if (vview.getUint32(o, true) === 0 && vview.getUint32(o + 4, true) === 0) continue;
-        const v = readInt64(vview, o + 8);
-        if (v === undefined) return undefined;
-        if (!seen || (fn === 'min' ? v < acc : v > acc)) acc = v;
-        seen = true;
-      } else {
-        const v = readInt64(vview, o);
-        if (v === undefined) return undefined;
+      if (presentAt !== undefined && vview.getUint32(o + presentAt, true) === 0 && vview.getUint32(o + presentAt + 4, true) === 0) continue;
+      const v = readInt64(vview, o + valueAt);
+      if (v === undefined) return undefined;
+      if (layout.combine === 'sum') {
         acc += v;
         if (acc > MAX_EXACT || acc < -MAX_EXACT) return undefined;
+      } else {
+        if (!seen || (layout.combine === 'min' ? v < acc : v > acc)) acc = v;
+        seen = true;
       }
     }
     out[i] = acc;

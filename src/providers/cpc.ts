@@ -9,13 +9,12 @@
  * happened in the kernel, arg1 the user PC otherwise.
  */
 import { existsSync } from 'node:fs';
-import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { attachPerfEvent, type Link } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { PerfHwId, PerfSwId, PerfType } from '../bpf/uapi.js';
 import { UnsupportedError } from '../bpf/errors.js';
-import { sampledPlans } from './profile.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe } from './provider.js';
+import { sampledPlans, sampledProbes } from './profile.js';
+import type { Provider, EnabledProbe } from './provider.js';
 
 interface CpcEvent { type: number; config: number; hardware: boolean; listedCount: number }
 
@@ -68,26 +67,13 @@ function listed(): string[] {
   return names;
 }
 
-export const cpcProvider: Provider = {
+/** Attaches a perf_event counter of the probe's event, overflowing every `count` events. */
+export const cpcProvider: Provider<undefined, CpcProbe> = {
   name: 'cpc',
-  dynamic: true,
-  attributes: {
-    provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    module: { name: 'Unstable', data: 'Unstable', class: 'Unknown' },
-    function: { name: 'Private', data: 'Private', class: 'Unknown' },
-    name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    args: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-  },
-  argDescs: () => [{ mapping: 0, native: 'uint64_t' }, { mapping: 1, native: 'uint64_t' }],
-  match(desc: ProbeDescFields): ProbeSite[] {
-    if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];
-    const names = desc.name && !isGlob(desc.name) ? [desc.name] : listed().filter((n) => matchProbeField(desc.name, n));
-    return names.filter((n) => parseCpcName(n)).map((name) => ({ provider: 'cpc', module: '', function: '', name }));
-  },
-  list: () => listed().map((name) => ({ provider: 'cpc', module: '', function: '', name })),
-  plan: (probes: EnabledProbe[]) => sampledPlans('cpc', probes, parseCpcName),
+  ...sampledProbes('cpc', listed, parseCpcName),
+  plan: (probes) => sampledPlans('cpc', probes, parseCpcName),
   attach(plan, prog) {
-    const probe = plan.attach as CpcProbe;
+    const probe = plan.attach;
     const e = EVENTS[probe.event]!;
     const what = `attach cpc:::${plan.probes[0]!.site.name}`;
     if (e.hardware && !hasHardwarePmu()) {

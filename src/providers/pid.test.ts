@@ -36,10 +36,11 @@ test('modulesOfExecutable: the executable, its interpreter and libc, each once',
   assert.equal(new Set(mods.map((m) => m.inode)).size, mods.length);
 });
 
-test('a -c target gets pid<PID> and USDT providers in the live provider list', { skip: existsSync('/usr/bin/python3.11') ? false : 'no /usr/bin/python3.11' }, () => {
+test('a -c target gets pid<PID> and USDT providers in the provider list', { skip: existsSync('/usr/bin/python3.11') ? false : 'no /usr/bin/python3.11' }, () => {
   clearTargets();
-  const list = withProcessProviders([]);
+  assert.deepEqual(withProcessProviders([]).filter((p) => /4242$/.test(p.name)), []);
   setTargetCommand(4242, '/usr/bin/python3.11');
+  const list = withProcessProviders([]);
   const names = list.map((p) => p.name);
   assert.ok(names.includes('pid4242'));
   assert.ok(names.includes('python4242'), names.join(' '));

@@ -10,8 +10,8 @@
  * before the exec works: the kernel plants the breakpoints when the command maps the files.
  *
  * Provider names carry the pid, so they exist only once a process is known: the CLI calls
- * setTargetCommand() / setTargetPid(), and withProcessProviders() makes the registry's list
- * include those processes' providers.
+ * setTargetCommand() / setTargetPid(), and withProcessProviders() adds those processes'
+ * providers to the registry's list.
  */
 import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, isAbsolute } from 'node:path';
@@ -244,7 +244,7 @@ function targetModulesUnfiltered(pid: number): ProcessModule[] {
  */
 type PidAttachment =
   | { mech: 'one'; site: PidSite }
-  | { mech: 'many'; path: string; retprobe: boolean; sites: PidSite[]; probes: EnabledProbe[]; multiLink: boolean };
+  | { mech: 'many'; path: string; retprobe: boolean; sites: PidSite[]; probes: EnabledProbe<PidSite>[]; multiLink: boolean };
 
 /** Below this many sites in one file, one program per site: no cookie dispatch needed. */
 const MANY_THRESHOLD = 4;
@@ -264,11 +264,11 @@ function emitUprobeArgs(t: TrampolineContext, kind: PidSite['kind']): void {
   }
 }
 
-function siteOf(p: EnabledProbe): PidSite {
-  return p.site.key as PidSite;
+function siteOf(p: EnabledProbe<PidSite>): PidSite {
+  return p.site.key!;
 }
 
-function onePlan(pid: number, p: EnabledProbe): ProgramPlan {
+function onePlan(pid: number, p: EnabledProbe<PidSite>): ProgramPlan<PidAttachment, PidSite> {
   const site = siteOf(p);
   return {
     name: `pid_${p.id}`,
@@ -284,7 +284,7 @@ function onePlan(pid: number, p: EnabledProbe): ProgramPlan {
   };
 }
 
-function manyPlan(pid: number, path: string, kind: PidSite['kind'], probes: EnabledProbe[]): ProgramPlan {
+function manyPlan(pid: number, path: string, kind: PidSite['kind'], probes: EnabledProbe<PidSite>[]): ProgramPlan<PidAttachment, PidSite> {
   const multiLink = hasFeature('uprobe_multi');
   const retprobe = kind === 'return';
   return {
@@ -318,7 +318,7 @@ function refusedSite(e: unknown): boolean {
 
 const ENOTSUPP = 524;
 
-function probeName(p: EnabledProbe): string {
+function probeName(p: EnabledProbe<PidSite>): string {
   const s = p.site;
   return `${s.provider}:${s.module}:${s.function}:${s.name}`;
 }
@@ -343,25 +343,25 @@ function attachMultiSkipping(prog: BpfProgram, how: Extract<PidAttachment, { mec
 }
 
 /** The pid provider of one process: `pid<PID>`. */
-export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () => targetModules(pid)): Provider {
+export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () => targetModules(pid)): Provider<PidSite, PidAttachment> {
   const name = `pid${pid}`;
   return {
     name,
-    match(desc: ProbeDescFields): ProbeSite[] {
+    match(desc: ProbeDescFields): ProbeSite<PidSite>[] {
       return resolvePidProbesIn(pid, modules(), desc).map((s) => ({ provider: name, module: s.module, function: s.function, name: s.probeName, key: s }));
     },
     // Every instruction of every function of every library: too many to list.
     list: () => [],
-    plan(enabled: EnabledProbe[]): ProgramPlan[] {
+    plan(enabled: EnabledProbe<PidSite>[]): ProgramPlan<PidAttachment, PidSite>[] {
       // Group by file and probe kind: one program per group once it is large.
-      const groups = new Map<string, EnabledProbe[]>();
+      const groups = new Map<string, EnabledProbe<PidSite>[]>();
       for (const p of enabled) {
         const site = siteOf(p);
         const key = `${site.kind === 'return' ? 'return' : 'entry'}\0${site.path}`;
         const list = groups.get(key);
         if (list) list.push(p); else groups.set(key, [p]);
       }
-      const plans: ProgramPlan[] = [];
+      const plans: ProgramPlan<PidAttachment, PidSite>[] = [];
       for (const probes of groups.values()) {
         const site = siteOf(probes[0]!);
         if (probes.length >= MANY_THRESHOLD) plans.push(manyPlan(pid, site.path, site.kind, probes));
@@ -370,7 +370,7 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
       return plans;
     },
     attach(plan, prog, warn) {
-      const how = plan.attach as PidAttachment;
+      const how = plan.attach;
       if (how.mech === 'one') {
         const { site } = how;
         return [attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return', pid }, `attach ${probeName(plan.probes[0]!)}`)];
@@ -445,33 +445,23 @@ function heldChildren(): number[] {
   return out;
 }
 
+/** Held children found by the last /proc scan, and when it ran (scans are rate-limited). */
+let discovered: number[] = [];
+let discoveredAtMs = -Infinity;
+
 /**
- * `base` plus the pid and USDT providers of every known target, as a live list: providers
- * appear once setTargetCommand()/setTargetPid() is called (or a held `-c` child of ours
- * exists), without the registry knowing about processes.
+ * `base` followed by the providers of the processes traced now: the -p/-c targets (or, when
+ * nobody declared targets, the children held at exec), then every process named by a probe
+ * description so far. A fresh list on each call.
  */
 export function withProcessProviders(base: readonly Provider[]): readonly Provider[] {
-  let discovered: number[] = [];
-  let discoveredAtMs = -Infinity;
-  const current = (): Provider[] => {
-    // Scanning /proc costs milliseconds: only when nobody has told us the targets.
-    if (targetPids.length === 0 && !targetsDeclared && Date.now() - discoveredAtMs > 200) {
-      discovered = heldChildren();
-      discoveredAtMs = Date.now();
-    }
-    const pids = targetPids.length > 0 ? targetPids : discovered;
-    return [...base, ...pids.flatMap((p) => processProviders(p)), ...everyProcessProviders];
-  };
-  return new Proxy(base as Provider[], {
-    get(_target, prop) {
-      const list = current();
-      const value = Reflect.get(list, prop, list) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(list) : value;
-    },
-    has: (_target, prop) => Reflect.has(current(), prop),
-    ownKeys: () => Reflect.ownKeys(current()),
-    getOwnPropertyDescriptor: (_target, prop) => Reflect.getOwnPropertyDescriptor(current(), prop),
-  });
+  // Scanning /proc costs milliseconds: only when nobody has told us the targets.
+  if (targetPids.length === 0 && !targetsDeclared && Date.now() - discoveredAtMs > 200) {
+    discovered = heldChildren();
+    discoveredAtMs = Date.now();
+  }
+  const pids = targetPids.length > 0 ? targetPids : discovered;
+  return [...base, ...pids.flatMap((p) => processProviders(p)), ...everyProcessProviders];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,8 +19,11 @@ const MIN_PERIOD_NS = 200_000n;
 const LISTED = ['profile-97', 'profile-199', 'profile-499', 'profile-997', 'profile-1999', 'profile-4001', 'profile-4999',
   'tick-1', 'tick-10', 'tick-100', 'tick-500', 'tick-1000', 'tick-5000'];
 
+/** How a profile/tick probe fires: on every CPU or one, every `periodNs`. */
+export interface ProfilePeriod { kind: 'profile' | 'tick'; periodNs: bigint }
+
 /** Period in ns of a probe name like `tick-10ms` or `profile-97` (97 Hz); undefined if invalid. */
-export function profilePeriodNs(name: string): { kind: 'profile' | 'tick'; periodNs: bigint } | undefined {
+export function profilePeriodNs(name: string): ProfilePeriod | undefined {
   const m = /^(profile|tick)-([0-9]+)([a-z]*)$/i.exec(name);
   if (!m) return undefined;
   const n = BigInt(m[2]!);
@@ -53,15 +56,20 @@ export function emitSampledPcArgs(t: TrampolineContext): void {
   a.label(done).mov(R1, R1);
 }
 
+/** A sampled probe's name its provider cannot parse: match() let through a name it does not offer. */
+function sampledNameError(provider: string, name: string): never {
+  throw new Error(`${provider} matched a probe name it cannot attach: ${name}`);
+}
+
 /**
  * One perf_event program per probe of a sampling provider (profile, cpc), each filling the
  * sampled-PC arguments; `attachOf` turns the probe name into the provider's attach data.
  */
-export function sampledPlans(provider: string, probes: EnabledProbe[], attachOf: (name: string) => unknown): ProgramPlan[] {
+export function sampledPlans<Attach>(provider: string, probes: EnabledProbe<undefined>[], attachOf: (name: string) => Attach | undefined): ProgramPlan<Attach, undefined>[] {
   return probes.map((p) => ({
     name: `${provider}_${p.site.name.replace(/-/g, '_')}`,
     bpfType: 'perf_event',
-    attach: attachOf(p.site.name),
+    attach: attachOf(p.site.name) ?? sampledNameError(provider, p.site.name),
     probes: [p],
     runMode: 'attach',
     emitTrampoline(t) {
@@ -71,26 +79,38 @@ export function sampledPlans(provider: string, probes: EnabledProbe[], attachOf:
   }));
 }
 
-export const profileProvider: Provider = {
+/**
+ * What the sampling providers (profile, cpc) share: their stability, their two arguments (the
+ * sampled kernel and user PCs), and probe names matched against the listed names, or, for a
+ * name without a glob, any name `valid` accepts (a provider creates those on demand).
+ */
+export function sampledProbes(provider: string, listed: () => readonly string[], valid: (name: string) => unknown): Pick<Provider<undefined>, 'dynamic' | 'attributes' | 'argDescs' | 'match' | 'list'> {
+  return {
+    dynamic: true,
+    attributes: {
+      provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+      module: { name: 'Unstable', data: 'Unstable', class: 'Unknown' },
+      function: { name: 'Private', data: 'Private', class: 'Unknown' },
+      name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+      args: { name: 'Evolving', data: 'Evolving', class: 'Common' },
+    },
+    argDescs: () => [{ mapping: 0, native: 'uint64_t' }, { mapping: 1, native: 'uint64_t' }],
+    match(desc: ProbeDescFields): ProbeSite<undefined>[] {
+      if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];
+      const names = desc.name && !isGlob(desc.name) ? [desc.name] : listed().filter((n) => matchProbeField(desc.name, n));
+      return names.filter((n) => valid(n)).map((name) => ({ provider, module: '', function: '', name }));
+    },
+    list: () => listed().map((name) => ({ provider, module: '', function: '', name })),
+  };
+}
+
+/** Attaches a perf_event timer of the probe's period, on every CPU (profile-) or one (tick-). */
+export const profileProvider: Provider<undefined, ProfilePeriod> = {
   name: 'profile',
-  dynamic: true,
-  attributes: {
-    provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    module: { name: 'Unstable', data: 'Unstable', class: 'Unknown' },
-    function: { name: 'Private', data: 'Private', class: 'Unknown' },
-    name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    args: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-  },
-  argDescs: () => [{ mapping: 0, native: 'uint64_t' }, { mapping: 1, native: 'uint64_t' }],
-  match(desc: ProbeDescFields): ProbeSite[] {
-    if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];
-    const names = desc.name && !isGlob(desc.name) ? [desc.name] : LISTED.filter((n) => matchProbeField(desc.name, n));
-    return names.filter((n) => profilePeriodNs(n)).map((name) => ({ provider: 'profile', module: '', function: '', name }));
-  },
-  list: () => LISTED.map((name) => ({ provider: 'profile', module: '', function: '', name })),
-  plan: (probes: EnabledProbe[]) => sampledPlans('profile', probes, (name) => profilePeriodNs(name)),
+  ...sampledProbes('profile', () => LISTED, profilePeriodNs),
+  plan: (probes) => sampledPlans('profile', probes, profilePeriodNs),
   attach(plan, prog) {
-    const period = plan.attach as { kind: 'profile' | 'tick'; periodNs: bigint };
+    const period = plan.attach;
     const cpus = onlineCpus();
     // tick fires on one CPU: the first online one.
     return attachProfile(prog, { periodNs: period.periodNs, cpus: period.kind === 'tick' ? [cpus[0] ?? 0] : cpus },

@@ -10,12 +10,12 @@ import type { Link } from '../bpf/link.js';
 import type { BpfProgram } from '../bpf/program.js';
 
 /** A probe a provider offers; `key` is the provider's own identity for it (e.g. syscall nr). */
-export interface ProbeSite {
+export interface ProbeSite<Key = unknown> {
   provider: string;
   module: string;
   function: string;
   name: string;
-  key?: unknown;
+  key?: Key;
 }
 
 export interface ProbeDescFields {
@@ -26,9 +26,9 @@ export interface ProbeDescFields {
 }
 
 /** A probe that the program enables, with the dense id the compiler gave it. */
-export interface EnabledProbe {
+export interface EnabledProbe<Key = unknown> {
   id: number;
-  site: ProbeSite;
+  site: ProbeSite<Key>;
 }
 
 /**
@@ -86,8 +86,8 @@ export interface ProviderMap {
   maxEntries: number;
 }
 
-/** One BPF program the provider wants, serving some of the enabled probes. */
-export interface ProgramPlan {
+/** One BPF program the provider wants, serving some of the enabled probes; `Attach` is the provider's data for attaching it. */
+export interface ProgramPlan<Attach = unknown, Key = unknown> {
   name: string;
   bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe' | 'tracing';
   /**
@@ -96,8 +96,8 @@ export interface ProgramPlan {
    */
   load?: { expectedAttachType?: number; attachBtfId?: number };
   /** Provider-specific attachment data, handed back to `attach`. */
-  attach: unknown;
-  probes: EnabledProbe[];
+  attach: Attach;
+  probes: EnabledProbe<Key>[];
   /**
    * Emits the trampoline: read the context into argv and dispatch to `emitClauses(probeId)` for
    * the probe that fired. R1 holds the context on entry and has been saved at fp-8; R9 is set.
@@ -136,23 +136,28 @@ export interface ProviderAttributes {
   args: Attribute;
 }
 
-export interface Provider {
+/**
+ * A provider, typed by its own data: `Key`, what identifies one of its probes (ProbeSite.key),
+ * and `Attach`, what one of its programs needs to attach (ProgramPlan.attach). Lists of mixed
+ * providers hold them as `Provider` (both unknown); each provider sees its own types.
+ */
+export interface Provider<Key = unknown, Attach = unknown> {
   readonly name: string;
   /** Probes matching a description whose provider field matched this provider's name. */
-  match(desc: ProbeDescFields): ProbeSite[];
+  match(desc: ProbeDescFields): ProbeSite<Key>[];
   /** Every probe, for `-l` (may be large; generated lazily). */
-  list(): Iterable<ProbeSite>;
+  list(): Iterable<ProbeSite<Key>>;
   /** Types of args[] for a probe, when the provider knows them. */
-  argTypes?(site: ProbeSite): CType[] | undefined;
+  argTypes?(site: ProbeSite<Key>): CType[] | undefined;
   /** Group this provider's enabled probes into BPF programs. */
-  plan(probes: EnabledProbe[], program?: PlanContext): ProgramPlan[];
+  plan(probes: EnabledProbe<Key>[], program?: PlanContext): ProgramPlan<Attach, Key>[];
   /** Attaches a loaded program; returns links to close on exit. */
   /**
    * Attaches the program. `warn` reports a probe the kernel refused that the provider skipped
    * (one line, without the `dtrace: ` prefix), where skipping is what DTrace users expect (a
    * user function whose first instruction uprobes cannot handle) rather than a failure.
    */
-  attach(plan: ProgramPlan, prog: BpfProgram, warn?: (line: string) => void): Link[];
+  attach(plan: ProgramPlan<Attach, Key>, prog: BpfProgram, warn?: (line: string) => void): Link[];
   /**
    * Whether a probe name can be created on demand even though `list()` does not show it
    * (`profile-1234`, `tick-3s`): match() handles it.
@@ -162,7 +167,7 @@ export interface Provider {
    * args[] of a probe as DTrace describes them (native type, translated type, raw index):
    * `-lv` prints them and the checker types args[] from them. Undefined = untyped (argN only).
    */
-  argDescs?(site: ProbeSite): ProbeArgDesc[] | undefined;
+  argDescs?(site: ProbeSite<Key>): ProbeArgDesc[] | undefined;
   /** Stability attributes for `-lv` (default: all Private/Unknown). */
   readonly attributes?: ProviderAttributes;
   /**

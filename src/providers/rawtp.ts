@@ -26,14 +26,14 @@ export const TRACEPOINT_ATTRIBUTES: ProviderAttributes = {
  * Sites of tracefs events for a provider named `provider`, narrowed by a description
  * (a literal module and name are checked without scanning every event's name).
  */
-export function tracepointSites(provider: string, desc: ProbeDescFields | undefined): ProbeSite[] {
+export function tracepointSites(provider: string, desc: ProbeDescFields | undefined): ProbeSite<undefined>[] {
   if (desc && !matchProbeField(desc.function, '')) return [];
   if (desc?.name && !isGlob(desc.name) && !couldBeEventName(desc.name)) return [];
   // A description that names no provider (`BEGIN`, `tick-1s`) is matched against every
   // provider; kernel tracepoint names are lower-case, so an upper-case one is not looked up in
   // tracefs (which would mount it and read every event name). `sdt:::Name` still is.
   if (desc && desc.provider === '' && desc.name && !isGlob(desc.name) && /[A-Z]/.test(desc.name)) return [];
-  const out: ProbeSite[] = [];
+  const out: ProbeSite<undefined>[] = [];
   for (const ev of tracefsEvents()) {
     if (NON_TRACEPOINT_GROUPS.has(ev.category)) continue;
     if (desc && (!matchProbeField(desc.module, ev.category) || !matchProbeField(desc.name, ev.name))) continue;
@@ -42,7 +42,8 @@ export function tracepointSites(provider: string, desc: ProbeDescFields | undefi
   return out;
 }
 
-export const rawtpProvider: Provider = {
+/** Attaches by the raw tracepoint's name. */
+export const rawtpProvider: Provider<undefined, string> = {
   name: 'rawtp',
   attributes: TRACEPOINT_ATTRIBUTES,
   match: (desc) => tracepointSites('rawtp', desc),
@@ -50,7 +51,7 @@ export const rawtpProvider: Provider = {
   argDescs(site) {
     return rawTracepointParams(site.name)?.slice(0, MAX_ARGS).map((p, i) => ({ mapping: i, native: p.type }));
   },
-  plan(enabled: EnabledProbe[]): ProgramPlan[] {
+  plan(enabled: EnabledProbe<undefined>[]): ProgramPlan<string, undefined>[] {
     return enabled.map((p) => {
       const nargs = Math.min(MAX_ARGS, rawTracepointParams(p.site.name)?.length ?? 0);
       return {
@@ -73,6 +74,6 @@ export const rawtpProvider: Provider = {
   },
   attach(plan, prog) {
     const s = plan.probes[0]!.site;
-    return [attachRawTracepoint(prog, plan.attach as string, `attach rawtp:${s.module}::${s.name}`)];
+    return [attachRawTracepoint(prog, plan.attach, `attach rawtp:${s.module}::${s.name}`)];
   },
 };

@@ -18,14 +18,27 @@ import { schedProvider } from './sched.js';
 import { sdtProvider } from './sdt.js';
 
 /** Oracle's population order (providers-on-linux.md §0), which gives `-l` its probe ids. */
-export const PROVIDERS: readonly Provider[] = withProcessProviders([
+const BUILT_IN: readonly Provider[] = [
   dtraceProvider, cpcProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawfbtProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
-]);
+];
 
-export function matchProbes(desc: ProbeDescFields, providers: readonly Provider[] = PROVIDERS): { provider: Provider; site: ProbeSite }[] {
+/** The providers there are now: the built-in ones, then those of the processes traced (pid.ts). */
+export function allProviders(): readonly Provider[] {
+  return withProcessProviders(BUILT_IN);
+}
+
+/**
+ * The probes a description matches, with their providers: among `providers`, or (absent) among
+ * all providers, after looking for the processes a per-process provider field names.
+ */
+export function matchProbes(desc: ProbeDescFields, providers?: readonly Provider[]): { provider: Provider; site: ProbeSite }[] {
   const out: { provider: Provider; site: ProbeSite }[] = [];
-  // Per-process providers exist once their process is known; a description can name one.
-  if (providers === PROVIDERS && !providers.some((p) => p.name === desc.provider)) discoverProcessesFor(desc.provider, providers);
+  if (!providers) {
+    // Per-process providers exist once their process is known; a description can name one.
+    const known = allProviders();
+    if (!known.some((p) => p.name === desc.provider)) discoverProcessesFor(desc.provider, known);
+    providers = allProviders();
+  }
   for (const p of providers) {
     if (!matchProbeField(desc.provider, p.name)) continue;
     for (const site of p.match(desc)) out.push({ provider: p, site });

@@ -42,7 +42,8 @@ function argType(f: TracepointField): string {
   return f.type;
 }
 
-export const sdtProvider: Provider = {
+/** Attaches to the tracepoint category:name. */
+export const sdtProvider: Provider<undefined, { category: string; name: string }> = {
   name: 'sdt',
   attributes: TRACEPOINT_ATTRIBUTES,
   match: (desc) => tracepointSites('sdt', desc),
@@ -50,7 +51,7 @@ export const sdtProvider: Provider = {
   argDescs(site): ProbeArgDesc[] {
     return argFields(site).slice(0, MAX_ARGS).map((f, i) => ({ mapping: i, native: argType(f) }));
   },
-  plan(enabled: EnabledProbe[]): ProgramPlan[] {
+  plan(enabled: EnabledProbe<undefined>[]): ProgramPlan<{ category: string; name: string }, undefined>[] {
     return enabled.map((p) => {
       const fields = argFields(p.site).slice(0, MAX_ARGS);
       return {
@@ -82,7 +83,7 @@ export const sdtProvider: Provider = {
     });
   },
   attach(plan, prog) {
-    const { category, name } = plan.attach as { category: string; name: string };
+    const { category, name } = plan.attach;
     return [attachTracepoint(prog, category, name, `attach sdt:${category}::${name}`)];
   },
 };

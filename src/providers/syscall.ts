@@ -14,8 +14,8 @@ import type { ProbeArgDesc } from './provider.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, PlanContext, ProviderMap, TrampolineContext } from './provider.js';
 
 const byName = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, nr]));
-let allSites: ProbeSite[] | undefined;
-function sites(): ProbeSite[] {
+let allSites: ProbeSite<number>[] | undefined;
+function sites(): ProbeSite<number>[] {
   allSites ??= SYSCALLS_X86_64.flatMap(([name, nr]) => (['entry', 'return'] as const).map((pn) => ({ provider: 'syscall', module: 'vmlinux', function: name, name: pn, key: nr })));
   return allSites;
 }
@@ -97,7 +97,7 @@ function emitDeferUnreadable(t: TrampolineContext, probeId: number, args: number
 }
 
 /** The sys_exit program that runs, in the entry's own thread, the entry firings deferred above. */
-function deferredEntryPlan(deferrable: EnabledProbe[]): ProgramPlan {
+function deferredEntryPlan(deferrable: EnabledProbe<number>[]): ProgramPlan<string, number> {
   return {
     name: DEFERRED_PLAN,
     bpfType: 'raw_tracepoint',
@@ -148,7 +148,8 @@ export function emitSyscallErrno(t: TrampolineContext, ret: Reg): void {
   a.label(done).stx(4, R9, t.errnoOffset, R0);
 }
 
-export const syscallProvider: Provider = {
+/** A probe's key is its syscall number; programs attach to the raw tracepoint named. */
+export const syscallProvider: Provider<number, string> = {
   name: 'syscall',
   attributes: {
     provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
@@ -158,7 +159,7 @@ export const syscallProvider: Provider = {
     args: { name: 'Private', data: 'Private', class: 'ISA' },
   },
   argDescs: (site) => (site.name === 'return' ? [{ mapping: 0, native: 'long' }] : entryArgDescs(site.function)),
-  match(desc: ProbeDescFields): ProbeSite[] {
+  match(desc: ProbeDescFields): ProbeSite<number>[] {
     if (!matchProbeField(desc.module, 'vmlinux')) return [];
     // A plain function name needs no walk of the whole table.
     if (desc.function && !/[*?[\\]/.test(desc.function)) {
@@ -170,8 +171,8 @@ export const syscallProvider: Provider = {
     return sites().filter((s) => matchProbeField(desc.function, s.function) && matchProbeField(desc.name, s.name));
   },
   list: () => sites(),
-  plan(probes: EnabledProbe[], program?: PlanContext): ProgramPlan[] {
-    const plans: ProgramPlan[] = [];
+  plan(probes: EnabledProbe<number>[], program?: PlanContext): ProgramPlan<string, number>[] {
+    const plans: ProgramPlan<string, number>[] = [];
     // Entry probes whose clauses read a user string argument: checked before they run, and
     // replayed at the return when the string is not readable yet (see deferredEntryPlan).
     const stringArgs = new Map<number, number[]>();
@@ -200,8 +201,8 @@ export const syscallProvider: Provider = {
             a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(t.scratchOffset)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
             a.ldx(8, R2, R9, t.scratchOffset);
           }
-          const targets = mine.map((p) => ({ p, label: a.newLabel(`nr${p.site.key as number}`) }));
-          for (const { p, label } of targets) a.jmp('jeq', R2, imm(p.site.key as number), label);
+          const targets = mine.map((p) => ({ p, label: a.newLabel(`nr${p.site.key!}`) }));
+          for (const { p, label } of targets) a.jmp('jeq', R2, imm(p.site.key!), label);
           a.ja(t.exitLabel);
           for (const { p, label } of targets) {
             a.label(label);
@@ -230,7 +231,7 @@ export const syscallProvider: Provider = {
     return plans;
   },
   attach(plan, prog) {
-    if (plan.name === DEFERRED_PLAN) return [attachRawTracepoint(prog, plan.attach as string, 'attach the replay of syscall entry probes at sys_exit')];
-    return [attachRawTracepoint(prog, plan.attach as string, `attach syscall:::${plan.probes.length === 1 ? plan.probes[0]!.site.function + ':' : ''}${plan.probes[0]!.site.name}`)];
+    if (plan.name === DEFERRED_PLAN) return [attachRawTracepoint(prog, plan.attach, 'attach the replay of syscall entry probes at sys_exit')];
+    return [attachRawTracepoint(prog, plan.attach, `attach syscall:::${plan.probes.length === 1 ? plan.probes[0]!.site.function + ':' : ''}${plan.probes[0]!.site.name}`)];
   },
 };

@@ -130,8 +130,8 @@ export function usdtProvidersFor(pid: number, modules: () => ProcessModule[]): P
 }
 
 /** Groups probe locations into sites, one per module:function:name; `key` = its locations. */
-function sitesOf(provider: string, locations: ProcessUsdtProbe[]): ProbeSite[] {
-  const byKey = new Map<string, ProbeSite & { key: ProcessUsdtProbe[] }>();
+function sitesOf(provider: string, locations: ProcessUsdtProbe[]): ProbeSite<ProcessUsdtProbe[]>[] {
+  const byKey = new Map<string, ProbeSite<ProcessUsdtProbe[]> & { key: ProcessUsdtProbe[] }>();
   for (const l of locations) {
     const k = siteKey(l);
     let site = byKey.get(k);
@@ -151,7 +151,7 @@ function sitesOf(provider: string, locations: ProcessUsdtProbe[]): ProbeSite[] {
  * started after attaching, such as PostgreSQL's per-connection backends. `pid` is then the
  * process whose mappings name the objects.
  */
-export function usdtProvider(name: string, pid: number, modules: () => ProcessModule[], everyProcess = false): Provider {
+export function usdtProvider(name: string, pid: number, modules: () => ProcessModule[], everyProcess = false): Provider<ProcessUsdtProbe[], UsdtAttachment> {
   const noteProvider = everyProcess ? `${name}${pid}` : name;
   const rename = (ps: ProcessUsdtProbe[]) => (everyProcess ? ps.map((p) => ({ ...p, provider: name })) : ps);
   const target = everyProcess ? undefined : pid;
@@ -159,11 +159,11 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
     name,
     match: (desc: ProbeDescFields) => sitesOf(name, rename(resolveUsdtProbes(pid, { ...desc, provider: noteProvider }, modules()))),
     list: () => sitesOf(name, rename(resolveUsdtProbes(pid, { provider: noteProvider }, modules()))),
-    plan(enabled: EnabledProbe[]): ProgramPlan[] {
-      const plans: ProgramPlan[] = [];
+    plan(enabled: EnabledProbe<ProcessUsdtProbe[]>[]): ProgramPlan<UsdtAttachment, ProcessUsdtProbe[]>[] {
+      const plans: ProgramPlan<UsdtAttachment, ProcessUsdtProbe[]>[] = [];
       for (const p of enabled) {
         const groups = new Map<string, ProcessUsdtProbe[]>();
-        for (const l of p.site.key as ProcessUsdtProbe[]) {
+        for (const l of p.site.key ?? []) {
           const k = locationGroupKey(l);
           groups.set(k, [...(groups.get(k) ?? []), l]);
         }
@@ -187,7 +187,7 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
       return plans;
     },
     attach(plan, prog): Link[] {
-      const { pid: target, locations } = plan.attach as UsdtAttachment;
+      const { pid: target, locations } = plan.attach;
       const site = plan.probes[0]!.site;
       const links: Link[] = [];
       try {

@@ -20,7 +20,7 @@ import { STATE, Activity, Fault } from '../codegen/layout.js';
 import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProgramSpecData, RecordedAction } from '../program/spec.js';
 import { RECORD_HEADER_BYTES, StidSpecial, ErrorRecord } from '../program/spec.js';
 import type { ProgramPlan, Provider } from '../providers/provider.js';
-import { PROVIDERS } from '../providers/registry.js';
+import { allProviders } from '../providers/registry.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc } from '../consume/format/values.js';
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
@@ -544,7 +544,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     // BEGIN runs first, in this process, before anything is attached.
     runSpecial('begin');
     if (readState().activity === Activity.INACTIVE) setActivity(Activity.ACTIVE);
-    const providers = opts.providers ?? PROVIDERS;
+    const providers = opts.providers ?? allProviders();
     let snapTimer: NodeJS.Timeout | undefined;
     if (exitStatus === undefined && readState().activity === Activity.ACTIVE && !interrupted() && !opts.stopRequested?.()) {
       for (const p of loaded.programs) {

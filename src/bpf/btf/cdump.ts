@@ -94,51 +94,83 @@ export interface CDumper {
 
 /** A stateful C writer over `btf`: types written once are not written again. */
 export function createCDumper(btf: Btf, write: (text: string) => void, enumModeAttributes = true): CDumper {
-  const count = btf.typeCount;
-  const ptrSizeBytes = btf.pointerSizeBytes;
-  const orderState = new Uint8Array(count);
-  const emitState = new Uint8Array(count);
-  const fwdEmitted = new Uint8Array(count);
-  const referenced = new Uint8Array(count);
-  const nameResolved = new Uint8Array(count);
-  const cachedNames = new Map<TypeId, string>();
-  /** struct/union/enum names → occurrences so far. */
-  const typeNames = new Map<string, number>();
-  /** typedef and enumerator names (one C namespace) → occurrences so far. */
-  const identNames = new Map<string, number>();
-  const declStackIds: TypeId[] = [];
-  let emitQueue: TypeId[] = [];
+  return new CWriter(btf, write, enumModeAttributes);
+}
 
-  orderState[0] = ORDERED;
-  emitState[0] = EMITTED;
-  const type = (id: TypeId): BtfType => btf.typeById(id);
-  markReferenced();
+/** libbpf's btf_dump: the per-type ordering and emission states and the names given so far. */
+class CWriter implements CDumper {
+  private readonly count: number;
+  private readonly ptrSizeBytes: number;
+  private readonly orderState: Uint8Array;
+  private readonly emitState: Uint8Array;
+  private readonly fwdEmitted: Uint8Array;
+  private readonly referenced: Uint8Array;
+  private readonly nameResolved: Uint8Array;
+  private readonly cachedNames = new Map<TypeId, string>();
+  /** struct/union/enum names → occurrences so far. */
+  private readonly typeNames = new Map<string, number>();
+  /** typedef and enumerator names (one C namespace) → occurrences so far. */
+  private readonly identNames = new Map<string, number>();
+  private readonly declStackIds: TypeId[] = [];
+  private emitQueue: TypeId[] = [];
+
+  constructor(private readonly btf: Btf, private readonly write: (text: string) => void, private readonly enumModeAttributes: boolean) {
+    this.count = btf.typeCount;
+    this.ptrSizeBytes = btf.pointerSizeBytes;
+    this.orderState = new Uint8Array(this.count);
+    this.emitState = new Uint8Array(this.count);
+    this.fwdEmitted = new Uint8Array(this.count);
+    this.referenced = new Uint8Array(this.count);
+    this.nameResolved = new Uint8Array(this.count);
+    this.orderState[0] = ORDERED;
+    this.emitState[0] = EMITTED;
+    this.markReferenced();
+  }
+
+  dumpType(id: TypeId): void {
+    if (id < 0 || id >= this.count) throw new RangeError(`BTF type id ${id} out of range`);
+    this.emitQueue = [];
+    this.orderType(id, false);
+    for (const queued of this.emitQueue) this.emitType(queued, 0);
+  }
+
+  private type(id: TypeId): BtfType {
+    return this.btf.typeById(id);
+  }
+
+  private typeName(t: BtfType): string {
+    return this.resolveName(t, this.typeNames);
+  }
+
+  private identName(t: BtfType): string {
+    return this.resolveName(t, this.identNames);
+  }
 
   /**
    * An anonymous enum that nothing refers to is a top-level list of constants and is emitted
    * on its own; one referred to is written inline where it is used.
    */
-  function markReferenced(): void {
-    for (let id = 1; id < count; id++) {
-      const t = type(id);
+  private markReferenced(): void {
+    for (let id = 1; id < this.count; id++) {
+      const t = this.type(id);
       switch (t.kind) {
         case 'ptr': case 'typedef': case 'volatile': case 'const': case 'restrict': case 'func':
         case 'var': case 'decl_tag': case 'type_tag':
-          referenced[t.type] = 1;
+          this.referenced[t.type] = 1;
           break;
         case 'array':
-          referenced[t.indexType] = 1;
-          referenced[t.type] = 1;
+          this.referenced[t.indexType] = 1;
+          this.referenced[t.type] = 1;
           break;
         case 'struct': case 'union':
-          for (const m of t.members) referenced[m.type] = 1;
+          for (const m of t.members) this.referenced[m.type] = 1;
           break;
         case 'func_proto':
           // Only parameters count (libbpf does not mark the return type).
-          for (const p of t.params) referenced[p.type] = 1;
+          for (const p of t.params) this.referenced[p.type] = 1;
           break;
         case 'datasec':
-          for (const v of t.vars) referenced[v.type] = 1;
+          for (const v of t.vars) this.referenced[v.type] = 1;
           break;
         default:
           break;
@@ -146,162 +178,153 @@ export function createCDumper(btf: Btf, write: (text: string) => void, enumModeA
     }
   }
 
-  function pfx(level: number): string {
-    return '\t'.repeat(Math.min(level, 13));
-  }
-
   /**
    * Topological ordering (btf_dump_order_type). Returns true when `id` is part of a strong
    * link (its full definition is needed first), false when a forward declaration will do.
    */
-  function orderType(id: TypeId, throughPtr: boolean): boolean {
-    if (orderState[id] === ORDERED) return true;
-    const t = type(id);
-    if (orderState[id] === ORDERING) {
+  private orderType(id: TypeId, throughPtr: boolean): boolean {
+    if (this.orderState[id] === ORDERED) return true;
+    const t = this.type(id);
+    if (this.orderState[id] === ORDERING) {
       // A loop is fine through a pointer to a named struct: a forward declaration breaks it.
       if ((t.kind === 'struct' || t.kind === 'union') && throughPtr && t.name !== '') return false;
       throw new Error(`unsatisfiable type cycle, id:[${id}]`);
     }
     switch (t.kind) {
       case 'int': case 'float':
-        orderState[id] = ORDERED;
+        this.orderState[id] = ORDERED;
         return false;
       case 'ptr': {
-        const strong = orderType(t.type, true);
-        orderState[id] = ORDERED;
+        const strong = this.orderType(t.type, true);
+        this.orderState[id] = ORDERED;
         return strong;
       }
       case 'array':
-        return orderType(t.type, false);
+        return this.orderType(t.type, false);
       case 'struct': case 'union': {
         // A named struct behind a pointer only needs a forward declaration.
         if (throughPtr && t.name !== '') return false;
-        orderState[id] = ORDERING;
-        for (const m of t.members) orderType(m.type, false);
-        if (t.name !== '') emitQueue.push(id);
-        orderState[id] = ORDERED;
+        this.orderState[id] = ORDERING;
+        for (const m of t.members) this.orderType(m.type, false);
+        if (t.name !== '') this.emitQueue.push(id);
+        this.orderState[id] = ORDERED;
         return true;
       }
       case 'enum': case 'enum64': case 'fwd':
-        if (t.name !== '' || !referenced[id]) emitQueue.push(id);
-        orderState[id] = ORDERED;
+        if (t.name !== '' || !this.referenced[id]) this.emitQueue.push(id);
+        this.orderState[id] = ORDERED;
         return true;
       case 'typedef': {
-        const strong = orderType(t.type, throughPtr);
+        const strong = this.orderType(t.type, throughPtr);
         if (throughPtr && !strong) return false;
-        emitQueue.push(id);
-        orderState[id] = ORDERED;
+        this.emitQueue.push(id);
+        this.orderState[id] = ORDERED;
         return true;
       }
       case 'volatile': case 'const': case 'restrict': case 'type_tag':
-        return orderType(t.type, throughPtr);
+        return this.orderType(t.type, throughPtr);
       case 'func_proto': {
-        let strong = orderType(t.returnType, throughPtr);
-        for (const p of t.params) if (orderType(p.type, throughPtr)) strong = true;
+        let strong = this.orderType(t.returnType, throughPtr);
+        for (const p of t.params) if (this.orderType(p.type, throughPtr)) strong = true;
         // A `(void)` or `...` parameter is void, which always counts as ordered (strong).
         return strong || t.variadic || t.explicitVoid;
       }
       case 'func': case 'var': case 'datasec': case 'decl_tag':
-        orderState[id] = ORDERED;
+        this.orderState[id] = ORDERED;
         return false;
       case 'void':
         return true;
     }
   }
 
-  /** `__builtin_va_list` is built into the compiler; redefining it breaks the header. */
-  function isBlacklisted(t: BtfType): boolean {
-    return t.name === '__builtin_va_list';
-  }
-
   /** Writes `id` and what it needs (btf_dump_emit_type); `containerId` 0 means top level. */
-  function emitType(id: TypeId, containerId: TypeId): void {
-    if (emitState[id] === EMITTED) return;
-    const t = type(id);
+  private emitType(id: TypeId, containerId: TypeId): void {
+    if (this.emitState[id] === EMITTED) return;
+    const t = this.type(id);
     const topLevel = containerId === 0;
-    if (emitState[id] === EMITTING) {
-      if (fwdEmitted[id]) return;
+    if (this.emitState[id] === EMITTING) {
+      if (this.fwdEmitted[id]) return;
       if (t.kind === 'struct' || t.kind === 'union') {
         // Referring to the struct we are inside of needs no forward declaration.
         if (id === containerId) return;
-        if (t.name === '') return; // anonymous struct/union loop: nothing sensible to write
-        emitStructFwd(t);
-        write(';\n\n');
-        fwdEmitted[id] = 1;
+        if (t.name === '') return; // anonymous struct/union loop: nothing sensible to this.write
+        this.emitStructFwd(t);
+        this.write(';\n\n');
+        this.fwdEmitted[id] = 1;
       } else if (t.kind === 'typedef') {
         // The typedef itself serves as the forward declaration for uses through a pointer.
         if (!isBlacklisted(t)) {
-          emitTypedefDef(t, 0);
-          write(';\n\n');
+          this.emitTypedefDef(t, 0);
+          this.write(';\n\n');
         }
-        fwdEmitted[id] = 1;
+        this.fwdEmitted[id] = 1;
       }
       return;
     }
     switch (t.kind) {
       case 'int': {
-        const alias = MISSING_BASE_TYPES.get(typeName(t));
-        if (alias) write(`typedef ${alias} ${typeName(t)};\n\n`);
-        emitState[id] = EMITTED;
+        const alias = MISSING_BASE_TYPES.get(this.typeName(t));
+        if (alias) this.write(`typedef ${alias} ${this.typeName(t)};\n\n`);
+        this.emitState[id] = EMITTED;
         break;
       }
       case 'enum': case 'enum64':
         if (topLevel) {
-          emitEnumDef(t, 0);
-          write(';\n\n');
+          this.emitEnumDef(t, 0);
+          this.write(';\n\n');
         }
-        emitState[id] = EMITTED;
+        this.emitState[id] = EMITTED;
         break;
       case 'ptr': case 'volatile': case 'const': case 'restrict': case 'type_tag':
-        emitType(t.type, containerId);
+        this.emitType(t.type, containerId);
         break;
       case 'array':
-        emitType(t.type, containerId);
+        this.emitType(t.type, containerId);
         break;
       case 'fwd':
-        emitFwdDef(t);
-        write(';\n\n');
-        emitState[id] = EMITTED;
+        this.emitFwdDef(t);
+        this.write(';\n\n');
+        this.emitState[id] = EMITTED;
         break;
       case 'typedef':
-        emitState[id] = EMITTING;
-        emitType(t.type, id);
-        if (!fwdEmitted[id] && !isBlacklisted(t)) {
-          emitTypedefDef(t, 0);
-          write(';\n\n');
+        this.emitState[id] = EMITTING;
+        this.emitType(t.type, id);
+        if (!this.fwdEmitted[id] && !isBlacklisted(t)) {
+          this.emitTypedefDef(t, 0);
+          this.write(';\n\n');
         }
-        emitState[id] = EMITTED;
+        this.emitState[id] = EMITTED;
         break;
       case 'struct': case 'union':
-        emitState[id] = EMITTING;
+        this.emitState[id] = EMITTING;
         if (topLevel || t.name === '') {
           // The members will be written out, so their types need declarations first.
           const newContainer = t.name === '' ? containerId : id;
-          for (const m of t.members) emitType(m.type, newContainer);
-        } else if (!fwdEmitted[id] && id !== containerId) {
-          emitStructFwd(t);
-          write(';\n\n');
-          fwdEmitted[id] = 1;
+          for (const m of t.members) this.emitType(m.type, newContainer);
+        } else if (!this.fwdEmitted[id] && id !== containerId) {
+          this.emitStructFwd(t);
+          this.write(';\n\n');
+          this.fwdEmitted[id] = 1;
         }
         if (topLevel) {
-          emitStructDef(t, 0);
-          write(';\n\n');
-          emitState[id] = EMITTED;
+          this.emitStructDef(t, 0);
+          this.write(';\n\n');
+          this.emitState[id] = EMITTED;
         } else {
-          emitState[id] = NOT_EMITTED;
+          this.emitState[id] = NOT_EMITTED;
         }
         break;
       case 'func_proto':
-        emitType(t.returnType, containerId);
-        for (const p of t.params) emitType(p.type, containerId);
+        this.emitType(t.returnType, containerId);
+        for (const p of t.params) this.emitType(p.type, containerId);
         break;
       default:
         break;
     }
   }
 
-  function emitBitPadding(curOffset: number, nextOffset: number, nextAlign: number, inBitfield: boolean, level: number): void {
-    const pads: [string, number][] = [['long', ptrSizeBytes * 8], ['int', 32], ['short', 16], ['char', 8]];
+  private emitBitPadding(curOffset: number, nextOffset: number, nextAlign: number, inBitfield: boolean, level: number): void {
+    const pads: [string, number][] = [['long', this.ptrSizeBytes * 8], ['int', 32], ['short', 16], ['char', 8]];
     if (curOffset >= nextOffset) return;
     let newOffset = 0;
     let padBits = 0;
@@ -318,14 +341,14 @@ export function createCDumper(btf: Btf, write: (text: string) => void, enumModeA
       if (inBitfield
         || (newOffset === nextOffset && roundUp(curOffset, nextAlign * 8) !== newOffset)
         || (newOffset !== nextOffset && nextOffset - newOffset <= newOffset - curOffset)) {
-        write(`\n${pfx(level)}${padType}: ${inBitfield ? newOffset - curOffset : 0};`);
+        this.write(`\n${pfx(level)}${padType}: ${inBitfield ? newOffset - curOffset : 0};`);
       }
       curOffset = newOffset;
     }
     while (curOffset !== nextOffset) {
       const bits = Math.min(nextOffset - curOffset, padBits);
       if (bits === padBits) {
-        write(`\n${pfx(level)}${padType}: ${padBits};`);
+        this.write(`\n${pfx(level)}${padType}: ${padBits};`);
         curOffset += bits;
         continue;
       }
@@ -335,95 +358,95 @@ export function createCDumper(btf: Btf, write: (text: string) => void, enumModeA
         if (size < bits) continue;
         padType = name;
         padBits = size;
-        write(`\n${pfx(level)}${name}: ${bits};`);
+        this.write(`\n${pfx(level)}${name}: ${bits};`);
         curOffset += bits;
         break;
       }
     }
   }
 
-  function emitStructFwd(t: CompositeType): void {
-    const name = typeName(t);
-    write(`${t.kind}${name ? ' ' : ''}${name}`);
+  private emitStructFwd(t: CompositeType): void {
+    const name = this.typeName(t);
+    this.write(`${t.kind}${name ? ' ' : ''}${name}`);
   }
 
-  function emitStructDef(t: CompositeType, level: number): void {
+  private emitStructDef(t: CompositeType, level: number): void {
     const isStruct = t.kind === 'struct';
-    const align = btf.alignOf(t.id);
-    const packed = isStruct && btf.isPacked(t.id);
-    const name = typeName(t);
-    write(`${t.kind}${name ? ' ' : ''}${name} {`);
+    const align = this.btf.alignOf(t.id);
+    const packed = isStruct && this.btf.isPacked(t.id);
+    const name = this.typeName(t);
+    this.write(`${t.kind}${name ? ' ' : ''}${name} {`);
     let offset = 0;
     let prevBitfield = false;
     for (const m of t.members) {
-      const memberAlign = packed ? 1 : btf.alignOf(m.type);
+      const memberAlign = packed ? 1 : this.btf.alignOf(m.type);
       const inBitfield = prevBitfield && m.bitfieldSize !== 0;
-      emitBitPadding(offset, m.bitOffset, memberAlign, inBitfield, level + 1);
-      write(`\n${pfx(level + 1)}`);
-      emitTypeDecl(m.type, m.name, level + 1);
+      this.emitBitPadding(offset, m.bitOffset, memberAlign, inBitfield, level + 1);
+      this.write(`\n${pfx(level + 1)}`);
+      this.emitTypeDecl(m.type, m.name, level + 1);
       if (m.bitfieldSize) {
-        write(`: ${m.bitfieldSize}`);
+        this.write(`: ${m.bitfieldSize}`);
         offset = m.bitOffset + m.bitfieldSize;
         prevBitfield = true;
       } else {
-        offset = m.bitOffset + Math.max(0, btf.sizeOf(m.type) ?? 0) * 8;
+        offset = m.bitOffset + Math.max(0, this.btf.sizeOf(m.type) ?? 0) * 8;
         prevBitfield = false;
       }
-      write(';');
+      this.write(';');
     }
-    if (isStruct) emitBitPadding(offset, t.sizeBytes * 8, align, false, level + 1);
+    if (isStruct) this.emitBitPadding(offset, t.sizeBytes * 8, align, false, level + 1);
     // `struct empty {}` stays on one line.
-    if (t.members.length || t.sizeBytes) write(`\n${pfx(level)}}`);
-    else write('}');
-    if (packed) write(' __attribute__((packed))');
+    if (t.members.length || t.sizeBytes) this.write(`\n${pfx(level)}}`);
+    else this.write('}');
+    if (packed) this.write(' __attribute__((packed))');
   }
 
-  function emitEnumDef(t: EnumType, level: number): void {
-    const name = typeName(t);
-    write(`enum${name ? ' ' : ''}${name}`);
+  private emitEnumDef(t: EnumType, level: number): void {
+    const name = this.typeName(t);
+    this.write(`enum${name ? ' ' : ''}${name}`);
     if (t.values.length === 0) return;
-    write(' {');
+    this.write(' {');
     const suffix = t.kind === 'enum64' ? (t.signed ? 'LL' : 'ULL') : '';
     for (const v of t.values) {
       // Enumerators share a namespace with typedef names.
-      const dups = nameDups(identNames, v.name);
+      const dups = nameDups(this.identNames, v.name);
       const shown = dups > 1 ? `${v.name}___${dups}` : v.name;
-      write(`\n${pfx(level + 1)}${shown} = ${v.value}${suffix},`);
+      this.write(`\n${pfx(level + 1)}${shown} = ${v.value}${suffix},`);
     }
-    write(`\n${pfx(level)}}`);
-    if (!enumModeAttributes) return;
+    this.write(`\n${pfx(level)}}`);
+    if (!this.enumModeAttributes) return;
     if (t.sizeBytes === 1) {
-      write(' __attribute__((mode(byte)))');
-    } else if (t.sizeBytes === 8 && ptrSizeBytes === 8) {
+      this.write(' __attribute__((mode(byte)))');
+    } else if (t.sizeBytes === 8 && this.ptrSizeBytes === 8) {
       // An enum grows to 8 bytes by itself only when some value needs the upper 32 bits.
       const needsWordMode = t.kind === 'enum'
         || t.values.every((v) => (BigInt.asUintN(64, v.value) >> 32n) === 0n);
-      if (needsWordMode) write(' __attribute__((mode(word)))');
+      if (needsWordMode) this.write(' __attribute__((mode(word)))');
     }
   }
 
-  function emitFwdDef(t: Extract<BtfType, { kind: 'fwd' }>): void {
-    write(`${t.fwdKind} ${typeName(t)}`);
+  private emitFwdDef(t: Extract<BtfType, { kind: 'fwd' }>): void {
+    this.write(`${t.fwdKind} ${this.typeName(t)}`);
   }
 
-  function emitTypedefDef(t: RefType, level: number): void {
-    const name = identName(t);
+  private emitTypedefDef(t: RefType, level: number): void {
+    const name = this.identName(t);
     // Old GCC emits __gnuc_va_list as a typedef of void; the real thing is the builtin.
     if (t.type === 0 && name === '__gnuc_va_list') {
-      write('typedef __builtin_va_list __gnuc_va_list');
+      this.write('typedef __builtin_va_list __gnuc_va_list');
       return;
     }
-    write('typedef ');
-    emitTypeDecl(t.type, name, level);
+    this.write('typedef ');
+    this.emitTypeDecl(t.type, name, level);
   }
 
   /** Pushes the chain from `id` down to its base type, then writes it around `fieldName`. */
-  function emitTypeDecl(id: TypeId, fieldName: string, level: number): void {
-    const stackStart = declStackIds.length;
+  emitTypeDecl(id: TypeId, fieldName: string, level: number): void {
+    const stackStart = this.declStackIds.length;
     for (;;) {
-      declStackIds.push(id);
+      this.declStackIds.push(id);
       if (id === 0) break;
-      const t = type(id);
+      const t = this.type(id);
       if (t.kind === 'ptr' || t.kind === 'volatile' || t.kind === 'const' || t.kind === 'restrict'
         || t.kind === 'type_tag') {
         id = t.type;
@@ -435,114 +458,114 @@ export function createCDumper(btf: Btf, write: (text: string) => void, enumModeA
         break;
       }
     }
-    const stack: DeclStack = { ids: declStackIds.slice(stackStart), count: declStackIds.length - stackStart };
-    declStackIds.length = stackStart;
-    emitTypeChain(stack, fieldName, level);
+    const stack: DeclStack = { ids: this.declStackIds.slice(stackStart), count: this.declStackIds.length - stackStart };
+    this.declStackIds.length = stackStart;
+    this.emitTypeChain(stack, fieldName, level);
   }
 
   /** Writes leading qualifiers (`const volatile `) from the top of the stack. */
-  function emitMods(stack: DeclStack): void {
+  private emitMods(stack: DeclStack): void {
     while (stack.count) {
-      const t = type(stack.ids[stack.count - 1]!);
-      if (t.kind === 'volatile' || t.kind === 'const' || t.kind === 'restrict') write(`${t.kind} `);
+      const t = this.type(stack.ids[stack.count - 1]!);
+      if (t.kind === 'volatile' || t.kind === 'const' || t.kind === 'restrict') this.write(`${t.kind} `);
       else return;
       stack.count--;
     }
   }
 
   /** Drops qualifiers GCC puts on arrays and noreturn function pointers (C has no use for them). */
-  function dropMods(stack: DeclStack): void {
+  private dropMods(stack: DeclStack): void {
     while (stack.count) {
-      const t = type(stack.ids[stack.count - 1]!);
+      const t = this.type(stack.ids[stack.count - 1]!);
       if (t.kind !== 'volatile' && t.kind !== 'const' && t.kind !== 'restrict' && t.kind !== 'type_tag') return;
       stack.count--;
     }
   }
 
-  function emitName(name: string, lastWasPtr: boolean): void {
-    write(`${name && !lastWasPtr ? ' ' : ''}${name}`);
+  private emitName(name: string, lastWasPtr: boolean): void {
+    this.write(`${name && !lastWasPtr ? ' ' : ''}${name}`);
   }
 
-  function emitTypeChain(stack: DeclStack, fieldName: string, level: number): void {
+  private emitTypeChain(stack: DeclStack, fieldName: string, level: number): void {
     // True at the start so that a lone pointer in a nested chain prints `(*name)`, not `( *name)`.
     let lastWasPtr = true;
     while (stack.count) {
       const id = stack.ids[--stack.count]!;
       if (id === 0) {
-        emitMods(stack);
-        write('void');
+        this.emitMods(stack);
+        this.write('void');
         lastWasPtr = false;
         continue;
       }
-      const t = type(id);
+      const t = this.type(id);
       switch (t.kind) {
         case 'int': case 'float':
-          emitMods(stack);
-          write(t.name);
+          this.emitMods(stack);
+          this.write(t.name);
           break;
         case 'struct': case 'union':
-          emitMods(stack);
-          if (t.name === '') emitStructDef(t, level);
-          else emitStructFwd(t);
+          this.emitMods(stack);
+          if (t.name === '') this.emitStructDef(t, level);
+          else this.emitStructFwd(t);
           break;
         case 'enum': case 'enum64':
-          emitMods(stack);
-          if (t.name === '') emitEnumDef(t, level);
-          else write(`enum ${typeName(t)}`);
+          this.emitMods(stack);
+          if (t.name === '') this.emitEnumDef(t, level);
+          else this.write(`enum ${this.typeName(t)}`);
           break;
         case 'fwd':
-          emitMods(stack);
-          emitFwdDef(t);
+          this.emitMods(stack);
+          this.emitFwdDef(t);
           break;
         case 'typedef':
-          emitMods(stack);
-          write(identName(t));
+          this.emitMods(stack);
+          this.write(this.identName(t));
           break;
         case 'ptr':
-          write(lastWasPtr ? '*' : ' *');
+          this.write(lastWasPtr ? '*' : ' *');
           break;
         case 'volatile': case 'const': case 'restrict':
-          write(` ${t.kind}`);
+          this.write(` ${t.kind}`);
           break;
         case 'type_tag':
-          emitMods(stack);
-          write(t.isAttribute ? ` __attribute__((${t.name}))` : ` __attribute__((btf_type_tag("${t.name}")))`);
+          this.emitMods(stack);
+          this.write(t.isAttribute ? ` __attribute__((${t.name}))` : ` __attribute__((btf_type_tag("${t.name}")))`);
           break;
         case 'array': {
-          dropMods(stack);
+          this.dropMods(stack);
           if (stack.count === 0) {
-            emitName(fieldName, lastWasPtr);
-            write(`[${t.nelems}]`);
+            this.emitName(fieldName, lastWasPtr);
+            this.write(`[${t.nelems}]`);
             return;
           }
-          const multiDim = type(stack.ids[stack.count - 1]!).kind === 'array';
-          if (fieldName && !lastWasPtr) write(' ');
-          if (!multiDim) write('(');
-          emitTypeChain(stack, fieldName, level);
-          if (!multiDim) write(')');
-          write(`[${t.nelems}]`);
+          const multiDim = this.type(stack.ids[stack.count - 1]!).kind === 'array';
+          if (fieldName && !lastWasPtr) this.write(' ');
+          if (!multiDim) this.write('(');
+          this.emitTypeChain(stack, fieldName, level);
+          if (!multiDim) this.write(')');
+          this.write(`[${t.nelems}]`);
           return;
         }
         case 'func_proto': {
-          dropMods(stack);
+          this.dropMods(stack);
           if (stack.count) {
-            write(' (');
-            emitTypeChain(stack, fieldName, level);
-            write(')');
+            this.write(' (');
+            this.emitTypeChain(stack, fieldName, level);
+            this.write(')');
           } else {
-            emitName(fieldName, lastWasPtr);
+            this.emitName(fieldName, lastWasPtr);
           }
-          write('(');
+          this.write('(');
           if (t.params.length === 0 && !t.variadic) {
-            write('void)');
+            this.write('void)');
             return;
           }
           t.params.forEach((p, i) => {
-            if (i > 0) write(', ');
-            emitTypeDecl(p.type, p.name, level);
+            if (i > 0) this.write(', ');
+            this.emitTypeDecl(p.type, p.name, level);
           });
-          if (t.variadic) write(t.params.length ? ', ...' : '...');
-          write(')');
+          if (t.variadic) this.write(t.params.length ? ', ...' : '...');
+          this.write(')');
           return;
         }
         default:
@@ -550,43 +573,39 @@ export function createCDumper(btf: Btf, write: (text: string) => void, enumModeA
       }
       lastWasPtr = t.kind === 'ptr';
     }
-    emitName(fieldName, lastWasPtr);
+    this.emitName(fieldName, lastWasPtr);
   }
 
-  /** Occurrences of `name` so far in `names`, counting this one (btf_dump_name_dups). */
-  function nameDups(names: Map<string, number>, name: string): number {
-    const dups = (names.get(name) ?? 0) + 1;
-    names.set(name, dups);
-    return dups;
-  }
-
-  function resolveName(t: BtfType, names: Map<string, number>): string {
+  private resolveName(t: BtfType, names: Map<string, number>): string {
     if (t.name === '') return '';
-    if (nameResolved[t.id]) return cachedNames.get(t.id) ?? t.name;
-    nameResolved[t.id] = 1;
+    if (this.nameResolved[t.id]) return this.cachedNames.get(t.id) ?? t.name;
+    this.nameResolved[t.id] = 1;
     // Forward declarations and empty enums may repeat without conflict.
     if (t.kind === 'fwd' || (t.kind === 'enum' && t.values.length === 0)) return t.name;
     const dups = nameDups(names, t.name);
     if (dups > 1) {
       const renamed = `${t.name}___${dups}`;
-      cachedNames.set(t.id, renamed);
+      this.cachedNames.set(t.id, renamed);
       return renamed;
     }
     return t.name;
   }
+}
 
-  const typeName = (t: BtfType): string => resolveName(t, typeNames);
-  const identName = (t: BtfType): string => resolveName(t, identNames);
+function pfx(level: number): string {
+  return '\t'.repeat(Math.min(level, 13));
+}
 
-  return {
-    dumpType(id: TypeId): void {
-      if (id < 0 || id >= count) throw new RangeError(`BTF type id ${id} out of range`);
-      emitQueue = [];
-      orderType(id, false);
-      for (const queued of emitQueue) emitType(queued, 0);
-    },
-    emitTypeDecl,
-  };
+/** `__builtin_va_list` is built into the compiler; redefining it breaks the header. */
+function isBlacklisted(t: BtfType): boolean {
+  return t.name === '__builtin_va_list';
+}
+
+/** Occurrences of `name` so far in `names`, counting this one (btf_dump_name_dups). */
+function nameDups(names: Map<string, number>, name: string): number {
+  const dups = (names.get(name) ?? 0) + 1;
+  names.set(name, dups);
+  return dups;
 }
 
 function roundUp(value: number, multiple: number): number {

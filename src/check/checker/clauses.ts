@@ -7,7 +7,7 @@ import { type Span } from '../../diag/source.js';
 import { typedef, resolve, sizeOf, typeName, isCharPointerOrArray, type CType } from '../ctypes.js';
 import { fail, isCheckFailure } from '../abort.js';
 import { type BuiltinFunction } from '../../builtins/signatures.js';
-import { parseFormat, type FormatConversion } from '../printf-check.js';
+import { compilePrintf, isPrintfError, type PrintfDirective } from '../../builtins/printf-format.js';
 import { type AggregationInfo } from '../checked.js';
 import { ID_MOD, ID_REF, Info, isDyn, isIntegerT, isPointerT, isScalarT, isStringT, isVoid } from './rules.js';
 import { DeclarationChecks } from './declarations.js';
@@ -155,32 +155,40 @@ export abstract class ClauseChecks extends DeclarationChecks {
     }
     if (fn.name === 'freopen' && f.str === '.') fail('D_FREOPEN_INVALID', 'freopen( ) argument #1 cannot be "."', x.span);
     if (f.str === '' && fn.name !== 'freopen') fail('D_PRINTF_FMT_EMPTY', `${fn.name}( ) format string is empty`, x.span);
-    const convs = parseFormat(f.str!, x.span);
+    const convs = this.parseFormat(f.str!, x.span);
     this.validateFormat(fn.name, convs, args.slice(1), x.args.slice(1), 2, x.span, false);
   }
 
-  protected validateFormat(name: string, convs: FormatConversion[], args: Info[], argExprs: Expr[], firstArgNo: number, span: Span, printa: boolean, aggInfo?: Info): void {
+  /** The format's conversions (`%%` left out), parsed as the consumer will print them; D_SYNTAX when malformed. */
+  protected parseFormat(format: string, span: Span): PrintfDirective[] {
+    const parsed = compilePrintf(format);
+    if (isPrintfError(parsed)) fail('D_SYNTAX', parsed.error, span);
+    return parsed.directives.filter((d) => d.conv.print !== 'pct');
+  }
+
+  protected validateFormat(name: string, convs: PrintfDirective[], args: Info[], argExprs: Expr[], firstArgNo: number, span: Span, printa: boolean, aggInfo?: Info): void {
     let ai = 0;
     convs.forEach((cv, ci) => {
       const n = ci + 1;
-      for (const [dyn, what] of [[cv.dynamicWidth, '*'], [cv.dynamicPrecision, '.*']] as const) {
+      const conv = cv.conv.name;
+      for (const [dyn, what] of [[cv.flags.dynWidth, '*'], [cv.flags.dynPrec, '.*']] as const) {
         if (!dyn) continue;
         const a = args[ai];
-        if (!a) fail('D_PRINTF_DYN_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.length}${cv.conv}) is missing a corresponding "${what}" argument`, span);
+        if (!a) fail('D_PRINTF_DYN_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${conv}) is missing a corresponding "${what}" argument`, span);
         if (!isIntegerT(a!.type)) {
-          fail('D_PRINTF_DYN_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: % ${what} ${cv.length}${cv.conv}\n\t prototype: int\n\t  argument: ${this.typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
+          fail('D_PRINTF_DYN_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: % ${what} ${conv}\n\t prototype: int\n\t  argument: ${this.typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
         }
         ai++;
       }
-      if (cv.aggValue) {
+      if (cv.flags.agg) {
         if (!printa) fail('D_PRINTF_AGG_CONV', '%@ conversion requires an aggregation and is not for use with printf( )', span);
         void aggInfo;
         return;
       }
       const a = args[ai];
-      if (!a) fail('D_PRINTF_ARG_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${cv.length}${cv.conv}) is missing a corresponding value argument`, span);
+      if (!a) fail('D_PRINTF_ARG_PROTO', `${name}( ) prototype mismatch: conversion #${n} (%${conv}) is missing a corresponding value argument`, span);
       if (!this.convAccepts(cv, a!)) {
-        fail('D_PRINTF_ARG_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: %${cv.length}${cv.conv}\n\t prototype: ${cv.prototype}\n\t  argument: ${this.typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
+        fail('D_PRINTF_ARG_TYPE', `${name}( ) argument #${ai + firstArgNo} is incompatible with conversion #${n} prototype:\n\tconversion: %${conv}\n\t prototype: ${cv.conv.proto}\n\t  argument: ${this.typeNameOf(a!)}`, argExprs[ai]?.span ?? span);
       }
       ai++;
     });
@@ -189,26 +197,31 @@ export abstract class ClauseChecks extends DeclarationChecks {
     }
   }
 
-  protected convAccepts(cv: FormatConversion, a: Info): boolean {
+  /** Whether a conversion takes the argument: by its check kind, integers sized by the length prefix (`h`, `l`, `ll`). */
+  protected convAccepts(cv: PrintfDirective, a: Info): boolean {
     const t = a.type;
     if (isDyn(t)) return false;
     const r = resolve(t);
     const intSize = r.kind === 'int' ? r.sizeBytes : r.kind === 'enum' ? 4 : 0;
-    switch (cv.cls) {
-      case 'int':
+    const length = cv.conv.name.slice(0, -1);
+    switch (cv.conv.check) {
+      case 'type':
+        if (cv.conv.print === 'fp') return r.kind === 'float';
         if (!isIntegerT(t)) return false;
-        if (cv.length === 'h') return intSize === 2;
-        if (cv.length === 'l' || cv.length === 'll') return intSize === 8;
+        if (length === 'h') return intSize === 2;
+        if (length === 'l' || length === 'll') return intSize === 8;
         return true;
-      case 'char': return isIntegerT(t) && intSize <= 4;
-      case 'float': return r.kind === 'float';
-      case 'ptr': case 'addr': return isIntegerT(t) || r.kind === 'pointer' || r.kind === 'array';
+      case 'dint': case 'xint': return isIntegerT(t);
+      case 'xshort': return isIntegerT(t) && intSize === 2;
+      case 'xlong': case 'xlonglong': return isIntegerT(t) && intSize === 8;
+      case 'csi': return isIntegerT(t) && intSize <= 4;
+      case 'fp': return r.kind === 'float';
+      case 'addr': case 'kaddr': return isIntegerT(t) || r.kind === 'pointer' || r.kind === 'array';
       case 'uaddr': return isIntegerT(t) || r.kind === 'pointer';
-      case 'string': return isStringT(t) || (r.kind === 'array' && isCharPointerOrArray(t));
-      case 'wstring': return r.kind === 'array';
+      case 'str': return isStringT(t) || (r.kind === 'array' && isCharPointerOrArray(t));
+      case 'wstr': return r.kind === 'array';
       case 'stack': return t.kind === 'typedef' && t.name === 'stack';
       case 'time': return isIntegerT(t) && intSize === 8;
-      default: return true;
     }
   }
 
@@ -244,7 +257,7 @@ export abstract class ClauseChecks extends DeclarationChecks {
     }
     if (fmt !== undefined && proto) {
       if (fmt === '') fail('D_PRINTF_FMT_EMPTY', 'printa( ) format string is empty', x.span);
-      const convs = parseFormat(fmt, x.span);
+      const convs = this.parseFormat(fmt, x.span);
       const keys = (proto.info.keyTypes ?? []).map(this.typeInfo);
       this.validateFormat('printa', convs, keys, [], 2, x.span, true);
     }

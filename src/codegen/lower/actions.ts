@@ -6,12 +6,12 @@ import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
 import { unparen } from '../../lang/ast.js';
 import { MST, STATE, Activity, Fault } from '../layout.js';
-import { type VType, I64, I32, U64, STR, constInt, recordedCallType } from '../infer.js';
+import { type VType, I64, I32, U64, STR, recordedCallType } from '../infer.js';
 import type { FieldLayout } from '../../program/spec.js';
 import { Types, resolve, sizeOf, isCharPointerOrArray } from '../../check/ctypes.js';
 import { compilePrintf, isPrintfError } from '../../builtins/printf-format.js';
 import { STRING_SUBRS } from '../subr/strings.js';
-import { LowerError, type Val, type Space, intCType } from './context.js';
+import { LowerError, unchecked, type Val, type Space, intCType } from './context.js';
 import { AggregationLowering } from './aggregations.js';
 
 export abstract class ActionLowering extends AggregationLowering {
@@ -107,8 +107,8 @@ export abstract class ActionLowering extends AggregationLowering {
   private callTracemem(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     // tracemem(addr, n [, dynsize]): n bytes (a constant) copied into the record.
-    const n = Number(this.env.checked.constValue(args[1]!) ?? constInt(args[1]!, this.env.sym) ?? 0n);
-    if (n <= 0) throw new LowerError('tracemem( ) size must be a positive integer constant', args[1]);
+    const n = Number(this.env.checked.constValue(args[1]!) ?? 0n);
+    if (n <= 0) unchecked('tracemem( ) of a size that is not a positive constant');
     const src = this.expr(args[0]!, false)!;
     const off = this.recField(n, 8);
     this.records = true;
@@ -150,7 +150,7 @@ export abstract class ActionLowering extends AggregationLowering {
     if (first?.kind === 'StringLit') { fmt = first.value; rest = args.slice(1); }
     const ids = rest.map((x) => {
       const r = unparen(x);
-      if (r.kind !== 'AggRef') throw new LowerError('printa( ) argument must be an aggregation', x);
+      if (r.kind !== 'AggRef') unchecked('printa( ) of something not an aggregation');
       const info = this.env.sym.aggs.get(r.name);
       return info ? info.id : -1;
     }).filter((id) => id > 0);
@@ -162,7 +162,7 @@ export abstract class ActionLowering extends AggregationLowering {
   private callAggAction(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
     const r = unparen(args[0]!);
-    if (r.kind !== 'AggRef') throw new LowerError(`${name}( ) argument must be an aggregation`, e);
+    if (r.kind !== 'AggRef') unchecked(`${name}( ) of something not an aggregation`);
     const info = this.env.sym.aggs.get(r.name);
     let field: FieldLayout | undefined;
     if (args[1]) { const v = this.evalInt(args[1]); field = this.recordValue(v, I64); this.release(v); }
@@ -203,7 +203,7 @@ export abstract class ActionLowering extends AggregationLowering {
     const off = this.tmpSlot(e);
     // As dtrace-utils: at most min(maxlen, strsize) bytes, the NUL included.
     let max = this.mem.strsize;
-    const lim = args[1] ? constInt(args[1], this.env.sym) : undefined;
+    const lim = args[1] ? this.env.checked.constValue(args[1]) : undefined;
     if (lim !== undefined && lim > 0n && lim < BigInt(max)) max = Number(lim);
     a.mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, imm(max)).mov(R3, p.reg).call(Helper.probe_read_user_str);
     const ok = a.newLabel('cinok');

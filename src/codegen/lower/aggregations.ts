@@ -7,7 +7,7 @@ import type * as A from '../../lang/ast.js';
 import { unparen } from '../../lang/ast.js';
 import { STATE } from '../layout.js';
 import { AGGREGATING_FUNCTIONS, isAggFn } from '../../builtins/aggregations.js';
-import { LowerError, type Val } from './context.js';
+import { unchecked, type Val } from './context.js';
 import { ExpressionLowering } from './expressions.js';
 
 export abstract class AggregationLowering extends ExpressionLowering {
@@ -17,7 +17,7 @@ export abstract class AggregationLowering extends ExpressionLowering {
     const indices = target.kind === 'Index' ? target.indices : [];
     const info = this.env.sym.aggs.get(ref.name);
     const call = unparen(value);
-    if (!info || call.kind !== 'Call') throw new LowerError('invalid aggregation', target);
+    if (!info || call.kind !== 'Call') unchecked('an aggregation assigned something not an aggregating function');
     const fn = info.fn;
     // The value argument first (into a callee-saved register), then the key, then the update.
     let v: Extract<Val, { t: 'int' }> | undefined;
@@ -51,7 +51,7 @@ export abstract class AggregationLowering extends ExpressionLowering {
       this.upsert(map, rekey, STATE.aggDrops, aggDone);
     }
     // R0 = value pointer (per-CPU: no atomics needed).
-    if (!isAggFn(fn)) throw new LowerError(`${fn}( ) is not supported by the code generator yet`, call);
+    if (!isAggFn(fn)) unchecked(`${fn}( ), not an aggregating function`);
     AGGREGATING_FUNCTIONS[fn].update({ asm: a, value: v?.reg, params: info.params, bump, outOfRange: this.end });
     a.label(aggDone).mov(R0, R0);
     this.release(v);

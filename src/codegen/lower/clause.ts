@@ -13,7 +13,7 @@ import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
 import { MST, STATE, Activity } from '../layout.js';
 import { ErrorRecord, type ProbeInfo } from '../../program/spec.js';
-import { callsAny } from '../walk.js';
+import { callsAny } from '../../lang/walk.js';
 import { type LowerEnv, ERROR_SUBPROGRAM } from './context.js';
 import { ActionLowering } from './actions.js';
 

@@ -35,6 +35,14 @@ export class LowerError extends Error {
   constructor(message: string, readonly node?: { span: A.Expr['span'] }) { super(message); }
 }
 
+/**
+ * Lowering relies on the checker's rules: a program it accepted cannot get here. Reaching it
+ * is a bug of the checker, reported as an internal error, never as a D error of lowering's own.
+ */
+export function unchecked(what: string): never {
+  throw new Error(`code generation reached ${what}, which the checker rejects`);
+}
+
 /** Shared, program-wide state: string table, map names, per-clause record layouts. */
 export interface LowerEnv {
   sym: Symbols;

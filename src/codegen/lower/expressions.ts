@@ -5,15 +5,15 @@ import { R1, R9, imm, type Reg } from '../../bpf/asm/insn.js';
 import type * as A from '../../lang/ast.js';
 import { unparen } from '../../lang/ast.js';
 import { Fault } from '../layout.js';
-import { I64, I32, U64, BUILTIN_VARS, castType, arith } from '../infer.js';
+import { I64, I32, U64, arith } from '../infer.js';
 import { resolve, sizeOf } from '../../check/ctypes.js';
-import { LowerError, type Val, typeSize } from './context.js';
+import { LowerError, unchecked, type Val, typeSize } from './context.js';
 import { StorageLowering } from './storage.js';
 
 export abstract class ExpressionLowering extends StorageLowering {
   protected override evalInt(e: A.Expr): Extract<Val, { t: 'int' }> {
     const v = this.expr(e, false);
-    if (!v) throw new LowerError('expression has no value', e);
+    if (!v) unchecked('a void expression used as a value');
     if (v.t === 'obj') return { t: 'int', reg: v.reg, type: U64 }; // an array decays to its address
     if (v.t !== 'int') {
       // A string in a boolean context: non-NULL → true (its pointer is never NULL here).
@@ -25,7 +25,7 @@ export abstract class ExpressionLowering extends StorageLowering {
 
   protected override evalStr(e: A.Expr): Extract<Val, { t: 'str' }> {
     const v = this.expr(e, false);
-    if (!v) throw new LowerError('expected a string', e);
+    if (!v) unchecked('a void expression used as a string');
     return this.asStr(v, e, this.spaceOf(e, this.ct(e)));
   }
 
@@ -71,7 +71,7 @@ export abstract class ExpressionLowering extends StorageLowering {
       }
       case 'SizeofType': case 'SizeofExpr': case 'Offsetof': {
         const r = this.alloc(e);
-        const size = e.kind === 'SizeofType' ? typeSize(castType(e.type), this.mem.strsize)
+        const size = e.kind === 'SizeofType' ? Number(this.env.checked.constValue(e) ?? unchecked('sizeof of a type without a size'))
           : e.kind === 'SizeofExpr' ? typeSize(this.typeOf(e.operand), this.mem.strsize) : 0;
         a.mov(r, imm(size));
         return { t: 'int', reg: r, type: U64 };
@@ -88,8 +88,8 @@ export abstract class ExpressionLowering extends StorageLowering {
         return this.lltostr(v, e);
       }
       case 'Call': return this.call(e);
-      case 'AggRef': throw new LowerError('an aggregation cannot be used as a value', e);
-      case 'FloatLit': throw new LowerError('floating-point values are not supported in D', e);
+      case 'AggRef': return unchecked('an aggregation used as a value');
+      case 'FloatLit': return unchecked('a floating-point constant');
       case 'KernelSym': return this.loadPlace(this.kernelSymPlace(e), e);
       case 'Member': return this.member(e);
       case 'Xlate': throw new LowerError('xlate of a whole structure is not supported by the code generator yet; use a member', e);
@@ -137,7 +137,8 @@ export abstract class ExpressionLowering extends StorageLowering {
     return { t: 'int', reg: v.reg, type: t };
   }
 
-  protected binary(e: A.Binary): Val {
+  /** `e` is an operator of the program, or (`synthesized`) the arithmetic of a compound assignment, which the checker did not type. */
+  protected binary(e: A.Binary, synthesized = false): Val {
     const a = this.asm;
     if (e.op === ',') {
       this.release(this.expr(e.left, true));
@@ -199,8 +200,8 @@ export abstract class ExpressionLowering extends StorageLowering {
     }
     this.release(r);
     // The result type is the checker's (D's conversions: `unsigned char + char` stays
-    // unsigned char, unlike C); the inferred one only when the checker is absent.
-    const checkedT = this.env.checked ? this.typeOf(e) : undefined;
+    // unsigned char, unlike C); C's conversions of the operands for a compound assignment's.
+    const checkedT = synthesized ? undefined : this.typeOf(e);
     const resT = checkedT?.t === 'int' ? checkedT : e.op === '<<' || e.op === '>>' ? (lt.t === 'int' && lt.size < 4 ? I32 : lt) : t;
     // D keeps 64 bits in registers (dt_cg_arithmetic_op): no narrowing to resT here.
     return { t: 'int', reg: l.reg, type: resT };
@@ -307,7 +308,7 @@ export abstract class ExpressionLowering extends StorageLowering {
     }
     else {
       const op = e.op.slice(0, -1) as A.BinaryOp;
-      val = this.binary({ kind: 'Binary', span: e.span, op, left: e.target, right: e.value });
+      val = this.binary({ kind: 'Binary', span: e.span, op, left: e.target, right: e.value }, true);
     }
     this.store(target, val, e);
     if (discard) { this.release(val); return undefined; }
@@ -318,7 +319,7 @@ export abstract class ExpressionLowering extends StorageLowering {
     switch (target.kind) {
       case 'Ident': {
         const g = this.env.sym.globals.get(target.name);
-        if (!g || BUILTIN_VARS[target.name]) throw new LowerError(`operator = can only be applied to a writable variable`, node);
+        if (!g) unchecked(`an assignment to ${target.name}, which is not a variable`);
         this.storeGlobal(g, val);
         return;
       }
@@ -339,7 +340,7 @@ export abstract class ExpressionLowering extends StorageLowering {
         return;
       }
       case 'Member': case 'Unary': this.storePlace(this.placeOf(target, true), val, node); return;
-      default: throw new LowerError('invalid assignment target', node);
+      default: unchecked('an assignment to something not an lvalue');
     }
   }
 

@@ -9,7 +9,7 @@ import { MST, Fault } from '../layout.js';
 import { type VType, U64 } from '../infer.js';
 import type { CType, StructType, StructMemberType } from '../../check/ctypes.js';
 import { Types, resolve, sizeOf, memberOf } from '../../check/ctypes.js';
-import { ClauseContext, LowerError, type Val, type Place, type Space } from './context.js';
+import { ClauseContext, LowerError, unchecked, type Val, type Place, type Space } from './context.js';
 
 export abstract class MemoryLowering extends ClauseContext {
   protected completeStruct(t: CType, node?: A.Expr): StructType {
@@ -78,7 +78,7 @@ export abstract class MemoryLowering extends ClauseContext {
       const p = this.evalInt(e.object);
       const pt = resolve(objT);
       const target = pt.kind === 'pointer' ? pt.target : pt.kind === 'array' ? pt.element : undefined;
-      if (!target) throw new LowerError('operator -> must be applied to a pointer', e);
+      if (!target) unchecked('operator -> applied to something not a pointer');
       base = { reg: p.reg, ctype: target, space: this.spaceOf(e.object, objT) };
     } else {
       const w = write ? this.writableObj(e.object) : undefined;
@@ -91,7 +91,7 @@ export abstract class MemoryLowering extends ClauseContext {
     }
     const st = this.completeStruct(base.ctype, e);
     const m = this.findMember(st, e.member);
-    if (!m) throw new LowerError(`${e.member} is not a member of ${st.tag} ${st.name ?? ''}`, e);
+    if (!m) unchecked(`${e.member}, not a member of ${st.tag} ${st.name ?? ''}`);
     const byteOff = Math.floor(m.bitOffset / 8);
     if (byteOff) this.asm.alu64('add', base.reg, imm(byteOff));
     const shift = m.bitOffset % 8;

@@ -6,9 +6,16 @@ import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
 import { unparen } from '../../lang/ast.js';
 import { MST, STATE, MAX_KEY_COMPONENTS } from '../layout.js';
-import { type VType, type VarInfo, I64, I32, U64, BUILTIN_VARS, constInt } from '../infer.js';
-import { resolve, sizeOf } from '../../check/ctypes.js';
-import { LowerError, type Val } from './context.js';
+import { type VType, type VarInfo, I64, I32, U32, U64 } from '../infer.js';
+import { sizeOf } from '../../check/ctypes.js';
+import { LowerError, unchecked, type Val } from './context.js';
+
+/** The builtin variables lowered here (the others are inlines of the D library). */
+const NATIVE_VARIABLES: ReadonlySet<string> = new Set([
+  'pid', 'tid', 'ppid', 'uid', 'gid', 'cpu', 'epid', 'id', 'timestamp', 'vtimestamp', 'walltimestamp', 'errno', 'ipl',
+  'execname', 'probeprov', 'probemod', 'probefunc', 'probename', ...Array.from({ length: 10 }, (_, i) => `arg${i}`),
+  'curthread', 'stackdepth', 'ustackdepth', 'caller', 'ucaller', 'uregs',
+]);
 import { StringLowering } from './strings.js';
 
 export abstract class StorageLowering extends StringLowering {
@@ -38,11 +45,11 @@ export abstract class StorageLowering extends StringLowering {
     const a = this.asm;
     const name = e.name;
     const g = this.env.sym.globals.get(name);
-    if (g && !BUILTIN_VARS[name]) return this.loadGlobal(g, e);
+    if (g && !NATIVE_VARIABLES.has(name)) return this.loadGlobal(g, e);
     const s = this.sym(e);
     if (s?.kind === 'xlate-input' || s?.kind === 'inline-param' || (!s && this.bindingOf(name))) return this.xlateInputValue(e);
-    if (s?.kind === 'inline' && !s.info.params && !BUILTIN_VARS[name]) return this.expr(s.info.value, false)!;
-    if (s?.kind === 'builtin-var' && !BUILTIN_VARS[name]) {
+    if (s?.kind === 'inline' && !s.info.params && !NATIVE_VARIABLES.has(name)) return this.expr(s.info.value, false)!;
+    if (s?.kind === 'builtin-var' && !NATIVE_VARIABLES.has(name)) {
       const inl = this.env.checked.inlines.get(name);
       if (inl) return this.expr(inl.value, false)!;
     }
@@ -51,8 +58,8 @@ export abstract class StorageLowering extends StringLowering {
     switch (name) {
       case 'pid': a.call(Helper.get_current_pid_tgid).alu64('rsh', R0, imm(32)).mov(r, R0); return int(I32);
       case 'tid': a.call(Helper.get_current_pid_tgid).mov32(r, R0); return int(I32);
-      case 'uid': a.call(Helper.get_current_uid_gid).mov32(r, R0); return int(BUILTIN_VARS.uid!);
-      case 'gid': a.call(Helper.get_current_uid_gid).alu64('rsh', R0, imm(32)).mov(r, R0); return int(BUILTIN_VARS.gid!);
+      case 'uid': a.call(Helper.get_current_uid_gid).mov32(r, R0); return int(U32);
+      case 'gid': a.call(Helper.get_current_uid_gid).alu64('rsh', R0, imm(32)).mov(r, R0); return int(U32);
       case 'cpu': a.call(Helper.get_smp_processor_id).mov(r, R0); return int(I32);
       case 'curthread': a.call(Helper.get_current_task).mov(r, R0); return int(U64);
       case 'curcpu': {
@@ -75,7 +82,7 @@ export abstract class StorageLowering extends StringLowering {
       case 'walltimestamp':
         a.call(Helper.ktime_get_ns).mov(r, R0).ldImm64(R1, this.env.options.walltimeOffsetNs).alu64('add', r, R1);
         return int(I64);
-      case 'epid': case 'id': this.probeId(r); return int(BUILTIN_VARS[name]!);
+      case 'epid': case 'id': this.probeId(r); return int(U32);
       case 'errno': a.ldx(4, r, R9, MST.errno); return int(I32);
       case 'ppid': {
         // curthread->real_parent->tgid, with offsets from the kernel's BTF.
@@ -121,7 +128,7 @@ export abstract class StorageLowering extends StringLowering {
     const m = /^arg([0-9])$/.exec(name);
     if (m) { a.ldx(8, r, R9, MST.argv + 8 * Number(m[1])); return int(I64); }
     this.release(r);
-    throw new LowerError(`failed to resolve ${name}: Unknown variable name`, e);
+    unchecked(`${name}, an unknown variable`);
   }
 
   protected execname(e: A.Expr): Val {
@@ -147,12 +154,12 @@ export abstract class StorageLowering extends StringLowering {
   protected storeGlobal(v: VarInfo, val: Val): void {
     const off = this.env.globalOffset(v);
     if (v.type.t === 'str') {
-      if (val.t !== 'str') throw new LowerError(`operands have incompatible types`);
+      if (val.t !== 'str') unchecked('a string variable assigned a value not a string');
       this.copyStr(() => this.asm.ldMapValue(R1, 'gvars', off), val.reg);
       return;
     }
     // A string stored in a pointer variable (`char *s = probeprov`) is its address.
-    if (val.t === 'obj') throw new LowerError('operands have incompatible types');
+    if (val.t === 'obj') unchecked('a scalar variable assigned a struct or array');
     if (val.t === 'int') this.normalize(val.reg, v.type);
     this.asm.ldMapValue(R1, 'gvars', off).stx(8, R1, 0, val.reg);
   }
@@ -309,7 +316,7 @@ export abstract class StorageLowering extends StringLowering {
         a.mov(R1, R9).alu64('add', R1, imm(area + size)).mov(R2, imm(Math.min(sizes[i]!, sizeOf(v.ctype, this.mem.strsize)))).mov(R3, v.reg);
         a.call(v.space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
       } else {
-        if (v.t === 'str') throw new LowerError('key type mismatch', ix);
+        if (v.t === 'str') unchecked('a string key where the array has another key type');
         a.stx(8, R9, area + size, v.reg);
       }
       this.release(v);
@@ -333,7 +340,7 @@ export abstract class StorageLowering extends StringLowering {
     if (obj.kind === 'Ident' && obj.name === 'args') {
       // args[i] is the raw argument its provider maps it to (translated members read it).
       const s = this.sym(e);
-      const ix = s?.kind === 'args' ? BigInt(s.mapping ?? s.index) : constInt(e.indices[0]!, this.env.sym);
+      const ix = s?.kind === 'args' ? BigInt(s.mapping ?? s.index) : this.env.checked.constValue(e.indices[0]!);
       if (ix === undefined || ix < 0n || ix > 9n) throw new LowerError('args[] index must be a constant 0..9', e);
       const r = this.alloc(e);
       a.ldx(8, r, R9, MST.argv + 8 * Number(ix));

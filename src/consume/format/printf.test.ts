@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { checkPrintf, compilePrintf, formatPrintf, isPrintfError, type PrintfArgType, type PrintfProgram } from './printf.js';
+import { compilePrintf, formatPrintf, isPrintfError } from './printf.js';
 import { intValue, type Value } from './values.js';
 
 const ctx = { timeZone: 'UTC' };
@@ -94,31 +94,3 @@ test('format parse errors carry D_SYNTAX and Oracle\'s texts', () => {
   assert.equal(err('%1.2.3d'), "[D_SYNTAX] format conversion #1 has more than one '.' specified");
 });
 
-const INT: PrintfArgType = { kind: 'int', sizeBytes: 4, signed: true, cTypeName: 'int', displayName: 'int' };
-const STRING: PrintfArgType = { kind: 'string', sizeBytes: 256, displayName: 'string' };
-const AGG: PrintfArgType = { kind: 'aggregation', sizeBytes: 8, displayName: 'aggregation' };
-
-function check(fmt: string, args: PrintfArgType[], opts = { func: 'printf' }): string | undefined {
-  const p = compilePrintf(fmt) as PrintfProgram;
-  const e = checkPrintf(p, args, opts);
-  return e && `[${e.tag}] ${e.error}`;
-}
-
-test('argument checks reproduce Oracle\'s diagnostics (printf/err.*.r)', () => {
-  assert.equal(check('x = %d y = %d\n', [INT, INT, INT]),
-    '[D_PRINTF_ARG_EXTRA] printf( ) prototype mismatch: only 2 arguments required by this format string');
-  assert.equal(check('%?d\n', [INT, INT]), '[D_PRINTF_ARG_EXTRA] printf( ) prototype mismatch: only 1 arguments required by this format string');
-  assert.equal(check('%s', []), '[D_PRINTF_ARG_PROTO] printf( ) prototype mismatch: conversion #1 (%s) is missing a corresponding value argument');
-  assert.equal(check('hello %d %d', [INT, AGG]),
-    '[D_PRINTF_ARG_TYPE] printf( ) argument #3 is incompatible with conversion #2 prototype:\n\tconversion: %d\n\t prototype: char, short, int, long, or long long\n\t  argument: aggregation');
-  assert.equal(check('%s %.*d\n', [STRING]), '[D_PRINTF_DYN_PROTO] printf( ) prototype mismatch: conversion #2 (%d) is missing a corresponding ".*" argument');
-  assert.equal(check('%s %*d\n', [STRING]), '[D_PRINTF_DYN_PROTO] printf( ) prototype mismatch: conversion #2 (%d) is missing a corresponding "*" argument');
-  assert.equal(check('%.*d\n', [STRING, INT]),
-    '[D_PRINTF_DYN_TYPE] printf( ) argument #2 is incompatible with conversion #1 prototype:\n\tconversion: % .* d\n\t prototype: int\n\t  argument: string');
-  assert.equal(check('%*d\n', [STRING, INT]),
-    '[D_PRINTF_DYN_TYPE] printf( ) argument #2 is incompatible with conversion #1 prototype:\n\tconversion: % * d\n\t prototype: int\n\t  argument: string');
-  assert.equal(check('%@d', [], { func: 'printf' }), '[D_PRINTF_AGG_CONV] %@ conversion requires an aggregation and is not for use with printf( )');
-  assert.equal(check('', []), '[D_PRINTF_FMT_EMPTY] printf( ) format string is empty');
-  assert.equal(check('%s %d %c %hd', [STRING, INT, INT, { ...INT, sizeBytes: 2, cTypeName: 'short' }]), undefined);
-  assert.match(check('%s', [INT]) ?? '', /prototype: char \[\] or string \(or use stringof\)\n\t  argument: int$/);
-});

@@ -1,11 +1,9 @@
 /**
  * @fileoverview D's printf engine (actions-and-subroutines.md §2.3), after libdtrace's
- * dt_printf.c: the format parser, the compile-time argument check with DTrace's own
- * diagnostics, and the run-time renderer used by printf(), printa(), system() and freopen().
+ * dt_printf.c: the run-time renderer (the format parser is builtins/printf-format.ts, which the
+ * checker validates arguments with) used by printf(), printa(), system() and freopen().
  *
  *   - `compilePrintf(fmt)` → `PrintfProgram | PrintfError`      parse (D_SYNTAX errors)
- *   - `checkPrintf(program, args, opts)` → `PrintfError | undefined`
- *         validate argument types against each conversion (D_PRINTF_* / D_PRINTF_ARG_TYPE…)
  *   - `formatPrintf(fmt | program, args, ctx)` → string           render with recorded values
  *   - `renderPrintf(program, args, aggs, ctx)`                     (printa: `%@` cells)
  *
@@ -20,140 +18,6 @@ import { formatRfc822Time, formatWallTime } from './timefmt.js';
 import { type AggDesc, type AggValue, type Value, toSigned, toUnsigned } from './values.js';
 import { type ArgCheck, type PrintKind, type Conversion, CONVERSIONS, type PrintfFlags, type PrintfDirective, type PrintfProgram, type PrintfError, isPrintfError, compilePrintf } from '../../builtins/printf-format.js';
 export { type ArgCheck, type PrintKind, type Conversion, CONVERSIONS, type PrintfFlags, type PrintfDirective, type PrintfProgram, type PrintfError, isPrintfError, compilePrintf } from '../../builtins/printf-format.js';
-
-/** What the checker knows about one argument's D type (enough for every pfcheck_*). */
-export interface PrintfArgType {
-  kind: 'int' | 'pointer' | 'float' | 'string' | 'chararray' | 'wchararray' | 'stack' | 'aggregation' | 'other';
-  sizeBytes: number;
-  signed?: boolean;
-  /** `_symaddr` (sym/func results) or `_usymaddr` (usym/uaddr results); they are integers. */
-  symAddr?: 'kernel' | 'user';
-  /** ctf_type_name of the resolved type: `short`, `unsigned long`, `long long`, `int` … */
-  cTypeName?: string;
-  /** Typedef names from the outermost in (for `%llx` accepting `int64_t`/`uint64_t`). */
-  typedefNames?: string[];
-  /** dt_node_type_name, shown in messages: `int`, `string`, `aggregation`, `char *` … */
-  displayName: string;
-}
-
-export interface PrintfCheckOptions {
-  /** The action's name in messages: printf, printa, system, freopen. */
-  func: string;
-  /** printa(): `%@` allowed; extra arguments allowed. */
-  aggregation?: boolean;
-  /** The aggregating function printa prints (`%@` of count() is unsigned). */
-  aggFn?: string;
-  /** Argument number of the first value (1 for printf, whose argument #1 is the format). */
-  argOffset?: number;
-  /** -p / -c given ($target defined): `%A` accepts plain pointers/integers. */
-  hasTarget?: boolean;
-}
-
-/** The named C types pfcheck_type compares against (ctf_type_compat: kind + encoding). */
-const NAMED_TYPES: Record<string, { kind: 'int' | 'float'; sizeBytes: number; signed: boolean }> = {
-  'short': { kind: 'int', sizeBytes: 2, signed: true },
-  'unsigned short': { kind: 'int', sizeBytes: 2, signed: false },
-  'int': { kind: 'int', sizeBytes: 4, signed: true },
-  'long': { kind: 'int', sizeBytes: 8, signed: true },
-  'unsigned long': { kind: 'int', sizeBytes: 8, signed: false },
-  'long long': { kind: 'int', sizeBytes: 8, signed: true },
-  'unsigned long long': { kind: 'int', sizeBytes: 8, signed: false },
-  'long double': { kind: 'float', sizeBytes: 16, signed: true },
-};
-
-function isInteger(t: PrintfArgType): boolean {
-  return t.kind === 'int';
-}
-
-function argMatches(c: Conversion, t: PrintfArgType, opts: PrintfCheckOptions): boolean {
-  switch (c.check) {
-    case 'addr': return t.kind === 'pointer' || isInteger(t);
-    case 'kaddr': return t.kind === 'pointer' || isInteger(t);
-    case 'uaddr': return t.symAddr === 'user' || (opts.hasTarget === true && (t.kind === 'pointer' || isInteger(t)));
-    case 'stack': return t.kind === 'stack';
-    case 'time': return isInteger(t) && t.sizeBytes === 8;
-    case 'str': return t.kind === 'string' || t.kind === 'chararray';
-    case 'wstr': return t.kind === 'wchararray';
-    case 'csi': return isInteger(t) && t.sizeBytes <= 4;
-    case 'fp': return t.kind === 'float';
-    case 'xint': case 'dint': return isInteger(t);
-    case 'xshort': return ['short', 'signed short', 'unsigned short'].includes(t.cTypeName ?? '');
-    case 'xlong': return ['long', 'signed long', 'unsigned long'].includes(t.cTypeName ?? '');
-    case 'xlonglong':
-      return ['long long', 'signed long long', 'unsigned long long'].includes(t.cTypeName ?? '') ||
-        (t.typedefNames ?? []).some((n) => n === 'int64_t' || n === 'uint64_t');
-    case 'type': {
-      const want = NAMED_TYPES[c.proto];
-      if (want === undefined) return false;
-      if (want.kind === 'float') return t.kind === 'float' && t.sizeBytes === want.sizeBytes;
-      return isInteger(t) && t.symAddr === undefined && t.sizeBytes === want.sizeBytes && (t.signed ?? true) === want.signed;
-    }
-  }
-}
-
-/**
- * Validates arguments against a parsed format (dt_printf_validate). `args` are the value
- * arguments after the format (for printa: the aggregation's key types). Returns the first
- * error, with DTrace's tag and message, or undefined.
- */
-export function checkPrintf(program: PrintfProgram, args: readonly PrintfArgType[], opts: PrintfCheckOptions): PrintfError | undefined {
-  const func = opts.func;
-  const foff = opts.argOffset ?? 1;
-  if (program.format === '') return { tag: 'D_PRINTF_FMT_EMPTY', error: `${func}( ) format string is empty` };
-  const aggType: PrintfArgType = opts.aggFn === 'count'
-    ? { kind: 'int', sizeBytes: 8, signed: false, cTypeName: 'unsigned long', typedefNames: ['uint64_t'], displayName: 'uint64_t' }
-    : { kind: 'int', sizeBytes: 8, signed: true, cTypeName: 'long', typedefNames: ['int64_t'], displayName: 'int64_t' };
-  let j = 0;
-  for (const d of program.directives) {
-    const c = d.conv;
-    if (c.print === 'pct') continue;
-    const dyns: string[] = [];
-    if (d.flags.dynWidth) dyns.push('*');
-    if (d.flags.dynPrec) dyns.push('.*');
-    for (const dyn of dyns) {
-      const t = args[j];
-      if (t === undefined) {
-        return { tag: 'D_PRINTF_DYN_PROTO', error: `${func}( ) prototype mismatch: conversion #${d.index} (%${c.name}) is missing a corresponding "${dyn}" argument` };
-      }
-      if (!isInteger(t)) {
-        return {
-          tag: 'D_PRINTF_DYN_TYPE',
-          error: `${func}( ) argument #${j + foff + 1} is incompatible with conversion #${d.index} prototype:\n` +
-            `\tconversion: % ${dyn} ${c.name}\n\t prototype: int\n\t  argument: ${t.displayName}`,
-        };
-      }
-      j++;
-    }
-    let vname: string;
-    let vt: PrintfArgType;
-    if (d.flags.agg) {
-      if (!opts.aggregation) {
-        return { tag: 'D_PRINTF_AGG_CONV', error: `%@ conversion requires an aggregation and is not for use with ${func}( )` };
-      }
-      vname = 'aggregating action';
-      vt = aggType;
-    } else {
-      const t = args[j];
-      if (t === undefined) {
-        return { tag: 'D_PRINTF_ARG_PROTO', error: `${func}( ) prototype mismatch: conversion #${d.index} (%${c.name}) is missing a corresponding value argument` };
-      }
-      vname = `argument #${j + foff + 1}`;
-      vt = t;
-      j++;
-    }
-    if (!argMatches(c, vt, opts)) {
-      return {
-        tag: 'D_PRINTF_ARG_TYPE',
-        error: `${func}( ) ${vname} is incompatible with conversion #${d.index} prototype:\n` +
-          `\tconversion: %${c.name}\n\t prototype: ${c.proto}\n\t  argument: ${vt.displayName}`,
-      };
-    }
-  }
-  if (!opts.aggregation && j < args.length) {
-    return { tag: 'D_PRINTF_ARG_EXTRA', error: `${func}( ) prototype mismatch: only ${j} arguments required by this format string` };
-  }
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------------------
 // Rendering.

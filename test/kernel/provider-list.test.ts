@@ -41,7 +41,9 @@ function dtrace(args: string[]) {
 }
 
 const HEADER = '   ID   PROVIDER            MODULE                          FUNCTION NAME';
-const LINE = /^([ \d]{5}) ([ \w\-$]{10}) ([ \S]{17}) ([ \S]{33}) (\S+)$/;
+// printf("%5d %10s %17s %33s %s"): a value wider than its column (an id past 99999 or a long
+// function name, with fbt's tens of thousands of probes) widens it, unpadded.
+const LINE = /^([ \d]{5}|\d{6,}) ([ \w\-$]{10}|[\w\-$]{11,}) ([ \S]{17}|\S{18,}) ([ \S]{33}|\S{34,}) (\S+)$/;
 
 function rows(stdout: string) {
   const lines = stdout.split('\n').filter((l) => l !== '');

@@ -27,6 +27,9 @@
 //   --write-list FILE  where --update writes the list (default: --list); the Linux 6.1 guest
 //                      sees the repository read-only, so conformance:vm writes through /xfer
 //   --timeout SECS     per-test time limit given to the runner (default: the runner's)
+//   --skip FILE        tests (one path per line, '#' comments) not to run here at all, e.g.
+//                      conformance/host-only.txt in the Linux 6.1 guest: compile-error tests
+//                      whose result cannot depend on the kernel (scripts/vm-host-only.sh)
 //   --verbose          echo every result line of the runner
 // Exit status: 0 ratchet holds (or list updated), 1 a listed test did not pass or the run was
 // cut short, 2 usage or setup error.
@@ -76,6 +79,7 @@ function parseArgs(argv) {
     listPath: defaultListPath,
     writeListPath: undefined,
     timeout: undefined,
+    skipPath: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -93,6 +97,7 @@ function parseArgs(argv) {
       case '--list': options.listPath = resolve(value()); break;
       case '--write-list': options.writeListPath = resolve(value()); break;
       case '--timeout': options.timeout = value(); break;
+      case '--skip': options.skipPath = resolve(value()); break;
       case '--help': case '-h':
         process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1)
           .filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('//'))).map((line) => line.slice(3)).join('\n') + '\n');
@@ -109,6 +114,12 @@ function parseArgs(argv) {
 /** The listed tests: one path per line; blank lines and '#' comments ignored. */
 export function readPassingList(text) {
   return text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter((line) => line !== '');
+}
+
+/** A runner --filter regular expression that matches every test path but the given ones. */
+export function exceptFilter(paths) {
+  const escaped = paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return `^(?!(?:${escaped.join('|')})$)`;
 }
 
 /** Results from the runner's stdout lines ("PASS path (reason)"), the fallback when no JSON. */
@@ -150,6 +161,7 @@ async function runCorpus(options, jsonPath, logPath, filter) {
   const args = [runnerPath, '--jobs', String(options.jobs), '--json', jsonPath, '--dtrace', options.dtrace];
   if (filter !== undefined) args.push('--filter', filter);
   if (options.timeout !== undefined) args.push('--timeout', options.timeout);
+  if (options.skipPaths?.length) args.push('--filter', exceptFilter(options.skipPaths));
   console.log(`conformance-ratchet: running ${args.join(' ')} (cwd ${repoRoot}, budget ${options.budgetSeconds} s)`);
   const log = createWriteStream(logPath);
   // Own process group, so the budget can stop the runner and whatever it started.
@@ -205,7 +217,13 @@ async function main() {
   }
   const listPath = options.listPath;
   const listName = relative(repoRoot, listPath);
-  const listedPaths = existsSync(listPath) ? readPassingList(readFileSync(listPath, 'utf8')) : [];
+  if (options.skipPath) {
+    if (!existsSync(options.skipPath)) fail(`no skip list ${options.skipPath}`);
+    options.skipPaths = readPassingList(readFileSync(options.skipPath, 'utf8'));
+    console.log(`conformance-ratchet: ${options.skipPaths.length} tests not run here (${relative(repoRoot, options.skipPath)})`);
+  }
+  const skipped = new Set(options.skipPaths ?? []);
+  const listedPaths = (existsSync(listPath) ? readPassingList(readFileSync(listPath, 'utf8')) : []).filter((p) => !skipped.has(p));
   const workDir = mkdtempSync(join(tmpdir(), 'conformance-ratchet-'));
   const jsonPath = join(workDir, 'results.json');
   const logPath = join(repoRoot, `conformance-run${logSuffix(listPath)}.log`);

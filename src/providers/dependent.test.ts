@@ -22,6 +22,14 @@ test('a probe whose raw tracepoint the kernel lacks is named with the missing ev
   assert.match(provider.unavailableReason?.(desc('gone*')) ?? '', /demo:::gone is .*; demo:::gone-too is not available/);
 });
 
+test('alternative sources: only the first one the kernel has is attached', { skip: hasRawTracepoint('sched_switch') ? false : 'kernel BTF has no raw tracepoint prototypes' }, () => {
+  const sources = [{ kind: 'rawtp', tp: missingTp }, { kind: 'rawtp', tp: 'sched_switch' }, { kind: 'rawtp', tp: 'sched_wakeup' }] as const;
+  const plans = (firstSourceOnly: boolean) => dependentProvider('alt', [{ name: 'p', args: [], sources, firstSourceOnly, emit() { /* none */ } }])
+    .plan([{ id: 1, site: { provider: 'alt', module: 'vmlinux', function: '', name: 'p' } }]).map((p) => p.attach);
+  assert.deepEqual(plans(true), ['sched_switch']);
+  assert.deepEqual(plans(false), ['sched_switch', 'sched_wakeup']);
+});
+
 test('no reason for names outside the table, other modules, or without a description', () => {
   assert.equal(provider.unavailableReason?.(desc('elsewhere')), undefined);
   assert.equal(provider.unavailableReason?.({ ...desc('gone'), module: 'kernel' }), undefined);

@@ -63,6 +63,11 @@ export interface DependentProbe {
   available?(): boolean;
   /** What a user can do when the probe is missing here (which kernels have its event). */
   missingHint?: string;
+  /**
+   * The sources are alternatives, best first (e.g. a tracepoint of newer kernels, else a kernel
+   * function): only the first one this kernel has is attached, so the probe never fires twice.
+   */
+  firstSourceOnly?: boolean;
 }
 
 /** Oracle's attributes for proc, sched and io (Evolving names, Private module/function). */
@@ -219,7 +224,7 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       // A glob that still matches some probes is not the reason a description failed.
       if (missing.length === 0 || table.some((d) => matchProbeField(desc.name, d.name) && offered(d))) return undefined;
       return missing.map((d) => {
-        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'rawtp' ? `raw tracepoint ${src.tp}` : `raw tracepoint ${tracepointOf(src)}`));
+        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'rawtp' ? `raw tracepoint ${src.tp}` : src.kind === 'fbt' ? `function ${src.fn} (fbt)` : `raw tracepoint ${tracepointOf(src)}`));
         const what = events.length > 0 ? `the kernel's ${[...new Set(events)].join(' or ')}` : 'kernel data this kernel does not describe in its BTF';
         return `${name}:::${d.name} is not available on this kernel: it needs ${what}${d.missingHint ? ` (${d.missingHint})` : ''}`;
       }).join('; ');
@@ -230,7 +235,8 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       for (const probe of enabled) {
         const def = byName.get(probe.site.name);
         if (!def) continue;
-        for (const source of def.sources) {
+        const sources = def.firstSourceOnly ? def.sources.filter(sourceAvailable).slice(0, 1) : def.sources;
+        for (const source of sources) {
           if (!sourceAvailable(source)) continue;
           const tp = tracepointOf(source);
           byTp.set(tp, [...(byTp.get(tp) ?? []), { probe, def, source }]);

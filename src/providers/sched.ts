@@ -5,8 +5,12 @@
  *   off-cpu     sched_switch, in the outgoing thread; args[] = the thread about to run
  *   on-cpu      sched_exit_tp with is_switch: the tail of __schedule(), which runs in the
  *               thread just switched to (a new thread's first run goes through
- *               schedule_tail instead and is not seen)
- *   remain-cpu  sched_exit_tp without a switch: the scheduler kept the current thread
+ *               schedule_tail instead and is not seen). Kernels before 6.16 have no such
+ *               tracepoint: there the entry of finish_task_switch() (fbt: fentry or a kprobe;
+ *               `.isra.0` where the compiler cloned it), which also runs in the thread
+ *               switched to, after every switch (schedule_tail calls it too), as dtrace-utils
+ *   remain-cpu  sched_exit_tp without a switch: the scheduler kept the current thread (no
+ *               event of older kernels marks this: __schedule() is notrace)
  *   sleep       sched_switch when the outgoing thread blocks (not preempted, state not
  *               TASK_RUNNING)
  *   preempt     sched_switch when the outgoing thread is preempted
@@ -29,7 +33,12 @@ const classFunctions = (stem: string): Underlying[] => SCHED_CLASSES.map((c) => 
  * No tracepoint of older kernels fires in the thread that was just switched to (sched_switch
  * runs in the outgoing one), so on-cpu/remain-cpu cannot be built from tracepoints there.
  */
-const SCHED_EXIT_TP_HINT = 'only recent kernels (6.16 on) have sched_exit_tp; older ones would need fbt on finish_task_switch';
+const SCHED_EXIT_TP_HINT = 'only recent kernels (6.16 on) have sched_exit_tp';
+const ON_CPU_HINT = 'only recent kernels (6.16 on) have sched_exit_tp; older ones need kprobes or fentry for finish_task_switch';
+
+/** finish_task_switch(prev) as fbt knows it: its own name, or a clone's (Debian 12's 6.1). */
+const FINISH_TASK_SWITCH: Underlying[] = ['finish_task_switch', 'finish_task_switch.isra.0']
+  .map((fn) => ({ kind: 'fbt', fn, dir: 'entry' }));
 
 const SCHED_PROBES: DependentProbe[] = [
   {
@@ -55,10 +64,11 @@ const SCHED_PROBES: DependentProbe[] = [
   {
     name: 'on-cpu',
     args: [],
-    sources: [{ kind: 'rawtp', tp: 'sched_exit_tp' }],
-    missingHint: SCHED_EXIT_TP_HINT,
-    // sched_exit_tp(is_switch)
-    emit(e) { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jeq', R6, imm(0), e.skip); },
+    sources: [{ kind: 'rawtp', tp: 'sched_exit_tp' }, ...FINISH_TASK_SWITCH],
+    firstSourceOnly: true,
+    missingHint: ON_CPU_HINT,
+    // sched_exit_tp(is_switch); finish_task_switch runs only after a switch.
+    emit(e, source) { if (source.kind === 'rawtp') { e.raw(0, R6); e.asm.alu64('and', R6, imm(0xff)).jmp('jeq', R6, imm(0), e.skip); } },
   },
   {
     name: 'preempt',

@@ -11,20 +11,39 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/workloads.js';
+import { hasFeature } from '../../src/bpf/features.js';
+import { hasRawTracepoint } from '../../src/providers/kernel-events.js';
+
+/** fbt needs kprobes or fentry (Debian 12's 6.1 has both; this project's 6.18 host neither). */
+const FBT = hasFeature('kprobe_pmu') || hasFeature('fentry');
 
 const cli = join(repoRoot(), 'dist', 'cli.js');
 const skip =
   process.getuid?.() !== 0 ? 'needs root (tracefs, BTF)' :
   !existsSync(cli) ? 'dist/cli.js not built (npm run build)' : false;
 
+/**
+ * How many times slower than a plain machine node runs here: the time `node -e 0` takes over
+ * 60 ms, at least 1 (about 20 in the Linux 6.1 guest, which qemu emulates instruction by
+ * instruction). Scales the listing's time budget, which is about the work done, not the CPU.
+ */
+function slowdown(): number {
+  const started = process.hrtime.bigint();
+  spawnSync(process.execPath, ['-e', '0']);
+  return Math.max(1, Number(process.hrtime.bigint() - started) / 1e6 / 60);
+}
+
 function dtrace(args: string[]) {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000, maxBuffer: 64 << 20 });
+  // The time limit only guards against a hang: a full listing in the guest takes tens of seconds.
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 600_000, maxBuffer: 256 << 20 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, ms: Number(process.hrtime.bigint() - started) / 1e6 };
 }
 
 const HEADER = '   ID   PROVIDER            MODULE                          FUNCTION NAME';
-const LINE = /^([ \d]{5}) ([ \w\-$]{10}) ([ \S]{17}) ([ \S]{33}) (\S+)$/;
+// printf("%5d %10s %17s %33s %s"): a value wider than its column (an id past 99999 or a long
+// function name, with fbt's tens of thousands of probes) widens it, unpadded.
+const LINE = /^([ \d]{5}|\d{6,}) ([ \w\-$]{10}|[\w\-$]{11,}) ([ \S]{17}|\S{18,}) ([ \S]{33}|\S{34,}) (\S+)$/;
 
 function rows(stdout: string) {
   const lines = stdout.split('\n').filter((l) => l !== '');
@@ -44,13 +63,15 @@ test('-l lists every provider with probes here, DTrace columns and ids, fast', {
   assert.deepEqual(all.map((p) => p.id), all.map((_, i) => i + 1), 'ids count up from 1');
   const providers = new Set(all.map((p) => p.provider));
   for (const p of ['dtrace', 'io', 'proc', 'profile', 'rawtp', 'sched', 'sdt', 'syscall']) assert.ok(providers.has(p), `${p} listed`);
-  assert.ok(!providers.has('fbt'), 'fbt has no probes without kprobes/fentry');
+  if (FBT) assert.ok(all.filter((p) => p.provider === 'fbt').length > 10_000, 'fbt lists tens of thousands of functions');
+  else assert.ok(!providers.has('fbt'), 'fbt has no probes without kprobes/fentry');
   for (const n of ['exec-success', 'exit', 'create', 'signal-send']) assert.ok(all.some((p) => p.provider === 'proc' && p.name === n && p.module === 'vmlinux'), n);
   assert.ok(all.some((p) => p.provider === 'sched' && p.name === 'on-cpu'));
   assert.ok(all.some((p) => p.provider === 'syscall' && p.function === 'openat' && p.name === 'entry'));
   assert.ok(all.some((p) => p.provider === 'rawtp' && p.module === 'sched' && p.name === 'sched_switch'));
-  console.log(`dtrace -l: ${all.length} probes in ${r.ms.toFixed(0)} ms`);
-  assert.ok(r.ms < 5000, `listing took ${r.ms} ms`);
+  const factor = slowdown();
+  console.log(`dtrace -l: ${all.length} probes in ${r.ms.toFixed(0)} ms (node ${factor.toFixed(1)}× slower than a plain machine here)`);
+  assert.ok(r.ms < 5000 * factor, `listing took ${r.ms} ms`);
 });
 
 test('-lP, -lm, -lf, -ln and -i select probes, with the ids of the full listing', { skip }, () => {
@@ -62,15 +83,20 @@ test('-lP, -lm, -lf, -ln and -i select probes, with the ids of the full listing'
     assert.deepEqual(got.map((p) => `${p.provider}:${p.module}:${p.function}:${p.name}`).sort(), [...expected].sort(), args.join(' '));
     for (const p of got) assert.equal(p.id, ids.get(`${p.provider}:${p.module}:${p.function}:${p.name}`), `id of ${p.name}`);
   };
-  check(['-lP', 'io'], ['io:vmlinux::done', 'io:vmlinux::start']);
+  // wait-start/wait-done hang on submit_bio_wait(), through fbt.
+  check(['-lP', 'io'], ['io:vmlinux::done', 'io:vmlinux::start', ...(FBT ? ['io:vmlinux::wait-done', 'io:vmlinux::wait-start'] : [])]);
   check(['-lf', 'syscall:vmlinux:openat'], ['syscall:vmlinux:openat:entry', 'syscall:vmlinux:openat:return']);
   check(['-ln', 'proc:::exec-success'], ['proc:vmlinux::exec-success']);
   check(['-ln', 'exec-*'], ['proc:vmlinux::exec-success', 'proc:vmlinux::exec-failure']);
   check(['-lm', 'rawtp:signal'], ['rawtp:signal::signal_generate', 'rawtp:signal::signal_deliver']);
   check(['-l', '-i', '1'], ['dtrace:::BEGIN']);
   check(['-l', '-i', String(ids.get('proc:vmlinux::exit'))], ['proc:vmlinux::exit']);
-  const none = dtrace(['-lP', 'fbt']);
-  assert.match(none.stderr, /failed to match fbt:::: No probe matches description/);
+  if (FBT) {
+    check(['-lf', 'fbt::vfs_read'], ['fbt:vmlinux:vfs_read:entry', 'fbt:vmlinux:vfs_read:return']);
+  } else {
+    const none = dtrace(['-lP', 'fbt']);
+    assert.match(none.stderr, /failed to match fbt:::: No probe matches description/);
+  }
 });
 
 test('-lv: stability attributes and args[] types as DTrace prints them', { skip }, () => {

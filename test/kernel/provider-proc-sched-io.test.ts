@@ -9,18 +9,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/workloads.js';
 import { hasRawTracepoint } from '../../src/providers/kernel-events.js';
+import { hasFeature } from '../../src/bpf/features.js';
 
 const cli = join(repoRoot(), 'dist', 'cli.js');
 const skip =
   process.getuid?.() !== 0 ? 'needs root to load BPF programs' :
   !existsSync(cli) ? 'dist/cli.js not built (npm run build)' :
   !hasRawTracepoint('sched_process_exec') ? 'kernel BTF has no raw tracepoint prototypes' : false;
+
+/** fbt needs kprobes or fentry (Debian 12's 6.1 has both; this project's 6.18 host neither). */
+const FBT = hasFeature('kprobe_pmu') || hasFeature('fentry');
+
+/**
+ * Direct writes make bios only on a block device: the repository of the Linux 6.1 guest is a
+ * 9p share under an overlay (device major 0, as tmpfs), where io:::start never fires.
+ */
+const ioSkip = skip || ((statSync(repoRoot()).dev >> 8) & 0xfff) === 0 && 'the repository is not on a block device (no bios for io:::start)';
 
 function dtrace(args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000 });
@@ -108,12 +118,13 @@ test('sched: a sleeping process goes off-cpu, sleeps, and comes back on-cpu in i
   const c = counts(r.stdout);
   assert.ok((c.get('sleep') ?? 0) >= 1, `the nanosleep blocks: ${r.stdout}`);
   assert.ok((c.get('on-cpu') ?? 0) >= 1, `it runs again after the timer: ${r.stdout}`);
-  // Every return to the CPU follows a switch away (the first run of a new task comes through
-  // schedule_tail, which on-cpu does not see).
-  assert.ok((c.get('off-cpu') ?? 0) >= (c.get('on-cpu') ?? 0), r.stdout);
+  // Every return to the CPU follows a switch away, but for the first run of the new task, which
+  // comes through schedule_tail: sched_exit_tp (6.16 on) does not see it, finish_task_switch
+  // (the source of older kernels) does.
+  assert.ok((c.get('off-cpu') ?? 0) + 1 >= (c.get('on-cpu') ?? 0), r.stdout);
 });
 
-test('io: start and done for direct writes', { skip }, () => {
+test('io: start and done for direct writes', { skip: ioSkip }, () => {
   const dir = mkdtempSync(join(repoRoot(), '.io-test-'));
   try {
     const blocks = 40;
@@ -150,6 +161,7 @@ test('raw args translate with the D library: psinfo_t/lwpsinfo_t of a created ch
   assert.equal(r.status, 0, r.stderr);
   // The child is ours and not us; before its exec it still carries the shell's name.
   assert.match(r.stdout, /^child 1 1 sh$/m);
+  if (ioSkip) return;
   const dir = mkdtempSync(join(repoRoot(), '.io-test-'));
   try {
     const io = dtrace(['-q', '-n', 'io:::start /pid == $target/ { printf("%d %d\\n", xlate<bufinfo_t *>((struct bio *)arg0)->b_bcount, xlate<bufinfo_t *>((struct bio *)arg0)->b_flags & B_WRITE); }',
@@ -168,7 +180,13 @@ test('typed args: psinfo_t of proc:::create through the translators', { skip }, 
   assert.match(r.stdout, /^1 1$/m);
 });
 
-test('fbt: a clear error naming the missing kernel feature', { skip }, () => {
+test('fbt: do_nanosleep fires for a sleeping target where the kernel has kprobes or fentry', { skip: skip || (!FBT && 'no kprobes or fentry here') }, () => {
+  const r = dtrace(['-q', '-n', 'fbt::do_nanosleep:entry /pid == $target/ { @ = count(); }', '-c', '/bin/sleep 0.1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(Number(r.stdout.trim()) >= 1, r.stdout);
+});
+
+test('fbt: a clear error naming the missing kernel feature', { skip: skip || (FBT && 'this kernel has kprobes or fentry') }, () => {
   const r = dtrace(['-n', 'fbt::do_nanosleep:entry']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /probe description fbt::do_nanosleep:entry does not match any probes/);

@@ -1,0 +1,236 @@
+/**
+ * @fileoverview The lockstat provider, `lockstat:vmlinux::<name>`, with dtrace-utils' probe names
+ * and arguments (dt_prov_lockstat.c):
+ *
+ *   adaptive-acquire  (struct mutex *)             adaptive-release (struct mutex *)
+ *   adaptive-block    (struct mutex *, uint64_t ns asleep)
+ *   adaptive-spin     (struct mutex *, uint64_t ns spun)
+ *   spin-spin         (spinlock_t *, uint64_t ns spun)
+ *   rw-spin           (rwlock_t *, uint64_t ns spun, int RW_WRITER 0 / RW_READER 1)
+ *   rw-block          (struct rw_semaphore *, uint64_t ns asleep, int RW_WRITER / RW_READER),
+ *                     illumos' name for a reader/writer lock that sleeps (Linux's rwsem)
+ *
+ * Each contention probe measures from the moment a thread starts waiting to the moment it holds
+ * the lock, per thread (a thread that sleeps may wake on another CPU):
+ *   - where the kernel has lock:contention_begin/end (5.19 on), between those tracepoints, told
+ *     apart by their flags (LCB_F_MUTEX, LCB_F_SPIN, LCB_F_READ, LCB_F_WRITE); a mutex's
+ *     optimistic spin that gives up and sleeps counts as a block, not a spin;
+ *   - elsewhere, as dtrace-utils does, on kernel functions: mutex_lock's entry and return around
+ *     the time spent in schedule_preempt_disabled (adaptive-block).
+ * adaptive-acquire and adaptive-release hang on mutex_lock's return and mutex_unlock's entry
+ * (fbt only). The lock fires the probe when the thread has it (adaptive-block, -spin: the
+ * wait ended with the lock held; an interrupted wait does not fire).
+ */
+import { R0, R1, R2, R3, R4, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
+import { Helper } from '../bpf/uapi.js';
+import { dependentProvider, type ArgEmitter, type DependentProbe, type Underlying } from './dependent.js';
+import type { ProbeArgDesc, ProviderMap } from './provider.js';
+
+const BEGIN: Underlying = { kind: 'rawtp', tp: 'contention_begin' };
+const END: Underlying = { kind: 'rawtp', tp: 'contention_end' };
+const MUTEX_LOCK_ENTRY: Underlying = { kind: 'fbt', fn: 'mutex_lock', dir: 'entry' };
+const MUTEX_LOCK_RETURN: Underlying = { kind: 'fbt', fn: 'mutex_lock', dir: 'return' };
+const MUTEX_UNLOCK_ENTRY: Underlying = { kind: 'fbt', fn: 'mutex_unlock', dir: 'entry' };
+const SLEEP_ENTRY: Underlying = { kind: 'fbt', fn: 'schedule_preempt_disabled', dir: 'entry' };
+const SLEEP_RETURN: Underlying = { kind: 'fbt', fn: 'schedule_preempt_disabled', dir: 'return' };
+
+// include/trace/events/lock.h
+const LCB_F_SPIN = 1 << 0, LCB_F_READ = 1 << 1, LCB_F_WRITE = 1 << 2, LCB_F_MUTEX = 1 << 5;
+const KIND_MASK = LCB_F_SPIN | LCB_F_READ | LCB_F_WRITE | LCB_F_MUTEX;
+const RW_WRITER = 0, RW_READER = 1;
+const BPF_ANY = 0;
+
+/**
+ * A wait in progress, per thread (key: pid_tgid), in argv slots while the code runs:
+ * argv[KEY] the key, argv[LOCK..EXTRA] the map value { lock, since, total, extra }.
+ */
+const KEY = 3, LOCK = 4, SINCE = 5, TOTAL = 6, EXTRA = 7;
+const VALUE_SIZE = 32;
+
+const waitMap = (probe: string): ProviderMap => ({
+  name: `lockstat_${probe.replace(/-/g, '_')}`, type: 'hash', keySize: 8, valueSize: VALUE_SIZE, maxEntries: 16384,
+});
+
+const same = (s: Underlying, t: Underlying): boolean =>
+  s.kind === t.kind && (s.kind === 'rawtp' ? s.tp === (t as { tp: string }).tp
+    : s.kind === 'fbt' && t.kind === 'fbt' && s.fn === t.fn && s.dir === t.dir);
+
+/** Skips unless the contention flags (raw arg1) masked to the lock kind are one of `kinds`. */
+function emitKind(e: ArgEmitter, kinds: number[], reg: Reg): void {
+  e.raw(1, reg);
+  e.asm.alu64('and', reg, imm(KIND_MASK));
+  const ok = e.asm.newLabel('kind');
+  for (const k of kinds) e.asm.jmp('jeq', reg, imm(k), ok);
+  e.asm.ja(e.skip).label(ok);
+}
+
+/** argv[KEY] = this thread's pid_tgid. */
+function emitKey(e: ArgEmitter): void {
+  e.asm.call(Helper.get_current_pid_tgid);
+  e.setArg(KEY, R0);
+}
+
+/** Records a wait on lock `lockReg` (R6–R8) with `since` = now or 0, extra = `extra`; never fires. */
+function emitRecord(e: ArgEmitter, map: string, lockReg: Reg, opts: { since: boolean; extra?: Reg }): void {
+  const a = e.asm;
+  e.setArg(LOCK, lockReg);
+  if (opts.extra) e.setArg(EXTRA, opts.extra);
+  if (opts.since) a.call(Helper.ktime_get_ns);
+  else a.mov(R0, imm(0));
+  e.setArg(SINCE, R0);
+  emitKey(e);
+  a.ldMapFd(R1, map);
+  e.argAddress(KEY, R2);
+  e.argAddress(LOCK, R3);
+  a.mov(R4, imm(BPF_ANY)).call(Helper.map_update_elem);
+  a.ja(e.skip);
+  e.neverFires();
+}
+
+/** R6 = this thread's record in `map` (a map value pointer), or skip when it has none. */
+function emitLookup(e: ArgEmitter, map: string): void {
+  emitKey(e);
+  e.asm.ldMapFd(R1, map);
+  e.argAddress(KEY, R2);
+  e.asm.call(Helper.map_lookup_elem).jmp('jeq', R0, imm(0), e.skip).mov(R6, R0);
+}
+
+/** Deletes this thread's record (argv[KEY] must hold the key). */
+function emitForget(e: ArgEmitter, map: string): void {
+  e.asm.ldMapFd(R1, map);
+  e.argAddress(KEY, R2);
+  e.asm.call(Helper.map_delete_elem);
+}
+
+/** Clears the argv slots the bookkeeping used, so the clauses see arg3 and on as 0. */
+function emitClearScratch(e: ArgEmitter): void {
+  e.asm.mov(R0, imm(0));
+  for (let i = KEY; i <= EXTRA; i++) e.setArg(i, R0);
+}
+
+/**
+ * At the end of a wait (contention_end, or mutex_lock's return): fires with args (lock, ns[,
+ * extra]) when this thread has a record for `map` (for contention_end: for this very lock, and
+ * only when it got it). `fromSince`: ns = now − since; otherwise ns = the accumulated total
+ * (and nothing fires when it is 0: the thread never slept).
+ */
+function emitFinish(e: ArgEmitter, map: string, opts: { fromSince: boolean; extra: boolean; checkEnd: boolean }): void {
+  const a = e.asm;
+  emitLookup(e, map);
+  a.ldx(8, R7, R6, 0);
+  a.ldx(8, R8, R6, opts.fromSince ? 8 : 16);
+  if (opts.extra) { a.ldx(8, R0, R6, 24); e.setArg(2, R0); }
+  e.setArg(0, R7);
+  // contention_end(lock, ret) of another lock (a spinlock taken while waiting) ends not this wait.
+  if (opts.checkEnd) { e.raw(0, R6); a.jmp('jne', R6, R7, e.skip); }
+  emitForget(e, map);
+  // An interrupted wait (ret ≠ 0) did not get the lock.
+  if (opts.checkEnd) { e.raw(1, R6); a.mov32(R6, R6).jmp('jne', R6, imm(0), e.skip); }
+  if (opts.fromSince) {
+    a.call(Helper.ktime_get_ns).alu64('sub', R0, R8).mov(R8, R0);
+  }
+  a.jmp('jeq', R8, imm(0), e.skip);
+  e.setArg(1, R8);
+  emitClearScratch(e);
+}
+
+/** A contention probe over lock:contention_begin/end for the lock kinds `kinds`. */
+function contention(name: string, args: ProbeArgDesc[], kinds: number[], fbt?: { sources: Underlying[]; emit(e: ArgEmitter, s: Underlying): void }): DependentProbe {
+  const map = waitMap(name);
+  const rw = args.length > 2;
+  const tracepoints = [BEGIN, END];
+  return {
+    name,
+    args,
+    sources: fbt ? [...tracepoints, ...fbt.sources] : tracepoints,
+    alternatives: fbt ? [tracepoints, fbt.sources] : [tracepoints],
+    maps: [map],
+    emit(e, source) {
+      if (fbt && source.kind === 'fbt') { fbt.emit(e, source); return; }
+      if (same(source, BEGIN)) {
+        const a = e.asm;
+        if (name === 'adaptive-spin') {
+          // A mutex's optimistic spin that gives up and sleeps (begin again with LCB_F_MUTEX alone)
+          // was no spin that got the lock: forget it.
+          const spin = a.newLabel('spin');
+          emitKind(e, [LCB_F_MUTEX, LCB_F_MUTEX | LCB_F_SPIN], R7);
+          a.jmp('jeq', R7, imm(LCB_F_MUTEX | LCB_F_SPIN), spin);
+          emitKey(e);
+          emitForget(e, map.name);
+          a.ja(e.skip).label(spin);
+        } else {
+          emitKind(e, kinds, R7);
+        }
+        e.raw(0, R6);
+        if (rw) {
+          const reader = a.newLabel('reader'), kind = a.newLabel('rwkind');
+          a.jmp('jset', R7, imm(LCB_F_READ), reader).mov(R8, imm(RW_WRITER)).ja(kind);
+          a.label(reader).mov(R8, imm(RW_READER)).label(kind);
+        }
+        emitRecord(e, map.name, R6, { since: true, extra: rw ? R8 : undefined });
+        return;
+      }
+      emitFinish(e, map.name, { fromSince: true, extra: rw, checkEnd: true });
+    },
+  };
+}
+
+const BLOCK_MAP = waitMap('adaptive-block').name;
+
+/**
+ * adaptive-block on kernel functions (dtrace-utils' scheme, kept per thread): mutex_lock entry
+ * starts a record, each schedule_preempt_disabled inside it adds its time, mutex_lock's return
+ * fires when the thread slept at all.
+ */
+const fbtBlock = {
+  sources: [MUTEX_LOCK_ENTRY, SLEEP_ENTRY, SLEEP_RETURN, MUTEX_LOCK_RETURN],
+  emit(e: ArgEmitter, s: Underlying): void {
+    const a = e.asm;
+    if (same(s, MUTEX_LOCK_ENTRY)) {
+      e.raw(0, R6);
+      a.mov(R7, imm(0));
+      e.setArg(TOTAL, R7);
+      emitRecord(e, BLOCK_MAP, R6, { since: false });
+    } else if (same(s, SLEEP_ENTRY)) {
+      emitLookup(e, BLOCK_MAP);
+      a.call(Helper.ktime_get_ns).stx(8, R6, 8, R0);
+      a.ja(e.skip);
+      e.neverFires();
+    } else if (same(s, SLEEP_RETURN)) {
+      emitLookup(e, BLOCK_MAP);
+      a.ldx(8, R7, R6, 8).jmp('jeq', R7, imm(0), e.skip);
+      a.call(Helper.ktime_get_ns).alu64('sub', R0, R7).atomicAdd(8, R6, 16, R0);
+      a.st(8, R6, 8, 0);
+      a.ja(e.skip);
+      e.neverFires();
+    } else {
+      emitFinish(e, BLOCK_MAP, { fromSince: false, extra: false, checkEnd: false });
+    }
+  },
+};
+
+const mutexArg: ProbeArgDesc = { mapping: 0, native: 'struct mutex *' };
+const ns: ProbeArgDesc = { mapping: 1, native: 'uint64_t' };
+const rwKind: ProbeArgDesc = { mapping: 2, native: 'int' };
+
+const LOCKSTAT_PROBES: DependentProbe[] = [
+  {
+    name: 'adaptive-acquire',
+    args: [mutexArg],
+    sources: [MUTEX_LOCK_RETURN],
+    emit(e) { e.raw(0, R6); e.setArg(0, R6); },
+  },
+  contention('adaptive-block', [mutexArg, ns], [LCB_F_MUTEX], fbtBlock),
+  {
+    name: 'adaptive-release',
+    args: [mutexArg],
+    sources: [MUTEX_UNLOCK_ENTRY],
+    emit(e) { e.raw(0, R6); e.setArg(0, R6); },
+  },
+  contention('adaptive-spin', [mutexArg, ns], [LCB_F_MUTEX | LCB_F_SPIN]),
+  contention('rw-block', [{ mapping: 0, native: 'struct rw_semaphore *' }, ns, rwKind], [LCB_F_READ, LCB_F_WRITE]),
+  contention('rw-spin', [{ mapping: 0, native: 'rwlock_t *' }, ns, rwKind], [LCB_F_SPIN | LCB_F_READ, LCB_F_SPIN | LCB_F_WRITE]),
+  contention('spin-spin', [{ mapping: 0, native: 'spinlock_t *' }, ns], [LCB_F_SPIN]),
+];
+
+export const lockstatProvider = dependentProvider('lockstat', LOCKSTAT_PROBES);

@@ -117,7 +117,9 @@ translator tcpsinfo_t < struct tcp_sock *T > {
 	    ((uint64_t *)&((struct sock *)T)->__sk_common.skc_v6_daddr)[0] &&
 	    ((uint64_t *)&((struct sock *)T)->__sk_common.skc_v6_rcv_saddr)[1] ==
 	    ((uint64_t *)&((struct sock *)T)->__sk_common.skc_v6_daddr)[1];
-	tcps_lport = T != NULL ? ((struct sock *)T)->__sk_common.skc_num :
+	tcps_lport = T != NULL && ((struct sock *)T)->__sk_common.skc_num != 0 ?
+	    ((struct sock *)T)->__sk_common.skc_num :
+	    T != NULL ? ntohs(((struct inet_sock *)T)->inet_sport) :
 	    arg4 == NULL ? 0 :
 	    ntohs(arg7 == NET_PROBE_INBOUND ? ((struct tcphdr *)arg4)->dest : ((struct tcphdr *)arg4)->source);
 	tcps_rport = T != NULL ? ntohs(((struct sock *)T)->__sk_common.skc_dport) :

@@ -222,8 +222,18 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
   };
 }
 
-/** An SDT-style provider from its probe table; module `vmlinux`, empty function (Oracle). */
-export function dependentProvider(name: string, table: readonly DependentProbe[]): Provider {
+/** How a source is named in `-lv`. */
+function describeSource(s: Underlying): string {
+  if (s.kind === 'rawtp') return `tracepoint ${s.tp}`;
+  if (s.kind === 'fbt') return `fbt::${s.fn}:${s.dir}`;
+  return `syscall::${s.syscalls.join(',')}:${s.dir}`;
+}
+
+/**
+ * An SDT-style provider from its probe table; module `vmlinux`, empty function (Oracle).
+ * `showMechanism`: `-lv` names the kernel events each probe uses here.
+ */
+export function dependentProvider(name: string, table: readonly DependentProbe[], opts: { showMechanism?: boolean } = {}): Provider {
   let sites: ProbeSite[] | undefined;
   const byName = new Map(table.map((d) => [d.name, d]));
   const offered = (d: DependentProbe) => usableSources(d).length > 0 && (d.available?.() ?? true);
@@ -249,12 +259,17 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       // A glob that still matches some probes is not the reason a description failed.
       if (missing.length === 0 || table.some((d) => matchProbeField(desc.name, d.name) && offered(d))) return undefined;
       return missing.map((d) => {
-        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'rawtp' ? `raw tracepoint ${src.tp}` : `raw tracepoint ${tracepointOf(src)}`));
+        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'fbt' ? `${describeSource(src)} (kprobes or fentry)` : `raw tracepoint ${tracepointOf(src)}`));
         const what = events.length > 0 ? `the kernel's ${[...new Set(events)].join(' or ')}` : 'kernel data this kernel does not describe in its BTF';
         return `${name}:::${d.name} is not available on this kernel: it needs ${what}${d.missingHint ? ` (${d.missingHint})` : ''}`;
       }).join('; ');
     },
     argDescs: (site) => [...(byName.get(site.name)?.args ?? [])],
+    mechanism(site) {
+      const def = byName.get(site.name);
+      if (!opts.showMechanism || !def) return undefined;
+      return usableSources(def).map(describeSource).join(', ') || undefined;
+    },
     plan(enabled: EnabledProbe[]): ProgramPlan[] {
       const byTp = new Map<string, { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]>();
       for (const probe of enabled) {

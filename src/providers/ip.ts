@@ -48,4 +48,4 @@ const IP_PROBES: DependentProbe[] = [
   { name: 'send', args: IP_ARGS, sources: [PACKET_OUT], available: packetLayoutKnown, emit: emitIpArgs },
 ];
 
-export const ipProvider = dependentProvider('ip', IP_PROBES);
+export const ipProvider = dependentProvider('ip', IP_PROBES, { showMechanism: true });

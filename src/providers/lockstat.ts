@@ -233,4 +233,4 @@ const LOCKSTAT_PROBES: DependentProbe[] = [
   contention('spin-spin', [{ mapping: 0, native: 'spinlock_t *' }, ns], [LCB_F_SPIN]),
 ];
 
-export const lockstatProvider = dependentProvider('lockstat', LOCKSTAT_PROBES);
+export const lockstatProvider = dependentProvider('lockstat', LOCKSTAT_PROBES, { showMechanism: true });

@@ -143,4 +143,4 @@ const TCP_PROBES: DependentProbe[] = [
   transition('state-change', STATE_ARGS),
 ];
 
-export const tcpProvider = dependentProvider('tcp', TCP_PROBES);
+export const tcpProvider = dependentProvider('tcp', TCP_PROBES, { showMechanism: true });

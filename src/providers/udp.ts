@@ -35,4 +35,4 @@ const UDP_PROBES: DependentProbe[] = ['receive', 'send'].map((name) => ({
   },
 }));
 
-export const udpProvider = dependentProvider('udp', UDP_PROBES);
+export const udpProvider = dependentProvider('udp', UDP_PROBES, { showMechanism: true });

@@ -6,6 +6,8 @@
  * what the tests filter on and check against:
  *   tcp server-port P client-port C received N
  *   udp server-port P client-port C received N
+ *   refused port P
+ * (the last: a connection attempt to a port nobody listens on, answered by a reset).
  *
  * Usage: net_loopback [BYTES [DATAGRAMS]]   (defaults 1000000, 50)
  */
@@ -101,6 +103,17 @@ static void udp_datagrams(long count) {
   close(server);
 }
 
+static void tcp_refused(void) {
+  struct sockaddr_in addr;
+  int unused = bound_socket(SOCK_STREAM, &addr);
+  close(unused);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  if (client < 0) die("socket");
+  if (connect(client, (struct sockaddr *)&addr, sizeof addr) == 0) die("connect to a closed port succeeded");
+  close(client);
+  printf("refused port %d\n", ntohs(addr.sin_port));
+}
+
 int main(int argc, char **argv) {
   long bytes = argc > 1 ? atol(argv[1]) : 1000000;
   long datagrams = argc > 2 ? atol(argv[2]) : 50;
@@ -108,5 +121,6 @@ int main(int argc, char **argv) {
   loopback_up();
   tcp_transfer(bytes);
   udp_datagrams(datagrams);
+  tcp_refused();
   return 0;
 }

@@ -9,7 +9,6 @@
  */
 import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
-import { release } from 'node:os';
 import { Asm, R0, R1, R2, R3, R4, R5, R9, imm, type Reg, type Insn } from '../../src/bpf/asm/insn.js';
 import { toIsaV3 } from '../../src/bpf/asm/isa-v3.js';
 import { encode, link } from '../../src/bpf/asm/encode.js';
@@ -52,17 +51,6 @@ function test(name: string, opts: { skip: undefined; todo?: string }, fn: () => 
     nodeTest(`${name} [${path.label}]`, { skip: skipReason(path.kernel), todo: opts.todo }, () => { kernel = path.kernel; fn(); });
   }
 }
-
-/**
- * Known bug: the verifier of real kernels before 6.6 (Debian 12's 6.1) rejects inet_ntoa6's (and
- * so inet_ntop's)
- * stack indexing ("math between fp pointer and register with unbounded min value"). Its tests
- * stay, as todo there, until the subroutine is fixed; the emulated 5.15 level on a newer kernel
- * cannot show it.
- */
-const [releaseMajor, releaseMinor] = release().split('.').map(Number) as [number, number];
-const OLD_VERIFIER = releaseMajor < 6 || (releaseMajor === 6 && releaseMinor < 6);
-const INET_NTOA6_TODO = OLD_VERIFIER ? 'inet_ntoa6 is rejected by the verifier of kernels before 6.6 (known bug)' : undefined;
 
 /** How the wrapper passes each argument: a string or bytes in a slot (pointer), or a u64. */
 type ArgKind = 'str' | 'strOrNull' | 'int' | 'addr';
@@ -401,7 +389,7 @@ test('inet_ntoa prints a dotted quad and faults on a bad address (tst.inet_ntoa.
   withHarness('inet_ntoa', 8, (h) => assert.equal(h.str(ipv4(192, 168, 1, 23)), '192.168.'), ['addr']);
 });
 
-test('inet_ntoa6 and inet_ntop follow RFC 5952 and the IPv4 rules of the spec', { skip, todo: INET_NTOA6_TODO }, () => {
+test('inet_ntoa6 and inet_ntop follow RFC 5952 and the IPv4 rules of the spec', { skip }, () => {
   const plain: [string, string][] = [
     ['fe80::214:4fff:fe0b:76c8', 'fe80::214:4fff:fe0b:76c8'], ['1080::808:c:417a', '1080::808:c:417a'], ['::1', '::1'],
     ['::', '::'], ['::fffe:7f00:1', '::fffe:7f00:1'], ['fe12:3456:789a:bcde:214::', 'fe12:3456:789a:bcde:214::'],
@@ -452,7 +440,6 @@ test('state kept in working memory works where it lies beyond 16-bit offsets (st
 test('every subroutine verifies at strsize 32, 256 and 1024', { skip }, () => {
   for (const strsize of [32, 256, 1024]) {
     for (const key of Object.keys(STRING_SUBRS)) {
-      if (OLD_VERIFIER && (key === 'inet_ntoa6' || key === 'inet_ntop')) continue; // the known bug above: a todo test of its own
       const h = new Harness(key, strsize);
       try {
         verifiedCounts.push(`${key}@${strsize}${kernel === NEWEST_KERNEL ? '' : ' (fallback)'}: ${verifiedInsns(h.prog)}`);

@@ -885,16 +885,16 @@ function buildInetNtoa6(mem: MemLayout, kernel?: KernelCaps): Insn[] {
       a.stx(1, R8, k, R1);
       if (k < 4) a.alu64('rsh', R1, imm(8));
     }
-    // inRun = start <= i < end; the group's text counts only outside the run.
+    // inRun = start <= i < end; text counts only outside it (`and`: pre-6.10 verifiers lose products' ranges).
     a.ldx(8, R2, R10, V_S).alu64('sub', R2, imm(i + 1)).alu64('rsh', R2, imm(63));
     a.mov(R3, imm(i)).ldx(8, R5, R10, V_E).alu64('sub', R3, R5).alu64('rsh', R3, imm(63)).alu64('and', R2, R3);
-    a.mov(R3, imm(1)).alu64('sub', R3, R2).alu64('add', R4, imm(1)).alu64('mul', R4, R3).alu64('add', R8, R4);
+    a.mov(R3, imm(1)).alu64('sub', R3, R2).alu64('add', R4, imm(1)).alu64('mul', R4, R3).alu64('and', R4, imm(7)).alu64('add', R8, R4);
     // The run's first group writes ':' ("::" at the very start).
     a.st(1, R8, 0, COLON).st(1, R8, 1, COLON);
     a.ldx(8, R2, R10, V_S).alu64('xor', R2, imm(i)).alu64('sub', R2, imm(1)).alu64('rsh', R2, imm(63));
-    a.ldx(8, R3, R10, V_SZERO).alu64('add', R3, imm(1)).alu64('mul', R2, R3).alu64('add', R8, R2);
+    a.ldx(8, R3, R10, V_SZERO).alu64('add', R3, imm(1)).alu64('mul', R2, R3).alu64('and', R2, imm(3)).alu64('add', R8, R2);
   }
-  a.ldx(8, R2, R10, V_KEEP).alu64('add', R8, imm(-1)).alu64('add', R8, R2); // no 'sub' on a stack pointer
+  a.ldx(8, R2, R10, V_KEEP).alu64('and', R2, imm(1)).alu64('add', R8, imm(-1)).alu64('add', R8, R2); // no 'sub' on a stack pointer
   a.st(1, R8, 0, 0);
   copyOut(f);
   a.label(fault);

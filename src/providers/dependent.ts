@@ -259,7 +259,7 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       // A glob that still matches some probes is not the reason a description failed.
       if (missing.length === 0 || table.some((d) => matchProbeField(desc.name, d.name) && offered(d))) return undefined;
       return missing.map((d) => {
-        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'fbt' ? `${describeSource(src)} (kprobes or fentry)` : `raw tracepoint ${tracepointOf(src)}`));
+        const events = d.sources.filter((src) => !sourceAvailable(src)).map((src) => (src.kind === 'rawtp' ? `raw tracepoint ${src.tp}` : `raw tracepoint ${tracepointOf(src)}`));
         const what = events.length > 0 ? `the kernel's ${[...new Set(events)].join(' or ')}` : 'kernel data this kernel does not describe in its BTF';
         return `${name}:::${d.name} is not available on this kernel: it needs ${what}${d.missingHint ? ` (${d.missingHint})` : ''}`;
       }).join('; ');

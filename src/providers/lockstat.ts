@@ -3,6 +3,9 @@
  * and arguments (dt_prov_lockstat.c):
  *
  *   adaptive-acquire  (struct mutex *)             adaptive-release (struct mutex *)
+ *   adaptive-acquire-error (struct mutex *, int error)
+ *   spin-acquire, spin-release (spinlock_t *)
+ *   rw-acquire, rw-release     (rwlock_t *, int RW_WRITER 0 / RW_READER 1)
  *   adaptive-block    (struct mutex *, uint64_t ns asleep)
  *   adaptive-spin     (struct mutex *, uint64_t ns spun)
  *   spin-spin         (spinlock_t *, uint64_t ns spun)
@@ -17,8 +20,10 @@
  *     optimistic spin that gives up and sleeps counts as a block, not a spin;
  *   - elsewhere, as dtrace-utils does, on kernel functions: mutex_lock's entry and return around
  *     the time spent in schedule_preempt_disabled (adaptive-block).
- * adaptive-acquire and adaptive-release hang on mutex_lock's return and mutex_unlock's entry
- * (fbt only). The lock fires the probe when the thread has it (adaptive-block, -spin: the
+ * adaptive-acquire and adaptive-release hang on mutex_lock's return and mutex_unlock's entry,
+ * adaptive-acquire-error on mutex_lock_interruptible/_killable's return, spin-* and rw-* acquire
+ * and release on the returns of _raw_{spin,read,write}_lock* (trylock: when it returned 1) and
+ * the entries of their unlock functions (fbt only: no tracepoint marks an uncontended lock). The lock fires the probe when the thread has it (adaptive-block, -spin: the
  * wait ended with the lock held; an interrupted wait does not fire).
  */
 import { R0, R1, R2, R3, R4, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
@@ -209,9 +214,48 @@ const fbtBlock = {
   },
 };
 
+const fexit = (fn: string): Underlying => ({ kind: 'fbt', fn, dir: 'return' });
+const fentry = (fn: string): Underlying => ({ kind: 'fbt', fn, dir: 'entry' });
+const LOCK_SUFFIXES = ['', '_irq', '_irqsave', '_bh'];
+const TRYLOCK_SUFFIXES = ['', '_bh'];
+const UNLOCK_SUFFIXES = ['', '_irq', '_irqrestore', '_bh'];
+
+/**
+ * A lock taken (a kernel function's return: the lock functions, and the trylock ones when they
+ * return 1) or released (an unlock function's entry): args (lock[, RW_WRITER/RW_READER]).
+ */
+function lockEvent(name: string, args: ProbeArgDesc[], stems: { fn: string; rw?: number }[], kind: 'acquire' | 'release'): DependentProbe {
+  const sources: Underlying[] = [];
+  const role = new Map<string, { rw?: number; trylock: boolean }>();
+  for (const { fn, rw } of stems) {
+    const fns = kind === 'release' ? UNLOCK_SUFFIXES.map((x) => `${fn}_unlock${x}`)
+      : [...LOCK_SUFFIXES.map((x) => `${fn}_lock${x}`), ...TRYLOCK_SUFFIXES.map((x) => `${fn}_trylock${x}`)];
+    for (const f of fns) {
+      sources.push(kind === 'release' ? fentry(f) : fexit(f));
+      role.set(f, { rw, trylock: f.includes('_trylock') });
+    }
+  }
+  return {
+    name,
+    args,
+    sources,
+    emit(e, source) {
+      const r = source.kind === 'fbt' ? role.get(source.fn) : undefined;
+      if (!r) { e.asm.ja(e.skip); return; }
+      if (r.trylock) { e.syscallReturn(R6); e.asm.mov32(R6, R6).jmp('jne', R6, imm(1), e.skip); }
+      e.raw(0, R6);
+      e.setArg(0, R6);
+      if (r.rw !== undefined) { e.asm.mov(R6, imm(r.rw)); e.setArg(1, R6); }
+    },
+  };
+}
+
 const mutexArg: ProbeArgDesc = { mapping: 0, native: 'struct mutex *' };
 const ns: ProbeArgDesc = { mapping: 1, native: 'uint64_t' };
 const rwKind: ProbeArgDesc = { mapping: 2, native: 'int' };
+const rwKindAt1: ProbeArgDesc = { mapping: 1, native: 'int' };
+const rwArg: ProbeArgDesc = { mapping: 0, native: 'rwlock_t *' };
+const spinArg: ProbeArgDesc = { mapping: 0, native: 'spinlock_t *' };
 
 const LOCKSTAT_PROBES: DependentProbe[] = [
   {
@@ -219,6 +263,13 @@ const LOCKSTAT_PROBES: DependentProbe[] = [
     args: [mutexArg],
     sources: [MUTEX_LOCK_RETURN],
     emit(e) { e.raw(0, R6); e.setArg(0, R6); },
+  },
+  {
+    name: 'adaptive-acquire-error',
+    args: [mutexArg, { mapping: 1, native: 'int' }],
+    sources: [fexit('mutex_lock_interruptible'), fexit('mutex_lock_killable')],
+    // They return 0 with the mutex held, else the error (-EINTR).
+    emit(e) { e.syscallReturn(R6); e.asm.mov32(R6, R6).jmp('jeq', R6, imm(0), e.skip); e.asm.movsx(R6, R6, 32); e.setArg(1, R6); e.raw(0, R6); e.setArg(0, R6); },
   },
   contention('adaptive-block', [mutexArg, ns], [LCB_F_MUTEX], fbtBlock),
   {
@@ -228,9 +279,13 @@ const LOCKSTAT_PROBES: DependentProbe[] = [
     emit(e) { e.raw(0, R6); e.setArg(0, R6); },
   },
   contention('adaptive-spin', [mutexArg, ns], [LCB_F_MUTEX | LCB_F_SPIN]),
+  lockEvent('rw-acquire', [rwArg, rwKindAt1], [{ fn: '_raw_read', rw: RW_READER }, { fn: '_raw_write', rw: RW_WRITER }], 'acquire'),
   contention('rw-block', [{ mapping: 0, native: 'struct rw_semaphore *' }, ns, rwKind], [LCB_F_READ, LCB_F_WRITE]),
-  contention('rw-spin', [{ mapping: 0, native: 'rwlock_t *' }, ns, rwKind], [LCB_F_SPIN | LCB_F_READ, LCB_F_SPIN | LCB_F_WRITE]),
-  contention('spin-spin', [{ mapping: 0, native: 'spinlock_t *' }, ns], [LCB_F_SPIN]),
+  lockEvent('rw-release', [rwArg, rwKindAt1], [{ fn: '_raw_read', rw: RW_READER }, { fn: '_raw_write', rw: RW_WRITER }], 'release'),
+  contention('rw-spin', [rwArg, ns, rwKind], [LCB_F_SPIN | LCB_F_READ, LCB_F_SPIN | LCB_F_WRITE]),
+  lockEvent('spin-acquire', [spinArg], [{ fn: '_raw_spin' }], 'acquire'),
+  lockEvent('spin-release', [spinArg], [{ fn: '_raw_spin' }], 'release'),
+  contention('spin-spin', [spinArg, ns], [LCB_F_SPIN]),
 ];
 
 export const lockstatProvider = dependentProvider('lockstat', LOCKSTAT_PROBES, { showMechanism: true });

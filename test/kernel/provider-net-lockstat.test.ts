@@ -150,3 +150,26 @@ test('lockstat:::adaptive-block fires, with its stack, for each thread asleep on
   const asleep = Number(tagged(r.stdout, 'asleep')[0]?.[0]);
   assert.ok(asleep >= WAITERS * 20e6, `time asleep ${asleep} ns\n${r.stdout}`);
 });
+
+test('lockstat adaptive-acquire/-release and spin-acquire/-release see the contended mutex and the spinlocks around it', { skip: probeSkip('lockstat', 'adaptive-acquire') || probeSkip('lockstat', 'spin-acquire') }, () => {
+  const WAITERS = 3;
+  const target = buildWorkload('lock_contention');
+  const r = dtrace(['-q', '-n', `
+    lockstat:::adaptive-block /pid == $target/ { @blocked[args[0]] = count(); }
+    lockstat:::adaptive-acquire /pid == $target/ { @acquired[args[0]] = count(); }
+    lockstat:::adaptive-release /pid == $target/ { @released[args[0]] = count(); }
+    lockstat:::spin-acquire /pid == $target/ { @spin["acquire"] = count(); }
+    lockstat:::spin-release /pid == $target/ { @spin["release"] = count(); }
+    END { printa("blocked %p %@d\\n", @blocked); printa("acquired %p %@d\\n", @acquired); printa("released %p %@d\\n", @released); printa("spin %s %@d\\n", @spin); }`,
+  '-c', `${target} ${WAITERS}`]);
+  assert.equal(r.status, 0, r.stderr);
+  const blocked = tagged(r.stdout, 'blocked').filter((w) => Number(w[1]) === WAITERS);
+  assert.equal(blocked.length, 1, `one mutex with ${WAITERS} waiters:\n${r.stdout}`);
+  const lock = blocked[0]![0];
+  // The holder and every waiter took the pipe's mutex, and gave it back.
+  const count = (tag: string) => Number(tagged(r.stdout, tag).find((w) => w[0] === lock)?.[1] ?? 0);
+  assert.ok(count('acquired') >= WAITERS + 1, r.stdout);
+  assert.ok(count('released') >= WAITERS + 1, r.stdout);
+  const spin = new Map(tagged(r.stdout, 'spin').map((w) => [w[0], Number(w[1])]));
+  assert.ok((spin.get('acquire') ?? 0) > 0 && (spin.get('release') ?? 0) > 0, r.stdout);
+});

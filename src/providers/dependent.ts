@@ -53,8 +53,6 @@ export interface ArgEmitter {
   setArg(i: number, src: Reg): void;
   /** dst = argv[i] (as set earlier by setArg). */
   getArg(i: number, dst: Reg): void;
-  /** dst = the address of argv[i]: 8 bytes of memory a helper call may read or write. */
-  argAddress(i: number, dst: Reg): void;
   /**
    * Says that this source only keeps state for a later event and never fires the probe (its code
    * ends with a jump to `skip`): the probe's clauses are not emitted after it.
@@ -165,7 +163,6 @@ function makeEmitter(t: TrampolineContext, skip: string, source: Underlying, fir
     readKernel: (dst, base, offset, size) => emitReadKernel(a, scratch, dst, base, offset, size),
     setArg: (i, src) => { a.stx(8, R9, t.argOffset(i), src); },
     getArg: (i, dst) => { a.ldx(8, dst, R9, t.argOffset(i)); },
-    argAddress: (i, dst) => { a.mov(dst, R9).alu64('add', dst, imm(t.argOffset(i))); },
     neverFires: () => { fires.value = false; },
   };
 }

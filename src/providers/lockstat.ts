@@ -26,7 +26,7 @@
  * the entries of their unlock functions (fbt only: no tracepoint marks an uncontended lock). The lock fires the probe when the thread has it (adaptive-block, -spin: the
  * wait ended with the lock held; an interrupted wait does not fire).
  */
-import { R0, R1, R2, R3, R4, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
+import { R0, R1, R2, R3, R4, R6, R7, R8, R10, imm, type Reg } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import { dependentProvider, type ArgEmitter, type DependentProbe, type Underlying } from './dependent.js';
 import type { ProbeArgDesc, ProviderMap } from './provider.js';
@@ -46,10 +46,13 @@ const RW_WRITER = 0, RW_READER = 1;
 const BPF_ANY = 0;
 
 /**
- * A wait in progress, per thread (key: pid_tgid), in argv slots while the code runs:
- * argv[KEY] the key, argv[LOCK..EXTRA] the map value { lock, since, total, extra }.
+ * A wait in progress, per thread (key: pid_tgid), on the program's stack while the code runs: the
+ * key at KEY_FP, the map value { lock, since, total, extra } at VALUE_FP. Not in the per-CPU
+ * scratch (argv): a map update takes a spinlock, and a lockstat probe on that spinlock runs
+ * nested on this CPU and rewrites the scratch.
  */
-const KEY = 3, LOCK = 4, SINCE = 5, TOTAL = 6, EXTRA = 7;
+const KEY_FP = -48, VALUE_FP = -88;
+const LOCK_AT = 0, SINCE_AT = 8, TOTAL_AT = 16, EXTRA_AT = 24;
 const VALUE_SIZE = 32;
 
 const waitMap = (probe: string): ProviderMap => ({
@@ -69,24 +72,22 @@ function emitKind(e: ArgEmitter, kinds: number[], reg: Reg): void {
   e.asm.ja(e.skip).label(ok);
 }
 
-/** argv[KEY] = this thread's pid_tgid. */
+/** The stack key = this thread's pid_tgid. */
 function emitKey(e: ArgEmitter): void {
-  e.asm.call(Helper.get_current_pid_tgid);
-  e.setArg(KEY, R0);
+  e.asm.call(Helper.get_current_pid_tgid).stx(8, R10, KEY_FP, R0);
 }
 
 /** Records a wait on lock `lockReg` (R6–R8) with `since` = now or 0, extra = `extra`; never fires. */
 function emitRecord(e: ArgEmitter, map: string, lockReg: Reg, opts: { since: boolean; extra?: Reg }): void {
   const a = e.asm;
-  e.setArg(LOCK, lockReg);
-  if (opts.extra) e.setArg(EXTRA, opts.extra);
+  a.stx(8, R10, VALUE_FP + LOCK_AT, lockReg).st(8, R10, VALUE_FP + TOTAL_AT, 0);
+  if (opts.extra) a.stx(8, R10, VALUE_FP + EXTRA_AT, opts.extra);
+  else a.st(8, R10, VALUE_FP + EXTRA_AT, 0);
   if (opts.since) a.call(Helper.ktime_get_ns);
   else a.mov(R0, imm(0));
-  e.setArg(SINCE, R0);
+  a.stx(8, R10, VALUE_FP + SINCE_AT, R0);
   emitKey(e);
-  a.ldMapFd(R1, map);
-  e.argAddress(KEY, R2);
-  e.argAddress(LOCK, R3);
+  a.ldMapFd(R1, map).mov(R2, R10).alu64('add', R2, imm(KEY_FP)).mov(R3, R10).alu64('add', R3, imm(VALUE_FP));
   a.mov(R4, imm(BPF_ANY)).call(Helper.map_update_elem);
   a.ja(e.skip);
   e.neverFires();
@@ -95,37 +96,29 @@ function emitRecord(e: ArgEmitter, map: string, lockReg: Reg, opts: { since: boo
 /** R6 = this thread's record in `map` (a map value pointer), or skip when it has none. */
 function emitLookup(e: ArgEmitter, map: string): void {
   emitKey(e);
-  e.asm.ldMapFd(R1, map);
-  e.argAddress(KEY, R2);
+  e.asm.ldMapFd(R1, map).mov(R2, R10).alu64('add', R2, imm(KEY_FP));
   e.asm.call(Helper.map_lookup_elem).jmp('jeq', R0, imm(0), e.skip).mov(R6, R0);
 }
 
-/** Deletes this thread's record (argv[KEY] must hold the key). */
+/** Deletes this thread's record (the stack key must hold it). */
 function emitForget(e: ArgEmitter, map: string): void {
-  e.asm.ldMapFd(R1, map);
-  e.argAddress(KEY, R2);
+  e.asm.ldMapFd(R1, map).mov(R2, R10).alu64('add', R2, imm(KEY_FP));
   e.asm.call(Helper.map_delete_elem);
-}
-
-/** Clears the argv slots the bookkeeping used, so the clauses see arg3 and on as 0. */
-function emitClearScratch(e: ArgEmitter): void {
-  e.asm.mov(R0, imm(0));
-  for (let i = KEY; i <= EXTRA; i++) e.setArg(i, R0);
 }
 
 /**
  * At the end of a wait (contention_end, or mutex_lock's return): fires with args (lock, ns[,
  * extra]) when this thread has a record for `map` (for contention_end: for this very lock, and
  * only when it got it). `fromSince`: ns = now − since; otherwise ns = the accumulated total
- * (and nothing fires when it is 0: the thread never slept).
+ * (and nothing fires when it is 0: the thread never slept). argv is written last, after every
+ * helper call that may take a lock.
  */
 function emitFinish(e: ArgEmitter, map: string, opts: { fromSince: boolean; extra: boolean; checkEnd: boolean }): void {
   const a = e.asm;
   emitLookup(e, map);
-  a.ldx(8, R7, R6, 0);
-  a.ldx(8, R8, R6, opts.fromSince ? 8 : 16);
-  if (opts.extra) { a.ldx(8, R0, R6, 24); e.setArg(2, R0); }
-  e.setArg(0, R7);
+  a.ldx(8, R7, R6, LOCK_AT);
+  a.ldx(8, R8, R6, opts.fromSince ? SINCE_AT : TOTAL_AT);
+  a.ldx(8, R0, R6, EXTRA_AT).stx(8, R10, VALUE_FP + EXTRA_AT, R0);
   // contention_end(lock, ret) of another lock (a spinlock taken while waiting) ends not this wait.
   if (opts.checkEnd) { e.raw(0, R6); a.jmp('jne', R6, R7, e.skip); }
   emitForget(e, map);
@@ -135,8 +128,11 @@ function emitFinish(e: ArgEmitter, map: string, opts: { fromSince: boolean; extr
     a.call(Helper.ktime_get_ns).alu64('sub', R0, R8).mov(R8, R0);
   }
   a.jmp('jeq', R8, imm(0), e.skip);
+  a.mov(R0, imm(0));
+  for (let i = 2; i < 10; i++) e.setArg(i, R0);
+  e.setArg(0, R7);
   e.setArg(1, R8);
-  emitClearScratch(e);
+  if (opts.extra) { a.ldx(8, R0, R10, VALUE_FP + EXTRA_AT); e.setArg(2, R0); }
 }
 
 /** A contention probe over lock:contention_begin/end for the lock kinds `kinds`. */
@@ -193,19 +189,17 @@ const fbtBlock = {
     const a = e.asm;
     if (same(s, MUTEX_LOCK_ENTRY)) {
       e.raw(0, R6);
-      a.mov(R7, imm(0));
-      e.setArg(TOTAL, R7);
       emitRecord(e, BLOCK_MAP, R6, { since: false });
     } else if (same(s, SLEEP_ENTRY)) {
       emitLookup(e, BLOCK_MAP);
-      a.call(Helper.ktime_get_ns).stx(8, R6, 8, R0);
+      a.call(Helper.ktime_get_ns).stx(8, R6, SINCE_AT, R0);
       a.ja(e.skip);
       e.neverFires();
     } else if (same(s, SLEEP_RETURN)) {
       emitLookup(e, BLOCK_MAP);
-      a.ldx(8, R7, R6, 8).jmp('jeq', R7, imm(0), e.skip);
-      a.call(Helper.ktime_get_ns).alu64('sub', R0, R7).atomicAdd(8, R6, 16, R0);
-      a.st(8, R6, 8, 0);
+      a.ldx(8, R7, R6, SINCE_AT).jmp('jeq', R7, imm(0), e.skip);
+      a.call(Helper.ktime_get_ns).alu64('sub', R0, R7).atomicAdd(8, R6, TOTAL_AT, R0);
+      a.st(8, R6, SINCE_AT, 0);
       a.ja(e.skip);
       e.neverFires();
     } else {

@@ -495,6 +495,8 @@ function probeInfoText(provider: Provider, site: ProbeSite): string {
   const descs = provider.argDescs?.(site) ?? [];
   descs.forEach((d, i) => { text += `\t\targs[${i}]: ${d.xlate ?? d.native}\n`; });
   if (descs.length === 0) text += '\t\tNone\n';
+  const mechanism = provider.mechanism?.(site);
+  if (mechanism) text += `\n\tImplemented On\n\t\t${mechanism}\n`;
   return text + '\n';
 }
 

@@ -21,7 +21,7 @@ import { hasRawTracepoint } from './kernel-events.js';
 import { fbtSourceAttachment, type FbtSourceAttachment } from './fbt.js';
 import { emitSyscallErrno } from './syscall.js';
 import type {
-  Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext,
+  Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext, ProviderMap,
 } from './provider.js';
 
 /** An event a dependent probe fires from. */
@@ -51,6 +51,13 @@ export interface ArgEmitter {
   readKernel(dst: Reg, base: Reg, offset: number, size: 1 | 2 | 4 | 8): void;
   /** argv[i] = src. */
   setArg(i: number, src: Reg): void;
+  /** dst = argv[i] (as set earlier by setArg). */
+  getArg(i: number, dst: Reg): void;
+  /**
+   * Says that this source only keeps state for a later event and never fires the probe (its code
+   * ends with a jump to `skip`): the probe's clauses are not emitted after it.
+   */
+  neverFires(): void;
 }
 
 export interface DependentProbe {
@@ -68,6 +75,14 @@ export interface DependentProbe {
    * function): only the first one this kernel has is attached, so the probe never fires twice.
    */
   firstSourceOnly?: boolean;
+  /**
+   * Ways to build the probe, best first, each a set of events that work together (tracepoints
+   * where the kernel has them, else kernel functions): the first set whose events all exist is
+   * used, alone. `sources` then lists every event of every set (for messages).
+   */
+  alternatives?: readonly (readonly Underlying[])[];
+  /** Maps the probe's code keeps state in between its events (per thread, say). */
+  maps?: readonly ProviderMap[];
 }
 
 /** Oracle's attributes for proc, sched and io (Evolving names, Private module/function). */
@@ -85,6 +100,12 @@ function sourceAvailable(s: Underlying): boolean {
   if (s.kind === 'rawtp') return hasRawTracepoint(s.tp);
   if (s.kind === 'fbt') return fbtSourceAttachment(s.fn, s.dir) !== undefined;
   return s.syscalls.some((n) => syscallNr.has(n)) && hasRawTracepoint(s.dir === 'entry' ? 'sys_enter' : 'sys_exit');
+}
+
+/** The events a probe fires from on this kernel: every available source, or the first complete alternative. */
+function usableSources(d: DependentProbe): readonly Underlying[] {
+  if (!d.alternatives) return d.firstSourceOnly ? d.sources.filter(sourceAvailable).slice(0, 1) : d.sources.filter(sourceAvailable);
+  return d.alternatives.find((set) => set.every(sourceAvailable)) ?? [];
 }
 
 /** The raw tracepoint a source attaches to (for fbt, a key naming the function and direction). */
@@ -107,7 +128,7 @@ function emitReadKernel(a: Asm, scratch: number, dst: Reg, base: Reg, offset: nu
   a.ldx(size, dst, R9, scratch);
 }
 
-function makeEmitter(t: TrampolineContext, skip: string, source: Underlying): ArgEmitter {
+function makeEmitter(t: TrampolineContext, skip: string, source: Underlying, fires: { value: boolean }): ArgEmitter {
   const a = t.asm, scratch = t.scratchOffset;
   const ctx = (dst: Reg) => a.ldx(8, dst, R10, -8);
   const fbt = source.kind === 'fbt' ? fbtSourceAttachment(source.fn, source.dir) : undefined;
@@ -146,6 +167,8 @@ function makeEmitter(t: TrampolineContext, skip: string, source: Underlying): Ar
     },
     readKernel: (dst, base, offset, size) => emitReadKernel(a, scratch, dst, base, offset, size),
     setArg: (i, src) => { a.stx(8, R9, t.argOffset(i), src); },
+    getArg: (i, dst) => { a.ldx(8, dst, R9, t.argOffset(i)); },
+    neverFires: () => { fires.value = false; },
   };
 }
 
@@ -165,6 +188,8 @@ interface FbtAttach { fbt: FbtSourceAttachment }
 /** One program: every (probe, source) pair that shares raw tracepoint `tp` (or fbt function). */
 function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]): ProgramPlan {
   const probes = [...new Set(pairs.map((p) => p.probe))];
+  const maps = new Map<string, ProviderMap>();
+  for (const { def } of pairs) for (const m of def.maps ?? []) maps.set(m.name, m);
   const first = pairs[0]!.source;
   const fbt = first.kind === 'fbt' ? fbtSourceAttachment(first.fn, first.dir) : undefined;
   return {
@@ -174,6 +199,7 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
     attach: fbt ? { fbt } satisfies FbtAttach : tp,
     probes,
     runMode: 'attach',
+    maps: maps.size > 0 ? [...maps.values()] : undefined,
     emitTrampoline(t: TrampolineContext) {
       const a = t.asm;
       for (const { probe, def, source } of pairs) {
@@ -188,8 +214,9 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
           if (source.dir === 'return') { a.ldx(8, R1, R10, -8).ldx(8, R1, R1, 8); emitSyscallErrno(t, R1); }
         }
         for (let i = 0; i < MAX_ARGS; i++) a.st(8, R9, t.argOffset(i), 0);
-        def.emit(makeEmitter(t, skip, source), source);
-        t.emitClauses(probe.id);
+        const fires = { value: true };
+        def.emit(makeEmitter(t, skip, source, fires), source);
+        if (fires.value) t.emitClauses(probe.id);
         a.label(skip);
       }
       a.ja(t.exitLabel);
@@ -197,11 +224,21 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
   };
 }
 
-/** An SDT-style provider from its probe table; module `vmlinux`, empty function (Oracle). */
-export function dependentProvider(name: string, table: readonly DependentProbe[]): Provider {
+/** How a source is named in `-lv`. */
+function describeSource(s: Underlying): string {
+  if (s.kind === 'rawtp') return `tracepoint ${s.tp}`;
+  if (s.kind === 'fbt') return `fbt::${s.fn}:${s.dir}`;
+  return `syscall::${s.syscalls.join(',')}:${s.dir}`;
+}
+
+/**
+ * An SDT-style provider from its probe table; module `vmlinux`, empty function (Oracle).
+ * `showMechanism`: `-lv` names the kernel events each probe uses here.
+ */
+export function dependentProvider(name: string, table: readonly DependentProbe[], opts: { showMechanism?: boolean } = {}): Provider {
   let sites: ProbeSite[] | undefined;
   const byName = new Map(table.map((d) => [d.name, d]));
-  const offered = (d: DependentProbe) => d.sources.some(sourceAvailable) && (d.available?.() ?? true);
+  const offered = (d: DependentProbe) => usableSources(d).length > 0 && (d.available?.() ?? true);
   const available = (): ProbeSite[] => {
     sites ??= table.filter(offered).map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
     return sites;
@@ -230,14 +267,18 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       }).join('; ');
     },
     argDescs: (site) => [...(byName.get(site.name)?.args ?? [])],
+    mechanism(site) {
+      const def = byName.get(site.name);
+      if (!opts.showMechanism || !def) return undefined;
+      return usableSources(def).map(describeSource).join(', ') || undefined;
+    },
     plan(enabled: EnabledProbe[]): ProgramPlan[] {
       const byTp = new Map<string, { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]>();
       for (const probe of enabled) {
         const def = byName.get(probe.site.name);
         if (!def) continue;
-        const sources = def.firstSourceOnly ? def.sources.filter(sourceAvailable).slice(0, 1) : def.sources;
-        for (const source of sources) {
-          if (!sourceAvailable(source)) continue;
+        if (!(def.available?.() ?? true)) continue;
+        for (const source of usableSources(def)) {
           const tp = tracepointOf(source);
           byTp.set(tp, [...(byTp.get(tp) ?? []), { probe, def, source }]);
         }

@@ -178,4 +178,9 @@ export interface Provider<Key = unknown, Attach = unknown> {
    * missing feature.
    */
   unavailableReason?(desc?: ProbeDescFields): string | undefined;
+  /**
+   * The kernel events a probe is built on here (`-lv` shows it), for providers whose probes
+   * depend on what the kernel offers (tracepoints on one kernel, kernel functions on another).
+   */
+  mechanism?(site: ProbeSite): string | undefined;
 }

@@ -12,14 +12,22 @@ import { syscallProvider } from './syscall.js';
 import { withProcessProviders, discoverProcessesFor } from './pid.js';
 import { fbtProvider, rawfbtProvider } from './fbt.js';
 import { ioProvider } from './io.js';
+import { ipProvider } from './ip.js';
+import { lockstatProvider } from './lockstat.js';
 import { procProvider } from './proc.js';
 import { rawtpProvider } from './rawtp.js';
 import { schedProvider } from './sched.js';
 import { sdtProvider } from './sdt.js';
+import { tcpProvider } from './tcp.js';
+import { udpProvider } from './udp.js';
 
-/** Oracle's population order (providers-on-linux.md §0), which gives `-l` its probe ids. */
+/**
+ * Oracle's population order (providers-on-linux.md §0), which gives `-l` its probe ids; tcp and
+ * udp, which Oracle's DTrace for Linux does not have, come after its own.
+ */
 const BUILT_IN: readonly Provider[] = [
-  dtraceProvider, cpcProvider, fbtProvider, ioProvider, procProvider, profileProvider, rawfbtProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
+  dtraceProvider, cpcProvider, fbtProvider, ioProvider, ipProvider, lockstatProvider, procProvider, profileProvider, rawfbtProvider, rawtpProvider, schedProvider, sdtProvider, syscallProvider,
+  tcpProvider, udpProvider,
 ];
 
 /** The providers there are now: the built-in ones, then those of the processes traced (pid.ts). */

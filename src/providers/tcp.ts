@@ -1,0 +1,146 @@
+/**
+ * @fileoverview The tcp provider, `tcp:vmlinux::<name>`, with the illumos tcp provider's args[]
+ * and dtrace-utils' tcp.d translators:
+ *
+ *   args[0] pktinfo_t *  (struct sk_buff *)   args[3] tcpsinfo_t * (struct tcp_sock *)
+ *   args[1] csinfo_t *   (struct sock *)      args[4] tcpinfo_t *  (struct tcphdr *)
+ *   args[2] ipinfo_t *   (the IP header)      args[5] tcplsinfo_t * (the previous state; state-change)
+ *   arg6 the state (DTrace's TCP_STATE_* are Linux's TCP_* values), arg7 NET_PROBE_OUTBOUND/INBOUND
+ *
+ *   send, receive       every TCP segment at the device tracepoints (net-packets.ts); a received
+ *                       segment has no socket yet (args[3] reads the ports and addresses from
+ *                       the headers, tcps_state is 0)
+ *   connect-request     an outbound SYN without ACK
+ *   connect-refused     an inbound RST|ACK with sequence number 0: the answer to a SYN
+ *   accept-refused      the same, outbound
+ *   state-change        sock:inet_sock_set_state of a TCP socket
+ *   connect-established that state change from SYN_SENT to ESTABLISHED (no packet: args[0],
+ *                       args[2] and args[4] are 0; args[2] then reads the socket's addresses)
+ *   accept-established  from SYN_RECEIVED to ESTABLISHED
+ *
+ * Linux keeps a connection in TIME_WAIT on a separate timewait socket and never reports that
+ * state through inet_sock_set_state: an active close shows FIN_WAIT_2 → CLOSED.
+ */
+import { R0, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
+import { dependentProvider, type DependentProbe, type Underlying, type ArgEmitter } from './dependent.js';
+import { PACKET_IN, PACKET_OUT, ARG_SOCK, ARG_L4, IPPROTO_TCP, emitPacket, packetLayoutKnown } from './net-packets.js';
+import { memberOffset } from './kernel-events.js';
+import type { ProbeArgDesc } from './provider.js';
+
+const STATE_CHANGE: Underlying = { kind: 'rawtp', tp: 'inet_sock_set_state' };
+
+const TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_SYN_RECV = 3, TCP_TIME_WAIT = 6, TCP_NEW_SYN_RECV = 12;
+const SOCK_STREAM = 1;
+const TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
+
+const TCP_ARGS: ProbeArgDesc[] = [
+  { mapping: 0, native: 'struct sk_buff *', xlate: 'pktinfo_t *' },
+  { mapping: 1, native: 'struct sock *', xlate: 'csinfo_t *' },
+  { mapping: 2, native: '__dtrace_tcp_void_ip_t *', xlate: 'ipinfo_t *' },
+  { mapping: 3, native: 'struct tcp_sock *', xlate: 'tcpsinfo_t *' },
+  { mapping: 4, native: 'struct tcphdr *', xlate: 'tcpinfo_t *' },
+];
+const STATE_ARGS: ProbeArgDesc[] = [...TCP_ARGS, { mapping: 5, native: 'int', xlate: 'tcplsinfo_t *' }];
+
+function sockLayout(): { state: number; protocol: number; type: number } | undefined {
+  const state = memberOffset('sock', '__sk_common', 'skc_state');
+  const protocol = memberOffset('sock', 'sk_protocol');
+  const type = memberOffset('sock', 'sk_type');
+  if (state === undefined || protocol === undefined || type === undefined) return undefined;
+  return { state, protocol, type };
+}
+const packetsKnown = (): boolean => packetLayoutKnown() && sockLayout() !== undefined;
+
+/** Linux's request-socket state counts as DTrace's SYN_RECEIVED. */
+function emitDtraceState(e: ArgEmitter, reg: Reg): void {
+  const ok = e.asm.newLabel('state');
+  e.asm.jmp('jne', reg, imm(TCP_NEW_SYN_RECV), ok).mov(reg, imm(TCP_SYN_RECV)).label(ok);
+}
+
+/**
+ * A TCP segment at a device tracepoint: the common packet arguments, then args[3] (the owning
+ * socket when it is a full TCP socket: not a request or timewait socket, not the kernel's raw
+ * control socket that sends resets) and arg6 (its state).
+ */
+function emitSegment(e: ArgEmitter, source: Underlying): void {
+  const L = sockLayout();
+  if (!L) { e.asm.ja(e.skip); return; }
+  emitPacket(e, source, IPPROTO_TCP);
+  const a = e.asm, noSock = a.newLabel('nosock');
+  e.getArg(ARG_SOCK, R6);
+  a.jmp('jeq', R6, imm(0), noSock);
+  e.readKernel(R7, R6, L.state, 1);
+  a.jmp('jeq', R7, imm(TCP_TIME_WAIT), noSock).jmp('jeq', R7, imm(TCP_NEW_SYN_RECV), noSock);
+  e.readKernel(R8, R6, L.type, 2);
+  a.jmp('jne', R8, imm(SOCK_STREAM), noSock);
+  e.readKernel(R8, R6, L.protocol, 2);
+  a.jmp('jne', R8, imm(IPPROTO_TCP), noSock);
+  e.setArg(3, R6);
+  e.setArg(6, R7);
+  a.label(noSock);
+}
+
+/** Skips unless the segment's flags, masked by `mask`, equal `want` (and its sequence number is 0 if asked). */
+function emitFlags(e: ArgEmitter, mask: number, want: number, seqZero = false): void {
+  e.getArg(ARG_L4, R6);
+  e.readKernel(R7, R6, 13, 1);
+  e.asm.alu64('and', R7, imm(mask)).jmp('jne', R7, imm(want), e.skip);
+  if (seqZero) {
+    e.readKernel(R7, R6, 4, 4);
+    e.asm.jmp('jne', R7, imm(0), e.skip);
+  }
+}
+
+/** A TCP socket's state change (sk, oldstate, newstate), optionally only from `from` to `to`. */
+function stateChange(from?: number, to?: number): (e: ArgEmitter) => void {
+  return (e) => {
+    const L = sockLayout();
+    if (!L) { e.asm.ja(e.skip); return; }
+    e.raw(0, R6);
+    e.asm.jmp('jeq', R6, imm(0), e.skip);
+    e.readKernel(R7, R6, L.protocol, 2);
+    e.asm.jmp('jne', R7, imm(IPPROTO_TCP), e.skip);
+    e.raw(1, R7);
+    e.asm.mov32(R7, R7);
+    emitDtraceState(e, R7);
+    if (from !== undefined) e.asm.jmp('jne', R7, imm(from), e.skip);
+    e.raw(2, R8);
+    e.asm.mov32(R8, R8);
+    emitDtraceState(e, R8);
+    if (to !== undefined) e.asm.jmp('jne', R8, imm(to), e.skip);
+    e.setArg(1, R6);
+    e.setArg(3, R6);
+    e.setArg(5, R7);
+    e.setArg(6, R8);
+    e.asm.mov(R0, imm(0));
+    e.setArg(7, R0);
+  };
+}
+
+const segment = (name: string, source: Underlying, filter?: (e: ArgEmitter) => void): DependentProbe => ({
+  name,
+  args: TCP_ARGS,
+  sources: [source],
+  available: packetsKnown,
+  emit(e, s) { emitSegment(e, s); filter?.(e); },
+});
+const transition = (name: string, args: ProbeArgDesc[], from?: number, to?: number): DependentProbe => ({
+  name,
+  args,
+  sources: [STATE_CHANGE],
+  available: () => sockLayout() !== undefined,
+  emit: stateChange(from, to),
+});
+
+const TCP_PROBES: DependentProbe[] = [
+  segment('accept-refused', PACKET_OUT, (e) => emitFlags(e, TH_RST | TH_ACK, TH_RST | TH_ACK, true)),
+  transition('accept-established', TCP_ARGS, TCP_SYN_RECV, TCP_ESTABLISHED),
+  transition('connect-established', TCP_ARGS, TCP_SYN_SENT, TCP_ESTABLISHED),
+  segment('connect-refused', PACKET_IN, (e) => emitFlags(e, TH_RST | TH_ACK, TH_RST | TH_ACK, true)),
+  segment('connect-request', PACKET_OUT, (e) => emitFlags(e, TH_SYN | TH_ACK, TH_SYN)),
+  segment('receive', PACKET_IN),
+  segment('send', PACKET_OUT),
+  transition('state-change', STATE_ARGS),
+];
+
+export const tcpProvider = dependentProvider('tcp', TCP_PROBES, { showMechanism: true });

@@ -341,6 +341,8 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
     },
     freeze() {
       live('freeze');
+      // BPF_MAP_FREEZE takes map_fd only: the kernel rejects stale key/value fields (EINVAL).
+      scratch.bytes.fill(0, 0, MapElemAttr.sizeBytes);
       sv.setUint32(MapElemAttr.map_fd, fd, true);
       const r = bpfTry(BpfCmd.MAP_FREEZE, scratch.address, MapElemAttr.sizeBytes);
       if (r < 0) throw sysError('BPF_MAP_FREEZE', -r, `freeze map ${spec.name}`);

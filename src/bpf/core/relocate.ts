@@ -32,6 +32,10 @@ export interface CoreReloResult {
   /** `struct task_struct.real_parent.tgid` (the local spec). */
   description: string;
   kindName: string;
+  /** The local root type without its ___flavor (`struct task_struct`). */
+  rootName: string;
+  /** The last named field of the access, for field relocations. */
+  fieldName: string | undefined;
   poisoned: boolean;
   origValue: bigint;
   newValue: bigint;
@@ -140,10 +144,14 @@ export function computeCoreRelocation(local: Btf, relo: CoreReloInput, targets: 
   const description = describeSpec(localSpec);
   const kindName = CORE_RELO_KIND_NAMES[relo.kind] ?? `kind ${relo.kind}`;
   const orig = calc(localSpec, relo.kind);
-  if (relo.kind === CoreReloKind.TYPE_ID_LOCAL) {
-    return { result: { description, kindName, poisoned: false, origValue: orig.value, newValue: orig.value }, orig, target: orig };
-  }
   const localType = local.typeById(relo.typeId);
+  const rootText = local.typeToString(relo.typeId);
+  const rootName = localType.name ? rootText.replace(localType.name, essentialName(localType.name)) : rootText;
+  const fieldName = isFieldKind(relo.kind) ? [...localSpec.accessors].reverse().find((a) => a.name !== undefined)?.name : undefined;
+  const base = { description, kindName, rootName, fieldName };
+  if (relo.kind === CoreReloKind.TYPE_ID_LOCAL) {
+    return { result: { ...base, poisoned: false, origValue: orig.value, newValue: orig.value }, orig, target: orig };
+  }
   if (!localType.name) throw new CoreRelocationError(description, 'relocations against anonymous types are not supported');
   let chosen: { spec: CoreSpec; res: CalcResult } | undefined;
   for (const cand of targets.candidates(localType.kind, essentialName(localType.name))) {
@@ -159,7 +167,7 @@ export function computeCoreRelocation(local: Btf, relo: CoreReloInput, targets: 
     }
   }
   const target = chosen ? chosen.res : calc(undefined, relo.kind);
-  return { result: { description, kindName, poisoned: target.poison, origValue: orig.value, newValue: target.value }, orig, target };
+  return { result: { ...base, poisoned: target.poison, origValue: orig.value, newValue: target.value }, orig, target };
 }
 
 const BPF_LD = 0x00, BPF_LDX = 0x01, BPF_ST = 0x02, BPF_STX = 0x03, BPF_ALU = 0x04, BPF_ALU64 = 0x07;

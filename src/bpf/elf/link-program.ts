@@ -122,3 +122,22 @@ export function sourceLineOf(obj: BpfObjectSpec, prog: LinkedProgram, insnIndex:
   if (!best) return undefined;
   return { file: btfString(obj, best.fileNameOff), line: best.line, column: best.column, text: btfString(obj, best.lineOff).trim() };
 }
+
+/**
+ * The C line of a CO-RE access: compilers hoist a relocated offset away from the statement that
+ * uses it (into the line computing the base pointer), so the line of the instruction itself can
+ * mislead. Prefers the nearest line of this program whose text names `word` (the field), at or
+ * after the instruction first; falls back to the instruction's own line.
+ */
+export function sourceLineMentioning(obj: BpfObjectSpec, prog: LinkedProgram, insnIndex: number, word: string | undefined):
+  { file: string; line: number; column: number; text: string } | undefined {
+  const own = sourceLineOf(obj, prog, insnIndex);
+  if (!word) return own;
+  const re = new RegExp(`\\b${word.replace(/[^A-Za-z0-9_]/g, '')}\\b`);
+  if (own && re.test(own.text)) return own;
+  const hits = prog.lineInfo.filter((l) => re.test(btfString(obj, l.lineOff)));
+  if (hits.length === 0) return own;
+  const after = hits.filter((l) => l.insnOff >= insnIndex);
+  const best = after.length > 0 ? after[0]! : hits[hits.length - 1]!;
+  return { file: btfString(obj, best.fileNameOff), line: best.line, column: best.column, text: btfString(obj, best.lineOff).trim() };
+}

@@ -19,7 +19,7 @@ import { applyCoreRelocation, CORE_POISON_IMM, CoreRelocationError, type CoreRel
 import { CoreSpecError } from '../core/spec.js';
 import { kernelCandidates, type CoreCandidateSource } from '../core/candidates.js';
 import { btfString, kconfigSizeBytes, parseBpfObject, type BpfObjectSpec, type DataSection, type ObjectFunction } from './bpf-object.js';
-import { linkProgram, sourceLineOf, type LinkedProgram } from './link-program.js';
+import { linkProgram, sourceLineMentioning, sourceLineOf, type LinkedProgram } from './link-program.js';
 import type { MapDefinition } from './object-maps.js';
 import { kernelReadyBtf, loadBtfIntoKernel } from './object-btf.js';
 import { kconfigData } from './kconfig.js';
@@ -92,9 +92,13 @@ function internalMapName(objName: string, section: string): string {
   return `${objName.slice(0, pfx)}${section}`.slice(0, 15);
 }
 
+/** Map types whose key and value the kernel wants as 0 (a declared __type(value) only documents records). */
+const NO_KEY_VALUE: ReadonlySet<string> = new Set(['ringbuf', 'user_ringbuf']);
+
 function createDefinedMap(def: MapDefinition, btfFd: number | undefined): BpfMap {
+  const bare = NO_KEY_VALUE.has(def.type);
   const spec: MapSpec = {
-    name: def.name, type: def.type, keySize: def.keySize, valueSize: def.valueSize,
+    name: def.name, type: def.type, keySize: bare ? 0 : def.keySize, valueSize: bare ? 0 : def.valueSize,
     maxEntries: def.type === 'perf_event_array' && def.maxEntries === 0 ? possibleCpus().length : def.maxEntries,
     flags: def.flags,
     ...(def.numaNode ? { numaNode: def.numaNode } : {}),
@@ -108,7 +112,7 @@ function createDefinedMap(def: MapDefinition, btfFd: number | undefined): BpfMap
       template.close();
     }
   }
-  if (btfFd !== undefined && def.keyTypeId !== undefined && def.valueTypeId !== undefined) {
+  if (!bare && btfFd !== undefined && def.keyTypeId !== undefined && def.valueTypeId !== undefined) {
     try {
       return createMap({ ...spec, btfFd, btfKeyTypeId: def.keyTypeId, btfValueTypeId: def.valueTypeId });
     } catch {
@@ -188,10 +192,11 @@ function explainRejection(state: LoadState, e: VerifierError, entry: ObjectFunct
   if (poisonHit && idx !== undefined) {
     const r = reloIndexByInsn.get(idx) ?? reloIndexByInsn.get(idx - 1);
     const relo = r !== undefined ? relos[r] : undefined;
-    if (relo) {
+    if (relo && r !== undefined) {
+      const at = sourceLineMentioning(state.obj, linked, linked.coreRelos[r]!.insnIndex, relo.fieldName);
       return new ObjectLoadError(
         `program '${entry.name}': CO-RE relocation ${relo.kindName} of ${relo.description} cannot be satisfied: ` +
-        `the running kernel's BTF has no matching field or type${where(src)}`, entry.name, src, e);
+        `the running kernel's ${relo.rootName} has no ${relo.fieldName ? `field ${relo.fieldName}` : 'matching type'}${where(at)}`, entry.name, at, e);
     }
   }
   return new ObjectLoadError(`program '${entry.name}': the verifier rejected it: ${e.reason}${idx !== undefined ? ` (instruction ${idx})` : ''}${where(src)}`,

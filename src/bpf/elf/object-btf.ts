@@ -74,9 +74,17 @@ export function kernelReadyBtf(obj: BpfObjectSpec): Uint8Array | undefined {
       }
       size = Math.max(size, v.getUint32(e + 4, true) + v.getUint32(e + 8, true));
     }
+    sortSecinfo(v, sec.off + 12, sec.vlen);
     v.setUint32(sec.off + 8, size, true);
   }
   return bytes;
+}
+
+/** The kernel wants a DATASEC's variables in offset order ("Invalid offset" otherwise). */
+function sortSecinfo(v: DataView, start: number, count: number): void {
+  const entries = Array.from({ length: count }, (_, i) => [0, 4, 8].map((f) => v.getUint32(start + i * 12 + f, true)) as [number, number, number]);
+  entries.sort((a, b) => a[1] - b[1]);
+  entries.forEach((e, i) => e.forEach((x, f) => v.setUint32(start + i * 12 + f * 4, x, true)));
 }
 
 const BTF_LOAD_ATTR_SIZE = 28;

@@ -54,7 +54,11 @@ const RULES: Rule[] = [
   { prefix: 'tc', progType: 'sched_cls', attach: 'none' },
   { prefix: 'classifier', progType: 'sched_cls', attach: 'none' },
   { prefix: 'syscall', progType: 'syscall', attach: 'none' },
-  // Bare `kprobe`/`uprobe` sections (attach point given by the caller).
+  // Bare sections (tail-call targets, or an attach point the caller gives).
+  { prefix: 'tracepoint', progType: 'tracepoint', attach: 'none' },
+  { prefix: 'tp', progType: 'tracepoint', attach: 'none' },
+  { prefix: 'raw_tracepoint', progType: 'raw_tracepoint', attach: 'none' },
+  { prefix: 'raw_tp', progType: 'raw_tracepoint', attach: 'none' },
   { prefix: 'kprobe', progType: 'kprobe', attach: 'none' },
   { prefix: 'uprobe', progType: 'kprobe', attach: 'none' },
 ];
@@ -64,7 +68,7 @@ export function parseSectionName(name: string): SectionDef | undefined {
   for (const r of RULES) {
     if (!name.startsWith(r.prefix)) continue;
     const target = name.slice(r.prefix.length);
-    if (!r.prefix.endsWith('/') && target !== '' && !target.startsWith('/')) continue;
+    if (!r.prefix.endsWith('/') && target !== '') continue;
     return {
       progType: r.progType, expectedAttachType: r.expected, attach: r.attach, target: target.replace(/^\//, ''),
       btfTarget: r.btf ? r.btf(target) : undefined, flags: r.flags ?? 0,

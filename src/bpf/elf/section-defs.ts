@@ -70,7 +70,7 @@ export function parseSectionName(name: string): SectionDef | undefined {
     const target = name.slice(r.prefix.length);
     if (!r.prefix.endsWith('/') && target !== '') continue;
     return {
-      progType: r.progType, expectedAttachType: r.expected, attach: r.attach, target: target.replace(/^\//, ''),
+      progType: r.progType, expectedAttachType: r.expected, attach: r.attach, target,
       btfTarget: r.btf ? r.btf(target) : undefined, flags: r.flags ?? 0,
     };
   }

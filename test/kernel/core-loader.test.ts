@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { loadObject, ObjectLoadError, type LoadedObject } from '../../src/bpf/elf/load-object.js';
 import { kernelConfig, kernelVersionCode } from '../../src/bpf/elf/kconfig.js';
 import { loadKernelBtf } from '../../src/bpf/btf/index.js';
+import { hasFeature } from '../../src/bpf/features.js';
 import { dumpObjectMap } from '../../src/cli/bpf.js';
 import { buildWorkload, repoRoot } from '../helpers/workloads.js';
 import { cannotCompile, coreObject, vmlinuxHeader } from '../core/objects.js';
@@ -174,4 +175,27 @@ test('tail call through a statically initialised prog_array, records through a t
     assert.equal(r.comm, 'subreaper_getpi');
   });
   assert.equal(entries(parseDump(run.stdout()), 'tail_hits').get(0), calls);
+});
+
+test('attach by section: ksyscall, fentry, tp_btf and raw_tp programs each count exactly (those this kernel has)', { skip, timeout: 180_000 }, async (t) => {
+  const wanted = ['on_sys_enter_btf', 'on_sys_enter_raw'];
+  if (hasFeature('kprobe_pmu')) wanted.push('on_getpid_ksyscall');
+  else t.diagnostic('this kernel has no kprobes: SEC("ksyscall/getpid") not tried');
+  if (hasFeature('fentry') && loadKernelBtf().findFunc('__x64_sys_getpid') !== undefined) wanted.push('on_getpid_fentry');
+  else t.diagnostic('no fentry trampolines (or no __x64_sys_getpid in BTF): SEC("fentry/...") not tried');
+  const calls = 9;
+  const w = startWorkload(calls);
+  const o = loadObject(coreObject('attach_kinds'), { globals: { target_tgid: w.pid }, programs: wanted });
+  try {
+    assert.deepEqual(o.programs.map((p) => p.name).sort(), [...wanted].sort());
+    assert.equal(o.attachAll().length, wanted.length);
+    assert.equal(await w.go(), 0);
+    const g = globalsOf(o, '.bss');
+    const hits: Record<string, string> = {
+      on_getpid_ksyscall: 'ksyscall_hits', on_getpid_fentry: 'fentry_hits', on_sys_enter_btf: 'tp_btf_hits', on_sys_enter_raw: 'raw_tp_hits',
+    };
+    for (const [prog, counter] of Object.entries(hits)) assert.equal(g[counter], wanted.includes(prog) ? calls : 0, counter);
+  } finally {
+    o.close();
+  }
 });

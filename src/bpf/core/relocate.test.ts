@@ -113,3 +113,25 @@ test('patching: ALU immediates, load offsets and sizes, poisoning', () => {
   assert.throws(() => applyCoreRelocation(wrong, local, { insnIndex: 0, typeId, access: '0:1', kind: CoreReloKind.FIELD_BYTE_OFFSET }, targets),
     /unexpected immediate 99, expected 4/);
 });
+
+test('an anonymous enum in the target is compatible with a named local one', () => {
+  const e = (name: string): BtfTypeSpec => ({ kind: 'enum', name, sizeBytes: 4, signed: false, values: [{ name: `${name}X`, value: 1n }] });
+  const l = loadBtf(encodeBtf([e('color'), { kind: 'struct', name: 'p', sizeBytes: 4, kindFlag: false, members: [m('c', 1, 0)] }]));
+  const t = loadBtf(encodeBtf([int, e(''), { kind: 'struct', name: 'p', sizeBytes: 8, kindFlag: false, members: [m('pad', 1, 0), m('c', 2, 32)] }]));
+  const r = computeCoreRelocation(l, { insnIndex: 0, typeId: 2, access: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET }, candidatesFromBtfs(t)).result;
+  assert.equal(r.newValue, 4n);
+});
+
+test('candidates narrow per object: flavors that each satisfy a different access do not both pass', () => {
+  const l = loadBtf(encodeBtf([int, { kind: 'struct', name: 'q', sizeBytes: 8, kindFlag: false, members: [m('a', 1, 0), m('b', 1, 32)] }]));
+  const t = candidatesFromBtfs(loadBtf(encodeBtf([int,
+    { kind: 'struct', name: 'q___x', sizeBytes: 4, kindFlag: false, members: [m('a', 1, 0)] },
+    { kind: 'struct', name: 'q___y', sizeBytes: 4, kindFlag: false, members: [m('b', 1, 0)] },
+  ])));
+  const a = { insnIndex: 0, typeId: 2, access: '0:0', kind: CoreReloKind.FIELD_BYTE_OFFSET };
+  const b = { ...a, access: '0:1' };
+  assert.equal(computeCoreRelocation(l, b, t).result.poisoned, false, 'alone, b finds q___y');
+  const cache = new Map();
+  assert.equal(computeCoreRelocation(l, a, t, cache).result.poisoned, false);
+  assert.equal(computeCoreRelocation(l, b, t, cache).result.poisoned, true, 'after a chose q___x, b has no candidate');
+});

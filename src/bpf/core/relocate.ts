@@ -14,7 +14,7 @@ import {
   CoreReloKind, CoreSpecError, describeSpec, essentialName, isEnumvalKind, isFieldKind, isTypeKind, matchSpec, parseSpec,
   CORE_RELO_KIND_NAMES, type CoreSpec,
 } from './spec.js';
-import type { CoreCandidateSource } from './candidates.js';
+import type { CoreCandidate, CoreCandidateSource } from './candidates.js';
 
 /** libbpf's POISON_CALL_KFUNC_BASE-independent poison helper id (0xbad2310). */
 export const CORE_POISON_IMM = 0xbad2310;
@@ -137,8 +137,15 @@ function calc(spec: CoreSpec | undefined, kind: number): CalcResult {
   throw new CoreSpecError(`unknown relocation kind ${kind}`);
 }
 
+/**
+ * Candidates per local type id, shared by every relocation of one object (libbpf's cand_cache):
+ * once a relocation has matched some candidates, later relocations of the same local type only
+ * consider those, so two flavors that each satisfy a different access do not both pass.
+ */
+export type CoreCandidateCache = Map<TypeId, CoreCandidate[]>;
+
 /** Computes one relocation against the candidates `targets` offers (bpf_core_calc_relo_insn). */
-export function computeCoreRelocation(local: Btf, relo: CoreReloInput, targets: CoreCandidateSource):
+export function computeCoreRelocation(local: Btf, relo: CoreReloInput, targets: CoreCandidateSource, cache: CoreCandidateCache = new Map()):
   { result: CoreReloResult; orig: CalcResult; target: CalcResult } {
   const localSpec = parseSpec(local, relo.typeId, relo.access, relo.kind);
   const description = describeSpec(localSpec);
@@ -154,9 +161,16 @@ export function computeCoreRelocation(local: Btf, relo: CoreReloInput, targets: 
   }
   if (!localType.name) throw new CoreRelocationError(description, 'relocations against anonymous types are not supported');
   let chosen: { spec: CoreSpec; res: CalcResult } | undefined;
-  for (const cand of targets.candidates(localType.kind, essentialName(localType.name))) {
+  let cands = cache.get(relo.typeId);
+  if (!cands) {
+    cands = targets.candidates(localType.kind, essentialName(localType.name));
+    cache.set(relo.typeId, cands);
+  }
+  const matched: CoreCandidate[] = [];
+  for (const cand of cands) {
     const spec = matchSpec(localSpec, cand.btf, cand.id);
     if (!spec) continue;
+    matched.push(cand);
     const res = calc(spec, relo.kind);
     if (!chosen) { chosen = { spec, res }; continue; }
     if (spec.bitOffset !== chosen.spec.bitOffset) {
@@ -166,6 +180,7 @@ export function computeCoreRelocation(local: Btf, relo: CoreReloInput, targets: 
       throw new CoreRelocationError(description, `relocation decision ambiguity: ${res.value} != ${chosen.res.value} among candidates`);
     }
   }
+  if (matched.length > 0) cache.set(relo.typeId, matched);
   const target = chosen ? chosen.res : calc(undefined, relo.kind);
   return { result: { ...base, poisoned: target.poison, origValue: orig.value, newValue: target.value }, orig, target };
 }
@@ -182,8 +197,9 @@ function poisonInsn(v: DataView, off: number): void {
 }
 
 /** Computes and applies a relocation to `insns` (8-byte instructions). */
-export function applyCoreRelocation(insns: Uint8Array, local: Btf, relo: CoreReloInput, targets: CoreCandidateSource): CoreReloResult {
-  const { result, orig, target } = computeCoreRelocation(local, relo, targets);
+export function applyCoreRelocation(insns: Uint8Array, local: Btf, relo: CoreReloInput, targets: CoreCandidateSource,
+  cache: CoreCandidateCache = new Map()): CoreReloResult {
+  const { result, orig, target } = computeCoreRelocation(local, relo, targets, cache);
   const v = new DataView(insns.buffer, insns.byteOffset, insns.byteLength);
   const off = relo.insnIndex * 8;
   if (off + 8 > insns.byteLength) throw new CoreRelocationError(result.description, `instruction #${relo.insnIndex} out of range`);

@@ -153,7 +153,11 @@ export function fieldsAreCompat(local: Btf, localId: TypeId, targ: Btf, targId: 
     if (l.kind !== r.kind) return isAnyEnum(l) && isAnyEnum(r);
     switch (l.kind) {
       case 'ptr': case 'float': return true;
-      case 'fwd': case 'enum': case 'enum64': return essentialName(l.name) === essentialName(r.name);
+      case 'fwd': case 'enum': case 'enum64': {
+        // An anonymous side matches any name (an inline `enum { … } c` against a named enum).
+        const ln = essentialName(l.name), rn = essentialName(r.name);
+        return ln === '' || rn === '' || ln === rn;
+      }
       case 'int': return l.bitOffset === 0 && (r as typeof l).bitOffset === 0;
       case 'array': localId = l.type; targId = (r as typeof l).type; continue;
       default: return false;

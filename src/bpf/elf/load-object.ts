@@ -15,7 +15,7 @@ import { VerifierError } from '../errors.js';
 import { closeLinks, type Link } from '../link.js';
 import { closeFd } from '../sys.js';
 import { MapFlag } from '../uapi.js';
-import { applyCoreRelocation, CORE_POISON_IMM, CoreRelocationError, type CoreReloResult } from '../core/relocate.js';
+import { applyCoreRelocation, CORE_POISON_IMM, CoreRelocationError, type CoreCandidateCache, type CoreReloResult } from '../core/relocate.js';
 import { CoreSpecError } from '../core/spec.js';
 import { kernelCandidates, type CoreCandidateSource } from '../core/candidates.js';
 import { btfString, kconfigSizeBytes, parseBpfObject, type BpfObjectSpec, type DataSection, type ObjectFunction } from './bpf-object.js';
@@ -137,6 +137,8 @@ interface LoadState {
   maps: ObjectMap[];
   btfFd: number | undefined;
   targets: CoreCandidateSource;
+  /** One candidate cache for the whole object, as libbpf keeps it. */
+  candidateCache: CoreCandidateCache;
   kernelBtf: () => Btf;
 }
 
@@ -158,7 +160,7 @@ function applyCore(state: LoadState, linked: LinkedProgram, prog: string): CoreR
   for (const { insnIndex, record } of linked.coreRelos) {
     const access = btfString(obj, record.accessStrOff);
     try {
-      out.push(applyCoreRelocation(linked.insns, obj.btf, { insnIndex, typeId: record.typeId, access, kind: record.kind }, state.targets));
+      out.push(applyCoreRelocation(linked.insns, obj.btf, { insnIndex, typeId: record.typeId, access, kind: record.kind }, state.targets, state.candidateCache));
     } catch (e) {
       if (!(e instanceof CoreRelocationError) && !(e instanceof CoreSpecError)) throw e;
       const src = sourceLineOf(obj, linked, insnIndex);
@@ -289,7 +291,8 @@ export function loadObject(input: Uint8Array | string, options: LoadObjectOption
   }
   let kernelBtf: Btf | undefined;
   const state: LoadState = {
-    obj, maps: [], btfFd, targets: options.coreTargets ?? kernelCandidates(), kernelBtf: () => (kernelBtf ??= loadKernelBtf()),
+    obj, maps: [], btfFd, targets: options.coreTargets ?? kernelCandidates(), candidateCache: new Map(),
+    kernelBtf: () => (kernelBtf ??= loadKernelBtf()),
   };
   const programs: ObjectProgram[] = [];
   const links: Link[] = [];

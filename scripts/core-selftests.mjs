@@ -10,7 +10,8 @@
 // prints each case's input and expected output; then each case is loaded with loadObject (the target BTF in
 // place of the kernel's, as libbpf's btf_custom_path does), its .bss input written, the program attached
 // (raw_tracepoint/sys_enter or tp_btf/sys_enter), a syscall made, and .bss `out` compared byte for byte.
-// Cases that must fail pass when the load fails. Needs root, clang, gcc, libbpf-dev; run `node scripts/build.mjs` first.
+// Cases that must fail pass when the load fails. Needs root, clang (CLANG=clang-16 to pick another), gcc,
+// libbpf-dev; run `node scripts/build.mjs` first.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ const progs = join(dir, 'progs');
 const notCompiled = new Map();
 for (const f of readdirSync(progs).filter((n) => /^(test_core_reloc_|btf__core_reloc_).*\.c$/.test(n))) {
   const out = join(work, f.replace(/\.c$/, '.bpf.o'));
-  const r = spawnSync('clang', ['-target', 'bpf', '-g', '-O2', '-D__TARGET_ARCH_x86', '-D__x86_64__', `-I${progs}`, `-I${dir}`, `-I${work}`,
+  const r = spawnSync(process.env.CLANG ?? 'clang', ['-target', 'bpf', '-g', '-O2', '-D__TARGET_ARCH_x86', '-D__x86_64__', `-I${progs}`, `-I${dir}`, `-I${work}`,
     '-idirafter', '/usr/include/x86_64-linux-gnu', '-Wno-compare-distinct-pointer-types', '-c', join(progs, f), '-o', out], { encoding: 'utf8' });
   if (r.status !== 0) notCompiled.set(f.replace(/\.c$/, '.bpf.o'), r.stderr.split('\n').find((l) => l.includes('error')) ?? 'clang failed');
 }

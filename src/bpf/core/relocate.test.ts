@@ -135,3 +135,18 @@ test('candidates narrow per object: flavors that each satisfy a different access
   assert.equal(computeCoreRelocation(l, a, t, cache).result.poisoned, false);
   assert.equal(computeCoreRelocation(l, b, t, cache).result.poisoned, true, 'after a chose q___x, b has no candidate');
 });
+
+test('type_matches: behind a pointer a struct matches by kind; in place its members must match by name', () => {
+  const build = (member: string) => loadBtf(encodeBtf([int,
+    { kind: 'struct', name: '', sizeBytes: 4, kindFlag: false, members: [m(member, 1, 0)] },
+    { kind: 'ptr', name: '', type: 2 },
+    { kind: 'typedef', name: 'sp', type: 3 },
+    { kind: 'typedef', name: 'sv', type: 2 },
+  ]));
+  const l = build('a');
+  const t = candidatesFromBtfs(build('other'));
+  const matches = (name: string) => computeCoreRelocation(l, { insnIndex: 0, typeId: l.findByName('typedef', name)!, access: '0', kind: CoreReloKind.TYPE_MATCHES }, t).result.newValue;
+  assert.equal(matches('sp'), 1n);
+  assert.equal(matches('sv'), 0n);
+  assert.equal(computeCoreRelocation(l, { insnIndex: 0, typeId: l.findByName('typedef', 'sv')!, access: '0', kind: CoreReloKind.TYPE_EXISTS }, t).result.newValue, 1n);
+});

@@ -189,47 +189,47 @@ export function typesAreCompat(local: Btf, localId: TypeId, targ: Btf, targId: T
   }
 }
 
-/** bpf_core_types_match (type_matches relocations): a stricter, shape-level comparison. */
-export function typesMatch(local: Btf, localId: TypeId, targ: Btf, targId: TypeId, depth = 0): boolean {
+/** Essential names match, and an anonymous side matches anything (libbpf's bpf_core_names_match). */
+function namesMatch(a: string, b: string): boolean {
+  return a === '' || b === '' || essentialName(a) === essentialName(b);
+}
+
+/**
+ * bpf_core_types_match (type_matches relocations): a shape-level comparison. Modifiers and typedefs
+ * are skipped, names must match (anonymous matches anything), ints by size and signedness, enums by
+ * size and names of the local enumerators, arrays by length, function prototypes by arity, structs
+ * and unions by the local members' names and types — except behind a pointer, where a struct only
+ * needs its kind (or a forward declaration of that kind) to match.
+ */
+export function typesMatch(local: Btf, localId: TypeId, targ: Btf, targId: TypeId, behindPtr = false, depth = 0): boolean {
   if (depth > 32) return false;
-  const lr = local.resolve(localId);
-  const rr = targ.resolve(targId);
-  const l = local.typeById(lr);
-  const r = targ.typeById(rr);
-  const named = (x: BtfType): boolean => x.kind !== 'int' && x.kind !== 'ptr' && x.kind !== 'array' && x.kind !== 'func_proto' && x.kind !== 'void';
-  if (named(l) && l.name && essentialName(l.name) !== essentialName(r.name)) return false;
-  if (l.kind === 'fwd' || r.kind === 'fwd') {
-    const fk = (x: BtfType): string | undefined => x.kind === 'fwd' ? x.fwdKind : isComposite(x) ? x.kind : undefined;
-    return fk(l) !== undefined && fk(l) === fk(r);
-  }
-  if (l.kind !== r.kind) return isAnyEnum(l) && isAnyEnum(r) && l.sizeBytes === r.sizeBytes && enumNamesIn(l, r);
+  const l = local.typeById(local.resolve(localId));
+  const r = targ.typeById(targ.resolve(targId));
+  if (!namesMatch(l.name, r.name)) return false;
+  const rec = (a: TypeId, b: TypeId, ptr = behindPtr): boolean => typesMatch(local, a, targ, b, ptr, depth + 1);
   switch (l.kind) {
-    case 'void': case 'float': return true;
-    case 'int': return l.sizeBytes === (r as typeof l).sizeBytes && l.signed === (r as typeof l).signed;
-    case 'enum': case 'enum64': return l.sizeBytes === (r as typeof l).sizeBytes && enumNamesIn(l, r as typeof l);
-    case 'struct': case 'union': {
-      const rc = r as typeof l;
-      if (l.members.length > rc.members.length) return false;
-      return l.members.every((lm) => {
-        const rm = rc.members.find((m) => m.name === lm.name);
-        return rm !== undefined && lm.bitfieldSize === rm.bitfieldSize && typesMatch(local, lm.type, targ, rm.type, depth + 1);
-      });
-    }
-    case 'ptr': return typesMatch(local, l.type, targ, (r as typeof l).type, depth + 1);
-    case 'array': return l.nelems === (r as typeof l).nelems && typesMatch(local, l.type, targ, (r as typeof l).type, depth + 1);
-    case 'func_proto': {
-      const rp = r as typeof l;
-      if (l.params.length !== rp.params.length) return false;
-      return l.params.every((p, i) => typesMatch(local, p.type, targ, rp.params[i]!.type, depth + 1))
-        && typesMatch(local, l.returnType, targ, rp.returnType, depth + 1);
-    }
+    case 'void': case 'float': return l.kind === r.kind;
+    case 'fwd':
+      if (r.kind === 'fwd') return l.fwdKind === r.fwdKind;
+      return behindPtr && isComposite(r) && r.kind === l.fwdKind;
+    case 'enum': case 'enum64':
+      return isAnyEnum(r) && l.sizeBytes === r.sizeBytes && enumNamesIn(l, r);
+    case 'struct': case 'union':
+      if (behindPtr) return r.kind === l.kind || (r.kind === 'fwd' && r.fwdKind === l.kind);
+      if (r.kind !== l.kind || l.members.length > r.members.length) return false;
+      return l.members.every((lm) => r.members.some((rm) => namesMatch(lm.name, rm.name) && rec(lm.type, rm.type)));
+    case 'int': return r.kind === 'int' && l.sizeBytes === r.sizeBytes && l.signed === r.signed;
+    case 'ptr': return r.kind === 'ptr' && rec(l.type, r.type, true);
+    case 'array': return r.kind === 'array' && l.nelems === r.nelems && rec(l.type, r.type);
+    case 'func_proto':
+      return r.kind === 'func_proto' && l.params.length === r.params.length
+        && l.params.every((p, i) => rec(p.type, r.params[i]!.type)) && rec(l.returnType, r.returnType);
     default: return false;
   }
 }
 
 function enumNamesIn(l: Extract<BtfType, { kind: 'enum' | 'enum64' }>, r: Extract<BtfType, { kind: 'enum' | 'enum64' }>): boolean {
-  const names = new Set(r.values.map((v) => essentialName(v.name)));
-  return l.values.every((v) => names.has(essentialName(v.name)));
+  return l.values.every((v) => r.values.some((x) => namesMatch(v.name, x.name)));
 }
 
 /** bpf_core_match_member: finds local accessor's member in target type `targId` (through anonymous members). */

@@ -199,3 +199,34 @@ test('attach by section: ksyscall, fentry, tp_btf and raw_tp programs each count
     o.close();
   }
 });
+
+test('dtrace bpf: usage, missing and non-BPF files are one clear line; gen types; prog list shows a loaded object', { skip, timeout: 180_000 }, () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, 'bpf', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const none = run([]);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /^Usage: dtrace bpf run FILE\.o/);
+  const missing = run(['run', '/nonexistent/x.bpf.o']);
+  assert.equal(missing.status, 1);
+  assert.equal(missing.stderr, 'dtrace: bpf run: /nonexistent/x.bpf.o: no such file\n');
+  const notBpf = run(['run', process.execPath]);
+  assert.equal(notBpf.status, 1);
+  assert.match(notBpf.stderr, /not a BPF object/);
+  assert.equal(notBpf.stderr.split('\n').length, 2, 'one line, no stack trace');
+  const types = run(['gen', 'types', coreObject('getpid_parent')]);
+  assert.equal(types.status, 0, types.stderr);
+  assert.match(types.stdout, /counts: \{ type: "hash", keySize: 4, valueSize: 8, maxEntries: 4096 \} as MapInfo<number, bigint>,/);
+  assert.match(types.stdout, /count_getpid: "tracepoint\/syscalls\/sys_enter_getpid",/);
+  const features = run(['gen', 'types', coreObject('core_features')]);
+  assert.match(features.stdout, /export interface result \{[^}]*subreaper: number;/);
+  assert.match(features.stdout, /target_tgid\?: number;/);
+  const o = loadObject(coreObject('getpid_parent'));
+  try {
+    const list = run(['prog', 'list']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /: tracepoint {2}name count_getpid {2}tag [0-9a-f]{16}/);
+    const maps = run(['map', 'list']);
+    assert.match(maps.stdout, /: hash {2}name counts {2}flags 0x0\n\tkey 4B {2}value 8B {2}max_entries 4096/);
+  } finally {
+    o.close();
+  }
+});

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { loadObject, ObjectLoadError, type LoadedObject, type ObjectMap } from '../bpf/elf/load-object.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
+import { openPerfBuffer, type PerfBuffer } from '../bpf/elf/perf-buffer.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import type { GlobalValue } from '../bpf/elf/globals.js';
 import { compactJson, formatBtfValue, hexBytes } from './bpf-format.js';
@@ -124,11 +125,19 @@ async function runObject(args: RunArgs): Promise<number> {
     return 1;
   }
   const rings: { ring: RingBuffer; print: (view: DataView, offset: number, length: number) => void }[] = [];
+  const perfs: { perf: PerfBuffer; print: (cpu: number, bytes: Uint8Array) => void }[] = [];
   let status = 0;
   try {
     for (const w of obj.warnings) process.stderr.write(`dtrace: bpf run: warning: ${w}\n`);
     obj.attachAll(args.pid !== undefined ? { pid: args.pid } : {});
     for (const m of obj.maps) {
+      if (m.map.spec.type === 'perf_event_array') {
+        const perf = openPerfBuffer(m.map);
+        const print = (_cpu: number, bytes: Uint8Array): void => { process.stdout.write(`${m.name}: ${hexBytes(bytes)}\n`); };
+        perf.wait(() => perf.drain(print));
+        perfs.push({ perf, print });
+        continue;
+      }
       if (m.map.spec.type !== 'ringbuf') continue;
       const ring = openRingBuffer(m.map);
       const btf = obj.spec.btf;
@@ -156,12 +165,17 @@ async function runObject(args: RunArgs): Promise<number> {
       ring.drain(print);
       ring.stopWaiting();
     }
+    for (const { perf, print } of perfs) {
+      perf.drain(print);
+      if (perf.lost > 0) process.stderr.write(`dtrace: bpf run: ${perf.lost} perf buffer record${perf.lost === 1 ? '' : 's'} lost\n`);
+    }
     if (!readerGone) for (const m of obj.maps) process.stdout.write(dumpObjectMap(obj, m));
   } catch (e) {
     process.stderr.write(`dtrace: bpf run: ${args.file}: ${describeError(e)}\n`);
     status = 1;
   } finally {
     for (const { ring } of rings) ring.close();
+    for (const { perf } of perfs) perf.close();
     obj.close();
   }
   return status;

@@ -55,5 +55,5 @@ export function coreObject(source: string, defines: readonly string[] = []): str
 /** Every object the kernel tests use. */
 export const CORE_OBJECTS: readonly [string, readonly string[]][] = [
   ['getpid_parent', []], ['core_missing', []], ['core_missing', ['GUARDED']], ['core_features', []], ['tailcall_ringbuf', []],
-  ['attach_kinds', []],
+  ['attach_kinds', []], ['perf_output', []],
 ];

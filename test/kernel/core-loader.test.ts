@@ -230,3 +230,16 @@ test('dtrace bpf: usage, missing and non-BPF files are one clear line; gen types
     o.close();
   }
 });
+
+test('perf event array: bpf_perf_event_output records reach dtrace bpf run through the perf buffer', { skip, timeout: 300_000 }, async () => {
+  const calls = 6;
+  const w = startWorkload(calls);
+  const run = await startRun([coreObject('perf_output'), '--set', `target_tgid=${w.pid}`]);
+  assert.equal(await w.go(), 0);
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0, run.stderr());
+  const records = run.stdout().split('\n').filter((l) => l.startsWith('pevents: ')).map((l) => Buffer.from(l.slice(9).replace(/ /g, ''), 'hex'));
+  assert.equal(records.length, calls, run.stdout());
+  assert.deepEqual(records.map((r) => r.readUInt32LE(0)), Array(calls).fill(w.pid));
+  assert.deepEqual(records.map((r) => r.readUInt32LE(4)).sort((a, b) => a - b), [...Array(calls).keys()]);
+});

@@ -12,13 +12,14 @@ set -euo pipefail
 #   gcc make libc6-dev cpp   build test/workloads/*.c; `dtrace -C` runs the C preprocessor
 #   bpftool                  bench readiness checks, debugging loaded programs
 #   bpftrace                 the comparison tracer of bench/
-#   clang                    the BTF dump test (clang -g emits BTF-bearing objects)
+#   clang                    the BTF dump test (clang -g emits BTF-bearing objects), CO-RE test objects
+#   libbpf-dev               bpf_helpers.h / bpf_core_read.h for the CO-RE test objects (test/core)
 #   gawk perl                the conformance runner's .r.p filters and trigger programs
 #   time                     GNU /usr/bin/time: peak RSS in bench/
 #   linux-perf               perf stat: exact syscall counts in the workload test
 #   util-linux               taskset, setsid (bench pins the workload, isolates the tracer)
 #   python3.11 postgresql-15 USDT targets: CPython and PostgreSQL 15 carry stapsdt notes
-PACKAGES=(gcc make libc6-dev cpp bpftool bpftrace clang gawk perl time linux-perf util-linux
+PACKAGES=(gcc make libc6-dev cpp bpftool bpftrace clang libbpf-dev gawk perl time linux-perf util-linux
           python3.11 postgresql-15)
 
 log() { echo "ci-setup: $*"; }

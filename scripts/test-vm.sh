@@ -6,12 +6,16 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 node scripts/build.mjs
+# The CO-RE tests use BPF objects compiled here, against this (host) kernel's vmlinux.h: the guest
+# loads the very same .o files on Linux 6.1.
+node build/test/core/prepare.js
 patterns=("$@")
 # fbt; syscall and profile (cli-skeleton); pid; USDT python; the string library; aggregations and
-# speculations (codegen-actions); feature detection; ip/tcp/udp/lockstat (provider-net-lockstat). provider-list and provider-proc-sched-io are
+# speculations (codegen-actions); feature detection; ip/tcp/udp/lockstat (provider-net-lockstat); the
+# CO-RE object loader (core-loader). provider-list and provider-proc-sched-io are
 # left out until their assertions know the kernel they run on: they assert this host's 6.18 (no
 # fbt, sched:::on-cpu present, a block device for io) and fail on 6.1 for that reason alone.
-(( ${#patterns[@]} )) || patterns=(fbt cli-skeleton pid-provider usdt-python codegen-strings codegen-actions bpf-features provider-net-lockstat)
+(( ${#patterns[@]} )) || patterns=(fbt cli-skeleton pid-provider usdt-python codegen-strings codegen-actions bpf-features provider-net-lockstat core-loader)
 files=()
 for p in "${patterns[@]}"; do
   for f in build/test/kernel/*"$p"*.test.js build/test/vm/*"$p"*.test.js; do [[ -e $f ]] && files+=("$f"); done

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { allocNative, bpf, bpfTry, closeFd, freeNative, setU64, sysError, type NativeMemory } from './sys.js';
-import { BpfCmd, Errno, MapBatchAttr, MapCreateAttr, MapElemAttr, MapType, BPF_OBJ_NAME_LEN, type MapTypeName } from './uapi.js';
+import { BpfCmd, Errno, FdAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, MapType, BPF_OBJ_NAME_LEN, type MapTypeName } from './uapi.js';
 
 /** What to create; plain data (no kernel state), so codegen can produce it without root. */
 export interface MapSpec {
@@ -149,6 +149,18 @@ export function createMap(spec: MapSpec): BpfMap {
     freeNative(attr);
   }
   return openMap(fd, spec);
+}
+
+/** BPF_MAP_FREEZE with an attr of its own: the command takes map_fd only, and stale key/value fields are EINVAL. */
+function freezeMapFd(fd: number, name: string): void {
+  const attr = allocNative(FdAttr.sizeBytes);
+  try {
+    attr.view.setUint32(FdAttr.fd, fd, true);
+    const r = bpfTry(BpfCmd.MAP_FREEZE, attr.address, FdAttr.sizeBytes);
+    if (r < 0) throw sysError('BPF_MAP_FREEZE', -r, `freeze map ${name}`);
+  } finally {
+    freeNative(attr);
+  }
 }
 
 /** Wraps an existing map fd (e.g. one created elsewhere) whose shape is `spec`. Takes ownership. */
@@ -348,9 +360,7 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
     },
     freeze() {
       live('freeze');
-      sv.setUint32(MapElemAttr.map_fd, fd, true);
-      const r = bpfTry(BpfCmd.MAP_FREEZE, scratch.address, MapElemAttr.sizeBytes);
-      if (r < 0) throw sysError('BPF_MAP_FREEZE', -r, `freeze map ${spec.name}`);
+      freezeMapFd(fd, spec.name);
     },
     close() {
       if (closed) return;

@@ -32,6 +32,10 @@ export interface ProgramSpec {
   flags?: number;
   /** fd of the program's BTF (for func_info/line_info). */
   btfFd?: number;
+  /** struct bpf_func_info records (8 bytes each: insn index, BTF FUNC id); needs btfFd. */
+  funcInfo?: Uint8Array;
+  /** struct bpf_line_info records (16 bytes each); needs btfFd. */
+  lineInfo?: Uint8Array;
   /** Log level for the diagnostic reload: 1 (default) or 2 (every state). */
   logLevel?: 1 | 2;
   /** First verifier log buffer size on failure (default 4 MiB; grown to what the kernel needs). */
@@ -61,8 +65,9 @@ export function loadProgram(spec: ProgramSpec): BpfProgram {
   insns.bytes.set(spec.insns);
   const license = nativeCString(spec.license ?? 'GPL');
   const attr = allocNative(ProgLoadAttr.sizeBytes);
+  const infos = nativeInfos(spec);
   try {
-    const first = loadOnce(spec, attr, insns, license, insnCount, undefined, 0);
+    const first = loadOnce(spec, attr, insns, license, insnCount, undefined, 0, infos);
     if (first >= 0) return wrapProgram(first, spec, insnCount);
 
     // Rejected: load again with a log to say why.
@@ -70,7 +75,7 @@ export function loadProgram(spec: ProgramSpec): BpfProgram {
     for (;;) {
       const log = allocNative(logSize);
       try {
-        const r = loadOnce(spec, attr, insns, license, insnCount, log, spec.logLevel ?? LogLevel.LEVEL1);
+        const r = loadOnce(spec, attr, insns, license, insnCount, log, spec.logLevel ?? LogLevel.LEVEL1, infos);
         if (r >= 0) return wrapProgram(r, spec, insnCount); // accepted this time (a transient failure)
         const trueSize = attr.view.getUint32(ProgLoadAttr.log_true_size, true);
         if (r === -Errno.ENOSPC && trueSize > logSize && logSize < MAX_LOG_SIZE_BYTES) {
@@ -90,11 +95,24 @@ export function loadProgram(spec: ProgramSpec): BpfProgram {
     freeNative(attr);
     freeNative(license);
     freeNative(insns);
+    for (const m of infos) if (m) freeNative(m);
   }
 }
 
+/** func_info / line_info copied to native memory (undefined when absent). */
+function nativeInfos(spec: ProgramSpec): [NativeMemory | undefined, NativeMemory | undefined] {
+  const copy = (b: Uint8Array | undefined): NativeMemory | undefined => {
+    if (!b || b.length === 0 || spec.btfFd === undefined) return undefined;
+    const m = allocNative(b.length);
+    m.bytes.set(b);
+    return m;
+  };
+  return [copy(spec.funcInfo), copy(spec.lineInfo)];
+}
+
 function loadOnce(spec: ProgramSpec, attr: NativeMemory, insns: NativeMemory, license: NativeMemory,
-  insnCount: number, log: NativeMemory | undefined, logLevel: number): number {
+  insnCount: number, log: NativeMemory | undefined, logLevel: number,
+  infos: [NativeMemory | undefined, NativeMemory | undefined] = [undefined, undefined]): number {
   for (let attempt = 0; ; attempt++) {
     attr.bytes.fill(0);
     const v = attr.view;
@@ -115,6 +133,17 @@ function loadOnce(spec: ProgramSpec, attr: NativeMemory, insns: NativeMemory, li
     v.setUint32(ProgLoadAttr.prog_btf_fd, spec.btfFd ?? 0, true);
     v.setUint32(ProgLoadAttr.attach_btf_id, spec.attachBtfId ?? 0, true);
     v.setUint32(ProgLoadAttr.attach_btf_obj_fd, spec.attachBtfObjFd ?? 0, true);
+    const [funcInfo, lineInfo] = infos;
+    if (funcInfo) {
+      v.setUint32(ProgLoadAttr.func_info_rec_size, 8, true);
+      setU64(v, ProgLoadAttr.func_info, funcInfo.address);
+      v.setUint32(ProgLoadAttr.func_info_cnt, funcInfo.sizeBytes / 8, true);
+    }
+    if (lineInfo) {
+      v.setUint32(ProgLoadAttr.line_info_rec_size, 16, true);
+      setU64(v, ProgLoadAttr.line_info, lineInfo.address);
+      v.setUint32(ProgLoadAttr.line_info_cnt, lineInfo.sizeBytes / 16, true);
+    }
     const r = bpfTry(BpfCmd.PROG_LOAD, attr.address, ProgLoadAttr.sizeBytes);
     // The verifier gives up with EAGAIN when a signal is pending; try again.
     if (r === -Errno.EAGAIN && attempt < EAGAIN_RETRIES) continue;

@@ -125,10 +125,8 @@ function render(d: Diagnostic, errtags: boolean): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'btf') {
-    const { runBtfCommand } = await import('./btf.js');
-    return runBtfCommand(argv.slice(1));
-  }
+  if (argv[0] === 'btf') return (await import('./btf.js')).runBtfCommand(argv.slice(1));
+  if (argv[0] === 'bpf') return (await import('./bpf.js')).runBpfCommand(argv.slice(1));
   if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '--version')) {
     writeOut(1, argv[0] === '--help' ? helpText() : `dtrace-ts ${DTRACE_TS_VERSION} (D ${D_VERSION}, as Oracle DTrace ${D_VERSION}), node ${process.version}\n`);
     return 0;

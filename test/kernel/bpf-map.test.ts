@@ -159,3 +159,16 @@ test('snapshot of 200,000 keys is fast and complete', { skip }, () => {
     map.close();
   }
 });
+
+test('freeze after update: user space can no longer write, the value stays readable', { skip }, () => {
+  const map = createMap({ name: 'test_freeze', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+  try {
+    const key = new Uint8Array(4);
+    map.update(key, Uint8Array.of(1, 2, 3, 4));
+    map.freeze();
+    assert.throws(() => map.update(key, Uint8Array.of(5, 6, 7, 8)), SysError);
+    assert.deepEqual([...map.lookup(key)!], [1, 2, 3, 4]);
+  } finally {
+    map.close();
+  }
+});

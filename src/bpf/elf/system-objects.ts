@@ -1,0 +1,134 @@
+/**
+ * @fileoverview What is loaded on the system (what `bpftool prog|map|link show` lists): ids by
+ * BPF_*_GET_NEXT_ID, fds by BPF_*_GET_FD_BY_ID, details by BPF_OBJ_GET_INFO_BY_FD, and a
+ * program's translated (post-verifier) instructions for `dump`.
+ */
+import { allocNative, bpf, bpfTry, closeFd, freeNative, setU64 } from '../sys.js';
+import { BpfCmd, Errno, InfoByFdAttr, LinkType, MapType, ProgType } from '../uapi.js';
+
+export type ObjectClass = 'prog' | 'map' | 'link';
+
+const NEXT_ID: Record<ObjectClass, number> = { prog: BpfCmd.PROG_GET_NEXT_ID, map: BpfCmd.MAP_GET_NEXT_ID, link: BpfCmd.LINK_GET_NEXT_ID };
+const FD_BY_ID: Record<ObjectClass, number> = { prog: BpfCmd.PROG_GET_FD_BY_ID, map: BpfCmd.MAP_GET_FD_BY_ID, link: BpfCmd.LINK_GET_FD_BY_ID };
+
+/** Every id of that class, ascending. */
+export function listIds(cls: ObjectClass): number[] {
+  const attr = allocNative(16);
+  const out: number[] = [];
+  try {
+    let start = 0;
+    for (;;) {
+      attr.bytes.fill(0);
+      attr.view.setUint32(0, start, true);
+      const r = bpfTry(NEXT_ID[cls], attr.address, 12);
+      if (r === -Errno.ENOENT) return out;
+      if (r < 0) bpf(NEXT_ID[cls], attr, 12, `list ${cls} ids`);
+      start = attr.view.getUint32(4, true);
+      out.push(start);
+    }
+  } finally {
+    freeNative(attr);
+  }
+}
+
+/** An fd for object `id` (caller closes), or undefined when it went away meanwhile. */
+export function fdById(cls: ObjectClass, id: number): number | undefined {
+  const attr = allocNative(16);
+  try {
+    attr.view.setUint32(0, id, true);
+    const r = bpfTry(FD_BY_ID[cls], attr.address, 12);
+    if (r === -Errno.ENOENT) return undefined;
+    if (r < 0) return bpf(FD_BY_ID[cls], attr, 12, `open ${cls} id ${id}`);
+    return r;
+  } finally {
+    freeNative(attr);
+  }
+}
+
+function info(fd: number, sizeBytes: number, fill?: (v: DataView, at: number, base: number) => void): DataView {
+  const block = allocNative(InfoByFdAttr.sizeBytes + sizeBytes);
+  try {
+    const at = InfoByFdAttr.sizeBytes;
+    const v = block.view;
+    fill?.(v, at, block.address);
+    v.setUint32(InfoByFdAttr.bpf_fd, fd, true);
+    v.setUint32(InfoByFdAttr.info_len, sizeBytes, true);
+    setU64(v, InfoByFdAttr.info, block.address + at);
+    bpf(BpfCmd.OBJ_GET_INFO_BY_FD, block, InfoByFdAttr.sizeBytes, `get information on fd ${fd}`);
+    return new DataView(block.bytes.slice(at).buffer);
+  } finally {
+    freeNative(block);
+  }
+}
+
+function cName(v: DataView, off: number): string {
+  let s = '';
+  for (let i = 0; i < 16; i++) { const c = v.getUint8(off + i); if (c === 0) break; s += String.fromCharCode(c); }
+  return s;
+}
+
+const nameOf = (table: Record<string, number>, n: number): string => Object.entries(table).find(([, v]) => v === n)?.[0]?.toLowerCase() ?? String(n);
+
+export interface SystemProg { id: number; type: string; name: string; tag: string; xlatedBytes: number; jitedBytes: number; mapIds: number[] }
+export interface SystemMap { id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number }
+export interface SystemLink { id: number; type: string; progId: number }
+
+const PROG_INFO_SIZE = 232;
+
+export function progInfoById(id: number, withInsns = false): (SystemProg & { insns?: Uint8Array }) | undefined {
+  const fd = fdById('prog', id);
+  if (fd === undefined) return undefined;
+  try {
+    const v = info(fd, PROG_INFO_SIZE);
+    const nrMaps = v.getUint32(52, true);
+    const xlatedBytes = v.getUint32(20, true);
+    const out: SystemProg & { insns?: Uint8Array } = {
+      id, type: nameOf(ProgType, v.getUint32(0, true)), name: cName(v, 64),
+      tag: Array.from({ length: 8 }, (_, i) => v.getUint8(8 + i).toString(16).padStart(2, '0')).join(''),
+      xlatedBytes, jitedBytes: v.getUint32(16, true), mapIds: [],
+    };
+    if (withInsns || nrMaps > 0) {
+      const extra = allocNative(xlatedBytes + nrMaps * 4 + 8);
+      try {
+        const w = info(fd, PROG_INFO_SIZE, (iv, at) => {
+          if (withInsns) { iv.setUint32(at + 20, xlatedBytes, true); setU64(iv, at + 32, extra.address); }
+          iv.setUint32(at + 52, nrMaps, true);
+          setU64(iv, at + 56, extra.address + xlatedBytes);
+        });
+        void w;
+        out.mapIds = Array.from({ length: nrMaps }, (_, i) => extra.view.getUint32(xlatedBytes + i * 4, true));
+        if (withInsns) out.insns = extra.bytes.slice(0, xlatedBytes);
+      } finally {
+        freeNative(extra);
+      }
+    }
+    return out;
+  } finally {
+    closeFd(fd);
+  }
+}
+
+export function mapInfoById(id: number): SystemMap | undefined {
+  const fd = fdById('map', id);
+  if (fd === undefined) return undefined;
+  try {
+    const v = info(fd, 88);
+    return {
+      id, type: nameOf(MapType, v.getUint32(0, true)), keySize: v.getUint32(8, true), valueSize: v.getUint32(12, true),
+      maxEntries: v.getUint32(16, true), flags: v.getUint32(20, true), name: cName(v, 24),
+    };
+  } finally {
+    closeFd(fd);
+  }
+}
+
+export function linkInfoById(id: number): SystemLink | undefined {
+  const fd = fdById('link', id);
+  if (fd === undefined) return undefined;
+  try {
+    const v = info(fd, 48);
+    return { id, type: nameOf(LinkType, v.getUint32(0, true)), progId: v.getUint32(8, true) };
+  } finally {
+    closeFd(fd);
+  }
+}

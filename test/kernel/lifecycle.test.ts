@@ -61,7 +61,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const marker = `${process.pid}${signal.length}7`;
     const t = start(['-n', 'syscall::clock_nanosleep:entry,syscall::nanosleep:entry /pid == $target/ { @[probefunc] = count(); }', '-c', `sleep 3${marker}`], /matched 2 probes/);
     await t.ready;
-    await sleep(500);
+    // "matched" is printed before the programs load and attach, and the command is released only
+    // after that: wait until it sleeps (state S — held, it is stopped: T), on a loaded machine too.
+    const sleeping = () => pidsRunning(['sleep', `3${marker}`]).some((p) => {
+      try { return /^State:\s+S/m.test(readFileSync(`/proc/${p}/status`, 'latin1')); } catch { return false; }
+    });
+    for (let waited = 0; !sleeping() && waited < 20_000; waited += 20) await sleep(20);
+    await sleep(100);
     process.kill(-t.child.pid!, signal);
     const { code } = await t.exited;
     assert.equal(code, 0, t.err());

@@ -4,7 +4,7 @@
  * left (aggregations). A Session is one run; the CLI and the library API (src/index.ts) both
  * drive it. Records are consumed by records.ts, aggregations read by aggregations.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { snapshotProcess } from '../consume/usyms.js';
 import { possibleCpus } from '../bpf/map.js';
 import { testRun, rawTracepointArgs } from '../bpf/program.js';
@@ -20,6 +20,11 @@ import { catchStopSignals, type StopSignals } from './signals.js';
 import { TraceOutput } from './output.js';
 import { AggregationTable } from './aggregations.js';
 import { RecordConsumer, type ConsumedRecord } from './records.js';
+import { JsonRecordConsumer, jsonExitAggregation } from './json-records.js';
+import { jsonInternalLine } from '../consume/format/json-output.js';
+import { flameGraphSvg, foldedText, hasStackKey, serveMetrics, type MetricsServer } from './exporters.js';
+import { LoadError } from './load.js';
+import { AttachProgress } from './progress.js';
 
 export { LoadError, load } from './load.js';
 export { catchStopSignals, manualStopSignals, type StopSignals } from './signals.js';
@@ -58,6 +63,19 @@ export interface RunOptions {
   onRecord?: (record: ConsumedRecord) => void;
   /** Keep a snapshot of every aggregation as it is at exit (finalAggregations), before the maps go. */
   keepFinalAggregations?: boolean;
+  /**
+   * -x oformat: json is FreeBSD-shaped JSON, one probe object per line (json-records.ts);
+   * folded prints stack-keyed aggregations at exit as folded stacks (flamegraph.pl's input).
+   */
+  oformat?: 'text' | 'json' | 'folded';
+  /** -x flamegraph=FILE: an SVG flame graph of the stack-keyed aggregations, written at exit. */
+  flamegraphPath?: string;
+  /** -x metrics=HOST:PORT: every aggregation on /metrics while tracing, at most maxSeries keys each. */
+  metrics?: { address: string; maxSeries: number };
+  /** Told where the metrics endpoint listens once it does. */
+  onMetricsListening?: (address: string) => void;
+  /** Where a long attach shows its progress line (a terminal's stderr, not under -q). */
+  progress?: (text: string) => void;
 }
 
 /** Drops counted so far, by kind (DTrace's drop messages). */
@@ -92,7 +110,9 @@ export class Session {
   finalAggregations: AggSnapshot[] | undefined;
   private readonly loaded: Loaded;
   private readonly output: TraceOutput;
-  private readonly records: RecordConsumer;
+  private readonly records: RecordConsumer | JsonRecordConsumer;
+  private readonly json: boolean;
+  private metricsServer: MetricsServer | undefined;
   private readonly links: Link[] = [];
   private newlinePrinted = false;
   /** Set once tracing has stopped: a signal then changes nothing (no newline either). */
@@ -107,10 +127,11 @@ export class Session {
     this.loaded = load(compiled);
     this.output = new TraceOutput(opts.out, opts.err);
     this.aggregations = new AggregationTable(compiled, this.loaded.maps, possibleCpus().length, opts.aggrateMs, opts.aggsort);
-    this.records = new RecordConsumer(compiled, opts, this.output, this.aggregations);
+    this.json = opts.oformat === 'json';
+    this.records = this.json ? new JsonRecordConsumer(compiled, opts, this.output, this.aggregations) : new RecordConsumer(compiled, opts, this.output, this.aggregations);
     signals.notify = () => {
       if (this.stopped) return;
-      if (!this.newlinePrinted && !opts.testing) { this.newlinePrinted = true; this.output.write('\n'); this.output.flush(); }
+      if (!this.newlinePrinted && !opts.testing && !this.json) { this.newlinePrinted = true; this.output.write('\n'); this.output.flush(); }
       this.stopWaiting?.();
     };
     if (this.interrupted()) signals.notify();
@@ -150,12 +171,18 @@ export class Session {
     const d = this.drops;
     const droptags = this.opts.droptags;
     const specDrops = BigInt(this.records.specDrops);
-    if (s.bufDrops > d.principal) this.output.err(formatDrop('principal', s.bufDrops - d.principal, 0, droptags));
-    if (s.aggDrops > d.aggregation) this.output.err(formatDrop('aggregation', s.aggDrops - d.aggregation, 0, droptags));
-    if (s.dynvarDrops > d.dynamic) this.output.err(formatDrop('dynamic', s.dynvarDrops - d.dynamic, 0, droptags));
-    if (specDrops > d.speculation) this.output.err(formatDrop('speculation', specDrops - d.speculation, 0, droptags));
+    // Under oformat=json a drop is a pseudo-probe object in the output stream (FreeBSD's shape).
+    const report = (kind: Parameters<typeof formatDrop>[0], n: bigint) => {
+      const msg = formatDrop(kind, n, 0, droptags);
+      if (this.json) this.output.write(jsonInternalLine('DROP', msg, { count: n, kind }));
+      else this.output.err(msg);
+    };
+    if (s.bufDrops > d.principal) report('principal', s.bufDrops - d.principal);
+    if (s.aggDrops > d.aggregation) report('aggregation', s.aggDrops - d.aggregation);
+    if (s.dynvarDrops > d.dynamic) report('dynamic', s.dynvarDrops - d.dynamic);
+    if (specDrops > d.speculation) report('speculation', specDrops - d.speculation);
     d.speculation = specDrops;
-    if (s.specUnavail > d.specunavail) this.output.err(formatDrop('specunavail', s.specUnavail - d.specunavail, 0, droptags));
+    if (s.specUnavail > d.specunavail) report('specunavail', s.specUnavail - d.specunavail);
     d.principal = s.bufDrops; d.aggregation = s.aggDrops; d.dynamic = s.dynvarDrops; d.specunavail = s.specUnavail;
   }
 
@@ -171,6 +198,7 @@ export class Session {
   /** BEGIN, attach, trace until the end, detach, END, the exit output; returns the exit status. */
   async run(): Promise<number> {
     try {
+      if (this.opts.metrics) await this.startMetrics(this.opts.metrics);
       // BEGIN runs first, in this process, before anything is attached.
       this.runSpecial('begin');
       if (this.readState().activity === Activity.INACTIVE) this.setActivity(Activity.ACTIVE);
@@ -187,12 +215,28 @@ export class Session {
     }
   }
 
+  private async startMetrics(m: { address: string; maxSeries: number }): Promise<void> {
+    try {
+      this.metricsServer = await serveMetrics(m.address, () => this.snapshotAggregations(), m.maxSeries);
+    } catch (e) {
+      throw new LoadError(`could not serve metrics on ${m.address}: ${(e as Error).message}`);
+    }
+    this.opts.onMetricsListening?.(this.metricsServer.address);
+  }
+
   private attach(): void {
     const providers = this.opts.providers ?? allProviders();
-    for (const p of this.loaded.programs) {
-      if (p.plan.runMode !== 'attach') continue;
-      const provider = providers.find((x) => x.name === p.spec.provider);
-      if (provider) this.links.push(...provider.attach(p.plan, p.prog, (line) => this.output.err(`dtrace: warning: ${line}\n`)));
+    const toAttach = this.loaded.programs.filter((p) => p.plan.runMode === 'attach');
+    const progress = this.opts.progress && new AttachProgress(this.opts.progress);
+    try {
+      toAttach.forEach((p, i) => {
+        const provider = providers.find((x) => x.name === p.spec.provider);
+        if (provider) this.links.push(...provider.attach(p.plan, p.prog, (line) => this.output.err(`dtrace: warning: ${line}
+`)));
+        progress?.update(i + 1, toAttach.length);
+      });
+    } finally {
+      progress?.finish();
     }
   }
 
@@ -274,16 +318,31 @@ export class Session {
     this.drain();
     this.runSpecial('end');
     this.reportDrops();
-    this.output.write('\n');
+    if (!this.json) this.output.write('\n');
     // dt_aggregate_walk_sorted ranks by aggregation first: aggsortrev reverses that order too.
     const atExit = this.compiled.aggregations.filter((a) => !this.aggregations.printed.has(a.id));
     if (this.opts.aggsort.aggsortrev) atExit.reverse();
-    for (const a of atExit) this.aggregations.printAtExit(a, (t) => this.output.write(t));
+    for (const a of atExit) {
+      if (this.json) this.output.write(jsonExitAggregation(a, this.aggregations));
+      else if (this.opts.oformat === 'folded' && a.keyFields.some((k) => k.decode === 'stack' || k.decode === 'ustack')) this.output.write(foldedText([this.aggregations.snapshot(a)]));
+      else this.aggregations.printAtExit(a, (t) => this.output.write(t));
+    }
     this.output.flush();
+    if (this.opts.flamegraphPath) this.writeFlameGraph(this.opts.flamegraphPath);
+    await this.metricsServer?.close();
+    this.metricsServer = undefined;
     if (this.opts.keepFinalAggregations) this.finalAggregations = this.snapshotAggregations();
   }
 
+  private writeFlameGraph(path: string): void {
+    const snaps = this.snapshotAggregations().filter(hasStackKey);
+    if (snaps.length === 0) this.output.err('dtrace: flamegraph: no aggregation is keyed by stack() or ustack(); writing an empty graph\n');
+    const title = snaps.map((s) => `@${s.desc.name} = ${s.desc.fn}()`).join(', ') || 'no stack aggregation';
+    try { writeFileSync(path, flameGraphSvg(snaps, title)); } catch (e) { this.output.err(`dtrace: failed to write flame graph ${path}: ${(e as Error).message}\n`); }
+  }
+
   private close(): void {
+    void this.metricsServer?.close();
     for (const l of this.links) l.close();
     this.loaded.ring.close();
     for (const p of this.loaded.programs) p.prog.close();

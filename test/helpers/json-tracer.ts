@@ -2,7 +2,7 @@
  * @fileoverview A stand-in tracer for the conformance runner: runs dist/cli.js with
  * `-x oformat=json` and the runner's arguments, passes its output through, and keeps a copy of
  * stdout (with the arguments) in $JSON_TRACER_CAPTURE/<pid>.json, for the oformat corpus walk
- * (test/oformat-json-corpus.test.ts). Signals reach the tracer from the runner's process group;
+ * (test/kernel/oformat-json-corpus.test.ts). Signals reach the tracer from the runner's process group;
  * this process waits for it and exits as it did.
  */
 import { spawn } from 'node:child_process';

@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './helpers/workloads.js';
+import { repoRoot } from '../helpers/workloads.js';
 
 const root = repoRoot();
 const runner = join(root, '..', 'shared', 'conformance', 'run');

@@ -57,14 +57,18 @@ test('Prometheus scraping -x metrics returns the counts the script prints', { sk
   let promErr = '';
   prom.stderr.setEncoding('utf8').on('data', (d: string) => { promErr += d; });
   try {
-    // Wait until Prometheus has scraped the final count.
+    // Wait until Prometheus has scraped the final values (a scrape taken while the last call
+    // was being counted may have one aggregation updated and not yet the other).
     let calls: string | undefined;
-    for (let i = 0; i < 120 && calls !== String(CALLS); i++) {
+    let count: { value: [number, string] }[] = [];
+    for (let i = 0; i < 120 && (calls !== String(CALLS) || count[0]?.value[1] !== String(CALLS)); i++) {
       await sleep(1000);
-      try { calls = (await query(promPort, 'dtrace_calls_total{key0="getpid_loop"}'))[0]?.value[1]; } catch { /* not up yet */ }
+      try {
+        calls = (await query(promPort, 'dtrace_calls_total{key0="getpid_loop"}'))[0]?.value[1];
+        count = await query(promPort, 'dtrace_q_count');
+      } catch { /* not up yet */ }
     }
     assert.equal(calls, String(CALLS), `Prometheus never saw ${CALLS} calls (last ${calls}); dtrace: ${err}; prometheus: ${promErr.slice(-500)}`);
-    const count = await query(promPort, 'dtrace_q_count');
     const up = await query(promPort, 'up{job="dtrace"}');
     assert.equal(up[0]?.value[1], '1', 'the scrape target is up');
     dtrace.kill('SIGINT');

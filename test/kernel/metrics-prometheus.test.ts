@@ -71,13 +71,14 @@ test('Prometheus scraping -x metrics returns the counts the script prints', { sk
     assert.equal(calls, String(CALLS), `Prometheus never saw ${CALLS} calls (last ${calls}); dtrace: ${err}; prometheus: ${promErr.slice(-500)}`);
     const up = await query(promPort, 'up{job="dtrace"}');
     assert.equal(up[0]?.value[1], '1', 'the scrape target is up');
+    // Queried while the script runs: once it is gone Prometheus marks its series stale.
+    const buckets = await query(promPort, 'dtrace_q_bucket{le="+Inf"}');
     dtrace.kill('SIGINT');
     assert.equal(await dtraceExit, 0, err);
     // The script's own output at exit: the same count.
     const printed = /^\s*getpid_loop\s+(\d+)\s*$/m.exec(out)?.[1];
     assert.equal(printed, String(CALLS), out);
     assert.equal(count[0]?.value[1], String(CALLS), 'the histogram counts every call');
-    const buckets = await query(promPort, 'dtrace_q_bucket{le="+Inf"}');
     assert.equal(buckets[0]?.value[1], String(CALLS));
   } finally {
     dtrace.kill('SIGKILL');

@@ -6,6 +6,7 @@
 import { build, transform } from 'esbuild';
 import { readdirSync, statSync, readFileSync, writeFileSync, mkdirSync, existsSync, rmSync, chmodSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 function walk(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -96,6 +97,17 @@ if (existsSync('src/cli/main.ts')) {
 if (existsSync('src/index.ts')) {
   try {
     await build({ ...cjs, entryPoints: ['src/index.ts'], outfile: 'dist/index.js' });
+    // The same library as an ES module (dist/index.mjs: .mjs is ESM whatever dist/package.json
+    // says), so `import` gets a real ESM entry rather than CommonJS interop.
+    await build({ ...common, bundle: true, external: ['koffi'], sourcemap: 'linked', entryPoints: ['src/index.ts'], outfile: 'dist/index.mjs' });
   } catch { failed++; }
+  // The declarations shipped with the package (dist/types/index.d.ts and what it imports),
+  // emitted by the TypeScript compiler when it is installed (a development checkout).
+  const tsc = join('node_modules', 'typescript', 'bin', 'tsc');
+  if (existsSync(tsc)) {
+    rmSync('dist/types', { recursive: true, force: true });
+    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.types.json'], { stdio: 'inherit' });
+    if (r.status !== 0) { console.error('build: declaration emit failed'); failed++; }
+  }
 }
 if (failed) { console.error(`build: ${failed} file(s) failed`); process.exit(1); }

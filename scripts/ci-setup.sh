@@ -19,8 +19,10 @@ set -euo pipefail
 #   linux-perf               perf stat: exact syscall counts in the workload test
 #   util-linux               taskset, setsid (bench pins the workload, isolates the tracer)
 #   python3.11 postgresql-15 USDT targets: CPython and PostgreSQL 15 carry stapsdt notes
+#   chromium                 the flame graph browser test (headless, DevTools protocol over a pipe)
+#   prometheus               the -x metrics test scrapes us with a real Prometheus server
 PACKAGES=(gcc make libc6-dev cpp bpftool bpftrace clang libbpf-dev gawk perl time linux-perf util-linux
-          python3.11 postgresql-15)
+          python3.11 postgresql-15 chromium prometheus)
 
 log() { echo "ci-setup: $*"; }
 

@@ -18,6 +18,7 @@ import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { RECORD_HEADER_BYTES } from '../program/spec.js';
 import { run, LoadError, catchStopSignals } from '../runtime/session.js';
+import { exportOptions } from '../api/export-options.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
 import { dieOfSignal } from '../bpf/sys.js';
 import { setUsdtNotices } from '../providers/usdt.js';
@@ -307,7 +308,7 @@ async function main(argv: string[]): Promise<number> {
       quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
       aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6,
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
-      out, err: stderr,
+      out, err: stderr, ...exportOptions(options, quiet ? undefined : stderr, quiet || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
       targetPid: target,
       // setopt() of an aggsort option changes the printa()s that follow it.
       setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },

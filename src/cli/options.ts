@@ -538,6 +538,12 @@ const RUNTIME_OPTIONS: Record<string, DefSpec> = {
   strsize: { valueType: 'size', parse: parseStrsize, default: 256n },
   ustackframes: { ...integer, default: 100n },
   noresolve: boolean,
+  // dtrace-ts's structured output and exporters (README: "Structured output"): FreeBSD's
+  // oformat, a flame graph written at exit, an OpenMetrics endpoint while tracing.
+  oformat: { valueType: 'keyword', parse: keywordParser(['text', 'json', 'folded']) },
+  flamegraph: string,
+  metrics: string,
+  metricsseries: { ...integer, default: 1000n },
 };
 
 function buildTable(): Map<string, OptionDef> {

@@ -1,0 +1,154 @@
+/**
+ * @fileoverview The consumer's side of aggregations: reading the per-CPU maps into snapshots
+ * (merged across CPUs), printing them at exit, clear()/trunc()/normalize(), and the aggrate
+ * snapshot printa() shows.
+ */
+import type { BpfMap, MapSnapshot } from '../bpf/map.js';
+import { printPackedScalarAggregation } from '../consume/aggtable.js';
+import type { AggregationSpec, CompiledProgram, FieldLayout } from '../program/spec.js';
+import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc, AggSortOptions } from '../consume/format/values.js';
+import { decodeField } from '../consume/record.js';
+import { AGGREGATING_FUNCTIONS } from '../builtins/aggregations.js';
+import { formatAggregation, truncEntries } from '../consume/format/aggregate.js';
+
+const ZERO_KEY = new Uint8Array(4);
+
+export class AggregationTable {
+  /** normalize() factors, by aggregation id. */
+  readonly normalizeBy = new Map<number, bigint>();
+  /** Aggregations printed by printa(): not printed again at exit. */
+  readonly printed = new Set<number>();
+  readonly byId: Map<number, AggregationSpec>;
+  /** With aggrate: the last snapshot of each aggregation, and when it was taken. */
+  private readonly snaps = new Map<number, AggSnapshot>();
+  private lastSnapMs = -Infinity;
+
+  constructor(
+    private readonly compiled: CompiledProgram,
+    private readonly maps: Map<string, BpfMap>,
+    private readonly ncpu: number,
+    private readonly aggrateMs: number | undefined,
+    /** Shared with the caller: setopt() of an aggsort option changes it in place. */
+    readonly sortOpts: AggSortOptions,
+  ) {
+    this.byId = new Map(compiled.aggregations.map((a) => [a.id, a]));
+  }
+
+  private decode(view: DataView, base: number, f: FieldLayout): Value { return decodeField(view, base, f, this.compiled.strsize); }
+
+  desc(a: AggregationSpec): AggDesc {
+    const keyTypes: KeyType[] = a.keyFields.map((k): KeyType => (k.decode === 'string' ? { kind: 'string' }
+      : k.decode === 'stack' || k.decode === 'ustack' ? { kind: 'stack' }
+        : k.decode === 'symbol' || k.decode === 'usymbol' ? { kind: 'symbol' }
+          : k.decode === 'bytes' ? { kind: 'bytes', sizeBytes: k.sizeBytes }
+            : { kind: 'int', sizeBytes: k.sizeBytes as 1 | 2 | 4 | 8, signed: !!k.signed }));
+    return { id: a.id, name: a.name, fn: a.fn, keyTypes, params: a.params };
+  }
+
+  private mergeValue(a: AggregationSpec, bytes: Uint8Array, stride: number): AggValue {
+    const cpus: DataView[] = [];
+    for (let c = 0; c < this.ncpu; c++) {
+      const o = c * stride;
+      if (o + a.valueSize > bytes.byteLength) break;
+      cpus.push(new DataView(bytes.buffer, bytes.byteOffset + o, a.valueSize));
+    }
+    return AGGREGATING_FUNCTIONS[a.fn].merge(cpus);
+  }
+
+  /** The aggregation as it is now in the kernel, merged across CPUs. */
+  snapshot(a: AggregationSpec, packed?: MapSnapshot): AggSnapshot {
+    const map = this.maps.get(a.map)!;
+    const desc = this.desc(a);
+    const entries: AggEntry[] = [];
+    const stride = map.valueStrideBytes;
+    if (a.keyFields.length === 0) {
+      // Present once updated on any CPU (the word after the data), even if its data is zero.
+      const v = map.lookup(ZERO_KEY);
+      let updated = false;
+      if (v) for (let c = 0; c < this.ncpu && !updated; c++) { const o = c * stride + a.valueSize; if (o + 8 <= v.length && v.subarray(o, o + 8).some((b) => b !== 0)) updated = true; }
+      if (v && updated) entries.push({ keys: [], value: this.mergeValue(a, v, stride) });
+    } else {
+      const snap = packed ?? map.snapshot();
+      for (let i = 0; i < snap.count; i++) {
+        const key = new DataView(snap.keyBytes.buffer, snap.keyBytes.byteOffset + i * snap.keySizeBytes, snap.keySizeBytes);
+        const keys = a.keyFields.map((f) => this.decode(key, 0, f));
+        const value = snap.valueBytes.subarray(i * snap.valueSizeBytes, (i + 1) * snap.valueSizeBytes);
+        entries.push({ keys, value: this.mergeValue(a, value, stride) });
+      }
+    }
+    return { desc, entries, normalize: this.normalizeBy.get(a.id) };
+  }
+
+  /** Exit-time printing of one aggregation: large integer-keyed ones without per-entry objects. */
+  printAtExit(a: AggregationSpec, write: (text: string) => void): void {
+    let packed: MapSnapshot | undefined;
+    if (a.keyFields.length > 0) {
+      const map = this.maps.get(a.map)!;
+      packed = map.snapshot();
+      if (packed.count === 0) return;
+      if (printPackedScalarAggregation(this.desc(a), a.keyFields, packed, map.valueStrideBytes, this.normalizeBy.get(a.id), this.sortOpts, write)) return;
+    }
+    const snap = this.snapshot(a, packed);
+    if (snap.entries.length) write(formatAggregation(snap, this.sortOpts));
+  }
+
+  /** clear(): every entry's data zeroed, the entries kept. */
+  zero(a: AggregationSpec): void {
+    const map = this.maps.get(a.map)!;
+    const zero = new Uint8Array(map.valueBufferSizeBytes);
+    if (a.keyFields.length === 0) {
+      // clear() zeroes the data but the aggregation still exists: keep the updated words.
+      const cur = map.lookup(ZERO_KEY);
+      if (cur) for (let c = 0; c * map.valueStrideBytes < cur.length; c++) zero.set(cur.subarray(c * map.valueStrideBytes + a.valueSize, c * map.valueStrideBytes + a.valueSize + 8), c * map.valueStrideBytes + a.valueSize);
+      map.update(ZERO_KEY, zero);
+    } else {
+      for (const k of [...map.keys()]) map.update(k, zero);
+    }
+    this.resnap(a);
+  }
+
+  /** trunc(@, n): keeps the top n (bottom |n|) entries; none without n. */
+  trunc(a: AggregationSpec, n: bigint | undefined): void {
+    this.truncMap(a, n);
+    this.resnap(a);
+  }
+
+  private truncMap(a: AggregationSpec, n: bigint | undefined): void {
+    const map = this.maps.get(a.map)!;
+    if (n === undefined || n === 0n || a.keyFields.length === 0) {
+      if (a.keyFields.length === 0) map.update(ZERO_KEY, new Uint8Array(map.valueBufferSizeBytes)); else map.clear();
+      return;
+    }
+    // Keep the top n (bottom |n|) entries as DTrace's value walk ranks them (histograms by
+    // their weighted totals, ties by key): the same order the consumer prints.
+    const packed = map.snapshot();
+    const snap = this.snapshot(a, packed);
+    const kept = new Set(truncEntries(snap, n).entries);
+    snap.entries.forEach((e, i) => {
+      if (!kept.has(e)) map.delete(packed.keyBytes.slice(i * packed.keySizeBytes, (i + 1) * packed.keySizeBytes));
+    });
+  }
+
+  /**
+   * With aggrate, printa() shows the consumer's last snapshot (dt_aggregate_snap), taken at
+   * most once per period — here on printa() and on the switchrate timer. clear()/trunc()
+   * update the snapshot of what they change.
+   */
+  snapIfDue(): void {
+    const rate = this.aggrateMs ?? 0;
+    if (rate <= 0) return;
+    const now = performance.now();
+    if (now - this.lastSnapMs < rate) return;
+    this.lastSnapMs = now;
+    for (const a of this.compiled.aggregations) this.snaps.set(a.id, this.snapshot(a));
+  }
+
+  /** What printa() shows of an aggregation. */
+  view(a: AggregationSpec): AggSnapshot {
+    if (!(this.aggrateMs && this.aggrateMs > 0)) return this.snapshot(a);
+    this.snapIfDue();
+    return this.snaps.get(a.id) ?? this.snapshot(a);
+  }
+
+  private resnap(a: AggregationSpec): void { if (this.snaps.has(a.id)) this.snaps.set(a.id, this.snapshot(a)); }
+}

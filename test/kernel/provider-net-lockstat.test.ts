@@ -173,3 +173,16 @@ test('lockstat adaptive-acquire/-release and spin-acquire/-release see the conte
   const spin = new Map(tagged(r.stdout, 'spin').map((w) => [w[0], Number(w[1])]));
   assert.ok((spin.get('acquire') ?? 0) > 0 && (spin.get('release') ?? 0) > 0, r.stdout);
 });
+
+test('-lv names the kernel events each net and lockstat probe is built on here', { skip: probeSkip('tcp', 'send') }, () => {
+  const r = dtrace(['-lv', '-n', 'tcp:::send', '-n', 'tcp:::state-change', '-n', 'lockstat:::adaptive-block']);
+  assert.equal(r.status, 0, r.stderr);
+  const sections = r.stdout.split(/\n(?= +\d+ +\w+ +vmlinux )/);
+  const of = (name: string) => sections.find((s) => new RegExp(`\\s${name}\\n`).test(s)) ?? '';
+  assert.match(of('send'), /Implemented On\n\t\ttracepoint net_dev_start_xmit\n/);
+  assert.match(of('state-change'), /Implemented On\n\t\ttracepoint inet_sock_set_state\n/);
+  const block = of('adaptive-block');
+  // lock:contention_* where the kernel has them (5.19 on), else mutex_lock and the sleep inside it.
+  if (hasRawTracepoint('contention_begin')) assert.match(block, /Implemented On\n\t\ttracepoint contention_begin, tracepoint contention_end\n/);
+  else if (block) assert.match(block, /Implemented On\n\t\tfbt::mutex_lock:entry, fbt::schedule_preempt_disabled:entry, fbt::schedule_preempt_disabled:return, fbt::mutex_lock:return\n/);
+});

@@ -71,7 +71,9 @@ test('-l lists every provider with probes here, DTrace columns and ids, fast', {
   assert.ok(all.some((p) => p.provider === 'rawtp' && p.module === 'sched' && p.name === 'sched_switch'));
   const factor = slowdown();
   console.log(`dtrace -l: ${all.length} probes in ${r.ms.toFixed(0)} ms (node ${factor.toFixed(1)}× slower than a plain machine here)`);
-  assert.ok(r.ms < 5000 * factor, `listing took ${r.ms} ms`);
+  // 5 s plus 0.1 ms a probe on a plain machine: the 6.1 guest lists 153,056 probes (fbt, rawfbt)
+  // where this host lists about 4,000.
+  assert.ok(r.ms < factor * (5000 + 0.1 * all.length), `listing took ${r.ms} ms`);
 });
 
 test('-lP, -lm, -lf, -ln and -i select probes, with the ids of the full listing', { skip }, () => {

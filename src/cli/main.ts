@@ -17,7 +17,8 @@ import { preprocess } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { RECORD_HEADER_BYTES } from '../program/spec.js';
-import { run, LoadError, catchStopSignals } from '../runtime/session.js';
+import { run, LoadError, catchStopSignals, usesUserSymbols } from '../runtime/session.js';
+import { keepProcessImage } from '../consume/usyms.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
 import { dieOfSignal } from '../bpf/sys.js';
 import { setUsdtNotices } from '../providers/usdt.js';
@@ -317,7 +318,9 @@ async function main(argv: string[]): Promise<number> {
       signals,
       onAttached: () => {
         if (watched.length === 0) return undefined;
-        for (const c of created) c.release();
+        // User frames resolve against what the target mapped while it ran: keep it at its exit.
+        const keepImage = usesUserSymbols(compiled) ? keepProcessImage : undefined;
+        for (const c of created) c.release(keepImage);
         // The run ends when every -c and -p process has exited.
         return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
       },

@@ -156,6 +156,12 @@ function verifierMessage(p: ProgramSpecData, linked: ReturnType<typeof linkInsns
   return `failed to enable probes: BPF verifier rejected program ${p.name}${where}\n  instruction ${e.insnIndex ?? '?'}: ${insnText}\n  verifier: ${reason}\n  (this is a dtrace-ts bug: please report it with the script)`;
 }
 
+/** Whether records of the program name user addresses (ustack, usym, ufunc, umod, uaddr). */
+export function usesUserSymbols(compiled: CompiledProgram): boolean {
+  return compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
+    || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
+}
+
 /** Runs a loaded program to completion; returns the exit status. */
 /** SIGINT/SIGTERM received so far, and who to tell of the next one. */
 export interface StopSignals {
@@ -556,9 +562,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
       const childDone = opts.onAttached?.();
       // User stacks and symbols are resolved from the process's mappings, which are gone once
       // it exits: while a -c/-p target lives, keep a fresh snapshot of them.
-      const usesUserSymbols = compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
-        || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
-      if (usesUserSymbols && opts.targetPid) {
+      if (usesUserSymbols(compiled) && opts.targetPid) {
         const pid = opts.targetPid;
         snapshotProcess(pid);
         snapTimer = setInterval(() => { if (existsSync(`/proc/${pid}`)) snapshotProcess(pid); }, 20);

@@ -203,7 +203,8 @@ async function main(argv: string[]): Promise<number> {
   for (const prog of programs) {
     let source = prog.source;
     if (cli.options.has('cpp') || optBool(options, 'cpp')) {
-      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [] } as never);
+      // -Xs (K&R C): a traditional cpp, which leaves __STDC__ undefined.
+      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [], traditional: options.get('stdc') === 's' });
       if ('error' in r) { stderr(r.error); killChild(); return 1; }
       source = r.source;
     }

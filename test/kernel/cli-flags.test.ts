@@ -48,3 +48,13 @@ test('-o onto a directory or a missing directory: DTrace\'s line, status 1, no s
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, "dtrace: failed to open output file '/nonexistent/out.txt': No such file or directory\n");
 });
+
+test('-C with -Xs (or -x stdc=s) preprocesses as K&R C: __STDC__ is not defined; otherwise it is', { skip }, () => {
+  const program = 'BEGIN {\n#ifdef __STDC__\nexit(1);\n#else\nexit(0);\n#endif\n}';
+  for (const flags of [['-Xs'], ['-x', 'stdc=s']]) {
+    const r = dtrace(['-q', '-C', ...flags, '-n', program]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const ansi = dtrace(['-q', '-C', '-n', program]);
+  assert.equal(ansi.status, 1, ansi.stderr);
+});

@@ -203,8 +203,7 @@ async function main(argv: string[]): Promise<number> {
   for (const prog of programs) {
     let source = prog.source;
     if (cli.options.has('cpp') || optBool(options, 'cpp')) {
-      // -Xs (K&R C): a traditional cpp, which leaves __STDC__ undefined.
-      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [], traditional: options.get('stdc') === 's' });
+      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [], traditional: options.get('stdc') === 's' /* -Xs: K&R, no __STDC__ */ });
       if ('error' in r) { stderr(r.error); killChild(); return 1; }
       source = r.source;
     }
@@ -319,9 +318,7 @@ async function main(argv: string[]): Promise<number> {
       signals,
       onAttached: () => {
         if (watched.length === 0) return undefined;
-        // User frames resolve against what the target mapped while it ran: keep it at its exit.
-        const keepImage = usesUserSymbols(compiled) ? keepProcessImage : undefined;
-        for (const c of created) c.release(keepImage);
+        for (const c of created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined); // frames of a target gone resolve
         // The run ends when every -c and -p process has exited.
         return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
       },

@@ -71,6 +71,28 @@ function optBool(o: OptionValues, name: string): boolean {
   const v = o.get(name);
   return v !== undefined && v !== 'false' && v !== 0n;
 }
+/**
+ * The macro variables of this dtrace process: `$pid`, `$ppid`, `$pgid`, `$sid`, `$uid`, `$gid`,
+ * `$euid`, `$egid` (the process group and session are the fields after `(comm)` in
+ * /proc/self/stat: Node has no getpgid/getsid), and `$target` when a -c/-p process is named.
+ */
+function processMacroVars(target: number | undefined): Record<string, number | undefined> {
+  let pgid: number | undefined;
+  let sid: number | undefined;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    pgid = Number(fields[2]);
+    sid = Number(fields[3]);
+  } catch {
+    // No /proc: $pgid and $sid stay undefined (D_MACRO_UNDEF), as where DTrace cannot tell.
+  }
+  return {
+    target, pid: process.pid, ppid: process.ppid, pgid, sid,
+    uid: process.getuid?.(), gid: process.getgid?.(), euid: process.geteuid?.(), egid: process.getegid?.(),
+  };
+}
+
 function optNum(o: OptionValues, name: string, dflt: number): number {
   const v = o.get(name);
   if (typeof v === 'bigint') return Number(v);
@@ -209,7 +231,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const ast = parse(source, sink, {
       macroArgs: [prog.kind === 'script' ? prog.label : 'dtrace', ...cli.macroArgs],
-      macroVars: { target, pid: process.pid, ppid: process.ppid, uid: process.getuid?.(), gid: process.getgid?.() },
+      macroVars: processMacroVars(target),
       defaultArgs: optBool(options, 'defaultargs'),
       argRef: optBool(options, 'argref'),
       allowEmpty: optBool(options, 'empty'),

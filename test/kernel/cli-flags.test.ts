@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, buildWorkload } from '../helpers/workloads.js';
 
@@ -57,4 +58,12 @@ test('-C with -Xs (or -x stdc=s) preprocesses as K&R C: __STDC__ is not defined;
   }
   const ansi = dtrace(['-q', '-C', '-n', program]);
   assert.equal(ansi.status, 1, ansi.stderr);
+});
+
+test('$pgid and $sid are the process group and session of dtrace (inherited from whoever ran it)', { skip }, () => {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  const [, , pgid, sid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const r = dtrace(['-q', '-n', 'BEGIN { printf("%d %d %s\\n", $pgid, $sid, $$sid); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${pgid} ${sid} ${sid}\n\n`);
 });

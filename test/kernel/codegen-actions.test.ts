@@ -169,3 +169,12 @@ test('syscall:::entry with several clauses: one shared copy of the clauses, prob
   assert.match(r.stdout, /^\s+exit_group\s+\d+$/m);
   assert.match(r.stdout, /^\s+sh\s+entry\s+\d+$/m);
 });
+
+test('copyinto() evaluates its arguments left to right, as written', { skip }, () => {
+  // n++ in each argument: the source offset is 2, the size 3, the destination offset 4.
+  const r = run('syscall::write:entry /pid == $target/ { p = (char *)alloca(8); p[0] = p[1] = p[2] = p[3] = p[4] = p[5] = p[6] = p[7] = \'.\'; ' +
+    'n = 2; copyinto(arg1 + (n++), (n++), (void *)(p + (n++))); printf("%c%c%c%c%c%c%c%c\\n", p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]); exit(0); }',
+  ['-q', '-c', '/bin/echo abcdefgh']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\.\.\.\.cde\.$/m);
+});

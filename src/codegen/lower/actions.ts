@@ -267,8 +267,10 @@ export abstract class ActionLowering extends AggregationLowering {
   private callCopyBytes(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
     // bcopy(src, dst, n); copyinto(uaddr, n, dst)
-    const [srcE, dstE, nE] = name === 'bcopy' ? [args[0]!, args[1]!, args[2]!] : [args[0]!, args[2]!, args[1]!];
-    const [src, dst, n] = this.evalArgs([srcE, dstE, nE]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+    // Arguments are evaluated left to right, as written (their side effects may depend on it).
+    const [first, second, third] = this.evalArgs([args[0]!, args[1]!, args[2]!]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+    const [src, dst, n] = name === 'bcopy' ? [first, second, third] : [first, third, second];
+    const srcE = args[0]!;
     this.copyInto(src.reg, dst.reg, n.reg, name === 'copyinto' ? 'user' : this.spaceOf(srcE, this.ct(srcE)), src.t === 'int');
     this.release(src); this.release(dst); this.release(n);
     return undefined;

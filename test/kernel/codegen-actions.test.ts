@@ -178,3 +178,9 @@ test('copyinto() evaluates its arguments left to right, as written', { skip }, (
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\.\.\.\.cde\.$/m);
 });
+
+test('bcopy() from an alloca()d source smaller than the size is a size fault, not an address fault', { skip }, () => {
+  const r = run('BEGIN { d = alloca(20); s = alloca(10); bcopy(s, d, 20); exit(0); } ERROR { exit(1); }');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /invalid size \(0x[0-9a-f]+\)/);
+});

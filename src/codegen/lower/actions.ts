@@ -365,7 +365,8 @@ export abstract class ActionLowering extends AggregationLowering {
     a.jmp('jle', n, imm(this.mem.scratchsize), ok);
     this.fault(Fault.BADSIZE, n);
     a.label(ok);
-    if (srcMayBeAlloca && space === 'kernel') this.allocaAccess(src, { reg: n }, 'read');
+    // An alloca()d source or destination too small for n bytes is a size fault.
+    if (srcMayBeAlloca && space === 'kernel') this.allocaAccess(src, { reg: n }, 'read', true);
     this.allocaAccess(dst, { reg: n }, 'write', true);
     a.mov(R2, n).alu64('and', R2, imm(0x7fffffff)).jmp('jle', R2, imm(this.mem.scratchsize), `${ok}.b`).mov(R2, imm(0)).label(`${ok}.b`);
     a.mov(R3, src).call(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);

@@ -264,7 +264,7 @@ async function main(argv: string[]): Promise<number> {
   const strsize = optNum(options, 'strsize', 256);
   // scratchsize from -x or a pragma (the store holds DTrace's 8-byte header too).
   const scratchsizeBytes = optNum(options, 'scratchsize', 256 + 8) - 8;
-  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text) });
+  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text), version: cli.options.get('version') as string | undefined });
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
     stderr('dtrace: could not enable tracing: Destructive actions not allowed');

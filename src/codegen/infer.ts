@@ -367,7 +367,7 @@ export function recordedCallType(e: A.Call, sym?: Symbols): VType | undefined {
   return undefined;
 }
 
-const STRING_FUNCS = new Set(['copyinstr', 'strjoin', 'substr', 'lltostr', 'toupper', 'tolower', 'basename', 'dirname',
+const STRING_FUNCS = new Set(['copyinstr', '__psargs', 'strjoin', 'substr', 'lltostr', 'toupper', 'tolower', 'basename', 'dirname',
   'cleanpath', 'strchr', 'strrchr', 'strstr', 'strtok', 'inet_ntoa', 'inet_ntoa6', 'inet_ntop', 'stringof', 'ulltostr']);
 
 function callType(e: A.Call): VType {

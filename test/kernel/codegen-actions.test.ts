@@ -184,3 +184,16 @@ test('bcopy() from an alloca()d source smaller than the size is a size fault, no
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /invalid size \(0x[0-9a-f]+\)/);
 });
+
+test('curpsinfo->pr_psargs is the whole command line, the arguments separated by spaces', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrace-ts-'));
+  const script = join(dir, 'getpid.sh');
+  writeFileSync(script, 'echo $$ >/dev/null\n');
+  try {
+    const r = run('syscall::getpid:entry /pid == $target/ { printf("[%s]\\n", curpsinfo->pr_psargs); exit(0); }', ['-c', `/bin/sh ${script} one two`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `[/bin/sh ${script} one two]\n\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -33,3 +33,10 @@ test('struct values are assigned into struct members, from and to globals and cl
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '1 2 3 4 5 6 7 8\n\n');
 });
+
+test('global arrays of 1-byte elements are indexed, read, printed as strings and passed as addresses', { skip }, () => {
+  const r = run('uint8_t a[20]; char c[3]; BEGIN { a[0] = 0x10; a[1] = 0x80; a[19] = 0xff; c[0] = 104; c[1] = 105; ' +
+    'printf("%d %d %d %s %s\\n", a[0], a[1], a[2], c, link_ntop(ARPHRD_INFINIBAND, a)); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '16 128 0 hi 10:80:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:ff\n\n');
+});

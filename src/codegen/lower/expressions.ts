@@ -12,6 +12,11 @@ import { StorageLowering } from './storage.js';
 
 export abstract class ExpressionLowering extends StorageLowering {
   protected override evalInt(e: A.Expr): Extract<Val, { t: 'int' }> {
+    // A global byte array (kept as a string) decays to its address too.
+    const ct = unparen(e).kind === 'Ident' ? this.ct(e) : undefined;
+    const arr = ct && resolve(ct);
+    const bytes = arr?.kind === 'array' ? this.byteArrayGlobal(e, arr.length) : undefined;
+    if (bytes !== undefined) return { t: 'int', reg: bytes, type: U64 };
     const v = this.expr(e, false);
     if (!v) throw new LowerError('expression has no value', e);
     if (v.t === 'obj') return { t: 'int', reg: v.reg, type: U64 }; // an array decays to its address

@@ -73,7 +73,7 @@ translator psinfo_t < struct task_struct *T > {
 	pr_ttydev = (uintptr_t)T->signal->tty;
 	pr_fname = T->comm;
 	pr_psargs = T->mm == NULL ? stringof(T->comm) :
-	    copyinstr(T->mm->arg_start, T->mm->arg_end - T->mm->arg_start);
+	    __psargs(T->mm->arg_start, T->mm->arg_end - T->mm->arg_start);
 	pr_wstat = T->exit_code;
 	pr_argv = T->mm == NULL ? 0 : T->mm->arg_start;
 	pr_envp = T->mm == NULL ? 0 : T->mm->env_start;

@@ -445,6 +445,10 @@ export const PTRACE_SEIZE = 0x4206;
 export const PTRACE_O_TRACEEXEC = 0x10;
 export const PTRACE_O_EXITKILL = 0x100000;
 export const PTRACE_EVENT_EXEC = 4;
+export const PTRACE_SETOPTIONS = 0x4200;
+export const PTRACE_LISTEN = 0x4208;
+export const PTRACE_O_TRACEEXIT = 0x40;
+export const PTRACE_EVENT_EXIT = 6;
 
 /** ptrace(request, pid, addr, data); returns the result or -errno (callers decide what is fatal). */
 export function ptraceTry(request: number, pid: number, addr: number, data: number): number {

@@ -120,6 +120,8 @@ export const BUILTIN_FUNCTIONS: ReadonlyMap<string, BuiltinFunction> = new Map([
   S('bcopy', 'void(void *, void *, size_t)'),
   S('copyin', 'void *(uintptr_t, size_t)'),
   S('copyinstr', 'string(uintptr_t, [size_t])'),
+  // The D library's psinfo_t translator: a process's argument area (NUL-separated) as one line.
+  S('__psargs', 'string(uintptr_t, size_t)'),
   S('copyinto', 'void(uintptr_t, size_t, void *)'),
   S('strlen', 'size_t(const char *)'),
   S('strjoin', 'string(const char *, const char *)'),

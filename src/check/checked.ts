@@ -27,6 +27,8 @@ export interface CheckOptions {
   library?: () => Program[];
   /** scratchsize option, for alloca() size checks (default 256 + 8). */
   scratchsizeBytes?: number;
+  /** Option `version` (-x version=V): built-ins introduced later are not defined. */
+  version?: string;
 }
 
 /** A D variable: global, thread-local (`self->`) or clause-local (`this->`), scalar or associative. */

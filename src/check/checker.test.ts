@@ -256,3 +256,15 @@ test('DTrace wording of declaration and printa errors', () => {
   expectError('BEGIN { printf("%*d", "", 1); }', 'D_PRINTF_DYN_TYPE',
     'printf( ) argument #2 is incompatible with conversion #1 prototype:\n\tconversion: % * d\n\t prototype: int\n\t  argument: string');
 });
+
+test('option version: built-ins introduced after it are not defined (names free for variables); later ones stay', () => {
+  // strstr & co. came with D 1.1: a 1.0 program may declare variables of those names.
+  expectClean('#pragma D option version=1.0\nint strstr; int substr; int freopen; BEGIN { strstr = 1; x = strlen("a"); }');
+  expectError('#pragma D option version=1.1\nint strstr;', 'D_DECL_IDRED', 'identifier redeclared: strstr');
+  expectError('#pragma D option version=1.0\nBEGIN { x = strstr("a", "b"); }', 'D_FUNC_UNDEF', 'undefined function name: strstr');
+  expectError('#pragma D option version=1.2\nBEGIN { x = htonl(1); }', 'D_FUNC_UNDEF', 'undefined function name: htonl');
+  // -x version reaches the checker as an option.
+  const sink = new DiagnosticSink();
+  check(parse(makeSource('t.d', 'BEGIN { x = tolower("A"); }'), sink, {}), sink, { strsize: 256, destructive: false, version: '1.7' });
+  assert.equal(sink.errors[0]?.tag, 'D_FUNC_UNDEF');
+});

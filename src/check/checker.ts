@@ -56,6 +56,7 @@ class Checker extends ClauseChecks {
       }
       this.libraryMode = false;
     }
+    if (this.opts.version !== undefined) this.hideBuiltinsAfter(this.opts.version);
     try {
       this.processItems(this.program, 'decl');
       this.processItems(this.program, 'clauses');

@@ -17,8 +17,9 @@ import { preprocess } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { RECORD_HEADER_BYTES } from '../program/spec.js';
-import { run, LoadError, catchStopSignals } from '../runtime/session.js';
+import { run, LoadError, catchStopSignals, usesUserSymbols } from '../runtime/session.js';
 import { exportOptions } from '../api/export-options.js';
+import { keepProcessImage } from '../consume/usyms.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
 import { dieOfSignal } from '../bpf/sys.js';
 import { setUsdtNotices } from '../providers/usdt.js';
@@ -71,6 +72,28 @@ function optBool(o: OptionValues, name: string): boolean {
   const v = o.get(name);
   return v !== undefined && v !== 'false' && v !== 0n;
 }
+/**
+ * The macro variables of this dtrace process: `$pid`, `$ppid`, `$pgid`, `$sid`, `$uid`, `$gid`,
+ * `$euid`, `$egid` (the process group and session are the fields after `(comm)` in
+ * /proc/self/stat: Node has no getpgid/getsid), and `$target` when a -c/-p process is named.
+ */
+function processMacroVars(target: number | undefined): Record<string, number | undefined> {
+  let pgid: number | undefined;
+  let sid: number | undefined;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    pgid = Number(fields[2]);
+    sid = Number(fields[3]);
+  } catch {
+    // No /proc: $pgid and $sid stay undefined (D_MACRO_UNDEF), as where DTrace cannot tell.
+  }
+  return {
+    target, pid: process.pid, ppid: process.ppid, pgid, sid,
+    uid: process.getuid?.(), gid: process.getgid?.(), euid: process.geteuid?.(), egid: process.getegid?.(),
+  };
+}
+
 function optNum(o: OptionValues, name: string, dflt: number): number {
   const v = o.get(name);
   if (typeof v === 'bigint') return Number(v);
@@ -201,13 +224,13 @@ async function main(argv: string[]): Promise<number> {
   for (const prog of programs) {
     let source = prog.source;
     if (cli.options.has('cpp') || optBool(options, 'cpp')) {
-      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [] } as never);
+      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [], traditional: options.get('stdc') === 's' /* -Xs: K&R, no __STDC__ */ });
       if ('error' in r) { stderr(r.error); killChild(); return 1; }
       source = r.source;
     }
     const ast = parse(source, sink, {
       macroArgs: [prog.kind === 'script' ? prog.label : 'dtrace', ...cli.macroArgs],
-      macroVars: { target, pid: process.pid, ppid: process.ppid, uid: process.getuid?.(), gid: process.getgid?.() },
+      macroVars: processMacroVars(target),
       defaultArgs: optBool(options, 'defaultargs'),
       argRef: optBool(options, 'argref'),
       allowEmpty: optBool(options, 'empty'),
@@ -240,7 +263,7 @@ async function main(argv: string[]): Promise<number> {
   const strsize = optNum(options, 'strsize', 256);
   // scratchsize from -x or a pragma (the store holds DTrace's 8-byte header too).
   const scratchsizeBytes = optNum(options, 'scratchsize', 256 + 8) - 8;
-  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text) });
+  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text), version: cli.options.get('version') as string | undefined });
   if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
   if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
     stderr('dtrace: could not enable tracing: Destructive actions not allowed');
@@ -316,7 +339,7 @@ async function main(argv: string[]): Promise<number> {
       signals,
       onAttached: () => {
         if (watched.length === 0) return undefined;
-        for (const c of created) c.release();
+        for (const c of created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined); // frames of a target gone resolve
         // The run ends when every -c and -p process has exited.
         return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
       },

@@ -19,6 +19,8 @@ export interface ProcessSnapshot {
   /** Module of each file-backed mapping, by mapping start. */
   moduleOfMapping: Map<number, ProcessModule>;
   takenAtMs: number;
+  /** Addresses found in no file-backed mapping even in a snapshot taken after they were seen. */
+  misses: Set<number>;
 }
 
 export interface UserSymbol {
@@ -36,11 +38,13 @@ export interface UserSymbol {
 const snapshots = new Map<number, ProcessSnapshot>();
 /** How stale a snapshot may be before a miss re-reads the maps of a live process (dlopen). */
 const REFRESH_AFTER_MS = 10;
+/** How many distinct unknown addresses of a process may each force a re-read of its maps. */
+const MAX_FORCED_REFRESHES = 256;
 
 function takeSnapshot(pid: number, maps: MapEntry[], modules: ProcessModule[]): ProcessSnapshot {
   const moduleOfMapping = new Map<number, ProcessModule>();
   for (const mod of modules) for (const m of mod.mappings) moduleOfMapping.set(m.start, mod);
-  return { pid, maps: [...maps].sort((a, b) => a.start - b.start), modules, moduleOfMapping, takenAtMs: Date.now() };
+  return { pid, maps: [...maps].sort((a, b) => a.start - b.start), modules, moduleOfMapping, takenAtMs: Date.now(), misses: new Set() };
 }
 
 /**
@@ -56,6 +60,16 @@ export function snapshotProcess(pid: number): ProcessSnapshot | undefined {
   } catch {
     return snapshots.get(pid);
   }
+}
+
+/**
+ * Keeps what a process has mapped and the symbol tables of its objects, read now while it is
+ * still mapped (at its exit stop, or after an execve): records drained after it is gone still
+ * resolve, even when an object was deleted or lives in another mount namespace.
+ */
+export function keepProcessImage(pid: number): void {
+  const snap = snapshotProcess(pid);
+  if (snap?.pid === pid) for (const mod of snap.modules) moduleElf(mod, pid);
 }
 
 /** Builds a snapshot from given maps (tests, or a consumer that captured them itself). */
@@ -78,10 +92,17 @@ function mappingFor(pid: number, addr: number): { snap: ProcessSnapshot; map: Ma
   // Not mapped, or mapped anonymously in a snapshot that may predate an exec or a dlopen: look
   // again while the process lives.
   const stale = !map || !snap.moduleOfMapping.has(map.start);
-  if (stale && Date.now() - snap.takenAtMs > REFRESH_AFTER_MS && existsSync(`/proc/${pid}`)) {
+  // A fresh snapshot may still predate the record (taken while the dynamic linker was mapping
+  // the libraries): an address not yet known to miss is looked for again once.
+  const firstMiss = stale && !snap.misses.has(addr) && snap.misses.size < MAX_FORCED_REFRESHES;
+  if (stale && (firstMiss || Date.now() - snap.takenAtMs > REFRESH_AFTER_MS) && existsSync(`/proc/${pid}`)) {
     // A library loaded after the snapshot; look again once.
+    const misses = snap.misses;
     snap = snapshotProcess(pid) ?? snap;
     map = mappingAt(snap.maps, addr);
+    // Misses stay known across refreshes: garbage frames are not looked for again and again.
+    for (const m of misses) snap.misses.add(m);
+    if (!map || !snap.moduleOfMapping.has(map.start)) snap.misses.add(addr);
   }
   return map ? { snap, map } : undefined;
 }

@@ -133,6 +133,14 @@ test('macro arguments and variables', () => {
   assert.equal(stmtExpr('$1').kind, 'MacroVar');
 });
 
+test('#pragma D option defaultargs in a script: a missing $N is 0 and $$N "" from that line on', () => {
+  const noArgs: ParseOptions = { macroArgs: ['t.d'] };
+  assert.equal(firstError('#pragma D option defaultargs\nBEGIN { x = $1; y = $$2; }', noArgs), 'no error');
+  const c = parseOk('#pragma D option defaultargs\nBEGIN { x = $1; }', noArgs).items.find((i) => i.kind === 'Clause') as A.Clause;
+  assert.equal(((c.body[0] as A.ExprStmt).expr as A.Assign).value.kind, 'IntLit');
+  assert.equal(firstError('BEGIN { x = $1; }', noArgs).endsWith('macro argument $1 is not defined'), true);
+});
+
 test('probe descriptions fill from the right', () => {
   const probes = (parseOk('a:b, c:d:e:f, g {}').items[0] as A.Clause).probes;
   assert.deepEqual(probes.map((p) => [p.provider, p.module, p.function, p.name]), [['', '', 'a', 'b'], ['c', 'd', 'e', 'f'], ['', '', '', 'g']]);

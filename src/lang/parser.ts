@@ -224,6 +224,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         if (args.length === 0) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma option', s); return; }
         // Compiler flags take effect for the rest of this program as soon as the line is lexed.
         if (args[0]!.text === 'pspec') lx.pspec = true;
+        // A missing $N is 0 (and $$N "") from here on, as with -x defaultargs.
+        if (args[0]!.text === 'defaultargs' && lx.macros) lx.macros.defaultArgs = true;
         break;
       case 'attributes': {
         if (args.length < 2) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma attributes', s); return; }

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import {
   spawnProcess, waitProcess, killProcess, ptraceTry, pidfdOpenTry, pipeCloexec, closeFd, watchReadable, type FdWatch,
   WALL, WNOHANG, PTRACE_SEIZE, PTRACE_CONT, PTRACE_DETACH, PTRACE_O_TRACEEXEC, PTRACE_O_EXITKILL, PTRACE_EVENT_EXEC,
+  PTRACE_SETOPTIONS, PTRACE_LISTEN, PTRACE_O_TRACEEXIT, PTRACE_EVENT_EXIT, type WaitResult,
 } from '../bpf/sys.js';
 
 const SIGKILL = 9;
@@ -81,46 +82,76 @@ export interface CreatedProcess extends WatchedProcess {
   readonly executable: string;
   /** True while stopped after its execve (ptrace); false when held before exec by the stub. */
   readonly heldAfterExec: boolean;
-  /** Lets it run. */
-  release(): void;
+  /**
+   * Lets it run. With `beforeExit`, a target held after its execve stays traced: `beforeExit`
+   * runs while its image is still mapped — at each later execve and at its exit (ptrace's exit
+   * stop) — so what it mapped while running can still be read (DTrace keeps a process handle).
+   */
+  release(beforeExit?: (pid: number) => void): void;
   /** SIGKILL if still running (the run ended first, or failed). */
   kill(): void;
 }
 
-/** Watches `pid` until it exits: pidfd_open when the kernel has it, else polling /proc. */
-function watchExit(pid: number, reap: boolean): { exited: Promise<void>; close(): void } {
+/** A ptrace stop of a traced child, as wait4 reported it. */
+type StopReport = Extract<WaitResult, { kind: 'stopped' }>;
+
+/**
+ * Watches `pid` until it exits: pidfd_open when the kernel has it, else polling /proc. A child
+ * still traced after its release (traceStops) also reports its ptrace stops: those wake us
+ * through SIGCHLD (a pidfd only wakes at the exit), with a slow poll as a safety net.
+ */
+function watchExit(pid: number, reap: boolean): { exited: Promise<void>; close(): void; traceStops(onStop: (w: StopReport) => void): void } {
   let resolveExit!: () => void;
   const exited = new Promise<void>((r) => { resolveExit = r; });
   let watch: FdWatch | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopTimer: NodeJS.Timeout | undefined;
+  let stopHandler: ((w: StopReport) => void) | undefined;
   let pidfd = -1;
   let done = false;
   const close = () => {
     if (watch) { watch.close(); watch = undefined; }
     if (timer) { clearInterval(timer); timer = undefined; }
+    if (stopTimer) { clearInterval(stopTimer); stopTimer = undefined; }
+    if (stopHandler) { process.off('SIGCHLD', onEvent); stopHandler = undefined; }
     if (pidfd >= 0) { closeFd(pidfd); pidfd = -1; }
   };
   const gone = (): boolean => {
     if (reap) {
-      try {
-        const w = waitProcess(pid, WNOHANG | WALL, 'wait for the traced command');
-        return w.kind === 'exited' || w.kind === 'signaled';
-      } catch {
-        return true; // ECHILD: already reaped
+      for (;;) {
+        let w: WaitResult;
+        try {
+          w = waitProcess(pid, WNOHANG | WALL, 'wait for the traced command');
+        } catch {
+          return true; // ECHILD: already reaped
+        }
+        if (w.kind === 'exited' || w.kind === 'signaled') return true;
+        if (w.kind !== 'stopped' || !stopHandler) return false;
+        stopHandler(w);
       }
     }
     return !existsSync(`/proc/${pid}`) || /^State:\s+[ZX]/m.test(procStatus(pid));
   };
-  const onEvent = () => {
+  function onEvent(): void {
     if (done || !gone()) return;
     done = true;
     close();
     resolveExit();
-  };
+  }
   pidfd = pidfdOpenTry(pid);
   if (pidfd >= 0) watch = watchReadable(pidfd, onEvent);
   else timer = setInterval(onEvent, 50);
-  return { exited, close: () => { done = true; close(); } };
+  return {
+    exited,
+    close: () => { done = true; close(); },
+    traceStops(onStop) {
+      if (done || stopHandler) return;
+      stopHandler = onStop;
+      process.on('SIGCHLD', onEvent);
+      stopTimer = setInterval(onEvent, 100);
+      stopTimer.unref();
+    },
+  };
 }
 
 function readCmdline(pid: number): string {
@@ -200,8 +231,18 @@ export function createProcess(cmd: string): CreatedProcess {
     heldAfterExec: stoppedAtExec,
     exited: watch.exited,
     close: watch.close,
-    release() {
-      if (stoppedAtExec) { stoppedAtExec = false; ptraceTry(PTRACE_DETACH, pid, 0, 0); }
+    release(beforeExit) {
+      if (stoppedAtExec) {
+        stoppedAtExec = false;
+        const traced = beforeExit !== undefined && running
+          && ptraceTry(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) === 0;
+        if (traced) {
+          watch.traceStops((w) => resumeTraced(pid, w, beforeExit));
+          ptraceTry(PTRACE_CONT, pid, 0, 0);
+        } else {
+          ptraceTry(PTRACE_DETACH, pid, 0, 0);
+        }
+      }
       go();
     },
     kill() {
@@ -210,9 +251,35 @@ export function createProcess(cmd: string): CreatedProcess {
       killProcess(pid, SIGKILL);
       if (writeOpen) { writeOpen = false; closeFd(writeEnd); }
       watch.close();
-      try { waitProcess(pid, WALL, 'reap the -c command'); } catch { /* reaped */ }
+      // A traced target may still report a stop on its way out (older kernels stop at the exit
+      // event even when killed): resume it until it is reaped.
+      for (let i = 0; i < 100; i++) {
+        let w: WaitResult;
+        try { w = waitProcess(pid, WALL, 'reap the -c command'); } catch { break; /* reaped */ }
+        if (w.kind !== 'stopped') break;
+        ptraceTry(PTRACE_CONT, pid, 0, 0);
+      }
     },
   };
+}
+
+/** Stopping signals: a group-stop for one of them keeps the target stopped (PTRACE_LISTEN). */
+const STOP_SIGNALS = new Set([19 /* SIGSTOP */, 20 /* SIGTSTP */, 21 /* SIGTTIN */, 22 /* SIGTTOU */]);
+
+/**
+ * Resumes a released target still traced for its exit stop: the stop is invisible to it. An
+ * exec or exit event runs `beforeExit` first; a signal is delivered as it would have been; a
+ * group-stop stays a stop.
+ */
+function resumeTraced(pid: number, w: StopReport, beforeExit: (pid: number) => void): void {
+  if (w.event === PTRACE_EVENT_EXIT || w.event === PTRACE_EVENT_EXEC) {
+    try { beforeExit(pid); } finally { ptraceTry(PTRACE_CONT, pid, 0, 0); }
+  } else if (w.event === PTRACE_EVENT_STOP) {
+    if (STOP_SIGNALS.has(w.signal)) ptraceTry(PTRACE_LISTEN, pid, 0, 0);
+    else ptraceTry(PTRACE_CONT, pid, 0, 0);
+  } else {
+    ptraceTry(PTRACE_CONT, pid, 0, w.signal);
+  }
 }
 
 /**

@@ -87,6 +87,12 @@ export interface DropCounts {
   specunavail: bigint;
 }
 
+/** Whether records of the program name user addresses (ustack, usym, ufunc, umod, uaddr). */
+export function usesUserSymbols(compiled: CompiledProgram): boolean {
+  return compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
+    || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
+}
+
 /** Poll period while the producer is busy (see ringbuf.ts: no wake-ups then). */
 const BUSY_POLL_MS = 1;
 const ZERO_KEY = new Uint8Array(4);
@@ -231,8 +237,7 @@ export class Session {
     try {
       toAttach.forEach((p, i) => {
         const provider = providers.find((x) => x.name === p.spec.provider);
-        if (provider) this.links.push(...provider.attach(p.plan, p.prog, (line) => this.output.err(`dtrace: warning: ${line}
-`)));
+        if (provider) this.links.push(...provider.attach(p.plan, p.prog, (line) => this.output.err(`dtrace: warning: ${line}\n`)));
         progress?.update(i + 1, toAttach.length);
       });
     } finally {
@@ -246,9 +251,7 @@ export class Session {
    */
   private keepTargetSymbols(): NodeJS.Timeout | undefined {
     const compiled = this.compiled;
-    const usesUserSymbols = compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
-      || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
-    if (!usesUserSymbols || !this.opts.targetPid) return undefined;
+    if (!usesUserSymbols(compiled) || !this.opts.targetPid) return undefined;
     const pid = this.opts.targetPid;
     snapshotProcess(pid);
     return setInterval(() => { if (existsSync(`/proc/${pid}`)) snapshotProcess(pid); }, 20);

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, buildWorkload } from '../helpers/workloads.js';
 
@@ -47,4 +48,22 @@ test('-o onto a directory or a missing directory: DTrace\'s line, status 1, no s
   const missing = dtrace(['-o', '/nonexistent/out.txt', '-n', 'BEGIN { exit(0); }']);
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, "dtrace: failed to open output file '/nonexistent/out.txt': No such file or directory\n");
+});
+
+test('-C with -Xs (or -x stdc=s) preprocesses as K&R C: __STDC__ is not defined; otherwise it is', { skip }, () => {
+  const program = 'BEGIN {\n#ifdef __STDC__\nexit(1);\n#else\nexit(0);\n#endif\n}';
+  for (const flags of [['-Xs'], ['-x', 'stdc=s']]) {
+    const r = dtrace(['-q', '-C', ...flags, '-n', program]);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const ansi = dtrace(['-q', '-C', '-n', program]);
+  assert.equal(ansi.status, 1, ansi.stderr);
+});
+
+test('$pgid and $sid are the process group and session of dtrace (inherited from whoever ran it)', { skip }, () => {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  const [, , pgid, sid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const r = dtrace(['-q', '-n', 'BEGIN { printf("%d %d %s\\n", $pgid, $sid, $$sid); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${pgid} ${sid} ${sid}\n\n`);
 });

@@ -5,6 +5,7 @@
  * format with map fds and kfunc BTF ids filled in.
  */
 import { type Insn, slots, isLdImm64, Class, JmpOp } from './insn.js';
+import { relaxFarJumps } from './relax.js';
 
 export interface Subprograms {
   /** Instructions of a subprogram by name (its first instruction is its entry). */
@@ -20,7 +21,7 @@ export class LinkError extends Error {
  * the same label name in two subprograms does not clash.
  */
 export function link(main: Insn[], subs: Subprograms = { get: () => undefined }): Insn[] {
-  const pieces: { name: string; insns: Insn[] }[] = [{ name: '', insns: main }];
+  const pieces: { name: string; insns: Insn[] }[] = [{ name: '', insns: relaxFarJumps(main) }];
   const placed = new Map<string, number>(); // subprogram name → piece index
   for (let p = 0; p < pieces.length; p++) {
     for (const i of pieces[p]!.insns) {
@@ -28,7 +29,7 @@ export function link(main: Insn[], subs: Subprograms = { get: () => undefined })
         const body = subs.get(i.callee);
         if (!body) throw new LinkError(`call to unknown subprogram ${i.callee}`);
         placed.set(i.callee, pieces.length);
-        pieces.push({ name: i.callee, insns: body });
+        pieces.push({ name: i.callee, insns: relaxFarJumps(body) });
       }
     }
   }

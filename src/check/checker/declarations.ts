@@ -9,6 +9,7 @@ import { typedef, resolve, typeName, sameType, memberOf, type CType, type Struct
 import { fail } from '../abort.js';
 import { resolveSpecifier, applyDeclarator, resolveTypeName } from '../decl.js';
 import { lookupBuiltinFunction } from '../../builtins/signatures.js';
+import { builtinsAfter } from '../../builtins/versions.js';
 import { type InlineInfo, type TranslatorInfo, type VariableInfo } from '../checked.js';
 import { ID_REF, Info, declName, idkindName } from './rules.js';
 import { OperatorChecks } from './operators.js';
@@ -156,7 +157,7 @@ export abstract class DeclarationChecks extends OperatorChecks {
     walkExpr(e, (x) => {
       if (x.kind === 'Call') {
         const g = this.globals.get(x.callee.name);
-        if (!lookupBuiltinFunction(x.callee.name)) {
+        if (!lookupBuiltinFunction(x.callee.name) || g?.kind !== 'function') {
           if (g) fail('D_FUNC_IDKIND', `${idkindName(g)} '${x.callee.name}' may not be referenced as a function`, x.callee.span);
           fail('D_FUNC_UNDEF', `undefined function name: ${x.callee.name}`, x.callee.span);
         }
@@ -186,6 +187,12 @@ export abstract class DeclarationChecks extends OperatorChecks {
     for (const a of p.args) {
       const eq = a.indexOf('=');
       this.options.push(eq < 0 ? [a, undefined] : [a.slice(0, eq), a.slice(eq + 1)]);
+      if (eq >= 0 && a.slice(0, eq) === 'version') this.hideBuiltinsAfter(a.slice(eq + 1));
     }
+  }
+
+  /** A program written for an older D: the built-ins introduced since are not defined. */
+  protected hideBuiltinsAfter(version: string): void {
+    for (const name of builtinsAfter(version)) if (this.globals.get(name)?.kind === 'function') this.globals.delete(name);
   }
 }

@@ -320,7 +320,8 @@ export abstract class IdentifierChecks extends CheckerState {
   protected cookCall(e: Call): Info {
     const fn = lookupBuiltinFunction(e.callee.name);
     const g = this.lookupGlobal(e.callee.name);
-    if (!fn || (g && g.kind !== 'function')) {
+    // A built-in hidden by option version (or redeclared) is no function here.
+    if (!fn || !g || g.kind !== 'function') {
       if (g && g.kind !== 'function') fail('D_FUNC_IDKIND', `${idkindName(g)} '${e.callee.name}' may not be referenced as a function`, e.callee.span);
       fail('D_FUNC_UNDEF', `undefined function name: ${e.callee.name}`, e.callee.span);
     }

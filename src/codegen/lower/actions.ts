@@ -44,6 +44,7 @@ export abstract class ActionLowering extends AggregationLowering {
     ['setopt', ActionLowering.prototype.callSetopt],
     ['strlen', ActionLowering.prototype.callStrlen],
     ['copyinstr', ActionLowering.prototype.callCopyinstr],
+    ['__psargs', ActionLowering.prototype.callPsargs],
     ['speculation', ActionLowering.prototype.callSpeculation],
     ['speculate', ActionLowering.prototype.callSpeculate],
     ['commit', ActionLowering.prototype.callCommitDiscard],
@@ -213,6 +214,39 @@ export abstract class ActionLowering extends AggregationLowering {
     return { t: 'str', reg: p.reg };
   }
 
+  /**
+   * `__psargs(start, len)`: the user bytes [start, start + len) — a process's arguments, each
+   * NUL-terminated — as one string, the arguments separated by spaces (pr_psargs), cut to
+   * strsize. A bounded loop turns every NUL but the last into a space.
+   */
+  private callPsargs(e: A.Call, args: A.Expr[]): Val | undefined {
+    const a = this.asm;
+    const p = this.evalInt(args[0]!);
+    const n = this.evalInt(args[1]!);
+    const off = this.tmpSlot(e);
+    const max = this.mem.strsize;
+    const empty = a.newLabel('psempty'), read = a.newLabel('psread'), loop = a.newLabel('psloop'), next = a.newLabel('psnext'), done = a.newLabel('psdone'), cut = a.newLabel('pscut');
+    // n = min(len, strsize); nothing to read when len <= 0.
+    a.jmp('jsle', n.reg, imm(0), empty).jmp('jle', n.reg, imm(max), read).mov(n.reg, imm(max));
+    a.label(read).mov(R1, R9).alu64('add', R1, imm(off)).mov(R2, n.reg).mov(R3, p.reg).call(Helper.probe_read_user);
+    const ok = a.newLabel('psok');
+    a.jmp('jeq', R0, imm(0), ok);
+    this.fault(Fault.BADADDR, p.reg);
+    a.label(ok).mov(R2, imm(0));
+    // i in R2 from 0 while i < n - 1: a NUL becomes a space; the byte at n is the terminator.
+    a.label(loop).mov(R3, n.reg).alu64('sub', R3, imm(1)).jmp('jge', R2, R3, done).jmp('jge', R2, imm(max), done);
+    a.mov(R1, R9).alu64('add', R1, imm(off)).alu64('add', R1, R2).ldx(1, R4, R1, 0).jmp('jne', R4, imm(0), next);
+    // Two NULs in a row end the arguments (an argument area padded after a process retitled itself).
+    a.ldx(1, R4, R1, 1).jmp('jeq', R4, imm(0), cut).st(1, R1, 0, 0x20);
+    a.label(next).alu64('add', R2, imm(1)).ja(loop);
+    a.label(cut).mov(n.reg, R2).ja(done);
+    a.label(empty).mov(n.reg, imm(0));
+    a.label(done).jmp('jgt', n.reg, imm(max), empty).mov(R1, R9).alu64('add', R1, imm(off)).alu64('add', R1, n.reg).st(1, R1, 0, 0);
+    this.release(n);
+    a.mov(p.reg, R9).alu64('add', p.reg, imm(off));
+    return { t: 'str', reg: p.reg };
+  }
+
   private callSpeculation(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     // The first free buffer, claimed with compare-and-exchange; 0 when none is free.
@@ -267,8 +301,10 @@ export abstract class ActionLowering extends AggregationLowering {
   private callCopyBytes(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
     // bcopy(src, dst, n); copyinto(uaddr, n, dst)
-    const [srcE, dstE, nE] = name === 'bcopy' ? [args[0]!, args[1]!, args[2]!] : [args[0]!, args[2]!, args[1]!];
-    const [src, dst, n] = this.evalArgs([srcE, dstE, nE]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+    // Arguments are evaluated left to right, as written (their side effects may depend on it).
+    const [first, second, third] = this.evalArgs([args[0]!, args[1]!, args[2]!]) as [Val, Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+    const [src, dst, n] = name === 'bcopy' ? [first, second, third] : [first, third, second];
+    const srcE = args[0]!;
     this.copyInto(src.reg, dst.reg, n.reg, name === 'copyinto' ? 'user' : this.spaceOf(srcE, this.ct(srcE)), src.t === 'int');
     this.release(src); this.release(dst); this.release(n);
     return undefined;
@@ -363,7 +399,8 @@ export abstract class ActionLowering extends AggregationLowering {
     a.jmp('jle', n, imm(this.mem.scratchsize), ok);
     this.fault(Fault.BADSIZE, n);
     a.label(ok);
-    if (srcMayBeAlloca && space === 'kernel') this.allocaAccess(src, { reg: n }, 'read');
+    // An alloca()d source or destination too small for n bytes is a size fault.
+    if (srcMayBeAlloca && space === 'kernel') this.allocaAccess(src, { reg: n }, 'read', true);
     this.allocaAccess(dst, { reg: n }, 'write', true);
     a.mov(R2, n).alu64('and', R2, imm(0x7fffffff)).jmp('jle', R2, imm(this.mem.scratchsize), `${ok}.b`).mov(R2, imm(0)).label(`${ok}.b`);
     a.mov(R3, src).call(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);

@@ -12,6 +12,11 @@ import { StorageLowering } from './storage.js';
 
 export abstract class ExpressionLowering extends StorageLowering {
   protected override evalInt(e: A.Expr): Extract<Val, { t: 'int' }> {
+    // A global byte array (kept as a string) decays to its address too.
+    const ct = unparen(e).kind === 'Ident' ? this.ct(e) : undefined;
+    const arr = ct && resolve(ct);
+    const bytes = arr?.kind === 'array' ? this.byteArrayGlobal(e, arr.length) : undefined;
+    if (bytes !== undefined) return { t: 'int', reg: bytes, type: U64 };
     const v = this.expr(e, false);
     if (!v) unchecked('a void expression used as a value');
     if (v.t === 'obj') return { t: 'int', reg: v.reg, type: U64 }; // an array decays to its address
@@ -297,7 +302,7 @@ export abstract class ExpressionLowering extends StorageLowering {
         // `s = NULL` stores the NULL string; any other pointer is read as characters.
         val = val.t === 'int' && this.env.checked.constValue(e.value) === 0n ? { t: 'str', reg: val.reg } : this.asStr(val, e.value, this.spaceOf(e.value, this.ct(e.value)));
       }
-      else if (val.t === 'obj' && this.typeOf(target).t === 'int') {
+      else if (val.t === 'obj' && this.typeOf(target).t === 'int' && !this.isStructTyped(target)) {
         // An array assigned to a pointer: its address.
         val = { t: 'int', reg: val.reg, type: U64 };
       } else if (val.t === 'obj') {
@@ -313,6 +318,12 @@ export abstract class ExpressionLowering extends StorageLowering {
     this.store(target, val, e);
     if (discard) { this.release(val); return undefined; }
     return val;
+  }
+
+  /** A struct or union member or element (exprType calls it an integer; the checker knows). */
+  private isStructTyped(e: A.Expr): boolean {
+    const t = this.ct(e);
+    return t !== undefined && resolve(t).kind === 'struct';
   }
 
   protected store(target: A.Expr, val: Val, node: A.Expr): void {

@@ -197,7 +197,9 @@ export abstract class MemoryLowering extends ClauseContext {
     const elem = r.kind === 'pointer' ? r.target : r.element;
     const size = Math.max(1, sizeOf(elem, this.mem.strsize));
     let base: Place;
-    if (r.kind === 'array') {
+    const bytes = r.kind === 'array' ? this.byteArrayGlobal(e.object, r.length) : undefined;
+    if (bytes !== undefined) base = { reg: bytes, ctype: elem, space: 'kernel', direct: true };
+    else if (r.kind === 'array') {
       const w = write ? this.writableObj(e.object) : undefined;
       if (w) base = { ...w, ctype: elem };
       else {
@@ -224,6 +226,21 @@ export abstract class MemoryLowering extends ClauseContext {
     this.asm.alu64('mul', ix.reg, imm(size)).alu64('add', base.reg, ix.reg);
     this.release(ix);
     return base;
+  }
+
+  /**
+   * A global array of 1-byte elements (`char`, `int8_t`, `uint8_t`) is kept as a string (its
+   * value type): its elements are the bytes of that slot, addressed directly (no NULL-string
+   * marker check). The address, in a fresh register; undefined for anything else.
+   */
+  protected byteArrayGlobal(obj: A.Expr, length: number | undefined): Reg | undefined {
+    const x = unparen(obj);
+    if (x.kind !== 'Ident' || length === undefined || length > this.mem.strsize) return undefined;
+    const g = this.env.sym.globals.get(x.name);
+    if (!g || g.type.t !== 'str') return undefined;
+    const reg = this.alloc(x);
+    this.asm.ldMapValue(reg, 'gvars', this.env.globalOffset(g));
+    return reg;
   }
 
   /** Reads what is at a place: scalars into the register, aggregates stay addresses. */

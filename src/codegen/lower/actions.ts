@@ -428,6 +428,6 @@ function printfStringArgs(format: string): boolean[] {
 /** `name` as one of the action names its handler serves (the handler table sends only those). */
 function kindOf<T extends string>(name: string, names: readonly T[]): T {
   const kind = names.find((n) => n === name);
-  if (kind === undefined) throw new LowerError(`${name}( ) reached the handler of ${names.join('/')}`);
+  if (kind === undefined) throw new Error(`${name}( ) reached the handler of ${names.join('/')}`);
   return kind;
 }

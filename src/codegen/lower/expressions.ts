@@ -220,7 +220,7 @@ export abstract class ExpressionLowering extends StorageLowering {
   /** Claims a specific register that is currently free (the join point of two branches). */
   protected take(r: Reg): void {
     const i = this.free.indexOf(r);
-    if (i < 0) throw new LowerError('internal error: register is not free');
+    if (i < 0) throw new Error(`register r${r} is not free at a join point`);
     this.free.splice(i, 1);
   }
 

@@ -14,7 +14,7 @@ import { ClauseContext, LowerError, unchecked, type Val, type Place, type Space 
 export abstract class MemoryLowering extends ClauseContext {
   protected completeStruct(t: CType, node?: A.Expr): StructType {
     const r = resolve(t);
-    if (r.kind !== 'struct') throw new LowerError('member access on a value that is not a struct or union', node);
+    if (r.kind !== 'struct') unchecked('member access on a value that is not a struct or union');
     if (r.members) return r;
     if (r.name !== undefined) {
       const found = this.env.checked.structs.get(`${r.tag} ${r.name}`) ?? this.env.kernelTypes()?.structType(r.tag, r.name);
@@ -160,7 +160,7 @@ export abstract class MemoryLowering extends ClauseContext {
           const pt = this.ct(x.operand);
           const r = pt && resolve(pt);
           const target = r?.kind === 'pointer' ? r.target : r?.kind === 'array' ? r.element : undefined;
-          if (!target) throw new LowerError('operator * must be applied to a pointer', x);
+          if (!target) unchecked('operator * applied to something not a pointer');
           const p = this.evalInt(x.operand);
           return { reg: p.reg, ctype: target, space: this.spaceOf(x.operand, pt) };
         }

@@ -392,7 +392,7 @@ export abstract class StorageLowering extends StringLowering {
     const a = this.asm;
     const obj = unparen(e.object);
     const info = this.assocInfo(obj);
-    if (!info) throw new LowerError('unknown associative array', e);
+    if (!info) unchecked('an associative array the checker does not know');
     // The key is built once into a key area (it lives there; helpers only clobber R1–R5).
     const area = this.assocKey(info, e.indices, obj.kind === 'SelfVar');
     this.storeDynamic(this.env.assocMap(info), info.type, val, () => a.mov(R2, R9).alu64('add', R2, imm(area)));

@@ -25,7 +25,7 @@ const KNOWN_LONG_FUNCTIONS = new Map([
   ['cli/main.ts:main', 203],
 ]);
 /** Files over the limit when the rule came in (the same ratchet), with their length then. */
-const KNOWN_LONG_FILES = new Map([['codegen/subr/strings.ts', 1002]]);
+const KNOWN_LONG_FILES = new Map();
 /** [importing folder, imported folder]: imports that run against the pipeline. */
 const FORBIDDEN = [['providers', 'codegen'], ['consume', 'codegen'], ['lang', 'codegen'], ['codegen', 'consume']];
 

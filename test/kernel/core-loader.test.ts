@@ -43,12 +43,13 @@ function entries(dump: Map<string, unknown>, name: string): Map<number, unknown>
 }
 
 /** Starts `dtrace bpf run ARGS` and resolves once it says its programs are attached. */
-function startRun(args: string[]): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> }> {
+function startRun(args: string[]): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | string> }> {
   const child = spawn(process.execPath, [cli, 'bpf', 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString('latin1'); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // The exit status, or the name of the signal that ended it.
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no "attached" line in time; stderr: ${err}`)); }, ATTACH_TIMEOUT_MS);
     child.stderr!.on('data', (d: Buffer) => {

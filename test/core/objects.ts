@@ -5,12 +5,13 @@
  * so `npm run test:vm` (which runs prepare.js on the host first) hands the guest the very
  * objects compiled here against the host kernel's header: the point of CO-RE.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { dumpC } from '../../src/bpf/btf/cdump.js';
 import { loadKernelBtf } from '../../src/bpf/btf/index.js';
+import { readUsdtProbes } from '../../src/bpf/elf/stapsdt.js';
 import { repoRoot } from '../helpers/workloads.js';
 
 export function coreObjectsDir(): string {
@@ -42,18 +43,33 @@ export function vmlinuxHeader(): { dir: string; kernel: string } {
 export function coreObject(source: string, defines: readonly string[] = []): string {
   const { dir } = vmlinuxHeader();
   const src = join(repoRoot(), 'test', 'core', `${source}.bpf.c`);
-  const name = [source, ...defines.map((d) => d.toLowerCase())].join('-');
+  const name = [source, ...defines.map((d) => d.toLowerCase().replace(/[^a-z0-9_.]+/g, '_'))].join('-');
   const out = join(dir, `${name}.o`);
   if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
   const tmp = `${out}.tmp-${process.pid}`;
-  execFileSync('clang', ['-target', 'bpf', '-g', '-O2', '-D__TARGET_ARCH_x86', ...defines.map((d) => `-D${d}`), `-I${dir}`, '-c', src, '-o', tmp],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
+  // -idirafter: <bpf/usdt.bpf.h> includes <linux/errno.h>, whose <asm/errno.h> lives under the multiarch directory.
+  const r = spawnSync('clang', ['-target', 'bpf', '-g', '-O2', '-D__TARGET_ARCH_x86', ...defines.map((d) => `-D${d}`), `-I${dir}`,
+    '-idirafter', '/usr/include/x86_64-linux-gnu', '-c', src, '-o', tmp], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`clang could not compile ${src}:\n${r.stderr}`);
   renameSync(tmp, out);
   return out;
+}
+
+/** A python3.11 carrying the `python` USDT provider's notes (Debian's is built --with-dtrace), or undefined. */
+export function usdtPython(): string | undefined {
+  for (const p of ['/usr/bin/python3.11', '/usr/local/bin/python3.11']) {
+    try {
+      if (existsSync(p) && readUsdtProbes(p).some((u) => u.provider === 'python' && u.noteName === 'function__entry')) return p;
+    } catch {
+      // not an ELF file (a shim): try the next
+    }
+  }
+  return undefined;
 }
 
 /** Every object the kernel tests use. */
 export const CORE_OBJECTS: readonly [string, readonly string[]][] = [
   ['getpid_parent', []], ['core_missing', []], ['core_missing', ['GUARDED']], ['core_features', []], ['tailcall_ringbuf', []],
   ['attach_kinds', []], ['perf_output', []],
+  ...(usdtPython() ? [['usdt_python', [`PYTHON="${usdtPython()}"`]] as [string, string[]]] : []),
 ];

@@ -19,7 +19,7 @@ import { loadKernelBtf } from '../../src/bpf/btf/index.js';
 import { hasFeature } from '../../src/bpf/features.js';
 import { dumpObjectMap } from '../../src/cli/bpf.js';
 import { buildWorkload, repoRoot } from '../helpers/workloads.js';
-import { cannotCompile, coreObject, vmlinuxHeader } from '../core/objects.js';
+import { cannotCompile, coreObject, usdtPython, vmlinuxHeader } from '../core/objects.js';
 
 const cli = join(repoRoot(), 'dist', 'cli.js');
 const skip = process.getuid?.() !== 0 ? 'needs root' : cannotCompile();
@@ -43,12 +43,13 @@ function entries(dump: Map<string, unknown>, name: string): Map<number, unknown>
 }
 
 /** Starts `dtrace bpf run ARGS` and resolves once it says its programs are attached. */
-function startRun(args: string[]): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> }> {
+function startRun(args: string[]): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | string> }> {
   const child = spawn(process.execPath, [cli, 'bpf', 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString('latin1'); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // The exit status, or the name of the signal that ended it.
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? 'unknown')));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no "attached" line in time; stderr: ${err}`)); }, ATTACH_TIMEOUT_MS);
     child.stderr!.on('data', (d: Buffer) => {
@@ -242,4 +243,23 @@ test('perf event array: bpf_perf_event_output records reach dtrace bpf run throu
   assert.equal(records.length, calls, run.stdout());
   assert.deepEqual(records.map((r) => r.readUInt32LE(0)), Array(calls).fill(w.pid));
   assert.deepEqual(records.map((r) => r.readUInt32LE(4)).sort((a, b) => a - b), [...Array(calls).keys()]);
+});
+
+test('usdt/PATH:python:function__entry with BPF_USDT: function names and lines from CPython\'s probe arguments', { skip: skip || (!usdtPython() && 'no python3.11 with USDT notes'), timeout: 300_000 }, async () => {
+  const python = usdtPython()!;
+  const child = spawn(python, ['-c', 'import sys\nsys.stdin.read(1)\ndef core_loader_probe():\n    pass\ncore_loader_probe()\n'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let run: Awaited<ReturnType<typeof startRun>>;
+  try {
+    run = await startRun([coreObject('usdt_python', [`PYTHON="${python}"`]), '--set', `target_tgid=${child.pid}`]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  child.stdin!.end('g');
+  assert.equal(await done, 0);
+  run.child.kill('SIGTERM');
+  assert.equal(await run.exited, 0, run.stderr());
+  const calls = run.stdout().split('\n').filter((l) => l.startsWith('calls: ')).map((l) => JSON.parse(l.slice(7)) as { func: string; line: number });
+  assert.ok(calls.some((c) => c.func === 'core_loader_probe' && c.line === 3), run.stdout());
 });

@@ -9,6 +9,7 @@ import { attachKprobe, attachRawTracepoint, attachTracepoint, attachTracing, att
 import { readElfFile } from './elf.js';
 import { fileOffsetOf, functionSymbols } from './symbols.js';
 import type { SectionDef } from './section-defs.js';
+import { attachUsdt, type UsdtAttachContext } from './usdt-attach.js';
 
 export class SectionAttachError extends Error {
   constructor(readonly program: string, readonly section: string, reason: string) {
@@ -43,7 +44,8 @@ export function uprobeTarget(target: string): { path: string; fileOffset: number
 }
 
 /** Attaches `prog` per its section definition; returns no link for sections with nothing to attach. */
-export function attachBySection(prog: BpfProgram, section: string, def: SectionDef, options: { pid?: number } = {}): Link[] {
+export function attachBySection(prog: BpfProgram, section: string, def: SectionDef,
+  options: { pid?: number; usdt?: UsdtAttachContext } = {}): Link[] {
   const fail = (why: string): never => { throw new SectionAttachError(prog.name, section, why); };
   switch (def.attach) {
     case 'tracepoint': {
@@ -64,7 +66,10 @@ export function attachBySection(prog: BpfProgram, section: string, def: SectionD
       try { t = uprobeTarget(def.target); } catch (e) { return fail((e as Error).message); }
       return [attachUprobe(prog, { path: t.path, fileOffset: t.fileOffset, retprobe: def.attach === 'uretprobe', ...(options.pid !== undefined ? { pid: options.pid } : {}) })];
     }
-    case 'usdt': return fail('usdt sections need libbpf\'s USDT argument runtime (usdt.bpf.h), which is not supported; use dtrace\'s USDT provider');
+    case 'usdt':
+      try { return attachUsdt(prog, def.target, { ...(options.usdt ?? { specs: undefined, nextSpecId: () => 0 }), ...(options.pid !== undefined ? { pid: options.pid } : {}) }); } catch (e) {
+        return fail((e as Error).message);
+      }
     case 'perf_event': return fail('perf_event programs are attached to a perf event the caller chooses; nothing to attach by section');
     case 'none': return [];
   }

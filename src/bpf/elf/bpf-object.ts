@@ -91,6 +91,8 @@ export interface BpfObjectSpec {
   externs: ExternSymbol[];
   /** Relocations of non-program sections (e.g. `.maps` for prog_array `values` initialisers). */
   dataRelocations: Map<number, ObjectRelocation[]>;
+  /** Global functions with hidden visibility (`__hidden`): verified as static subprograms, as libbpf does. */
+  hiddenFunctions: Set<string>;
 }
 
 export class BpfObjectError extends Error {
@@ -227,6 +229,25 @@ function objectName(path: string): string {
   return base.replace(/\.(bpf\.)?o$/, '') || 'obj';
 }
 
+/** Names of FUNC symbols whose st_other visibility is STV_HIDDEN (2) or STV_INTERNAL (1). */
+function hiddenFunctions(elf: ElfFile): Set<string> {
+  const out = new Set<string>();
+  const symtab = elf.sections.find((s) => s.type === 2);
+  const strtab = symtab ? elf.sections[symtab.link] : undefined;
+  if (!symtab || !strtab) return out;
+  const data = sectionData(elf, symtab);
+  for (let o = 24; o + 24 <= data.length; o += 24) {
+    const info = data[o + 4]!;
+    const visibility = data[o + 5]! & 3;
+    if ((info & 0xf) !== 2 || (visibility !== 1 && visibility !== 2)) continue;
+    let end = strtab.fileOffset + data.readUInt32LE(o);
+    const start = end;
+    while (end < elf.buf.length && elf.buf[end] !== 0) end++;
+    out.add(elf.buf.toString('latin1', start, end));
+  }
+  return out;
+}
+
 /** Parses a BPF object from bytes. */
 export function parseBpfObject(bytes: Uint8Array, path = '<buffer>'): BpfObjectSpec {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -267,6 +288,7 @@ export function parseBpfObject(bytes: Uint8Array, path = '<buffer>'): BpfObjectS
   return {
     path, name: objectName(path), elf, license, kernVersion, btf, btfRaw, btfBytes, btfExt, symbols, sections, programs, maps,
     dataSections: dataSections(elf, symbols, btf), externs: externs(symbols, btf, path), dataRelocations,
+    hiddenFunctions: hiddenFunctions(elf),
   };
 }
 

@@ -296,6 +296,7 @@ export function loadObject(input: Uint8Array | string, options: LoadObjectOption
   };
   const programs: ObjectProgram[] = [];
   const links: Link[] = [];
+  let usdtSpecs = 0;
   const close = (): void => {
     closeLinks(links.splice(0));
     for (const p of programs) p.program.close();
@@ -322,8 +323,13 @@ export function loadObject(input: Uint8Array | string, options: LoadObjectOption
     program: (name) => programs.find((p) => p.name === name),
     attachAll(opts = {}) {
       const made: Link[] = [];
-      for (const p of programs) made.push(...attachBySection(p.program, p.section, p.def, opts));
-      links.push(...made);
+      const usdt = { specs: state.maps.find((m) => m.name === '__bpf_usdt_specs')?.map, nextSpecId: () => usdtSpecs++ };
+      for (const p of programs) {
+        // Kept in `links` as they are made, so close() also ends those made before a failing attach.
+        const l = attachBySection(p.program, p.section, p.def, { ...opts, usdt });
+        links.push(...l);
+        made.push(...l);
+      }
       return made;
     },
     close,

@@ -5,7 +5,9 @@
  * sizes are 0 and variable offsets may be too; `extern` VARs (.kconfig, .ksyms) and FUNCs
  * (kfunc declarations) carry the extern linkage the kernel rejects. We patch a copy of the
  * raw bytes in place: sizes from the ELF sections, offsets from the symbols, extern VARs
- * become global allocated ones inside their DATASEC, extern FUNCs become static.
+ * become global allocated ones inside their DATASEC, extern FUNCs become static, and so do
+ * global functions of hidden visibility (`__hidden`, as usdt.bpf.h's bpf_usdt_arg): libbpf has
+ * the verifier check those in their caller's context, not against their BTF signature alone.
  */
 import { parseBtf, stringAt } from '../btf/decode.js';
 import { allocNative, bpfTry, freeNative, setU64 } from '../sys.js';
@@ -46,8 +48,9 @@ export function kernelReadyBtf(obj: BpfObjectSpec): Uint8Array | undefined {
     if (kind === KIND_VAR) {
       varName.set(id, name);
       if (v.getUint32(o + 12, true) === 2) externVarOffsets.push(o + 12);
-    } else if (kind === KIND_FUNC && vlen === 2) {
-      v.setUint32(o + 4, (info & ~0xffff) >>> 0, true); // extern → static
+    } else if (kind === KIND_FUNC && (vlen === 2 || (vlen === 1 && obj.hiddenFunctions.has(name)))) {
+      // extern (a kfunc declaration) and global-but-hidden (__hidden) functions become static.
+      v.setUint32(o + 4, (info & ~0xffff) >>> 0, true);
     } else if (kind === KIND_DATASEC) {
       datasecs.push({ off: o, name, vlen });
     }

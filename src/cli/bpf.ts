@@ -115,7 +115,39 @@ function describeError(e: unknown): string {
   throw e;
 }
 
+/**
+ * Stop requests — SIGINT, SIGTERM, the reader going away (| head) — caught from the start of the
+ * run: a signal that arrives while the object loads, or just after "attached" is printed, still
+ * ends the run through the cleanup path instead of killing the process with probes half made.
+ */
+function catchStop(seconds: number | undefined): { stopped: Promise<void>; readerGone: () => boolean; release: () => void } {
+  let readerGone = false;
+  let resolveStop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => { resolveStop = resolve; });
+  const stop = (): void => resolveStop();
+  const onError = (e: NodeJS.ErrnoException): void => { if (e.code === 'EPIPE') { readerGone = true; stop(); } };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.stdout.on('error', onError);
+  // The timer (or a long idle interval) keeps the event loop alive while nothing else does.
+  const timer = seconds !== undefined ? setTimeout(stop, seconds * 1000) : setInterval(() => undefined, 1 << 30);
+  return {
+    stopped,
+    readerGone: () => readerGone,
+    release() { process.off('SIGINT', stop); process.off('SIGTERM', stop); clearTimeout(timer); },
+  };
+}
+
 async function runObject(args: RunArgs): Promise<number> {
+  const stop = catchStop(args.seconds);
+  try {
+    return await runLoaded(args, stop);
+  } finally {
+    stop.release();
+  }
+}
+
+async function runLoaded(args: RunArgs, stop: ReturnType<typeof catchStop>): Promise<number> {
   let obj: LoadedObject;
   try {
     obj = loadObject(readFileSync(args.file), { globals: args.globals, kconfig: args.kconfig });
@@ -151,15 +183,7 @@ async function runObject(args: RunArgs): Promise<number> {
       rings.push({ ring, print });
     }
     process.stderr.write(`dtrace: bpf run: ${obj.programs.length} program${obj.programs.length === 1 ? '' : 's'} loaded, ${obj.links.length} attached\n`);
-    let readerGone = false;
-    await new Promise<void>((resolve) => {
-      const done = (): void => { process.off('SIGINT', done); process.off('SIGTERM', done); clearTimeout(timer); resolve(); };
-      // Our reader went away (| head): stop quietly, as the D tracer does.
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') { readerGone = true; done(); } });
-      const timer = args.seconds !== undefined ? setTimeout(done, args.seconds * 1000) : setInterval(() => undefined, 1 << 30);
-      process.on('SIGINT', done);
-      process.on('SIGTERM', done);
-    });
+    await stop.stopped;
     for (const l of obj.links) l.close();
     for (const { ring, print } of rings) {
       ring.drain(print);
@@ -169,7 +193,8 @@ async function runObject(args: RunArgs): Promise<number> {
       perf.drain(print);
       if (perf.lost > 0) process.stderr.write(`dtrace: bpf run: ${perf.lost} perf buffer record${perf.lost === 1 ? '' : 's'} lost\n`);
     }
-    if (!readerGone) for (const m of obj.maps) process.stdout.write(dumpObjectMap(obj, m));
+    // Our reader went away (| head): stop quietly, as the D tracer does.
+    if (!stop.readerGone()) for (const m of obj.maps) process.stdout.write(dumpObjectMap(obj, m));
   } catch (e) {
     process.stderr.write(`dtrace: bpf run: ${args.file}: ${describeError(e)}\n`);
     status = 1;

@@ -32,6 +32,7 @@ import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/f
 import { formatError, formatDrop, formatLibError, type FaultKind } from '../consume/format/messages.js';
 import { formatInsn } from '../bpf/asm/disasm.js';
 import { slots } from '../bpf/asm/insn.js';
+import { RecordRing } from './record-ring.js';
 
 export interface RunOptions {
   quiet: boolean;
@@ -40,6 +41,8 @@ export interface RunOptions {
   /** rawbytes: trace() prints every value as a hex dump of its recorded bytes. */
   rawbytes?: boolean;
   droptags: boolean;
+  /** bufpolicy=ring: the bytes of newest records whose output is kept and printed at the end. */
+  ringBufferBytes?: number;
   /** aggrate: printa() shows the aggregations as last snapshot at this period (0: live). */
   aggrateMs?: number;
   /** specsize: the bytes one speculation may hold (unbounded when absent). */
@@ -191,6 +194,12 @@ export async function run(compiled: CompiledProgram, opts: RunOptions): Promise<
   }
 }
 
+/** Whether the program prints user stacks or symbols (resolved from a live process's mappings). */
+function usesUserSymbols(compiled: CompiledProgram): boolean {
+  return compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
+    || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
+}
+
 async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: StopSignals): Promise<number> {
   const loaded = load(compiled);
   const { maps, ring } = loaded;
@@ -324,6 +333,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
   const specHeld = new Map<number, number>();
   let specDrops = 0;
   const writeOut = (t: string) => write(t);
+  const kept = opts.ringBufferBytes !== undefined ? new RecordRing(opts.ringBufferBytes, { get: () => pending, set: (t) => { pending = t; } }) : undefined;
   function onRecord(view: DataView, offset: number, length: number): void {
     if (length < RECORD_HEADER_BYTES) return;
     const prid = view.getUint32(offset, true);
@@ -515,7 +525,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
   // record and goes back to sleeping in epoll.
   let busy = false;
   const drain = (): number => {
-    const n = ring.drain(onRecord, Infinity, busy);
+    const n = ring.drain(kept ? kept.consumer(onRecord) : onRecord, Infinity, busy);
     flush();
     return n;
   };
@@ -537,7 +547,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
     // BEGIN's records are consumed once the probes are attached: what they do (system(),
     // output) must be seen by the enabled probes, as in DTrace where the consumer runs after
     // dtrace_go().
-    if (mode === 'end') drain();
+    if (mode === 'end') { drain(); if (kept) write(kept.take()); }
   };
 
   try {
@@ -556,9 +566,7 @@ async function runLoaded(compiled: CompiledProgram, opts: RunOptions, signals: S
       const childDone = opts.onAttached?.();
       // User stacks and symbols are resolved from the process's mappings, which are gone once
       // it exits: while a -c/-p target lives, keep a fresh snapshot of them.
-      const usesUserSymbols = compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
-        || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
-      if (usesUserSymbols && opts.targetPid) {
+      if (usesUserSymbols(compiled) && opts.targetPid) {
         const pid = opts.targetPid;
         snapshotProcess(pid);
         snapTimer = setInterval(() => { if (existsSync(`/proc/${pid}`)) snapshotProcess(pid); }, 20);

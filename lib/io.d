@@ -85,3 +85,10 @@ translator devinfo_t < struct bio *B > {
 	dev_statname = B->bi_bdev == NULL ? "nfs" : stringof(B->bi_bdev->bd_disk->disk_name);
 	dev_pathname = B->bi_bdev == NULL ? "<nfs>" : strjoin("/dev/", stringof(B->bi_bdev->bd_disk->disk_name));
 };
+
+/*
+ * fds[]: the current process's open files as fileinfo_t (illumos' fds[] from the task's file
+ * table: files->fdt->fd[fd]; a descriptor out of range or closed is the NULL file).
+ */
+inline fileinfo_t fds[int fd] = xlate <fileinfo_t> (fd >= 0 && fd < curthread->files->fdt->max_fds ?
+    curthread->files->fdt->fd[fd] : (struct file *)NULL);

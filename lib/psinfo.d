@@ -89,6 +89,10 @@ translator lwpsinfo_t < struct task_struct *T > {
 	pr_addr = (uintptr_t)T;
 	pr_state = T->__state;
 	pr_pri = T->prio;
+	/* The scheduling class as ps(1) names it (its CLS column), from the policy. */
+	pr_clname = T->policy == 0 ? "TS" : T->policy == 1 ? "FF" : T->policy == 2 ? "RR" :
+	    T->policy == 3 ? "B" : T->policy == 4 ? "ISO" : T->policy == 5 ? "IDL" :
+	    T->policy == 6 ? "DLN" : "?";
 	pr_name = T->comm;
 	pr_onpro = T->thread_info.cpu;
 	pr_bindpro = -1;

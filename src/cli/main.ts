@@ -94,6 +94,19 @@ function processMacroVars(target: number | undefined): Record<string, number | u
   };
 }
 
+/** bufpolicy=ring: the principal buffer's size bounds the newest records kept. */
+function ringPolicy(o: OptionValues): { ringBufferBytes?: number } {
+  return o.get('bufpolicy') === 'ring' ? { ringBufferBytes: optNum(o, 'bufsize', 4 << 20) } : {};
+}
+
+/** The compile options of stack sizes and -x cpu. */
+function stackAndCpuOptions(o: OptionValues): { stackframes: number; ustackframes: number; jstackframes: number; cpu?: number } {
+  return {
+    stackframes: optNum(o, 'stackframes', 20), ustackframes: optNum(o, 'ustackframes', 100), jstackframes: optNum(o, 'jstackframes', 50),
+    ...(o.has('cpu') ? { cpu: optNum(o, 'cpu', 0) } : {}),
+  };
+}
+
 function optNum(o: OptionValues, name: string, dflt: number): number {
   const v = o.get(name);
   if (typeof v === 'bigint') return Number(v);
@@ -292,7 +305,7 @@ async function main(argv: string[]): Promise<number> {
     dynvarsizeBytes: optNum(options, 'dynvarsize', 1 << 20), zdefs,
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
-    stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
+    ...stackAndCpuOptions(options),
     kernel, kernelLookups: runningKernel,
   });
   if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
@@ -329,7 +342,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await run(compiled, {
       quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
-      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6,
+      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6, ...ringPolicy(options),
       switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
       out, err: stderr, ...exportOptions(options, quiet ? undefined : stderr, quiet || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
       targetPid: target,

@@ -25,6 +25,7 @@ import { someNode, callsAny } from '../lang/walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
 import { userStringArgs } from './user-strings.js';
+import { TRACER_FRAME_SUBPROGRAM, tracerFrameSubprogram, type TracerFrameTable } from './tracer-skip.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -47,6 +48,9 @@ export interface CompileOptions {
   specsizeBytes?: number;
   stackframes?: number;
   ustackframes?: number;
+  jstackframes?: number;
+  /** -x cpu: trace only the events of this CPU. */
+  cpu?: number;
   /** What the kernel the code will load into offers (bpf/features.ts kernelCaps()); the newest by default. */
   kernel?: KernelCaps;
   /** What compiling may ask of the running kernel; absent: nothing (no symbols, no kernel types). */
@@ -59,6 +63,10 @@ export interface KernelLookups {
   symbol(name: string): bigint | undefined;
   /** Kernel types (BTF), for the layout of kernel structs the program reads. */
   types(): KernelTypeSource | undefined;
+  /** The kernel's text and its tracer functions (kallsyms), to skip the tracer's stack frames. */
+  tracerFrames?(): TracerFrameTable | undefined;
+  /** Whether BPF may write user memory here (bpf_probe_write_user, for copyout), and why not. */
+  writeUser?(): { available: boolean; reason?: string };
 }
 
 export interface MatchedClause {
@@ -184,8 +192,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     clauses: new Map(),
     recMax: 8,
     checked,
-    kernelSymbol: (name) => opts.kernelLookups?.symbol(name),
-    kernelTypes: () => opts.kernelLookups?.types(),
+    ...kernelAccess(opts.kernelLookups),
     usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,
@@ -223,9 +230,10 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       },
     });
     for (const plan of plans) {
+      env.bpfType = plan.bpfType;
       const asm = new Asm(plan.name);
       const exitLabel = 'exit';
-      const gate = emitPrologue(asm, plan, mem, usesStrtok, usesErrno);
+      const gate = emitPrologue(asm, plan, mem, usesStrtok, usesErrno, opts.cpu);
       // Probes running the same clauses (same clause ids) share their code in this program.
       const sharedBlocks = new Map<string, string>();
       type Entry = (typeof entries)[number];
@@ -310,7 +318,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   }
   if (failed) return undefined;
   if (!mapsFitPrograms(program, sink, programs, subprograms)) return undefined;
-  addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL);
+  addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL, env.tracerFrames);
 
   if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
 
@@ -335,7 +343,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
  * The prologue of a program: keeps the context at fp-8, finds this CPU's scratch value (R9),
  * gates on the activity state; returns the activity its clauses run in.
  */
-function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: boolean, usesErrno: boolean): number {
+function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: boolean, usesErrno: boolean, onlyCpu?: number): number {
   asm.stx(8, R10, -8, R1).st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, 'mem').call(Helper.map_lookup_elem);
   asm.jmp('jeq', R0, imm(0), 'ret').mov(R9, R0);
   const gate = plan.runMode === 'begin' ? Activity.INACTIVE : plan.runMode === 'end' ? Activity.DRAINING : Activity.ACTIVE;
@@ -344,6 +352,8 @@ function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: b
     // Nested firing on this CPU (e.g. a profile interrupt inside a syscall probe) would
     // clobber the scratch value in use: skip it, as dtrace-utils' prid guard does.
     asm.ldx(4, R1, R9, MST.prid).jmp('jne', R1, imm(0), 'ret');
+    // -x cpu=N: only that CPU's events are traced (DTrace's single-CPU principal buffer).
+    if (onlyCpu !== undefined) asm.call(Helper.get_smp_processor_id).jmp('jne', R0, imm(onlyCpu), 'ret');
   } else {
     for (let i = 0; i < 10; i++) asm.st(8, R9, MST.argv + 8 * i, 0);
   }
@@ -383,9 +393,25 @@ function fitsKernel(program: A.Program, sink: DiagnosticSink, opts: CompileOptio
   return false;
 }
 
+/** What lowering may ask of the kernel, through the caller's lookups (none: nothing is known). */
+function kernelAccess(k: KernelLookups | undefined): Pick<LowerEnv, 'kernelSymbol' | 'kernelTypes' | 'tracerFrames' | 'writeUser'> {
+  return {
+    kernelSymbol: (name) => k?.symbol(name),
+    kernelTypes: () => k?.types(),
+    tracerFrames: () => k?.tracerFrames?.(),
+    writeUser: () => k?.writeUser?.() ?? { available: false, reason: 'nothing says whether this kernel allows bpf_probe_write_user' },
+  };
+}
+
 /** Adds the library subprograms (string routines) the programs call, and the ones those call. */
-function addLibrarySubprograms(programs: ProgramSpecData[], subprograms: Map<string, Insn[]>, mem: MemLayout, kernel: KernelCaps): void {
-  const library = stringSubprograms(mem, kernel);
+function addLibrarySubprograms(programs: ProgramSpecData[], subprograms: Map<string, Insn[]>, mem: MemLayout, kernel: KernelCaps,
+  tracerFrames?: () => TracerFrameTable | undefined): void {
+  const strings = stringSubprograms(mem, kernel);
+  const library = { get(name: string): Insn[] | undefined {
+    if (name !== TRACER_FRAME_SUBPROGRAM) return strings.get(name);
+    const table = tracerFrames?.();
+    return table && tracerFrameSubprogram(table);
+  } };
   const pending = [...programs.map((p) => p.insns), ...subprograms.values()];
   while (pending.length) {
     for (const i of pending.pop()!) {

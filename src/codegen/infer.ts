@@ -6,6 +6,7 @@ import type * as A from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
 import { type CType, resolve, isCharPointerOrArray, sizeOf } from '../check/ctypes.js';
 import type { Checked } from '../check/checked.js';
+import { TRACER_SLACK_FRAMES } from './tracer-skip.js';
 
 export type VType =
   | { t: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -50,6 +51,7 @@ export interface Symbols {
   checked: Checked;
   stackframes?: number;
   ustackframes?: number;
+  jstackframes?: number;
 }
 
 /** The representation of a value of C type `t`; undefined for what is held by value or not at all. */
@@ -102,11 +104,13 @@ const USER_FORMS: Record<string, 'sym' | 'func' | 'mod' | 'uaddr'> = { usym: 'sy
 /** stack()/ustack() and the symbol functions: what they record (by value, in records and keys). */
 export function recordedCallType(e: A.Call, sym: Symbols): VType | undefined {
   const n = e.callee.name;
-  if (n === 'stack' || n === 'ustack') {
+  if (n === 'stack' || n === 'ustack' || n === 'jstack') {
     const arg = e.args[0] ? sym.checked.constValue(e.args[0]) : undefined;
-    const frames = Number(arg ?? BigInt(n === 'stack' ? (sym.stackframes ?? 20) : (sym.ustackframes ?? 100)));
-    const size = frames * 8 + (n === 'ustack' ? 8 : 0);
-    return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: size / 8 }, size, decode: n };
+    const frames = Number(arg ?? BigInt(n === 'stack' ? (sym.stackframes ?? 20) : n === 'jstack' ? (sym.jstackframes ?? 50) : (sym.ustackframes ?? 100)));
+    // A kernel stack has room for the tracer's frames above the traced ones (kernel-reach.ts
+    // skips them and zeroes what is left); a user stack starts with the process id.
+    const size = n === 'stack' ? (frames + TRACER_SLACK_FRAMES) * 8 : frames * 8 + 8;
+    return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: size / 8 }, size, decode: n === 'stack' ? 'stack' : 'ustack' };
   }
   if (KERNEL_FORMS[n]) return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: 1 }, size: 8, decode: 'symbol', symbolForm: KERNEL_FORMS[n] };
   if (USER_FORMS[n]) return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: 2 }, size: 16, decode: 'usymbol', symbolForm: USER_FORMS[n] };

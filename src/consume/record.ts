@@ -16,6 +16,7 @@ import type { FieldLayout } from '../program/spec.js';
 import { type CSpec, cspec, formatCString } from './format/cformat.js';
 import { type FormatContext, type PrintfDirective, type PrintfProgram, compilePrintf, formatPrintf, isPrintfError } from './format/printf.js';
 import type { Value } from './format/values.js';
+import { TRACER_FRAME } from './tracer-frames.js';
 
 /** Renders one action of one record: the record's DataView and the record's start offset. */
 export type RecordRenderer = (view: DataView, base: number) => string;
@@ -42,8 +43,6 @@ export function readString(view: DataView, at: number, strsize: number): string 
 }
 
 /** The generic decoder: one field of a record (or key) as a formatter Value. */
-/** Kernel frames that belong to the BPF machinery running the probe, not to the traced code. */
-const TRACER_FRAME = /^(bpf`|vmlinux`(bpf_trace_run\d+|__bpf_trace_\w+|bpf_prog_\w+|trace_call_bpf|perf_trace_run_bpf_submit|bpf_overflow_handler|__perf_event_overflow|kprobe_perf_func|uprobe_perf_func|__uprobe_perf_func)\+)/;
 
 export function decodeField(view: DataView, base: number, f: FieldLayout, strsize: number): Value {
   const at = base + f.offset;

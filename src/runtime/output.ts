@@ -18,6 +18,10 @@ export class TraceOutput {
   /** The fd output is redirected to by freopen(), if it is. */
   get reopenedFd(): number | undefined { return this.reopened?.fd; }
 
+  /** The output not yet written (bufpolicy=ring takes each record's text from here). */
+  get pendingText(): string { return this.pending; }
+  set pendingText(text: string) { this.pending = text; }
+
   flush(): void {
     if (!this.pending) return;
     const text = this.pending;

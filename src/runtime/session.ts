@@ -25,6 +25,7 @@ import { jsonInternalLine } from '../consume/format/json-output.js';
 import { flameGraphSvg, foldedText, hasStackKey, serveMetrics, type MetricsServer } from './exporters.js';
 import { LoadError } from './load.js';
 import { AttachProgress } from './progress.js';
+import { RecordRing } from './record-ring.js';
 
 export { LoadError, load } from './load.js';
 export { catchStopSignals, manualStopSignals, type StopSignals } from './signals.js';
@@ -61,6 +62,8 @@ export interface RunOptions {
   providers?: readonly Provider[];
   /** Sees every clause record printed, with its text (the library API's events). */
   onRecord?: (record: ConsumedRecord) => void;
+  /** bufpolicy=ring: the bytes of newest records whose output is kept and printed at the end. */
+  ringBufferBytes?: number;
   /** Keep a snapshot of every aggregation as it is at exit (finalAggregations), before the maps go. */
   keepFinalAggregations?: boolean;
   /**
@@ -117,6 +120,10 @@ export class Session {
   private readonly loaded: Loaded;
   private readonly output: TraceOutput;
   private readonly records: RecordConsumer | JsonRecordConsumer;
+  /** bufpolicy=ring: the newest records' output, printed when tracing stops. */
+  private readonly kept: RecordRing | undefined;
+  /** What each record in the ring buffer goes to (through `kept` under bufpolicy=ring). */
+  private readonly consumeRecord: (view: DataView, offset: number, length: number) => void;
   private readonly json: boolean;
   private metricsServer: MetricsServer | undefined;
   private readonly links: Link[] = [];
@@ -135,6 +142,9 @@ export class Session {
     this.aggregations = new AggregationTable(compiled, this.loaded.maps, possibleCpus().length, opts.aggrateMs, opts.aggsort);
     this.json = opts.oformat === 'json';
     this.records = this.json ? new JsonRecordConsumer(compiled, opts, this.output, this.aggregations) : new RecordConsumer(compiled, opts, this.output, this.aggregations);
+    const output = this.output;
+    this.kept = opts.ringBufferBytes !== undefined ? new RecordRing(opts.ringBufferBytes, { get: () => output.pendingText, set: (t) => { output.pendingText = t; } }) : undefined;
+    this.consumeRecord = this.kept ? this.kept.consumer(this.records.onRecord) : this.records.onRecord;
     signals.notify = () => {
       if (this.stopped) return;
       if (!this.newlinePrinted && !opts.testing && !this.json) { this.newlinePrinted = true; this.output.write('\n'); this.output.flush(); }
@@ -167,7 +177,7 @@ export class Session {
   }
 
   private drain(): number {
-    const n = this.loaded.ring.drain(this.records.onRecord, Infinity, this.busy);
+    const n = this.loaded.ring.drain(this.consumeRecord, Infinity, this.busy);
     this.output.flush();
     return n;
   }
@@ -198,7 +208,10 @@ export class Session {
     // BEGIN's records are consumed once the probes are attached: what they do (system(),
     // output) must be seen by the enabled probes, as in DTrace where the consumer runs after
     // dtrace_go().
-    if (mode === 'end') this.drain();
+    if (mode === 'end') {
+      this.drain();
+      if (this.kept) { this.output.write(this.kept.take()); this.output.flush(); }
+    }
   }
 
   /** BEGIN, attach, trace until the end, detach, END, the exit output; returns the exit status. */

@@ -224,7 +224,7 @@ export abstract class IdentifierChecks extends CheckerState {
     const idx = this.cookList(e.indices);
     if (idx.length !== 1) fail('D_PROTO_LEN', `${v.name}[ ] prototype mismatch: ${idx.length} arg${idx.length === 1 ? ' ' : 's '}passed, 1 expected`, e.span);
     const i0 = idx[0]!;
-    if (i0.node !== 'int' || i0.constVal === undefined) {
+    if (i0.constVal === undefined || (i0.node !== 'int' && !(v.name === 'uregs' && this.symbols.get(e.indices[0]!)?.kind === 'inline'))) {
       fail('D_PROTO_ARG', `${v.name}[ ] argument #1 is incompatible with prototype:\n\tprototype: integer constant\n\t argument: ${this.typeNameOf(i0)}`, e.indices[0]!.span);
     }
     const index = Number(BigInt.asIntN(64, i0.constVal));

@@ -29,6 +29,7 @@ export abstract class ActionLowering extends AggregationLowering {
   private static readonly handlers = new Map<string, (this: ActionLowering, e: A.Call, args: A.Expr[]) => Val | undefined>([
     ['stack', ActionLowering.prototype.callTraceValue],
     ['ustack', ActionLowering.prototype.callTraceValue],
+    ['jstack', ActionLowering.prototype.callTraceValue],
     ['trace', ActionLowering.prototype.callTraceValue],
     ['printf', ActionLowering.prototype.callFormatted],
     ['system', ActionLowering.prototype.callFormatted],

@@ -12,7 +12,8 @@ import { ErrorRecord, type RecordedAction, type ClauseSpec } from '../../program
 import type { CType } from '../../check/ctypes.js';
 import { Types, resolve } from '../../check/ctypes.js';
 import type { Checked, SymbolRef, KernelTypeSource } from '../../check/checker.js';
-import type { ProbeInfo } from '../../program/spec.js';
+import type { ProbeInfo, ProgramSpecData } from '../../program/spec.js';
+import type { TracerFrameTable } from '../tracer-skip.js';
 
 /** Where a pointer points: kernel memory (read with probe_read_kernel) or user memory (copyin). */
 export type Space = 'kernel' | 'user';
@@ -79,6 +80,12 @@ export interface LowerEnv {
   usage: MemUsage;
   /** String-table offsets of probeprov/probemod/probefunc/probename by probe id (shared code). */
   probeNameOffsets: Map<number, number[]>;
+  /** How the program being lowered is attached: where bpf_get_stack() starts (kernel-reach.ts). */
+  bpfType?: ProgramSpecData['bpfType'];
+  /** The tracer functions' addresses, to skip their frames in kernel stacks (tracer-skip.ts). */
+  tracerFrames?: () => TracerFrameTable | undefined;
+  /** Whether the kernel lets BPF write user memory (copyout), and why not. */
+  writeUser?: () => { available: boolean; reason?: string };
 }
 
 /** Name of the subprogram running the ERROR clauses (compile.ts builds it). */

@@ -29,6 +29,8 @@ import type { KernelCaps } from '../bpf/kernel-caps.js';
 import { Helper } from '../bpf/uapi.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
+import { addLibraryDirectories } from '../check/library.js';
+import { optionBoundsError, oversizedMapError } from './limits.js';
 import { runningKernel } from './kernel-lookups.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
@@ -126,6 +128,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const programs = readPrograms(cli);
   if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
+  // -L: D library directories searched after the package's lib/.
+  addLibraryDirectories(cli.libDirs);
   const targets = startTargets(cli);
   if (typeof targets === 'number') return targets;
   try {
@@ -253,6 +257,8 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
   }
   if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out, stderr, cli.verbose);
 
+  const bounds = optionBoundsError(options);
+  if (bounds !== undefined) { stderr(`dtrace: ${bounds}`); return 1; }
   // What code generation may use here (probed lazily); DTRACE_TS_KERNEL may emulate an older kernel.
   let kernel: KernelCaps;
   try { kernel = kernelCaps(); } catch (e) { stderr(`dtrace: ${(e as Error).message}`); return 2; }
@@ -271,10 +277,12 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
     dynvarsizeBytes: optNum(options, 'dynvarsize', 1 << 20), zdefs,
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
-    stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100),
+    stackframes: optNum(options, 'stackframes', 20), ustackframes: optNum(options, 'ustackframes', 100), maxframes: optNum(options, 'maxframes', 127),
     kernel, kernelLookups: runningKernel,
   });
   if (!compiled || sink.hasErrors) return reportFirstError(sink, options);
+  const oversized = oversizedMapError(compiled.maps, options);
+  if (oversized !== undefined) { stderr(`dtrace: ${oversized}`); return 1; }
   if (cli.showBpf) {
     const helperName = (id: number) => { for (const [k, v] of Object.entries(Helper)) if (v === id) return `bpf_${k}`; return undefined; };
     for (const p of compiled.programs) stderr(`\n${p.name} (${p.bpfType}):\n${disassemble(link(p.insns), { withSource: true, helperName })}`);
@@ -366,9 +374,9 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (e instanceof LoadError) stderr(`dtrace: ${e.message}`);
     else if (e instanceof UnsupportedError || e instanceof SysError) stderr(`dtrace: could not enable tracing: ${e.message}`);
-    // A write to stdout or -o failed (EIO, ENOSPC on /dev/full): DTrace's consumer stops with
-    // the error, as dtrace(8) reports a failed fwrite of its output.
-    else if (e instanceof OutputError) stderr(`dtrace: failed to write to output: ${e.message}`);
+    // A write to stdout or -o failed (EIO, ENOSPC on /dev/full): the consumer stops, as
+    // dtrace(8)'s dtrace_work() error ends in dfatal("processing aborted").
+    else if (e instanceof OutputError) stderr(`dtrace: processing aborted: ${e.message}`);
     // Recursion over a program nested thousands deep (parentheses, ifs) runs out of stack in
     // the parser, checker or code generator: a limit of the compiler, said as such.
     else if (e instanceof RangeError && /call stack/.test(e.message)) stderr('dtrace: failed to compile: the program nests too deeply for the compiler (thousands of levels of parentheses, blocks or if statements)');

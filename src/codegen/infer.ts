@@ -50,6 +50,8 @@ export interface Symbols {
   checked: Checked;
   stackframes?: number;
   ustackframes?: number;
+  /** The kernel's stack-depth ceiling (option maxframes): stack(n)/ustack(n) ask for at most this. */
+  maxframes?: number;
 }
 
 /** The representation of a value of C type `t`; undefined for what is held by value or not at all. */
@@ -104,7 +106,10 @@ export function recordedCallType(e: A.Call, sym: Symbols): VType | undefined {
   const n = e.callee.name;
   if (n === 'stack' || n === 'ustack') {
     const arg = e.args[0] ? sym.checked.constValue(e.args[0]) : undefined;
-    const frames = Number(arg ?? BigInt(n === 'stack' ? (sym.stackframes ?? 20) : (sym.ustackframes ?? 100)));
+    const asked = Number(arg ?? BigInt(n === 'stack' ? (sym.stackframes ?? 20) : (sym.ustackframes ?? 100)));
+    // A depth beyond the kernel's ceiling (ustack(2147483647)) records the deepest stack the
+    // kernel gives, as DTrace caps it at maxframes, rather than a record the verifier refuses.
+    const frames = sym.maxframes !== undefined ? Math.min(asked, sym.maxframes) : asked;
     const size = frames * 8 + (n === 'ustack' ? 8 : 0);
     return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: size / 8 }, size, decode: n };
   }

@@ -15,13 +15,15 @@ export interface SymbolOptions {
   strsize: number;
   stackframes?: number;
   ustackframes?: number;
+  /** The kernel's stack-depth ceiling: explicit stack(n)/ustack(n) depths are capped to it. */
+  maxframes?: number;
 }
 
 /** The symbol tables of a checked program, in the checker's first-appearance order. */
 export function symbolsOf(checked: Checked, opts: SymbolOptions): Symbols {
   const sym: Symbols = {
     globals: new Map(), assocs: new Map(), threads: new Map(), threadAssocs: new Map(), clauseLocals: new Map(), aggs: new Map(),
-    stackframes: opts.stackframes, ustackframes: opts.ustackframes, checked,
+    stackframes: opts.stackframes, ustackframes: opts.ustackframes, maxframes: opts.maxframes, checked,
   };
   for (const v of checked.variables) {
     // A variable only read, never assigned or declared, has no storage.

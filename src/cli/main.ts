@@ -249,7 +249,7 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
   const strsize = optNum(options, 'strsize', 256);
   // scratchsize from -x or a pragma (the store holds DTrace's 8-byte header too).
   const scratchsizeBytes = optNum(options, 'scratchsize', 256 + 8) - 8;
-  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text), version: cli.options.get('version') as string | undefined });
+  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text), version: cli.options.get('version') as string | undefined, nolibs: optBool(options, 'nolibs') });
   if (sink.hasErrors) return reportFirstError(sink, options);
   if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
     stderr('dtrace: could not enable tracing: Destructive actions not allowed');

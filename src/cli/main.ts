@@ -31,6 +31,8 @@ import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
 import { addLibraryDirectories } from '../check/library.js';
 import { optionBoundsError, oversizedMapError } from './limits.js';
+import { withHint, sysErrorHint, relocatedFromLibrary } from './hints.js';
+import type { Source } from '../diag/source.js';
 import { runningKernel } from './kernel-lookups.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
@@ -76,13 +78,20 @@ function optNum(o: OptionValues, name: string, dflt: number): number {
   return dflt;
 }
 
-function render(d: Diagnostic, errtags: boolean): string {
-  return renderDiagnostic(d, { errtags, caret: !testing });
+function render(d: Diagnostic, errtags: boolean, texts: readonly string[] = []): string {
+  const located = relocatedFromLibrary(d, firstProgramSource);
+  // Hints (nearest names) are shown with the caret, outside the test harness only.
+  return renderDiagnostic(testing ? located : withHint(located, texts), { errtags, caret: !testing, position: true });
 }
+
+/** The program texts, for hints that suggest the user's own names. */
+let programTexts: readonly string[] = [];
+/** The first program of the command line: library errors are reported against it. */
+let firstProgramSource: Source | undefined;
 
 /** The first error of `sink`, written as DTrace does; the exit status that follows it. */
 function reportFirstError(sink: DiagnosticSink, options: OptionValues): number {
-  stderr(render(sink.errors[0]!, optBool(options, 'errtags')));
+  stderr(render(sink.errors[0]!, optBool(options, 'errtags'), programTexts));
   return 1;
 }
 
@@ -128,6 +137,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const programs = readPrograms(cli);
   if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
+  programTexts = programs.map((p) => p.source.text);
+  firstProgramSource = programs[0]?.source;
   // -L: D library directories searched after the package's lib/.
   addLibraryDirectories(cli.libDirs);
   const targets = startTargets(cli);
@@ -289,8 +300,26 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
   }
   if (cli.mode === 'compile') return 0;
 
-  const quiet = optBool(options, 'quiet');
   if (cli.verbose) setUsdtNotices(stderr);
+  // A signal from now on (even before tracing starts, as "matched" is printed) ends the run
+  // cleanly (session.ts).
+  const signals = catchStopSignals();
+  try {
+    const refused = announceEnabling(perProgram, match, compiled.sizes, options, destructive, zdefs);
+    if (refused !== undefined) return refused;
+    return await runCompiled(compiled, options, targets, out, signals);
+  } finally {
+    signals.release();
+  }
+}
+
+/**
+ * The "matched N probes" lines, then DTrace's refusals of an enabling that matched nothing or
+ * does not fit its buffers: the exit status when it is refused.
+ */
+function announceEnabling(perProgram: { prog: ProgramText; ast: A.Program }[], match: ReturnType<typeof matchProgram>,
+  sizes: NonNullable<ReturnType<typeof compileProgram>>['sizes'], options: OptionValues, destructive: boolean, zdefs: boolean): number | undefined {
+  const quiet = optBool(options, 'quiet');
   if (!quiet) {
     for (const { prog, ast } of perProgram) {
       let n = 0;
@@ -303,41 +332,36 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
   // whose dynamic variables or aggregations cannot hold a single element (dtrace-utils'
   // EDT_BUFTOOSMALL; illumos would round dynvarsize up — the corpus holds dtrace-utils' rule).
-  if (minimumBufsize(compiled.sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
-    || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
-    || compiled.sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
+  if (minimumBufsize(sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
+    || sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
+    || sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
     stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
     return 1;
   }
-  return runCompiled(compiled, options, targets, out);
+  return undefined;
 }
 
 /** Loads, attaches and consumes until the program, a signal, or the -c/-p processes end it. */
-async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgram>>, options: OptionValues, targets: Targets, out: (t: string) => void): Promise<number> {
-  // A signal from now on (even before tracing starts) ends the run cleanly (session.ts).
-  const signals = catchStopSignals();
+async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgram>>, options: OptionValues, targets: Targets, out: (t: string) => void,
+  signals: ReturnType<typeof catchStopSignals>): Promise<number> {
   const aggsort = aggsortOptions(options);
-  try {
-    return await run(compiled, {
-      quiet: optBool(options, 'quiet'), testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
-      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6,
-      switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
-      out, err: stderr, ...exportOptions(options, optBool(options, 'quiet') ? undefined : stderr, optBool(options, 'quiet') || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
-      targetPid: targets.pid,
-      // setopt() of an aggsort option changes the printa()s that follow it.
-      setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
-      stopRequested: outputWasClosed,
-      signals,
-      onAttached: () => {
-        if (targets.watched.length === 0) return undefined;
-        for (const c of targets.created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined); // frames of a target gone resolve
-        // The run ends when every -c and -p process has exited.
-        return Promise.all(targets.watched.map((w) => w.exited)).then(() => undefined);
-      },
-    });
-  } finally {
-    signals.release();
-  }
+  return run(compiled, {
+    quiet: optBool(options, 'quiet'), testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
+    aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6,
+    switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
+    out, err: stderr, ...exportOptions(options, optBool(options, 'quiet') ? undefined : stderr, optBool(options, 'quiet') || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
+    targetPid: targets.pid,
+    // setopt() of an aggsort option changes the printa()s that follow it.
+    setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
+    stopRequested: outputWasClosed,
+    signals,
+    onAttached: () => {
+      if (targets.watched.length === 0) return undefined;
+      for (const c of targets.created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined); // frames of a target gone resolve
+      // The run ends when every -c and -p process has exited.
+      return Promise.all(targets.watched.map((w) => w.exited)).then(() => undefined);
+    },
+  });
 }
 
 /**
@@ -373,7 +397,11 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     if (e instanceof LoadError) stderr(`dtrace: ${e.message}`);
-    else if (e instanceof UnsupportedError || e instanceof SysError) stderr(`dtrace: could not enable tracing: ${e.message}`);
+    else if (e instanceof UnsupportedError || e instanceof SysError) {
+      stderr(`dtrace: could not enable tracing: ${e.message}`);
+      const hint = e instanceof SysError ? sysErrorHint(e) : undefined;
+      if (hint !== undefined && !testing) stderr(`hint: ${hint}`);
+    }
     // A write to stdout or -o failed (EIO, ENOSPC on /dev/full): the consumer stops, as
     // dtrace(8)'s dtrace_work() error ends in dfatal("processing aborted").
     else if (e instanceof OutputError) stderr(`dtrace: processing aborted: ${e.message}`);

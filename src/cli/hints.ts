@@ -10,7 +10,7 @@ import { BUILTIN_VARIABLES } from '../builtins/variables.js';
 import { BUILTIN_FUNCTIONS } from '../builtins/signatures.js';
 import { libraryNames } from '../check/library.js';
 import { kernelTypeSource } from '../check/btf-types.js';
-import { PROVIDERS } from '../providers/registry.js';
+import { allProviders } from '../providers/registry.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import type { Provider, ProbeSite } from '../providers/provider.js';
 import type { SysError } from '../bpf/errors.js';
@@ -30,9 +30,9 @@ const GLOB = /[*?[\\]/;
 function probeHint(desc: string): string | undefined {
   const [provider = '', module = '', func = '', name = ''] = desc.split(':');
   if (provider === '' || GLOB.test(provider)) return undefined;
-  const providers = PROVIDERS.filter((p) => matchProbeField(provider, p.name));
+  const providers = allProviders().filter((p) => matchProbeField(provider, p.name));
   if (providers.length === 0) {
-    const near = didYouMean(provider, PROVIDERS.map((p) => p.name));
+    const near = didYouMean(provider, allProviders().map((p) => p.name));
     return near ?? `no provider is called \`${provider}\` (dtrace -l lists the probes there are)`;
   }
   const sites = (p: Provider): ProbeSite[] => { try { return [...p.list()]; } catch { return []; } };

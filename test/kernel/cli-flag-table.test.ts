@@ -230,6 +230,11 @@ const optionChecks: Record<string, () => void> = {
   },
   errtags: () => assert.match(dtrace(['-x', 'errtags', '-n', 'BEGIN { nosuchvar_x++; ]']).stderr, /\[D_/),
   evaltime: accepted('evaltime', 'exec', 'bogus'),
+  flamegraph: () => {
+    const svg = join(tmp(), 'fg.svg');
+    ok(dtrace(['-q', '-x', `flamegraph=${svg}`, '-n', 'BEGIN { @[stack()] = count(); exit(0); }']), 'flamegraph');
+    assert.match(readFileSync(svg, 'latin1'), /<svg/);
+  },
   flowindent: () => assert.match(ok(dtrace(['-x', 'flowindent', '-n', 'syscall::write:entry /pid == $target/ {}', '-c', '/bin/echo hi']), 'flowindent').stdout, /=> write/),
   grabanon: accepted('grabanon', true),
   incdir: () => {
@@ -253,6 +258,8 @@ const optionChecks: Record<string, () => void> = {
   linknommap: accepted('linknommap', true),
   linktype: accepted('linktype', 'elf', 'bogus'),
   lockmem: accepted('lockmem', 'unlimited'),
+  metrics: accepted('metrics', '127.0.0.1:0'),
+  metricsseries: accepted('metricsseries', '10', 'x'),
   maxframes: () => ok(dtrace(['-q', '-n', 'BEGIN { ustack(2147483647); stack(2147483647); exit(0); }']), 'ustack(2147483647)'),
   modpath: accepted('modpath', '/tmp'),
   noresolve: accepted('noresolve', true),
@@ -263,6 +270,11 @@ const optionChecks: Record<string, () => void> = {
   nspec: () => {
     assert.match(dtrace(['-x', 'nspec=99999999999', '-n', BEGIN_EXIT]).stderr, /at most 65535 speculations/);
     assert.equal(beginOutput(['-x', 'nspec=2'], 'printf("ok");'), 'ok');
+  },
+  oformat: () => {
+    const json = beginOutput(['-x', 'oformat=json'], '@a[1] = count();');
+    assert.match(json, /"aggregation-name":"a"/);
+    assert.equal(dtrace(['-x', 'oformat=bogus', '-n', BEGIN_EXIT]).status, 1);
   },
   pcapsize: accepted('pcapsize', '2k', 'x'),
   pgmax: accepted('pgmax', '4', '-1'),

@@ -30,22 +30,34 @@ const CLI_LOADER = `#!/usr/bin/env -S -u NODE_OPTIONS node
 process.on('SIGUSR1', () => {});
 { const inspector = require('node:inspector'); if (inspector.url() !== undefined) inspector.close(); }
 
-const { readFileSync, writeFileSync, renameSync } = require('node:fs');
+const { readFileSync, writeFileSync, renameSync, openSync, fstatSync, statSync, closeSync, constants } = require('node:fs');
 const { Script } = require('node:vm');
 const { createRequire } = require('node:module');
 const { join } = require('node:path');
 const file = join(__dirname, 'cli-main.cjs');
 const cacheFile = file + '.cache';
+// The code cache is code the tracer (root) runs: it is read only from a directory and a file
+// that no one but their owner (root or this user) can write, through the descriptor it checked
+// (no symlink, no swap between check and read); otherwise it is neither read nor written.
+const ownedAndClosed = (st) => (st.uid === 0 || st.uid === process.geteuid()) && (st.mode & 0o022) === 0;
+let cacheDirTrusted = false;
+try { cacheDirTrusted = ownedAndClosed(statSync(__dirname)); } catch { /* no cache */ }
 let cachedData;
-try { cachedData = readFileSync(cacheFile); } catch { /* first run */ }
+if (cacheDirTrusted) {
+  try {
+    const fd = openSync(cacheFile, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try { const st = fstatSync(fd); if (st.isFile() && ownedAndClosed(st)) cachedData = readFileSync(fd); } finally { closeSync(fd); }
+  } catch { /* first run */ }
+}
 // esbuild writes ASCII only (non-ASCII is escaped), so latin1 is the cheapest exact decoding.
 const source = '(function (exports, require, module, __filename, __dirname) {' + readFileSync(file, 'latin1') + '\\n})';
 const script = new Script(source, { filename: file, cachedData });
-if (cachedData === undefined || script.cachedDataRejected) {
+if (cacheDirTrusted && (cachedData === undefined || script.cachedDataRejected)) {
   process.once('exit', () => {
-    // Written once, atomically (another run may be writing it too); a read-only install just
+    // Written once, atomically (another run may be writing it too), to a new file ('wx': never
+    // through an existing name or symlink), not writable by others; a read-only install just
     // goes without.
-    try { const tmp = cacheFile + '.' + process.pid; writeFileSync(tmp, script.createCachedData()); renameSync(tmp, cacheFile); } catch { /* no cache */ }
+    try { const tmp = cacheFile + '.' + process.pid; writeFileSync(tmp, script.createCachedData(), { flag: 'wx', mode: 0o644 }); renameSync(tmp, cacheFile); } catch { /* no cache */ }
   });
 }
 const cliModule = { exports: {} };
@@ -80,7 +92,9 @@ await Promise.all(files.map(async (file) => {
 const cjs = {
   ...common, format: 'cjs', bundle: true, external: ['koffi'], sourcemap: 'linked',
   // import.meta does not exist in CommonJS: the bundle's own file URL stands in for it.
-  define: { 'import.meta.url': '__bundleFileUrl' },
+  // DTRACE_TS_TEST_FAULT (src/bpf/test-faults.ts) exists only in the test build: the installed
+  // command is built without it, so no environment can make it fail a bpf(2) call.
+  define: { 'import.meta.url': '__bundleFileUrl', 'process.env.DTRACE_TS_TEST_FAULT': 'undefined' },
   banner: { js: 'var __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
 };
 mkdirSync('dist', { recursive: true });

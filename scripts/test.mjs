@@ -1,5 +1,5 @@
 // Runs every test: unit and golden tests (build/src/**/*.test.js, build/test/**/*.test.js) and,
-// unless --unit is given, the kernel tests under build/test/kernel (they need root; each one
+// unless --unit is given, the kernel tests under build/test/kernel and build/test/reliability (they need root; each one
 // skips with a reason when it lacks what it needs). Node's own runner prints the summary line.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ function walk(dir, out = []) {
   return out;
 }
 let files = walk('build').sort();
-if (unitOnly) files = files.filter((f) => !f.includes(join('test', 'kernel')));
+// The reliability suite runs the built command against the kernel too: not a unit test.
+if (unitOnly) files = files.filter((f) => !f.includes(join('test', 'kernel')) && !f.includes(join('test', 'reliability')));
 if (filter) files = files.filter((f) => f.includes(filter));
 // Kernel tests attach system-wide probes; running them one file at a time keeps them from
 // counting each other's events.

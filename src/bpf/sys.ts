@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import { SysError } from './errors.js';
 import { bpfCmdName, errnoName } from './uapi.js';
+import { injectedFault } from './test-faults.js';
 
 /** The subset of koffi we use (typed here so the rest of the file needs no `any`). */
 interface Koffi {
@@ -197,11 +198,15 @@ export function pageSize(): number {
 
 /** bpf(cmd, attr, size): returns the result (an fd or 0) or throws SysError. */
 export function bpf(cmd: number, attr: NativeMemory, sizeBytes: number, attempt: string): number {
+  const fault = injectedFault(bpfCmdName(cmd));
+  if (fault !== undefined) throw sysError(bpfCmdName(cmd), fault, attempt);
   return check(syscallTry(syscallNumbers().bpf, cmd, attr.address, sizeBytes), bpfCmdName(cmd), attempt);
 }
 
 /** bpf(cmd, attr, size) for hot paths: the result, or -errno. Never throws. */
 export function bpfTry(cmd: number, attrAddress: number, sizeBytes: number): number {
+  const fault = injectedFault(bpfCmdName(cmd));
+  if (fault !== undefined) return -fault;
   if (!nr) load();
   return syscallTry((nr as SyscallTable).bpf, cmd, attrAddress, sizeBytes);
 }

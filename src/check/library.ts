@@ -29,16 +29,35 @@ export function packageRoot(): string | undefined {
 }
 
 let sources: Source[] | undefined;
+/** Directories added by -L / -x libdir, searched after the package's lib/ (dt_load_libs). */
+let extraDirs: string[] = [];
 
-/** The library files as sources (lib/*.d in name order); read once. */
+/**
+ * Adds library directories (-L): their *.d files are loaded after the package's own. A missing
+ * or unreadable directory is skipped, as dtrace-utils skips it.
+ */
+export function addLibraryDirectories(dirs: string[]): void {
+  if (dirs.length === 0) return;
+  extraDirs = [...extraDirs, ...dirs];
+  sources = undefined;
+  names = undefined;
+  typeNames = undefined;
+  programs = undefined;
+}
+
+/** The library files as sources (lib/*.d in name order, then each -L directory's); read once. */
 export function loadLibrary(): Source[] {
   if (sources) return sources;
   const root = packageRoot();
-  const libDir = root ? join(root, 'lib') : undefined;
+  const dirs = [...(root ? [join(root, 'lib')] : []), ...extraDirs];
   sources = [];
-  if (libDir && existsSync(libDir)) {
-    for (const name of readdirSync(libDir).filter((n) => n.endsWith('.d')).sort()) {
-      sources.push(makeSource(join(libDir, name), readFileSync(join(libDir, name), 'utf8'), 'library'));
+  for (const libDir of dirs) {
+    let entries: string[];
+    try { entries = readdirSync(libDir).filter((n) => n.endsWith('.d')).sort(); } catch { continue; }
+    for (const name of entries) {
+      let text: string;
+      try { text = readFileSync(join(libDir, name), 'utf8'); } catch { continue; }
+      sources.push(makeSource(join(libDir, name), text, 'library'));
     }
   }
   return sources;

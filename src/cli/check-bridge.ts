@@ -26,13 +26,14 @@ function clauseArgDescs(clause: A.Clause): ProbeArgDesc[] | undefined {
   return undefined;
 }
 
-export function checkProgram(program: A.Program, sink: DiagnosticSink, opts: { strsize: number; destructive: boolean; scratchsizeBytes?: number; texts: string[]; version?: string }): Checked {
+export function checkProgram(program: A.Program, sink: DiagnosticSink, opts: { strsize: number; destructive: boolean; scratchsizeBytes?: number; texts: string[]; version?: string; nolibs?: boolean }): Checked {
   // The D library is loaded only for programs that name something in it — or that use
   // args[] of probes whose arguments are translated by it (psinfo_t, bufinfo_t, …).
   const translatedArgs = opts.texts.some((t) => /\bargs\s*\[/.test(t)) && program.items.some((c) => c.kind === 'Clause' && clauseArgDescs(c)?.some((d) => d.xlate));
   return check(program, sink, {
     strsize: opts.strsize, destructive: opts.destructive, scratchsizeBytes: opts.scratchsizeBytes, version: opts.version, kernelTypes: kernelTypeSource,
-    library: libraryFor(opts.texts) ?? (translatedArgs ? loadLibraryPrograms : undefined),
+    // -x nolibs: the D library is not loaded at all.
+    library: opts.nolibs ? undefined : libraryFor(opts.texts) ?? (translatedArgs ? loadLibraryPrograms : undefined),
     probeArgDescs: clauseArgDescs,
   });
 }

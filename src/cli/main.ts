@@ -1,19 +1,18 @@
 /**
  * @fileoverview The `dtrace` command: a thin layer over the library (compile → load → run).
  * It parses the command line, reads and preprocesses the programs, reports diagnostics the way
- * dtrace(8) does (plus a caret and hint outside the test harness), and runs the result.
+ * dtrace(8) does (plus a caret and hint outside the test harness), and runs the result. Each
+ * phase is a function returning what the next needs, or the exit status when the run ends there.
  */
-import { readFileSync, writeSync, openSync, writeFileSync } from 'node:fs';
-import { parseCommandLine, setOption, pragmaOptionMessage, applySetopt, headerOutputPath, type OptionValues, type CliOptions } from './options.js';
-import { generateHeader } from './header.js';
+import { openSync, readFileSync } from 'node:fs';
+import { parseCommandLine, setOption, pragmaOptionMessage, applySetopt, type OptionValues, type CliOptions } from './options.js';
 import { helpText } from './usage.js';
 import { missingPrivileges } from './privileges.js';
 import { DTRACE_TS_VERSION, D_VERSION } from '../version.js';
-import { makeSource, type Source } from '../diag/source.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
 import { renderDiagnostic } from '../diag/render.js';
 import { parse } from '../lang/parser.js';
-import { preprocess } from '../lang/preprocess.js';
+import { preprocess, type PreprocessOptions } from '../lang/preprocess.js';
 import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { RECORD_HEADER_BYTES } from '../program/spec.js';
@@ -28,45 +27,23 @@ import { link } from '../bpf/asm/encode.js';
 import { kernelCaps } from '../bpf/features.js';
 import type { KernelCaps } from '../bpf/kernel-caps.js';
 import { Helper } from '../bpf/uapi.js';
-import { allProviders, matchProbes } from '../providers/registry.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import { checkProgram } from './check-bridge.js';
+import { addLibraryDirectories } from '../check/library.js';
+import { optionBoundsError, oversizedMapError } from './limits.js';
+import { withHint, sysErrorHint, relocatedFromLibrary } from './hints.js';
+import type { Source } from '../diag/source.js';
 import { runningKernel } from './kernel-lookups.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
-import { matchProbeField } from '../bpf/elf/glob.js';
-import type { Provider, ProbeSite, Attribute, Stability, DependencyClass } from '../providers/provider.js';
+import { listAll, listMatching, unavailableHint } from './listing.js';
+import { writeHeader, explainElfMode } from './object-modes.js';
+import { readPrograms, type ProgramText } from './programs.js';
+import { writeOut, stderr, errnoText, outputWasClosed, OutputError } from './output.js';
 
 process.title = 'dtrace';
 
 const testing = process.env._DTRACE_TESTING !== undefined;
-
-/**
- * Set once a reader of our output has gone (EPIPE, e.g. `| head -1`): the run stops, writes are
- * dropped, and the process then dies of SIGPIPE as DTrace does (no stack trace, no message).
- */
-let outputClosed = false;
-
-function writeOut(fd: number, text: string): void {
-  if (!text || outputClosed) return;
-  try {
-    writeSync(fd, Buffer.from(text, 'latin1'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-    outputClosed = true;
-  }
-}
-const stderr = (text: string) => writeOut(2, text.endsWith('\n') ? text : text + '\n');
-
-/** strerror(3)'s text for a Node file-system error. */
-function errnoText(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const texts: Record<string, string> = {
-    EACCES: 'Permission denied', EISDIR: 'Is a directory', ENOENT: 'No such file or directory', EROFS: 'Read-only file system',
-    ENOSPC: 'No space left on device', ENOTDIR: 'Not a directory', ELOOP: 'Too many levels of symbolic links', EPERM: 'Operation not permitted',
-  };
-  return (code && texts[code]) ?? (e as Error).message;
-}
 
 function optBool(o: OptionValues, name: string): boolean {
   const v = o.get(name);
@@ -114,51 +91,21 @@ function optNum(o: OptionValues, name: string, dflt: number): number {
   return dflt;
 }
 
-interface ProgramText {
-  source: Source;
-  /** What the "matched N probes" message calls it. */
-  label: string;
-  kind: 'script' | 'description';
+function render(d: Diagnostic, errtags: boolean, texts: readonly string[] = []): string {
+  const located = relocatedFromLibrary(d, firstProgramSource);
+  // Hints (nearest names) are shown with the caret, outside the test harness only.
+  return renderDiagnostic(testing ? located : withHint(located, texts), { errtags, caret: !testing, position: true });
 }
 
-/** The text DTrace shows for a -n description: cut at the first `{`, `/` or `;`. */
-function descriptionLabel(text: string): string {
-  const m = /[{/;]/.exec(text);
-  return m ? text.slice(0, m.index) : text;
-}
+/** The program texts, for hints that suggest the user's own names. */
+let programTexts: readonly string[] = [];
+/** The first program of the command line: library errors are reported against it. */
+let firstProgramSource: Source | undefined;
 
-/**
- * -P, -m and -f name the provider, module or function field (dtrace.c's probe specifier
- * context): the description's missing fields are added after it — before a predicate or
- * action that follows it, not at the end of the text.
- */
-function withFieldSuffix(text: string, suffix: string): string {
-  const m = /^(\s*)([^\s{/]*)/.exec(text)!;
-  const end = m[0].length;
-  return `${m[1]}${m[2]}${suffix}${text.slice(end)}`;
-}
-
-function readPrograms(cli: CliOptions): ProgramText[] | string {
-  const out: ProgramText[] = [];
-  for (const p of cli.programs) {
-    if (p.kind === 'file') {
-      let text: string;
-      try { text = readFileSync(p.path === '-' ? '/dev/stdin' : p.path, 'latin1'); } catch { return `failed to open ${p.path}: No such file or directory`; }
-      // The interpreter line (`#!/usr/sbin/dtrace -s`) is blanked, keeping offsets and line
-      // numbers, so that neither cpp (-C) nor the lexer sees it.
-      if (text.startsWith('#!')) { const nl = text.indexOf('\n'); text = ' '.repeat(nl < 0 ? text.length : nl) + (nl < 0 ? '' : text.slice(nl)); }
-      out.push({ source: makeSource(p.path, text, 'script'), label: p.path, kind: 'script' });
-    } else {
-      const text = p.flag === 'n' ? p.text : p.flag === 'i' ? resolveProbeId(p.text) : withFieldSuffix(p.text, p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : ':');
-      const label = descriptionLabel(p.text);
-      out.push({ source: makeSource(p.text, text, 'description'), label, kind: 'description' });
-    }
-  }
-  return out;
-}
-
-function render(d: Diagnostic, errtags: boolean): string {
-  return renderDiagnostic(d, { errtags, caret: !testing });
+/** The first error of `sink`, written as DTrace does; the exit status that follows it. */
+function reportFirstError(sink: DiagnosticSink, options: OptionValues): number {
+  stderr(render(sink.errors[0]!, optBool(options, 'errtags'), programTexts));
+  return 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -184,8 +131,6 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  // Defaults, then DTRACE_OPT_* from the environment, then the command line's flags and -x.
-  const options = cli.optionValues;
   // -h and -G write their own file to -o; everything else appends its output there.
   let outFd = 1;
   if (cli.outputFile && cli.mode !== 'header' && cli.mode !== 'elf') {
@@ -205,12 +150,36 @@ async function main(argv: string[]): Promise<number> {
   }
   const programs = readPrograms(cli);
   if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
+  programTexts = programs.map((p) => p.source.text);
+  firstProgramSource = programs[0]?.source;
+  // -L: D library directories searched after the package's lib/.
+  addLibraryDirectories(cli.libDirs);
+  const targets = startTargets(cli);
+  if (typeof targets === 'number') return targets;
+  try {
+    return await compileAndRun(cli, programs, targets, out);
+  } finally {
+    targets.kill();
+  }
+}
 
-  // -c and -p: processes are created (stopped) and grabbed before compiling, as DTrace does, so
-  // $target is known and a command that cannot run fails before any tracing.
+/** The -c commands (created, held at exec) and -p processes (grabbed) of a run. */
+interface Targets {
+  created: CreatedProcess[];
+  watched: WatchedProcess[];
+  /** $target: the first -c or -p process. */
+  pid: number | undefined;
+  kill(): void;
+}
+
+/**
+ * -c and -p: processes are created (stopped) and grabbed before compiling, as DTrace does, so
+ * $target is known and a command that cannot run fails before any tracing.
+ */
+function startTargets(cli: CliOptions): Targets | number {
   const created: CreatedProcess[] = [];
   const watched: WatchedProcess[] = [];
-  const killChild = () => { for (const c of created) c.kill(); for (const w of watched) w.close(); };
+  const kill = () => { for (const c of created) c.kill(); for (const w of watched) w.close(); };
   try {
     if (cli.mode === 'exec') {
       for (const cmd of cli.commands) {
@@ -223,22 +192,39 @@ async function main(argv: string[]): Promise<number> {
       for (const pid of cli.grabPids) { watched.push(grabProcess(pid)); setTargetPid(pid); }
     } else if (cli.grabPids[0] !== undefined) setTargetPid(cli.grabPids[0]);
   } catch (e) {
-    killChild();
+    kill();
     if (e instanceof ProcessError) { stderr(`dtrace: ${e.message}`); return 1; }
     throw e;
   }
   declareTargetsKnown();
-  const target = watched[0]?.pid ?? cli.grabPids[0];
+  return { created, watched, pid: watched[0]?.pid ?? cli.grabPids[0], kill };
+}
 
-  const errtags = optBool(options, 'errtags');
-  const sink = new DiagnosticSink();
-  const items: A.TopLevel[] = [];
+/** cpp's command line from -D/-U/-I/-H/-X and options cpppath and cppargs. */
+function preprocessOptions(cli: CliOptions, options: OptionValues): PreprocessOptions {
+  const extraArgs = cli.cppArgs.flatMap((a) => a.split(/\s+/).filter((w) => w !== ''));
+  // -H: cpp's -H lists every file it includes on stderr.
+  if (optBool(options, 'cpphdrs')) extraArgs.push('-H');
+  const cpppath = options.get('cpppath');
+  return {
+    defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs,
+    cppPath: typeof cpppath === 'string' && cpppath !== '' ? cpppath : undefined,
+    // -X a|c|t keep cpp's ISO C mode; -Xs (K&R C) runs it as a traditional preprocessor.
+    traditional: options.get('stdc') === 's',
+  };
+}
+
+/** Every program preprocessed (with -C) and parsed, in command-line order. */
+function parsePrograms(cli: CliOptions, programs: ProgramText[], target: number | undefined, sink: DiagnosticSink): { prog: ProgramText; ast: A.Program }[] | number {
+  const options = cli.optionValues;
   const perProgram: { prog: ProgramText; ast: A.Program }[] = [];
   for (const prog of programs) {
     let source = prog.source;
     if (cli.options.has('cpp') || optBool(options, 'cpp')) {
-      const r = preprocess(source, { defines: cli.cppDefines, undefs: cli.cppUndefs, includes: cli.cppIncludes, extraArgs: [], traditional: options.get('stdc') === 's' /* -Xs: K&R, no __STDC__ */ });
-      if ('error' in r) { stderr(r.error); killChild(); return 1; }
+      const r = preprocess(source, preprocessOptions(cli, options));
+      if ('error' in r) { stderr(r.error); return 1; }
+      // -H: the included files cpp listed (its other warnings stay quiet, as before).
+      if (optBool(options, 'cpphdrs') && r.cppStderr) writeOut(2, r.cppStderr);
       source = r.source;
     }
     const ast = parse(source, sink, {
@@ -251,12 +237,14 @@ async function main(argv: string[]): Promise<number> {
       // `(uint)x`: kernel typedefs (BTF) are type names too; asked only for unknown names.
       isTypeName: (n) => kernelTypeSource()?.typedefType(n) !== undefined,
     });
-    if (sink.hasErrors) break;
+    if (sink.hasErrors) return reportFirstError(sink, options);
     perProgram.push({ prog, ast });
-    for (const item of ast.items) items.push(item);
   }
-  if (sink.hasErrors) { stderr(render(sink.errors[0]!, errtags)); killChild(); return 1; }
-  // Pragmas set options before the program is checked and compiled.
+  return perProgram;
+}
+
+/** `#pragma D option`s set options before the program is checked and compiled. */
+function applyPragmas(items: A.TopLevel[], options: OptionValues, sink: DiagnosticSink): void {
   for (const item of items) {
     if (item.kind !== 'Pragma' || item.directive !== 'option') continue;
     for (const arg of item.args) {
@@ -266,59 +254,85 @@ async function main(argv: string[]): Promise<number> {
       const r = setOption(options, name, value, { inProgram: true });
       if (!r.ok) sink.error('D_PRAGMA_OPTSET', pragmaOptionMessage(name, value, r.reason), item.span);
     }
-    if (sink.hasErrors) break;
+    if (sink.hasErrors) return;
   }
-  if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
-  if (cli.mode === 'header') return writeHeader(cli, perProgram.map((p) => p.ast));
-  if (cli.mode === 'elf') return explainElfMode(cli, programs);
+}
+
+async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: Targets, out: (t: string) => void): Promise<number> {
+  const options = cli.optionValues;
+  const sink = new DiagnosticSink();
+  const perProgram = parsePrograms(cli, programs, targets.pid, sink);
+  if (typeof perProgram === 'number') return perProgram;
+  const items = perProgram.flatMap((p) => p.ast.items);
+  applyPragmas(items, options, sink);
+  if (sink.hasErrors) return reportFirstError(sink, options);
+  if (cli.mode === 'header') return writeHeader(cli, perProgram.map((p) => p.ast), stderr);
+  if (cli.mode === 'elf') return explainElfMode(cli, programs, stderr);
   const whole: A.Program = { kind: 'Program', span: perProgram[0]?.ast.span ?? { source: programs[0]!.source, start: 0, end: 0 }, items };
   const destructive = optBool(options, 'destructive') || cli.options.has('w');
   const strsize = optNum(options, 'strsize', 256);
   // scratchsize from -x or a pragma (the store holds DTrace's 8-byte header too).
   const scratchsizeBytes = optNum(options, 'scratchsize', 256 + 8) - 8;
-  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text), version: cli.options.get('version') as string | undefined });
-  if (sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  const checked = checkProgram(whole, sink, { strsize, destructive, scratchsizeBytes, texts: programs.map((p) => p.source.text), version: cli.options.get('version') as string | undefined, nolibs: optBool(options, 'nolibs') });
+  if (sink.hasErrors) return reportFirstError(sink, options);
   if (checked?.usesDestructive && !destructive && cli.mode === 'exec') {
     stderr('dtrace: could not enable tracing: Destructive actions not allowed');
-    killChild();
     return 1;
   }
+  if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out, stderr, cli.verbose);
 
-  if (cli.mode === 'list') return listMatching(perProgram.map((p) => p.ast), out, cli.verbose);
-
+  const bounds = optionBoundsError(options);
+  if (bounds !== undefined) { stderr(`dtrace: ${bounds}`); return 1; }
   // What code generation may use here (probed lazily); DTRACE_TS_KERNEL may emulate an older kernel.
   let kernel: KernelCaps;
-  try { kernel = kernelCaps(); } catch (e) { stderr(`dtrace: ${(e as Error).message}`); killChild(); return 2; }
+  try { kernel = kernelCaps(); } catch (e) { stderr(`dtrace: ${(e as Error).message}`); return 2; }
   const zdefs = optBool(options, 'zdefs');
   const match = matchProgram(whole, sink, { zdefs });
   if (sink.hasErrors) {
-    stderr(render(sink.errors[0]!, optBool(options, 'errtags')));
+    reportFirstError(sink, options);
     const unmatched = whole.items.flatMap((i) => (i.kind === 'Clause' ? i.probes : [])).find((d) => unavailableHint(d));
     if (unmatched) stderr(`dtrace: ${unavailableHint(unmatched)!}`);
-    killChild();
     return 1;
   }
   const compiled = compileProgram(whole, match, sink, {
-    strsize, destructive, target, macroArgs: cli.macroArgs,
+    strsize, destructive, target: targets.pid, macroArgs: cli.macroArgs,
     walltimeOffsetNs: wallOffsetNs(),
     bufsizeBytes: optNum(options, 'bufsize', 4 << 20), aggsizeBytes: optNum(options, 'aggsize', 4 << 20),
     dynvarsizeBytes: optNum(options, 'dynvarsize', 1 << 20), zdefs,
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
-    ...stackAndCpuOptions(options),
+    ...stackAndCpuOptions(options), maxframes: optNum(options, 'maxframes', 127),
     kernel, kernelLookups: runningKernel,
   });
-  if (!compiled || sink.hasErrors) { stderr(render(sink.errors[0]!, optBool(options, 'errtags'))); killChild(); return 1; }
+  if (!compiled || sink.hasErrors) return reportFirstError(sink, options);
+  const oversized = oversizedMapError(compiled.maps, options);
+  if (oversized !== undefined) { stderr(`dtrace: ${oversized}`); return 1; }
   if (cli.showBpf) {
     const helperName = (id: number) => { for (const [k, v] of Object.entries(Helper)) if (v === id) return `bpf_${k}`; return undefined; };
     for (const p of compiled.programs) stderr(`\n${p.name} (${p.bpfType}):\n${disassemble(link(p.insns), { withSource: true, helperName })}`);
   }
   if (cli.mode === 'compile') return 0;
 
-  const quiet = optBool(options, 'quiet');
   if (cli.verbose) setUsdtNotices(stderr);
-  // A signal from now on (even before tracing starts) ends the run cleanly (session.ts).
+  // A signal from now on (even before tracing starts, as "matched" is printed) ends the run
+  // cleanly (session.ts).
   const signals = catchStopSignals();
+  try {
+    const refused = announceEnabling(perProgram, match, compiled.sizes, options, destructive, zdefs);
+    if (refused !== undefined) return refused;
+    return await runCompiled(compiled, options, targets, out, signals);
+  } finally {
+    signals.release();
+  }
+}
+
+/**
+ * The "matched N probes" lines, then DTrace's refusals of an enabling that matched nothing or
+ * does not fit its buffers: the exit status when it is refused.
+ */
+function announceEnabling(perProgram: { prog: ProgramText; ast: A.Program }[], match: ReturnType<typeof matchProgram>,
+  sizes: NonNullable<ReturnType<typeof compileProgram>>['sizes'], options: OptionValues, destructive: boolean, zdefs: boolean): number | undefined {
+  const quiet = optBool(options, 'quiet');
   if (!quiet) {
     for (const { prog, ast } of perProgram) {
       let n = 0;
@@ -326,41 +340,41 @@ async function main(argv: string[]): Promise<number> {
       stderr(`dtrace: ${prog.kind} '${prog.label}' matched ${n} probe${n === 1 ? '' : 's'}`);
     }
   }
-  if (match.matchedPairs === 0 && !zdefs) { stderr('dtrace: no probes matched'); killChild(); return 1; }
+  if (match.matchedPairs === 0 && !zdefs) { stderr('dtrace: no probes matched'); return 1; }
   if (destructive && !quiet) stderr('dtrace: allowing destructive actions');
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
   // whose dynamic variables or aggregations cannot hold a single element (dtrace-utils'
   // EDT_BUFTOOSMALL; illumos would round dynvarsize up — the corpus holds dtrace-utils' rule).
-  if (minimumBufsize(compiled.sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
-    || compiled.sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
-    || compiled.sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
+  if (minimumBufsize(sizes.maxRecordBytes) > optNum(options, 'bufsize', 4 << 20)
+    || sizes.maxDynvarElementBytes > optNum(options, 'dynvarsize', 1 << 20)
+    || sizes.maxAggregationElementBytes > optNum(options, 'aggsize', 4 << 20)) {
     stderr('dtrace: could not enable tracing: Enabling exceeds size of buffer');
-    killChild();
     return 1;
   }
+  return undefined;
+}
+
+/** Loads, attaches and consumes until the program, a signal, or the -c/-p processes end it. */
+async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgram>>, options: OptionValues, targets: Targets, out: (t: string) => void,
+  signals: ReturnType<typeof catchStopSignals>): Promise<number> {
   const aggsort = aggsortOptions(options);
-  try {
-    return await run(compiled, {
-      quiet, testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
-      aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6, ...ringPolicy(options),
-      switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
-      out, err: stderr, ...exportOptions(options, quiet ? undefined : stderr, quiet || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
-      targetPid: target,
-      // setopt() of an aggsort option changes the printa()s that follow it.
-      setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
-      stopRequested: () => outputClosed,
-      signals,
-      onAttached: () => {
-        if (watched.length === 0) return undefined;
-        for (const c of created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined); // frames of a target gone resolve
-        // The run ends when every -c and -p process has exited.
-        return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
-      },
-    });
-  } finally {
-    signals.release();
-    killChild();
-  }
+  return run(compiled, {
+    quiet: optBool(options, 'quiet'), testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
+    aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6, ...ringPolicy(options),
+    switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
+    out, err: stderr, ...exportOptions(options, optBool(options, 'quiet') ? undefined : stderr, optBool(options, 'quiet') || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
+    targetPid: targets.pid,
+    // setopt() of an aggsort option changes the printa()s that follow it.
+    setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
+    stopRequested: outputWasClosed,
+    signals,
+    onAttached: () => {
+      if (targets.watched.length === 0) return undefined;
+      for (const c of targets.created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined); // frames of a target gone resolve
+      // The run ends when every -c and -p process has exited.
+      return Promise.all(targets.watched.map((w) => w.exited)).then(() => undefined);
+    },
+  });
 }
 
 /**
@@ -389,219 +403,21 @@ function wallOffsetNs(): bigint {
   return wall - mono;
 }
 
-function listLine(id: number | string, prov: string, mod: string, func: string, name: string): string {
-  return `${String(id).padStart(5)} ${prov.padStart(10)} ${mod.padStart(17)} ${func.padStart(33)} ${name}\n`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// -h and -G
-
-/** `-h`: the C header for every provider the programs declare (header.ts), to -o or script.h. */
-function writeHeader(cli: CliOptions, asts: A.Program[]): number {
-  const where = headerOutputPath(cli);
-  if (!where.ok) { writeOut(2, where.message); return where.status; }
-  const providers = asts.flatMap((a) => a.items.filter((i): i is A.ProviderDecl => i.kind === 'ProviderDecl'));
-  try {
-    writeFileSync(where.path, generateHeader(providers, { guardName: where.path }));
-  } catch (e) {
-    stderr(`dtrace: failed to open header file '${where.path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
-    return 1;
-  }
-  return 0;
-}
-
-/**
- * `-G`: on Solaris it links DOF into an object file. Here the header from `-h` already puts
- * each probe's stapsdt note and semaphore into the program, so there is nothing to link; an
- * empty relocatable object is still written where -G would write one, so build rules that
- * link it keep working.
- */
-function explainElfMode(cli: CliOptions, programs: ProgramText[]): number {
-  const first = programs[0];
-  const path = cli.outputFile
-    ?? (first?.kind === 'script' && first.label.endsWith('.d') ? `${first.label.slice(first.label.lastIndexOf('/') + 1, -2)}.o` : 'd.out');
-  stderr(`dtrace: -G is not needed on Linux: headers made by dtrace -h embed the probes (stapsdt notes) in the program itself; wrote an empty object file ${path}`);
-  try {
-    writeFileSync(path, emptyRelocatableElf());
-  } catch (e) {
-    stderr(`dtrace: failed to create ${path}: ${(e as Error).message}`);
-    return 1;
-  }
-  return 0;
-}
-
-/** An x86-64 ELF relocatable object with no content: the null section and .shstrtab. */
-function emptyRelocatableElf(): Buffer {
-  const EHDR = 64, SHDR = 64;
-  const names = Buffer.from('\0.shstrtab\0', 'latin1');
-  const shoff = (EHDR + names.length + 7) & ~7;
-  const b = Buffer.alloc(shoff + 2 * SHDR);
-  b.set([0x7f, 0x45, 0x4c, 0x46, /*ELFCLASS64*/ 2, /*ELFDATA2LSB*/ 1, /*EV_CURRENT*/ 1], 0);
-  b.writeUInt16LE(/*ET_REL*/ 1, 16);
-  b.writeUInt16LE(/*EM_X86_64*/ 62, 18);
-  b.writeUInt32LE(1, 20);
-  b.writeBigUInt64LE(BigInt(shoff), 40);
-  b.writeUInt16LE(EHDR, 52);
-  b.writeUInt16LE(SHDR, 58);
-  b.writeUInt16LE(2, 60);
-  b.writeUInt16LE(/*e_shstrndx*/ 1, 62);
-  names.copy(b, EHDR);
-  const sh = shoff + SHDR;
-  b.writeUInt32LE(/*sh_name*/ 1, sh);
-  b.writeUInt32LE(/*SHT_STRTAB*/ 3, sh + 4);
-  b.writeBigUInt64LE(BigInt(EHDR), sh + 24);
-  b.writeBigUInt64LE(BigInt(names.length), sh + 32);
-  b.writeBigUInt64LE(1n, sh + 48);
-  return b;
-}
-
-// ---------------------------------------------------------------------------------------------
-// -l: probe ids, listing and -lv details (cmd/dtrace.c list_probe, print_probe_info)
-
-/**
- * Probe ids as DTrace gives them: BEGIN, END, ERROR are 1–3, then every provider's listed
- * probes in registry order; a probe a provider creates on demand (pid offsets, profile-N)
- * gets the next id when first seen.
- */
-interface ProbeIds {
-  all(): { id: number; provider: Provider; site: ProbeSite }[];
-  idOf(site: ProbeSite): number;
-}
-
-function probeIds(): ProbeIds {
-  let table: { id: number; provider: Provider; site: ProbeSite }[] | undefined;
-  const byKey = new Map<string, number>();
-  const key = (s: ProbeSite) => `${s.provider}:${s.module}:${s.function}:${s.name}`;
-  const all = () => {
-    if (!table) {
-      table = [];
-      for (const provider of allProviders()) {
-        for (const site of provider.list()) {
-          const id = table.length + 1;
-          table.push({ id, provider, site });
-          byKey.set(key(site), id);
-        }
-      }
-    }
-    return table;
-  };
-  return {
-    all,
-    idOf(site) {
-      all();
-      let id = byKey.get(key(site));
-      if (id === undefined) {
-        id = byKey.size + 1;
-        byKey.set(key(site), id);
-      }
-      return id;
-    },
-  };
-}
-
-const STABILITY_ORDER: readonly Stability[] = ['Internal', 'Private', 'Obsolete', 'External', 'Unstable', 'Evolving', 'Stable', 'Standard'];
-const CLASS_ORDER: readonly DependencyClass[] = ['Unknown', 'CPU', 'Platform', 'Group', 'ISA', 'Common'];
-const PRIVATE_ATTR: Attribute = { name: 'Private', data: 'Private', class: 'Unknown' };
-
-/** dt_attr_min: the lower of each component. */
-function attrMin(a: Attribute, b: Attribute): Attribute {
-  const s = (x: Stability, y: Stability) => (STABILITY_ORDER.indexOf(x) <= STABILITY_ORDER.indexOf(y) ? x : y);
-  const c = (x: DependencyClass, y: DependencyClass) => (CLASS_ORDER.indexOf(x) <= CLASS_ORDER.indexOf(y) ? x : y);
-  return { name: s(a.name, b.name), data: s(a.data, b.data), class: c(a.class, b.class) };
-}
-
-/**
- * The `-v` block under a listed probe (print_probe_info): the description's attributes are
- * the minimum over the provider and each non-empty field (dt_probe_info), then the argument
- * attributes and args[] types (translated type when there is one).
- */
-function probeInfoText(provider: Provider, site: ProbeSite): string {
-  const pa = provider.attributes;
-  let attr = pa?.provider ?? PRIVATE_ATTR;
-  if (pa) {
-    if (site.module !== '') attr = attrMin(attr, pa.module);
-    if (site.function !== '') attr = attrMin(attr, pa.function);
-    if (site.name !== '') attr = attrMin(attr, pa.name);
-  }
-  const args = pa?.args ?? PRIVATE_ATTR;
-  const block = (title: string, a: Attribute) =>
-    `\n\t${title}\n\t\tIdentifier Names: ${a.name}\n\t\tData Semantics:   ${a.data}\n\t\tDependency Class: ${a.class}\n`;
-  let text = block('Probe Description Attributes', attr) + block('Argument Attributes', args) + '\n\tArgument Types\n';
-  const descs = provider.argDescs?.(site) ?? [];
-  descs.forEach((d, i) => { text += `\t\targs[${i}]: ${d.xlate ?? d.native}\n`; });
-  if (descs.length === 0) text += '\t\tNone\n';
-  const mechanism = provider.mechanism?.(site);
-  if (mechanism) text += `\n\tImplemented On\n\t\t${mechanism}\n`;
-  return text + '\n';
-}
-
-function listAll(out: (t: string) => void, verbose: boolean): number {
-  let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
-  for (const { id, provider, site } of probeIds().all()) {
-    text += listLine(id, site.provider, site.module, site.function, site.name);
-    if (verbose) text += probeInfoText(provider, site);
-  }
-  out(text);
-  return 0;
-}
-
-/** Adds, as a second stderr line, why a provider a description names offers no probes here. */
-function unavailableHint(d: { provider: string; module: string; function: string; name: string }): string | undefined {
-  for (const p of allProviders()) {
-    if (!matchProbeField(d.provider, p.name) || d.provider === '') continue;
-    const reason = p.unavailableReason?.(d);
-    if (reason) return reason;
-  }
-  return undefined;
-}
-
-function listMatching(asts: A.Program[], out: (t: string) => void, verbose: boolean): number {
-  let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
-  const ids = probeIds();
-  for (const ast of asts) {
-    for (const item of ast.items) {
-      if (item.kind !== 'Clause') continue;
-      for (const d of item.probes) {
-        const found = matchProbes(d);
-        if (found.length === 0) {
-          out(text);
-          text = '';
-          stderr(`dtrace: failed to match ${d.provider}:${d.module}:${d.function}:${d.name}: No probe matches description`);
-          const hint = unavailableHint(d);
-          if (hint) stderr(`dtrace: ${hint}`);
-        }
-        for (const { provider, site } of found) {
-          text += listLine(ids.idOf(site), site.provider, site.module, site.function, site.name);
-          if (verbose) text += probeInfoText(provider, site);
-        }
-      }
-    }
-  }
-  out(text);
-  return 0;
-}
-
-/**
- * `-i ID [[predicate] action]`: the probe with that id, as a full description, followed by
- * whatever came after the id. An unknown id is left as a probe name, which matches nothing.
- */
-function resolveProbeId(text: string): string {
-  const m = /^\s*(\d+)(.*)$/s.exec(text);
-  if (!m) return text;
-  const probe = probeIds().all().find((p) => p.id === Number(m[1]));
-  if (!probe) return text;
-  const s = probe.site;
-  return `${s.provider}:${s.module}:${s.function}:${s.name}${m[2]}`;
-}
-
 main(process.argv.slice(2)).then(
   (status) => {
-    if (outputClosed) dieOfSignal(13 /* SIGPIPE */);
+    if (outputWasClosed()) dieOfSignal(13 /* SIGPIPE */);
     process.exitCode = status;
   },
   (e: unknown) => {
     if (e instanceof LoadError) stderr(`dtrace: ${e.message}`);
-    else if (e instanceof UnsupportedError || e instanceof SysError) stderr(`dtrace: could not enable tracing: ${e.message}`);
+    else if (e instanceof UnsupportedError || e instanceof SysError) {
+      stderr(`dtrace: could not enable tracing: ${e.message}`);
+      const hint = e instanceof SysError ? sysErrorHint(e) : undefined;
+      if (hint !== undefined && !testing) stderr(`hint: ${hint}`);
+    }
+    // A write to stdout or -o failed (EIO, ENOSPC on /dev/full): the consumer stops, as
+    // dtrace(8)'s dtrace_work() error ends in dfatal("processing aborted").
+    else if (e instanceof OutputError) stderr(`dtrace: processing aborted: ${e.message}`);
     // Recursion over a program nested thousands deep (parentheses, ifs) runs out of stack in
     // the parser, checker or code generator: a limit of the compiler, said as such.
     else if (e instanceof RangeError && /call stack/.test(e.message)) stderr('dtrace: failed to compile: the program nests too deeply for the compiler (thousands of levels of parentheses, blocks or if statements)');

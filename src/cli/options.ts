@@ -62,6 +62,8 @@ export interface CliOptions {
   cppIncludes: string[];
   /** -L dir (and -x libdir), in order. */
   libDirs: string[];
+  /** -x cppargs values, in order (each split on blanks into cpp arguments). */
+  cppArgs: string[];
   /** The mode: -V version, -l list, -h header, -G elf, -e (otherwise exec) compile. */
   mode: CliMode;
   /** -e was given (also true in list/header mode when -e was combined with them). */
@@ -761,6 +763,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, program
     cppUndefs: [],
     cppIncludes: [],
     libDirs: [],
+    cppArgs: [],
     mode,
     exitAfterCompile,
     listVerbose: mode === 'list' && verbose,
@@ -860,6 +863,7 @@ function listFor(cli: CliOptions, name: string): string[] | undefined {
     case 'undef': return cli.cppUndefs;
     case 'incdir': return cli.cppIncludes;
     case 'libdir': return cli.libDirs;
+    case 'cppargs': return cli.cppArgs;
     default: return undefined;
   }
 }

@@ -51,6 +51,8 @@ export interface CompileOptions {
   jstackframes?: number;
   /** -x cpu: trace only the events of this CPU. */
   cpu?: number;
+  /** The kernel's stack-depth ceiling (perf_event_max_stack): explicit stack(n)/ustack(n) depths are capped to it. */
+  maxframes?: number;
   /** What the kernel the code will load into offers (bpf/features.ts kernelCaps()); the newest by default. */
   kernel?: KernelCaps;
   /** What compiling may ask of the running kernel; absent: nothing (no symbols, no kernel types). */

@@ -52,6 +52,8 @@ export interface Symbols {
   stackframes?: number;
   ustackframes?: number;
   jstackframes?: number;
+  /** The kernel's stack-depth ceiling (option maxframes): stack(n)/ustack(n) ask for at most this. */
+  maxframes?: number;
 }
 
 /** The representation of a value of C type `t`; undefined for what is held by value or not at all. */
@@ -106,7 +108,10 @@ export function recordedCallType(e: A.Call, sym: Symbols): VType | undefined {
   const n = e.callee.name;
   if (n === 'stack' || n === 'ustack' || n === 'jstack') {
     const arg = e.args[0] ? sym.checked.constValue(e.args[0]) : undefined;
-    const frames = Number(arg ?? BigInt(n === 'stack' ? (sym.stackframes ?? 20) : n === 'jstack' ? (sym.jstackframes ?? 50) : (sym.ustackframes ?? 100)));
+    const asked = Number(arg ?? BigInt(n === 'stack' ? (sym.stackframes ?? 20) : n === 'jstack' ? (sym.jstackframes ?? 50) : (sym.ustackframes ?? 100)));
+    // A depth beyond the kernel's ceiling (ustack(2147483647)) records the deepest stack the
+    // kernel gives, as DTrace caps it at maxframes, rather than a record the verifier refuses.
+    const frames = sym.maxframes !== undefined ? Math.min(asked, sym.maxframes) : asked;
     // A kernel stack has room for the tracer's frames above the traced ones (kernel-reach.ts
     // skips them and zeroes what is left); a user stack starts with the process id.
     const size = n === 'stack' ? (frames + TRACER_SLACK_FRAMES) * 8 : frames * 8 + 8;

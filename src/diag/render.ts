@@ -15,6 +15,8 @@ export interface RenderOptions {
   errtags: boolean;
   /** Show the source line, a caret under the span and the hint. */
   caret: boolean;
+  /** With the caret: a ` --> FILE:LINE:COLUMN` line before the source line. */
+  position?: boolean;
 }
 
 /** The `[D_TAG] line N: message` part (what DTrace keeps as the library error message). */
@@ -32,9 +34,21 @@ export function renderDiagnostic(d: Diagnostic, opts: RenderOptions): string {
     ? `dtrace: invalid probe specifier ${src.name}: `
     : `dtrace: failed to compile script ${src?.name ?? ''}: `;
   let out = prefix + renderLocatedMessage(d, opts.errtags);
-  if (opts.caret && d.span) out += '\n' + renderCaret(d);
+  if (opts.caret && d.span) out += (opts.position ? `\n --> ${renderPosition(d)}` : '') + '\n' + renderCaret(d);
   if (opts.caret && d.hint) out += `\nhint: ${d.hint}`;
   return out;
+}
+
+/**
+ * `FILE:LINE:COLUMN` of the span's start (rustc's `-->` line): the line as the first line
+ * reports it, the column counted in characters from 1. A description is named `<-n>`.
+ */
+export function renderPosition(d: Diagnostic): string {
+  const s = d.span!;
+  const where = reportedSpanLine(s);
+  const { column } = physicalPosition(s.source, s.start);
+  const file = where.file ?? (s.source.kind === 'description' ? '<probe description>' : s.source.name);
+  return `${file}:${where.line}:${column}`;
 }
 
 /** The source line of the span's start with `^~~~` under the span (clipped to that line). */

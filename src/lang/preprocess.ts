@@ -57,7 +57,7 @@ export function cppArguments(opts: PreprocessOptions): string[] {
  * (`dtrace: failed to compile script FILE: Preprocessor failed to process input program`).
  * `cppStderr` is cpp's part alone, for callers that print it separately.
  */
-export function preprocess(source: Source, opts: PreprocessOptions): { source: Source } | { error: string; cppStderr: string } {
+export function preprocess(source: Source, opts: PreprocessOptions): { source: Source; cppStderr: string } | { error: string; cppStderr: string } {
   // cpp opens /dev/stdin by name, which fails on the socket Node gives a child for piped
   // input; a temporary file as standard input works.
   const dir = mkdtempSync(join(tmpdir(), 'dtrace-cpp-'));
@@ -78,7 +78,7 @@ export function preprocess(source: Source, opts: PreprocessOptions): { source: S
   }
   // The markers naming the script itself carry no file, so messages keep DTrace's `line N:` form.
   const out = (r.stdout ?? '').replace(/^(#\s*(?:line\s+)?[0-9]+\s+)"(\/dev\/stdin|<stdin>)"/gm, '$1');
-  return { source: makeSource(source.name, out, source.kind) };
+  return { source: makeSource(source.name, out, source.kind), cppStderr: r.stderr ?? '' };
 }
 
 /** DTrace's compile-failure line for `source`, after cpp's own messages. */

@@ -14,7 +14,7 @@ import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/t
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
-import { formatHeader, formatRecordPrefix, type FramingMode } from '../consume/format/framing.js';
+import { formatHeader, formatRecordPrefix, flowStep, newFlowState, type FramingMode } from '../consume/format/framing.js';
 import { formatError, formatLibError, type FaultKind } from '../consume/format/messages.js';
 
 const FAULT_KIND: Record<number, FaultKind> = {
@@ -67,7 +67,7 @@ export class RecordConsumer {
     private readonly output: TraceOutput,
     private readonly aggs: AggregationTable,
   ) {
-    this.mode = { quiet: opts.quiet, testing: opts.testing, flowindent: opts.flowindent };
+    this.mode = { quiet: opts.quiet, testing: opts.testing, flowindent: opts.flowindent, flow: newFlowState() };
     this.clauseById = new Map(compiled.clauses.map((c) => [c.stid, c]));
     this.probeById = new Map(compiled.probes.map((p) => [p.id, p]));
   }
@@ -106,13 +106,15 @@ export class RecordConsumer {
     const write = spec === 0
       ? (listener ? (t: string) => { printed += t; this.output.write(t); } : (t: string) => this.output.write(t))
       : (t: string) => { const b = this.speculations.get(spec) ?? []; b.push(t); this.speculations.set(spec, b); };
-    // A clause whose only data is commit()/discard() prints no line of its own.
-    const printsLine = !this.opts.quiet && (clause.actions.length === 0 || clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard'));
+    // A clause whose only data is commit()/discard() prints no line of its own; with -F the
+    // prefix (indent and ->/<- marker) is printed even when quiet, as dtrace(8) does.
+    const printsLine = (!this.opts.quiet || this.opts.flowindent) && (clause.actions.length === 0 || clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard'));
     // The column header is the consumer's own output, never part of a speculation.
     if (printsLine && !this.headerPrinted) { this.output.write(formatHeader(this.mode)); this.headerPrinted = true; }
-    let text = printsLine ? formatRecordPrefix(this.mode, 0, probe) : '';
+    const flow = this.mode.flowindent && this.mode.flow ? flowStep(this.mode.flow, probe, stid & 0xffff) : undefined;
+    let text = printsLine ? formatRecordPrefix(this.mode, 0, probe, flow) : '';
     for (const act of clause.actions) text = this.runAction(act, view, offset, text, write, prid, stid, probe);
-    if (printsLine) text += '\n';
+    if (printsLine && !this.opts.quiet) text += '\n';
     if (text) write(text);
     listener?.({ probe, clause, view, offset, text: printed });
   };

@@ -16,6 +16,8 @@ export interface FramingMode {
   /** `_DTRACE_TESTING` set: no CPU and ID columns. */
   testing: boolean;
   flowindent: boolean;
+  /** With flowindent: the entry/return nesting of the records printed so far. */
+  flow?: FlowState;
 }
 
 /** The probe a clause fired for. */

@@ -1,0 +1,148 @@
+/**
+ * @fileoverview `dtrace -l` (cmd/dtrace.c list_probe, print_probe_info): probe ids, the
+ * listing and its -v details; also `-i ID` resolution and the "why no probes" hint.
+ */
+import type * as A from '../lang/ast.js';
+import { allProviders, matchProbes } from '../providers/registry.js';
+import { matchProbeField } from '../bpf/elf/glob.js';
+import type { Provider, ProbeSite, Attribute, Stability, DependencyClass } from '../providers/provider.js';
+
+function listLine(id: number | string, prov: string, mod: string, func: string, name: string): string {
+  return `${String(id).padStart(5)} ${prov.padStart(10)} ${mod.padStart(17)} ${func.padStart(33)} ${name}\n`;
+}
+
+/**
+ * Probe ids as DTrace gives them: BEGIN, END, ERROR are 1–3, then every provider's listed
+ * probes in registry order; a probe a provider creates on demand (pid offsets, profile-N)
+ * gets the next id when first seen.
+ */
+interface ProbeIds {
+  all(): { id: number; provider: Provider; site: ProbeSite }[];
+  idOf(site: ProbeSite): number;
+}
+
+function probeIds(): ProbeIds {
+  let table: { id: number; provider: Provider; site: ProbeSite }[] | undefined;
+  const byKey = new Map<string, number>();
+  const key = (s: ProbeSite) => `${s.provider}:${s.module}:${s.function}:${s.name}`;
+  const all = () => {
+    if (!table) {
+      table = [];
+      for (const provider of allProviders()) {
+        for (const site of provider.list()) {
+          const id = table.length + 1;
+          table.push({ id, provider, site });
+          byKey.set(key(site), id);
+        }
+      }
+    }
+    return table;
+  };
+  return {
+    all,
+    idOf(site) {
+      all();
+      let id = byKey.get(key(site));
+      if (id === undefined) {
+        id = byKey.size + 1;
+        byKey.set(key(site), id);
+      }
+      return id;
+    },
+  };
+}
+
+const STABILITY_ORDER: readonly Stability[] = ['Internal', 'Private', 'Obsolete', 'External', 'Unstable', 'Evolving', 'Stable', 'Standard'];
+const CLASS_ORDER: readonly DependencyClass[] = ['Unknown', 'CPU', 'Platform', 'Group', 'ISA', 'Common'];
+const PRIVATE_ATTR: Attribute = { name: 'Private', data: 'Private', class: 'Unknown' };
+
+/** dt_attr_min: the lower of each component. */
+function attrMin(a: Attribute, b: Attribute): Attribute {
+  const s = (x: Stability, y: Stability) => (STABILITY_ORDER.indexOf(x) <= STABILITY_ORDER.indexOf(y) ? x : y);
+  const c = (x: DependencyClass, y: DependencyClass) => (CLASS_ORDER.indexOf(x) <= CLASS_ORDER.indexOf(y) ? x : y);
+  return { name: s(a.name, b.name), data: s(a.data, b.data), class: c(a.class, b.class) };
+}
+
+/**
+ * The `-v` block under a listed probe (print_probe_info): the description's attributes are
+ * the minimum over the provider and each non-empty field (dt_probe_info), then the argument
+ * attributes and args[] types (translated type when there is one).
+ */
+function probeInfoText(provider: Provider, site: ProbeSite): string {
+  const pa = provider.attributes;
+  let attr = pa?.provider ?? PRIVATE_ATTR;
+  if (pa) {
+    if (site.module !== '') attr = attrMin(attr, pa.module);
+    if (site.function !== '') attr = attrMin(attr, pa.function);
+    if (site.name !== '') attr = attrMin(attr, pa.name);
+  }
+  const args = pa?.args ?? PRIVATE_ATTR;
+  const block = (title: string, a: Attribute) =>
+    `\n\t${title}\n\t\tIdentifier Names: ${a.name}\n\t\tData Semantics:   ${a.data}\n\t\tDependency Class: ${a.class}\n`;
+  let text = block('Probe Description Attributes', attr) + block('Argument Attributes', args) + '\n\tArgument Types\n';
+  const descs = provider.argDescs?.(site) ?? [];
+  descs.forEach((d, i) => { text += `\t\targs[${i}]: ${d.xlate ?? d.native}\n`; });
+  if (descs.length === 0) text += '\t\tNone\n';
+  const mechanism = provider.mechanism?.(site);
+  if (mechanism) text += `\n\tImplemented On\n\t\t${mechanism}\n`;
+  return text + '\n';
+}
+
+export function listAll(out: (t: string) => void, verbose: boolean): number {
+  let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
+  for (const { id, provider, site } of probeIds().all()) {
+    text += listLine(id, site.provider, site.module, site.function, site.name);
+    if (verbose) text += probeInfoText(provider, site);
+  }
+  out(text);
+  return 0;
+}
+
+/** Adds, as a second stderr line, why a provider a description names offers no probes here. */
+export function unavailableHint(d: { provider: string; module: string; function: string; name: string }): string | undefined {
+  for (const p of allProviders()) {
+    if (!matchProbeField(d.provider, p.name) || d.provider === '') continue;
+    const reason = p.unavailableReason?.(d);
+    if (reason) return reason;
+  }
+  return undefined;
+}
+
+export function listMatching(asts: A.Program[], out: (t: string) => void, err: (t: string) => void, verbose: boolean): number {
+  let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
+  const ids = probeIds();
+  for (const ast of asts) {
+    for (const item of ast.items) {
+      if (item.kind !== 'Clause') continue;
+      for (const d of item.probes) {
+        const found = matchProbes(d);
+        if (found.length === 0) {
+          out(text);
+          text = '';
+          err(`dtrace: failed to match ${d.provider}:${d.module}:${d.function}:${d.name}: No probe matches description`);
+          const hint = unavailableHint(d);
+          if (hint) err(`dtrace: ${hint}`);
+        }
+        for (const { provider, site } of found) {
+          text += listLine(ids.idOf(site), site.provider, site.module, site.function, site.name);
+          if (verbose) text += probeInfoText(provider, site);
+        }
+      }
+    }
+  }
+  out(text);
+  return 0;
+}
+
+/**
+ * `-i ID [[predicate] action]`: the probe with that id, as a full description, followed by
+ * whatever came after the id. An unknown id is left as a probe name, which matches nothing.
+ */
+export function resolveProbeId(text: string): string {
+  const m = /^\s*(\d+)(.*)$/s.exec(text);
+  if (!m) return text;
+  const probe = probeIds().all().find((p) => p.id === Number(m[1]));
+  if (!probe) return text;
+  const s = probe.site;
+  return `${s.provider}:${s.module}:${s.function}:${s.name}${m[2]}`;
+}

@@ -58,13 +58,15 @@ test('syntax errors, unknown probes and bad options give dtrace-style errors wit
   assert.equal(syn.status, 1);
   const lines = syn.stderr.split('\n');
   assert.match(lines[0]!, /^dtrace: invalid probe specifier BEGIN \{ x = ; \}: .*line 1: syntax error/);
-  assert.equal(lines[1], 'BEGIN { x = ; }');
-  assert.match(lines[2]!, /^\s*\^/);
+  // The location (FILE:LINE:COLUMN), then the source line and a caret under the column.
+  assert.equal(lines[1], ' --> <probe description>:1:13');
+  assert.equal(lines[2], 'BEGIN { x = ; }');
+  assert.match(lines[3]!, /^ {12}\^/);
   assert.doesNotMatch(syn.stderr, /at .*\.js:\d+/); // no stack trace
   const unknown = dtrace(['-n', 'nosuch:::probe { }']);
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /does not match any probes/);
-  assert.match(unknown.stderr.split('\n')[2] ?? '', /\^/);
+  assert.match(unknown.stderr.split('\n')[3] ?? '', /\^/);
   const tagged = dtrace(['-x', 'errtags', '-n', 'nosuch:::probe { }'], { _DTRACE_TESTING: '1' });
   assert.match(tagged.stderr, /\[D_PDESC_ZERO\]/);
   assert.equal(tagged.stderr.trim().split('\n').length, 1); // Oracle's single line under the harness

@@ -9,7 +9,8 @@ import type * as A from '../lang/ast.js';
 import { unparen } from '../lang/ast.js';
 import { someNode } from '../lang/walk.js';
 import type { Checked } from '../check/checked.js';
-import { type VType, type VarInfo, type AggInfo, type Symbols, representation, byValue, recordedCallType, stringBound } from './infer.js';
+import { type VType, type VarInfo, type AggInfo, type Symbols, representation, byValue, stringBound } from './infer.js';
+import { recordedCallType } from './recorded.js';
 
 export interface SymbolOptions {
   strsize: number;

@@ -243,7 +243,11 @@ export abstract class ActionLowering extends AggregationLowering {
     a.label(next).alu64('add', R2, imm(1)).ja(loop);
     a.label(cut).mov(n.reg, R2).ja(done);
     a.label(empty).mov(n.reg, imm(0));
-    a.label(done).jmp('jgt', n.reg, imm(max), empty).mov(R1, R9).alu64('add', R1, imm(off)).alu64('add', R1, n.reg).st(1, R1, 0, 0);
+    // n ≤ strsize on every path; the verifier is shown it by a forward branch (a jump back to
+    // `empty`, which falls through into `done`, is a fall-through back-edge 6.1's verifier refuses).
+    const bounded = a.newLabel('psbounded');
+    a.label(done).jmp('jle', n.reg, imm(max), bounded).mov(n.reg, imm(0));
+    a.label(bounded).mov(R1, R9).alu64('add', R1, imm(off)).alu64('add', R1, n.reg).st(1, R1, 0, 0);
     this.release(n);
     a.mov(p.reg, R9).alu64('add', p.reg, imm(off));
     return { t: 'str', reg: p.reg };

@@ -56,15 +56,15 @@ interface Native {
 interface SyscallTable {
   read: number; close: number; mmap: number; munmap: number; ioctl: number; getpid: number; mount: number;
   gettid: number; epoll_ctl: number; epoll_pwait: number; epoll_create1: number; perf_event_open: number; bpf: number;
-  wait4: number; kill: number; ptrace: number; pidfd_open: number; pipe2: number; rt_sigaction: number;
+  wait4: number; kill: number; ptrace: number; pidfd_open: number; pipe2: number; rt_sigaction: number; prlimit64: number;
 }
 const SYSCALL_NUMBERS: Record<string, SyscallTable | undefined> = {
   x64: { read: 0, close: 3, mmap: 9, munmap: 11, ioctl: 16, getpid: 39, mount: 165, gettid: 186,
     epoll_ctl: 233, epoll_pwait: 281, epoll_create1: 291, perf_event_open: 298, bpf: 321,
-    wait4: 61, kill: 62, ptrace: 101, pidfd_open: 434, pipe2: 293, rt_sigaction: 13 },
+    wait4: 61, kill: 62, ptrace: 101, pidfd_open: 434, pipe2: 293, rt_sigaction: 13, prlimit64: 302 },
   arm64: { read: 63, close: 57, mmap: 222, munmap: 215, ioctl: 29, getpid: 172, mount: 40, gettid: 178,
     epoll_ctl: 21, epoll_pwait: 22, epoll_create1: 20, perf_event_open: 241, bpf: 280,
-    wait4: 260, kill: 129, ptrace: 117, pidfd_open: 434, pipe2: 59, rt_sigaction: 134 },
+    wait4: 260, kill: 129, ptrace: 117, pidfd_open: 434, pipe2: 59, rt_sigaction: 134, prlimit64: 261 },
 };
 
 let native: Native | undefined;
@@ -458,6 +458,28 @@ export const PTRACE_EVENT_EXIT = 6;
 /** ptrace(request, pid, addr, data); returns the result or -errno (callers decide what is fatal). */
 export function ptraceTry(request: number, pid: number, addr: number, data: number): number {
   return syscallTry(syscallNumbers().ptrace, request, pid, addr, data);
+}
+
+/**
+ * Raises this process's soft limit on open files to its hard limit (prlimit64, RLIMIT_NOFILE):
+ * every uprobe or kprobe attached through perf_event_open holds a descriptor, and a kernel without
+ * uprobe_multi/kprobe_multi links (Debian 12's 6.1) needs one per function — 2,600 for all of
+ * libc, past the usual soft limit of 1,024. Returns the limit now in force (or -errno).
+ */
+export function raiseOpenFileLimit(): number {
+  const RLIMIT_NOFILE = 7;
+  const lim = allocNative(16);
+  try {
+    const r = syscallTry(syscallNumbers().prlimit64, 0, RLIMIT_NOFILE, 0, lim.address);
+    if (r < 0) return r;
+    const soft = lim.view.getBigUint64(0, true), hard = lim.view.getBigUint64(8, true);
+    if (soft >= hard) return Number(soft);
+    lim.view.setBigUint64(0, hard, true);
+    const w = syscallTry(syscallNumbers().prlimit64, 0, RLIMIT_NOFILE, lim.address, 0);
+    return w < 0 ? w : Number(hard);
+  } finally {
+    freeNative(lim);
+  }
 }
 
 /** pidfd_open(pid, 0): an fd that becomes readable when the process exits; -errno on failure. */

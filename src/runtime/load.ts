@@ -7,6 +7,7 @@ import { createMap, type BpfMap } from '../bpf/map.js';
 import { loadProgram, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
 import { VerifierError } from '../bpf/errors.js';
+import { raiseOpenFileLimit } from '../bpf/sys.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
 import { formatInsn } from '../bpf/asm/disasm.js';
@@ -31,6 +32,9 @@ const HELPER_NAMES = new Map<number, string>(Object.entries(Helper).map(([k, v])
 
 /** Creates maps and loads every program. Throws LoadError with a readable message. */
 export function load(compiled: CompiledProgram): Loaded {
+  // Probes attached one perf event each (kernels without multi-attach links) hold a descriptor
+  // apiece: as DTrace and bpftrace do, use the hard limit on open files, not the soft one.
+  raiseOpenFileLimit();
   const maps = new Map<string, BpfMap>();
   const loaded: Loaded['programs'] = [];
   try {

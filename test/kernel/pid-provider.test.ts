@@ -127,3 +127,14 @@ test('pid$target:libc.so.6::entry (every libc function): attaches, exact counts 
     assert.match(line, /^dtrace: warning: probe pid\d+:libc\.so\.6:\S+:entry skipped: the kernel cannot place a uprobe on its instruction \(E\w+\)$/);
   }
 });
+
+test('the tracer raises its open-file limit to the hard limit (one perf event per site where the kernel has no uprobe_multi)', { skip }, () => {
+  const hard = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'latin1' }).stdout.trim();
+  // system()'s shell is the tracer's child: $PPID is the tracer.
+  const r = spawnSync('sh', ['-c', `ulimit -Sn 64; exec "${process.execPath}" "${cli}" -q -w -n 'BEGIN { system("grep \\"Max open files\\" /proc/$PPID/limits"); exit(0); }'`],
+    { encoding: 'latin1', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.equal(m[1], hard === 'unlimited' ? 'unlimited' : m[2]);
+});

@@ -4,6 +4,7 @@
  * with the same actions as the text consumer (records.ts): printa, exit, clear/trunc,
  * speculations, freopen, setopt. system()'s command writes to stderr so the stream stays JSON.
  */
+import { SpeculationBudget } from './speculation-budget.js';
 import { runSystemCommand } from './process.js';
 import type { TraceOutput } from './output.js';
 import type { AggregationTable } from './aggregations.js';
@@ -32,12 +33,13 @@ export function jsonExitAggregation(a: AggregationSpec, aggs: AggregationTable):
 
 export class JsonRecordConsumer {
   exitStatus: number | undefined;
-  specDrops = 0;
+  /** Records dropped for want of specsize. */
+  get specDrops(): number { return this.budget.drops; }
   private readonly clauseById: Map<number, ClauseSpec>;
   private readonly probeById: Map<number, ProbeInfo>;
   /** Lines of speculative records, by speculation id, until commit() or discard(). */
   private readonly speculations = new Map<number, string[]>();
-  private readonly specHeld = new Map<number, number>();
+  private readonly budget: SpeculationBudget;
 
   constructor(
     private readonly compiled: CompiledProgram,
@@ -46,6 +48,7 @@ export class JsonRecordConsumer {
     private readonly aggs: AggregationTable,
   ) {
     this.clauseById = new Map(compiled.clauses.map((c) => [c.stid, c]));
+    this.budget = new SpeculationBudget(opts.specsizeBytes);
     this.probeById = new Map(compiled.probes.map((p) => [p.id, p]));
   }
 
@@ -64,12 +67,7 @@ export class JsonRecordConsumer {
     const spec = stid >>> 16;
     const clause = this.clauseById.get(stid & 0xffff);
     if (!clause || !probe || !clause.printsPrefix) return;
-    if (spec !== 0 && this.opts.specsizeBytes !== undefined) {
-      const size = clause.recordSize + 16 - RECORD_HEADER_BYTES;
-      const used = this.specHeld.get(spec) ?? 0;
-      if (used + size > this.opts.specsizeBytes) { this.specDrops++; return; }
-      this.specHeld.set(spec, used + size);
-    }
+    if (!this.budget.admit(spec, clause.recordSize)) return;
     const items: Json[] = [];
     const committed: string[] = [];
     for (const act of clause.actions) this.runAction(act, view, offset, items, committed, stid, prid, probe);
@@ -140,7 +138,7 @@ export class JsonRecordConsumer {
         const id = v.kind === 'int' ? Number(v.value) : 0;
         const held = this.speculations.get(id);
         this.speculations.delete(id);
-        this.specHeld.delete(id);
+        this.budget.release(id);
         if (act.kind === 'commit' && held) committed.push(...held);
         return;
       }

@@ -3,6 +3,7 @@
  * data) becomes the text DTrace prints for it, its actions run (printa, exit, system, freopen,
  * setopt, speculations), and a listener may see the record as an event.
  */
+import { SpeculationBudget } from './speculation-budget.js';
 import { runSystemCommand } from './process.js';
 import type { TraceOutput } from './output.js';
 import type { AggregationTable } from './aggregations.js';
@@ -50,7 +51,7 @@ export class RecordConsumer {
   /** The status of the last exit() consumed. */
   exitStatus: number | undefined;
   /** Records dropped for want of specsize. */
-  specDrops = 0;
+  get specDrops(): number { return this.budget.drops; }
   private headerPrinted = false;
   private readonly mode: FramingMode;
   private readonly clauseById: Map<number, ClauseSpec>;
@@ -58,8 +59,7 @@ export class RecordConsumer {
   private readonly printfRenderers = new Map<RecordedAction, RecordRenderer>();
   /** Output of speculative records, by speculation id, until commit() or discard(). */
   private readonly speculations = new Map<number, string[]>();
-  /** Bytes each speculation holds. */
-  private readonly specHeld = new Map<number, number>();
+  private readonly budget: SpeculationBudget;
 
   constructor(
     private readonly compiled: CompiledProgram,
@@ -69,6 +69,7 @@ export class RecordConsumer {
   ) {
     this.mode = { quiet: opts.quiet, testing: opts.testing, flowindent: opts.flowindent, flow: newFlowState() };
     this.clauseById = new Map(compiled.clauses.map((c) => [c.stid, c]));
+    this.budget = new SpeculationBudget(opts.specsizeBytes);
     this.probeById = new Map(compiled.probes.map((p) => [p.id, p]));
   }
 
@@ -93,14 +94,7 @@ export class RecordConsumer {
     const clause = this.clauseById.get(stid & 0xffff);
     if (!clause || !probe) return;
     if (!clause.printsPrefix) return;
-    if (spec !== 0 && this.opts.specsizeBytes !== undefined) {
-      // specsize bounds what one speculation holds, counted as dtrace-utils sizes a record
-      // (its 16-byte header, ours 8, and the data); a record that does not fit is a drop.
-      const size = clause.recordSize + 16 - RECORD_HEADER_BYTES;
-      const used = this.specHeld.get(spec) ?? 0;
-      if (used + size > this.opts.specsizeBytes) { this.specDrops++; return; }
-      this.specHeld.set(spec, used + size);
-    }
+    if (!this.budget.admit(spec, clause.recordSize)) return;
     const listener = spec === 0 ? this.opts.onRecord : undefined;
     let printed = '';
     const write = spec === 0
@@ -216,7 +210,7 @@ export class RecordConsumer {
         const id = v.kind === 'int' ? Number(v.value) : 0;
         const held = this.speculations.get(id);
         this.speculations.delete(id);
-        this.specHeld.delete(id);
+        this.budget.release(id);
         if (act.kind === 'commit' && held) { flushText(); for (const t of held) this.output.write(t); }
         return text;
       }

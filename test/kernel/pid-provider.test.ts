@@ -20,9 +20,9 @@ const skip =
   !existsSync('/sys/bus/event_source/devices/uprobe/type') ? 'no uprobe PMU' :
   !existsSync(cli) ? 'dist/cli.js not built (node scripts/build.mjs)' : false;
 
-function dtrace(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function dtrace(args: string[], timeoutMs = 60_000) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: timeoutMs });
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The numbers of an aggregation printout without keys, in order of printing. */
@@ -110,8 +110,10 @@ test('pid$target:libc.so.6::entry (every libc function): attaches, exact counts 
   const bin = buildWorkload('malloc_loop');
   const r = dtrace(['-q', '-n',
     'pid$target:libc.so.6::entry { @[probefunc] = count(); } END { printa("%s %@d\\n", @); }',
-    '-c', `${bin} ${CALLS} ${ODD_SIZE_BYTES}`]);
-  assert.equal(r.status, 0, r.stderr);
+    // Without uprobe_multi (Linux 6.1) each of the ~2,600 sites is one perf event: minutes under
+    // the guest's emulated CPU (TCG), seconds on hardware.
+    '-c', `${bin} ${CALLS} ${ODD_SIZE_BYTES}`], 600_000);
+  assert.equal(r.status, 0, `status ${r.status} signal ${r.signal}: ${r.stderr}`);
   const counts = new Map<string, number>();
   for (const line of r.stdout.split('\n')) {
     const m = /^(\S+) (\d+)$/.exec(line.trim());

@@ -13,6 +13,7 @@
  * - Failures throw `SysError` naming the operation and what the caller was attempting; the hot
  *   paths (map lookups, where ENOENT is normal) use the `*Try` variants that return -errno.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { SysError } from './errors.js';
 import { bpfCmdName, errnoName } from './uapi.js';
@@ -473,8 +474,19 @@ export function raiseOpenFileLimit(): number {
     const r = syscallTry(syscallNumbers().prlimit64, 0, RLIMIT_NOFILE, 0, lim.address);
     if (r < 0) return r;
     const soft = lim.view.getBigUint64(0, true), hard = lim.view.getBigUint64(8, true);
+    // As root the hard limit can rise to fs.nr_open (each perf event and its BPF link are two
+    // descriptors: 5,200 for all of libc, past a default hard limit of 4,096); else the soft one
+    // rises to the hard one.
+    let ceiling = hard;
+    try { ceiling = BigInt(readFileSync('/proc/sys/fs/nr_open', 'latin1').trim()); } catch { /* keep the hard limit */ }
+    if (ceiling > hard) {
+      lim.view.setBigUint64(0, ceiling, true);
+      lim.view.setBigUint64(8, ceiling, true);
+      if (syscallTry(syscallNumbers().prlimit64, 0, RLIMIT_NOFILE, lim.address, 0) >= 0) return Number(ceiling);
+    }
     if (soft >= hard) return Number(soft);
     lim.view.setBigUint64(0, hard, true);
+    lim.view.setBigUint64(8, hard, true);
     const w = syscallTry(syscallNumbers().prlimit64, 0, RLIMIT_NOFILE, lim.address, 0);
     return w < 0 ? w : Number(hard);
   } finally {

@@ -33,10 +33,31 @@ test('a clause with several probe descriptions takes one clause id per descripti
 });
 
 test('more maps than a BPF program may use is a compile error naming the limit', () => {
-  const aggs = Array.from({ length: 70 }, (_, i) => `@a${i}[${i}] = count();`).join(' ');
-  const { compiled, sink } = compile(`BEGIN { ${aggs} }`);
+  const assocs = Array.from({ length: 70 }, (_, i) => `a${i}[${i}] = 1;`).join(' ');
+  const { compiled, sink } = compile(`BEGIN { ${assocs} }`);
   assert.equal(compiled, undefined);
   assert.match(sink.errors[0]!.message, /use \d+ maps .* allows a BPF program 64/);
+});
+
+test('aggregations keep a map each while a program fits the limit, and share maps by key and value size past it', () => {
+  const few = compile('BEGIN { @a[1] = count(); @b = sum(1); }').compiled!;
+  assert.deepEqual(few.aggregations.map((a) => [a.map, a.tag]), [['agg_1', undefined], ['agg_2', undefined]]);
+  const updates = Array.from({ length: 70 }, (_, i) => i % 3 === 0 ? `@c${i}[${i}] = count();` : i % 3 === 1 ? `@s${i}["k", ${i}] = sum(${i});` : `@q${i} = quantize(${i});`);
+  const { compiled, sink } = compile(`BEGIN { ${updates.join(' ')} }`);
+  assert.ok(compiled, sink.errors.map((d) => d.message).join('\n'));
+  const aggMaps = compiled.maps.filter((m) => m.name.startsWith('agg'));
+  assert.equal(aggMaps.length, 3, aggMaps.map((m) => m.name).join(' '));
+  // Keyed: the id is the tag, the map's key has 8 bytes before the aggregation's; keyless: one element each.
+  const counts = compiled.aggregations.filter((a) => a.fn === 'count');
+  assert.equal(new Set(counts.map((a) => a.map)).size, 1);
+  assert.deepEqual(counts.map((a) => a.tag), counts.map((a) => a.id));
+  const countMap = aggMaps.find((m) => m.name === counts[0]!.map)!;
+  assert.equal(countMap.keySize, 8 + counts[0]!.keySize);
+  const hists = compiled.aggregations.filter((a) => a.fn === 'quantize');
+  assert.deepEqual(hists.map((a) => a.tag), hists.map((_, i) => i));
+  const histMap = aggMaps.find((m) => m.name === hists[0]!.map)!;
+  assert.equal(histMap.type, 'percpu_array');
+  assert.equal(histMap.maxEntries, hists.length);
 });
 
 test('aggsize is shared by the aggregations: each keyed map gets its part', () => {

@@ -14,9 +14,9 @@ import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayo
 import { type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
 import { symbolsOf } from './symbols.js';
 import { lowerClause, lowerErrorSubprogram } from './lower/clause.js';
-import { LowerError, intCType, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
-import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec, FieldLayout } from '../program/spec.js';
-import { AGGREGATING_FUNCTIONS, isAggFn, type AggFn } from '../builtins/aggregations.js';
+import { LowerError, ERROR_SUBPROGRAM, type LowerEnv } from './lower/context.js';
+import type { CompiledProgram, MapSpecData, ProbeInfo, ProgramSpecData, AggregationSpec } from '../program/spec.js';
+import { AGGREGATING_FUNCTIONS, isAggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
 import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
@@ -26,6 +26,7 @@ import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
 import { userStringArgs } from './user-strings.js';
 import { TRACER_FRAME_SUBPROGRAM, tracerFrameSubprogram, type TracerFrameTable } from './tracer-skip.js';
+import { AggMapPlan, MAX_AGGREGATION_MAPS } from './agg-maps.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -145,22 +146,36 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   let usage = emptyUsage();
   let fallback = false;
   const trial = new DiagnosticSink();
-  let first = compileWithLayout(program, match, trial, opts, memLayout(opts.strsize, opts.scratchsizeBytes, false), usage);
+  // Aggregations get maps of their own until a compilation finds that too many: from then on
+  // they share (agg-maps.ts).
+  let shareAggMaps = false;
+  const compileOnce = (s: DiagnosticSink, mem: MemLayout, u: MemUsage): CompiledProgram | undefined => {
+    const r = compileWithLayout(program, match, s, opts, mem, u, shareAggMaps);
+    if (r !== SHARE_AGGREGATION_MAPS) return r;
+    shareAggMaps = true;
+    return compileOnce(s, mem, u);
+  };
+  let first = compileOnce(trial, memLayout(opts.strsize, opts.scratchsizeBytes, false), usage);
   if (usage.strings && needsStringFallback(opts.kernel ?? NEWEST_KERNEL)) {
     fallback = true;
     usage = emptyUsage();
-    first = compileWithLayout(program, match, sink, opts, memLayout(opts.strsize, opts.scratchsizeBytes, true), usage);
+    first = compileOnce(sink, memLayout(opts.strsize, opts.scratchsizeBytes, true), usage);
   } else {
     for (const d of trial.items) sink.add(d);
   }
   if (!first) return undefined;
   const fitted = fittedLayout(opts.strsize, opts.scratchsizeBytes ?? 256 + 8, usage, fallback);
-  return compileWithLayout(program, match, new DiagnosticSink(), opts, fitted, emptyUsage()) ?? first;
+  return compileOnce(new DiagnosticSink(), fitted, emptyUsage()) ?? first;
 }
 
-function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage): CompiledProgram | undefined {
+/** What compileWithLayout returns when its aggregations must share maps to fit: compile again sharing. */
+const SHARE_AGGREGATION_MAPS = Symbol('share aggregation maps');
+
+function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage,
+  shareAggMaps: boolean): CompiledProgram | undefined | typeof SHARE_AGGREGATION_MAPS {
   const checked = opts.checked;
   const sym = symbolsOf(checked, opts);
+  if (!shareAggMaps && sym.aggs.size > MAX_AGGREGATION_MAPS) return SHARE_AGGREGATION_MAPS;
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
   let strtabSize = 0;
@@ -179,6 +194,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const slotSize = (t: VType) => (t.t === 'str' ? (t.max !== undefined ? (t.max + 7) & ~7 : mem.strSlot) : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
   const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
+  const aggMaps = new AggMapPlan([...sym.aggs.values()], shareAggMaps, { aggKeySize, aggValueSize });
   const env: LowerEnv = {
     sym, mem, sink, literal,
     globalOffset(v: VarInfo) {
@@ -187,7 +203,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       return off;
     },
     assocMap: (v) => `assoc_${v.scope === 'thread' ? 't_' : ''}${v.name}`,
-    aggMap: (a) => `agg_${a.id}`,
+    aggMap: (a) => aggMaps.placement(a),
     slotSize, aggValueSize, aggKeySize,
     tvarValueSize: Math.max(8, ...[...sym.threads.values()].map((v) => slotSize(v.type))),
     options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs, nspec: Math.max(1, opts.nspec ?? 1), quiet: !!opts.quiet },
@@ -319,13 +335,19 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     }
   }
   if (failed) return undefined;
-  if (!mapsFitPrograms(program, sink, programs, subprograms)) return undefined;
+  const crowded = programOverMapLimit(programs, subprograms);
+  if (crowded && !shareAggMaps && sym.aggs.size > 1) return SHARE_AGGREGATION_MAPS;
+  if (crowded) {
+    const d = sink.error('D_UNKNOWN', `the probes of program ${crowded.name} use ${crowded.maps} maps (associative arrays take one each, aggregations ${shareAggMaps ? 'one per key and value size' : 'one each'}); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
+    d.source = program.span.source;
+    return undefined;
+  }
   addLibrarySubprograms(programs, subprograms, mem, opts.kernel ?? NEWEST_KERNEL, env.tracerFrames);
 
   if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
 
   // Maps, sized now that code generation is done.
-  const { maps, aggregations } = mapSpecs({ opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, providerMaps });
+  const { maps, aggregations } = mapSpecs({ opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, aggMaps, providerMaps });
   const pragmaOptions = pragmaOptionsOf(program);
   const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
   // Clauses matched by no enabled program still need a spec for the consumer (none print).
@@ -367,22 +389,18 @@ function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: b
 }
 
 /**
- * The kernel allows a program 64 distinct maps (MAX_USED_MAPS); a program over that is
- * refused here with the reason, not by the verifier. False (an error reported) when one is.
+ * The kernel allows a program 64 distinct maps (MAX_USED_MAPS): the first program over that
+ * (refused here with the reason, not by the verifier), or undefined when none is.
  */
-function mapsFitPrograms(program: A.Program, sink: DiagnosticSink, programs: ProgramSpecData[], subprograms: Map<string, Insn[]>): boolean {
+function programOverMapLimit(programs: ProgramSpecData[], subprograms: Map<string, Insn[]>): { name: string; maps: number } | undefined {
   for (const p of programs) {
     const used = new Set<string>();
     const scan = (insns: Insn[]) => { for (const i of insns) if (i.map) used.add(i.map.name); };
     scan(p.insns);
     for (const body of subprograms.values()) scan(body);
-    if (used.size > MAX_MAPS_PER_PROGRAM) {
-      const d = sink.error('D_UNKNOWN', `the probes of program ${p.name} use ${used.size} maps (aggregations and associative arrays each take one); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
-      d.source = program.span.source;
-      return false;
-    }
+    if (used.size > MAX_MAPS_PER_PROGRAM) return { name: p.name, maps: used.size };
   }
-  return true;
+  return undefined;
 }
 
 /** Fits the programs to the kernel they will load into; false (an error reported) when a kfunc they need is missing. */
@@ -429,12 +447,12 @@ interface MapSizing {
   opts: CompileOptions; mem: MemLayout; env: LowerEnv; sym: Symbols; match: ProbeMatch; programs: ProgramSpecData[];
   subprograms: Map<string, Insn[]>; gSize: number; strtab: string[]; strOffsets: Map<string, number>; strtabSize: number;
   slotSize(t: VType): number; aggValueSize(a: AggInfo): number; aggKeySize(a: AggInfo): number;
-  providerMaps: ProviderMap[];
+  aggMaps: AggMapPlan; providerMaps: ProviderMap[];
 }
 
 /** The program's maps, sized once code generation is done, and the aggregations' layouts. */
 function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: AggregationSpec[] } {
-  const { opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, providerMaps } = z;
+  const { opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, aggMaps, providerMaps } = z;
   const maps: MapSpecData[] = [];
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
@@ -470,8 +488,8 @@ function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: Aggregatio
   maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(ringBytes) });
   // dynvarsize and aggsize count elements as DTrace does: the budget over the largest key plus
   // the largest value (dtrace-utils keeps one map of each kind). Here each variable or
-  // aggregation has its own map, so the maps share that count (the memory stays within the
-  // budget). No floor: a small size binds and its drops are reported; every map holds one.
+  // aggregation has its own map (or its part of a shared one), so the maps share that count
+  // (the memory stays within the budget). No floor: a small size binds and its drops are reported; every map holds one.
   const assocs = [...sym.assocs.values(), ...sym.threadAssocs.values()];
   const assocKeySize = (v: VarInfo): number => (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
   const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + assocs.length || 1;
@@ -489,30 +507,8 @@ function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: Aggregatio
     const keySize = assocKeySize(v);
     maps.push({ name: env.assocMap(v), type: 'hash', keySize, valueSize: slotSize(v.type), maxEntries: dynEntries });
   }
-  const aggregations: AggregationSpec[] = [];
-  for (const a of aggInfos) {
-    const keyed = a.keys.length > 0;
-    const keySize = keyed ? aggKeySize(a) : 4;
-    const valueSize = aggValueSize(a);
-    const entries = keyed ? aggEntries : 1;
-    // A keyless aggregation's value ends with an "updated" word: it exists (and prints, even
-    // when its data is zero or was cleared) once anything has updated it.
-    maps.push({ name: env.aggMap(a), type: keyed ? 'percpu_hash' : 'percpu_array', keySize, valueSize: keyed ? valueSize : valueSize + 8, maxEntries: entries });
-    let off = 0;
-    const keyFields: FieldLayout[] = a.keys.map((k) => {
-      const f: FieldLayout = k.t === 'str'
-        ? { offset: off, sizeBytes: k.max !== undefined ? Math.min(opts.strsize, k.max - 1) : opts.strsize, type: intCType(k), decode: 'string' }
-        : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: k.decode ?? 'bytes', ...(k.symbolForm ? { symbolForm: k.symbolForm } : {}) }
-          : { offset: off, sizeBytes: k.size, type: intCType(k), decode: 'int', signed: k.signed };
-      off += slotSize(k);
-      return f;
-    });
-    const p = a.params;
-    aggregations.push({
-      id: a.id, name: a.name, fn: a.fn as AggFn, map: env.aggMap(a), keyFields, keySize, valueSize,
-      params: a.fn === 'lquantize' ? { base: p[0], limit: p[1], step: p[2] ?? 1n } : a.fn === 'llquantize' ? { factor: p[0], lmag: p[1], hmag: p[2], steps: p[3] } : undefined,
-    });
-  }
+  maps.push(...aggMaps.maps(aggInfos, aggEntries));
+  const aggregations: AggregationSpec[] = aggMaps.specs(aggInfos, opts.strsize, slotSize);
   return { maps, aggregations };
 }
 

@@ -90,13 +90,22 @@ export interface AggregationSpec {
   id: number;
   name: string;
   fn: AggFn;
-  /** The per-CPU map holding it. */
+  /** The per-CPU map holding it (its own, or one it shares: see `tag`). */
   map: string;
+  /**
+   * Present when the map is shared with other aggregations (codegen/agg-maps.ts): a keyed
+   * aggregation's map key is this u32 tag, 4 zero bytes (SHARED_AGG_KEY_PREFIX_BYTES in all),
+   * then its key; a keyless one is the array element at this index.
+   */
+  tag?: number;
   keyFields: FieldLayout[];
   keySize: number;
   valueSize: number;
   params?: { base?: bigint; limit?: bigint; step?: bigint; factor?: bigint; lmag?: bigint; hmag?: bigint; steps?: bigint };
 }
+
+/** Bytes before an aggregation's key in a shared aggregation map: u32 tag, u32 zero. */
+export const SHARED_AGG_KEY_PREFIX_BYTES = 8;
 
 /** Record header: u32 probe id, u32 clause id (stid); data starts at offset 8. */
 export const RECORD_HEADER_BYTES = 8;

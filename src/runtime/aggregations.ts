@@ -10,8 +10,14 @@ import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc, AggSortO
 import { decodeField } from '../consume/record.js';
 import { AGGREGATING_FUNCTIONS } from '../builtins/aggregations.js';
 import { formatAggregation, truncEntries } from '../consume/format/aggregate.js';
+import { hasTag, taggedEntries, taggedKey } from './agg-entries.js';
 
-const ZERO_KEY = new Uint8Array(4);
+/** A keyless aggregation's element: 0 in its own array, its tag in a shared one. */
+function keylessKey(a: AggregationSpec): Uint8Array {
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setUint32(0, a.tag ?? 0, true);
+  return key;
+}
 
 export class AggregationTable {
   /** normalize() factors, by aggregation id. */
@@ -55,6 +61,18 @@ export class AggregationTable {
     return AGGREGATING_FUNCTIONS[a.fn].merge(cpus);
   }
 
+  /** A keyed aggregation's entries as packed bytes, its own keys only (a shared map holds others'). */
+  private entriesOf(a: AggregationSpec): MapSnapshot {
+    const snap = this.maps.get(a.map)!.snapshot();
+    return a.tag === undefined ? snap : taggedEntries(snap, a.tag);
+  }
+
+  /** The map keys of a keyed aggregation's entries (with its tag in a shared map). */
+  private mapKeys(a: AggregationSpec): Uint8Array[] {
+    const keys = [...this.maps.get(a.map)!.keys()];
+    return a.tag === undefined ? keys : keys.filter((k) => hasTag(k, a.tag!));
+  }
+
   /** The aggregation as it is now in the kernel, merged across CPUs. */
   snapshot(a: AggregationSpec, packed?: MapSnapshot): AggSnapshot {
     const map = this.maps.get(a.map)!;
@@ -63,12 +81,12 @@ export class AggregationTable {
     const stride = map.valueStrideBytes;
     if (a.keyFields.length === 0) {
       // Present once updated on any CPU (the word after the data), even if its data is zero.
-      const v = map.lookup(ZERO_KEY);
+      const v = map.lookup(keylessKey(a));
       let updated = false;
       if (v) for (let c = 0; c < this.ncpu && !updated; c++) { const o = c * stride + a.valueSize; if (o + 8 <= v.length && v.subarray(o, o + 8).some((b) => b !== 0)) updated = true; }
       if (v && updated) entries.push({ keys: [], value: this.mergeValue(a, v, stride) });
     } else {
-      const snap = packed ?? map.snapshot();
+      const snap = packed ?? this.entriesOf(a);
       for (let i = 0; i < snap.count; i++) {
         const key = new DataView(snap.keyBytes.buffer, snap.keyBytes.byteOffset + i * snap.keySizeBytes, snap.keySizeBytes);
         const keys = a.keyFields.map((f) => this.decode(key, 0, f));
@@ -84,7 +102,7 @@ export class AggregationTable {
     let packed: MapSnapshot | undefined;
     if (a.keyFields.length > 0) {
       const map = this.maps.get(a.map)!;
-      packed = map.snapshot();
+      packed = this.entriesOf(a);
       if (packed.count === 0) return;
       if (printPackedScalarAggregation(this.desc(a), a.keyFields, packed, map.valueStrideBytes, this.normalizeBy.get(a.id), this.sortOpts, write)) return;
     }
@@ -98,11 +116,12 @@ export class AggregationTable {
     const zero = new Uint8Array(map.valueBufferSizeBytes);
     if (a.keyFields.length === 0) {
       // clear() zeroes the data but the aggregation still exists: keep the updated words.
-      const cur = map.lookup(ZERO_KEY);
+      const key = keylessKey(a);
+      const cur = map.lookup(key);
       if (cur) for (let c = 0; c * map.valueStrideBytes < cur.length; c++) zero.set(cur.subarray(c * map.valueStrideBytes + a.valueSize, c * map.valueStrideBytes + a.valueSize + 8), c * map.valueStrideBytes + a.valueSize);
-      map.update(ZERO_KEY, zero);
+      map.update(key, zero);
     } else {
-      for (const k of [...map.keys()]) map.update(k, zero);
+      for (const k of this.mapKeys(a)) map.update(k, zero);
     }
     this.resnap(a);
   }
@@ -116,16 +135,20 @@ export class AggregationTable {
   private truncMap(a: AggregationSpec, n: bigint | undefined): void {
     const map = this.maps.get(a.map)!;
     if (n === undefined || n === 0n || a.keyFields.length === 0) {
-      if (a.keyFields.length === 0) map.update(ZERO_KEY, new Uint8Array(map.valueBufferSizeBytes)); else map.clear();
+      if (a.keyFields.length === 0) map.update(keylessKey(a), new Uint8Array(map.valueBufferSizeBytes));
+      else if (a.tag === undefined) map.clear();
+      else for (const k of this.mapKeys(a)) map.delete(k);
       return;
     }
     // Keep the top n (bottom |n|) entries as DTrace's value walk ranks them (histograms by
     // their weighted totals, ties by key): the same order the consumer prints.
-    const packed = map.snapshot();
+    const packed = this.entriesOf(a);
     const snap = this.snapshot(a, packed);
     const kept = new Set(truncEntries(snap, n).entries);
     snap.entries.forEach((e, i) => {
-      if (!kept.has(e)) map.delete(packed.keyBytes.slice(i * packed.keySizeBytes, (i + 1) * packed.keySizeBytes));
+      if (kept.has(e)) return;
+      const key = packed.keyBytes.slice(i * packed.keySizeBytes, (i + 1) * packed.keySizeBytes);
+      map.delete(a.tag === undefined ? key : taggedKey(a.tag, key));
     });
   }
 

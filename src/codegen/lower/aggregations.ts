@@ -8,6 +8,7 @@ import { unparen } from '../../lang/ast.js';
 import { STATE } from '../layout.js';
 import { AGGREGATING_FUNCTIONS, isAggFn } from '../../builtins/aggregations.js';
 import { unchecked, type Val } from './context.js';
+import { SHARED_AGG_KEY_PREFIX_BYTES } from '../../program/spec.js';
 import { ExpressionLowering } from './expressions.js';
 
 export abstract class AggregationLowering extends ExpressionLowering {
@@ -35,16 +36,20 @@ export abstract class AggregationLowering extends ExpressionLowering {
       if (incArg) a.ldx(8, R2, R0, 0).ldx(8, R3, R10, -32).alu64('add', R2, R3).stx(8, R0, 0, R2);
       else a.ldx(8, R2, R0, 0).alu64('add', R2, imm(1)).stx(8, R0, 0, R2);
     };
-    const map = this.env.aggMap(info);
+    // In a shared map (codegen/agg-maps.ts) the tag is a keyless aggregation's element, and
+    // the first word of a keyed one's key.
+    const { map, tag } = this.env.aggMap(info);
     const aggDone = a.newLabel('aggdone');
     if (info.keys.length === 0) {
-      a.mov(R1, imm(0)).stx(4, R10, -16, R1).mov(R2, R10).alu64('add', R2, imm(-16));
+      a.mov(R1, imm(tag ?? 0)).stx(4, R10, -16, R1).mov(R2, R10).alu64('add', R2, imm(-16));
       a.ldMapFd(R1, map).call(Helper.map_lookup_elem);
       const ok = a.newLabel('aggok');
       a.jmp('jne', R0, imm(0), ok).ja(this.end).label(ok).st(8, R0, this.env.aggValueSize(info), 1);
     } else {
       const area = this.keyArea(target);
-      this.buildKey(indices, info.keys, area);
+      // (buildKey leaves room for the tag: a key area holds the key and 8 bytes more.)
+      this.buildKey(indices, info.keys, tag === undefined ? area : area + SHARED_AGG_KEY_PREFIX_BYTES);
+      if (tag !== undefined) a.st(8, R9, area, tag);
       const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(area));
       rekey();
       // A full aggregation drops this update only; the clause goes on (as in DTrace).

@@ -56,7 +56,8 @@ export interface LowerEnv {
   globalOffset(v: VarInfo): number;
   /** Map name for an associative array / aggregation. */
   assocMap(v: VarInfo): string;
-  aggMap(a: AggInfo): string;
+  /** An aggregation's map, and its tag there when the map is shared (codegen/agg-maps.ts). */
+  aggMap(a: AggInfo): { map: string; tag?: number };
   /** Size of one stored value of a type. */
   slotSize(t: VType): number;
   /** Byte size of an aggregation's value. */

@@ -201,6 +201,30 @@ test('attach by section: ksyscall, fentry, tp_btf and raw_tp programs each count
   }
 });
 
+test('multi-link sections: uprobe.multi and uretprobe.multi on a library glob, kprobe.multi on a kernel glob, each count exactly (those this kernel has)', { skip, timeout: 180_000 }, async (t) => {
+  const wanted: string[] = [];
+  if (hasFeature('uprobe_multi')) wanted.push('on_syscall_entry', 'on_syscall_return');
+  else t.diagnostic('this kernel has no uprobe_multi links: SEC("uprobe.multi/...") not tried');
+  if (hasFeature('kprobe_multi')) wanted.push('on_getpid_kprobe_multi');
+  else t.diagnostic('this kernel has no kprobe_multi links: SEC("kprobe.multi/...") not tried');
+  if (wanted.length === 0) return;
+  const calls = 11;
+  const w = startWorkload(calls);
+  const o = loadObject(coreObject('multi_kinds'), { globals: { target_tgid: w.pid }, programs: wanted });
+  try {
+    assert.equal(o.attachAll().length, wanted.length);
+    assert.equal(await w.go(), 0);
+    const g = globalsOf(o, '.bss');
+    const hits: Record<string, string> = {
+      on_syscall_entry: 'uprobe_multi_hits', on_syscall_return: 'uretprobe_multi_hits', on_getpid_kprobe_multi: 'kprobe_multi_hits',
+    };
+    // The workload calls libc's syscall() exactly `calls` times, each a getpid system call.
+    for (const [prog, counter] of Object.entries(hits)) assert.equal(g[counter], wanted.includes(prog) ? calls : 0, counter);
+  } finally {
+    o.close();
+  }
+});
+
 test('dtrace bpf: usage, missing and non-BPF files are one clear line; gen types; prog list shows a loaded object', { skip, timeout: 180_000 }, () => {
   const run = (args: string[]) => spawnSync(process.execPath, [cli, 'bpf', ...args], { encoding: 'utf8', timeout: 120_000 });
   const none = run([]);

@@ -1,12 +1,16 @@
 /**
  * @fileoverview Attaching an object's program where its SEC() name says, with the same
  * attachment code the providers use (src/bpf/link.ts): tracepoints, raw tracepoints, BTF
- * tracing (tp_btf, fentry/fexit, lsm), kprobes and syscall kprobes, uprobes by symbol.
+ * tracing (tp_btf, fentry/fexit, lsm), kprobes and syscall kprobes, uprobes by symbol, and the
+ * multi links (kprobe.multi/GLOB, uprobe.multi/PATH:GLOB) with one link for every match.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { arch } from 'node:os';
 import type { BpfProgram } from '../program.js';
-import { attachKprobe, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, type Link } from '../link.js';
+import { attachKprobe, attachKprobeMulti, attachRawTracepoint, attachTracepoint, attachTracing, attachUprobe, attachUprobeMulti, type Link } from '../link.js';
+import { tracefsRoot } from '../tracefs.js';
 import { readElfFile } from './elf.js';
+import { matchGlob } from './glob.js';
 import { fileOffsetOf, functionSymbols } from './symbols.js';
 import type { SectionDef } from './section-defs.js';
 import { attachUsdt, type UsdtAttachContext } from './usdt-attach.js';
@@ -28,12 +32,34 @@ function splitOffset(spec: string): { name: string; offset: number } {
   return { name: m[1]!, offset: m[2] ? Number(m[2]) : 0 };
 }
 
+/** Where a library named without a directory (`libc.so.6`) is looked for, as libbpf does. */
+function libraryDirs(): string[] {
+  const multiarch = arch() === 'arm64' ? 'aarch64-linux-gnu' : arch() === 's390x' ? 's390x-linux-gnu' : 'x86_64-linux-gnu';
+  return [`/lib/${multiarch}`, `/usr/lib/${multiarch}`, '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+}
+
+/**
+ * The file a uprobe section names: a path as given, or a bare name resolved as libbpf resolves it —
+ * a shared library (`libc.so.6`) in the system library directories, a program in the system's
+ * binary directories (fixed, not PATH: nothing in the environment steers what a root tracer probes).
+ */
+export function resolveBinaryPath(name: string): string {
+  if (name.includes('/')) return name;
+  const dirs = name.includes('.so') ? libraryDirs() : ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const dir of dirs) if (existsSync(`${dir}/${name}`)) return `${dir}/${name}`;
+  throw new Error(`${name} is not found in ${dirs.join(':')}`);
+}
+
+function splitBinaryTarget(target: string, form: string): { path: string; spec: string } {
+  const colon = target.lastIndexOf(':');
+  if (colon <= 0) throw new Error(`uprobe target "${target}" is not ${form}`);
+  return { path: resolveBinaryPath(target.slice(0, colon)), spec: target.slice(colon + 1) };
+}
+
 /** `path:function[+offset]` or `path:0xOFFSET` → file offset inside `path`. */
 export function uprobeTarget(target: string): { path: string; fileOffset: number } {
-  const colon = target.lastIndexOf(':');
-  if (colon <= 0) throw new Error(`uprobe target "${target}" is not PATH:FUNCTION[+OFFSET]`);
-  const path = target.slice(0, colon);
-  const { name, offset } = splitOffset(target.slice(colon + 1));
+  const { path, spec } = splitBinaryTarget(target, 'PATH:FUNCTION[+OFFSET]');
+  const { name, offset } = splitOffset(spec);
   if (/^0x[0-9a-f]+$/i.test(name)) return { path, fileOffset: Number(name) + offset };
   const elf = readElfFile(path);
   const sym = functionSymbols(elf).find((s) => s.name === name);
@@ -41,6 +67,40 @@ export function uprobeTarget(target: string): { path: string; fileOffset: number
   const fileOffset = fileOffsetOf(elf, sym.value);
   if (fileOffset === undefined) throw new Error(`${path}: function ${name} is not in a loaded segment`);
   return { path, fileOffset: fileOffset + offset };
+}
+
+/**
+ * `path:GLOB` → the file offsets of every function of `path` whose name matches, one per address
+ * (aliases of one function fire once), in address order.
+ */
+export function uprobeMultiTargets(target: string): { path: string; fileOffsets: number[] } {
+  const { path, spec } = splitBinaryTarget(target, 'PATH:GLOB');
+  const elf = readElfFile(path);
+  const offsets = new Set<number>();
+  for (const sym of functionSymbols(elf)) {
+    if (!matchGlob(spec, sym.name)) continue;
+    const off = fileOffsetOf(elf, sym.value);
+    if (off !== undefined) offsets.add(off);
+  }
+  if (offsets.size === 0) throw new Error(`no function of ${path} matches ${spec}`);
+  return { path, fileOffsets: [...offsets] };
+}
+
+/**
+ * The kernel functions matching `glob` that ftrace can hook (tracefs available_filter_functions,
+ * what kprobe_multi attaches through), each name once; ftrace's placeholders for unresolvable
+ * addresses are left out as libbpf leaves them out.
+ */
+export function kprobeMultiTargets(glob: string, listing?: string): string[] {
+  const text = listing ?? readFileSync(`${tracefsRoot()}/available_filter_functions`, 'utf8');
+  const names = new Set<string>();
+  for (const line of text.split('\n')) {
+    const name = line.split(' ')[0]!;
+    if (name === '' || name.startsWith('__ftrace_invalid_address__')) continue;
+    if (matchGlob(glob, name)) names.add(name);
+  }
+  if (names.size === 0) throw new Error(`no kernel function matches ${glob}`);
+  return [...names];
 }
 
 /** Attaches `prog` per its section definition; returns no link for sections with nothing to attach. */
@@ -65,6 +125,16 @@ export function attachBySection(prog: BpfProgram, section: string, def: SectionD
       let t: { path: string; fileOffset: number };
       try { t = uprobeTarget(def.target); } catch (e) { return fail((e as Error).message); }
       return [attachUprobe(prog, { path: t.path, fileOffset: t.fileOffset, retprobe: def.attach === 'uretprobe', ...(options.pid !== undefined ? { pid: options.pid } : {}) })];
+    }
+    case 'kprobe_multi': case 'kretprobe_multi': {
+      let funcs: string[];
+      try { funcs = kprobeMultiTargets(def.target); } catch (e) { return fail((e as Error).message); }
+      return [attachKprobeMulti(prog, { funcs, retprobe: def.attach === 'kretprobe_multi' })];
+    }
+    case 'uprobe_multi': case 'uretprobe_multi': {
+      let t: { path: string; fileOffsets: number[] };
+      try { t = uprobeMultiTargets(def.target); } catch (e) { return fail((e as Error).message); }
+      return [attachUprobeMulti(prog, { path: t.path, offsets: t.fileOffsets, retprobe: def.attach === 'uretprobe_multi', ...(options.pid !== undefined ? { pid: options.pid } : {}) })];
     }
     case 'usdt':
       try { return attachUsdt(prog, def.target, { ...(options.usdt ?? { specs: undefined, nextSpecId: () => 0 }), ...(options.pid !== undefined ? { pid: options.pid } : {}) }); } catch (e) {

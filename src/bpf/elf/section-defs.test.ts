@@ -14,6 +14,12 @@ test('SEC() names: program type, attach kind, target and BTF target', () => {
   assert.equal(parseSectionName('uretprobe//bin/bash:readline')?.target, '/bin/bash:readline');
   assert.equal(parseSectionName('raw_tp/sys_enter')?.progType, 'raw_tracepoint');
   assert.equal(parseSectionName('tracepoint')?.attach, 'none', 'a bare section: a tail-call target');
+  assert.deepEqual(parseSectionName('kprobe.multi/vfs_*'),
+    { progType: 'kprobe', expectedAttachType: AttachType.TRACE_KPROBE_MULTI, attach: 'kprobe_multi', target: 'vfs_*', btfTarget: undefined, flags: 0 });
+  assert.equal(parseSectionName('kretprobe.multi/vfs_read')?.attach, 'kretprobe_multi');
+  assert.equal(parseSectionName('uprobe.multi/libc.so.6:getp*')?.expectedAttachType, AttachType.TRACE_UPROBE_MULTI);
+  assert.equal(parseSectionName('uretprobe.multi.s//bin/bash:read*')?.flags, 1 << 4);
+  assert.equal(parseSectionName('uretprobe.multi.s//bin/bash:read*')?.target, '/bin/bash:read*');
   assert.equal(parseSectionName('tpx/foo'), undefined);
   assert.equal(parseSectionName('.text'), undefined);
 });

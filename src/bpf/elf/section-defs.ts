@@ -2,14 +2,16 @@
  * @fileoverview What a program's SEC() name means: its program type, expected attach type,
  * the BTF object it attaches to and how to attach it — libbpf's section_defs table, for the
  * tracing sections (tracepoint/, tp/, raw_tp/, tp_btf/, fentry/, fexit/, fmod_ret/, lsm/,
- * kprobe/, kretprobe/, ksyscall/, kretsyscall/, uprobe/, uretprobe/, usdt/, perf_event) and a
- * few load-only ones (socket, xdp, tc, syscall).
+ * kprobe/, kretprobe/, ksyscall/, kretsyscall/, uprobe/, uretprobe/, usdt/, perf_event, and the
+ * multi-link ones kprobe.multi/, kretprobe.multi/, uprobe.multi/, uretprobe.multi/ whose target
+ * is a glob) and a few load-only ones (socket, xdp, tc, syscall).
  */
 import { AttachType, type ProgTypeName } from '../uapi.js';
 
 export type AttachKind =
   | 'tracepoint' | 'raw_tracepoint' | 'tracing' | 'kprobe' | 'kretprobe' | 'ksyscall' | 'kretsyscall'
-  | 'uprobe' | 'uretprobe' | 'usdt' | 'perf_event' | 'none';
+  | 'uprobe' | 'uretprobe' | 'usdt' | 'perf_event' | 'none'
+  | 'kprobe_multi' | 'kretprobe_multi' | 'uprobe_multi' | 'uretprobe_multi';
 
 export interface SectionDef {
   progType: ProgTypeName;
@@ -39,6 +41,13 @@ const RULES: Rule[] = [
   { prefix: 'fexit/', progType: 'tracing', attach: 'tracing', expected: AttachType.TRACE_FEXIT, btf: (t) => ({ kind: 'func', name: t }) },
   { prefix: 'fmod_ret/', progType: 'tracing', attach: 'tracing', expected: AttachType.MODIFY_RETURN, btf: (t) => ({ kind: 'func', name: t }) },
   { prefix: 'lsm/', progType: 'lsm', attach: 'tracing', expected: AttachType.LSM_MAC, btf: (t) => ({ kind: 'func', name: `bpf_lsm_${t}` }) },
+  // One link for every kernel function (or every function of one binary) the glob matches.
+  { prefix: 'kprobe.multi/', progType: 'kprobe', attach: 'kprobe_multi', expected: AttachType.TRACE_KPROBE_MULTI },
+  { prefix: 'kretprobe.multi/', progType: 'kprobe', attach: 'kretprobe_multi', expected: AttachType.TRACE_KPROBE_MULTI },
+  { prefix: 'uprobe.multi.s/', progType: 'kprobe', attach: 'uprobe_multi', expected: AttachType.TRACE_UPROBE_MULTI, flags: BPF_F_SLEEPABLE },
+  { prefix: 'uretprobe.multi.s/', progType: 'kprobe', attach: 'uretprobe_multi', expected: AttachType.TRACE_UPROBE_MULTI, flags: BPF_F_SLEEPABLE },
+  { prefix: 'uprobe.multi/', progType: 'kprobe', attach: 'uprobe_multi', expected: AttachType.TRACE_UPROBE_MULTI },
+  { prefix: 'uretprobe.multi/', progType: 'kprobe', attach: 'uretprobe_multi', expected: AttachType.TRACE_UPROBE_MULTI },
   { prefix: 'kprobe/', progType: 'kprobe', attach: 'kprobe' },
   { prefix: 'kretprobe/', progType: 'kprobe', attach: 'kretprobe' },
   { prefix: 'ksyscall/', progType: 'kprobe', attach: 'ksyscall' },

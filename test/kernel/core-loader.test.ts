@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { loadObject, ObjectLoadError, type LoadedObject } from '../../src/bpf/elf/load-object.js';
@@ -222,6 +222,36 @@ test('multi-link sections: uprobe.multi and uretprobe.multi on a library glob, k
     for (const [prog, counter] of Object.entries(hits)) assert.equal(g[counter], wanted.includes(prog) ? calls : 0, counter);
   } finally {
     o.close();
+  }
+});
+
+test('a map pinned by name (LIBBPF_PIN_BY_NAME): pinned on first load, reused and counted into by the next, an incompatible definition refused', { skip, timeout: 180_000 }, async () => {
+  const pinRoot = mkdtempSync('/sys/fs/bpf/dtrace-ts-test-');
+  const key = (pid: number) => new Uint8Array(new Uint32Array([pid]).buffer);
+  try {
+    const w1 = startWorkload(5);
+    const first = loadObject(coreObject('pinned_map'), { globals: { target_tgid: w1.pid }, pinRoot });
+    first.attachAll();
+    assert.equal(await w1.go(), 0);
+    first.close();
+    assert.ok(existsSync(join(pinRoot, 'pinned_counts')), 'the map stays pinned after the object is closed');
+    // A second load with the same target pid counts on in the pinned map.
+    const w2 = startWorkload(7);
+    const second = loadObject(coreObject('pinned_map'), { globals: { target_tgid: w2.pid }, pinRoot });
+    try {
+      second.attachAll();
+      assert.equal(await w2.go(), 0);
+      const m = second.map('pinned_counts')!.map;
+      const count = (pid: number) => { const v = m.lookup(key(pid)); return v ? new DataView(v.buffer, v.byteOffset).getBigUint64(0, true) : undefined; };
+      assert.equal(count(w1.pid), 5n, 'the first run\'s count is in the reused map');
+      assert.equal(count(w2.pid), 7n);
+    } finally {
+      second.close();
+    }
+    assert.throws(() => loadObject(coreObject('pinned_map', ['MAX_ENTRIES=128']), { pinRoot }),
+      (e: Error) => e instanceof ObjectLoadError && /map 'pinned_counts': the map pinned at .* is not compatible \(maxEntries 64, wanted 128\)/.test(e.message));
+  } finally {
+    rmSync(pinRoot, { recursive: true, force: true });
   }
 });
 

@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadKernelBtf, type Btf } from '../btf/index.js';
-import { createMap, possibleCpus, type BpfMap, type MapSpec } from '../map.js';
+import { createMap, openMap, possibleCpus, type BpfMap, type MapSpec } from '../map.js';
+import { mapInfoByFd, openPinned, pinObject } from './system-objects.js';
 import { loadProgram, type BpfProgram } from '../program.js';
 import { VerifierError } from '../errors.js';
 import { closeLinks, type Link } from '../link.js';
@@ -39,6 +40,11 @@ export interface LoadObjectOptions {
   programs?: readonly string[];
   /** Verifier log level on failure. */
   logLevel?: 1 | 2;
+  /**
+   * Where maps declared with `__uint(pinning, LIBBPF_PIN_BY_NAME)` are pinned (or found, when an
+   * earlier run pinned them): `<pinRoot>/<map name>`, as libbpf does. Default /sys/fs/bpf.
+   */
+  pinRoot?: string;
 }
 
 export interface ObjectMap {
@@ -95,15 +101,53 @@ function internalMapName(objName: string, section: string): string {
 /** Map types whose key and value the kernel wants as 0 (a declared __type(value) only documents records). */
 const NO_KEY_VALUE: ReadonlySet<string> = new Set(['ringbuf', 'user_ringbuf']);
 
-function createDefinedMap(def: MapDefinition, btfFd: number | undefined): BpfMap {
+/** libbpf's pinning values of a BTF map definition. */
+const PIN_NONE = 0;
+const PIN_BY_NAME = 1;
+
+/**
+ * A map with `pinning = LIBBPF_PIN_BY_NAME`: the map already pinned at `<pinRoot>/<name>` when
+ * it has the same type, key and value sizes, entries and flags (so two runs, or this object and
+ * another, share it, as libbpf's bpf_object__reuse_map does); otherwise a new map pinned there.
+ */
+function createPinnedMap(def: MapDefinition, btfFd: number | undefined, pinRoot: string): BpfMap {
+  const path = `${pinRoot}/${def.name}`;
+  const spec = mapSpecOf(def);
+  const fd = openPinned(path);
+  if (fd !== undefined) {
+    const have = mapInfoByFd(fd);
+    const want = { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, flags: spec.flags ?? 0 };
+    const differs = (Object.keys(want) as (keyof typeof want)[]).filter((k) => have[k] !== want[k]);
+    if (differs.length > 0) {
+      closeFd(fd);
+      throw new ObjectLoadError(`map '${def.name}': the map pinned at ${path} is not compatible (${differs.map((k) => `${k} ${have[k]}, wanted ${want[k]}`).join('; ')}): remove the pin or rename the map`, undefined, undefined);
+    }
+    return openMap(fd, spec);
+  }
+  const map = createDefinedMap(def, btfFd);
+  try {
+    pinObject(map.fd, path);
+  } catch (e) {
+    map.close();
+    throw new ObjectLoadError(`map '${def.name}': cannot pin at ${path}: ${(e as Error).message} (is a bpf filesystem mounted at ${pinRoot}?)`, undefined, undefined, e);
+  }
+  return map;
+}
+
+function mapSpecOf(def: MapDefinition): MapSpec {
   const bare = NO_KEY_VALUE.has(def.type);
-  const spec: MapSpec = {
+  return {
     name: def.name, type: def.type, keySize: bare ? 0 : def.keySize, valueSize: bare ? 0 : def.valueSize,
     maxEntries: def.type === 'perf_event_array' && def.maxEntries === 0 ? possibleCpus().length : def.maxEntries,
     flags: def.flags,
     ...(def.numaNode ? { numaNode: def.numaNode } : {}),
     ...(def.mapExtra ? { mapExtra: def.mapExtra } : {}),
   };
+}
+
+function createDefinedMap(def: MapDefinition, btfFd: number | undefined): BpfMap {
+  const bare = NO_KEY_VALUE.has(def.type);
+  const spec = mapSpecOf(def);
   if (def.inner) {
     const template = createDefinedMap(def.inner, undefined);
     try {
@@ -259,7 +303,8 @@ function initStaticValues(state: LoadState, programs: ObjectProgram[]): void {
 function createMaps(state: LoadState, options: LoadObjectOptions): void {
   const { obj } = state;
   for (const def of obj.maps) {
-    const map = createDefinedMap(def, state.btfFd);
+    if (def.pinning !== PIN_NONE && def.pinning !== PIN_BY_NAME) throw new ObjectLoadError(`map '${def.name}': pinning ${def.pinning} is not supported (only LIBBPF_PIN_BY_NAME)`, undefined, undefined);
+    const map = def.pinning === PIN_BY_NAME ? createPinnedMap(def, state.btfFd, options.pinRoot ?? '/sys/fs/bpf') : createDefinedMap(def, state.btfFd);
     state.maps.push({ name: def.name, kind: 'map', map, definition: def, dataSection: undefined, keyTypeId: def.keyTypeId, valueTypeId: def.valueTypeId });
   }
   for (const section of obj.dataSections) {

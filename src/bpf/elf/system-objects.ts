@@ -3,7 +3,7 @@
  * BPF_*_GET_NEXT_ID, fds by BPF_*_GET_FD_BY_ID, details by BPF_OBJ_GET_INFO_BY_FD, and a
  * program's translated (post-verifier) instructions for `dump`.
  */
-import { allocNative, bpf, bpfTry, closeFd, freeNative, setU64 } from '../sys.js';
+import { allocNative, bpf, bpfTry, closeFd, freeNative, nativeCString, setU64 } from '../sys.js';
 import { BpfCmd, Errno, InfoByFdAttr, LinkType, MapType, ProgType } from '../uapi.js';
 
 export type ObjectClass = 'prog' | 'map' | 'link';
@@ -108,17 +108,55 @@ export function progInfoById(id: number, withInsns = false): (SystemProg & { ins
   }
 }
 
+/** What the kernel says of the map behind `fd`. */
+export function mapInfoByFd(fd: number): SystemMap {
+  const v = info(fd, 88);
+  return {
+    id: v.getUint32(4, true), type: nameOf(MapType, v.getUint32(0, true)), keySize: v.getUint32(8, true), valueSize: v.getUint32(12, true),
+    maxEntries: v.getUint32(16, true), flags: v.getUint32(20, true), name: cName(v, 24),
+  };
+}
+
 export function mapInfoById(id: number): SystemMap | undefined {
   const fd = fdById('map', id);
   if (fd === undefined) return undefined;
   try {
-    const v = info(fd, 88);
-    return {
-      id, type: nameOf(MapType, v.getUint32(0, true)), keySize: v.getUint32(8, true), valueSize: v.getUint32(12, true),
-      maxEntries: v.getUint32(16, true), flags: v.getUint32(20, true), name: cName(v, 24),
-    };
+    return mapInfoByFd(fd);
   } finally {
     closeFd(fd);
+  }
+}
+
+/** BPF_OBJ_PIN / BPF_OBJ_GET attr: pathname, bpf_fd, file_flags. */
+const ObjPathAttr = { pathname: 0, bpf_fd: 8, file_flags: 12, sizeBytes: 16 } as const;
+
+/** Pins the object behind `fd` at `path` in a bpffs (it then outlives this process). */
+export function pinObject(fd: number, path: string): void {
+  const attr = allocNative(ObjPathAttr.sizeBytes);
+  const name = nativeCString(path);
+  try {
+    setU64(attr.view, ObjPathAttr.pathname, name.address);
+    attr.view.setUint32(ObjPathAttr.bpf_fd, fd, true);
+    bpf(BpfCmd.OBJ_PIN, attr, ObjPathAttr.sizeBytes, `pin at ${path}`);
+  } finally {
+    freeNative(name);
+    freeNative(attr);
+  }
+}
+
+/** An fd for the object pinned at `path` (caller closes), or undefined when nothing is pinned there. */
+export function openPinned(path: string): number | undefined {
+  const attr = allocNative(ObjPathAttr.sizeBytes);
+  const name = nativeCString(path);
+  try {
+    setU64(attr.view, ObjPathAttr.pathname, name.address);
+    const r = bpfTry(BpfCmd.OBJ_GET, attr.address, ObjPathAttr.sizeBytes);
+    if (r === -Errno.ENOENT) return undefined;
+    if (r < 0) return bpf(BpfCmd.OBJ_GET, attr, ObjPathAttr.sizeBytes, `open the object pinned at ${path}`);
+    return r;
+  } finally {
+    freeNative(name);
+    freeNative(attr);
   }
 }
 

@@ -99,3 +99,22 @@ export function hexBytes(bytes: Uint8Array): string {
 export function compactJson(text: string): string {
   return text.replace(/\n\s*/g, ' ').replace(/\[ /g, '[').replace(/\{ /g, '{').replace(/ \]/g, ']').replace(/ \}/g, '}');
 }
+
+/**
+ * A map's entries as `bpftool map dump` prints them with BTF: a JSON array of `{ key, value }`,
+ * or `{ key, values: [{ cpu, value }] }` for per-CPU maps (`perCpuStrideBytes`: each CPU's slot).
+ */
+export function formatTypedEntries(btf: Btf, keyTypeId: TypeId, valueTypeId: TypeId, keys: readonly Uint8Array[], values: readonly Uint8Array[],
+  perCpuStrideBytes?: number): string {
+  const entries = keys.map((k, i) => {
+    const key = formatBtfValue(btf, keyTypeId, k, 0, 8);
+    const v = values[i]!;
+    if (perCpuStrideBytes !== undefined) {
+      const cpus = Array.from({ length: v.length / perCpuStrideBytes }, (_, c) =>
+        `{\n                "cpu": ${c},\n                "value": ${formatBtfValue(btf, valueTypeId, v, c * perCpuStrideBytes, 16)}\n            }`);
+      return `{\n        "key": ${key},\n        "values": [${cpus.join(',')}\n        ]\n    }`;
+    }
+    return `{\n        "key": ${key},\n        "value": ${formatBtfValue(btf, valueTypeId, v, 0, 8)}\n    }`;
+  });
+  return entries.length ? `[${entries.join(',')}\n]\n` : '[]\n';
+}

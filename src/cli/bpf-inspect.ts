@@ -1,14 +1,16 @@
 /**
  * @fileoverview `dtrace bpf prog|map|link list` and `prog dump ID` / `map dump ID`: what is loaded
  * on the system, in `bpftool … show` style lines; a program's translated instructions through our
- * disassembler; a map's entries as hex (bpftool's plain dump: system maps carry no BTF we read).
+ * disassembler; a map's entries typed by the BTF its creator gave it (as `bpftool map dump` does),
+ * as hex when it has none.
  */
 import { decode } from '../bpf/asm/encode.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { openMap } from '../bpf/map.js';
 import type { MapTypeName } from '../bpf/uapi.js';
-import { fdById, linkInfoById, listIds, mapInfoById, progInfoById } from '../bpf/elf/system-objects.js';
-import { hexBytes } from './bpf-format.js';
+import { loadBtf, type Btf } from '../bpf/btf/index.js';
+import { btfBytesById, fdById, linkInfoById, listIds, mapInfoById, progInfoById } from '../bpf/elf/system-objects.js';
+import { formatTypedEntries, hexBytes } from './bpf-format.js';
 
 function progLine(id: number): string | undefined {
   const p = progInfoById(id);
@@ -27,6 +29,16 @@ function linkLine(id: number): string | undefined {
   return l ? `${l.id}: ${l.type}  prog ${l.progId}\n` : undefined;
 }
 
+/** The map's own BTF (its creator loaded it), or undefined when it is gone or unreadable: the dump is hex then. */
+function mapBtf(btfId: number): Btf | undefined {
+  try {
+    const bytes = btfBytesById(btfId);
+    return bytes ? loadBtf(bytes) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function dumpMap(id: number): string {
   const m = mapInfoById(id);
   const fd = fdById('map', id);
@@ -35,6 +47,8 @@ function dumpMap(id: number): string {
   try {
     if (m.type === 'ringbuf' || m.type === 'perf_event_array' || m.type === 'user_ringbuf') return `map ${id} (${m.type}) cannot be dumped\n`;
     const { keys, values } = map.lookupBatch();
+    const btf = m.btfId && m.btfKeyTypeId && m.btfValueTypeId ? mapBtf(m.btfId) : undefined;
+    if (btf) return formatTypedEntries(btf, m.btfKeyTypeId, m.btfValueTypeId, keys, values, map.perCpu ? map.valueStrideBytes : undefined);
     let out = '';
     for (let i = 0; i < keys.length; i++) out += `key: ${hexBytes(keys[i]!)}  value: ${hexBytes(values[i]!)}\n`;
     return out + `Found ${keys.length} element${keys.length === 1 ? '' : 's'}\n`;

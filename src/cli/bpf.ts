@@ -14,7 +14,7 @@ import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
 import { openPerfBuffer, type PerfBuffer } from '../bpf/elf/perf-buffer.js';
 import { SysError, UnsupportedError } from '../bpf/errors.js';
 import type { GlobalValue } from '../bpf/elf/globals.js';
-import { compactJson, formatBtfValue, hexBytes } from './bpf-format.js';
+import { compactJson, formatBtfValue, formatTypedEntries, hexBytes } from './bpf-format.js';
 import { runInspectCommand } from './bpf-inspect.js';
 import { generateTypes } from './bpf-gen.js';
 
@@ -95,18 +95,7 @@ export function dumpObjectMap(obj: LoadedObject, m: ObjectMap): string {
     for (let i = 0; i < keys.length; i++) out += `key: ${hexBytes(keys[i]!)}  value: ${hexBytes(values[i]!)}\n`;
     return out + `Found ${keys.length} element${keys.length === 1 ? '' : 's'}\n`;
   }
-  const entries = keys.map((k, i) => {
-    const key = formatBtfValue(btf, m.keyTypeId!, k, 0, 8);
-    if (m.map.perCpu) {
-      const stride = m.map.valueStrideBytes;
-      const v = values[i]!;
-      const cpus = Array.from({ length: v.length / stride }, (_, c) =>
-        `{\n                "cpu": ${c},\n                "value": ${formatBtfValue(btf, m.valueTypeId!, v, c * stride, 16)}\n            }`);
-      return `{\n        "key": ${key},\n        "values": [${cpus.join(',')}\n        ]\n    }`;
-    }
-    return `{\n        "key": ${key},\n        "value": ${formatBtfValue(btf, m.valueTypeId!, values[i]!, 0, 8)}\n    }`;
-  });
-  return out + (entries.length ? `[${entries.join(',')}\n]\n` : '[]\n');
+  return out + formatTypedEntries(btf, m.keyTypeId!, m.valueTypeId!, keys, values, m.map.perCpu ? m.map.valueStrideBytes : undefined);
 }
 
 function describeError(e: unknown): string {

@@ -255,7 +255,7 @@ test('a map pinned by name (LIBBPF_PIN_BY_NAME): pinned on first load, reused an
   }
 });
 
-test('dtrace bpf: usage, missing and non-BPF files are one clear line; gen types; prog list shows a loaded object', { skip, timeout: 180_000 }, () => {
+test('dtrace bpf: usage, missing and non-BPF files are one clear line; gen types; prog list shows a loaded object; map dump types it by its BTF', { skip, timeout: 180_000 }, () => {
   const run = (args: string[]) => spawnSync(process.execPath, [cli, 'bpf', ...args], { encoding: 'utf8', timeout: 120_000 });
   const none = run([]);
   assert.equal(none.status, 2);
@@ -281,6 +281,11 @@ test('dtrace bpf: usage, missing and non-BPF files are one clear line; gen types
     assert.match(list.stdout, /: tracepoint {2}name count_getpid {2}tag [0-9a-f]{16}/);
     const maps = run(['map', 'list']);
     assert.match(maps.stdout, /: hash {2}name counts {2}flags 0x0\n\tkey 4B {2}value 8B {2}max_entries 4096/);
+    // `map dump ID` types the entries by the BTF the map was created with, as bpftool does.
+    o.map('counts')!.map.update(new Uint8Array(new Uint32Array([4242]).buffer), new Uint8Array(new BigUint64Array([99n]).buffer));
+    const counts = [...maps.stdout.matchAll(/^(\d+): hash {2}name counts /gm)].map((m) => m[1]!);
+    const dumps = counts.map((id) => run(['map', 'dump', id]).stdout);
+    assert.ok(dumps.some((d) => /"key": 4242,\n\s*"value": 99\n/.test(d)), dumps.join('\n---\n'));
   } finally {
     o.close();
   }

@@ -70,7 +70,11 @@ function cName(v: DataView, off: number): string {
 const nameOf = (table: Record<string, number>, n: number): string => Object.entries(table).find(([, v]) => v === n)?.[0]?.toLowerCase() ?? String(n);
 
 export interface SystemProg { id: number; type: string; name: string; tag: string; xlatedBytes: number; jitedBytes: number; mapIds: number[] }
-export interface SystemMap { id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number }
+export interface SystemMap {
+  id: number; type: string; name: string; keySize: number; valueSize: number; maxEntries: number; flags: number;
+  /** The BTF object describing key and value (0: none), and their type ids in it. */
+  btfId: number; btfKeyTypeId: number; btfValueTypeId: number;
+}
 export interface SystemLink { id: number; type: string; progId: number }
 
 const PROG_INFO_SIZE = 232;
@@ -114,7 +118,40 @@ export function mapInfoByFd(fd: number): SystemMap {
   return {
     id: v.getUint32(4, true), type: nameOf(MapType, v.getUint32(0, true)), keySize: v.getUint32(8, true), valueSize: v.getUint32(12, true),
     maxEntries: v.getUint32(16, true), flags: v.getUint32(20, true), name: cName(v, 24),
+    btfId: v.getUint32(64, true), btfKeyTypeId: v.getUint32(68, true), btfValueTypeId: v.getUint32(72, true),
   };
+}
+
+/**
+ * The raw bytes of BTF object `id` (what a map's btf_id names), or undefined when it went away
+ * or is the kernel's own (split) BTF, which a map's key and value never are.
+ */
+export function btfBytesById(id: number): Uint8Array | undefined {
+  const attr = allocNative(16);
+  let fd: number;
+  try {
+    attr.view.setUint32(0, id, true);
+    fd = bpfTry(BpfCmd.BTF_GET_FD_BY_ID, attr.address, 12);
+    if (fd === -Errno.ENOENT) return undefined;
+    if (fd < 0) fd = bpf(BpfCmd.BTF_GET_FD_BY_ID, attr, 12, `open BTF id ${id}`);
+  } finally {
+    freeNative(attr);
+  }
+  try {
+    // struct bpf_btf_info: btf (u64), btf_size (u32), id, name (u64), name_len, kernel_btf.
+    const head = info(fd, 32);
+    if (head.getUint32(28, true) !== 0) return undefined;
+    const size = head.getUint32(8, true);
+    const buf = allocNative(size);
+    try {
+      info(fd, 32, (v, at) => { setU64(v, at, buf.address); v.setUint32(at + 8, size, true); });
+      return buf.bytes.slice(0, size);
+    } finally {
+      freeNative(buf);
+    }
+  } finally {
+    closeFd(fd);
+  }
 }
 
 export function mapInfoById(id: number): SystemMap | undefined {

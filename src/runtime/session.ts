@@ -220,9 +220,13 @@ export class Session {
       if (this.opts.metrics) await this.startMetrics(this.opts.metrics);
       // BEGIN runs first, in this process, before anything is attached.
       this.runSpecial('begin');
-      if (this.readState().activity === Activity.INACTIVE) this.setActivity(Activity.ACTIVE);
-      if (this.exitStatus === undefined && this.readState().activity === Activity.ACTIVE && !this.interrupted() && !this.opts.stopRequested?.()) {
+      if (this.exitStatus === undefined && this.readState().activity === Activity.INACTIVE && !this.interrupted() && !this.opts.stopRequested?.()) {
+        // Every probe of the enabling is attached while the clauses are still switched off, and
+        // then all of them go live at once (dtrace-utils: attach, then BEGIN sets the activity):
+        // an entry probe must not fire before its return probe exists, or a speculation or a
+        // self-> timestamp it opens is never closed, and counts differ from run to run.
         this.attach();
+        if (this.readState().activity === Activity.INACTIVE) this.setActivity(Activity.ACTIVE);
         this.drain();
         const childDone = this.opts.onAttached?.();
         await this.traceUntilDone(childDone, this.keepTargetSymbols());

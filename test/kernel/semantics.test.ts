@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/workloads.js';
+import { buildWorkload, repoRoot } from '../helpers/workloads.js';
 
 const cli = join(repoRoot(), 'dist', 'cli.js');
 const skip = process.getuid?.() === 0 ? false : 'needs root to load BPF programs';
@@ -136,4 +136,25 @@ test('aggrate: printa() shows the last snapshot, not the live aggregation', { sk
   const slow = run(['-q', '-x', 'switchrate=10ms', '-x', 'aggrate=30s', '-n', prog]);
   assert.equal(slow.status, 0, slow.stderr);
   assert.ok(new Set(counts(slow.stdout)).size <= 1, slow.stdout);
+});
+
+test('no clause runs before every probe of the enabling is attached: entry and return counts of a busy syscall agree', { skip, timeout: 120_000 }, () => {
+  // A process making getpid calls as fast as it can while the tracer attaches the entry and the
+  // return probe one after the other: were clauses live from the first attach, every call between
+  // the two attaches would count on one side only. With the enabling switched on at once, the
+  // two counts differ by at most the one call in flight at the start and the one at the end.
+  const busy = spawn(buildWorkload('getpid_loop'), ['2000000000'], { stdio: 'ignore' });
+  try {
+    const script = `syscall::getpid:entry /pid == ${busy.pid}/ { @e = count(); } syscall::getpid:return /pid == ${busy.pid}/ { @r = count(); }
+      tick-200ms { exit(0); } END { printa("%@d ", @e); printa("%@d\\n", @r); }`;
+    for (let round = 0; round < 3; round++) {
+      const r = run(['-q', '-n', script]);
+      assert.equal(r.status, 0, r.stderr);
+      const [entries, returns] = r.stdout.trim().split(/\s+/).map(Number);
+      assert.ok(entries! > 1000, `the workload ran while traced (${r.stdout})`);
+      assert.ok(Math.abs(entries! - returns!) <= 2, `entries ${entries} and returns ${returns} differ by more than the calls in flight`);
+    }
+  } finally {
+    busy.kill('SIGKILL');
+  }
 });

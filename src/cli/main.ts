@@ -181,7 +181,9 @@ function startTargets(cli: CliOptions): Targets | number {
   const watched: WatchedProcess[] = [];
   const kill = () => { for (const c of created) c.kill(); for (const w of watched) w.close(); };
   try {
-    if (cli.mode === 'exec') {
+    // -l with -c lists the command's probes (pid$target, its USDT providers): it is created and
+    // held as for tracing, and killed once the list is printed, as DTrace does.
+    if (cli.mode === 'exec' || cli.mode === 'list') {
       for (const cmd of cli.commands) {
         const c = createProcess(cmd);
         created.push(c);

@@ -140,3 +140,17 @@ test('the tracer raises its open-file limit to the hard limit (one perf event pe
   assert.ok(m, r.stdout);
   assert.equal(m[1], hard === 'unlimited' ? 'unlimited' : m[2]);
 });
+
+test('dtrace -l -n pid$target::FUNC: -c CMD lists the command\'s probes, then the command is killed, never run', { skip }, () => {
+  const bin = buildWorkload('getpid_loop');
+  const r = dtrace(['-l', '-n', 'pid$target::main:', '-c', `${bin} 1`]);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+  const pids = new Set(rows.map((f) => f[1]));
+  assert.equal(pids.size, 1, r.stdout);
+  const provider = [...pids][0]!;
+  assert.match(provider, /^pid\d+$/);
+  assert.deepEqual(rows.filter((f) => f[3] === 'main' && (f[4] === 'entry' || f[4] === 'return')).map((f) => [f[2], f[4]]),
+    [['getpid_loop', 'entry'], ['getpid_loop', 'return']]);
+  assert.equal(existsSync(`/proc/${provider.slice(3)}`), false, 'the listed command is gone');
+});

@@ -153,4 +153,27 @@ test('dtrace -l -n pid$target::FUNC: -c CMD lists the command\'s probes, then th
   assert.deepEqual(rows.filter((f) => f[3] === 'main' && (f[4] === 'entry' || f[4] === 'return')).map((f) => [f[2], f[4]]),
     [['getpid_loop', 'entry'], ['getpid_loop', 'return']]);
   assert.equal(existsSync(`/proc/${provider.slice(3)}`), false, 'the listed command is gone');
+  // The empty name also lists a probe per instruction of main, named by its hex offset: objdump's.
+  const dis = spawnSync('objdump', ['-d', '--no-show-raw-insn', bin], { encoding: 'latin1' });
+  if (dis.status === 0) {
+    const body = /^([0-9a-f]+) <main>:\n([\s\S]*?)\n\n/m.exec(dis.stdout);
+    assert.ok(body, 'objdump shows main');
+    const start = parseInt(body[1]!, 16);
+    // objdump goes on through the alignment padding after main: keep what is inside its symbol size.
+    const size = parseInt(/^[0-9a-f]+ ([0-9a-f]+) T main$/m.exec(spawnSync('nm', ['-S', bin], { encoding: 'latin1' }).stdout)![1]!, 16);
+    const expected = [...body[2]!.matchAll(/^ *([0-9a-f]+):/gm)].map((m) => parseInt(m[1]!, 16) - start).filter((o) => o < size).map((o) => o.toString(16));
+    assert.deepEqual(rows.filter((f) => f[3] === 'main' && /^[0-9a-f]+$/.test(f[4]!)).map((f) => f[4]), expected);
+  }
+});
+
+test('pid$target::main: traces entry, return and every instruction of main', { skip }, () => {
+  const bin = buildWorkload('getpid_loop');
+  const r = dtrace(['-q', '-n', 'pid$target::main: { @[probename] = count(); } END { printa("%s %@d\\n", @); }', '-c', `${bin} 3`]);
+  assert.equal(r.status, 0, r.stderr);
+  const counts = new Map(r.stdout.trim().split('\n').map((l) => l.split(' ')).map(([n, c]) => [n!, Number(c)]));
+  assert.equal(counts.get('entry'), 1, r.stdout);
+  assert.equal(counts.get('return'), 1, r.stdout);
+  assert.equal(counts.get('0'), 1, 'the first instruction runs once');
+  assert.ok([...counts.keys()].filter((k) => /^[0-9a-f]+$/.test(k)).length > 10, 'many instructions fired');
+  assert.ok([...counts.values()].some((c) => c >= 3), 'the loop body ran three times');
 });

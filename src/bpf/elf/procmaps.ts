@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { type ElfFile, readElfFile } from './elf.js';
 import { fileOffsetOf, functionSymbols } from './symbols.js';
 import { isGlob, matchGlob, matchProbeField } from './glob.js';
+import { instructionOffsets } from './x86-length.js';
 
 /** One line of /proc/PID/maps. */
 export interface MapEntry {
@@ -231,9 +232,30 @@ export function resolvePidProbesIn(pid: number, modules: ProcessModule[], desc: 
       }
       if (matchProbeField(name, 'entry')) sites.push({ ...base, fileOffset: start, probeName: 'entry', kind: 'entry' });
       if (matchProbeField(name, 'return')) sites.push({ ...base, fileOffset: start, probeName: 'return', kind: 'return' });
+      // An empty or glob name also names the function's instructions, by hex offset (DTrace's
+      // glob offset probes): `pid$1::main:` is entry, return and every instruction of main.
+      if (name === '' || isGlob(name)) {
+        for (const offset of instructionOffsetsOf(elf, start, sym.sizeBytes)) {
+          const probeName = offset.toString(16);
+          if (matchProbeField(name, probeName)) sites.push({ ...base, fileOffset: start + offset, probeName, kind: 'offset' });
+        }
+      }
     }
   }
   return sites;
+}
+
+/**
+ * The offsets of a function's instructions (its bytes at `fileOffset` in the file): decoded on
+ * x86-64, every 4 bytes on arm64; only offset 0 for a symbol without a size or bytes that do not
+ * decode from its start.
+ */
+function instructionOffsetsOf(elf: ElfFile, fileOffset: number, sizeBytes: number): number[] {
+  if (sizeBytes === 0 || fileOffset + sizeBytes > elf.buf.length) return [0];
+  if (process.arch === 'arm64') return Array.from({ length: Math.floor(sizeBytes / 4) }, (_, i) => i * 4);
+  if (process.arch !== 'x64') return [0];
+  const { offsets } = instructionOffsets(elf.buf.subarray(fileOffset, fileOffset + sizeBytes));
+  return offsets.length > 0 ? offsets : [0];
 }
 
 /** The mapping of a process containing `addr`, by binary search over sorted maps. */

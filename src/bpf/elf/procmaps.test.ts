@@ -63,8 +63,12 @@ test('resolvePidProbesIn: entry, return, offsets, globs and absolute addresses',
   assert.deepEqual(add, [{ pid: 42, path: FIXTURE, fileOffset: 0x114d, module: 'sample', function: 'add', symbolAddr: 0x114d, probeName: 'entry', kind: 'entry' }]);
   const ret = resolvePidProbesIn(42, mods, { module: 'a.out', function: 'tick', name: 'return' });
   assert.deepEqual(ret.map((s) => [s.function, s.kind, s.fileOffset]), [['tick', 'return', 0x1151]]);
+  // An empty name: entry, return and a probe per instruction (objdump: 0 4 8 9 10 13).
   const both = resolvePidProbesIn(42, mods, { module: 'sample', function: 'helper', name: '' });
-  assert.deepEqual(both.map((s) => s.kind), ['entry', 'return']);
+  assert.deepEqual(both.map((s) => s.kind === 'offset' ? s.probeName : s.kind), ['entry', 'return', '0', '4', '8', '9', '10', '13']);
+  assert.deepEqual(both.filter((s) => s.kind === 'offset').map((s) => s.fileOffset - 0x1139), [0, 4, 8, 9, 0x10, 0x13]);
+  const globbed = resolvePidProbesIn(42, mods, { module: 'sample', function: 'helper', name: '1?' });
+  assert.deepEqual(globbed.map((s) => s.probeName), ['10', '13']);
   const off = resolvePidProbesIn(42, mods, { function: 'tick', name: 'a' });
   assert.deepEqual(off.map((s) => [s.probeName, s.kind, s.fileOffset]), [['a', 'offset', 0x1151 + 0xa]]);
   const tickSize = functionSymbols(readElfFile(FIXTURE)).find((f) => f.name === 'tick')!.sizeBytes;

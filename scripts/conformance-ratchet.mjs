@@ -30,6 +30,13 @@
 //   --skip FILE        tests (one path per line, '#' comments) not to run here at all, e.g.
 //                      conformance/host-only.txt in the Linux 6.1 guest: compile-error tests
 //                      whose result cannot depend on the kernel (scripts/vm-host-only.sh)
+//   --only FILE        run only the tests listed in FILE (one path per line, '#' comments): a
+//                      selection, e.g. conformance/vm-ci.txt for CI's guest step; the ratchet checks
+//                      the listed tests inside the selection, and --update keeps the listed tests
+//                      outside it (they were not run)
+//   --results FILE     also write the runner's per-test results (JSON: status, reason, duration_ms)
+//   --log FILE         where the runner's output goes (default conformance-run<suffix>.log in the
+//                      repository)
 //   --verbose          echo every result line of the runner
 // Exit status: 0 ratchet holds (or list updated), 1 a listed test did not pass or the run was
 // cut short, 2 usage or setup error.
@@ -80,6 +87,9 @@ function parseArgs(argv) {
     writeListPath: undefined,
     timeout: undefined,
     skipPath: undefined,
+    onlyPath: undefined,
+    resultsPath: undefined,
+    logPath: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -98,6 +108,9 @@ function parseArgs(argv) {
       case '--write-list': options.writeListPath = resolve(value()); break;
       case '--timeout': options.timeout = value(); break;
       case '--skip': options.skipPath = resolve(value()); break;
+      case '--only': options.onlyPath = resolve(value()); break;
+      case '--results': options.resultsPath = resolve(value()); break;
+      case '--log': options.logPath = resolve(value()); break;
       case '--help': case '-h':
         process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1)
           .filter((line, i, all) => all.slice(0, i + 1).every((l) => l.startsWith('//'))).map((line) => line.slice(3)).join('\n') + '\n');
@@ -118,8 +131,35 @@ export function readPassingList(text) {
 
 /** A runner --filter regular expression that matches every test path but the given ones. */
 export function exceptFilter(paths) {
-  const escaped = paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return `^(?!(?:${escaped.join('|')})$)`;
+  return runnerFilter({ skipPaths: paths }) ?? '';
+}
+
+/** A regular expression source matching exactly the given paths (as the runner sees them). */
+function exactPaths(paths) {
+  return `^(?:${paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
+}
+
+/**
+ * The one --filter the runner gets (it keeps only the last one it is given): paths not skipped,
+ * in the selection when there is one, and matching `pattern` (a retry's few tests) when given.
+ * Undefined when everything runs.
+ */
+export function runnerFilter({ skipPaths = [], onlyPaths, pattern } = {}) {
+  const parts = [];
+  if (skipPaths.length > 0) parts.push(`(?!${exactPaths(skipPaths)})`);
+  if (onlyPaths !== undefined) parts.push(`(?=${exactPaths(onlyPaths)})`);
+  if (pattern !== undefined) parts.push(`(?=.*(?:${pattern}))`);
+  return parts.length > 0 ? `^${parts.join('')}` : undefined;
+}
+
+/**
+ * The list --update writes: what passed, plus (with a selection) the listed tests outside the
+ * selection, which were not run and so keep their place.
+ */
+export function updatedList(listedPaths, passed, onlyPaths) {
+  if (onlyPaths === undefined) return passed;
+  const selected = new Set(onlyPaths);
+  return [...new Set([...passed, ...listedPaths.filter((p) => !selected.has(p))])].sort();
 }
 
 /** Results from the runner's stdout lines ("PASS path (reason)"), the fallback when no JSON. */
@@ -159,10 +199,12 @@ export function logSuffix(listPath) {
 async function runCorpus(options, jsonPath, logPath, filter) {
   const runnerPath = join(options.conformanceDir, 'run');
   const args = [runnerPath, '--jobs', String(options.jobs), '--json', jsonPath, '--dtrace', options.dtrace];
-  if (filter !== undefined) args.push('--filter', filter);
   if (options.timeout !== undefined) args.push('--timeout', options.timeout);
-  if (options.skipPaths?.length) args.push('--filter', exceptFilter(options.skipPaths));
-  console.log(`conformance-ratchet: running ${args.join(' ')} (cwd ${repoRoot}, budget ${options.budgetSeconds} s)`);
+  const combined = runnerFilter({ skipPaths: options.skipPaths, onlyPaths: options.onlyPaths, pattern: filter });
+  if (combined !== undefined) args.push('--filter', combined);
+  // The filter can list hundreds of paths: the command line shown leaves it out.
+  const shown = combined === undefined ? args : [...args.slice(0, -2), '--filter', `<${combined.length} characters>`];
+  console.log(`conformance-ratchet: running ${shown.join(' ')} (cwd ${repoRoot}, budget ${options.budgetSeconds} s)`);
   const log = createWriteStream(logPath);
   // Own process group, so the budget can stop the runner and whatever it started.
   const runner = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -222,15 +264,23 @@ async function main() {
     options.skipPaths = readPassingList(readFileSync(options.skipPath, 'utf8'));
     console.log(`conformance-ratchet: ${options.skipPaths.length} tests not run here (${relative(repoRoot, options.skipPath)})`);
   }
+  if (options.onlyPath) {
+    if (!existsSync(options.onlyPath)) fail(`no selection ${options.onlyPath}`);
+    options.onlyPaths = readPassingList(readFileSync(options.onlyPath, 'utf8'));
+    console.log(`conformance-ratchet: running the ${options.onlyPaths.length} tests of ${relative(repoRoot, options.onlyPath)} only`);
+  }
   const skipped = new Set(options.skipPaths ?? []);
-  const listedPaths = (existsSync(listPath) ? readPassingList(readFileSync(listPath, 'utf8')) : []).filter((p) => !skipped.has(p));
+  const allListed = existsSync(listPath) ? readPassingList(readFileSync(listPath, 'utf8')) : [];
+  const selection = options.onlyPaths === undefined ? undefined : new Set(options.onlyPaths);
+  const listedPaths = allListed.filter((p) => !skipped.has(p) && (selection === undefined || selection.has(p)));
   const workDir = mkdtempSync(join(tmpdir(), 'conformance-ratchet-'));
   const jsonPath = join(workDir, 'results.json');
-  const logPath = join(repoRoot, `conformance-run${logSuffix(listPath)}.log`);
+  const logPath = options.logPath ?? join(repoRoot, `conformance-run${logSuffix(listPath)}.log`);
   if (process.env.DTRACE_TS_KERNEL) console.log(`conformance-ratchet: emulating a ${process.env.DTRACE_TS_KERNEL} kernel (DTRACE_TS_KERNEL)`);
   try {
     const run = await runCorpus(options, jsonPath, logPath);
     const statusByPath = readResults(jsonPath, run.stdout);
+    if (options.resultsPath && existsSync(jsonPath)) writeFileSync(options.resultsPath, readFileSync(jsonPath));
     const counts = { PASS: 0, FAIL: 0, SKIP: 0 };
     for (const { status } of statusByPath.values()) counts[status] = (counts[status] ?? 0) + 1;
     const { regressions, newlyPassing, passed } = compareWithList(listedPaths, statusByPath);
@@ -244,8 +294,9 @@ async function main() {
       if (run.cutShort || (run.exitStatus !== 0 && run.exitStatus !== 1)) {
         fail(`not updating ${listName} from an incomplete run`, 1);
       }
-      writeFileSync(options.writeListPath ?? listPath, [...passingListHeader(listPath), ...passed].join('\n') + '\n');
-      console.log(`conformance-ratchet: wrote ${passed.length} tests to ${listName} ` +
+      const written = updatedList(allListed, passed, options.onlyPaths);
+      writeFileSync(options.writeListPath ?? listPath, [...passingListHeader(listPath), ...written].join('\n') + '\n');
+      console.log(`conformance-ratchet: wrote ${written.length} tests to ${listName} ` +
         `(${newlyPassing.length} new, ${regressions.length} dropped)`);
       for (const { path, why } of regressions) console.log(`  dropped: ${path} (${why})`);
       return 0;

@@ -303,7 +303,7 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
     dynvarsizeBytes: optNum(options, 'dynvarsize', 1 << 20), zdefs,
     checked, quiet: optBool(options, 'quiet'), scratchsizeBytes: optNum(options, 'scratchsize', 256 + 8),
     nspec: optNum(options, 'nspec', 1), specsizeBytes: optNum(options, 'specsize', 4 << 20),
-    ...stackAndCpuOptions(options), maxframes: optNum(options, 'maxframes', 127),
+    pcapsizeBytes: optNum(options, 'pcapsize', 1514), ...stackAndCpuOptions(options), maxframes: optNum(options, 'maxframes', 127),
     kernel, kernelLookups: runningKernel,
   });
   if (!compiled || sink.hasErrors) return reportFirstError(sink, options);
@@ -368,6 +368,7 @@ async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgra
     targetPid: targets.pid,
     // setopt() of an aggsort option changes the printa()s that follow it.
     setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
+    printsize: () => optNum(options, 'printsize', 8192), pcapsize: () => optNum(options, 'pcapsize', 1514),
     stopRequested: outputWasClosed,
     signals,
     onAttached: () => {

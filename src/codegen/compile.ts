@@ -47,6 +47,8 @@ export interface CompileOptions {
   scratchsizeBytes?: number;
   nspec?: number;
   specsizeBytes?: number;
+  /** -x pcapsize: the bytes pcap() captures of a packet at most (DTrace's default 1514). */
+  pcapsizeBytes?: number;
   stackframes?: number;
   ustackframes?: number;
   jstackframes?: number;
@@ -206,7 +208,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     aggMap: (a) => aggMaps.placement(a),
     slotSize, aggValueSize, aggKeySize,
     tvarValueSize: Math.max(8, ...[...sym.threads.values()].map((v) => slotSize(v.type))),
-    options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs, nspec: Math.max(1, opts.nspec ?? 1), quiet: !!opts.quiet },
+    options: { target: opts.target, destructive: opts.destructive, walltimeOffsetNs: opts.walltimeOffsetNs, macroArgs: opts.macroArgs, nspec: Math.max(1, opts.nspec ?? 1), quiet: !!opts.quiet, pcapsize: opts.pcapsizeBytes ?? 1514 },
     clauses: new Map(),
     recMax: 8,
     checked,

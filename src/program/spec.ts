@@ -73,6 +73,10 @@ export type RecordedAction =
   | { kind: 'setopt'; name: string | FieldLayout; value?: string | FieldLayout } // a field: recorded at run time
   | { kind: 'system' | 'freopen'; format: string; args: FieldLayout[] }
   | { kind: 'ftruncate' }
+  /** print(ptr): the pointer (`addr`) and the bytes it points to, typed by the pointed-to type (`field.type`). */
+  | { kind: 'print'; addr: FieldLayout; field: FieldLayout }
+  /** pcap(skb, proto): capture time (ns since boot), captured length, link type, and the packet bytes. */
+  | { kind: 'pcap'; time: FieldLayout; length: FieldLayout; proto: FieldLayout; field: FieldLayout }
   | { kind: 'commit' | 'discard' | 'speculate'; field: FieldLayout };
 
 /** A compiled clause: its id (`dt_clause_<stid>`), source and record layout. */

@@ -17,6 +17,8 @@ export class TraceOutput {
 
   /** The fd output is redirected to by freopen(), if it is. */
   get reopenedFd(): number | undefined { return this.reopened?.fd; }
+  /** The file output is redirected to by freopen(), if it is (pcap() writes its captures there). */
+  get reopenedPath(): string | undefined { return this.reopened?.path; }
 
   /** The output not yet written (bufpolicy=ring takes each record's text from here). */
   get pendingText(): string { return this.pending; }

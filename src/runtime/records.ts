@@ -12,6 +12,8 @@ import { RECORD_HEADER_BYTES, StidSpecial, ErrorRecord } from '../program/spec.j
 import { Fault } from '../codegen/layout.js';
 import type { Value } from '../consume/format/values.js';
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
+import { formatPrint } from '../consume/format/print-type.js';
+import { PcapFiles } from './pcap-files.js';
 import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
@@ -43,6 +45,10 @@ export interface RecordOptions {
   rawbytes?: boolean;
   specsizeBytes?: number;
   setopt?: (name: string, value: string | undefined) => string | undefined;
+  /** printsize as it is now (setopt() may change it): the bytes print() shows of an object. */
+  printsize?: () => number;
+  /** pcapsize as it is now: the bytes of a packet pcap() shows or writes at most. */
+  pcapsize?: () => number;
   /** Sees every clause record printed (not a speculative one), once its actions have run. */
   onRecord?: (record: ConsumedRecord) => void;
 }
@@ -60,6 +66,7 @@ export class RecordConsumer {
   /** Output of speculative records, by speculation id, until commit() or discard(). */
   private readonly speculations = new Map<number, string[]>();
   private readonly budget: SpeculationBudget;
+  private readonly pcapFiles = new PcapFiles();
 
   constructor(
     private readonly compiled: CompiledProgram,
@@ -147,6 +154,12 @@ export class RecordConsumer {
         if (bytes.kind === 'bytes') text += formatTracemem(bytes.bytes, dyn?.kind === 'int' ? dyn.value : undefined);
         return text;
       }
+      case 'print': {
+        const addr = this.decode(view, offset, act.addr);
+        const bytes = new Uint8Array(view.buffer, view.byteOffset + offset + act.field.offset, act.field.sizeBytes);
+        return text + formatPrint(addr.kind === 'int' ? addr.value : 0n, act.field.type, bytes, this.opts.printsize?.() ?? 8192);
+      }
+      case 'pcap': return this.runPcap(act, view, offset, text, write);
       case 'printf': return text + this.printfRenderer(act, act)(view, offset);
       case 'exit': {
         const v = this.decode(view, offset, act.field);
@@ -217,4 +230,24 @@ export class RecordConsumer {
       default: return text;
     }
   }
+
+  /**
+   * pcap(): nothing for an empty capture (a NULL skb); a capture file when output is
+   * freopen()ed to one (dt_pcap_filename); otherwise the packet as a tracemem() hex dump.
+   * (dtrace-utils would first try to pipe it through tshark; we never do.)
+   */
+  private runPcap(act: Extract<RecordedAction, { kind: 'pcap' }>, view: DataView, offset: number, text: string, write: (t: string) => void): string {
+    const int = (f: FieldLayout): bigint => { const v = this.decode(view, offset, f); return v.kind === 'int' ? v.value : 0n; };
+    const length = Number(int(act.length));
+    if (length === 0) return text;
+    const maxlen = this.opts.pcapsize?.() ?? 1514;
+    const data = new Uint8Array(view.buffer, view.byteOffset + offset + act.field.offset, Math.min(length, act.field.sizeBytes));
+    const path = this.output.reopenedPath;
+    if (path === undefined) return text + formatRawBytes(data.subarray(0, Math.min(length, maxlen)));
+    if (text) { write(text); text = ''; }
+    const msg = this.pcapFiles.write(path, Number(int(act.proto)), int(act.time), length, data, maxlen);
+    if (msg !== undefined) this.output.err(`dtrace: ${msg}\n`);
+    return text;
+  }
+
 }

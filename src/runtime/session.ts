@@ -52,6 +52,9 @@ export interface RunOptions {
   onAttached?(): Promise<void> | undefined;
   /** setopt() while tracing: sets an option; returns DTrace's message when it cannot. */
   setopt?: (name: string, value: string | undefined) => string | undefined;
+  /** printsize and pcapsize as they are now (setopt() may change them). */
+  printsize?: () => number;
+  pcapsize?: () => number;
   /** SIGINT/SIGTERM caught by the caller since before the run (catchStopSignals). */
   signals?: StopSignals;
   /** True once the run must stop without more output (our reader has gone: EPIPE). */

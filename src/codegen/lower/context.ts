@@ -64,7 +64,7 @@ export interface LowerEnv {
   aggValueSize(a: AggInfo): number;
   aggKeySize(a: AggInfo): number;
   tvarValueSize: number;
-  options: { target?: number; destructive: boolean; walltimeOffsetNs: bigint; macroArgs: string[]; nspec: number; quiet: boolean };
+  options: { target?: number; destructive: boolean; walltimeOffsetNs: bigint; macroArgs: string[]; nspec: number; quiet: boolean; /** pcap(): bytes captured per packet at most. */ pcapsize: number };
   /** Clause record layouts by stid, filled the first time a clause is lowered. */
   clauses: Map<number, ClauseSpec>;
   recMax: number;

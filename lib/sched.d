@@ -14,3 +14,8 @@ typedef struct cpuinfo {
 inline processorid_t cpu = curcpu->cpu_id;
 inline chipid_t chip = curcpu->cpu_chip;
 inline lgrp_id_t lgrp = curcpu->cpu_lgrp;
+/*
+ * Linux has no processor sets: every CPU is in the default one, 0 (illumos' CP_DEFAULT).
+ * (cpusets restrict tasks, not CPUs: a CPU belongs to many of them at once.)
+ */
+inline psetid_t pset = curcpu->cpu_pset;

@@ -391,8 +391,9 @@ function minimumBufsize(maxRecordBytes: number): number {
 }
 
 /** The aggregation sort options as the consumer reads them. */
-function aggsortOptions(options: OptionValues): { aggsortkey: boolean; aggsortrev: boolean; aggsortpos?: number; aggsortkeypos?: number } {
+function aggsortOptions(options: OptionValues): { aggsortkey: boolean; aggsortrev: boolean; aggsortpos?: number; aggsortkeypos?: number; stackIndent: number } {
   return {
+    stackIndent: optNum(options, 'stackindent', 14),
     aggsortkey: optBool(options, 'aggsortkey'), aggsortrev: optBool(options, 'aggsortrev'),
     aggsortpos: options.has('aggsortpos') ? optNum(options, 'aggsortpos', 0) : undefined,
     aggsortkeypos: options.has('aggsortkeypos') ? optNum(options, 'aggsortkeypos', 0) : undefined,

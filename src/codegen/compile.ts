@@ -3,6 +3,7 @@
  * the providers, give probes and clauses their ids, lower every clause into the program of
  * every probe it matches (script order), and size the maps after code generation.
  */
+import { cpuTopologyMap } from './lower/cpu-topology.js';
 import { Asm, R0, R1, R2, R9, R10, imm, type Insn } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
@@ -72,6 +73,8 @@ export interface KernelLookups {
   tracerFrames?(): TracerFrameTable | undefined;
   /** Whether BPF may write user memory here (bpf_probe_write_user, for copyout), and why not. */
   writeUser?(): { available: boolean; reason?: string };
+  /** The physical package id of each CPU, by CPU id (`chip`); undefined when unknown. */
+  cpuPackages?(): readonly number[] | undefined;
 }
 
 export interface MatchedClause {
@@ -416,12 +419,13 @@ function fitsKernel(program: A.Program, sink: DiagnosticSink, opts: CompileOptio
 }
 
 /** What lowering may ask of the kernel, through the caller's lookups (none: nothing is known). */
-function kernelAccess(k: KernelLookups | undefined): Pick<LowerEnv, 'kernelSymbol' | 'kernelTypes' | 'tracerFrames' | 'writeUser'> {
+function kernelAccess(k: KernelLookups | undefined): Pick<LowerEnv, 'kernelSymbol' | 'kernelTypes' | 'tracerFrames' | 'writeUser' | 'cpuPackages'> {
   return {
     kernelSymbol: (name) => k?.symbol(name),
     kernelTypes: () => k?.types(),
     tracerFrames: () => k?.tracerFrames?.(),
     writeUser: () => k?.writeUser?.() ?? { available: false, reason: 'nothing says whether this kernel allows bpf_probe_write_user' },
+    cpuPackages: () => k?.cpuPackages?.(),
   };
 }
 
@@ -459,6 +463,8 @@ function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: Aggregatio
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
   maps.push({ name: 'state', type: 'array', keySize: 4, valueSize: STATE.size, maxEntries: 1 });
+  const packages = env.usesCpuTopology ? env.cpuPackages?.() : undefined;
+  if (packages) maps.push(cpuTopologyMap(packages));
   maps.push(...providerMaps);
   // Speculation buffers' busy flags, one u64 per id 1..nspec (index 0 unused).
   maps.push({ name: 'specs', type: 'array', keySize: 4, valueSize: 8 * (Math.min(env.options.nspec, 16) + 1), maxEntries: 1 });

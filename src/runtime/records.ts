@@ -147,7 +147,7 @@ export class RecordConsumer {
           return text + formatRawBytes(new Uint8Array(view.buffer, view.byteOffset + offset + f.offset, f.sizeBytes));
         }
         return text + formatTrace(this.decode(view, offset, act.field), this.opts.quiet);
-      case 'stack': return text + formatTrace(this.decode(view, offset, act.field), this.opts.quiet);
+      case 'stack': return text + formatTrace(this.decode(view, offset, act.field), this.opts.quiet, { stackIndent: this.aggs.sortOpts.stackIndent });
       case 'tracemem': {
         const bytes = this.decode(view, offset, act.field);
         const dyn = act.dynSize ? this.decode(view, offset, act.dynSize) : undefined;

@@ -88,6 +88,9 @@ export interface LowerEnv {
   tracerFrames?: () => TracerFrameTable | undefined;
   /** Whether the kernel lets BPF write user memory (copyout), and why not. */
   writeUser?: () => { available: boolean; reason?: string };
+  /** Each CPU's physical package id (`chip`), and whether the program reads it (its table is then a map). */
+  cpuPackages?: () => readonly number[] | undefined;
+  usesCpuTopology?: boolean;
 }
 
 /** Name of the subprogram running the ERROR clauses (compile.ts builds it). */

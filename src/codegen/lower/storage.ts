@@ -1,6 +1,7 @@
 /**
  * @fileoverview Storage of D variables: builtins, globals, clause-locals, thread-locals and associative arrays (keys, lookups, updates).
  */
+import { emitChipStore } from './cpu-topology.js';
 import { R0, R1, R2, R3, R4, R5, R9, R10, imm, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
@@ -41,6 +42,14 @@ export abstract class StorageLowering extends StringLowering {
     return { t: 'int', reg: r, type: I64 };
   }
 
+  /** cpu_chip of curcpu: the CPU's package from the topology table, 0 when the kernel's topology is unknown. */
+  private storeChip(cpuOffset: number, chipOffset: number): void {
+    const packages = this.env.cpuPackages?.();
+    if (!packages?.length) { this.asm.st(4, R9, chipOffset, 0); return; }
+    this.env.usesCpuTopology = true;
+    emitChipStore(this.asm, cpuOffset, chipOffset, packages.length);
+  }
+
   protected ident(e: A.Ident): Val {
     const a = this.asm;
     const name = e.name;
@@ -66,7 +75,8 @@ export abstract class StorageLowering extends StringLowering {
         // Linux has no cpu_t: fill a cpuinfo_t in the scratch value and point at it (its
         // address as a number, read like any kernel pointer).
         const ci = MST.cpuinfo;
-        a.call(Helper.get_smp_processor_id).stx(4, R9, ci, R0).st(4, R9, ci + 4, 0).st(4, R9, ci + 8, 0);
+        a.call(Helper.get_smp_processor_id).stx(4, R9, ci, R0).st(4, R9, ci + 4, 0);
+        this.storeChip(ci, ci + 8);
         a.call(Helper.get_numa_node_id).stx(4, R9, ci + 12, R0).st(4, R9, ci + 16, 0);
         a.mov(r, R9).alu64('add', r, imm(ci)).stx(8, R9, MST.scratchU64, r).ldx(8, r, R9, MST.scratchU64);
         return int(U64);

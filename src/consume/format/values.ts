@@ -81,6 +81,8 @@ export interface AggSortOptions {
   aggsortkeypos?: number;
   /** aggsortpos: which aggregation of a multi-aggregation printa sorts first (0-based). */
   aggsortpos?: number;
+  /** stackindent: blanks before each frame of a stack (default 14), as setopt() leaves it. */
+  stackIndent?: number;
 }
 
 export const QUANTIZE_NBUCKETS = 127;

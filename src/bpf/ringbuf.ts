@@ -83,7 +83,7 @@ export function openRingBuffer(map: { fd: number; spec: { maxEntries: number; na
   const producerBuffer = viewNative(producerAddress, page + 2 * sizeBytes);
   const producerPos = new BigUint64Array(producerBuffer, 0, 1);
   const data = new DataView(producerBuffer, page, 2 * sizeBytes);
-  const dataWords = new Int32Array(producerBuffer, page, (2 * sizeBytes) >> 2);
+  const dataWords = new Int32Array(producerBuffer, page, (2 * sizeBytes) / 4); // not >> 2: 2 GiB of data overflows int32
   const mask = sizeBytes - 1;
   // Records up to readPos have been delivered; the kernel's consumer position may lag behind
   // it by one record while a busy reader holds the last one (see drain's holdLast).

@@ -17,6 +17,7 @@ import type * as A from '../lang/ast.js';
 import { matchProgram, compileProgram } from '../codegen/compile.js';
 import { RECORD_HEADER_BYTES } from '../program/spec.js';
 import { run, LoadError, catchStopSignals, usesUserSymbols } from '../runtime/session.js';
+import { bufferLoweredMessage } from '../runtime/load.js';
 import { exportOptions } from '../api/export-options.js';
 import { keepProcessImage } from '../consume/usyms.js';
 import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
@@ -368,6 +369,8 @@ async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgra
     targetPid: targets.pid,
     // setopt() of an aggsort option changes the printa()s that follow it.
     setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },
+    bufresize: options.get('bufresize') === 'manual' ? 'manual' : 'auto',
+    onBufferLowered: optBool(options, 'quietresize') ? undefined : (n) => stderr(`dtrace: ${bufferLoweredMessage('buffer size', n)}`),
     printsize: () => optNum(options, 'printsize', 8192), pcapsize: () => optNum(options, 'pcapsize', 1514),
     stopRequested: outputWasClosed,
     signals,

@@ -580,7 +580,8 @@ const MAX_MAPS_PER_PROGRAM = 64;
 
 /** Ring buffer size: a power of two ≥ 4 KiB, from bufsize. */
 function ringSize(bytes: number): number {
+  // Not capped here: a size the kernel cannot give is resized (or refused) at load, by bufresize.
   let n = 4096;
-  while (n < bytes && n < (1 << 30)) n *= 2;
+  while (n < bytes && n < 2 ** 42) n *= 2;
   return n;
 }

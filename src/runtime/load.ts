@@ -6,7 +6,7 @@
 import { createMap, type BpfMap } from '../bpf/map.js';
 import { loadProgram, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
-import { VerifierError } from '../bpf/errors.js';
+import { VerifierError, SysError } from '../bpf/errors.js';
 import { raiseOpenFileLimit } from '../bpf/sys.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
@@ -30,15 +30,75 @@ export interface Loaded {
 
 const HELPER_NAMES = new Map<number, string>(Object.entries(Helper).map(([k, v]) => [v as number, `bpf_${k}`]));
 
+/**
+ * bufresize: what to do when the principal buffer cannot be had at the size asked for —
+ * `auto` halves it until it can (and says so through onLowered), `manual` fails.
+ */
+export interface BufferPolicy {
+  bufresize?: 'auto' | 'manual';
+  onLowered?: (bytes: number) => void;
+}
+
+/**
+ * What dtrace(8) says when a buffer was resized (cmd/dtrace.c): the size in the largest unit
+ * (k, m, g, …) that divides it, else in bytes.
+ */
+export function bufferLoweredMessage(what: string, bytes: number): string {
+  let j = 0, mul = 10;
+  while (2 ** mul <= bytes) { j++; mul += 10; }
+  const unit = 2 ** (mul - 10);
+  return bytes % unit === 0 ? `${what} lowered to ${bytes / unit}${' kmgtpe'[j]}` : `${what} lowered to ${bytes} bytes`;
+}
+
+/**
+ * The largest ring buffer tried: 1 GiB. Its data pages are mapped twice into the tracer, and a
+ * larger one would be more than the kernel's ring buffers (u32 sizes) and JavaScript views allow.
+ */
+const MAX_RING_BYTES = 1 << 30;
+/** The smallest ring buffer auto resizing goes down to: one page beyond which nothing is gained. */
+const MIN_RING_BYTES = 4096;
+
+/**
+ * The ring buffer map and its mapping, at the size asked for or — bufresize=auto — halved
+ * until the kernel can give it (ENOMEM, E2BIG, or larger than we map), as DTrace resizes its
+ * principal buffers.
+ */
+function createRing(spec: { name: string; maxEntries: number }, policy: BufferPolicy): { map: BpfMap; ring: RingBuffer } {
+  let size = spec.maxEntries;
+  for (;;) {
+    let map: BpfMap | undefined;
+    try {
+      if (size > MAX_RING_BYTES) throw new SysError('BPF_MAP_CREATE', 12, 'ENOMEM', `create ring buffer of ${size} bytes`);
+      map = createMap({ name: spec.name, type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: size });
+      const ring = openRingBuffer(map);
+      if (size < spec.maxEntries) policy.onLowered?.(size);
+      return { map, ring };
+    } catch (e) {
+      map?.close();
+      const tooLarge = e instanceof SysError ? e.code === 'ENOMEM' || e.code === 'E2BIG' : e instanceof RangeError;
+      if (!tooLarge) throw e;
+      if (policy.bufresize === 'manual' || size / 2 < MIN_RING_BYTES) throw new LoadError('could not enable tracing: Cannot allocate memory');
+      size /= 2;
+    }
+  }
+}
+
 /** Creates maps and loads every program. Throws LoadError with a readable message. */
-export function load(compiled: CompiledProgram): Loaded {
+export function load(compiled: CompiledProgram, policy: BufferPolicy = {}): Loaded {
   // Probes attached one perf event each (kernels without multi-attach links) hold a descriptor
   // apiece: as DTrace and bpftrace do, use the hard limit on open files, not the soft one.
   raiseOpenFileLimit();
   const maps = new Map<string, BpfMap>();
   const loaded: Loaded['programs'] = [];
+  let ring: RingBuffer | undefined;
   try {
     for (const m of compiled.maps) {
+      if (m.type === 'ringbuf') {
+        const made = createRing(m, policy);
+        maps.set(m.name, made.map);
+        ring = made.ring;
+        continue;
+      }
       const map = createMap({ name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries });
       maps.set(m.name, map);
       for (const init of m.init ?? []) {
@@ -47,7 +107,7 @@ export function load(compiled: CompiledProgram): Loaded {
         map.update(key, init.value);
       }
     }
-    const ring = openRingBuffer(maps.get('ringbuf')!);
+    if (!ring) throw new LoadError('the program has no ring buffer');
     for (const p of compiled.programs) {
       let linked: ReturnType<typeof linkInsns>;
       try {
@@ -75,6 +135,7 @@ export function load(compiled: CompiledProgram): Loaded {
     }
     return { maps, programs: loaded, ring };
   } catch (e) {
+    ring?.close();
     for (const l of loaded) l.prog.close();
     for (const m of maps.values()) m.close();
     throw e;

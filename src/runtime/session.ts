@@ -52,6 +52,9 @@ export interface RunOptions {
   onAttached?(): Promise<void> | undefined;
   /** setopt() while tracing: sets an option; returns DTrace's message when it cannot. */
   setopt?: (name: string, value: string | undefined) => string | undefined;
+  /** bufresize (auto: the principal buffer is halved until the kernel can give it), and who hears it was. */
+  bufresize?: 'auto' | 'manual';
+  onBufferLowered?: (bytes: number) => void;
   /** printsize and pcapsize as they are now (setopt() may change them). */
   printsize?: () => number;
   pcapsize?: () => number;
@@ -140,7 +143,7 @@ export class Session {
   private busy = false;
 
   constructor(private readonly compiled: CompiledProgram, private readonly opts: RunOptions, private readonly signals: StopSignals) {
-    this.loaded = load(compiled);
+    this.loaded = load(compiled, { bufresize: opts.bufresize, onLowered: opts.onBufferLowered });
     this.output = new TraceOutput(opts.out, opts.err);
     this.aggregations = new AggregationTable(compiled, this.loaded.maps, possibleCpus().length, opts.aggrateMs, opts.aggsort);
     this.json = opts.oformat === 'json';

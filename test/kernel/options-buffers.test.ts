@@ -1,0 +1,46 @@
+/**
+ * @fileoverview The principal buffer's options against the kernel: bufresize=auto halves a
+ * buffer the kernel cannot give until it can (and says so, as dtrace(8) does, unless
+ * quietresize), bufresize=manual refuses to trace with DTrace's message. The size asked for
+ * (16 GiB) is more than a BPF ring buffer can be. Needs root.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../helpers/workloads.js';
+
+const cli = join(repoRoot(), 'dist', 'cli.js');
+const skip = process.getuid?.() === 0 ? false : 'needs root to load BPF programs';
+
+function run(args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, '-q', ...args], { encoding: 'latin1', timeout: 120_000, env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const PROGRAM = 'tick-10ms { printf("traced\\n"); exit(0); }';
+
+test('bufresize=auto (the default) lowers a buffer too large to the size the kernel gives, and says so', { skip }, () => {
+  const r = run(['-x', 'bufsize=16g', '-n', PROGRAM]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'traced\n\n');
+  const m = /^dtrace: buffer size lowered to (\d+)([kmg])\n$/.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  const bytes = Number(m[1]) * 1024 ** (' kmg'.indexOf(m[2]!));
+  assert.ok(bytes >= 4096 && bytes <= 2 ** 30, r.stderr);
+  // quietresize (set by _DTRACE_TESTING, as in DTrace's test suite) keeps it quiet.
+  const quiet = run(['-x', 'bufsize=16g', '-x', 'quietresize', '-n', PROGRAM]);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '');
+});
+
+test('bufresize=manual refuses a buffer the kernel cannot give', { skip }, () => {
+  const r = run(['-x', 'bufsize=16g', '-x', 'bufresize=manual', '-n', PROGRAM]);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'dtrace: could not enable tracing: Cannot allocate memory\n');
+  // A size it can give is not resized.
+  const ok = run(['-x', 'bufsize=1m', '-x', 'bufresize=manual', '-n', PROGRAM]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stderr, '');
+});

@@ -15,7 +15,7 @@ import { MST, STATE, Activity } from '../layout.js';
 import { ErrorRecord, type ProbeInfo } from '../../program/spec.js';
 import { callsAny } from '../../lang/walk.js';
 import { type LowerEnv, ERROR_SUBPROGRAM } from './context.js';
-import { RecordActionLowering } from './record-actions.js';
+import { LockLowering } from './locks.js';
 
 /**
  * Emits one clause for one probe. `probe` is known at compile time (clauses are inlined per
@@ -51,7 +51,7 @@ export function lowerErrorSubprogram(env: LowerEnv, clauses: { clause: A.Clause;
   return a;
 }
 
-export class ClauseLowering extends RecordActionLowering {
+export class ClauseLowering extends LockLowering {
   emit(gate: number): void {
     const a = this.asm;
     const cl = this.clause;

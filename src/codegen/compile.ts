@@ -216,6 +216,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     recMax: 8,
     checked,
     ...kernelAccess(opts.kernelLookups),
+    kfuncs: (opts.kernel ?? NEWEST_KERNEL).kfuncs,
     usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,

@@ -88,6 +88,8 @@ export interface LowerEnv {
   tracerFrames?: () => TracerFrameTable | undefined;
   /** Whether the kernel lets BPF write user memory (copyout), and why not. */
   writeUser?: () => { available: boolean; reason?: string };
+  /** The kfuncs the target kernel offers (KernelCaps.kfuncs): iterators for long loops. */
+  kfuncs?: ReadonlySet<string>;
   /** Each CPU's physical package id (`chip`), and whether the program reads it (its table is then a map). */
   cpuPackages?: () => readonly number[] | undefined;
   usesCpuTopology?: boolean;

@@ -28,6 +28,16 @@ export const CHILL_MAX_NS = 500_000_000;
  */
 export const CHILL_CHECKS = 1024;
 export const CHILL_READS_PER_CHECK = 64;
+/**
+ * Where the kernel has bpf_iter_num (6.4), the verifier checks chill()'s loop once: up to
+ * BPF_MAX_LOOPS iterations of CHILL_READS_PER_ITERATION clock reads — seconds of reads, so
+ * any chill() up to the cap waits its whole time (the bounded loop above gives out after
+ * 65,536 reads, a millisecond or two). Its iterator lives at fp-24, otherwise only the
+ * prologue's map key.
+ */
+const CHILL_ITERATIONS = 1 << 23;
+const CHILL_READS_PER_ITERATION = 16;
+const CHILL_ITER_SLOT = -24;
 /** x86-64 `struct pt_regs`: offset of `sp`. */
 const PT_REGS_SP = 152;
 
@@ -209,6 +219,7 @@ export abstract class ReachLowering extends ActionLowering {
     a.jmp('jle', ns.reg, imm(CHILL_MAX_NS), ok);
     this.fault(Fault.ILLOP, ns.reg);
     a.label(ok);
+    if (this.env.kfuncs?.has('bpf_iter_num_new')) { this.chillOnIterator(ns.reg, e); this.release(ns); return undefined; }
     const start = this.alloc(e), count = this.alloc(e);
     a.call(Helper.ktime_get_ns).mov(start, R0).mov(count, imm(0));
     // Outer count in the high bits of `count`, reads since the last check in the low bits.
@@ -219,6 +230,22 @@ export abstract class ReachLowering extends ActionLowering {
     a.label(done).mov(count, imm(0)).mov(start, imm(0));
     this.release(count); this.release(start); this.release(ns);
     return undefined;
+  }
+
+  /** chill()'s wait on bpf_iter_num: read the clock until `ns` have passed since the first read. */
+  private chillOnIterator(ns: Reg, e: A.Call): void {
+    const a = this.asm;
+    const start = this.alloc(e);
+    const head = a.newLabel('chillit'), done = a.newLabel('chillitdone');
+    const iter = (): void => { a.mov(R1, R10).alu64('add', R1, imm(CHILL_ITER_SLOT)); };
+    a.call(Helper.ktime_get_ns).mov(start, R0);
+    iter(); a.mov(R2, imm(0)).mov(R3, imm(CHILL_ITERATIONS)).callKfunc('bpf_iter_num_new');
+    a.label(head); iter(); a.callKfunc('bpf_iter_num_next').jmp('jeq', R0, imm(0), done);
+    for (let i = 0; i < CHILL_READS_PER_ITERATION; i++) a.call(Helper.ktime_get_ns);
+    a.alu64('sub', R0, start).jmp('jlt', R0, ns, head);
+    a.label(done); iter(); a.callKfunc('bpf_iter_num_destroy');
+    a.mov(start, imm(0));
+    this.release(start);
   }
 
   /** Refuses copyout()/copyoutstr() where the kernel forbids writing user memory, saying why. */

@@ -73,8 +73,9 @@ function processMacroVars(target: number | undefined): Record<string, number | u
 }
 
 /** bufpolicy=ring: the principal buffer's size bounds the newest records kept. */
-function ringPolicy(o: OptionValues): { ringBufferBytes?: number } {
-  return o.get('bufpolicy') === 'ring' ? { ringBufferBytes: optNum(o, 'bufsize', 4 << 20) } : {};
+function ringPolicy(o: OptionValues): { ringBufferBytes?: number; bufpolicy?: 'ring' | 'fill' } {
+  const policy = o.get('bufpolicy');
+  return policy === 'ring' || policy === 'fill' ? { ringBufferBytes: optNum(o, 'bufsize', 4 << 20), bufpolicy: policy } : {};
 }
 
 /** The compile options of stack sizes and -x cpu. */

@@ -68,8 +68,9 @@ export interface RunOptions {
   providers?: readonly Provider[];
   /** Sees every clause record printed, with its text (the library API's events). */
   onRecord?: (record: ConsumedRecord) => void;
-  /** bufpolicy=ring: the bytes of newest records whose output is kept and printed at the end. */
+  /** bufpolicy=ring (fill): the bytes of newest (oldest) records whose output is kept and printed at the end. */
   ringBufferBytes?: number;
+  bufpolicy?: 'ring' | 'fill';
   /** Keep a snapshot of every aggregation as it is at exit (finalAggregations), before the maps go. */
   keepFinalAggregations?: boolean;
   /**
@@ -149,7 +150,7 @@ export class Session {
     this.json = opts.oformat === 'json';
     this.records = this.json ? new JsonRecordConsumer(compiled, opts, this.output, this.aggregations) : new RecordConsumer(compiled, opts, this.output, this.aggregations);
     const output = this.output;
-    this.kept = opts.ringBufferBytes !== undefined ? new RecordRing(opts.ringBufferBytes, { get: () => output.pendingText, set: (t) => { output.pendingText = t; } }) : undefined;
+    this.kept = opts.ringBufferBytes !== undefined ? new RecordRing(opts.ringBufferBytes, { get: () => output.pendingText, set: (t) => { output.pendingText = t; } }, opts.bufpolicy) : undefined;
     this.consumeRecord = this.kept ? this.kept.consumer(this.records.onRecord) : this.records.onRecord;
     signals.notify = () => {
       if (this.stopped) return;
@@ -210,6 +211,7 @@ export class Session {
 
   private runSpecial(mode: 'begin' | 'end'): void {
     const rawCtx = rawTracepointArgs([0, 0]);
+    if (mode === 'end') { this.drain(); this.kept?.acceptAll(); }
     for (const p of this.loaded.programs) if (p.plan.runMode === mode) testRun(p.prog, { ctxIn: rawCtx });
     // BEGIN's records are consumed once the probes are attached: what they do (system(),
     // output) must be seen by the enabled probes, as in DTrace where the consumer runs after
@@ -298,7 +300,7 @@ export class Session {
         this.stopWaiting = undefined;
         resolve();
       };
-      const done = () => this.exitStatus !== undefined || this.readState().activity !== Activity.ACTIVE || this.interrupted() || !!this.opts.stopRequested?.();
+      const done = () => this.exitStatus !== undefined || !!this.kept?.full || this.readState().activity !== Activity.ACTIVE || this.interrupted() || !!this.opts.stopRequested?.();
       const check = () => {
         if (this.stopping) return;
         this.drain();

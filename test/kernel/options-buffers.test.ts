@@ -1,8 +1,10 @@
 /**
  * @fileoverview The principal buffer's options against the kernel: bufresize=auto halves a
  * buffer the kernel cannot give until it can (and says so, as dtrace(8) does, unless
- * quietresize), bufresize=manual refuses to trace with DTrace's message. The size asked for
- * (16 GiB) is more than a BPF ring buffer can be. Needs root.
+ * quietresize), bufresize=manual refuses to trace with DTrace's message (the size asked for,
+ * 16 GiB, is more than a BPF ring buffer can be); bufpolicy=fill keeps the oldest records that
+ * fit in bufsize and stops tracing once it is full, END's output still printed; bufpolicy=switch
+ * (the default) prints every record. Needs root.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,4 +45,26 @@ test('bufresize=manual refuses a buffer the kernel cannot give', { skip }, () =>
   const ok = run(['-x', 'bufsize=1m', '-x', 'bufresize=manual', '-n', PROGRAM]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stderr, '');
+});
+
+const COUNTER = 'tick-1ms { printf("%d\\n", i++); } tick-1ms /i == 300/ { exit(0); } END { printf("last=%d\\n", i - 1); }';
+
+test('bufpolicy=fill keeps the oldest records that fit, stops tracing when full, and still runs END', { skip }, () => {
+  // Each record: an 8-byte header and one 8-byte value: 1 KiB holds 64 of them.
+  const r = run(['-x', 'bufpolicy=fill', '-x', 'bufsize=1k', '-n', COUNTER]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const last = /^last=(\d+)$/.exec(lines.pop() ?? '');
+  assert.ok(last, r.stdout);
+  assert.deepEqual(lines.map(Number), Array.from({ length: 64 }, (_, i) => i));
+  // Tracing stopped when the buffer filled, long before the 300th tick's exit().
+  assert.ok(Number(last[1]) < 299, r.stdout);
+});
+
+test('bufpolicy=switch, the default, prints every record', { skip }, () => {
+  const r = run(['-x', 'bufpolicy=switch', '-x', 'bufsize=1k', '-n', COUNTER]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.pop(), 'last=299');
+  assert.deepEqual(lines.map(Number), Array.from({ length: 300 }, (_, i) => i));
 });

@@ -366,6 +366,7 @@ async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgra
     quiet: optBool(options, 'quiet'), testing, flowindent: optBool(options, 'flowindent'), droptags: optBool(options, 'droptags'), rawbytes: optBool(options, 'rawbytes'),
     aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6, ...ringPolicy(options),
     switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
+    statusrateMs: Math.max(1, Math.round(optNum(options, 'statusrate', 1_000_000_000) / 1e6)),
     out, err: stderr, ...exportOptions(options, optBool(options, 'quiet') ? undefined : stderr, optBool(options, 'quiet') || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
     targetPid: targets.pid,
     // setopt() of an aggsort option changes the printa()s that follow it.

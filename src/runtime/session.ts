@@ -44,6 +44,12 @@ export interface RunOptions {
   specsizeBytes?: number;
   aggsort: AggSortOptions;
   switchrateMs: number;
+  /**
+   * statusrate: how often the consumer checks the tracing state for drops to report (DTrace's
+   * dtrace_status() cadence; 1 s by default). cleanrate has nothing to act on here: a BPF hash
+   * map frees a dynamic variable's element the moment it is deleted.
+   */
+  statusrateMs?: number;
   /** Write trace output (stdout or -o file). */
   out(text: string): void;
   /** Write a diagnostic line (stderr), already prefixed. */
@@ -288,11 +294,13 @@ export class Session {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let busyTimer: NodeJS.Timeout | undefined;
+      let statusTimer: NodeJS.Timeout | undefined;
       const finish = () => {
         if (this.stopping) return;
         this.stopping = true;
         ring.stopWaiting();
         if (timer) clearInterval(timer);
+        if (statusTimer) clearInterval(statusTimer);
         if (snapTimer) clearInterval(snapTimer);
         if (busyTimer) clearTimeout(busyTimer);
         this.busy = false;
@@ -332,7 +340,8 @@ export class Session {
       };
       this.stopWaiting = finish;
       ring.wait(onReadable);
-      timer = setInterval(() => { check(); this.reportDrops(); this.aggregations.snapIfDue(); }, Math.max(1, this.opts.switchrateMs));
+      timer = setInterval(() => { check(); this.aggregations.snapIfDue(); }, Math.max(1, this.opts.switchrateMs));
+      statusTimer = setInterval(() => this.reportDrops(), Math.max(1, this.opts.statusrateMs ?? 1000));
       childDone?.then(() => { if (this.stopping) return; check(); finish(); }, () => finish());
       check();
     });

@@ -337,7 +337,9 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       // programs return 0 (returning 1 costs ≈350 ns per event).
       asm.label('ret').mov(R0, imm(0)).exit();
       for (const m of plan.maps ?? []) if (!providerMaps.some((x) => x.name === m.name)) providerMaps.push(m);
-      programs.push({ name: plan.name, provider: provider.name, bpfType: plan.bpfType, load: plan.load, insns: asm.insns, attach: { plan }, probes: plan.probes.map((p) => p.id) });
+      programs.push({
+        name: plan.name, provider: provider.name, runMode: plan.runMode, bpfType: plan.bpfType, ...(plan.load ? { load: plan.load } : {}), insns: asm.insns, attach: plan.attach, probes: plan.probes.map((p) => p.id),
+      });
     }
   }
   if (failed) return undefined;
@@ -491,7 +493,7 @@ function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: Aggregatio
   // With no probe attached (only BEGIN/END/ERROR), each clause writes at most one record per
   // run (plus an error record): the ring need not be bufsize large — it is mapped into the
   // tracer, so its size is resident memory.
-  const attaches = programs.some((p) => (p.attach as { plan: ProgramPlan }).plan.runMode === 'attach');
+  const attaches = programs.some((p) => p.runMode === 'attach');
   const specialOutput = [...env.clauses.values()].reduce((n, c) => n + 2 * (c.recordSize + 16) + 64, 0);
   const ringBytes = attaches ? opts.bufsizeBytes : Math.min(opts.bufsizeBytes, specialOutput);
   maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(ringBytes) });

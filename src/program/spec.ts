@@ -8,6 +8,7 @@ import type { Insn } from '../bpf/asm/insn.js';
 import type { CType } from '../check/ctypes.js';
 import type { Span } from '../diag/source.js';
 import type { AggFn } from '../builtins/aggregations.js';
+import type { PlainData } from '../providers/provider.js';
 
 export interface MapSpecData {
   name: string;
@@ -35,16 +36,21 @@ export interface ProbeInfo {
   shared?: ProbeInfo[];
 }
 
-/** How a program is attached; the provider that created it interprets `attach`. */
+/**
+ * One BPF program and how it runs: the runtime finds `provider` by name in its provider list
+ * and hands it `attach` (plain data) with the probes the program serves.
+ */
 export interface ProgramSpecData {
   name: string;
   provider: string;
+  /** Attached to the kernel, or run by the tracer itself (BEGIN/END). */
+  runMode: 'attach' | 'begin' | 'end' | 'error';
   bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe' | 'tracing';
   /** Load-time attach target (fentry/fexit BTF id, kprobe_multi attach type), from the plan. */
   load?: { expectedAttachType?: number; attachBtfId?: number };
   insns: Insn[];
-  /** Provider-specific attachment data (e.g. raw tracepoint name, profile rate). */
-  attach: unknown;
+  /** Provider-specific attachment data (e.g. raw tracepoint name, profile period): plain data. */
+  attach: PlainData;
   /** Probe ids this program serves. */
   probes: number[];
 }

@@ -9,7 +9,7 @@
  * happened in the kernel, arg1 the user PC otherwise.
  */
 import { existsSync } from 'node:fs';
-import { attachPerfEvent, type Link } from '../bpf/link.js';
+import { attachPerfEvent } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { PerfHwId, PerfSwId, PerfType } from '../bpf/uapi.js';
 import { UnsupportedError } from '../bpf/errors.js';
@@ -41,7 +41,8 @@ const EVENTS: Record<string, CpcEvent> = {
 const MODES = ['all', 'user', 'kernel'] as const;
 type Mode = (typeof MODES)[number];
 
-export interface CpcProbe { event: string; mode: Mode; count: bigint }
+/** A cpc probe: its event, mode and overflow count (decimal: plain data). */
+export type CpcProbe = { event: string; mode: Mode; count: string };
 
 /** Parses `cache_misses-user-10000`; undefined when it is not a cpc probe name. */
 export function parseCpcName(name: string): CpcProbe | undefined {
@@ -49,7 +50,7 @@ export function parseCpcName(name: string): CpcProbe | undefined {
   if (!m || EVENTS[m[1]!] === undefined) return undefined;
   const count = BigInt(m[3]!);
   if (count <= 0n || count >= 1n << 63n) return undefined;
-  return { event: m[1]!, mode: m[2] as Mode, count };
+  return { event: m[1]!, mode: m[2] as Mode, count: String(count) };
 }
 
 /** Whether the machine has a hardware PMU that perf exposes (not so in most VMs). */
@@ -72,22 +73,15 @@ export const cpcProvider: Provider<undefined, CpcProbe> = {
   name: 'cpc',
   ...sampledProbes('cpc', listed, parseCpcName),
   plan: (probes) => sampledPlans('cpc', probes, parseCpcName),
-  attach(plan, prog) {
-    const probe = plan.attach;
+  *attach(req, prog) {
+    const probe = req.attach;
     const e = EVENTS[probe.event]!;
-    const what = `attach cpc:::${plan.probes[0]!.site.name}`;
+    const what = `attach cpc:::${req.probes[0]!.name}`;
     if (e.hardware && !hasHardwarePmu()) {
       throw new UnsupportedError('hardware_pmu', what, 'this machine has no hardware performance counters (no PMU: common in virtual machines); the software events (cpu_clock, page_faults, context_switches ...) work everywhere');
     }
     const flagBits: ('exclude_kernel' | 'exclude_user' | 'exclude_hv')[] =
       probe.mode === 'user' ? ['exclude_kernel', 'exclude_hv'] : probe.mode === 'kernel' ? ['exclude_user', 'exclude_hv'] : [];
-    const links: Link[] = [];
-    try {
-      for (const cpu of onlineCpus()) links.push(attachPerfEvent(prog, { cpu, type: e.type, config: e.config, samplePeriod: probe.count, flagBits }, what));
-    } catch (err) {
-      for (const l of links) l.close();
-      throw err;
-    }
-    return links;
+    for (const cpu of onlineCpus()) yield attachPerfEvent(prog, { cpu, type: e.type, config: e.config, samplePeriod: BigInt(probe.count), flagBits }, what);
   },
 };

@@ -18,7 +18,7 @@ import { Helper } from '../bpf/uapi.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { hasRawTracepoint } from './kernel-events.js';
-import { fbtSourceAttachment, type FbtSourceAttachment } from './fbt.js';
+import { attachFbtAs, fbtSourceAttachment, type FbtAttach } from './fbt.js';
 import { emitSyscallErrno } from './syscall.js';
 import type {
   Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext, ProviderMap,
@@ -183,10 +183,11 @@ function emitSyscallNr(a: Asm, scratch: number, dir: 'entry' | 'return'): void {
   a.ldx(8, R0, R9, scratch);
 }
 
-interface FbtAttach { fbt: FbtSourceAttachment }
+/** A program attaches to a raw tracepoint (its name) or to a kernel function (fbt's way). */
+type DependentAttach = string | { fbt: FbtAttach };
 
 /** One program: every (probe, source) pair that shares raw tracepoint `tp` (or fbt function). */
-function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]): ProgramPlan {
+function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledProbe<undefined>; def: DependentProbe; source: Underlying }[]): ProgramPlan<DependentAttach, undefined> {
   const probes = [...new Set(pairs.map((p) => p.probe))];
   const maps = new Map<string, ProviderMap>();
   for (const { def } of pairs) for (const m of def.maps ?? []) maps.set(m.name, m);
@@ -196,7 +197,7 @@ function tracepointPlan(provider: string, tp: string, pairs: { probe: EnabledPro
     name: `${provider}_${fbt ? fbt.name : tp}`,
     bpfType: fbt ? fbt.bpfType : 'raw_tracepoint',
     load: fbt?.load,
-    attach: fbt ? { fbt } satisfies FbtAttach : tp,
+    attach: fbt ? { fbt: fbt.attach } : tp,
     probes,
     runMode: 'attach',
     maps: maps.size > 0 ? [...maps.values()] : undefined,
@@ -235,18 +236,18 @@ function describeSource(s: Underlying): string {
  * An SDT-style provider from its probe table; module `vmlinux`, empty function (Oracle).
  * `showMechanism`: `-lv` names the kernel events each probe uses here.
  */
-export function dependentProvider(name: string, table: readonly DependentProbe[], opts: { showMechanism?: boolean } = {}): Provider {
-  let sites: ProbeSite[] | undefined;
+export function dependentProvider(name: string, table: readonly DependentProbe[], opts: { showMechanism?: boolean } = {}): Provider<undefined, DependentAttach> {
+  let sites: ProbeSite<undefined>[] | undefined;
   const byName = new Map(table.map((d) => [d.name, d]));
   const offered = (d: DependentProbe) => usableSources(d).length > 0 && (d.available?.() ?? true);
-  const available = (): ProbeSite[] => {
+  const available = (): ProbeSite<undefined>[] => {
     sites ??= table.filter(offered).map((d) => ({ provider: name, module: 'vmlinux', function: '', name: d.name }));
     return sites;
   };
   return {
     name,
     attributes: SDT_ATTRIBUTES,
-    match(desc: ProbeDescFields): ProbeSite[] {
+    match(desc: ProbeDescFields): ProbeSite<undefined>[] {
       if (!matchProbeField(desc.module, 'vmlinux') || !matchProbeField(desc.function, '')) return [];
       // A literal name that is not in the table needs no look at the kernel.
       if (desc.name && !/[*?[\\]/.test(desc.name) && !byName.has(desc.name)) return [];
@@ -272,8 +273,8 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       if (!opts.showMechanism || !def) return undefined;
       return usableSources(def).map(describeSource).join(', ') || undefined;
     },
-    plan(enabled: EnabledProbe[]): ProgramPlan[] {
-      const byTp = new Map<string, { probe: EnabledProbe; def: DependentProbe; source: Underlying }[]>();
+    plan(enabled: EnabledProbe<undefined>[]): ProgramPlan<DependentAttach, undefined>[] {
+      const byTp = new Map<string, { probe: EnabledProbe<undefined>; def: DependentProbe; source: Underlying }[]>();
       for (const probe of enabled) {
         const def = byName.get(probe.site.name);
         if (!def) continue;
@@ -285,10 +286,10 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
       }
       return [...byTp].map(([tp, pairs]) => tracepointPlan(name, tp, pairs));
     },
-    attach(plan, prog) {
-      const names = plan.probes.map((p) => p.site.name).join(',');
-      if (typeof plan.attach !== 'string') return (plan.attach as FbtAttach).fbt.attach(prog, `attach ${name}:::${names}`);
-      return [attachRawTracepoint(prog, plan.attach as string, `attach ${name}:::${names} (raw tracepoint ${plan.attach as string})`)];
+    attach(req, prog) {
+      const names = req.probes.map((p) => p.name).join(',');
+      if (typeof req.attach !== 'string') return attachFbtAs(req.attach.fbt, prog, `${name}:::${names}`);
+      return [attachRawTracepoint(prog, req.attach, `attach ${name}:::${names} (raw tracepoint ${req.attach})`)];
     },
   };
 }

@@ -10,9 +10,10 @@ import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } 
 const NAMES = ['BEGIN', 'END', 'ERROR'] as const;
 export const DTRACE_PROBE_IDS: Record<string, number> = { BEGIN: 1, END: 2, ERROR: 3 };
 
-const sites: ProbeSite[] = NAMES.map((name) => ({ provider: 'dtrace', module: '', function: '', name }));
+const sites: ProbeSite<undefined>[] = NAMES.map((name) => ({ provider: 'dtrace', module: '', function: '', name }));
 
-export const dtraceProvider: Provider = {
+/** BEGIN and END have nothing to attach (the tracer runs them): their attach data is null. */
+export const dtraceProvider: Provider<undefined, null> = {
   name: 'dtrace',
   // dtrace-utils dt_prov_dtrace.c
   attributes: {
@@ -26,16 +27,16 @@ export const dtraceProvider: Provider = {
   argDescs: (site) => (site.name === 'ERROR'
     ? ['uint64_t', 'uint64_t', 'uint64_t', 'int64_t', 'uint64_t', 'uint64_t'].map((native, mapping) => ({ mapping, native }))
     : []),
-  match(desc: ProbeDescFields): ProbeSite[] {
+  match(desc: ProbeDescFields): ProbeSite<undefined>[] {
     return sites.filter((s) => matchProbeField(desc.module, s.module) && matchProbeField(desc.function, s.function) && matchProbeField(desc.name, s.name));
   },
   list: () => sites,
-  plan(probes: EnabledProbe[]): ProgramPlan[] {
+  plan(probes: EnabledProbe<undefined>[]): ProgramPlan<null, undefined>[] {
     // ERROR clauses are not a program of their own: the fault path reports the error record.
     return probes.filter((p) => p.site.name !== 'ERROR').map((p) => ({
       name: `dtrace_${p.site.name}`,
       bpfType: 'raw_tracepoint',
-      attach: undefined,
+      attach: null,
       probes: [p],
       runMode: p.site.name === 'BEGIN' ? 'begin' : 'end',
       emitTrampoline(t) { t.emitClauses(p.id); },

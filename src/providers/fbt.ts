@@ -30,7 +30,7 @@
  * match any probes", and `unavailableReason()` names the missing kernel features.
  */
 import { readFileSync } from 'node:fs';
-import { attachKprobe, attachKprobeMulti, attachTracing, closeLinks, type Link } from '../bpf/link.js';
+import { attachKprobe, attachKprobeMulti, attachTracing, type Link } from '../bpf/link.js';
 import { type Asm, type Reg, R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { featureStatus, hasFeature } from '../bpf/features.js';
@@ -41,7 +41,7 @@ import { UnsupportedError } from '../bpf/errors.js';
 import { loadModuleBtf, type Btf } from '../bpf/btf/index.js';
 import { kernelBtf } from './kernel-events.js';
 import type { BpfProgram } from '../bpf/program.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProviderAttributes, ProbeArgDesc, TrampolineContext } from './provider.js';
+import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type ProviderAttributes, type ProbeArgDesc, type TrampolineContext, type AttachRequest } from './provider.js';
 
 const FBT_ATTRIBUTES: ProviderAttributes = {
   provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
@@ -213,7 +213,8 @@ function argDescsOf(fn: KernelFunction, kind: 'entry' | 'return'): ProbeArgDesc[
 
 interface FbtKey { fn: KernelFunction; kind: 'entry' | 'return' }
 
-type FbtAttach =
+/** How an fbt program attaches (plain data: the compiled program keeps it). */
+export type FbtAttach =
   | { mech: 'fentry'; describe: string }
   | { mech: 'kprobe'; func: string; retprobe: boolean }
   /**
@@ -221,10 +222,10 @@ type FbtAttach =
    * 6.1 is built without CONFIG_FPROBE) one kprobe PMU event per function, all running the same
    * program, each with its probe id as the BPF cookie.
    */
-  | { mech: 'kprobe_multi'; funcs: string[]; cookies: bigint[]; retprobe: boolean; link: boolean };
+  | { mech: 'kprobe_multi'; funcs: string[]; cookies: number[]; retprobe: boolean; link: boolean };
 
-function keyOf(p: EnabledProbe): FbtKey {
-  return p.site.key as FbtKey;
+function keyOf(p: EnabledProbe<FbtKey>): FbtKey {
+  return p.site.key!;
 }
 
 /** Whether fentry/fexit can serve this function: a plain vmlinux prototype and one function of that name. */
@@ -249,7 +250,7 @@ function emitRegsArgs(t: TrampolineContext, kind: 'entry' | 'return', used: numb
   }
 }
 
-function fentryPlan(p: EnabledProbe, proto: Prototype): ProgramPlan {
+function fentryPlan(p: EnabledProbe<FbtKey>, proto: Prototype): ProgramPlan<FbtAttach, FbtKey> {
   const { fn, kind } = keyOf(p);
   const nargs = proto.params.length;
   const hasReturn = proto.returnType !== 0;
@@ -280,7 +281,7 @@ function fentryPlan(p: EnabledProbe, proto: Prototype): ProgramPlan {
   };
 }
 
-function kprobePlan(p: EnabledProbe): ProgramPlan {
+function kprobePlan(p: EnabledProbe<FbtKey>): ProgramPlan<FbtAttach, FbtKey> {
   const { fn, kind } = keyOf(p);
   return {
     name: `${kind === 'entry' ? 'kprobe' : 'kretprobe'}_${fn.name}`,
@@ -295,13 +296,13 @@ function kprobePlan(p: EnabledProbe): ProgramPlan {
   };
 }
 
-function kprobeMultiPlan(provider: string, kind: 'entry' | 'return', probes: EnabledProbe[], link: boolean): ProgramPlan {
+function kprobeMultiPlan(provider: string, kind: 'entry' | 'return', probes: EnabledProbe<FbtKey>[], link: boolean): ProgramPlan<FbtAttach, FbtKey> {
   return {
     name: `${provider}_multi_${kind}`,
     bpfType: 'kprobe',
     load: link ? { expectedAttachType: AttachType.TRACE_KPROBE_MULTI } : undefined,
     attach: {
-      mech: 'kprobe_multi', funcs: probes.map((p) => keyOf(p).fn.name), cookies: probes.map((p) => BigInt(p.id)), retprobe: kind === 'return', link,
+      mech: 'kprobe_multi', funcs: probes.map((p) => keyOf(p).fn.name), cookies: probes.map((p) => p.id), retprobe: kind === 'return', link,
     } satisfies FbtAttach,
     probes,
     runMode: 'attach',
@@ -331,8 +332,8 @@ function forcedMechanism(): FbtAttach['mech'] | undefined {
   return v === 'fentry' || v === 'kprobe' || v === 'kprobe_multi' ? v : undefined;
 }
 
-function planFbt(provider: string, raw: boolean, enabled: EnabledProbe[]): ProgramPlan[] {
-  const plans: ProgramPlan[] = [];
+function planFbt(provider: string, raw: boolean, enabled: EnabledProbe<FbtKey>[]): ProgramPlan<FbtAttach, FbtKey>[] {
+  const plans: ProgramPlan<FbtAttach, FbtKey>[] = [];
   const only = forcedMechanism();
   const fentry = !raw && (only ?? 'fentry') === 'fentry' && hasFeature('fentry');
   const kprobes = (only ?? 'kprobe') === 'kprobe' && hasFeature('kprobe_pmu');
@@ -360,31 +361,31 @@ function planFbt(provider: string, raw: boolean, enabled: EnabledProbe[]): Progr
   return plans;
 }
 
-function attachFbt(plan: ProgramPlan, prog: BpfProgram): Link[] {
-  const how = plan.attach as FbtAttach;
-  const s = plan.probes[0]!.site;
-  const what = plan.probes.length === 1 ? `${s.provider}:${s.module}:${s.function}:${s.name}` : `${plan.probes.length} ${s.provider} ${s.name} probes`;
+/**
+ * Attaches a program the way `how` says; `what` names its probes in messages. One kprobe PMU
+ * event per function is yielded one by one (hundreds of them take seconds in the 6.1 guest).
+ */
+export function* attachFbtAs(how: FbtAttach, prog: BpfProgram, what: string): Generator<Link> {
   switch (how.mech) {
-    case 'fentry': return [attachTracing(prog, how.describe, `attach ${what} (${how.describe})`)];
-    case 'kprobe': return [attachKprobe(prog, { func: how.func, retprobe: how.retprobe }, `attach ${what} (kprobe PMU)`)];
+    case 'fentry': yield attachTracing(prog, how.describe, `attach ${what} (${how.describe})`); return;
+    case 'kprobe': yield attachKprobe(prog, { func: how.func, retprobe: how.retprobe }, `attach ${what} (kprobe PMU)`); return;
     case 'kprobe_multi': {
-      if (how.link) return [attachKprobeMulti(prog, { funcs: how.funcs, cookies: how.cookies, retprobe: how.retprobe }, `attach ${what} (kprobe_multi)`)];
-      const links: Link[] = [];
-      try {
-        how.funcs.forEach((func, i) => links.push(attachKprobe(prog, { func, retprobe: how.retprobe, cookie: how.cookies[i] }, `attach ${what}: ${func} (kprobe PMU)`)));
-      } catch (e) {
-        closeLinks(links);
-        throw e;
-      }
-      return links;
+      const cookies = how.cookies.map(BigInt);
+      if (how.link) { yield attachKprobeMulti(prog, { funcs: how.funcs, cookies, retprobe: how.retprobe }, `attach ${what} (kprobe_multi)`); return; }
+      for (const [i, func] of how.funcs.entries()) yield attachKprobe(prog, { func, retprobe: how.retprobe, cookie: cookies[i] }, `attach ${what}: ${func} (kprobe PMU)`);
     }
   }
+}
+
+function attachFbt(req: AttachRequest<FbtAttach>, prog: BpfProgram): Iterable<Link> {
+  const s = req.probes[0]!;
+  return attachFbtAs(req.attach, prog, req.probes.length === 1 ? probeName(s) : `${req.probes.length} ${s.provider} ${s.name} probes`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // The providers
 
-function sitesFor(provider: string, raw: boolean, desc: ProbeDescFields | undefined): ProbeSite[] {
+function sitesFor(provider: string, raw: boolean, desc: ProbeDescFields | undefined): ProbeSite<FbtKey>[] {
   // `BEGIN`, `tick-1s`: descriptions without a provider reach every provider; they need no
   // feature probe and no read of the kernel's function list.
   const names = (['entry', 'return'] as const).filter((n) => !desc || matchProbeField(desc.name, n));
@@ -392,7 +393,7 @@ function sitesFor(provider: string, raw: boolean, desc: ProbeDescFields | undefi
   const all = kernelFunctions();
   // A literal function name needs no walk over tens of thousands of functions.
   const candidates = desc?.function && !isGlob(desc.function) ? (byName?.get(desc.function) ?? []) : all;
-  const out: ProbeSite[] = [];
+  const out: ProbeSite<FbtKey>[] = [];
   for (const fn of candidates) {
     if (!raw && isSynthetic(fn.name)) continue;
     if (desc && (!matchProbeField(desc.module, fn.module) || !matchProbeField(desc.function, fn.name))) continue;
@@ -412,22 +413,22 @@ function unavailable(): string | undefined {
   return functionsError;
 }
 
-function makeProvider(name: 'fbt' | 'rawfbt'): Provider {
+function makeProvider(name: 'fbt' | 'rawfbt'): Provider<FbtKey, FbtAttach> {
   const raw = name === 'rawfbt';
   return {
     name,
     attributes: FBT_ATTRIBUTES,
     match: (desc) => sitesFor(name, raw, desc),
     list: () => sitesFor(name, raw, undefined),
-    argDescs: (site) => (raw || !site.key ? undefined : argDescsOf((site.key as FbtKey).fn, site.name === 'return' ? 'return' : 'entry')),
+    argDescs: (site) => (raw || !site.key ? undefined : argDescsOf(site.key.fn, site.name === 'return' ? 'return' : 'entry')),
     plan: (enabled) => planFbt(name, raw, enabled),
     attach: attachFbt,
     unavailableReason: unavailable,
   };
 }
 
-export const fbtProvider: Provider = makeProvider('fbt');
-export const rawfbtProvider: Provider = makeProvider('rawfbt');
+export const fbtProvider: Provider<FbtKey, FbtAttach> = makeProvider('fbt');
+export const rawfbtProvider: Provider<FbtKey, FbtAttach> = makeProvider('rawfbt');
 
 // ---------------------------------------------------------------------------------------------
 // fbt functions as the underlying events of sched and io probes (dependent.ts)
@@ -442,7 +443,8 @@ export interface FbtSourceAttachment {
   emitRaw(a: Asm, i: number, dst: Reg): void;
   /** dst = the function's return value (return only); `dst` holds the program context on entry. */
   emitReturnValue(a: Asm, dst: Reg): void;
-  attach(prog: BpfProgram, attempt: string): Link[];
+  /** How to attach it (attachFbtAs). */
+  attach: FbtAttach;
 }
 
 /**
@@ -464,7 +466,7 @@ export function fbtSourceAttachment(name: string, dir: 'entry' | 'return'): FbtS
       load: { expectedAttachType: dir === 'entry' ? AttachType.TRACE_FENTRY : AttachType.TRACE_FEXIT, attachBtfId: proto.funcId },
       emitRaw: (a, i, dst) => { if (i < nargs) a.ldx(8, dst, dst, 8 * i); else a.mov(dst, imm(0)); },
       emitReturnValue: (a, dst) => { if (dir === 'return' && proto.returnType !== 0) a.ldx(8, dst, dst, 8 * nargs); else a.mov(dst, imm(0)); },
-      attach: (prog, attempt) => [attachTracing(prog, `${dir === 'entry' ? 'fentry' : 'fexit'}:${name}`, attempt)],
+      attach: { mech: 'fentry', describe: `${dir === 'entry' ? 'fentry' : 'fexit'}:${name}` },
     };
   }
   if (dir !== 'entry' || !hasFeature('kprobe_pmu')) return undefined;
@@ -473,6 +475,6 @@ export function fbtSourceAttachment(name: string, dir: 'entry' | 'return'): FbtS
     bpfType: 'kprobe',
     emitRaw: (a, i, dst) => { if (i < ARG_REG_OFFSETS.length) a.ldx(8, dst, dst, ARG_REG_OFFSETS[i]!); else a.mov(dst, imm(0)); },
     emitReturnValue: (a, dst) => { a.mov(dst, imm(0)); },
-    attach: (prog, attempt) => [attachKprobe(prog, { func: name, retprobe: false }, attempt)],
+    attach: { mech: 'kprobe', func: name, retprobe: false },
   };
 }

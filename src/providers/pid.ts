@@ -15,7 +15,7 @@
  */
 import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, isAbsolute } from 'node:path';
-import { attachUprobe, attachUprobeMulti, closeLinks, type Link } from '../bpf/link.js';
+import { attachUprobe, attachUprobeMulti, type Link } from '../bpf/link.js';
 import { SysError } from '../bpf/errors.js';
 import { hasFeature } from '../bpf/features.js';
 import { AttachType, Helper } from '../bpf/uapi.js';
@@ -26,7 +26,7 @@ import { processModules, resolvePidProbesIn, readProcMaps, openablePath, type Pr
 import { readUsdtProbes } from '../bpf/elf/stapsdt.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { emitTgidFilter, usdtProvidersFor, usdtProvider } from './usdt.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
+import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type AttachRequest } from './provider.js';
 
 // x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
 const ARG_REG_OFFSETS = [112, 104, 96, 88, 72, 64];
@@ -243,8 +243,9 @@ function targetModulesUnfiltered(pid: number): ProcessModule[] {
  * makes `pid$target:libc.so.6::entry` (2,600 functions) attach in a second, not minutes.
  */
 type PidAttachment =
-  | { mech: 'one'; site: PidSite }
-  | { mech: 'many'; path: string; retprobe: boolean; sites: PidSite[]; probes: EnabledProbe<PidSite>[]; multiLink: boolean };
+  | { mech: 'one'; path: string; fileOffset: number; retprobe: boolean }
+  /** `offsets[i]` is the site of the program's i-th probe, whose id is its cookie. */
+  | { mech: 'many'; path: string; retprobe: boolean; offsets: number[]; multiLink: boolean };
 
 /** Below this many sites in one file, one program per site: no cookie dispatch needed. */
 const MANY_THRESHOLD = 4;
@@ -273,7 +274,7 @@ function onePlan(pid: number, p: EnabledProbe<PidSite>): ProgramPlan<PidAttachme
   return {
     name: `pid_${p.id}`,
     bpfType: 'kprobe',
-    attach: { mech: 'one', site } satisfies PidAttachment,
+    attach: { mech: 'one', path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return' },
     probes: [p],
     runMode: 'attach',
     emitTrampoline(t) {
@@ -291,7 +292,7 @@ function manyPlan(pid: number, path: string, kind: PidSite['kind'], probes: Enab
     name: `pid_multi_${probes[0]!.id}`,
     bpfType: 'kprobe',
     load: multiLink ? { expectedAttachType: AttachType.TRACE_UPROBE_MULTI } : undefined,
-    attach: { mech: 'many', path, retprobe, sites: probes.map(siteOf), probes, multiLink } satisfies PidAttachment,
+    attach: { mech: 'many', path, retprobe, offsets: probes.map((p) => siteOf(p).fileOffset), multiLink },
     probes,
     runMode: 'attach',
     emitTrampoline(t) {
@@ -318,27 +319,44 @@ function refusedSite(e: unknown): boolean {
 
 const ENOTSUPP = 524;
 
-function probeName(p: EnabledProbe<PidSite>): string {
-  const s = p.site;
-  return `${s.provider}:${s.module}:${s.function}:${s.name}`;
-}
-
 /**
  * One uprobe_multi link for `idx` (indices into the plan's sites); when the kernel refuses one
  * site the whole link fails, so the set is halved until the refused sites are alone, and those
  * are skipped with a warning each. A refusal costs about 2·log2(n) extra link attempts.
  */
-function attachMultiSkipping(prog: BpfProgram, how: Extract<PidAttachment, { mech: 'many' }>, pid: number, idx: number[], links: Link[], warn: (i: number, e: unknown) => void): void {
+function* attachMultiSkipping(prog: BpfProgram, req: AttachRequest<ManyAttachment>, pid: number, idx: number[], warn: (i: number, e: unknown) => void): Generator<Link> {
+  const how = req.attach;
+  let link: Link;
   try {
-    links.push(attachUprobeMulti(prog, {
-      path: how.path, offsets: idx.map((i) => how.sites[i]!.fileOffset), cookies: idx.map((i) => BigInt(how.probes[i]!.id)), retprobe: how.retprobe, pid,
-    }, `attach ${idx.length === 1 ? probeName(how.probes[idx[0]!]!) : `${idx.length} pid probes in ${how.path}`} (uprobe_multi)`));
+    link = attachUprobeMulti(prog, {
+      path: how.path, offsets: idx.map((i) => how.offsets[i]!), cookies: idx.map((i) => BigInt(req.probes[i]!.id)), retprobe: how.retprobe, pid,
+    }, `attach ${idx.length === 1 ? probeName(req.probes[idx[0]!]!) : `${idx.length} pid probes in ${how.path}`} (uprobe_multi)`);
   } catch (e) {
     if (!refusedSite(e)) throw e;
     if (idx.length === 1) { warn(idx[0]!, e); return; }
     const half = idx.length >> 1;
-    attachMultiSkipping(prog, how, pid, idx.slice(0, half), links, warn);
-    attachMultiSkipping(prog, how, pid, idx.slice(half), links, warn);
+    yield* attachMultiSkipping(prog, req, pid, idx.slice(0, half), warn);
+    yield* attachMultiSkipping(prog, req, pid, idx.slice(half), warn);
+    return;
+  }
+  yield link;
+}
+
+type ManyAttachment = Extract<PidAttachment, { mech: 'many' }>;
+
+/** One perf uprobe per site (kernels without uprobe_multi), yielded one by one: thousands take seconds. */
+function* attachEachSite(prog: BpfProgram, req: AttachRequest<ManyAttachment>, pid: number, warn: (i: number, e: unknown) => void): Generator<Link> {
+  const how = req.attach;
+  for (const [i, fileOffset] of how.offsets.entries()) {
+    let link: Link;
+    try {
+      link = attachUprobe(prog, { path: how.path, fileOffset, retprobe: how.retprobe, pid, cookie: BigInt(req.probes[i]!.id) }, `attach ${probeName(req.probes[i]!)}`);
+    } catch (e) {
+      if (!refusedSite(e)) throw e;
+      warn(i, e);
+      continue;
+    }
+    yield link;
   }
 }
 
@@ -369,36 +387,17 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
       }
       return plans;
     },
-    attach(plan, prog, warn) {
-      const how = plan.attach;
+    attach(req, prog, warn) {
+      const how = req.attach;
       if (how.mech === 'one') {
-        const { site } = how;
-        return [attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return', pid }, `attach ${probeName(plan.probes[0]!)}`)];
+        return [attachUprobe(prog, { path: how.path, fileOffset: how.fileOffset, retprobe: how.retprobe, pid }, `attach ${probeName(req.probes[0]!)}`)];
       }
-      const links: Link[] = [];
+      const many = { ...req, attach: how };
       const skipped = (i: number, e: unknown) => {
         const why = e instanceof SysError ? e.code : String(e);
-        if (warn) warn(`probe ${probeName(how.probes[i]!)} skipped: the kernel cannot place a uprobe on its instruction (${why})`);
+        if (warn) warn(`probe ${probeName(req.probes[i]!)} skipped: the kernel cannot place a uprobe on its instruction (${why})`);
       };
-      try {
-        if (how.multiLink) {
-          attachMultiSkipping(prog, how, pid, how.sites.map((_, i) => i), links, skipped);
-        } else {
-          how.sites.forEach((site, i) => {
-            try {
-              links.push(attachUprobe(prog, { path: site.path, fileOffset: site.fileOffset, retprobe: how.retprobe, pid, cookie: BigInt(how.probes[i]!.id) },
-                `attach ${probeName(how.probes[i]!)}`));
-            } catch (e) {
-              if (!refusedSite(e)) throw e;
-              skipped(i, e);
-            }
-          });
-        }
-      } catch (e) {
-        closeLinks(links);
-        throw e;
-      }
-      return links;
+      return how.multiLink ? attachMultiSkipping(prog, many, pid, how.offsets.map((_, i) => i), skipped) : attachEachSite(prog, many, pid, skipped);
     },
   };
 }

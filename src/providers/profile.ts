@@ -8,7 +8,7 @@ import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { attachProfile } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext, PlainData } from './provider.js';
 
 const UNIT_NS: Record<string, bigint> = {
   ns: 1n, nsec: 1n, us: 1000n, usec: 1000n, ms: 1_000_000n, msec: 1_000_000n,
@@ -19,8 +19,8 @@ const MIN_PERIOD_NS = 200_000n;
 const LISTED = ['profile-97', 'profile-199', 'profile-499', 'profile-997', 'profile-1999', 'profile-4001', 'profile-4999',
   'tick-1', 'tick-10', 'tick-100', 'tick-500', 'tick-1000', 'tick-5000'];
 
-/** How a profile/tick probe fires: on every CPU or one, every `periodNs`. */
-export interface ProfilePeriod { kind: 'profile' | 'tick'; periodNs: bigint }
+/** How a profile/tick probe fires: on every CPU or one, every `periodNs` (decimal: plain data). */
+export type ProfilePeriod = { kind: 'profile' | 'tick'; periodNs: string };
 
 /** Period in ns of a probe name like `tick-10ms` or `profile-97` (97 Hz); undefined if invalid. */
 export function profilePeriodNs(name: string): ProfilePeriod | undefined {
@@ -34,7 +34,7 @@ export function profilePeriodNs(name: string): ProfilePeriod | undefined {
   else if (UNIT_NS[unit] !== undefined) periodNs = n * UNIT_NS[unit]!;
   else return undefined;
   if (periodNs < MIN_PERIOD_NS) return undefined;
-  return { kind: m[1]!.toLowerCase() as 'profile' | 'tick', periodNs };
+  return { kind: m[1]!.toLowerCase() as 'profile' | 'tick', periodNs: String(periodNs) };
 }
 
 // struct bpf_perf_event_data starts with struct pt_regs: ip at 128, cs at 136 (x86_64).
@@ -65,7 +65,7 @@ function sampledNameError(provider: string, name: string): never {
  * One perf_event program per probe of a sampling provider (profile, cpc), each filling the
  * sampled-PC arguments; `attachOf` turns the probe name into the provider's attach data.
  */
-export function sampledPlans<Attach>(provider: string, probes: EnabledProbe<undefined>[], attachOf: (name: string) => Attach | undefined): ProgramPlan<Attach, undefined>[] {
+export function sampledPlans<Attach extends PlainData>(provider: string, probes: EnabledProbe<undefined>[], attachOf: (name: string) => Attach | undefined): ProgramPlan<Attach, undefined>[] {
   return probes.map((p) => ({
     name: `${provider}_${p.site.name.replace(/-/g, '_')}`,
     bpfType: 'perf_event',
@@ -109,11 +109,11 @@ export const profileProvider: Provider<undefined, ProfilePeriod> = {
   name: 'profile',
   ...sampledProbes('profile', () => LISTED, profilePeriodNs),
   plan: (probes) => sampledPlans('profile', probes, profilePeriodNs),
-  attach(plan, prog) {
-    const period = plan.attach;
+  attach(req, prog) {
+    const period = req.attach;
     const cpus = onlineCpus();
     // tick fires on one CPU: the first online one.
-    return attachProfile(prog, { periodNs: period.periodNs, cpus: period.kind === 'tick' ? [cpus[0] ?? 0] : cpus },
-      `attach profile:::${plan.probes[0]!.site.name}`);
+    return attachProfile(prog, { periodNs: BigInt(period.periodNs), cpus: period.kind === 'tick' ? [cpus[0] ?? 0] : cpus },
+      `attach profile:::${req.probes[0]!.name}`);
   },
 };

@@ -77,6 +77,19 @@ export interface PlanContext {
   userStringArgs(probeId: number): number[];
 }
 
+/** A probe as the runtime knows it: its id and description (from the compiled program). */
+export interface AttachedProbe extends ProbeDescFields { id: number }
+
+/** What the runtime hands a provider to attach one loaded program: plain data of the compiled program. */
+export interface AttachRequest<Attach extends PlainData = PlainData> {
+  /** The program's name (as the plan named it). */
+  name: string;
+  /** The plan's attach data. */
+  attach: Attach;
+  /** The probes the program serves (for messages), in the plan's order. */
+  probes: readonly AttachedProbe[];
+}
+
 /** A map a provider's trampolines use besides the compiler's own (names must not collide). */
 export interface ProviderMap {
   name: string;
@@ -86,8 +99,19 @@ export interface ProviderMap {
   maxEntries: number;
 }
 
-/** One BPF program the provider wants, serving some of the enabled probes; `Attach` is the provider's data for attaching it. */
-export interface ProgramPlan<Attach = unknown, Key = unknown> {
+/**
+ * Plain data, what JSON.stringify and structuredClone carry unchanged: no functions, no class
+ * instances, no bigint (a 64-bit count is a decimal string), no undefined. A provider's attach
+ * data is of this kind, since it is part of the compiled program (`-S`, the library API).
+ */
+export type PlainData = string | number | boolean | null | readonly PlainData[] | { readonly [key: string]: PlainData };
+
+/**
+ * One BPF program the provider wants, serving some of the enabled probes. The plan lives only
+ * while compiling (its trampoline is code); what the compiled program keeps of it is plain
+ * data: name, types, `runMode`, `attach` and the probe ids.
+ */
+export interface ProgramPlan<Attach extends PlainData = PlainData, Key = unknown> {
   name: string;
   bpfType: 'raw_tracepoint' | 'tracepoint' | 'perf_event' | 'kprobe' | 'tracing';
   /**
@@ -95,7 +119,7 @@ export interface ProgramPlan<Attach = unknown, Key = unknown> {
    * (expected attach type + the function's BTF id), kprobe_multi (expected attach type).
    */
   load?: { expectedAttachType?: number; attachBtfId?: number };
-  /** Provider-specific attachment data, handed back to `attach`. */
+  /** Provider-specific attachment data (plain data), handed back to `attach` at run time. */
   attach: Attach;
   probes: EnabledProbe<Key>[];
   /**
@@ -137,11 +161,12 @@ export interface ProviderAttributes {
 }
 
 /**
- * A provider, typed by its own data: `Key`, what identifies one of its probes (ProbeSite.key),
- * and `Attach`, what one of its programs needs to attach (ProgramPlan.attach). Lists of mixed
- * providers hold them as `Provider` (both unknown); each provider sees its own types.
+ * A provider, typed by its own data: `Key`, what identifies one of its probes while compiling
+ * (ProbeSite.key), and `Attach`, the plain data one of its programs needs to attach
+ * (ProgramPlan.attach, kept in the compiled program). Lists of mixed providers hold them as
+ * `Provider` (unknown key, any plain attach data); each provider sees its own types.
  */
-export interface Provider<Key = unknown, Attach = unknown> {
+export interface Provider<Key = unknown, Attach extends PlainData = PlainData> {
   readonly name: string;
   /** Probes matching a description whose provider field matched this provider's name. */
   match(desc: ProbeDescFields): ProbeSite<Key>[];
@@ -151,13 +176,15 @@ export interface Provider<Key = unknown, Attach = unknown> {
   argTypes?(site: ProbeSite<Key>): CType[] | undefined;
   /** Group this provider's enabled probes into BPF programs. */
   plan(probes: EnabledProbe<Key>[], program?: PlanContext): ProgramPlan<Attach, Key>[];
-  /** Attaches a loaded program; returns links to close on exit. */
   /**
-   * Attaches the program. `warn` reports a probe the kernel refused that the provider skipped
-   * (one line, without the `dtrace: ` prefix), where skipping is what DTrace users expect (a
-   * user function whose first instruction uprobes cannot handle) rather than a failure.
+   * Attaches a loaded program, yielding each link as it is made (the caller closes them on
+   * exit, and on a failure or a stop part-way). A provider that makes many links (one perf
+   * event per site) yields them one by one, so the caller can stop between two: Ctrl-C during
+   * a long attach. `warn` reports a probe the kernel refused that the provider skipped (one
+   * line, without the `dtrace: ` prefix), where skipping is what DTrace users expect (a user
+   * function whose first instruction uprobes cannot handle) rather than a failure.
    */
-  attach(plan: ProgramPlan<Attach, Key>, prog: BpfProgram, warn?: (line: string) => void): Link[];
+  attach(req: AttachRequest<Attach>, prog: BpfProgram, warn?: (line: string) => void): Iterable<Link>;
   /**
    * Whether a probe name can be created on demand even though `list()` does not show it
    * (`profile-1234`, `tick-3s`): match() handles it.
@@ -182,5 +209,10 @@ export interface Provider<Key = unknown, Attach = unknown> {
    * The kernel events a probe is built on here (`-lv` shows it), for providers whose probes
    * depend on what the kernel offers (tracepoints on one kernel, kernel functions on another).
    */
-  mechanism?(site: ProbeSite): string | undefined;
+  mechanism?(site: ProbeSite<Key>): string | undefined;
+}
+
+/** `provider:module:function:name`, as messages name a probe. */
+export function probeName(p: ProbeDescFields): string {
+  return `${p.provider}:${p.module}:${p.function}:${p.name}`;
 }

@@ -72,8 +72,8 @@ export const rawtpProvider: Provider<undefined, string> = {
       };
     });
   },
-  attach(plan, prog) {
-    const s = plan.probes[0]!.site;
-    return [attachRawTracepoint(prog, plan.attach, `attach rawtp:${s.module}::${s.name}`)];
+  attach(req, prog) {
+    const s = req.probes[0]!;
+    return [attachRawTracepoint(prog, req.attach, `attach rawtp:${s.module}::${s.name}`)];
   },
 };

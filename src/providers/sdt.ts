@@ -82,8 +82,8 @@ export const sdtProvider: Provider<undefined, { category: string; name: string }
       };
     });
   },
-  attach(plan, prog) {
-    const { category, name } = plan.attach;
+  attach(req, prog) {
+    const { category, name } = req.attach;
     return [attachTracepoint(prog, category, name, `attach sdt:${category}::${name}`)];
   },
 };

@@ -230,8 +230,8 @@ export const syscallProvider: Provider<number, string> = {
     }
     return plans;
   },
-  attach(plan, prog) {
-    if (plan.name === DEFERRED_PLAN) return [attachRawTracepoint(prog, plan.attach, 'attach the replay of syscall entry probes at sys_exit')];
-    return [attachRawTracepoint(prog, plan.attach, `attach syscall:::${plan.probes.length === 1 ? plan.probes[0]!.site.function + ':' : ''}${plan.probes[0]!.site.name}`)];
+  attach(req, prog) {
+    if (req.name === DEFERRED_PLAN) return [attachRawTracepoint(prog, req.attach, 'attach the replay of syscall entry probes at sys_exit')];
+    return [attachRawTracepoint(prog, req.attach, `attach syscall:::${req.probes.length === 1 ? req.probes[0]!.function + ':' : ''}${req.probes[0]!.name}`)];
   },
 };

@@ -11,12 +11,12 @@
 import { readFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { matchProbeField } from '../bpf/elf/glob.js';
-import { attachUprobe, closeLinks, type Link } from '../bpf/link.js';
+import { attachUprobe, type Link } from '../bpf/link.js';
 import { type Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import { type ProcessModule } from '../bpf/elf/procmaps.js';
 import { PT_REGS_OFFSET, resolveUsdtProbes, usdtArgLocation, type ProcessUsdtProbe, type UsdtArgLocation } from '../bpf/elf/stapsdt.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext } from './provider.js';
+import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext } from './provider.js';
 
 /**
  * Where a provider says something the user asked to hear (`-v`); silent by default.
@@ -28,11 +28,18 @@ export function setUsdtNotices(write: (text: string) => void): void { notice = w
 const MAX_ARGS = 10;
 
 /** Where one USDT program attaches: every location shares the same argument decoding. */
-export interface UsdtAttachment {
-  /** The process whose threads fire the probe; undefined: every process mapping the object. */
-  pid: number | undefined;
-  locations: ProcessUsdtProbe[];
-}
+/** How a USDT program attaches (plain data: the compiled program keeps it). */
+export type UsdtAttachment = {
+  /** The process whose threads fire the probe; null: every process mapping the object. */
+  pid: number | null;
+  /** One uprobe per location; `refCtrOffset`: the probe's semaphore (null: it has none). */
+  uprobes: { path: string; fileOffset: number; refCtrOffset: number | null }[];
+  /**
+   * A CPython function-entry/-return probe of a traced process: CPython 3.11 fires them for
+   * every call only while its line probe's semaphore is raised (CPython gh-98894).
+   */
+  cpythonCalls: boolean;
+};
 
 /**
  * Uprobes fire for every process that maps the file; keep only the target's threads:
@@ -168,7 +175,11 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
           groups.set(k, [...(groups.get(k) ?? []), l]);
         }
         for (const locations of groups.values()) {
-          const attach: UsdtAttachment = { pid: target, locations };
+          const attach: UsdtAttachment = {
+            pid: target ?? null,
+            uprobes: locations.map((l) => ({ path: l.path, fileOffset: l.probe.pcFileOffset, refCtrOffset: l.probe.semaphoreFileOffset ?? null })),
+            cpythonCalls: target !== undefined && locations.some((l) => l.probe.provider === 'python') && (p.site.name === 'function-entry' || p.site.name === 'function-return'),
+          };
           plans.push({
             name: `usdt_${p.id}`,
             bpfType: 'kprobe',
@@ -186,27 +197,16 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
       }
       return plans;
     },
-    attach(plan, prog): Link[] {
-      const { pid: target, locations } = plan.attach;
-      const site = plan.probes[0]!.site;
-      const links: Link[] = [];
-      try {
-        for (const l of locations) {
-          links.push(attachUprobe(prog, {
-            path: l.path, fileOffset: l.probe.pcFileOffset, retprobe: false, ...(target !== undefined ? { pid: target } : {}),
-            ...(l.probe.semaphoreFileOffset !== undefined ? { refCtrOffset: l.probe.semaphoreFileOffset } : {}),
-          }, `attach ${site.provider}:${site.module}:${site.function}:${site.name}`));
-        }
-        // CPython 3.11 fires function-entry/-return for every call only on its tracing path,
-        // which it takes while the line probe's semaphore is raised (CPython gh-98894).
-        if (target !== undefined && locations.some((l) => l.probe.provider === 'python') && (site.name === 'function-entry' || site.name === 'function-return')) {
-          links.push(...raiseCpython311LineSemaphore(target, locations, modules()));
-        }
-      } catch (e) {
-        closeLinks(links);
-        throw e;
+    *attach(req, prog) {
+      const { pid: target, uprobes, cpythonCalls } = req.attach;
+      for (const u of uprobes) {
+        yield attachUprobe(prog, {
+          path: u.path, fileOffset: u.fileOffset, retprobe: false, ...(target !== null ? { pid: target } : {}), ...(u.refCtrOffset !== null ? { refCtrOffset: u.refCtrOffset } : {}),
+        }, `attach ${probeName(req.probes[0]!)}`);
       }
-      return links;
+      // CPython 3.11 fires function-entry/-return for every call only on its tracing path,
+      // which it takes while the line probe's semaphore is raised (CPython gh-98894).
+      if (cpythonCalls && target !== null) yield* raiseCpython311LineSemaphore(target, uprobes.map((u) => u.path), modules());
     },
   };
 }
@@ -219,9 +219,9 @@ const lineSemaphoreHolders = new Map<number, number>();
  * writing the counter in the process's memory: nothing is attached to the line probe, so its
  * `nop` costs nothing. Returned as a link whose close() lowers it again. Said once under -v.
  */
-function raiseCpython311LineSemaphore(pid: number, locations: ProcessUsdtProbe[], modules: ProcessModule[]): Link[] {
+function raiseCpython311LineSemaphore(pid: number, paths: string[], modules: ProcessModule[]): Link[] {
   const out: Link[] = [];
-  for (const path of new Set(locations.filter((l) => /python3\.11/.test(basename(l.path))).map((l) => l.path))) {
+  for (const path of new Set(paths.filter((p) => /python3\.11/.test(basename(p))))) {
     const line = resolveUsdtProbes(pid, { provider: `python${pid}`, name: 'line' }, modules).find((l) => l.path === path);
     const offset = line?.probe.semaphoreFileOffset;
     if (offset === undefined) continue;

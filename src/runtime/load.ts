@@ -14,7 +14,6 @@ import { formatInsn } from '../bpf/asm/disasm.js';
 import { slots } from '../bpf/asm/insn.js';
 import { kernelKfuncId } from '../codegen/subr/kfuncs.js';
 import type { CompiledProgram, ProgramSpecData } from '../program/spec.js';
-import type { ProgramPlan } from '../providers/provider.js';
 
 /** A load or verifier failure, reported with the D line where possible. */
 export class LoadError extends Error {
@@ -24,7 +23,7 @@ export class LoadError extends Error {
 /** A program in the kernel: its maps, its loaded programs (not yet attached) and its ring buffer. */
 export interface Loaded {
   maps: Map<string, BpfMap>;
-  programs: { spec: ProgramSpecData; prog: BpfProgram; plan: ProgramPlan }[];
+  programs: { spec: ProgramSpecData; prog: BpfProgram }[];
   ring: RingBuffer;
 }
 
@@ -131,7 +130,7 @@ export function load(compiled: CompiledProgram, policy: BufferPolicy = {}): Load
         if (e instanceof VerifierError) throw new LoadError(verifierMessage(p, linked, e));
         throw e;
       }
-      loaded.push({ spec: p, prog, plan: (p.attach as { plan: ProgramPlan }).plan });
+      loaded.push({ spec: p, prog });
     }
     return { maps, programs: loaded, ring };
   } catch (e) {

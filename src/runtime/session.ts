@@ -25,6 +25,7 @@ import { jsonInternalLine } from '../consume/format/json-output.js';
 import { flameGraphSvg, foldedText, hasStackKey, serveMetrics, type MetricsServer } from './exporters.js';
 import { LoadError } from './load.js';
 import { AttachProgress } from './progress.js';
+import { attachPrograms } from './attach.js';
 import { RecordRing } from './record-ring.js';
 
 export { LoadError, load } from './load.js';
@@ -218,7 +219,7 @@ export class Session {
   private runSpecial(mode: 'begin' | 'end'): void {
     const rawCtx = rawTracepointArgs([0, 0]);
     if (mode === 'end') { this.drain(); this.kept?.acceptAll(); }
-    for (const p of this.loaded.programs) if (p.plan.runMode === mode) testRun(p.prog, { ctxIn: rawCtx });
+    for (const p of this.loaded.programs) if (p.spec.runMode === mode) testRun(p.prog, { ctxIn: rawCtx });
     // BEGIN's records are consumed once the probes are attached: what they do (system(),
     // output) must be seen by the enabled probes, as in DTrace where the consumer runs after
     // dtrace_go().
@@ -239,11 +240,13 @@ export class Session {
         // then all of them go live at once (dtrace-utils: attach, then BEGIN sets the activity):
         // an entry probe must not fire before its return probe exists, or a speculation or a
         // self-> timestamp it opens is never closed, and counts differ from run to run.
-        this.attach();
-        if (this.readState().activity === Activity.INACTIVE) this.setActivity(Activity.ACTIVE);
-        this.drain();
-        const childDone = this.opts.onAttached?.();
-        await this.traceUntilDone(childDone, this.keepTargetSymbols());
+        // A signal during a long attach stops it there: what was attached is detached below.
+        if (await this.attach()) {
+          if (this.readState().activity === Activity.INACTIVE) this.setActivity(Activity.ACTIVE);
+          this.drain();
+          const childDone = this.opts.onAttached?.();
+          await this.traceUntilDone(childDone, this.keepTargetSymbols());
+        }
       }
       await this.finish();
       return this.exitStatus ?? 0;
@@ -261,15 +264,16 @@ export class Session {
     this.opts.onMetricsListening?.(this.metricsServer.address);
   }
 
-  private attach(): void {
-    const providers = this.opts.providers ?? allProviders();
-    const toAttach = this.loaded.programs.filter((p) => p.plan.runMode === 'attach');
+  /** Attaches every program; false when a stop (signal, stop request) came first. */
+  private async attach(): Promise<boolean> {
     const progress = this.opts.progress && new AttachProgress(this.opts.progress);
     try {
-      toAttach.forEach((p, i) => {
-        const provider = providers.find((x) => x.name === p.spec.provider);
-        if (provider) this.links.push(...provider.attach(p.plan, p.prog, (line) => this.output.err(`dtrace: warning: ${line}\n`)));
-        progress?.update(i + 1, toAttach.length);
+      return await attachPrograms(this.loaded.programs, this.compiled.probes, {
+        providers: this.opts.providers ?? allProviders(),
+        links: this.links,
+        warn: (line) => this.output.err(`dtrace: warning: ${line}\n`),
+        shouldStop: () => this.interrupted() || !!this.opts.stopRequested?.(),
+        progress,
       });
     } finally {
       progress?.finish();

@@ -20,8 +20,9 @@ import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { hasRawTracepoint } from './kernel-events.js';
 import { attachFbtAs, fbtSourceAttachment, type FbtAttach } from './fbt.js';
 import { emitSyscallErrno } from './syscall.js';
+import { providerAttributes, EVOLVING_ISA, PRIVATE_UNKNOWN } from './attributes.js';
 import type {
-  Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, ProviderAttributes, TrampolineContext, ProviderMap,
+  Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProbeArgDesc, TrampolineContext, ProviderMap,
 } from './provider.js';
 
 /** An event a dependent probe fires from. */
@@ -86,13 +87,7 @@ export interface DependentProbe {
 }
 
 /** Oracle's attributes for proc, sched and io (Evolving names, Private module/function). */
-export const SDT_ATTRIBUTES: ProviderAttributes = {
-  provider: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
-  module: { name: 'Private', data: 'Private', class: 'Unknown' },
-  function: { name: 'Private', data: 'Private', class: 'Unknown' },
-  name: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
-  args: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
-};
+export const SDT_ATTRIBUTES = providerAttributes(EVOLVING_ISA, PRIVATE_UNKNOWN, PRIVATE_UNKNOWN, EVOLVING_ISA, EVOLVING_ISA);
 
 const syscallNr = new Map<string, number>(SYSCALLS_X86_64.map(([n, nr]) => [n, nr]));
 

@@ -5,6 +5,7 @@
  * last one is detached: no probe, no race (providers-on-linux.md §1, option (b)).
  */
 import { matchProbeField } from '../bpf/elf/glob.js';
+import { providerAttributes, STABLE_COMMON, PRIVATE_UNKNOWN } from './attributes.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
 
 const NAMES = ['BEGIN', 'END', 'ERROR'] as const;
@@ -16,13 +17,7 @@ const sites: ProbeSite<undefined>[] = NAMES.map((name) => ({ provider: 'dtrace',
 export const dtraceProvider: Provider<undefined, null> = {
   name: 'dtrace',
   // dtrace-utils dt_prov_dtrace.c
-  attributes: {
-    provider: { name: 'Stable', data: 'Stable', class: 'Common' },
-    module: { name: 'Private', data: 'Private', class: 'Unknown' },
-    function: { name: 'Private', data: 'Private', class: 'Unknown' },
-    name: { name: 'Stable', data: 'Stable', class: 'Common' },
-    args: { name: 'Stable', data: 'Stable', class: 'Common' },
-  },
+  attributes: providerAttributes(STABLE_COMMON, PRIVATE_UNKNOWN, PRIVATE_UNKNOWN, STABLE_COMMON, STABLE_COMMON),
   // ERROR: arg1 faulting probe id, arg2 statement, arg3 offset, arg4 fault, arg5 address.
   argDescs: (site) => (site.name === 'ERROR'
     ? ['uint64_t', 'uint64_t', 'uint64_t', 'int64_t', 'uint64_t', 'uint64_t'].map((native, mapping) => ({ mapping, native }))

@@ -31,25 +31,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { attachKprobe, attachKprobeMulti, attachTracing, type Link } from '../bpf/link.js';
-import { type Asm, type Reg, R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
+import { type Asm, type Reg, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { featureStatus, hasFeature } from '../bpf/features.js';
 import { tracefsRoot } from '../bpf/tracefs.js';
 import { mount } from '../bpf/sys.js';
-import { AttachType, Helper } from '../bpf/uapi.js';
+import { AttachType } from '../bpf/uapi.js';
 import { UnsupportedError } from '../bpf/errors.js';
 import { loadModuleBtf, type Btf } from '../bpf/btf/index.js';
 import { kernelBtf } from './kernel-events.js';
+import { KERNEL_FUNCTION_ATTRIBUTES } from './attributes.js';
+import { emitCookieDispatch } from './dispatch.js';
 import type { BpfProgram } from '../bpf/program.js';
-import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type ProviderAttributes, type ProbeArgDesc, type TrampolineContext, type AttachRequest } from './provider.js';
-
-const FBT_ATTRIBUTES: ProviderAttributes = {
-  provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-  module: { name: 'Private', data: 'Private', class: 'Unknown' },
-  function: { name: 'Private', data: 'Private', class: 'ISA' },
-  name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-  args: { name: 'Private', data: 'Private', class: 'ISA' },
-};
+import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type ProbeArgDesc, type TrampolineContext, type AttachRequest } from './provider.js';
 
 // x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
 const ARG_REG_OFFSETS = [112, 104, 96, 88, 72, 64];
@@ -307,17 +301,8 @@ function kprobeMultiPlan(provider: string, kind: 'entry' | 'return', probes: Ena
     probes,
     runMode: 'attach',
     emitTrampoline(t) {
-      const a = t.asm;
       // The link's cookie for the function that fired is its probe id.
-      a.ldx(8, R1, R10, -8).call(Helper.get_attach_cookie);
-      const targets = probes.map((p) => ({ p, label: a.newLabel(`fbt${p.id}`) }));
-      for (const { p, label } of targets) a.jmp('jeq', R0, imm(p.id), label);
-      a.ja(t.exitLabel);
-      for (const { p, label } of targets) {
-        a.label(label);
-        emitRegsArgs(t, kind, t.argsUsed(p.id));
-        if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);
-      }
+      emitCookieDispatch(t, probes, { label: 'fbt', prepare: (p) => emitRegsArgs(t, kind, t.argsUsed(p.id)) });
     },
   };
 }
@@ -417,7 +402,7 @@ function makeProvider(name: 'fbt' | 'rawfbt'): Provider<FbtKey, FbtAttach> {
   const raw = name === 'rawfbt';
   return {
     name,
-    attributes: FBT_ATTRIBUTES,
+    attributes: KERNEL_FUNCTION_ATTRIBUTES,
     match: (desc) => sitesFor(name, raw, desc),
     list: () => sitesFor(name, raw, undefined),
     argDescs: (site) => (raw || !site.key ? undefined : argDescsOf(site.key.fn, site.name === 'return' ? 'return' : 'entry')),

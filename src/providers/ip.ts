@@ -17,17 +17,13 @@
  */
 import { R7, R8, imm } from '../bpf/asm/insn.js';
 import { dependentProvider, type DependentProbe, type Underlying, type ArgEmitter } from './dependent.js';
-import { PACKET_IN, PACKET_OUT, emitPacket, emitDevice, packetLayoutKnown } from './net-packets.js';
-import type { ProbeArgDesc } from './provider.js';
+import { PACKET_IN, PACKET_OUT, emitPacket, emitDevice, packetLayoutKnown, packetArgDescs } from './net-packets.js';
 
-const IP_ARGS: ProbeArgDesc[] = [
-  { mapping: 0, native: 'struct sk_buff *', xlate: 'pktinfo_t *' },
-  { mapping: 1, native: 'struct sock *', xlate: 'csinfo_t *' },
-  { mapping: 2, native: 'void_ip_t *', xlate: 'ipinfo_t *' },
-  { mapping: 3, native: 'struct net_device *', xlate: 'ifinfo_t *' },
-  { mapping: 4, native: 'struct iphdr *', xlate: 'ipv4info_t *' },
-  { mapping: 5, native: 'struct ipv6hdr *', xlate: 'ipv6info_t *' },
-];
+const IP_ARGS = packetArgDescs('void_ip_t *', [
+  { native: 'struct net_device *', xlate: 'ifinfo_t *' },
+  { native: 'struct iphdr *', xlate: 'ipv4info_t *' },
+  { native: 'struct ipv6hdr *', xlate: 'ipv6info_t *' },
+]);
 
 function emitIpArgs(e: ArgEmitter, source: Underlying): void {
   emitPacket(e, source);

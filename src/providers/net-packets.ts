@@ -20,6 +20,7 @@
 import { R0, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
 import type { ArgEmitter, Underlying } from './dependent.js';
 import { memberOffset } from './kernel-events.js';
+import type { ProbeArgDesc } from './provider.js';
 
 export const PACKET_OUT: Underlying = { kind: 'rawtp', tp: 'net_dev_start_xmit' };
 export const PACKET_IN: Underlying = { kind: 'rawtp', tp: 'netif_receive_skb' };
@@ -51,6 +52,19 @@ export function packetLayoutKnown(): boolean {
 
 /** The argv indices every packet probe fills. */
 export const ARG_SKB = 0, ARG_SOCK = 1, ARG_IP = 2, ARG_L4 = 4, ARG_DIRECTION = 7;
+
+/**
+ * args[] of an ip, tcp or udp probe: the packet (pktinfo_t), the connection (csinfo_t) and the
+ * IP header (ipinfo_t, of native type `ipNative`) first, then the protocol's own, args[3] on.
+ */
+export function packetArgDescs(ipNative: string, rest: readonly { native: string; xlate: string }[]): ProbeArgDesc[] {
+  return [
+    { mapping: ARG_SKB, native: 'struct sk_buff *', xlate: 'pktinfo_t *' },
+    { mapping: ARG_SOCK, native: 'struct sock *', xlate: 'csinfo_t *' },
+    { mapping: ARG_IP, native: ipNative, xlate: 'ipinfo_t *' },
+    ...rest.map((a, i) => ({ mapping: 3 + i, ...a })),
+  ];
+}
 
 /**
  * Fills argv for a packet at `source` (PACKET_OUT or PACKET_IN): arg0 skb, arg1 socket, arg2 IP

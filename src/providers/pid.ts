@@ -18,14 +18,15 @@ import { basename, dirname, join, isAbsolute } from 'node:path';
 import { attachUprobe, attachUprobeMulti, type Link } from '../bpf/link.js';
 import { SysError } from '../bpf/errors.js';
 import { hasFeature } from '../bpf/features.js';
-import { AttachType, Helper } from '../bpf/uapi.js';
+import { AttachType } from '../bpf/uapi.js';
 import type { BpfProgram } from '../bpf/program.js';
-import { R0, R1, R2, R9, R10, imm } from '../bpf/asm/insn.js';
+import { R1, R2, R9, R10 } from '../bpf/asm/insn.js';
 import { type ElfFile, readElfFile, findSection, sectionData, cString } from '../bpf/elf/elf.js';
 import { processModules, resolvePidProbesIn, readProcMaps, openablePath, type ProcessModule, type PidSite } from '../bpf/elf/procmaps.js';
 import { readUsdtProbes } from '../bpf/elf/stapsdt.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { emitTgidFilter, usdtProvidersFor, usdtProvider } from './usdt.js';
+import { emitCookieDispatch } from './dispatch.js';
 import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type AttachRequest } from './provider.js';
 
 // x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
@@ -296,18 +297,10 @@ function manyPlan(pid: number, path: string, kind: PidSite['kind'], probes: Enab
     probes,
     runMode: 'attach',
     emitTrampoline(t) {
-      const a = t.asm;
       emitTgidFilter(t, pid);
       emitUprobeArgs(t, kind);
       // The cookie of the site that fired is its probe id.
-      a.ldx(8, R1, R10, -8).call(Helper.get_attach_cookie);
-      const targets = probes.map((p) => ({ p, label: a.newLabel(`pid${p.id}`) }));
-      for (const { p, label } of targets) a.jmp('jeq', R0, imm(p.id), label);
-      a.ja(t.exitLabel);
-      for (const { p, label } of targets) {
-        a.label(label);
-        if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);
-      }
+      emitCookieDispatch(t, probes, { label: 'pid' });
     },
   };
 }
@@ -425,23 +418,25 @@ export function processProviders(pid: number): Provider[] {
  */
 function heldChildren(): number[] {
   const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+  for (const pid of runningPids()) {
     try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && heldCommandOf(Number(e)) !== undefined) out.push(Number(e));
+      if (ppid === process.pid && heldCommandOf(pid) !== undefined) out.push(pid);
     } catch {
       // gone
     }
   }
   return out;
+}
+
+/** The processes in /proc now (none when it cannot be read). */
+function runningPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Held children found by the last /proc scan, and when it ran (scans are rate-limited). */
@@ -494,15 +489,8 @@ const everyProcessProviders: Provider[] = [];
  */
 export function processesWithUsdtProvider(pattern: string): { pid: number; providers: string[] }[] {
   const found: { pid: number; providers: string[] }[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    const pid = Number(e);
+  for (const pid of runningPids()) {
+    if (pid === process.pid) continue;
     let maps;
     try {
       maps = readProcMaps(pid);

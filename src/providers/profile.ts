@@ -8,6 +8,7 @@ import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { attachProfile } from '../bpf/link.js';
 import { onlineCpus } from '../bpf/map.js';
 import { R1, R2, R3, R9, R10, imm } from '../bpf/asm/insn.js';
+import { providerAttributes, EVOLVING_COMMON, UNSTABLE_UNKNOWN, PRIVATE_UNKNOWN } from './attributes.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, TrampolineContext, PlainData } from './provider.js';
 
 const UNIT_NS: Record<string, bigint> = {
@@ -87,13 +88,7 @@ export function sampledPlans<Attach extends PlainData>(provider: string, probes:
 export function sampledProbes(provider: string, listed: () => readonly string[], valid: (name: string) => unknown): Pick<Provider<undefined>, 'dynamic' | 'attributes' | 'argDescs' | 'match' | 'list'> {
   return {
     dynamic: true,
-    attributes: {
-      provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-      module: { name: 'Unstable', data: 'Unstable', class: 'Unknown' },
-      function: { name: 'Private', data: 'Private', class: 'Unknown' },
-      name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-      args: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    },
+    attributes: providerAttributes(EVOLVING_COMMON, UNSTABLE_UNKNOWN, PRIVATE_UNKNOWN, EVOLVING_COMMON, EVOLVING_COMMON),
     argDescs: () => [{ mapping: 0, native: 'uint64_t' }, { mapping: 1, native: 'uint64_t' }],
     match(desc: ProbeDescFields): ProbeSite<undefined>[] {
       if (!matchProbeField(desc.module, '') || !matchProbeField(desc.function, '')) return [];

@@ -10,17 +10,12 @@ import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { attachRawTracepoint } from '../bpf/link.js';
 import { R1, R10, R9 } from '../bpf/asm/insn.js';
 import { tracefsEvents, rawTracepointParams, NON_TRACEPOINT_GROUPS, couldBeEventName } from './kernel-events.js';
-import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, ProviderAttributes } from './provider.js';
+import { providerAttributes, EVOLVING_ISA, PRIVATE_UNKNOWN, PRIVATE_ISA } from './attributes.js';
+import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan } from './provider.js';
 
 const MAX_ARGS = 10;
 
-export const TRACEPOINT_ATTRIBUTES: ProviderAttributes = {
-  provider: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
-  module: { name: 'Private', data: 'Private', class: 'Unknown' },
-  function: { name: 'Private', data: 'Private', class: 'Unknown' },
-  name: { name: 'Evolving', data: 'Evolving', class: 'ISA' },
-  args: { name: 'Private', data: 'Private', class: 'ISA' },
-};
+export const TRACEPOINT_ATTRIBUTES = providerAttributes(EVOLVING_ISA, PRIVATE_UNKNOWN, PRIVATE_UNKNOWN, EVOLVING_ISA, PRIVATE_ISA);
 
 /**
  * Sites of tracefs events for a provider named `provider`, narrowed by a description

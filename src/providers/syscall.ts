@@ -10,6 +10,8 @@ import { type Asm, type Reg, R0, R1, R2, R3, R4, R6, R9, R10, imm } from '../bpf
 import { Helper } from '../bpf/uapi.js';
 import { SYSCALLS_X86_64 } from './syscalls-x86_64.js';
 import { tracepointFormat } from '../bpf/tracefs.js';
+import { KERNEL_FUNCTION_ATTRIBUTES } from './attributes.js';
+import { emitDispatch } from './dispatch.js';
 import type { ProbeArgDesc } from './provider.js';
 import type { Provider, ProbeSite, ProbeDescFields, EnabledProbe, ProgramPlan, PlanContext, ProviderMap, TrampolineContext } from './provider.js';
 
@@ -121,14 +123,7 @@ function deferredEntryPlan(deferrable: EnabledProbe<number>[]): ProgramPlan<stri
       }
       a.ldx(8, R1, R9, t.regsOffset + 8).stx(8, R9, t.timestampOffset, R1);
       a.ldx(8, R6, R9, t.regsOffset);
-      const targets = deferrable.map((p) => ({ p, label: a.newLabel(`replay${p.id}`) }));
-      for (const { p, label } of targets) a.jmp('jeq', R6, imm(p.id), label);
-      a.ja(t.exitLabel);
-      for (const { p, label } of targets) {
-        a.label(label);
-        const keep = { keepTimestamp: true };
-        if (t.emitSharedClauses ? !t.emitSharedClauses(p.id, keep) : (t.emitClauses(p.id, keep), true)) a.ja(t.exitLabel);
-      }
+      emitDispatch(t, R6, deferrable, { label: 'replay', value: (p) => p.id, keepTimestamp: true });
     },
   };
 }
@@ -151,13 +146,7 @@ export function emitSyscallErrno(t: TrampolineContext, ret: Reg): void {
 /** A probe's key is its syscall number; programs attach to the raw tracepoint named. */
 export const syscallProvider: Provider<number, string> = {
   name: 'syscall',
-  attributes: {
-    provider: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    module: { name: 'Private', data: 'Private', class: 'Unknown' },
-    function: { name: 'Private', data: 'Private', class: 'ISA' },
-    name: { name: 'Evolving', data: 'Evolving', class: 'Common' },
-    args: { name: 'Private', data: 'Private', class: 'ISA' },
-  },
+  attributes: KERNEL_FUNCTION_ATTRIBUTES,
   argDescs: (site) => (site.name === 'return' ? [{ mapping: 0, native: 'long' }] : entryArgDescs(site.function)),
   match(desc: ProbeDescFields): ProbeSite<number>[] {
     if (!matchProbeField(desc.module, 'vmlinux')) return [];
@@ -201,12 +190,8 @@ export const syscallProvider: Provider<number, string> = {
             a.ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX)).mov(R1, R9).alu64('add', R1, imm(t.scratchOffset)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
             a.ldx(8, R2, R9, t.scratchOffset);
           }
-          const targets = mine.map((p) => ({ p, label: a.newLabel(`nr${p.site.key!}`) }));
-          for (const { p, label } of targets) a.jmp('jeq', R2, imm(p.site.key!), label);
-          a.ja(t.exitLabel);
-          for (const { p, label } of targets) {
-            a.label(label);
-            // Only the arguments the clauses read are copied (none for `@ = count()`).
+          // Only the arguments the clauses read are copied (none for `@ = count()`).
+          const copyArgs = (p: EnabledProbe<number>) => {
             const used = t.argsUsed(p.id);
             if (dir === 'entry' && used > 0) {
               a.ldx(8, R3, R10, -8).ldx(8, R3, R3, 0).alu64('add', R3, imm(REGS_COPY_FROM));
@@ -222,9 +207,9 @@ export const syscallProvider: Provider<number, string> = {
               for (let i = 2; i < 10; i++) a.st(8, R9, t.argOffset(i), 0);
               emitSyscallErrno(t, R1);
             }
-            // Hundreds of syscall probes often run the same clauses: share one copy of them.
-            if (t.emitSharedClauses ? !t.emitSharedClauses(p.id) : (t.emitClauses(p.id), true)) a.ja(t.exitLabel);
-          }
+          };
+          // Hundreds of syscall probes often run the same clauses: their code is shared.
+          emitDispatch(t, R2, mine, { label: 'nr', value: (p) => p.site.key!, prepare: copyArgs });
         },
       });
     }

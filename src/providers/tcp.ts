@@ -23,7 +23,7 @@
  */
 import { R0, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
 import { dependentProvider, type DependentProbe, type Underlying, type ArgEmitter } from './dependent.js';
-import { PACKET_IN, PACKET_OUT, ARG_SOCK, ARG_L4, IPPROTO_TCP, emitPacket, packetLayoutKnown } from './net-packets.js';
+import { PACKET_IN, PACKET_OUT, ARG_SOCK, ARG_L4, IPPROTO_TCP, emitPacket, packetLayoutKnown, packetArgDescs } from './net-packets.js';
 import { memberOffset } from './kernel-events.js';
 import type { ProbeArgDesc } from './provider.js';
 
@@ -33,13 +33,10 @@ const TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_SYN_RECV = 3, TCP_TIME_WAIT = 6
 const SOCK_STREAM = 1;
 const TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
 
-const TCP_ARGS: ProbeArgDesc[] = [
-  { mapping: 0, native: 'struct sk_buff *', xlate: 'pktinfo_t *' },
-  { mapping: 1, native: 'struct sock *', xlate: 'csinfo_t *' },
-  { mapping: 2, native: '__dtrace_tcp_void_ip_t *', xlate: 'ipinfo_t *' },
-  { mapping: 3, native: 'struct tcp_sock *', xlate: 'tcpsinfo_t *' },
-  { mapping: 4, native: 'struct tcphdr *', xlate: 'tcpinfo_t *' },
-];
+const TCP_ARGS = packetArgDescs('__dtrace_tcp_void_ip_t *', [
+  { native: 'struct tcp_sock *', xlate: 'tcpsinfo_t *' },
+  { native: 'struct tcphdr *', xlate: 'tcpinfo_t *' },
+]);
 const STATE_ARGS: ProbeArgDesc[] = [...TCP_ARGS, { mapping: 5, native: 'int', xlate: 'tcplsinfo_t *' }];
 
 function sockLayout(): { state: number; protocol: number; type: number } | undefined {

@@ -11,17 +11,13 @@
  * args[1] and args[3] are 0 (udpsinfo_t reads ports and addresses from the headers).
  */
 import { dependentProvider, type DependentProbe } from './dependent.js';
-import { PACKET_IN, PACKET_OUT, ARG_SOCK, IPPROTO_UDP, emitPacket, packetLayoutKnown } from './net-packets.js';
+import { PACKET_IN, PACKET_OUT, ARG_SOCK, IPPROTO_UDP, emitPacket, packetLayoutKnown, packetArgDescs } from './net-packets.js';
 import { R6 } from '../bpf/asm/insn.js';
-import type { ProbeArgDesc } from './provider.js';
 
-const UDP_ARGS: ProbeArgDesc[] = [
-  { mapping: 0, native: 'struct sk_buff *', xlate: 'pktinfo_t *' },
-  { mapping: 1, native: 'struct sock *', xlate: 'csinfo_t *' },
-  { mapping: 2, native: 'void_ip_t *', xlate: 'ipinfo_t *' },
-  { mapping: 3, native: 'struct udp_sock *', xlate: 'udpsinfo_t *' },
-  { mapping: 4, native: 'struct udphdr *', xlate: 'udpinfo_t *' },
-];
+const UDP_ARGS = packetArgDescs('void_ip_t *', [
+  { native: 'struct udp_sock *', xlate: 'udpsinfo_t *' },
+  { native: 'struct udphdr *', xlate: 'udpinfo_t *' },
+]);
 
 const UDP_PROBES: DependentProbe[] = ['receive', 'send'].map((name) => ({
   name,

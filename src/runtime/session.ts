@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { snapshotProcess } from '../consume/usyms.js';
 import { possibleCpus } from '../bpf/map.js';
 import { testRun, rawTracepointArgs } from '../bpf/program.js';
-import { closeLinksAsync, type Link } from '../bpf/link.js';
+import type { Link } from '../bpf/link.js';
 import { STATE, Activity } from '../codegen/layout.js';
 import type { CompiledProgram } from '../program/spec.js';
 import type { Provider } from '../providers/provider.js';
@@ -26,6 +26,7 @@ import { flameGraphSvg, foldedText, hasStackKey, serveMetrics, type MetricsServe
 import { LoadError } from './load.js';
 import { AttachProgress } from './progress.js';
 import { attachPrograms } from './attach.js';
+import { detachLinks } from './detach.js';
 import { RecordRing } from './record-ring.js';
 
 export { LoadError, load } from './load.js';
@@ -355,7 +356,7 @@ export class Session {
   private async finish(): Promise<void> {
     this.stopped = true;
     this.setActivity(Activity.DRAINING);
-    await closeLinksAsync(this.links.splice(0).reverse());
+    await detachLinks(this.links.splice(0).reverse());
     this.drain();
     this.runSpecial('end');
     this.reportDrops();

@@ -13,8 +13,8 @@
 import { spawn } from 'node:child_process';
 import { closeLinksAsync, type Link } from '../bpf/link.js';
 
-/** From this many perf events on, releasing them in place would keep the user waiting a second or more. */
-export const RELEASE_IN_BACKGROUND_FROM = 16;
+/** From this many perf events on, releasing them in place would keep the user waiting (≈0.5 s; more in a VM). */
+export const RELEASE_IN_BACKGROUND_FROM = 8;
 
 /** A link over a perf event: its BPF link fd, then the perf event fd (bpf/link.ts). */
 const overPerfEvent = (l: Link): boolean => l.fds.length === 2;

@@ -48,28 +48,34 @@ export async function attachPrograms(programs: readonly { spec: ProgramSpecData;
   const byId = new Map(probes.map((p) => [p.id, p]));
   const toAttach = programs.filter((p) => p.spec.runMode === 'attach');
   const sliceMs = o.sliceMs ?? SLICE_MS;
+  // Progress counts probes: a program's are done when it is attached; while it attaches one
+  // link per site (the per-site paths), each link is about one probe.
+  const total = toAttach.reduce((n, p) => n + p.spec.probes.length, 0);
+  let doneBefore = 0;
   let sliceStart = performance.now();
   // Gives the event loop a turn once a slice of work is done; says whether to go on.
   const goOn = async (done: number): Promise<boolean> => {
+    o.progress?.update(done, total);
     if (performance.now() - sliceStart < sliceMs) return true;
-    o.progress?.update(done, toAttach.length);
     await nextTurn();
     sliceStart = performance.now();
     return !o.shouldStop();
   };
-  for (const [i, { spec, prog }] of toAttach.entries()) {
+  for (const { spec, prog } of toAttach) {
     if (o.shouldStop()) return false;
     const provider = o.providers.find((x) => x.name === spec.provider);
     if (provider) {
       const links = provider.attach({ name: spec.name, attach: spec.attach, probes: probesOf(spec, byId) }, prog, o.warn);
+      let made = 0;
       for (const link of links) {
         o.links.push(link);
+        made++;
         // Leaving the loop early ends the provider's generator (its finally blocks run).
-        if (!(await goOn(i))) return false;
+        if (!(await goOn(doneBefore + Math.min(made, spec.probes.length - 1)))) return false;
       }
     }
-    o.progress?.update(i + 1, toAttach.length);
-    if (!(await goOn(i + 1))) return false;
+    doneBefore += spec.probes.length;
+    if (!(await goOn(doneBefore))) return false;
   }
   return true;
 }

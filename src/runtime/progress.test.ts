@@ -14,9 +14,9 @@ test('AttachProgress: silent for the first second, then redrawn in place at most
   now = 1410; p.update(10, 10);
   p.finish();
   assert.deepEqual(out, [
-    '\rdtrace: attaching probes: 2/10 programs (1.2 s)\x1b[K',
-    '\rdtrace: attaching probes: 4/10 programs (1.4 s)\x1b[K',
-    '\rdtrace: attaching probes: 10/10 programs (1.4 s)\x1b[K',
+    '\rdtrace: attaching probes: 2/10 (1.2 s)\x1b[K',
+    '\rdtrace: attaching probes: 4/10 (1.4 s)\x1b[K',
+    '\rdtrace: attaching probes: 10/10 (1.4 s)\x1b[K',
     '\r\x1b[K',
   ]);
 });

@@ -1,6 +1,6 @@
 /**
  * @fileoverview The progress line shown while attaching takes long (thousands of uprobes or
- * kprobes): nothing for the first second, then `dtrace: attaching probes: i/n programs` rewritten
+ * kprobes): nothing for the first second, then `dtrace: attaching probes: i/n` rewritten
  * in place (at most every 100 ms), erased once attaching is done. The caller shows it only on a
  * terminal and not under -q.
  */
@@ -16,13 +16,13 @@ export class AttachProgress {
     this.start = now();
   }
 
-  /** `done` of `total` programs attached. */
+  /** `done` of `total` probes attached. */
   update(done: number, total: number): void {
     const t = this.now();
     if (t - this.start < SHOW_AFTER_MS || (t - this.lastDraw < REDRAW_MS && done < total)) return;
     this.lastDraw = t;
     this.shown = true;
-    this.write(`\rdtrace: attaching probes: ${done}/${total} programs (${((t - this.start) / 1000).toFixed(1)} s)\x1b[K`);
+    this.write(`\rdtrace: attaching probes: ${done}/${total} (${((t - this.start) / 1000).toFixed(1)} s)\x1b[K`);
   }
 
   /** Erases the line, if it was shown. */

@@ -1,7 +1,8 @@
 /**
  * @fileoverview detachLinks without the kernel: a few links over perf events are closed in
- * place (closeAsync, as before); from RELEASE_IN_BACKGROUND_FROM on, their descriptors go to a
- * helper process and the tracer's own are closed at once; other links are closed in place.
+ * place (closeAsync, as before); after a signal, from RELEASE_IN_BACKGROUND_FROM on, their
+ * descriptors go to a helper process and the tracer's own are closed at once; other links,
+ * and every link of a run that ended by itself, are closed in place.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,7 +25,7 @@ const isOpen = (fd: number): boolean => { try { fstatSync(fd); return true; } ca
 test('a few links over perf events are closed in place', async () => {
   const how: string[] = [];
   const links = [...Array.from({ length: RELEASE_IN_BACKGROUND_FROM - 1 }, () => fakeLink(2, how)), fakeLink(1, how)];
-  await detachLinks(links);
+  await detachLinks(links, { inBackground: true });
   assert.deepEqual(how.sort(), [...Array(RELEASE_IN_BACKGROUND_FROM - 1).fill('closeAsync 2'), 'closeAsync 1'].sort());
   assert.ok(links.every((l) => l.fds.every((fd) => !isOpen(fd))));
 });
@@ -33,8 +34,15 @@ test('many links over perf events go to a helper: the tracer closes its own desc
   const how: string[] = [];
   const perf = Array.from({ length: RELEASE_IN_BACKGROUND_FROM + 5 }, () => fakeLink(2, how));
   const other = fakeLink(1, how);
-  await detachLinks([...perf, other]);
+  await detachLinks([...perf, other], { inBackground: true });
   assert.deepEqual(how.filter((h) => h === 'close 2').length, perf.length);
   assert.deepEqual(how.filter((h) => h !== 'close 2'), ['closeAsync 1']);
   assert.ok([...perf, other].every((l) => l.fds.every((fd) => !isOpen(fd))));
+});
+
+test('a run that ended by itself releases every link in place, however many', async () => {
+  const how: string[] = [];
+  const perf = Array.from({ length: RELEASE_IN_BACKGROUND_FROM + 5 }, () => fakeLink(2, how));
+  await detachLinks(perf, { inBackground: false });
+  assert.deepEqual(how, Array(perf.length).fill('closeAsync 2'));
 });

@@ -4,11 +4,14 @@
  * and the kernel releases each of them after RCU grace periods, under locks that make the
  * releases one at a time whatever the number of threads closing them: ≈28 ms for the link and
  * ≈40 ms for the perf event on this machine, three minutes for the 2,600 functions of libc.
- * The tracer does not make its user wait for that. By the time it detaches, its programs are
- * inert (the activity gate of every attached program says DRAINING: a firing returns at
- * once), so it hands those descriptors to a helper process, closes its own references (not
- * the last ones: at once) and lets the helper go; the helper's exit releases them, after the
- * tracer has gone. A few of them are released in place, as before.
+ * When its user stops it with a signal (Ctrl-C during a long attach, or while tracing), the
+ * tracer does not make them wait for that. By the time it detaches, its programs are inert
+ * (the activity gate of every attached program says DRAINING: a firing returns at once), so
+ * it hands those descriptors to a helper process, closes its own references (not the last
+ * ones: at once) and lets the helper go; the helper's exit releases them after the tracer has
+ * gone. A run that ends by itself (exit(), the -c command's end) releases them in place, as
+ * DTrace does: nothing it attached outlives it, and the next tracer's attach does not queue
+ * behind the releases (the kernel lock is the same). So do a few of them, always.
  */
 import { spawn } from 'node:child_process';
 import { closeLinksAsync, type Link } from '../bpf/link.js';
@@ -39,12 +42,13 @@ function handOff(fds: readonly number[]): (() => void) | undefined {
 }
 
 /**
- * Detaches `links` (closes them). Many per-site perf events are released in the background:
- * call this once the programs are inert (activity DRAINING).
+ * Detaches `links` (closes them). With `inBackground` (a signal stopped the run), many per-site
+ * perf events are released after the tracer's exit: call this once the programs are inert
+ * (activity DRAINING).
  */
-export async function detachLinks(links: readonly Link[]): Promise<void> {
+export async function detachLinks(links: readonly Link[], opts: { inBackground: boolean }): Promise<void> {
   const perf = links.filter(overPerfEvent);
-  const letGo = perf.length >= RELEASE_IN_BACKGROUND_FROM ? handOff(perf.flatMap((l) => l.fds)) : undefined;
+  const letGo = opts.inBackground && perf.length >= RELEASE_IN_BACKGROUND_FROM ? handOff(perf.flatMap((l) => l.fds)) : undefined;
   if (!letGo) {
     await closeLinksAsync(links);
     return;

@@ -356,7 +356,7 @@ export class Session {
   private async finish(): Promise<void> {
     this.stopped = true;
     this.setActivity(Activity.DRAINING);
-    await detachLinks(this.links.splice(0).reverse());
+    await detachLinks(this.links.splice(0).reverse(), { inBackground: this.interrupted() });
     this.drain();
     this.runSpecial('end');
     this.reportDrops();

@@ -2,7 +2,7 @@
  * @fileoverview SIGINT and SIGTERM during a long attach stop it at once (issue 18 item 3):
  * `pid$target:libc.so.6::entry` on a kernel without uprobe_multi (emulated with
  * DTRACE_TS_KERNEL=6.1) attaches one perf uprobe per function, ~2,600 of them, which takes
- * seconds (minutes in the 6.1 guest). A signal part-way stops attaching at once and ends the
+ * seconds (minutes in the 6.1 guest). A signal 0.1 s in stops attaching at once and ends the
  * run within about two seconds, as DTrace does: END runs, the output is printed, the status
  * is 0; and every breakpoint planted in the target goes. Needs root and the uprobe PMU.
  */
@@ -76,7 +76,7 @@ async function interruptAttach(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
     const started = Date.now();
     while (!done && fdCount(pid) < BEFORE_ATTACH_FDS && Date.now() - started < 120_000) await sleep(10);
     assert.equal(done, false, `dtrace ended before attaching: ${stderr}`);
-    await sleep(300);
+    await sleep(100);
     const planted = plantedBreakpoints(target.pid!);
     const fdsAtSignal = fdCount(pid);
     const sentAt = Date.now();
@@ -95,10 +95,11 @@ async function interruptAttach(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
     assert.ok(tookMs < 2500, `exited ${tookMs} ms after ${signal} (${fdsAtSignal} descriptors)`);
     assert.match(stdout, /END ran/);
     assert.equal(stderr.split('\n').filter((l) => l !== '' && !/^dtrace: warning: probe .* skipped/.test(l)).length, 0, stderr);
-    // Nothing stays: the kernel takes tens of ms to release each per-site uprobe, which the
+    // Nothing stays: the kernel takes tens of ms to release each per-site uprobe, one at a
+    // time (≈70 ms here, more while another tracer's releases hold the same lock), which the
     // tracer leaves to a helper process after its exit (runtime/detach.ts); then every
     // breakpoint is gone from the target, and tracefs never held any.
-    const until = Date.now() + 120_000;
+    const until = Date.now() + 30_000 + 250 * planted;
     while (plantedBreakpoints(target.pid!) > 0 && Date.now() < until) await sleep(500);
     assert.equal(plantedBreakpoints(target.pid!), 0, `of ${planted} breakpoints, some stayed in the target`);
     const events = spawnSync('cat', ['/sys/kernel/tracing/uprobe_events'], { encoding: 'latin1' }).stdout ?? '';
@@ -109,10 +110,10 @@ async function interruptAttach(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   }
 }
 
-test('SIGINT during a long per-site attach (no uprobe_multi) stops at once: END runs, status 0, every breakpoint goes', { skip, timeout: 300_000 }, async () => {
+test('SIGINT during a long per-site attach (no uprobe_multi) stops at once: END runs, status 0, every breakpoint goes', { skip, timeout: 900_000 }, async () => {
   await interruptAttach('SIGINT');
 });
 
-test('SIGTERM during a long per-site attach stops the same way', { skip, timeout: 300_000 }, async () => {
+test('SIGTERM during a long per-site attach stops the same way', { skip, timeout: 900_000 }, async () => {
   await interruptAttach('SIGTERM');
 });

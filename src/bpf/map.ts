@@ -63,6 +63,11 @@ export interface BpfMap {
   keys(): IterableIterator<Uint8Array>;
   /** The whole map as packed bytes (BPF_MAP_LOOKUP_BATCH, falling back to iteration). */
   snapshot(): MapSnapshot;
+  /**
+   * The whole map chunk by chunk, each handed to `visit` as packed bytes valid during the call
+   * only (batch reads into buffers reused from chunk to chunk: no copy of the whole map).
+   */
+  scan(visit: (chunk: MapSnapshot) => void): void;
   /** The whole map as arrays of per-entry views over one snapshot. */
   lookupBatch(): { keys: Uint8Array[]; values: Uint8Array[] };
   /** Deletes every key (DTrace's clear()/trunc() of a whole aggregation). Returns how many. */
@@ -170,17 +175,15 @@ interface BatchState {
 }
 
 /**
- * The whole map read with BPF_MAP_LOOKUP_BATCH, chunk by chunk; undefined when the kernel
- * does not offer batch reads for this map.
+ * The whole map read with BPF_MAP_LOOKUP_BATCH, chunk by chunk into the same buffers, each
+ * chunk handed to `visit` (its bytes are valid during the call only); false, nothing visited,
+ * when the kernel does not offer batch reads for this map.
  */
-function snapshotByBatch(fd: number, spec: MapSpec, keySize: number, valueBufferSizeBytes: number, state: BatchState): MapSnapshot | undefined {
-  state.buffers ??= allocBatchBuffers(spec, keySize, valueBufferSizeBytes);
-  const b = state.buffers;
-  const v = b.attr.view;
-  const keysOut = createAccumulator(keySize);
-  const valuesOut = createAccumulator(valueBufferSizeBytes);
+function readByBatch(fd: number, spec: MapSpec, keySize: number, valueBufferSizeBytes: number, state: BatchState, visit: (chunk: MapSnapshot) => void): boolean {
+  let b = (state.buffers ??= allocBatchBuffers(spec, keySize, valueBufferSizeBytes));
   let first = true;
   for (;;) {
+    const v = b.attr.view;
     b.attr.bytes.fill(0);
     setU64(v, MapBatchAttr.in_batch, first ? 0 : b.inToken.address);
     setU64(v, MapBatchAttr.out_batch, b.outToken.address);
@@ -191,23 +194,27 @@ function snapshotByBatch(fd: number, spec: MapSpec, keySize: number, valueBuffer
     const r = bpfTry(BpfCmd.MAP_LOOKUP_BATCH, b.attr.address, MapBatchAttr.sizeBytes);
     const count = v.getUint32(MapBatchAttr.count, true);
     if (r < 0 && r !== -Errno.ENOENT) {
-      if (first && (r === -Errno.EINVAL || r === -Errno.ENOTSUPP || r === -Errno.EOPNOTSUPP)) return undefined;
+      if (first && (r === -Errno.EINVAL || r === -Errno.ENOTSUPP || r === -Errno.EOPNOTSUPP)) return false;
       if (r === -Errno.ENOSPC) {
-        // A hash bucket holds more entries than one chunk: grow the chunk and start over.
+        // A hash bucket holds more entries than one chunk (the kernel then returns none): grow
+        // the chunk and ask again from the same position.
+        const grown = allocBatchBuffers(spec, keySize, valueBufferSizeBytes, b.capacity * 4);
+        grown.inToken.bytes.set(b.inToken.bytes);
         freeBatchBuffers(b);
-        state.buffers = allocBatchBuffers(spec, keySize, valueBufferSizeBytes, b.capacity * 4);
-        return snapshotByBatch(fd, spec, keySize, valueBufferSizeBytes, state);
+        b = state.buffers = grown;
+        continue;
       }
       throw sysError('BPF_MAP_LOOKUP_BATCH', -r, `read map ${spec.name}`);
     }
     // The last chunk arrives together with ENOENT.
-    keysOut.pushPacked(b.keys.bytes, count);
-    valuesOut.pushPacked(b.values.bytes, count);
-    if (r === -Errno.ENOENT) break;
+    if (count > 0) {
+      visit({ count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes,
+        keyBytes: b.keys.bytes.subarray(0, count * keySize), valueBytes: b.values.bytes.subarray(0, count * valueBufferSizeBytes) });
+    }
+    if (r === -Errno.ENOENT) return true;
     b.inToken.bytes.set(b.outToken.bytes);
     first = false;
   }
-  return { count: keysOut.count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes: keysOut.bytes(), valueBytes: valuesOut.bytes() };
 }
 
 export function openMap(fd: number, spec: MapSpec): BpfMap {
@@ -276,6 +283,17 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
     return { count: keysOut.count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes: keysOut.bytes(), valueBytes: valuesOut.bytes() };
   }
 
+  function scan(visit: (chunk: MapSnapshot) => void): void {
+    live('read');
+    if (NO_LOOKUP_TYPES.has(spec.type)) throw new Error(`map ${spec.name}: a ${spec.type} map cannot be read by key`);
+    if (!batchUnsupported) {
+      if (readByBatch(fd, spec, keySize, valueBufferSizeBytes, batch, visit)) return;
+      batchUnsupported = true;
+    }
+    const s = snapshotByIteration();
+    if (s.count > 0) visit(s);
+  }
+
   const map: BpfMap = {
     fd,
     spec,
@@ -323,15 +341,22 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
       let key: Uint8Array | undefined;
       while ((key = nextKey(key)) !== undefined) yield key;
     },
+    scan,
     snapshot() {
-      live('read');
-      if (NO_LOOKUP_TYPES.has(spec.type)) throw new Error(`map ${spec.name}: a ${spec.type} map cannot be read by key`);
-      if (!batchUnsupported) {
-        const s = snapshotByBatch(fd, spec, keySize, valueBufferSizeBytes, batch);
-        if (s) return s;
-        batchUnsupported = true;
+      const chunks: MapSnapshot[] = [];
+      let count = 0;
+      // Copies of the chunks, joined once their total is known.
+      scan((c) => { chunks.push({ ...c, keyBytes: c.keyBytes.slice(), valueBytes: c.valueBytes.slice() }); count += c.count; });
+      if (chunks.length === 1) return chunks[0]!;
+      const keyBytes = new Uint8Array(count * keySize);
+      const valueBytes = new Uint8Array(count * valueBufferSizeBytes);
+      let at = 0;
+      for (const c of chunks) {
+        keyBytes.set(c.keyBytes, at * keySize);
+        valueBytes.set(c.valueBytes, at * valueBufferSizeBytes);
+        at += c.count;
       }
-      return snapshotByIteration();
+      return { count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes, valueBytes };
     },
     lookupBatch() {
       const s = map.snapshot();
@@ -382,10 +407,15 @@ interface BatchBuffers {
   values: NativeMemory;
 }
 
-/** Chunk capacity: the whole map when it is small, else about 8 MiB of keys+values per call. */
+/**
+ * Chunk capacity: the whole map when it is small, else about 1 MiB of keys+values per call (at
+ * least 256 entries). Fresh memory is what a large read costs most (a first touch of a page is
+ * a fault, and a slow one in some virtual machines); a chunk this size is a few hundred pages,
+ * reused by every call.
+ */
 function allocBatchBuffers(spec: MapSpec, keySize: number, valueSize: number, capacity?: number): BatchBuffers {
   const perEntry = keySize + valueSize;
-  const cap = capacity ?? Math.max(1, Math.min(spec.maxEntries, Math.floor((8 << 20) / Math.max(perEntry, 1))));
+  const cap = capacity ?? Math.max(1, Math.min(spec.maxEntries, Math.max(256, Math.floor((1 << 20) / Math.max(perEntry, 1)))));
   // The batch token is a bucket index (u32) for hash maps and a key for arrays.
   const tokenSize = Math.max(keySize, 8);
   return {

@@ -40,7 +40,7 @@ import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../provider
 import { listAll, listMatching, unavailableHint } from './listing.js';
 import { writeHeader, explainElfMode } from './object-modes.js';
 import { readPrograms, type ProgramText } from './programs.js';
-import { writeOut, stderr, errnoText, outputWasClosed, OutputError } from './output.js';
+import { writeOut, outputWriter, stderr, errnoText, outputWasClosed, OutputError, type OutputWriter } from './output.js';
 
 process.title = 'dtrace';
 
@@ -143,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const out = (text: string) => writeOut(outFd, text);
+  const out = outputWriter(outFd);
 
   if (cli.programs.length === 0) {
     if (cli.mode === 'list') return listAll(out, cli.verbose);
@@ -262,7 +262,7 @@ function applyPragmas(items: A.TopLevel[], options: OptionValues, sink: Diagnost
   }
 }
 
-async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: Targets, out: (t: string) => void): Promise<number> {
+async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: Targets, out: OutputWriter): Promise<number> {
   const options = cli.optionValues;
   const sink = new DiagnosticSink();
   const perProgram = parsePrograms(cli, programs, targets.pid, sink);
@@ -359,7 +359,7 @@ function announceEnabling(perProgram: { prog: ProgramText; ast: A.Program }[], m
 }
 
 /** Loads, attaches and consumes until the program, a signal, or the -c/-p processes end it. */
-async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgram>>, options: OptionValues, targets: Targets, out: (t: string) => void,
+async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgram>>, options: OptionValues, targets: Targets, out: OutputWriter,
   signals: ReturnType<typeof catchStopSignals>): Promise<number> {
   const aggsort = aggsortOptions(options);
   return run(compiled, {
@@ -367,7 +367,7 @@ async function runCompiled(compiled: NonNullable<ReturnType<typeof compileProgra
     aggsort, specsizeBytes: optNum(options, 'specsize', 4 << 20), aggrateMs: optNum(options, 'aggrate', 0) / 1e6, ...ringPolicy(options),
     switchrateMs: Math.max(1, Math.round(optNum(options, 'switchrate', 10_000_000) / 1e6)) || 10,
     statusrateMs: Math.max(1, Math.round(optNum(options, 'statusrate', 1_000_000_000) / 1e6)),
-    out, err: stderr, ...exportOptions(options, optBool(options, 'quiet') ? undefined : stderr, optBool(options, 'quiet') || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
+    out, outBytes: out.bytes, err: stderr, ...exportOptions(options, optBool(options, 'quiet') ? undefined : stderr, optBool(options, 'quiet') || !process.stderr.isTTY ? undefined : (t) => writeOut(2, t)),
     targetPid: targets.pid,
     // setopt() of an aggsort option changes the printa()s that follow it.
     setopt: (name, value) => { const msg = applySetopt(options, name, value); Object.assign(aggsort, aggsortOptions(options)); return msg; },

@@ -17,14 +17,24 @@ export function outputWasClosed(): boolean {
 /** An output write that failed for a reason other than a closed pipe (EIO, ENOSPC, EBADF). */
 export class OutputError extends Error {}
 
-export function writeOut(fd: number, text: string): void {
-  if (!text || outputClosed) return;
+export function writeOut(fd: number, text: string | Uint8Array): void {
+  if (text.length === 0 || outputClosed) return;
   try {
-    writeSync(fd, Buffer.from(text, 'latin1'));
+    writeSync(fd, typeof text === 'string' ? Buffer.from(text, 'latin1') : text);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw new OutputError(errnoText(e));
     outputClosed = true;
   }
+}
+
+/** Trace output to a descriptor: text, or the same as bytes (one per latin1 character, no string made). */
+export interface OutputWriter {
+  (text: string): void;
+  bytes(bytes: Uint8Array): void;
+}
+
+export function outputWriter(fd: number): OutputWriter {
+  return Object.assign((text: string) => writeOut(fd, text), { bytes: (bytes: Uint8Array) => writeOut(fd, bytes) });
 }
 
 export const stderr = (text: string): void => writeOut(2, text.endsWith('\n') ? text : text + '\n');

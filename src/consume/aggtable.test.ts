@@ -93,6 +93,30 @@ test('packed printing equals the generic formatAggregation for every sort option
   }), { numRuns: 400 });
 });
 
+/** The same entries handed over as a scan in chunks of `chunk` entries, the columns made for `capacity` at first. */
+function scannedText(c: Case, opts: object, chunk: number, capacity: number): string | undefined {
+  const p = pack(c);
+  const { count, keySizeBytes: ks, valueSizeBytes: vs, keyBytes, valueBytes } = p.packed;
+  const scan = (visit: (chunk: typeof p.packed) => void) => {
+    for (let at = 0; at < count; at += chunk) {
+      const n = Math.min(chunk, count - at);
+      // A fresh copy per chunk, overwritten after the call as a reused batch buffer would be.
+      const k = keyBytes.slice(at * ks, (at + n) * ks), v = valueBytes.slice(at * vs, (at + n) * vs);
+      visit({ count: n, keySizeBytes: ks, valueSizeBytes: vs, keyBytes: k, valueBytes: v });
+      k.fill(0xee); v.fill(0xee);
+    }
+  };
+  let out = '';
+  const ok = printPackedScalarAggregation(p.desc, p.fields, { scan, capacity }, p.stride, undefined, opts, (t) => { out += t; });
+  return ok ? out : undefined;
+}
+
+test('a scan in chunks prints what the whole snapshot prints (columns grown, widened, given high words midway)', () => {
+  fc.assert(fc.property(caseArb, optsArb, fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 50 }), (c, opts, chunk, capacity) => {
+    assert.equal(scannedText(c as Case, opts, chunk, capacity), packedText(c as Case, opts));
+  }), { numRuns: 300 });
+});
+
 test('values beyond 2^53, normalize() and avg() are left to the generic path', () => {
   const big: Case = { fn: 'sum', sizes: [8], cpus: 2, rows: [{ keys: [1n], perCpu: [{ has: true, v: 1n << 52n }, { has: true, v: 1n << 52n }] }] };
   assert.equal(packedText(big, {}), undefined);

@@ -28,7 +28,16 @@ export interface PackedEntries {
   valueBytes: Uint8Array;
 }
 
+/** A map read chunk by chunk (BpfMap.scan): each chunk's bytes are valid during the call only. */
+export interface PackedScan {
+  scan(visit: (chunk: PackedEntries) => void): void;
+  /** How many entries there may be (the map's size): the columns are made this large at first. */
+  capacity?: number;
+}
+
 const TWO_32 = 4294967296;
+/** Columns are made for at most this many entries at first (they grow past it). */
+const MAX_INITIAL_ROWS = 1 << 24;
 const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -36,70 +45,134 @@ const MAX_EXACT = Number.MAX_SAFE_INTEGER;
  * `write`. Returns false, having written nothing, when the aggregation is not one this
  * handles: not count/sum/min/max, a non-integer key, a normalize() in effect, per-CPU
  * printing, or a value a Number cannot hold exactly.
+ *
+ * The entries come packed (a snapshot) or chunk by chunk (a scan, so the map is never copied
+ * whole): each chunk is decoded into the columns at once. What costs most for a million
+ * entries is fresh memory, so the columns are as narrow as the data allows: a key column's
+ * high words exist only once a key needs them, and values are u32 until one is not.
  */
 export function printPackedScalarAggregation(
-  desc: AggDesc, keyFields: readonly IntKeyField[], packed: PackedEntries, strideBytes: number,
+  desc: AggDesc, keyFields: readonly IntKeyField[], source: PackedEntries | PackedScan, strideBytes: number,
   normalize: bigint | undefined, opts: AggSortOptions & { aggpercpu?: boolean }, write: (text: string) => void,
+  writeBytes?: (bytes: Uint8Array) => void,
 ): boolean {
   const layout = isAggFn(desc.fn) ? AGGREGATING_FUNCTIONS[desc.fn].scalar : undefined;
   if (!layout || opts.aggpercpu) return false;
   if (normalize !== undefined && normalize !== 1n) return false;
   if (keyFields.length === 0 || keyFields.some((f) => f.decode !== 'int' || ![1, 2, 4, 8].includes(f.sizeBytes))) return false;
-  const n = packed.count;
-  const values = mergeScalars(layout, packed, strideBytes);
-  if (values === undefined) return false;
-
-  // Keys as unsigned (hi, lo) words: dt_aggregate_keycmp compares the recorded bytes as
-  // unsigned integers of the key's size.
-  const nk = keyFields.length;
-  const his: Uint32Array[] = [];
-  const los: Uint32Array[] = [];
-  const kview = new DataView(packed.keyBytes.buffer, packed.keyBytes.byteOffset, packed.keyBytes.byteLength);
-  for (const f of keyFields) {
-    const hi = new Uint32Array(n);
-    const lo = new Uint32Array(n);
-    for (let i = 0, at = f.offset; i < n; i++, at += packed.keySizeBytes) {
-      switch (f.sizeBytes) {
-        case 1: lo[i] = kview.getUint8(at); break;
-        case 2: lo[i] = kview.getUint16(at, true); break;
-        case 4: lo[i] = kview.getUint32(at, true); break;
-        default: lo[i] = kview.getUint32(at, true); hi[i] = kview.getUint32(at + 4, true); break;
-      }
-    }
-    his.push(hi);
-    los.push(lo);
-  }
+  const columns = new ScalarColumns(layout, keyFields, strideBytes, 'scan' in source ? Math.min(source.capacity ?? 1024, MAX_INITIAL_ROWS) : source.count);
+  let exact = true;
+  if ('scan' in source) source.scan((chunk) => { if (exact) exact = columns.add(chunk); });
+  else exact = columns.add(source);
+  if (!exact) return false;
+  const n = columns.count;
+  const { values, his, los } = columns;
 
   // Oracle's order is a total order here (keys are unique), so it is the ascending order of
   // the tuple (value, keys from aggsortkeypos on) — or of the keys alone with aggsortkey —
   // reversed for aggsortrev. An LSD radix sort on 32-bit words gives it without a comparator.
+  const nk = keyFields.length;
   const keyStart = opts.aggsortkeypos !== undefined && opts.aggsortkeypos >= 0 && opts.aggsortkeypos < nk ? opts.aggsortkeypos : 0;
   const words: Uint32Array[] = [];
-  if (!opts.aggsortkey) words.push(...signedWords(values));
+  if (!opts.aggsortkey) words.push(...(values instanceof Uint32Array ? [values] : signedWords(values.subarray(0, n))));
   for (let j = 0; j < nk; j++) {
     const k = (j + keyStart) % nk;
-    words.push(his[k] as Uint32Array, los[k] as Uint32Array);
+    const hi = his[k];
+    if (hi) words.push(hi);
+    words.push(los[k] as Uint32Array);
   }
   const order = radixSortIndexes(n, words);
   if (opts.aggsortrev) order.reverse();
 
   // Lines are written as bytes into one chunk buffer (digits by hand: no string per number),
-  // then handed over as a latin1 string, which is a plain copy.
+  // then handed over as they are (writeBytes: the buffer is reused once it returns) or as a
+  // latin1 string, which is a plain copy.
   const out = Buffer.allocUnsafe(CHUNK_BYTES);
+  const flush = (end: number) => { if (writeBytes) writeBytes(out.subarray(0, end)); else write(out.toString('latin1', 0, end)); };
   let pos = 0;
   for (let j = 0; j < n; j++) {
-    if (pos > CHUNK_BYTES - MAX_LINE_BYTES * nk) { write(out.toString('latin1', 0, pos)); pos = 0; }
+    if (pos > CHUNK_BYTES - MAX_LINE_BYTES * nk) { flush(pos); pos = 0; }
     const i = order[j] as number;
     for (let k = 0; k < nk; k++) {
       const f = keyFields[k] as IntKeyField;
-      pos = putIntKey(out, pos, f.sizeBytes, (his[k] as Uint32Array)[i] as number, (los[k] as Uint32Array)[i] as number);
+      pos = putIntKey(out, pos, f.sizeBytes, his[k]?.[i] ?? 0, (los[k] as Uint32Array)[i] as number);
     }
     out[pos++] = SPACE;
     pos = putDecimal(out, pos, values[i] as number, 16);
     out[pos++] = NEWLINE;
   }
-  if (pos > 0) write(out.toString('latin1', 0, pos));
+  if (pos > 0) flush(pos);
   return true;
+}
+
+/**
+ * The entries decoded into columns: per key field the unsigned low and (when some key has
+ * them) high 32-bit words — dt_aggregate_keycmp compares the recorded bytes as unsigned
+ * integers of the key's size — and the values merged across CPUs.
+ */
+class ScalarColumns {
+  count = 0;
+  /** Merged values: a Uint32Array while every value is in [0, 2^32), then exact Numbers. */
+  values: Uint32Array | Float64Array;
+  readonly his: (Uint32Array | undefined)[];
+  readonly los: Uint32Array[];
+  private capacity: number;
+
+  constructor(private readonly layout: ScalarLayout, private readonly keyFields: readonly IntKeyField[], private readonly strideBytes: number, capacity: number) {
+    this.capacity = Math.max(1, capacity);
+    this.values = new Uint32Array(this.capacity);
+    this.his = keyFields.map(() => undefined);
+    this.los = keyFields.map(() => new Uint32Array(this.capacity));
+  }
+
+  /** Decodes a chunk; false when a value is not exact as a Number. */
+  add(chunk: PackedEntries): boolean {
+    const n = chunk.count;
+    if (this.count + n > this.capacity) this.grow(this.count + n);
+    const base = this.count;
+    const kview = new DataView(chunk.keyBytes.buffer, chunk.keyBytes.byteOffset, chunk.keyBytes.byteLength);
+    this.keyFields.forEach((f, k) => {
+      const lo = this.los[k] as Uint32Array;
+      for (let i = 0, at = f.offset; i < n; i++, at += chunk.keySizeBytes) {
+        switch (f.sizeBytes) {
+          case 1: lo[base + i] = kview.getUint8(at); break;
+          case 2: lo[base + i] = kview.getUint16(at, true); break;
+          case 4: lo[base + i] = kview.getUint32(at, true); break;
+          default: {
+            lo[base + i] = kview.getUint32(at, true);
+            const hi = kview.getUint32(at + 4, true);
+            if (hi !== 0) (this.his[k] ??= new Uint32Array(this.capacity))[base + i] = hi;
+          }
+        }
+      }
+    });
+    const vview = new DataView(chunk.valueBytes.buffer, chunk.valueBytes.byteOffset, chunk.valueBytes.byteLength);
+    const slots = Math.max(1, Math.floor(chunk.valueSizeBytes / this.strideBytes));
+    for (let i = 0; i < n; i++) {
+      const v = mergeScalar(this.layout, vview, i * chunk.valueSizeBytes, slots, this.strideBytes);
+      if (v === undefined) return false;
+      if (this.values instanceof Uint32Array && (v < 0 || v >= TWO_32)) this.values = widened(this.values, base + i, this.capacity);
+      this.values[base + i] = v;
+    }
+    this.count += n;
+    return true;
+  }
+
+  private grow(need: number): void {
+    const capacity = Math.max(need, this.capacity * 2);
+    const copy = (a: Uint32Array): Uint32Array => { const b = new Uint32Array(capacity); b.set(a.subarray(0, this.count)); return b; };
+    this.values = this.values instanceof Uint32Array ? copy(this.values) : widened(this.values, this.count, capacity);
+    this.los.forEach((a, k) => { this.los[k] = copy(a); });
+    this.his.forEach((a, k) => { if (a) this.his[k] = copy(a); });
+    this.capacity = capacity;
+  }
+}
+
+/** The first `count` values in a Float64Array of `capacity` (the rest untouched: pages never written cost nothing). */
+function widened(values: Uint32Array | Float64Array, count: number, capacity: number): Float64Array {
+  const out = new Float64Array(capacity);
+  for (let i = 0; i < count; i++) out[i] = values[i] as number;
+  return out;
 }
 
 const SPACE = 0x20;
@@ -108,7 +181,11 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 /** A key or value field is at most 1 + 20 characters; a line a few of them. */
 const MAX_LINE_BYTES = 64;
-const CHUNK_BYTES = 1 << 18;
+/**
+ * Under 128 KiB, so that each chunk's string is an ordinary young-generation object of V8's
+ * (a larger one gets pages of its own, fresh memory every time).
+ */
+const CHUNK_BYTES = 1 << 16;
 const digitScratch = new Uint8Array(24);
 
 /** `%{width}lld` of an exact integer Number, right-aligned with blanks. Returns the new position. */
@@ -157,9 +234,10 @@ export function radixSortIndexes(n: number, words: readonly Uint32Array[]): Uint
   for (let w = words.length - 1; w >= 0; w--) {
     const column = words[w] as Uint32Array;
     for (let shift = 0; shift < 32; shift += 16) {
+      // The digit counts do not depend on the order: count in index order (sequential reads).
       counts.fill(0);
-      for (let i = 0; i < n; i++) counts[(column[order[i] as number] as number >>> shift) & 0xffff]++;
-      if (n === 0 || counts[(column[order[0] as number] as number >>> shift) & 0xffff] === n) continue;
+      for (let i = 0; i < n; i++) counts[(column[i] as number >>> shift) & 0xffff]++;
+      if (n === 0 || counts[(column[0] as number >>> shift) & 0xffff] === n) continue;
       let sum = 0;
       for (let d = 0; d < counts.length; d++) { const c = counts[d] as number; counts[d] = sum; sum += c; }
       for (let i = 0; i < n; i++) {
@@ -188,36 +266,28 @@ function signedWords(values: Float64Array): [Uint32Array, Uint32Array] {
   return [hi, lo];
 }
 
-/** Merged value per entry (the table's scalar layout), or undefined when one is not exact as a Number. */
-function mergeScalars(layout: ScalarLayout, packed: PackedEntries, strideBytes: number): Float64Array | undefined {
-  const n = packed.count;
-  const out = new Float64Array(n);
-  const vview = new DataView(packed.valueBytes.buffer, packed.valueBytes.byteOffset, packed.valueBytes.byteLength);
-  const slots = Math.max(1, Math.floor(packed.valueSizeBytes / strideBytes));
+/** The merged value of the entry at `base` (the table's scalar layout), or undefined when it is not exact as a Number. */
+function mergeScalar(layout: ScalarLayout, vview: DataView, base: number, slots: number, strideBytes: number): number | undefined {
   const valueAt = 8 * layout.valueWord;
   const presentAt = layout.presentWord === undefined ? undefined : 8 * layout.presentWord;
   const wordBytes = Math.max(valueAt, presentAt ?? 0) + 8;
-  for (let i = 0; i < n; i++) {
-    const base = i * packed.valueSizeBytes;
-    let acc = 0;
-    let seen = false;
-    for (let c = 0; c < slots; c++) {
-      const o = base + c * strideBytes;
-      if (o + wordBytes > vview.byteLength) break;
-      if (presentAt !== undefined && vview.getUint32(o + presentAt, true) === 0 && vview.getUint32(o + presentAt + 4, true) === 0) continue;
-      const v = readInt64(vview, o + valueAt);
-      if (v === undefined) return undefined;
-      if (layout.combine === 'sum') {
-        acc += v;
-        if (acc > MAX_EXACT || acc < -MAX_EXACT) return undefined;
-      } else {
-        if (!seen || (layout.combine === 'min' ? v < acc : v > acc)) acc = v;
-        seen = true;
-      }
+  let acc = 0;
+  let seen = false;
+  for (let c = 0; c < slots; c++) {
+    const o = base + c * strideBytes;
+    if (o + wordBytes > vview.byteLength) break;
+    if (presentAt !== undefined && vview.getUint32(o + presentAt, true) === 0 && vview.getUint32(o + presentAt + 4, true) === 0) continue;
+    const v = readInt64(vview, o + valueAt);
+    if (v === undefined) return undefined;
+    if (layout.combine === 'sum') {
+      acc += v;
+      if (acc > MAX_EXACT || acc < -MAX_EXACT) return undefined;
+    } else {
+      if (!seen || (layout.combine === 'min' ? v < acc : v > acc)) acc = v;
+      seen = true;
     }
-    out[i] = acc;
   }
-  return out;
+  return acc;
 }
 
 /** A signed 64-bit integer as an exact Number, or undefined beyond ±2^53. */

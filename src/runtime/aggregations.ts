@@ -98,15 +98,18 @@ export class AggregationTable {
   }
 
   /** Exit-time printing of one aggregation: large integer-keyed ones without per-entry objects. */
-  printAtExit(a: AggregationSpec, write: (text: string) => void): void {
-    let packed: MapSnapshot | undefined;
+  printAtExit(a: AggregationSpec, write: (text: string) => void, writeBytes?: (bytes: Uint8Array) => void): void {
     if (a.keyFields.length > 0) {
+      // The common large case is read chunk by chunk into columns, never copied whole.
       const map = this.maps.get(a.map)!;
-      packed = this.entriesOf(a);
-      if (packed.count === 0) return;
-      if (printPackedScalarAggregation(this.desc(a), a.keyFields, packed, map.valueStrideBytes, this.normalizeBy.get(a.id), this.sortOpts, write)) return;
+      const tag = a.tag;
+      const entries = {
+        capacity: map.spec.maxEntries,
+        scan: (visit: (chunk: MapSnapshot) => void) => map.scan(tag === undefined ? visit : (c) => visit(taggedEntries(c, tag))),
+      };
+      if (printPackedScalarAggregation(this.desc(a), a.keyFields, entries, map.valueStrideBytes, this.normalizeBy.get(a.id), this.sortOpts, write, writeBytes)) return;
     }
-    const snap = this.snapshot(a, packed);
+    const snap = this.snapshot(a);
     if (snap.entries.length) write(formatAggregation(snap, this.sortOpts));
   }
 

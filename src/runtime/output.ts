@@ -13,7 +13,8 @@ export class TraceOutput {
   /** freopen(): output goes to this file until freopen("") restores the original output. */
   private reopened: { fd: number; path: string } | undefined;
 
-  constructor(private readonly out: (text: string) => void, private readonly errOut: (text: string) => void) {}
+  constructor(private readonly out: (text: string) => void, private readonly errOut: (text: string) => void,
+    private readonly outBytes?: (bytes: Uint8Array) => void) {}
 
   /** The fd output is redirected to by freopen(), if it is. */
   get reopenedFd(): number | undefined { return this.reopened?.fd; }
@@ -34,6 +35,14 @@ export class TraceOutput {
   write(text: string): void {
     this.pending += text;
     if (this.pending.length >= OUTPUT_CHUNK_CHARS) this.flush();
+  }
+
+  /** Output given as bytes (one per latin1 character), written now after what is pending. */
+  writeBytes(bytes: Uint8Array): void {
+    this.flush();
+    if (this.reopened) writeSync(this.reopened.fd, bytes);
+    else if (this.outBytes) this.outBytes(bytes);
+    else this.out(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'));
   }
 
   /** A diagnostic line (already prefixed), after the output written before it. */

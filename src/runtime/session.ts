@@ -54,6 +54,8 @@ export interface RunOptions {
   statusrateMs?: number;
   /** Write trace output (stdout or -o file). */
   out(text: string): void;
+  /** The same as bytes, one per latin1 character (large aggregations are printed so); else `out`. */
+  outBytes?(bytes: Uint8Array): void;
   /** Write a diagnostic line (stderr), already prefixed. */
   err(text: string): void;
   /** Called once probes are attached (start a -c command here); returns a promise of its exit. */
@@ -153,7 +155,7 @@ export class Session {
 
   constructor(private readonly compiled: CompiledProgram, private readonly opts: RunOptions, private readonly signals: StopSignals) {
     this.loaded = load(compiled, { bufresize: opts.bufresize, onLowered: opts.onBufferLowered });
-    this.output = new TraceOutput(opts.out, opts.err);
+    this.output = new TraceOutput(opts.out, opts.err, opts.outBytes);
     this.aggregations = new AggregationTable(compiled, this.loaded.maps, possibleCpus().length, opts.aggrateMs, opts.aggsort);
     this.json = opts.oformat === 'json';
     this.records = this.json ? new JsonRecordConsumer(compiled, opts, this.output, this.aggregations) : new RecordConsumer(compiled, opts, this.output, this.aggregations);
@@ -367,7 +369,7 @@ export class Session {
     for (const a of atExit) {
       if (this.json) this.output.write(jsonExitAggregation(a, this.aggregations));
       else if (this.opts.oformat === 'folded' && a.keyFields.some((k) => k.decode === 'stack' || k.decode === 'ustack')) this.output.write(foldedText([this.aggregations.snapshot(a)]));
-      else this.aggregations.printAtExit(a, (t) => this.output.write(t));
+      else this.aggregations.printAtExit(a, (t) => this.output.write(t), (b) => this.output.writeBytes(b));
     }
     this.output.flush();
     if (this.opts.flamegraphPath) this.writeFlameGraph(this.opts.flamegraphPath);

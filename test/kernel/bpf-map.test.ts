@@ -160,6 +160,37 @@ test('snapshot of 200,000 keys is fast and complete', { skip }, () => {
   }
 });
 
+test('scan hands over the whole map in chunks of reused buffers, every entry once', { skip }, () => {
+  const n = 100_000;
+  const map: BpfMap = createMap({ name: 'test_scan', type: 'percpu_hash', keySize: 8, valueSize: 8, maxEntries: n });
+  try {
+    const key = new Uint8Array(8);
+    const kv = new DataView(key.buffer);
+    for (let i = 0; i < n; i++) { kv.setUint32(0, i, true); map.update(key, u64(3 * i)); }
+    const ncpu = possibleCpus().length;
+    const seen = new Uint8Array(n);
+    let chunks = 0;
+    let sum = 0n;
+    map.scan((c) => {
+      chunks++;
+      assert.equal(c.keySizeBytes, 8);
+      assert.equal(c.valueSizeBytes, 8 * ncpu);
+      for (let i = 0; i < c.count; i++) {
+        const k = readU32(c.keyBytes, i * 8);
+        seen[k]!++;
+        // Every CPU's slot holds the value (a per-CPU update of one value sets them all).
+        for (let cpu = 0; cpu < ncpu; cpu++) assert.equal(readU64(c.valueBytes, (i * ncpu + cpu) * 8), BigInt(3 * k));
+        sum += readU64(c.valueBytes, i * 8 * ncpu);
+      }
+    });
+    assert.ok(chunks > 1, `${chunks} chunk(s)`);
+    assert.ok(seen.every((x) => x === 1));
+    assert.equal(sum, 3n * BigInt(n) * BigInt(n - 1) / 2n);
+  } finally {
+    map.close();
+  }
+});
+
 test('freeze after update: user space can no longer write, the value stays readable', { skip }, () => {
   const map = createMap({ name: 'test_freeze', type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
   try {

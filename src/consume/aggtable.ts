@@ -86,9 +86,13 @@ export function printPackedScalarAggregation(
 
   // Lines are written as bytes into one chunk buffer (digits by hand: no string per number),
   // then handed over as they are (writeBytes: the buffer is reused once it returns) or as a
-  // latin1 string, which is a plain copy.
-  const out = Buffer.allocUnsafe(CHUNK_BYTES);
-  const flush = (end: number) => { if (writeBytes) writeBytes(out.subarray(0, end)); else write(out.toString('latin1', 0, end)); };
+  // latin1 string, which is a plain copy. The buffer is blank before lines are written into
+  // it, so the blanks of the columns are skipped over rather than written one by one.
+  const out = Buffer.alloc(CHUNK_BYTES, SPACE);
+  const flush = (end: number) => {
+    if (writeBytes) writeBytes(out.subarray(0, end)); else write(out.toString('latin1', 0, end));
+    out.fill(SPACE, 0, end);
+  };
   let pos = 0;
   for (let j = 0; j < n; j++) {
     if (pos > CHUNK_BYTES - MAX_LINE_BYTES * nk) { flush(pos); pos = 0; }
@@ -97,8 +101,7 @@ export function printPackedScalarAggregation(
       const f = keyFields[k] as IntKeyField;
       pos = putIntKey(out, pos, f.sizeBytes, his[k]?.[i] ?? 0, (los[k] as Uint32Array)[i] as number);
     }
-    out[pos++] = SPACE;
-    pos = putDecimal(out, pos, values[i] as number, 16);
+    pos = putDecimal(out, pos + 1, values[i] as number, 16);
     out[pos++] = NEWLINE;
   }
   if (pos > 0) flush(pos);
@@ -186,28 +189,43 @@ const MAX_LINE_BYTES = 64;
  * (a larger one gets pages of its own, fresh memory every time).
  */
 const CHUNK_BYTES = 1 << 16;
-const digitScratch = new Uint8Array(24);
+/** 10^0 … 10^21: a Number below 2^64 has at most 20 digits. */
+const POWERS_OF_10 = Float64Array.from({ length: 22 }, (_, i) => 10 ** i);
+/** "00", "01", … "99" as character codes. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i % 2 === 0 ? Math.floor(i / 20) : (i >> 1) % 10));
 
-/** `%{width}lld` of an exact integer Number, right-aligned with blanks. Returns the new position. */
+/**
+ * `%{width}lld` of an exact integer Number, right-aligned, into a buffer that is blank from
+ * `pos` on (only the sign and the digits are written, from the right, two at a time). Returns
+ * the new position.
+ */
 function putDecimal(out: Uint8Array, pos: number, value: number, width: number): number {
   let v = value < 0 ? -value : value;
-  let nd = 0;
+  let nd = 1;
+  while (nd < POWERS_OF_10.length && v >= (POWERS_OF_10[nd] as number)) nd++;
+  const len = nd + (value < 0 ? 1 : 0);
+  const end = pos + (len > width ? len : width);
+  let at = end;
   if (v < 2147483648) {
     let x = v | 0;
-    do { digitScratch[nd++] = ZERO + (x % 10); x = (x / 10) | 0; } while (x !== 0);
+    while (x >= 100) {
+      const q = (x / 100) | 0;
+      const r = 2 * (x - q * 100);
+      out[--at] = DIGIT_PAIRS[r + 1] as number;
+      out[--at] = DIGIT_PAIRS[r] as number;
+      x = q;
+    }
+    if (x >= 10) { out[--at] = DIGIT_PAIRS[2 * x + 1] as number; out[--at] = DIGIT_PAIRS[2 * x] as number; } else out[--at] = ZERO + x;
   } else {
-    do { const q = Math.floor(v / 10); digitScratch[nd++] = ZERO + (v - q * 10); v = q; } while (v !== 0);
+    do { const q = Math.floor(v / 10); out[--at] = ZERO + (v - q * 10); v = q; } while (v !== 0);
   }
-  const len = nd + (value < 0 ? 1 : 0);
-  for (let p = len; p < width; p++) out[pos++] = SPACE;
-  if (value < 0) out[pos++] = MINUS;
-  while (nd > 0) out[pos++] = digitScratch[--nd] as number;
-  return pos;
+  if (value < 0) out[--at] = MINUS;
+  return end;
 }
 
-/** formatAggKey of an integer key given as unsigned words (a blank, then the column). */
+/** formatAggKey of an integer key given as unsigned words (a blank, then the column), into a blank buffer. */
 function putIntKey(out: Buffer, pos: number, sizeBytes: number, hi: number, lo: number): number {
-  out[pos++] = SPACE;
+  pos++;
   switch (sizeBytes) {
     case 8: {
       const signedHi = hi | 0;
@@ -222,32 +240,46 @@ function putIntKey(out: Buffer, pos: number, sizeBytes: number, hi: number, lo: 
   }
 }
 
+/** Radix digits of 11 bits: three passes per 32-bit word, with counts that stay in the L1 cache. */
+const DIGIT_BITS = 11;
+const DIGIT_SHIFTS = [0, 11, 22] as const;
+const DIGIT_MASK = (1 << DIGIT_BITS) - 1;
+
 /**
  * Indexes 0..n-1 ordered by the tuple of unsigned 32-bit columns (most significant first):
- * LSD radix sort, 16 bits per pass, skipping passes where every entry has the same digit.
+ * LSD radix sort, 11 bits per pass, skipping passes where every entry has the same digit.
+ * A column's three digit counts are taken in one sequential read (they do not depend on the
+ * order).
  */
 export function radixSortIndexes(n: number, words: readonly Uint32Array[]): Uint32Array {
   let order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
+  if (n < 2) return order;
   let spare = new Uint32Array(n);
-  const counts = new Uint32Array(1 << 16);
+  const counts = DIGIT_SHIFTS.map(() => new Uint32Array(1 << DIGIT_BITS));
   for (let w = words.length - 1; w >= 0; w--) {
     const column = words[w] as Uint32Array;
-    for (let shift = 0; shift < 32; shift += 16) {
-      // The digit counts do not depend on the order: count in index order (sequential reads).
-      counts.fill(0);
-      for (let i = 0; i < n; i++) counts[(column[i] as number >>> shift) & 0xffff]++;
-      if (n === 0 || counts[(column[0] as number >>> shift) & 0xffff] === n) continue;
+    const [c0, c1, c2] = counts as [Uint32Array, Uint32Array, Uint32Array];
+    c0.fill(0); c1.fill(0); c2.fill(0);
+    for (let i = 0; i < n; i++) {
+      const x = column[i] as number;
+      c0[x & DIGIT_MASK]++;
+      c1[(x >>> 11) & DIGIT_MASK]++;
+      c2[x >>> 22]++;
+    }
+    DIGIT_SHIFTS.forEach((shift, d) => {
+      const count = counts[d] as Uint32Array;
+      if (count[((column[0] as number) >>> shift) & DIGIT_MASK] === n) return;
       let sum = 0;
-      for (let d = 0; d < counts.length; d++) { const c = counts[d] as number; counts[d] = sum; sum += c; }
+      for (let v = 0; v < count.length; v++) { const c = count[v] as number; count[v] = sum; sum += c; }
       for (let i = 0; i < n; i++) {
         const index = order[i] as number;
-        const digit = (column[index] as number >>> shift) & 0xffff;
-        spare[counts[digit] as number] = index;
-        counts[digit]++;
+        const digit = ((column[index] as number) >>> shift) & DIGIT_MASK;
+        spare[count[digit] as number] = index;
+        count[digit]++;
       }
       const t = order; order = spare; spare = t;
-    }
+    });
   }
   return order;
 }

@@ -21,6 +21,7 @@
 //      BIGAGG_DTRACE_OPTS ("-x aggsize=64m") TRACERS ("dtrace bpftrace")
 //      STOP_GRACE_S (15: SIGKILL a tracer this long after SIGINT; bigagg allows 300)
 //      DTRACE_CMD ("node dist/cli.js") BPFTRACE_CMD ("bpftrace") PROG_<d|bpftrace>_<case>
+//      DTRACE_BASE_CMD (unset; another build of ours run in the same run as 'dtrace-base')
 import { execFileSync } from 'node:child_process';
 import { cpus, release, totalmem, tmpdir } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -421,7 +422,8 @@ function buildSummary() {
     if (byTracer === undefined) return;
     const ours = pick(byTracer.dtrace);
     const theirs = pick(byTracer.bpftrace);
-    rows.push({ section, case: caseName, metric, dtrace: ours, bpftrace: theirs, ratio: ratio(ours, theirs) });
+    const base = pick(byTracer['dtrace-base']);
+    rows.push({ section, case: caseName, metric, dtrace: ours, bpftrace: theirs, ratio: ratio(ours, theirs), base, baseRatio: ratio(ours, base) });
   };
   const med = (metric) => (c) => (c ? median(c.samples[metric] ?? []) : undefined);
   for (const caseName of Object.keys(sections.startup ?? {})) {
@@ -468,10 +470,12 @@ function printReport(rows) {
   log('\n== results (median [min..max] per tracer; ratio = dtrace / bpftrace medians)');
   const untraced = results.sections.overhead?.untraced?.none;
   if (untraced) for (const cpu of config.workloadCpus) log(`untraced getpid ns/call cpu${cpu}: ${describeCell(untraced, `nsPerCall.cpu${cpu}`)}`);
-  const header = ['section', 'case', 'metric', 'dtrace', 'bpftrace', 'ratio'];
+  // With DTRACE_BASE_CMD, two more columns: the other build of ours, and dtrace / that build.
+  const withBase = rows.some((r) => r.base !== undefined);
+  const header = ['section', 'case', 'metric', 'dtrace', 'bpftrace', 'ratio', ...(withBase ? ['dtrace-base', 'dtrace/base'] : [])];
   const nodeBaseline = results.sections.startup?.['node -e 0']?.node;
   if (nodeBaseline) log(`node -e 0 (the floor of our startup): wall ms ${describeCell(nodeBaseline, 'wallMs')}, peak RSS KiB ${describeCell(nodeBaseline, 'rssKiB')}`);
-  const lines = rows.map((r) => [r.section, r.case, r.metric, fmt(r.dtrace), fmt(r.bpftrace), r.ratio]);
+  const lines = rows.map((r) => [r.section, r.case, r.metric, fmt(r.dtrace), fmt(r.bpftrace), r.ratio, ...(withBase ? [fmt(r.base), r.baseRatio] : [])]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
   for (const l of [header, ...lines]) log(l.map((v, i) => String(v).padEnd(widths[i])).join('  '));
   if (results.sections.throughput) log(`max lossless printf rate (median achieved, every rep 100% delivered): dtrace ${fmt(results.maxLosslessPrintfPerS?.dtrace)}/s, bpftrace ${fmt(results.maxLosslessPrintfPerS?.bpftrace)}/s`);

@@ -33,7 +33,12 @@ export function defineTracers(repoRoot, env = process.env) {
       env: { ...env, BPFTRACE_MAP_KEYS_MAX: String(Number(env.BIGAGG_KEYS ?? 1_000_000) + 100_000) },
     },
   ];
-  const wanted = words(env.TRACERS ?? 'dtrace bpftrace');
+  // DTRACE_BASE_CMD: another build of ours (e.g. main's) run as 'dtrace-base' in the same run,
+  // so a change is measured before and after under the same load.
+  if (env.DTRACE_BASE_CMD) {
+    all.push({ name: 'dtrace-base', dialect: 'd', command: env.DTRACE_BASE_CMD, argv: [...words(env.DTRACE_BASE_CMD), '-q', '-n'], env: undefined });
+  }
+  const wanted = [...words(env.TRACERS ?? 'dtrace bpftrace'), ...(env.DTRACE_BASE_CMD ? ['dtrace-base'] : [])];
   return all.filter((t) => wanted.includes(t.name)).map((t) => ({ ...t, unavailable: unavailableReason(t, repoRoot) }));
 }
 

@@ -79,8 +79,9 @@ function ringPolicy(o: OptionValues): { ringBufferBytes?: number; bufpolicy?: 'r
 }
 
 /** The compile options of stack sizes and -x cpu. */
-function stackAndCpuOptions(o: OptionValues): { stackframes: number; ustackframes: number; jstackframes: number; cpu?: number } {
+function stackAndCpuOptions(o: OptionValues): { stackframes: number; ustackframes: number; jstackframes: number; jstackstrsize: number; cpu?: number } {
   return {
+    jstackstrsize: optNum(o, 'jstackstrsize', 512),
     stackframes: optNum(o, 'stackframes', 20), ustackframes: optNum(o, 'ustackframes', 100), jstackframes: optNum(o, 'jstackframes', 50),
     ...(o.has('cpu') ? { cpu: optNum(o, 'cpu', 0) } : {}),
   };

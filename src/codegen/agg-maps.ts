@@ -84,7 +84,7 @@ export class AggMapPlan {
       const keyFields: FieldLayout[] = a.keys.map((k) => {
         const f: FieldLayout = k.t === 'str'
           ? { offset: off, sizeBytes: k.max !== undefined ? Math.min(strsize, k.max - 1) : strsize, type: intCType(k), decode: 'string' }
-          : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: k.decode ?? 'bytes', ...(k.symbolForm ? { symbolForm: k.symbolForm } : {}) }
+          : k.t === 'obj' ? { offset: off, sizeBytes: k.size, type: k.ctype, decode: k.decode ?? 'bytes', ...(k.symbolForm ? { symbolForm: k.symbolForm } : {}), ...(k.jitStrsize !== undefined ? { jitStrsize: k.jitStrsize } : {}) }
             : { offset: off, sizeBytes: k.size, type: intCType(k), decode: 'int', signed: k.signed };
         off += slotSize(k);
         return f;

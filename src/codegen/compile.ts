@@ -53,6 +53,8 @@ export interface CompileOptions {
   stackframes?: number;
   ustackframes?: number;
   jstackframes?: number;
+  /** jstack()'s string space for JIT frame names when it does not give one (DTrace's default 512). */
+  jstackstrsize?: number;
   /** -x cpu: trace only the events of this CPU. */
   cpu?: number;
   /** The kernel's stack-depth ceiling (perf_event_max_stack): explicit stack(n)/ustack(n) depths are capped to it. */

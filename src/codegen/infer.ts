@@ -15,7 +15,7 @@ export type VType =
    * A struct, union or array held by value (variables declared with such a type); also the
    * recorded forms of stack()/ustack() and of the symbol functions (`decode` says which).
    */
-  | { t: 'obj'; ctype: CType; size: number; decode?: 'stack' | 'ustack' | 'symbol' | 'usymbol'; symbolForm?: 'sym' | 'func' | 'mod' | 'uaddr' };
+  | { t: 'obj'; ctype: CType; size: number; decode?: 'stack' | 'ustack' | 'symbol' | 'usymbol'; symbolForm?: 'sym' | 'func' | 'mod' | 'uaddr'; /** jstack(): see FieldLayout.jitStrsize. */ jitStrsize?: number };
 
 export const I64: VType = { t: 'int', size: 8, signed: true };
 export const U64: VType = { t: 'int', size: 8, signed: false };
@@ -51,6 +51,8 @@ export interface Symbols {
   stackframes?: number;
   ustackframes?: number;
   jstackframes?: number;
+  /** jstack()'s default string space (option jstackstrsize). */
+  jstackstrsize?: number;
   /** The kernel's stack-depth ceiling (option maxframes): stack(n)/ustack(n) ask for at most this. */
   maxframes?: number;
 }

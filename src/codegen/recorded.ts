@@ -10,6 +10,8 @@ import { type VType, type Symbols, I64, representation } from './infer.js';
 import { unparen } from '../lang/ast.js';
 import { TRACER_SLACK_FRAMES } from './tracer-skip.js';
 
+/** DTrace's default jstackstrsize. */
+const JSTACK_STRSIZE = 512;
 const STACK_ELEMENT: CType = { kind: 'int', name: 'uint64_t', sizeBytes: 8, signed: false };
 const KERNEL_FORMS: Record<string, 'sym' | 'func' | 'mod'> = { sym: 'sym', func: 'func', mod: 'mod' };
 const USER_FORMS: Record<string, 'sym' | 'func' | 'mod' | 'uaddr'> = { usym: 'sym', ufunc: 'func', umod: 'mod', uaddr: 'uaddr' };
@@ -26,7 +28,10 @@ export function recordedCallType(e: A.Call, sym: Symbols): VType | undefined {
     // A kernel stack has room for the tracer's frames above the traced ones (kernel-reach.ts
     // skips them and zeroes what is left); a user stack starts with the process id.
     const size = n === 'stack' ? (frames + TRACER_SLACK_FRAMES) * 8 : frames * 8 + 8;
-    return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: size / 8 }, size, decode: n === 'stack' ? 'stack' : 'ustack' };
+    // jstack(n, strsize): the bytes of JIT frame names it may show (DTrace's string space for the
+    // ustack helper), from its second argument or jstackstrsize.
+    const strsize = n === 'jstack' ? Number((e.args[1] ? sym.checked.constValue(e.args[1]) : undefined) ?? BigInt(sym.jstackstrsize ?? JSTACK_STRSIZE)) : undefined;
+    return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: size / 8 }, size, decode: n === 'stack' ? 'stack' : 'ustack', ...(strsize !== undefined ? { jitStrsize: strsize } : {}) };
   }
   if (KERNEL_FORMS[n]) return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: 1 }, size: 8, decode: 'symbol', symbolForm: KERNEL_FORMS[n] };
   if (USER_FORMS[n]) return { t: 'obj', ctype: { kind: 'array', element: STACK_ELEMENT, length: 2 }, size: 16, decode: 'usymbol', symbolForm: USER_FORMS[n] };

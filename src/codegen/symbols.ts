@@ -17,6 +17,7 @@ export interface SymbolOptions {
   stackframes?: number;
   ustackframes?: number;
   jstackframes?: number;
+  jstackstrsize?: number;
   /** The kernel's stack-depth ceiling: explicit stack(n)/ustack(n) depths are capped to it. */
   maxframes?: number;
 }
@@ -25,7 +26,7 @@ export interface SymbolOptions {
 export function symbolsOf(checked: Checked, opts: SymbolOptions): Symbols {
   const sym: Symbols = {
     globals: new Map(), assocs: new Map(), threads: new Map(), threadAssocs: new Map(), clauseLocals: new Map(), aggs: new Map(),
-    stackframes: opts.stackframes, ustackframes: opts.ustackframes, jstackframes: opts.jstackframes, maxframes: opts.maxframes, checked,
+    stackframes: opts.stackframes, ustackframes: opts.ustackframes, jstackframes: opts.jstackframes, jstackstrsize: opts.jstackstrsize, maxframes: opts.maxframes, checked,
   };
   for (const v of checked.variables) {
     // A variable only read, never assigned or declared, has no storage.

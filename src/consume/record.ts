@@ -53,10 +53,11 @@ export function decodeField(view: DataView, base: number, f: FieldLayout, strsiz
     const pid = user ? Number(view.getBigUint64(at, true)) : 0;
     const frames: string[] = [];
     const pcs: bigint[] = user ? [BigInt(pid)] : [];
+    const jit = f.jitStrsize !== undefined ? { jitBudget: { bytes: f.jitStrsize } } : {};
     for (let o = user ? 8 : 0; o + 8 <= f.sizeBytes; o += 8) {
       const pc = view.getBigUint64(at + o, true);
       if (pc === 0n) break;
-      const text = user ? formatUserAddress(pid, pc) : formatKernelAddress(pc);
+      const text = user ? formatUserAddress(pid, pc, jit) : formatKernelAddress(pc);
       // The tracer's own frames (the BPF program and the tracepoint glue that ran it) are
       // not part of the traced stack.
       if (!user && frames.length === 0 && TRACER_FRAME.test(text)) continue;

@@ -146,11 +146,18 @@ function hex(addr: bigint | number): string {
  * start, ``prog`0x1234`` (module known, no symbol), `0x7f…` (unknown). With `noresolve`:
  * `path:0xoffset` (the offset in the file).
  */
-export function formatUserAddress(pid: number, addr: bigint | number, opts: { noresolve?: boolean } = {}): string {
+export function formatUserAddress(pid: number, addr: bigint | number, opts: { noresolve?: boolean; jitBudget?: { bytes: number } } = {}): string {
   const sym = lookupUser(pid, addr);
   if (!sym) {
     const jit = opts.noresolve ? undefined : lookupJit(pid, addr);
-    return jit ? jitText(jit, true) : hex(addr);
+    const text = jit && jitText(jit, true);
+    // jstack()'s string space: a JIT name is shown while it fits, with its NUL (illumos'
+    // dt_print_ustack stops taking the helper's strings once they run past strsize).
+    if (text !== undefined && opts.jitBudget) {
+      if (opts.jitBudget.bytes < text.length + 1) { opts.jitBudget.bytes = 0; return hex(addr); }
+      opts.jitBudget.bytes -= text.length + 1;
+    }
+    return text ?? hex(addr);
   }
   if (opts.noresolve) return `${sym.path}:0x${sym.fileOffset.toString(16)}`;
   if (sym.name === undefined) return `${sym.module}\`${hex(addr)}`;

@@ -65,6 +65,12 @@ export interface FieldLayout {
   signed?: boolean;
   /** For 'symbol' (kernel address) and 'usymbol' (pid, user address): which text to print. */
   symbolForm?: 'sym' | 'func' | 'mod' | 'uaddr';
+  /**
+   * jstack(): the bytes of JIT frame names (from the perf map) it may show, each with its NUL,
+   * as DTrace's ustack helper strings fill jstack()'s string space; later JIT frames print as
+   * addresses.
+   */
+  jitStrsize?: number;
 }
 
 /** One recorded action of a clause, in clause order. */

@@ -75,7 +75,7 @@ export abstract class ActionLowering extends AggregationLowering {
       const off = this.recField(rt.size, 8);
       this.records = true;
       this.emitRecorded(arg, this.mem.rec + off, rt);
-      const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode: rt.decode ?? 'bytes', ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}) };
+      const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode: rt.decode ?? 'bytes', ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}), ...(rt.jitStrsize !== undefined ? { jitStrsize: rt.jitStrsize } : {}) };
       if (rt.decode === 'stack' || rt.decode === 'ustack') this.actions.push({ kind: 'stack', field, user: rt.decode === 'ustack' });
       else this.actions.push({ kind: 'trace', field });
       return undefined;

@@ -4,6 +4,7 @@
  * with the same actions as the text consumer (records.ts): printa, exit, clear/trunc,
  * speculations, freopen, setopt. system()'s command writes to stderr so the stream stays JSON.
  */
+import { formatPrint } from '../consume/format/print-type.js';
 import { SpeculationBudget } from './speculation-budget.js';
 import { runSystemCommand } from './process.js';
 import type { TraceOutput } from './output.js';
@@ -98,6 +99,19 @@ export class JsonRecordConsumer {
     switch (act.kind) {
       case 'trace': case 'tracemem': items.push(jsonDatum(this.decode(view, offset, act.field))); return;
       case 'stack': items.push(jsonDatum(this.decode(view, offset, act.field), act.user)); return;
+      case 'print': {
+        // The object as print() lays it out (its lines), under the pointer it was read from.
+        const addr = this.decode(view, offset, act.addr);
+        const bytes = new Uint8Array(view.buffer, view.byteOffset + offset + act.field.offset, act.field.sizeBytes);
+        items.push({ print: formatPrint(addr.kind === 'int' ? addr.value : 0n, act.field.type, bytes, this.opts.printsize?.() ?? 8192) });
+        return;
+      }
+      case 'pcap': {
+        const len = this.decode(view, offset, act.length);
+        const n = len.kind === 'int' ? Math.min(Number(len.value), act.field.sizeBytes, this.opts.pcapsize?.() ?? 1514) : 0;
+        if (n > 0) items.push({ pcap: Buffer.from(view.buffer, view.byteOffset + offset + act.field.offset, n).toString('hex') });
+        return;
+      }
       case 'printf': {
         items.push({ message: this.printf(act, view, offset) });
         for (const f of act.args) items.push(jsonDatum(this.decode(view, offset, f)));

@@ -94,3 +94,10 @@ test('pcap() with output freopen()ed writes a libpcap file holding the packet', 
     assert.ok(b.subarray(b.length - 100).every((x) => x === 0x75));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('-x oformat=json carries print()\'s lines in the probe\'s output', { skip }, () => {
+  const r = run(['-x', 'oformat=json', '-n', 'BEGIN { print(&curthread->tgid); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  const probe = JSON.parse(r.stdout.split('\n').find((l) => l.includes('"BEGIN"'))!) as { output: { print?: string }[] };
+  assert.equal(probe.output[0]!.print!.split('\n')[1], `${INDENT}(pid_t)${r.pid},`);
+});

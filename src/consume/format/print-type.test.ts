@@ -141,3 +141,9 @@ test('a pointer to a scalar prints one line; a NULL address prints as %p does', 
   // Zero at the top level is shown (only nested items are left out when zero).
   assert.equal(formatPrint(0n, Types.ulong, new Uint8Array(8), 8192), `(nil) = *\n${I(0)}(unsigned long)0,\n`);
 });
+
+test('an object larger than what was recorded ends in "..." where the record ends', () => {
+  const big = struct('struct', 'big', 16, [member('a', Types.long, 0), member('b', Types.long, 8)]);
+  const data = bytes(8, (v) => v.setBigInt64(0, 5n, true));
+  assert.equal(formatPrint(8n, big, data, 8192), ['0x8 = *', `${I(0)}(struct big) {`, `${I(1)}.a = (long)5,`, `${I(1)}...`, `${I(0)}}`, ''].join('\n'));
+});

@@ -42,11 +42,11 @@ interface Walk {
 }
 
 /**
- * The text print() shows for the object at `addr` of type `type`, recorded as `data` (bytes
- * past the end of data read as zero), limited to `printsize` bytes.
+ * The text print() shows for the object at `addr` of type `type`, recorded as `data`, limited
+ * to `printsize` bytes and to what was recorded (a larger object ends in `...` there too).
  */
 export function formatPrint(addr: bigint, type: CType, data: Uint8Array, printsize: number): string {
-  const w: Walk = { data, size: Math.min(sizeOf(type, 0), printsize), kinds: [], lastDepth: 0, out: [] };
+  const w: Walk = { data, size: Math.min(sizeOf(type, 0), printsize, data.length), kinds: [], lastDepth: 0, out: [] };
   w.out.push(`${addr === 0n ? '(nil)' : '0x' + addr.toString(16)} = *\n`);
   visitTree(w, '', type, 0, 0, undefined);
   closeParens(w, 0);

@@ -3,6 +3,7 @@
  * the providers, give probes and clauses their ids, lower every clause into the program of
  * every probe it matches (script order), and size the maps after code generation.
  */
+import { CHILL_LOOP_SUBPROGRAM, chillLoopSubprogram } from './lower/chill-loop.js';
 import { cpuTopologyMap } from './lower/cpu-topology.js';
 import { Asm, R0, R1, R2, R9, R10, imm, type Insn } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
@@ -219,6 +220,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     checked,
     ...kernelAccess(opts.kernelLookups),
     kfuncs: (opts.kernel ?? NEWEST_KERNEL).kfuncs,
+    bpfLoop: (opts.kernel ?? NEWEST_KERNEL).bpfLoop,
     usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,
@@ -439,6 +441,7 @@ function addLibrarySubprograms(programs: ProgramSpecData[], subprograms: Map<str
   tracerFrames?: () => TracerFrameTable | undefined): void {
   const strings = stringSubprograms(mem, kernel);
   const library = { get(name: string): Insn[] | undefined {
+    if (name === CHILL_LOOP_SUBPROGRAM) return chillLoopSubprogram();
     if (name !== TRACER_FRAME_SUBPROGRAM) return strings.get(name);
     const table = tracerFrames?.();
     return table && tracerFrameSubprogram(table);

@@ -7,7 +7,8 @@ import { createMap, type BpfMap } from '../bpf/map.js';
 import { loadProgram, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
 import { VerifierError, SysError } from '../bpf/errors.js';
-import { raiseOpenFileLimit } from '../bpf/sys.js';
+import { raiseOpenFileLimit, closeFd } from '../bpf/sys.js';
+import { takesFunctionAddress, programFuncInfo } from './func-info.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
 import { formatInsn } from '../bpf/asm/disasm.js';
@@ -123,12 +124,17 @@ export function load(compiled: CompiledProgram, policy: BufferPolicy = {}): Load
         if (e instanceof LoadError) throw e;
         throw new LoadError(`program ${p.name}: ${e instanceof Error ? e.message : String(e)}`);
       }
+      // A callback handed to a helper (bpf_loop) needs the program's functions described in BTF.
+      const info = takesFunctionAddress(linked) ? programFuncInfo(linked) : undefined;
+      if (info && 'error' in info) throw new LoadError(`program ${p.name}: ${info.error}`);
       let prog: BpfProgram;
       try {
-        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes, ...p.load });
+        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes, ...p.load, ...(info ? { btfFd: info.btfFd, funcInfo: info.funcInfo } : {}) });
       } catch (e) {
         if (e instanceof VerifierError) throw new LoadError(verifierMessage(p, linked, e));
         throw e;
+      } finally {
+        if (info) closeFd(info.btfFd);
       }
       loaded.push({ spec: p, prog });
     }

@@ -90,6 +90,8 @@ export interface LowerEnv {
   writeUser?: () => { available: boolean; reason?: string };
   /** The kfuncs the target kernel offers (KernelCaps.kfuncs): iterators for long loops. */
   kfuncs?: ReadonlySet<string>;
+  /** The target kernel has bpf_loop (5.17): chill() waits on it when there are no iterators. */
+  bpfLoop?: boolean;
   /** Each CPU's physical package id (`chip`), and whether the program reads it (its table is then a map). */
   cpuPackages?: () => readonly number[] | undefined;
   usesCpuTopology?: boolean;

@@ -5,6 +5,7 @@
  * CPU (raise, stop, chill, copyout, copyoutstr). breakpoint() and panic() have no BPF
  * equivalent and are refused here.
  */
+import { emitChillLoop } from './chill-loop.js';
 import { R0, R1, R2, R3, R4, R9, R10, imm, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
@@ -38,6 +39,8 @@ export const CHILL_READS_PER_CHECK = 64;
 const CHILL_ITERATIONS = 1 << 23;
 const CHILL_READS_PER_ITERATION = 16;
 const CHILL_ITER_SLOT = -24;
+/** With bpf_loop (5.17) instead: its callback's two words (start, ns) at fp-40 and fp-32, free then. */
+const CHILL_LOOP_SLOT = -40;
 /** x86-64 `struct pt_regs`: offset of `sp`. */
 const PT_REGS_SP = 152;
 
@@ -220,6 +223,7 @@ export abstract class ReachLowering extends ActionLowering {
     this.fault(Fault.ILLOP, ns.reg);
     a.label(ok);
     if (this.env.kfuncs?.has('bpf_iter_num_new')) { this.chillOnIterator(ns.reg, e); this.release(ns); return undefined; }
+    if (this.env.bpfLoop) { emitChillLoop(a, ns.reg, CHILL_LOOP_SLOT); this.release(ns); return undefined; }
     const start = this.alloc(e), count = this.alloc(e);
     a.call(Helper.ktime_get_ns).mov(start, R0).mov(count, imm(0));
     // Outer count in the high bits of `count`, reads since the last check in the low bits.

@@ -13,7 +13,7 @@ import { TaskLowering } from './task.js';
 
 /**
  * The most bytes print() records of one object: DTrace's default printsize (what it shows
- * unless told otherwise); the per-CPU scratch map holding a record has room for no much more.
+ * unless told otherwise); the per-CPU scratch map holding a record has room for not much more.
  */
 export const PRINT_RECORD_MAX = 8192;
 

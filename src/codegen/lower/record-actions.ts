@@ -48,10 +48,13 @@ export abstract class RecordActionLowering extends TaskLowering {
     this.fault(Fault.BADADDR, v.reg);
     a.label(nonNull);
     this.allocaAccess(v.reg, size, 'read');
-    a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + dataOff)).mov(R2, imm(size)).mov(R3, v.reg);
-    a.call(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
+    const read = (helper: number): void => { a.mov(R1, R9).alu64('add', R1, imm(this.mem.rec + dataOff)).mov(R2, imm(size)).mov(R3, v.reg).call(helper); };
+    read(space === 'user' ? Helper.probe_read_user : Helper.probe_read_kernel);
     const ok = a.newLabel('prok');
     a.jmp('jeq', R0, imm(0), ok);
+    // A pointer the types say is the kernel's may be a process's (a cast of a pid probe's
+    // argument): dtrace-utils' bpf_probe_read reads either on x86, so try user memory too.
+    if (space !== 'user') { read(Helper.probe_read_user); a.jmp('jeq', R0, imm(0), ok); }
     this.fault(Fault.BADADDR, v.reg);
     a.label(ok);
     this.release(v);

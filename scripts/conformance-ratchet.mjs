@@ -55,7 +55,9 @@ function passingListHeader(listPath) {
     return [
       '# Conformance tests that pass inside the Debian 12 guest (Linux 6.1 under qemu; scripts/vm.sh).',
       '# Checked by the guest conformance step of .ci/run: every test listed here must keep passing.',
-      '# Regenerate from a full guest run with: npm run conformance:vm -- --update',
+      '# Regenerate from a full guest run with: npm run conformance:vm -- --update (a run of a selection,',
+      '# --only FILE or --ci, keeps the listed tests outside it). The tests that pass on the host but not',
+      '# here, with the reason for each, and the count of the last whole-corpus run: docs/linux-6.1-guest.md.',
     ];
   }
   const level = process.env.DTRACE_TS_KERNEL;

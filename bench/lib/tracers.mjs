@@ -25,6 +25,16 @@ export function defineTracers(repoRoot, env = process.env) {
       env: undefined,
     },
     {
+      // Ours on an emulated Linux 5.15 (ISA v3 sequences, the string library as BPF loops, no
+      // kfuncs): the fallback code the kernels users run get, against the native path above.
+      name: 'dtrace515',
+      dialect: 'd',
+      command: dtraceCommand,
+      argv: [...words(dtraceCommand), '-q', '-n'],
+      env: { ...env, DTRACE_TS_KERNEL: '5.15' },
+      onlyCases: ['count', 'count_execname', 'strpred', 'strjoin'],
+    },
+    {
       name: 'bpftrace',
       dialect: 'bpftrace',
       command: bpftraceCommand,
@@ -38,7 +48,7 @@ export function defineTracers(repoRoot, env = process.env) {
   if (env.DTRACE_BASE_CMD) {
     all.push({ name: 'dtrace-base', dialect: 'd', command: env.DTRACE_BASE_CMD, argv: [...words(env.DTRACE_BASE_CMD), '-q', '-n'], env: undefined });
   }
-  const wanted = [...words(env.TRACERS ?? 'dtrace bpftrace'), ...(env.DTRACE_BASE_CMD ? ['dtrace-base'] : [])];
+  const wanted = [...words(env.TRACERS ?? 'dtrace dtrace515 bpftrace'), ...(env.DTRACE_BASE_CMD ? ['dtrace-base'] : [])];
   return all.filter((t) => wanted.includes(t.name)).map((t) => ({ ...t, unavailable: unavailableReason(t, repoRoot) }));
 }
 
@@ -58,6 +68,12 @@ function unavailableReason(tracer, repoRoot) {
  * for getpid, so it histograms args->__syscall_nr (constant 39), as the reference did. Both
  * pay the log2 bucketing on every event.
  */
+/** Whether `tracer` runs `caseName` (bpftrace has no strjoin; the 5.15 tracer runs only the fallback cases). */
+export function runsCase(tracer, caseName) {
+  if (tracer.onlyCases && !tracer.onlyCases.includes(caseName)) return false;
+  return !(tracer.dialect === 'bpftrace' && caseName === 'strjoin');
+}
+
 export function programText(tracer, caseName, { pid = 0 } = {}) {
   const override = process.env[`PROG_${tracer.dialect}_${caseName}`];
   if (override !== undefined) return override.replaceAll('@PID@', String(pid));
@@ -67,6 +83,9 @@ export function programText(tracer, caseName, { pid = 0 } = {}) {
     empty: 'syscall::getpid:entry { }',
     count: 'syscall::getpid:entry { @ = count(); }',
     count_execname: 'syscall::getpid:entry { @[execname] = count(); }',
+    // A string predicate that compares the whole name (the workload's comm) on every event.
+    strpred: 'syscall::getpid:entry /execname == "getpid_bench"/ { @ = count(); }',
+    strjoin: 'syscall::getpid:entry { this->s = strjoin(execname, "-x"); @ = count(); }',
     hist: 'syscall::getpid:entry { @ = quantize(arg0); }',
     printf: 'syscall::getpid:entry { printf("%d\\n", pid); }',
     printf_pid: `syscall::getpid:entry /pid == ${pid}/ { printf("%d\\n", pid); }`,
@@ -79,6 +98,7 @@ export function programText(tracer, caseName, { pid = 0 } = {}) {
     empty: 'tracepoint:syscalls:sys_enter_getpid { }',
     count: 'tracepoint:syscalls:sys_enter_getpid { @ = count(); }',
     count_execname: 'tracepoint:syscalls:sys_enter_getpid { @[comm] = count(); }',
+    strpred: 'tracepoint:syscalls:sys_enter_getpid /comm == "getpid_bench"/ { @ = count(); }',
     hist: 'tracepoint:syscalls:sys_enter_getpid { @ = hist(args->__syscall_nr); }',
     printf: 'tracepoint:syscalls:sys_enter_getpid { printf("%d\\n", pid); }',
     printf_pid: `tracepoint:syscalls:sys_enter_getpid /pid == ${pid}/ { printf("%d\\n", pid); }`,

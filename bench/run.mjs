@@ -9,6 +9,7 @@
 //               overhead per event = median(traced) - median(untraced), per CPU
 //   throughput  printf events delivered at paced rates and unpaced; lost events as reported
 //   attach      wall time of a run that attaches to every syscall's entry and exits at once
+//   pidwide     pid$target:libc.so.6::entry on a running process: time to attach, time to detach
 //   bigagg      time to print a 1,000,000-key aggregation at exit (SIGINT to exit)
 // A case one tracer cannot run is recorded with its error and skipped after two failures in a
 // row; the bench goes on. Results: printed tables and bench/out/results.json.
@@ -25,14 +26,14 @@
 // TRACERS default "dtrace dtrace515 bpftrace": dtrace515 is ours with DTRACE_TS_KERNEL=5.15 (the
 // fallback code), run only in the overhead cases count, count_execname, strpred and strjoin and
 // reported as 5.15 / native ratios.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpus, release, totalmem, tmpdir } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  foreignAttachments, hasGnuTime, median, nowNs, runCapture, startSession, stopSession, summarize, tail, waitAttached, waitExit,
+  foreignAttachments, hasGnuTime, median, nowMs, nowNs, runCapture, startSession, stopSession, summarize, tail, waitAttached, waitExit,
 } from './lib/harness.mjs';
 import { defineTracers, programText, runsCase, tracerArgv } from './lib/tracers.mjs';
 
@@ -60,7 +61,7 @@ const config = {
   attachTimeoutS: num('ATTACH_TIMEOUT_S', 120),
   bigaggKeys: num('BIGAGG_KEYS', 1_000_000),
   bigaggReps: num('BIGAGG_REPS', 3),
-  sections: list('SECTIONS', 'startup overhead throughput attach bigagg'),
+  sections: list('SECTIONS', 'startup overhead throughput attach pidwide bigagg'),
   // bpftrace 0.17 sometimes never exits after SIGINT (the reference saw it too); its output is
   // complete by then, so waiting the reference's 60 s only wastes time.
   stopGraceMs: num('STOP_GRACE_S', 15) * 1000,
@@ -375,6 +376,50 @@ async function benchAttach(tracers) {
   }
 }
 
+/**
+ * Every function of libc probed in a running process (issue 18 target 3): the program prints a
+ * line from a 1 ms tick and exits, so "attach" is the time to that line (startup + attach: our
+ * clauses go live only once everything is attached) and "detach" the time from it to the
+ * tracer's exit. The target is a `sleep` (it maps libc and does nothing).
+ */
+async function benchPidWide(tracers) {
+  log(`\n== pidwide: pid$target:libc.so.6::entry on a running process, ${config.attachReps} reps (timeout ${config.attachTimeoutS} s)`);
+  const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib64/libc.so.6', '/lib64/libc.so.6'].find((p) => existsSync(p));
+  for (let rep = 1; rep <= config.attachReps; rep++) {
+    for (const tracer of tracers) {
+      if (!runsCase(tracer, 'pid_libc')) continue;
+      const c = cell('pidwide', 'libc_entry_all', tracer.name);
+      if (shouldSkip(c, tracer)) continue;
+      const target = spawn('sleep', ['600'], { stdio: 'ignore' });
+      try {
+        const program = programText(tracer, 'pid_libc', { pid: target.pid, libc });
+        const argv = tracerArgv(tracer, 'pid_libc', program);
+        const startMs = nowMs();
+        const child = spawn(argv[0], [...argv.slice(1), ...(tracer.dialect === 'd' ? ['-p', String(target.pid)] : [])], { stdio: ['ignore', 'pipe', 'pipe'], env: tracer.env ?? process.env });
+        let attachedMs, err = '', out = '';
+        child.stdout.on('data', (d) => { out += d; if (attachedMs === undefined && /attached/.test(out)) attachedMs = nowMs(); });
+        child.stderr.on('data', (d) => { err += d; });
+        const exited = new Promise((r) => child.on('close', (code, signal) => r({ code, signal, endMs: nowMs() })));
+        const timer = setTimeout(() => child.kill('SIGKILL'), config.attachTimeoutS * 1000);
+        const { code, signal, endMs } = await exited;
+        clearTimeout(timer);
+        if (attachedMs === undefined || code !== 0) {
+          recordError(c, `status ${code ?? signal}${attachedMs === undefined ? ', never attached' : ''}: ${err.trim().split('\n').slice(-2).join(' | ')}`);
+          continue;
+        }
+        addSample(c, 'attachMs', attachedMs - startMs);
+        addSample(c, 'detachMs', endMs - attachedMs);
+        const warnings = (err.match(/warning/g) ?? []).length;
+        if (warnings) c.notes.push(`rep ${rep}: ${warnings} warning line(s) (functions skipped)`);
+        c.consecutiveFailures = 0;
+        log(`  rep ${rep} ${tracer.name.padEnd(8)} attach ${(attachedMs - startMs).toFixed(0)} ms, detach ${(endMs - attachedMs).toFixed(0)} ms`);
+      } finally {
+        target.kill('SIGKILL');
+      }
+    }
+  }
+}
+
 async function benchBigAggregation(tracers, workload) {
   log(`\n== bigagg: ${config.bigaggKeys} distinct keys (getpid arg0 = 0..N-1 from one process), printed at exit, ${config.bigaggReps} reps`);
   const keyLine = /^(?:@\[\d+\]: \d+|\s*\d+\s+\d+)\s*$/;
@@ -461,6 +506,8 @@ function buildSummary() {
     row('throughput', caseName, 'delivered %', med('deliveredPct'));
   }
   row('attach', 'syscall_entry_all', 'wall ms', med('wallMs'));
+  row('pidwide', 'libc_entry_all', 'attach ms', med('attachMs'));
+  row('pidwide', 'libc_entry_all', 'detach ms', med('detachMs'));
   for (const caseName of Object.keys(sections.bigagg ?? {})) {
     row('bigagg', caseName, 'SIGINT->exit ms', med('printMs'));
     row('bigagg', caseName, 'keys printed', med('keysPrinted'));
@@ -529,6 +576,7 @@ async function main() {
     overhead: () => benchOverhead(tracers, workload),
     throughput: () => benchThroughput(tracers, workload),
     attach: () => benchAttach(tracers),
+    pidwide: () => benchPidWide(tracers),
     bigagg: () => benchBigAggregation(tracers.filter((t) => t.name === 'dtrace' || env.BIGAGG_BPFTRACE !== '0'), workload),
   };
   try {

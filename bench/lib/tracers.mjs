@@ -74,7 +74,7 @@ export function runsCase(tracer, caseName) {
   return !(tracer.dialect === 'bpftrace' && caseName === 'strjoin');
 }
 
-export function programText(tracer, caseName, { pid = 0 } = {}) {
+export function programText(tracer, caseName, { pid = 0, libc = '/lib/x86_64-linux-gnu/libc.so.6' } = {}) {
   const override = process.env[`PROG_${tracer.dialect}_${caseName}`];
   if (override !== undefined) return override.replaceAll('@PID@', String(pid));
   const d = {
@@ -90,6 +90,7 @@ export function programText(tracer, caseName, { pid = 0 } = {}) {
     printf: 'syscall::getpid:entry { printf("%d\\n", pid); }',
     printf_pid: `syscall::getpid:entry /pid == ${pid}/ { printf("%d\\n", pid); }`,
     attach_all: 'syscall:::entry { } tick-1ms { exit(0); }',
+    pid_libc: 'pid$target:libc.so.6::entry { @[probefunc] = count(); } tick-1ms { printf("attached\\n"); exit(0); }',
     bigagg: `syscall::getpid:entry /pid == ${pid}/ { @[arg0] = count(); }`,
   };
   const bpftrace = {
@@ -103,6 +104,7 @@ export function programText(tracer, caseName, { pid = 0 } = {}) {
     printf: 'tracepoint:syscalls:sys_enter_getpid { printf("%d\\n", pid); }',
     printf_pid: `tracepoint:syscalls:sys_enter_getpid /pid == ${pid}/ { printf("%d\\n", pid); }`,
     attach_all: 'tracepoint:syscalls:sys_enter_* { } interval:ms:1 { exit(); }',
+    pid_libc: `uprobe:${libc}:* /pid == ${pid}/ { @[func] = count(); } interval:ms:1 { printf("attached\\n"); exit(); }`,
     // getpid's tracepoint has no argument fields; raw_syscalls:sys_enter carries args[0].
     bigagg: `tracepoint:raw_syscalls:sys_enter /pid == ${pid} && args->id == 39/ { @[args->args[0]] = count(); }`,
   };

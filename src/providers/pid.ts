@@ -25,6 +25,7 @@ import { type ElfFile, readElfFile, findSection, sectionData, cString } from '..
 import { processModules, resolvePidProbesIn, readProcMaps, openablePath, type ProcessModule, type PidSite } from '../bpf/elf/procmaps.js';
 import { readUsdtProbes } from '../bpf/elf/stapsdt.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
+import { uprobeRefusal } from '../bpf/elf/x86-length.js';
 import { emitTgidFilter, usdtProvidersFor, usdtProvider } from './usdt.js';
 import { emitCookieDispatch } from './dispatch.js';
 import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type AttachRequest } from './provider.js';
@@ -312,6 +313,14 @@ function refusedSite(e: unknown): boolean {
 
 const ENOTSUPP = 524;
 
+/** Per offset of `path`, why the kernel will refuse a uprobe there (x86-64 only; else none known). */
+function predictedRefusals(path: string, fileOffsets: readonly number[]): (string | undefined)[] {
+  if (process.arch !== 'x64') return fileOffsets.map(() => undefined);
+  let buf: Uint8Array;
+  try { buf = readElfFile(path).buf; } catch { return fileOffsets.map(() => undefined); }
+  return fileOffsets.map((off) => (off < buf.length ? uprobeRefusal(buf.subarray(off, off + 16), 0) : undefined));
+}
+
 /**
  * One uprobe_multi link for `idx` (indices into the plan's sites); when the kernel refuses one
  * site the whole link fails, so the set is halved until the refused sites are alone, and those
@@ -390,7 +399,17 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
         const why = e instanceof SysError ? e.code : String(e);
         if (warn) warn(`probe ${probeName(req.probes[i]!)} skipped: the kernel cannot place a uprobe on its instruction (${why})`);
       };
-      return how.multiLink ? attachMultiSkipping(prog, many, pid, how.offsets.map((_, i) => i), skipped) : attachEachSite(prog, many, pid, skipped);
+      if (!how.multiLink) return attachEachSite(prog, many, pid, skipped);
+      // One refused site fails a whole uprobe_multi link: the sites the kernel is sure to refuse
+      // are left out first, so the link is made once instead of bisected.
+      const refusals = predictedRefusals(how.path, how.offsets);
+      const wanted: number[] = [];
+      how.offsets.forEach((_, i) => {
+        const why = refusals[i];
+        if (why === undefined) wanted.push(i);
+        else if (warn) warn(`probe ${probeName(req.probes[i]!)} skipped: the kernel cannot place a uprobe on its instruction (ENOTSUPP: ${why})`);
+      });
+      return wanted.length ? attachMultiSkipping(prog, many, pid, wanted, skipped) : [];
     },
   };
 }

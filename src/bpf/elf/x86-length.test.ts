@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { instructionLength, instructionOffsets } from './x86-length.js';
+import { instructionLength, instructionOffsets, uprobeRefusal } from './x86-length.js';
 import { readElfFile } from './elf.js';
 import { fileOffsetOf, functionSymbols } from './symbols.js';
 
@@ -82,4 +82,13 @@ test('instruction boundaries of every function of libc agree with objdump\'s', {
   t.diagnostic(`${functions} functions, ${instructions} instructions of ${libc} checked against objdump`);
   assert.ok(functions > 1000 && instructions > 100_000, `${functions} functions decoded`);
   assert.deepEqual(wrong.slice(0, 20), [], `${wrong.length} of ${functions} functions (${instructions} instructions) differ`);
+});
+
+test('uprobe refusals predicted as the kernel makes them: LOCK and segment prefixes, never-stepped opcodes', () => {
+  assert.equal(uprobeRefusal(hex('f0 ff 0f'), 0), 'a LOCK prefix'); // lock decl [rdi] (pthread_spin_lock)
+  assert.equal(uprobeRefusal(hex('66 2e 0f 1f 84 00 00 00 00 00'), 0), 'a segment-override prefix');
+  assert.equal(uprobeRefusal(hex('cc'), 0), 'opcode 0xcc');
+  assert.equal(uprobeRefusal(hex('f3 0f 1e fa'), 0), undefined, 'endbr64');
+  assert.equal(uprobeRefusal(hex('55'), 0), undefined);
+  assert.equal(uprobeRefusal(hex('48 89 e5'), 0), undefined);
 });

@@ -151,3 +151,25 @@ export function instructionOffsets(code: Uint8Array): { offsets: number[]; compl
   }
   return { offsets, complete: true };
 }
+
+/** Opcodes the kernel's x86 uprobes never single-step (good_insns_64 has 0 for them on every kernel). */
+const UPROBE_BAD_OPCODES = byteSet([0x6c, 0x6f], 0xcc, 0xcd, 0xce, 0xcf, [0xe4, 0xe7], [0xec, 0xef], 0xf4, 0xfa, 0xfb);
+
+/**
+ * Why the kernel's x86-64 uprobe code refuses the instruction at `code[at]`
+ * (arch_uprobe_analyze_insn: a LOCK or segment-override prefix, or an opcode it never
+ * single-steps), or undefined when it may take it. Only refusals that hold on every kernel are
+ * predicted; the kernel remains the judge of the rest.
+ */
+export function uprobeRefusal(code: Uint8Array, at: number): string | undefined {
+  let i = at;
+  while (i < code.length && LEGACY_PREFIXES[code[i]!]) {
+    const p = code[i]!;
+    if (p === 0xf0) return 'a LOCK prefix';
+    if (p === 0x26 || p === 0x2e || p === 0x36 || p === 0x3e) return 'a segment-override prefix';
+    i++;
+  }
+  if (i < code.length && (code[i]! & 0xf0) === 0x40) i++;
+  if (i < code.length && UPROBE_BAD_OPCODES[code[i]!]) return `opcode 0x${code[i]!.toString(16)}`;
+  return undefined;
+}

@@ -179,3 +179,24 @@ test('pid$target::main: traces entry, return and every instruction of main', { s
   assert.ok([...counts.keys()].filter((k) => /^[0-9a-f]+$/.test(k)).length > 10, 'many instructions fired');
   assert.ok([...counts.values()].some((c) => c >= 3), 'the loop body ran three times');
 });
+
+test('speculations on pid probes: ten runs of the same script give identical output (every other call committed)', { skip, timeout: 600_000 }, () => {
+  const bin = buildWorkload('malloc_loop');
+  const script = [
+    'pid$target::malloc_free_once:entry { self->spec = speculation(); speculate(self->spec); printf("entry %d\\n", arg0); }',
+    'pid$target::malloc:entry /self->spec/ { speculate(self->spec); printf("malloc %d\\n", arg0); }',
+    'pid$target::malloc_free_once:return /self->spec && (self->n++ % 2) == 0/ { commit(self->spec); self->spec = 0; }',
+    'pid$target::malloc_free_once:return /self->spec/ { discard(self->spec); self->spec = 0; }',
+  ].join('\n');
+  const outputs = new Set<string>();
+  for (let run = 0; run < 10; run++) {
+    const r = dtrace(['-q', '-n', script, '-c', `${bin} 200 48`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '', 'no drops or unavailable speculations reported');
+    outputs.add(r.stdout);
+  }
+  assert.equal(outputs.size, 1, 'every run printed the same');
+  const lines = [...outputs][0]!.split('\n').filter((l) => l !== '');
+  assert.equal(lines.filter((l) => l === 'entry 48').length, 100, 'half of the 200 calls committed');
+  assert.equal(lines.filter((l) => l === 'malloc 48').length, 100);
+});

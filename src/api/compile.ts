@@ -1,24 +1,18 @@
 /**
  * @fileoverview The library's compiler front end: D text → a compiled program, with
- * diagnostics as data. It runs the same stages as the dtrace command (parse, `#pragma D
- * option`, check, probe matching, code generation) under the same option rules (-x names,
+ * diagnostics as data. It runs the dtrace command's own pipeline (pipeline.ts: parse, `#pragma
+ * D option`, check, probe matching, code generation) under the same option rules (-x names,
  * DTrace's defaults), without touching the kernel beyond what probe matching reads.
  */
-import { makeSource } from '../diag/source.js';
+import { makeSource, type Source } from '../diag/source.js';
+import { preprocess } from '../lang/preprocess.js';
 import { DiagnosticSink, type Diagnostic } from '../diag/diagnostic.js';
 import { renderDiagnostic } from '../diag/render.js';
-import { parse } from '../lang/parser.js';
-import type * as A from '../lang/ast.js';
-import { matchProgram, compileProgram } from '../codegen/compile.js';
-import { kernelCaps } from '../bpf/features.js';
-import { Helper } from '../bpf/uapi.js';
-import { disassemble } from '../bpf/asm/disasm.js';
-import { link } from '../bpf/asm/encode.js';
-import { kernelTypeSource } from '../check/btf-types.js';
-import { defaultOptions, setOption, pragmaOptionMessage, type OptionValues } from '../cli/options.js';
-import { checkProgram } from '../cli/check-bridge.js';
-import { runningKernel } from '../cli/kernel-lookups.js';
+import { defaultOptions, setOption, type OptionValues } from '../cli/options.js';
 import type { CompiledProgram } from '../program/spec.js';
+import { runPipeline, enablingRefusal, bpfListing, optionIsSet } from './pipeline.js';
+
+export { optionNumberOr } from './pipeline.js';
 
 /** A -x option's value: `true` for a bare name (`-x quiet`), else its text or number. */
 export type OptionSetting = string | number | bigint | boolean;
@@ -32,6 +26,11 @@ export interface CompileOptions {
   target?: number;
   /** A name for the program in diagnostics (default "program"). */
   name?: string;
+  /**
+   * Run the C preprocessor over the source first, as -C does (also with the option `cpp`):
+   * `true`, or the -D, -U and -I arguments (without the flag: `['DEBUG=1']`).
+   */
+  cpp?: boolean | { defines?: readonly string[]; undefs?: readonly string[]; includes?: readonly string[] };
 }
 
 /** A compiled D program: loadable by run(), with its -S listing. */
@@ -61,22 +60,23 @@ export interface CompileFailure {
 
 export type CompileResult = CompiledScript | CompileFailure;
 
-function isSet(o: OptionValues, name: string): boolean {
-  const v = o.get(name);
-  return v !== undefined && v !== 'false' && v !== 0n;
-}
-
-/** A numeric option's value (or dflt). */
-export function optionNumberOr(o: OptionValues, name: string, dflt: number): number {
-  const v = o.get(name);
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
-  return dflt;
-}
-
 function failure(sink: DiagnosticSink, errtags: boolean, fallback: string): CompileFailure {
   const first = sink.errors[0];
   return { ok: false, diagnostics: sink.items, message: first ? renderDiagnostic(first, { errtags, caret: true }) : `dtrace: ${fallback}` };
+}
+
+/** The preprocessing of `cpp` (or of the option cpp), as the dtrace command's -C runs it. */
+function cppStage(cpp: CompileOptions['cpp'], store: OptionValues): ((source: Source) => Source | { error: string }) | undefined {
+  if (!cpp && !optionIsSet(store, 'cpp')) return undefined;
+  const args = typeof cpp === 'object' ? cpp : {};
+  const cppPath = store.get('cpppath');
+  return (source) => {
+    const r = preprocess(source, {
+      defines: [...args.defines ?? []], undefs: [...args.undefs ?? []], includes: [...args.includes ?? []], extraArgs: [],
+      cppPath: typeof cppPath === 'string' && cppPath !== '' ? cppPath : undefined, traditional: store.get('stdc') === 's',
+    });
+    return 'error' in r ? { error: r.error } : r.source;
+  };
 }
 
 function failWith(message: string): CompileFailure {
@@ -99,66 +99,24 @@ export function compileSource(source: string, options: CompileOptions = {}): Com
   const bad = applyOptions(store, options.options ?? {});
   if (bad !== undefined) return failWith(bad);
   const name = options.name ?? 'program';
-  const src = makeSource(name, source, 'script');
-  const sink = new DiagnosticSink();
-  const args = [...(options.args ?? [])];
-  const ast = parse(src, sink, {
-    macroArgs: [name, ...args],
-    macroVars: { target: options.target, pid: process.pid, ppid: process.ppid, uid: process.getuid?.(), gid: process.getgid?.() },
-    defaultArgs: isSet(store, 'defaultargs'), argRef: isSet(store, 'argref'), allowEmpty: isSet(store, 'empty'), pspec: isSet(store, 'pspec'),
-    isTypeName: (n) => kernelTypeSource()?.typedefType(n) !== undefined,
+  const version = store.get('version');
+  const outcome = runPipeline({
+    programs: [{ source: makeSource(name, source, 'script'), macroArg0: name }],
+    options: store, macroArgs: options.args ?? [], target: options.target,
+    version: typeof version === 'string' ? version : undefined, preprocess: cppStage(options.cpp, store),
   });
-  if (sink.hasErrors) return failure(sink, isSet(store, 'errtags'), 'parse failed');
-  applyPragmas(ast, store, sink);
-  const errtags = isSet(store, 'errtags');
-  if (sink.hasErrors) return failure(sink, errtags, 'bad pragma');
-  const destructive = isSet(store, 'destructive');
-  const strsize = optionNumberOr(store, 'strsize', 256);
-  const scratchsize = optionNumberOr(store, 'scratchsize', 256 + 8);
-  const checked = checkProgram(ast, sink, { strsize, destructive, scratchsizeBytes: scratchsize - 8, texts: [source] });
-  if (sink.hasErrors) return failure(sink, errtags, 'check failed');
-  if (checked?.usesDestructive && !destructive) return failWith('could not enable tracing: Destructive actions not allowed');
-  const zdefs = isSet(store, 'zdefs');
-  const match = matchProgram(ast, sink, { zdefs });
-  if (sink.hasErrors) return failure(sink, errtags, 'no probes matched');
-  if (match.matchedPairs === 0 && !zdefs) return failWith('no probes matched');
-  const program = compileProgram(ast, match, sink, {
-    strsize, destructive, target: options.target, macroArgs: args, walltimeOffsetNs: wallOffsetNs(),
-    bufsizeBytes: optionNumberOr(store, 'bufsize', 4 << 20), aggsizeBytes: optionNumberOr(store, 'aggsize', 4 << 20),
-    dynvarsizeBytes: optionNumberOr(store, 'dynvarsize', 1 << 20), zdefs, checked, quiet: isSet(store, 'quiet'),
-    scratchsizeBytes: scratchsize, nspec: optionNumberOr(store, 'nspec', 1), specsizeBytes: optionNumberOr(store, 'specsize', 4 << 20),
-    stackframes: optionNumberOr(store, 'stackframes', 20), ustackframes: optionNumberOr(store, 'ustackframes', 100),
-    kernel: kernelCaps(), kernelLookups: runningKernel,
-  });
-  if (!program || sink.hasErrors) return failure(sink, errtags, 'code generation failed');
-  return {
-    ok: true, program, optionValues: store, matchedProbes: match.clauses.reduce((n, c) => n + c.probes.length, 0),
-    diagnostics: sink.items, source, compileOptions: options,
-    listing: () => listing(program),
-  };
-}
-
-/** `#pragma D option` lines set options before the program is checked and compiled. */
-function applyPragmas(ast: A.Program, store: OptionValues, sink: DiagnosticSink): void {
-  for (const item of ast.items) {
-    if (item.kind !== 'Pragma' || item.directive !== 'option') continue;
-    for (const arg of item.args) {
-      const eq = arg.indexOf('=');
-      const name = eq < 0 ? arg : arg.slice(0, eq);
-      const value = eq < 0 ? true : arg.slice(eq + 1);
-      const r = setOption(store, name, value, { inProgram: true });
-      if (!r.ok) sink.error('D_PRAGMA_OPTSET', pragmaOptionMessage(name, value, r.reason), item.span);
-    }
-    if (sink.hasErrors) return;
+  if (!outcome.ok) {
+    if (outcome.kind === 'diagnostic') return failure(outcome.sink, optionIsSet(store, 'errtags'), `${outcome.stage} failed`);
+    if (outcome.kind === 'preprocess') return { ok: false, diagnostics: [], message: outcome.text.replace(/\n$/, '') };
+    return failWith(outcome.message);
   }
-}
-
-function listing(program: CompiledProgram): string {
-  const helperName = (id: number) => { for (const [k, v] of Object.entries(Helper)) if (v === id) return `bpf_${k}`; return undefined; };
-  return program.programs.map((p) => `\n${p.name} (${p.bpfType}):\n${disassemble(link(p.insns), { withSource: true, helperName })}`).join('\n');
-}
-
-/** Offset from CLOCK_MONOTONIC (bpf_ktime_get_ns) to the wall clock, in ns. */
-function wallOffsetNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  if (outcome.stage !== 'compiled') throw new Error('the pipeline stopped before code generation');
+  const refusal = enablingRefusal(outcome, store);
+  if (refusal !== undefined) return failWith(refusal);
+  const program = outcome.program;
+  return {
+    ok: true, program, optionValues: store, matchedProbes: outcome.match.clauses.reduce((n, c) => n + c.probes.length, 0),
+    diagnostics: outcome.sink.items, source, compileOptions: options,
+    listing: () => bpfListing(program),
+  };
 }

@@ -5,15 +5,15 @@
  * maps, or the values kept at exit once the run is over.
  */
 import { Session, manualStopSignals, LoadError, type DropCounts, type ConsumedRecord } from '../runtime/session.js';
-import { createProcess, grabProcess, ProcessError, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
-import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
+import { ProcessError } from '../runtime/process.js';
+import { startTargets, type Targets } from './targets.js';
 import { decodeField } from '../consume/record.js';
 import { jsValue, aggregationEntries, type JsValue, type AggregationEntry } from '../consume/format/json-values.js';
 import type { FieldLayout } from '../program/spec.js';
 import type { AggSnapshot } from '../consume/format/values.js';
-import { applySetopt, type OptionValues } from '../cli/options.js';
 import { exportOptions } from './export-options.js';
-import { compileSource, optionNumberOr, type CompileOptions, type CompiledScript } from './compile.js';
+import { compileSource, type CompileOptions, type CompiledScript } from './compile.js';
+import { storeRunOptions } from './pipeline.js';
 
 /** The probe that fired. */
 export interface ProbeDescription {
@@ -27,10 +27,7 @@ export interface ProbeDescription {
 /** One record of a clause, as consumed. */
 export interface TraceEvent {
   probe: ProbeDescription;
-  /**
-   * The CPU as the dtrace command prints it. Records do not carry their CPU yet, so this is
-   * the CLI's column value (0), not the CPU the probe fired on.
-   */
+  /** The CPU the probe fired on (the dtrace command's CPU column). */
   cpu: number;
   /** The recorded values in clause order: trace() values, printf()/system() arguments, stacks, tracemem bytes. */
   data: JsValue[];
@@ -54,11 +51,6 @@ export interface RunOptions extends CompileOptions {
 /** A failure to compile, load or start: the message the dtrace command prints. */
 export class DTraceError extends Error {
   constructor(message: string) { super(message); this.name = 'DTraceError'; }
-}
-
-function isSet(o: OptionValues, name: string): boolean {
-  const v = o.get(name);
-  return v !== undefined && v !== 'false' && v !== 0n;
 }
 
 /** The values a clause records, in order: what an event's data holds. */
@@ -135,7 +127,7 @@ export class TraceSession implements AsyncIterable<TraceEvent> {
     const { id, provider, module, name } = record.probe;
     this.queue.push({
       probe: { id, provider, module, function: record.probe.function, name },
-      cpu: 0,
+      cpu: record.cpu,
       data: fields.map((f) => jsValue(decodeField(record.view, record.offset, f, strsize))),
       text: record.text,
     });
@@ -144,54 +136,32 @@ export class TraceSession implements AsyncIterable<TraceEvent> {
 
   private async start(script: string | CompiledScript): Promise<number> {
     const opts = this.options;
-    const created: CreatedProcess[] = [];
-    const watched: WatchedProcess[] = [];
+    const targets = startTargets(opts.command !== undefined ? [opts.command] : [], opts.pid !== undefined ? [opts.pid] : []);
     try {
-      if (opts.command !== undefined) {
-        const c = createProcess(opts.command);
-        created.push(c);
-        watched.push(c);
-        setTargetCommand(c.pid, c.executable, c.heldAfterExec);
-      }
-      if (opts.pid !== undefined) { watched.push(grabProcess(opts.pid)); setTargetPid(opts.pid); }
-      declareTargetsKnown();
-      const target = watched[0]?.pid;
+      const target = targets.pid;
       const base = typeof script === 'string' ? { source: script, compileOptions: opts } : script;
       const compiled = typeof script !== 'string' && script.compileOptions.target === target
         ? script
         : compileSource(base.source, { ...base.compileOptions, options: { ...base.compileOptions.options, ...opts.options }, target });
       if (!compiled.ok) throw new DTraceError(compiled.message);
-      return await this.trace(compiled, created, watched, target);
+      return await this.trace(compiled, targets);
     } finally {
-      for (const c of created) c.kill();
-      for (const w of watched) w.close();
+      targets.kill();
     }
   }
 
-  private async trace(compiled: CompiledScript, created: CreatedProcess[], watched: WatchedProcess[], target: number | undefined): Promise<number> {
+  private async trace(compiled: CompiledScript, targets: Targets): Promise<number> {
     const o = compiled.optionValues;
-    const aggsort = {
-      aggsortkey: isSet(o, 'aggsortkey'), aggsortrev: isSet(o, 'aggsortrev'),
-      aggsortpos: o.has('aggsortpos') ? optionNumberOr(o, 'aggsortpos', 0) : undefined,
-      aggsortkeypos: o.has('aggsortkeypos') ? optionNumberOr(o, 'aggsortkeypos', 0) : undefined,
-    };
     const strsize = compiled.program.strsize;
     const session = new Session(compiled.program, {
-      quiet: isSet(o, 'quiet'), testing: false, flowindent: isSet(o, 'flowindent'), droptags: isSet(o, 'droptags'), rawbytes: isSet(o, 'rawbytes'),
-      aggsort, specsizeBytes: optionNumberOr(o, 'specsize', 4 << 20), aggrateMs: optionNumberOr(o, 'aggrate', 0) / 1e6,
-      switchrateMs: Math.max(1, Math.round(optionNumberOr(o, 'switchrate', 10_000_000) / 1e6)) || 10,
+      ...storeRunOptions(o), testing: false,
       out: this.options.onOutput ?? (() => undefined), err: this.options.onDiagnostic ?? (() => undefined),
       ...exportOptions(o, this.options.onDiagnostic),
-      targetPid: target,
-      setopt: (name, value) => applySetopt(o, name, value),
+      targetPid: targets.pid,
       signals: this.signals,
       onRecord: (r) => this.push(r, strsize),
       keepFinalAggregations: true,
-      onAttached: () => {
-        if (watched.length === 0) return undefined;
-        for (const c of created) c.release();
-        return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
-      },
+      onAttached: () => targets.release(compiled.program),
     }, this.signals);
     this.session = session;
     const status = await session.run();

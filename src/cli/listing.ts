@@ -5,7 +5,8 @@
 import type * as A from '../lang/ast.js';
 import { allProviders, matchProbes } from '../providers/registry.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
-import type { Provider, ProbeSite, Attribute, Stability, DependencyClass } from '../providers/provider.js';
+import type { Provider, ProbeSite } from '../providers/provider.js';
+import { probeInfoBlock, descriptionAttr, PRIVATE_PROVIDER } from './stability.js';
 
 function listLine(id: number | string, prov: string, mod: string, func: string, name: string): string {
   return `${String(id).padStart(5)} ${prov.padStart(10)} ${mod.padStart(17)} ${func.padStart(33)} ${name}\n`;
@@ -52,40 +53,14 @@ function probeIds(): ProbeIds {
   };
 }
 
-const STABILITY_ORDER: readonly Stability[] = ['Internal', 'Private', 'Obsolete', 'External', 'Unstable', 'Evolving', 'Stable', 'Standard'];
-const CLASS_ORDER: readonly DependencyClass[] = ['Unknown', 'CPU', 'Platform', 'Group', 'ISA', 'Common'];
-const PRIVATE_ATTR: Attribute = { name: 'Private', data: 'Private', class: 'Unknown' };
-
-/** dt_attr_min: the lower of each component. */
-function attrMin(a: Attribute, b: Attribute): Attribute {
-  const s = (x: Stability, y: Stability) => (STABILITY_ORDER.indexOf(x) <= STABILITY_ORDER.indexOf(y) ? x : y);
-  const c = (x: DependencyClass, y: DependencyClass) => (CLASS_ORDER.indexOf(x) <= CLASS_ORDER.indexOf(y) ? x : y);
-  return { name: s(a.name, b.name), data: s(a.data, b.data), class: c(a.class, b.class) };
-}
-
 /**
- * The `-v` block under a listed probe (print_probe_info): the description's attributes are
- * the minimum over the provider and each non-empty field (dt_probe_info), then the argument
+ * The `-v` block under a listed probe (print_probe_info): the probe's attributes are the
+ * minimum over the provider and each non-empty field (dt_probe_info), then the argument
  * attributes and args[] types (translated type when there is one).
  */
 function probeInfoText(provider: Provider, site: ProbeSite): string {
-  const pa = provider.attributes;
-  let attr = pa?.provider ?? PRIVATE_ATTR;
-  if (pa) {
-    if (site.module !== '') attr = attrMin(attr, pa.module);
-    if (site.function !== '') attr = attrMin(attr, pa.function);
-    if (site.name !== '') attr = attrMin(attr, pa.name);
-  }
-  const args = pa?.args ?? PRIVATE_ATTR;
-  const block = (title: string, a: Attribute) =>
-    `\n\t${title}\n\t\tIdentifier Names: ${a.name}\n\t\tData Semantics:   ${a.data}\n\t\tDependency Class: ${a.class}\n`;
-  let text = block('Probe Description Attributes', attr) + block('Argument Attributes', args) + '\n\tArgument Types\n';
-  const descs = provider.argDescs?.(site) ?? [];
-  descs.forEach((d, i) => { text += `\t\targs[${i}]: ${d.xlate ?? d.native}\n`; });
-  if (descs.length === 0) text += '\t\tNone\n';
-  const mechanism = provider.mechanism?.(site);
-  if (mechanism) text += `\n\tImplemented On\n\t\t${mechanism}\n`;
-  return text + '\n';
+  const pa = provider.attributes ?? PRIVATE_PROVIDER;
+  return probeInfoBlock(provider, site, descriptionAttr(pa, site, (f) => f === ''), pa.args);
 }
 
 export function listAll(out: (t: string) => void, verbose: boolean): number {

@@ -520,3 +520,13 @@ test('setopt() while tracing: DTrace messages for each refusal', () => {
   assert.equal(applySetopt(store, 'quiet', undefined), undefined);
   assert.ok(isOptionSet(store, 'quiet'));
 });
+
+test('-x oformat=xml and html are refused with DTrace\'s line and a hint naming what exists', () => {
+  for (const v of ['xml', 'html']) {
+    const r = setOption(defaultOptions(), 'oformat', v);
+    assert.ok(!r.ok);
+    assert.equal(r.message, 'failed to set -x oformat: Invalid value for specified option');
+    assert.equal(r.hint, `-x oformat=${v} is not implemented: use json (FreeBSD's JSON shape), folded or text`);
+  }
+  assert.ok(setOption(defaultOptions(), 'oformat', 'json').ok);
+});

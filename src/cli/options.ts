@@ -598,6 +598,8 @@ export function setOption(
   }
   if (def.kind === 'runtime' && context.tracingActive) return fail('Operation illegal when tracing is active');
   const parsed = def.parse(value);
+  // FreeBSD's dtrace(1) also writes XML and HTML (libxo); here only its JSON shape exists.
+  if (!parsed.ok && name === 'oformat' && (value === 'xml' || value === 'html')) return { ...fail(parsed.error), hint: `-x oformat=${value} is not implemented: use json (FreeBSD's JSON shape), folded or text` };
   if (!parsed.ok) return fail(parsed.error);
   if (def.notInProgram && context.inProgram) return fail('Option cannot be used from within a D program');
   if (parsed.unchanged) return { ok: true };

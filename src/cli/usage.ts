@@ -86,8 +86,10 @@ Examples:
   ${programName} -n 'profile-997 /pid == $target/ { @[ustack()] = count(); }' -c ./myprogram
   ${programName} -l -P syscall                                        (list probes)
   ${programName} -s script.d -x bufsize=8m
+  ${programName} -v -e -s script.d                                    (stability report, compile only)
 
 Loading BPF programs needs root (or CAP_BPF with CAP_PERFMON).
-More: the README of the dtrace-ts package.
+More: man dtrace; every flag and -x option, and what it does here: docs/FLAGS.md in the
+dtrace-ts package; the library API and structured output: its README.
 `;
 }

@@ -123,8 +123,15 @@ export interface AggregationSpec {
 /** Bytes before an aggregation's key in a shared aggregation map: u32 tag, u32 zero. */
 export const SHARED_AGG_KEY_PREFIX_BYTES = 8;
 
-/** Record header: u32 probe id, u32 clause id (stid); data starts at offset 8. */
-export const RECORD_HEADER_BYTES = 8;
+/**
+ * Record header: u32 probe id, u32 clause id (stid), u32 CPU the probe fired on, u32 zero;
+ * data starts at offset 16. The records of all CPUs share one ring buffer, so the CPU (the
+ * column DTrace prints, the library's event.cpu) travels in the record, as the 16-byte header
+ * of Oracle's records carries it.
+ */
+export const RECORD_HEADER_BYTES = 16;
+/** Byte offsets of the record header's fields. */
+export const RecordHeader = { prid: 0, stid: 4, cpu: 8 } as const;
 /** Special stid values for records that do not belong to a clause. */
 export const StidSpecial = { ERROR: 0xffffffff, DROP: 0xfffffffe } as const;
 

@@ -11,7 +11,7 @@ import type { Link } from '../bpf/link.js';
 import type { BpfProgram } from '../bpf/program.js';
 import type { ProbeInfo, ProgramSpecData } from '../program/spec.js';
 import type { AttachedProbe, Provider } from '../providers/provider.js';
-import type { AttachProgress } from './progress.js';
+import { probeCounts, type AttachProgress } from './progress.js';
 
 /** Work done between two turns of the event loop (a perf uprobe takes ≈30 µs, 6.1 guest ≈1 ms). */
 const SLICE_MS = 50;
@@ -50,7 +50,7 @@ export async function attachPrograms(programs: readonly { spec: ProgramSpecData;
   const sliceMs = o.sliceMs ?? SLICE_MS;
   // Progress counts probes: a program's are done when it is attached; while it attaches one
   // link per site (the per-site paths), each link is about one probe.
-  const total = toAttach.reduce((n, p) => n + p.spec.probes.length, 0);
+  const { total } = probeCounts(toAttach.map((p) => p.spec.probes.length));
   let doneBefore = 0;
   let sliceStart = performance.now();
   // Gives the event loop a turn once a slice of work is done; says whether to go on.

@@ -11,7 +11,7 @@ import type { TraceOutput } from './output.js';
 import type { AggregationTable } from './aggregations.js';
 import type { RecordOptions } from './records.js';
 import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProbeInfo } from '../program/spec.js';
-import { RECORD_HEADER_BYTES, StidSpecial, ErrorRecord } from '../program/spec.js';
+import { RECORD_HEADER_BYTES, RecordHeader, StidSpecial, ErrorRecord } from '../program/spec.js';
 import { Fault } from '../codegen/layout.js';
 import type { Value } from '../consume/format/values.js';
 import { compilePrintfAction, decodeField } from '../consume/record.js';
@@ -65,6 +65,7 @@ export class JsonRecordConsumer {
     const stid = view.getUint32(offset + 4, true);
     const probe = this.probeById.get(prid);
     if (stid === StidSpecial.ERROR) { this.onError(view, offset, prid, probe); return; }
+    const cpu = view.getUint32(offset + RecordHeader.cpu, true);
     const spec = stid >>> 16;
     const clause = this.clauseById.get(stid & 0xffff);
     if (!clause || !probe || !clause.printsPrefix) return;
@@ -73,14 +74,14 @@ export class JsonRecordConsumer {
     const committed: string[] = [];
     for (const act of clause.actions) this.runAction(act, view, offset, items, committed, stid, prid, probe);
     const onlySpeculationControl = clause.actions.length > 0 && clause.actions.every((x) => x.kind === 'commit' || x.kind === 'discard');
-    const line = onlySpeculationControl ? '' : jsonProbeLine(probe, 0, items);
+    const line = onlySpeculationControl ? '' : jsonProbeLine(probe, cpu, items);
     if (spec !== 0) {
       if (line) { const b = this.speculations.get(spec) ?? []; b.push(line); this.speculations.set(spec, b); }
       return;
     }
     if (line) this.output.write(line);
     for (const l of committed) this.output.write(l);
-    if (this.opts.onRecord && line) this.opts.onRecord({ probe, clause, view, offset, text: line });
+    if (this.opts.onRecord && line) this.opts.onRecord({ probe, clause, view, offset, cpu, text: line });
   };
 
   private onError(view: DataView, offset: number, prid: number, probe: ProbeInfo | undefined): void {

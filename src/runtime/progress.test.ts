@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttachProgress } from './progress.js';
+import { AttachProgress, probeCounts } from './progress.js';
 
 test('AttachProgress: silent for the first second, then redrawn in place at most every 100 ms, erased at the end', () => {
   let now = 0;
@@ -28,4 +28,20 @@ test('AttachProgress: a quick attach prints nothing at all', () => {
   now = 300; p.update(5, 5);
   p.finish();
   assert.deepEqual(out, []);
+});
+
+test('probeCounts: the line counts probes, not programs (one program may hold thousands)', () => {
+  let now = 0;
+  const out: string[] = [];
+  const programs = [{ probes: 1, ms: 1100 }, { probes: 5000, ms: 2000 }, { probes: 3, ms: 10 }];
+  const counts = probeCounts(programs.map((p) => p.probes));
+  const progress = new AttachProgress((t) => out.push(t), () => now);
+  programs.forEach((p, i) => { now += p.ms; progress.update(counts.after[i]!, counts.total); });
+  progress.finish();
+  assert.deepEqual(out, [
+    '\rdtrace: attaching probes: 1/5004 (1.1 s)\x1b[K',
+    '\rdtrace: attaching probes: 5001/5004 (3.1 s)\x1b[K',
+    '\rdtrace: attaching probes: 5004/5004 (3.1 s)\x1b[K',
+    '\r\x1b[K',
+  ]);
 });

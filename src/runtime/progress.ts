@@ -31,3 +31,14 @@ export class AttachProgress {
     this.shown = false;
   }
 }
+
+/**
+ * What the progress line counts as each program is attached: probes, not programs (one program
+ * may attach one probe or every function of a library, so a count of programs would stall, then
+ * jump). `after[i]`: the probes attached once program i is.
+ */
+export function probeCounts(probesPerProgram: readonly number[]): { total: number; after: number[] } {
+  let done = 0;
+  const after = probesPerProgram.map((n) => (done += n));
+  return { total: done, after };
+}

@@ -8,7 +8,7 @@ import { runSystemCommand } from './process.js';
 import type { TraceOutput } from './output.js';
 import type { AggregationTable } from './aggregations.js';
 import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, RecordedAction, ProbeInfo } from '../program/spec.js';
-import { RECORD_HEADER_BYTES, StidSpecial, ErrorRecord } from '../program/spec.js';
+import { RECORD_HEADER_BYTES, RecordHeader, StidSpecial, ErrorRecord } from '../program/spec.js';
 import { Fault } from '../codegen/layout.js';
 import type { Value } from '../consume/format/values.js';
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
@@ -33,6 +33,8 @@ export interface ConsumedRecord {
   view: DataView;
   /** Offset of the record (its header) in view. */
   offset: number;
+  /** The CPU the probe fired on. */
+  cpu: number;
   /** Exactly what was printed for it (without the column header printed before the first one). */
   text: string;
 }
@@ -95,6 +97,7 @@ export class RecordConsumer {
     const stid = view.getUint32(offset + 4, true);
     const probe = this.probeById.get(prid);
     if (stid === StidSpecial.ERROR) { this.onError(view, offset, prid, probe); return; }
+    const cpu = view.getUint32(offset + RecordHeader.cpu, true);
     // A speculative record (speculation id in the high half of the clause id) is held until
     // its speculation is committed or discarded.
     const spec = stid >>> 16;
@@ -113,11 +116,11 @@ export class RecordConsumer {
     // The column header is the consumer's own output, never part of a speculation.
     if (printsLine && !this.headerPrinted) { this.output.write(formatHeader(this.mode)); this.headerPrinted = true; }
     const flow = this.mode.flowindent && this.mode.flow ? flowStep(this.mode.flow, probe, stid & 0xffff) : undefined;
-    let text = printsLine ? formatRecordPrefix(this.mode, 0, probe, flow) : '';
+    let text = printsLine ? formatRecordPrefix(this.mode, cpu, probe, flow) : '';
     for (const act of clause.actions) text = this.runAction(act, view, offset, text, write, prid, stid, probe);
     if (printsLine && !this.opts.quiet) text += '\n';
     if (text) write(text);
-    listener?.({ probe, clause, view, offset, text: printed });
+    listener?.({ probe, clause, view, offset, cpu, text: printed });
   };
 
   /** A fault's record: DTrace's error message. */

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot, buildWorkload } from '../helpers/workloads.js';
 
@@ -140,4 +140,30 @@ test('stop() ends a run that would not end by itself, and aggregations() keeps t
   assert.equal(aggs.length, 1);
   assert.equal(aggs[0]!.name, 'ticks');
   assert.ok(typeof aggs[0]!.value === 'bigint' && aggs[0]!.value > 0n, `ticks counted: ${String(aggs[0]!.value)}`);
+});
+
+test('each event\'s cpu is the CPU its probe fired on (a workload pinned with taskset)', { skip: skipRoot || (cpus().length < 2 ? 'needs two CPUs' : false) }, async () => {
+  const { run } = await import(join(root, 'dist', 'index.mjs')) as typeof import('../../src/index.js');
+  const loop = buildWorkload('getpid_loop');
+  for (const pinned of [1, 0]) {
+    const session = run('syscall::getpid:entry /pid == $target/ { trace(1); }', { command: `taskset -c ${pinned} ${loop} 10` });
+    const seen: number[] = [];
+    for await (const e of session) seen.push(e.cpu);
+    assert.equal(await session.done, 0);
+    assert.equal(seen.length, 10);
+    assert.deepEqual(new Set(seen), new Set([pinned]));
+  }
+});
+
+test('compile() runs the C preprocessor as -C does (cpp: true, -D/-U/-I arguments, or the option cpp)', { skip: skipRoot || (spawnSync('cpp', ['--version']).status !== 0 ? 'no cpp' : false) }, async () => {
+  const { compile } = await import(join(root, 'dist', 'index.mjs')) as typeof import('../../src/index.js');
+  const text = '#define N 3\n#ifdef EXTRA\nBEGIN { exit(N + EXTRA); }\n#else\nBEGIN { exit(N); }\n#endif\n';
+  assert.ok(!compile(text).ok, 'without the preprocessor #define is not D');
+  assert.ok(compile(text, { cpp: true }).ok);
+  assert.ok(compile(text, { options: { cpp: true } }).ok);
+  const withDefine = compile(text, { cpp: { defines: ['EXTRA=4'] } });
+  assert.ok(withDefine.ok && withDefine.listing().includes('exit(3 + 4)'), 'the listing shows the preprocessed clause, -D applied');
+  const failing = compile('#if\nBEGIN { }\n', { cpp: true });
+  assert.ok(!failing.ok);
+  assert.match(failing.message, /Preprocessor failed to process input program/);
 });

@@ -133,7 +133,18 @@ const flagChecks: Record<string, () => void> = {
   '-s file': () => assert.equal(scriptOutput([], '#!/usr/sbin/dtrace -s\nBEGIN { printf("s"); exit(0); }'), 's'),
   '-S': () => assert.match(ok(dtrace(['-e', '-S', '-n', 'BEGIN { trace(1); }']), '-S').stderr, /exit/),
   '-U name': () => assert.equal(scriptOutput(['-C', '-D', 'X=1', '-U', 'X'], '#ifdef X\nBEGIN { printf("def"); exit(0); }\n#else\nBEGIN { printf("undef"); exit(0); }\n#endif\n'), 'undef'),
-  '-v': () => assert.match(ok(dtrace(['-lv', '-n', 'BEGIN']), '-lv').stdout, /Probe Description Attributes/),
+  '-v': () => {
+    assert.match(ok(dtrace(['-lv', '-n', 'BEGIN']), '-lv').stdout, /Probe Description Attributes/);
+    // Tracing: each program's stability report before its output; -e: also each description's probe attributes.
+    const run = ok(dtrace(['-qv', '-n', 'BEGIN { trace(curthread != 0); exit(0); }']), '-v').stdout;
+    assert.match(run, /^\nStability attributes for description BEGIN :\n\n\tMinimum Probe Description Attributes\n\t\tIdentifier Names: Unstable\n/);
+    assert.match(run, /\tMinimum Statement Attributes\n\t\tIdentifier Names: Stable\n\t\tData Semantics:   Private\n/);
+    assert.match(ok(dtrace(['-ev', '-n', 'dtrace:::BEGIN']), '-ev').stdout, /\ndtrace:::BEGIN\n\n\tProbe Description Attributes\n\t\tIdentifier Names: Stable\n/);
+    // With structured output stdout stays JSON: the report goes to stderr.
+    const json = ok(dtrace(['-qv', '-x', 'oformat=json', '-n', 'BEGIN { trace(1); exit(0); }']), '-v oformat=json');
+    for (const line of json.stdout.split('\n').filter((l) => l !== '')) JSON.parse(line);
+    assert.match(json.stderr, /Stability attributes for description BEGIN /);
+  },
   '-V': () => assert.equal(ok(dtrace(['-V']), '-V').stdout, 'dtrace: Oracle D 2.0\n'),
   '-w': () => {
     assert.match(dtrace(['-n', 'BEGIN { raise(0); exit(0); }']).stderr, /Destructive actions not allowed/);

@@ -135,7 +135,7 @@ test('syscalls of a -c target are seen from its first one after execve (the dyna
 
 test('two -c commands both run; the run ends when both have exited', { skip }, () => {
   const began = Date.now();
-  const r = dtrace(['-q', '-n', 'syscall::exit_group:entry /execname == "echo" || execname == "sleep"/ { printf("%s exits\\n", execname); }',
+  const r = dtrace(['-q', '-n', 'syscall::exit_group:entry /ppid == $pid && (execname == "echo" || execname == "sleep")/ { printf("%s exits\\n", execname); }',
     '-c', '/bin/echo one', '-c', '/bin/sleep 1']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n').filter((l) => l !== '').sort();

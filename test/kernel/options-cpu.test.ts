@@ -27,8 +27,28 @@ test('-x cpu=N traces the events of CPU N and of no other CPU', { skip }, () => 
   assert.equal(countOn(0, 0), 500);
 });
 
+/** The CPU column of each record the CLI prints (text, or `cpu` of each -x oformat=json probe line) for a workload pinned to `pinned`. */
+function cpuColumn(pinned: number, json: boolean): number[] {
+  const loop = buildWorkload('getpid_loop');
+  const r = spawnSync(process.execPath, [cli, ...(json ? ['-x', 'oformat=json'] : []), '-n', 'syscall::getpid:entry /pid == $target/ { trace(1); }',
+    '-c', `taskset -c ${pinned} ${loop} 20`], { encoding: 'latin1', timeout: 240_000 });
+  assert.equal(r.status, 0, r.stderr);
+  if (json) return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { cpu?: number }).filter((o) => o.cpu !== undefined).map((o) => o.cpu!);
+  return [...r.stdout.matchAll(/^\s*(\d+)\s+\d+\s+getpid:entry\s+1\s*$/gm)].map((m) => Number(m[1]));
+}
+
+test('each record carries the CPU its probe fired on: the CPU column and oformat=json\'s cpu', { skip }, () => {
+  for (const pinned of [1, 0]) {
+    for (const json of [false, true]) {
+      const got = cpuColumn(pinned, json);
+      assert.equal(got.length, 20, `20 records (${json ? 'json' : 'text'})`);
+      assert.deepEqual(new Set(got), new Set([pinned]), `records of a workload pinned to CPU ${pinned} (${json ? 'json' : 'text'})`);
+    }
+  }
+});
+
 test('-x bufpolicy=ring prints at the end the newest records that fit in bufsize', { skip: process.getuid?.() !== 0 ? 'needs root to load BPF programs' : false }, () => {
-  // Each record: an 8-byte header and one 8-byte value: 1 KiB holds 64 of them.
+  // Each record: a 16-byte header and one 8-byte value: 1 KiB holds 42 of them.
   const r = spawnSync(process.execPath, [cli, '-q', '-x', 'bufpolicy=ring', '-x', 'bufsize=1k', '-n',
     'tick-1ms { printf("%d\\n", i++); } tick-1ms /i == 300/ { exit(0); } END { printf("last=%d\\n", i - 1); }'], { encoding: 'latin1', timeout: 240_000 });
   assert.equal(r.status, 0, r.stderr);

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import {
   chainTypeCount, decodeType, kindNumberOf, kindOf, KIND, nameOf, ownerOf,
-  parseBtf, type RawBtf,
+  parseBtf, BtfFormatError, type RawBtf,
 } from './decode.js';
 import {
   BTF_KIND_NAMES, type Btf, type BtfKind, type BtfType, type CompositeType, type Member,
@@ -25,6 +25,12 @@ export { BtfFormatError } from './decode.js';
 const rawOfBtf = new WeakMap<Btf, RawBtf>();
 
 export const KERNEL_BTF_PATH = '/sys/kernel/btf/vmlinux';
+
+/**
+ * How deep a chain of typedefs, qualifiers, arrays or members may go: far beyond any real
+ * type, and a bound on the cycles only corrupt BTF has (which would otherwise never end).
+ */
+const MAX_CHAIN = 1024;
 
 /** The size/type word of a record (the referenced type for ptr, typedef, modifiers, ...). */
 function sizeOrTypeOf(raw: RawBtf, id: TypeId): number {
@@ -89,12 +95,16 @@ export function loadBtf(buf: Uint8Array, base?: Btf): Btf {
 
   function resolve(id: TypeId): TypeId {
     checkId(id);
-    for (;;) {
+    const start = id;
+    for (let depth = 0; ; depth++) {
       const k = kindNumberOf(raw, id);
       if (k !== KIND.typedef && k !== KIND.const && k !== KIND.volatile && k !== KIND.restrict && k !== KIND.type_tag) {
         return id;
       }
+      // Only corrupt BTF chains typedefs and qualifiers this deep: a cycle would never end.
+      if (depth >= MAX_CHAIN) throw new BtfFormatError(`type ${start} is a cycle of typedefs or qualifiers`);
       id = sizeOrTypeOf(raw, id);
+      checkId(id);
     }
   }
 
@@ -135,21 +145,22 @@ export function loadBtf(buf: Uint8Array, base?: Btf): Btf {
     return undefined;
   }
 
-  function alignOf(id: TypeId): number {
+  function alignOf(id: TypeId, depth = 0): number {
     checkId(id);
+    if (depth > MAX_CHAIN) throw new BtfFormatError(`type ${id} contains itself`);
     switch (kindNumberOf(raw, id)) {
       case KIND.int: case KIND.enum: case KIND.enum64: case KIND.float:
         return Math.min(pointerSizeBytes(), sizeOrTypeOf(raw, id));
       case KIND.ptr:
         return pointerSizeBytes();
       case KIND.typedef: case KIND.volatile: case KIND.const: case KIND.restrict: case KIND.type_tag:
-        return alignOf(sizeOrTypeOf(raw, id));
+        return alignOf(sizeOrTypeOf(raw, id), depth + 1);
       case KIND.array:
-        return alignOf((typeById(id) as Extract<BtfType, { kind: 'array' }>).type);
+        return alignOf((typeById(id) as Extract<BtfType, { kind: 'array' }>).type, depth + 1);
       case KIND.struct: case KIND.union: {
         const cached = alignCache.get(id);
         if (cached !== undefined) return cached;
-        const align = compositeAlign(typeById(id) as CompositeType);
+        const align = compositeAlign(typeById(id) as CompositeType, depth);
         alignCache.set(id, align);
         return align;
       }
@@ -159,10 +170,10 @@ export function loadBtf(buf: Uint8Array, base?: Btf): Btf {
   }
 
   /** Natural alignment of a struct, or 1 when its layout shows it was packed. */
-  function compositeAlign(t: CompositeType): number {
+  function compositeAlign(t: CompositeType, depth: number): number {
     let maxAlign = 1;
     for (const m of t.members) {
-      const align = alignOf(m.type);
+      const align = alignOf(m.type, depth + 1);
       if (align <= 0) return 0;
       maxAlign = Math.max(maxAlign, align);
       // A field placed off its type's alignment can only come from a packed struct.
@@ -221,7 +232,8 @@ export function loadBtf(buf: Uint8Array, base?: Btf): Btf {
 
 /** Whether `id`, seen through modifiers, is a kind whose declarator needs `(*…)` around it. */
 function bindsTighterThanPointer(btf: Btf, id: TypeId): boolean {
-  for (;;) {
+  for (let depth = 0; ; depth++) {
+    if (depth > MAX_CHAIN) throw new BtfFormatError(`type ${id} is a cycle of qualifiers`);
     const t = btf.typeById(id);
     if (t.kind === 'const' || t.kind === 'volatile' || t.kind === 'restrict' || t.kind === 'type_tag') id = t.type;
     else return t.kind === 'array' || t.kind === 'func_proto';
@@ -233,8 +245,10 @@ function bindsTighterThanPointer(btf: Btf, id: TypeId): boolean {
  * inside out as C declarations do: a pointer adds `*` to the declarator, an array appends
  * `[n]`, a function appends its parameter list, and `(…)` groups a pointer to either.
  */
-function spell(btf: Btf, id: TypeId, decl: string): string {
+function spell(btf: Btf, id: TypeId, decl: string, depth = 0): string {
+  if (depth > MAX_CHAIN) throw new BtfFormatError(`type ${id} contains itself`);
   const t = btf.typeById(id);
+  const spellInner = (inner: TypeId, innerDecl: string) => spell(btf, inner, innerDecl, depth + 1);
   const withDecl = (base: string): string => (decl === '' ? base : `${base} ${decl}`);
   switch (t.kind) {
     case 'void': return withDecl('void');
@@ -244,28 +258,29 @@ function spell(btf: Btf, id: TypeId, decl: string): string {
     case 'fwd': return withDecl(`${t.fwdKind} ${t.name}`);
     case 'ptr': {
       const inner = `*${decl}`;
-      return spell(btf, t.type, bindsTighterThanPointer(btf, t.type) ? `(${inner})` : inner);
+      return spellInner(t.type, bindsTighterThanPointer(btf, t.type) ? `(${inner})` : inner);
     }
     case 'const': case 'volatile': case 'restrict': {
       // Qualifiers of a pointer go right of its `*`; of anything else, before the base type.
       let through = btf.typeById(t.type);
-      while (through.kind === 'const' || through.kind === 'volatile' || through.kind === 'restrict' || through.kind === 'type_tag') {
+      for (let n = 0; through.kind === 'const' || through.kind === 'volatile' || through.kind === 'restrict' || through.kind === 'type_tag'; n++) {
+        if (n > MAX_CHAIN) throw new BtfFormatError(`type ${id} is a cycle of qualifiers`);
         through = btf.typeById(through.type);
       }
-      if (through.kind === 'ptr') return spell(btf, t.type, decl === '' ? t.kind : `${t.kind} ${decl}`);
-      return `${t.kind} ${spell(btf, t.type, decl)}`;
+      if (through.kind === 'ptr') return spellInner(t.type, decl === '' ? t.kind : `${t.kind} ${decl}`);
+      return `${t.kind} ${spellInner(t.type, decl)}`;
     }
-    case 'type_tag': return spell(btf, t.type, decl);
-    case 'array': return spell(btf, t.type, `${decl}[${t.nelems}]`);
+    case 'type_tag': return spellInner(t.type, decl);
+    case 'array': return spellInner(t.type, `${decl}[${t.nelems}]`);
     case 'func_proto': {
-      const params = t.params.map((p) => spell(btf, p.type, ''));
+      const params = t.params.map((p) => spellInner(p.type, ''));
       if (t.variadic) params.push('...');
-      return spell(btf, t.returnType, `${decl}(${params.length ? params.join(', ') : 'void'})`);
+      return spellInner(t.returnType, `${decl}(${params.length ? params.join(', ') : 'void'})`);
     }
-    case 'func': return spell(btf, t.type, t.name);
-    case 'var': return spell(btf, t.type, t.name);
+    case 'func': return spellInner(t.type, t.name);
+    case 'var': return spellInner(t.type, t.name);
     case 'datasec': return withDecl(`SEC("${t.name}")`);
-    case 'decl_tag': return spell(btf, t.type, decl);
+    case 'decl_tag': return spellInner(t.type, decl);
   }
 }
 

@@ -12,7 +12,7 @@ import { Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
 import { MST, STATE, Activity } from '../layout.js';
-import { ErrorRecord, type ProbeInfo } from '../../program/spec.js';
+import { ErrorRecord, RecordHeader, type ProbeInfo } from '../../program/spec.js';
 import { callsAny } from '../../lang/walk.js';
 import { type LowerEnv, ERROR_SUBPROGRAM } from './context.js';
 import { LockLowering } from './locks.js';
@@ -84,6 +84,7 @@ export class ClauseLowering extends LockLowering {
         a.ldx(8, R1, R9, MST.specId).jmp('jeq', R1, imm(0), this.end);
         a.alu64('lsh', R1, imm(16)).alu64('or', R1, imm(this.stid)).stx(4, R9, this.mem.rec + 4, R1);
       } else a.mov(R1, imm(this.stid)).stx(4, R9, this.mem.rec + 4, R1);
+      a.call(Helper.get_smp_processor_id).stx(4, R9, this.mem.rec + RecordHeader.cpu, R0).st(4, R9, this.mem.rec + RecordHeader.cpu + 4, 0);
       a.ldMapFd(R1, 'ringbuf').mov(R2, R9).alu64('add', R2, imm(this.mem.rec)).mov(R3, imm(recordSize)).mov(R4, imm(0)).call(Helper.ringbuf_output);
       a.jmp('jeq', R0, imm(0), this.end);
       a.ldMapValue(R1, 'state', STATE.bufDrops).mov(R2, imm(1)).atomicAdd(8, R1, 0, R2);

@@ -9,7 +9,7 @@ import type { DiagnosticSink } from '../../diag/diagnostic.js';
 import { type MemLayout, type MemUsage, MST, STATE } from '../layout.js';
 import { type VType, type Symbols, type VarInfo, type AggInfo } from '../infer.js';
 import { exprType } from '../recorded.js';
-import { ErrorRecord, type RecordedAction, type ClauseSpec } from '../../program/spec.js';
+import { ErrorRecord, RECORD_HEADER_BYTES, type RecordedAction, type ClauseSpec } from '../../program/spec.js';
 import type { CType } from '../../check/ctypes.js';
 import { Types, resolve } from '../../check/ctypes.js';
 import type { Checked, SymbolRef, KernelTypeSource } from '../../check/checker.js';
@@ -107,7 +107,7 @@ export abstract class ClauseContext {
 
   protected tmpNext = 0;
 
-  protected recOff = 8; // after the u32 prid / u32 stid header
+  protected recOff = RECORD_HEADER_BYTES; // after the prid / stid / cpu header
 
   protected actions: RecordedAction[] = [];
 

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttachType, BpfCmd, Helper, MapType, ProgType, PerfEventAttr, LinkCreateAttr, bpfCmdName, errnoName, Errno } from './uapi.js';
+import { AttachType, BpfCmd, Helper, MapType, ProgType, LinkType, PerfEventAttr, LinkCreateAttr, bpfCmdName, errnoName, Errno, cEnum } from './uapi.js';
 
 test('helper ids match include/uapi/linux/bpf.h', () => {
   assert.equal(Helper.map_lookup_elem, 1);
@@ -32,6 +32,17 @@ test('enum values used by the tracer', () => {
   assert.equal(ProgType.tracing, 26);
   assert.equal(AttachType.PERF_EVENT, 41);
   assert.equal(AttachType.TRACE_UPROBE_MULTI, 48);
+});
+
+test('cEnum numbers names as C numbers an enum without initialisers', () => {
+  assert.deepEqual(cEnum(['A', 'B', 'C']), { A: 0, B: 1, C: 2 });
+  assert.deepEqual(cEnum(['EXITED', 'KILLED', 'DUMPED'], 1), { EXITED: 1, KILLED: 2, DUMPED: 3 });
+  // The last members of the kernel enums written as name lists (include/uapi/linux/bpf.h, 6.18).
+  assert.equal(BpfCmd.TOKEN_CREATE, 36);
+  assert.equal(MapType.arena, 33);
+  assert.equal(ProgType.netfilter, 32);
+  assert.equal(LinkType.SOCKMAP, 14);
+  assert.equal(AttachType.TRACE_UPROBE_SESSION, 57);
 });
 
 test('struct layouts', () => {

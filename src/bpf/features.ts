@@ -109,6 +109,30 @@ function tryLoad(spec: ProgramSpec): { ok: true; close(): void; fd: number } | {
   }
 }
 
+/**
+ * Whether a multi-attach link type exists: a kprobe program for it, linked with an attr that
+ * cannot succeed (`fill` writes the type's own fields); the errnos in `exists` (or success)
+ * mean the kernel knows the type.
+ */
+function probeMultiLink(link: { name: string; what: string; attachType: number; since: string; linkNeeds?: string; exists: number[] }, fill: (attr: DataView) => void): FeatureStatus {
+  const r = tryLoad({ name: link.name, type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: link.attachType });
+  if (!r.ok) return { available: false, reason: `this kernel has no ${link.what} (${r.reason}; needs ${link.since})` };
+  const attr = allocNative(LinkCreateAttr.sizeBytes);
+  try {
+    const v = attr.view;
+    v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
+    v.setUint32(LinkCreateAttr.attach_type, link.attachType, true);
+    fill(v);
+    const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
+    if (fd >= 0) { closeFd(fd); return { available: true }; }
+    if (link.exists.includes(-fd)) return { available: true };
+    return { available: false, reason: `this kernel has no ${link.what} (${errnoName(-fd)}; needs ${link.since}${link.linkNeeds ? ` with ${link.linkNeeds}` : ''})` };
+  } finally {
+    freeNative(attr);
+    r.close();
+  }
+}
+
 /** One row of the feature table. */
 export interface FeatureSpec {
   /** The first mainline kernel with it (what an emulated level compares with). */
@@ -158,27 +182,17 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
   } },
   uprobe_multi: { since: '6.6', what: 'uprobe_multi links', detect: 'load a kprobe program for TRACE_UPROBE_MULTI, link it to "/": EBADF means the link type exists (as libbpf)', probe() {
     // As libbpf does: a uprobe_multi link on "/" fails with EBADF where the link type exists.
-    const r = tryLoad({ name: 'probe_upm', type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_UPROBE_MULTI });
-    if (!r.ok) return { available: false, reason: `this kernel has no uprobe_multi links (${r.reason}; needs Linux 6.6)` };
     const path = nativeCString('/');
     const offsets = allocNative(8);
-    const attr = allocNative(LinkCreateAttr.sizeBytes);
     try {
-      const v = attr.view;
-      v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
-      v.setUint32(LinkCreateAttr.attach_type, AttachType.TRACE_UPROBE_MULTI, true);
-      setU64(v, LinkCreateAttr.uprobe_multi_path, path.address);
-      setU64(v, LinkCreateAttr.uprobe_multi_offsets, offsets.address);
-      v.setUint32(LinkCreateAttr.uprobe_multi_cnt, 1, true);
-      const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
-      if (fd >= 0) { closeFd(fd); return { available: true }; }
-      if (fd === -Errno.EBADF) return { available: true };
-      return { available: false, reason: `this kernel has no uprobe_multi links (${errnoName(-fd)}; needs Linux 6.6)` };
+      return probeMultiLink({ name: 'probe_upm', what: 'uprobe_multi links', attachType: AttachType.TRACE_UPROBE_MULTI, since: 'Linux 6.6', exists: [Errno.EBADF] }, (v) => {
+        setU64(v, LinkCreateAttr.uprobe_multi_path, path.address);
+        setU64(v, LinkCreateAttr.uprobe_multi_offsets, offsets.address);
+        v.setUint32(LinkCreateAttr.uprobe_multi_cnt, 1, true);
+      });
     } finally {
-      freeNative(attr);
       freeNative(offsets);
       freeNative(path);
-      r.close();
     }
   } },
   fentry: { since: '5.5', what: 'fentry/fexit trampolines', detect: 'load an fentry program attached to bpf_fentry_test1 (or do_nanosleep)', probe() {
@@ -232,27 +246,17 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
     return helperStatus(Helper.get_func_ip, 'kprobe');
   } },
   kprobe_multi: { since: '5.18', what: 'kprobe_multi links', detect: 'load a kprobe program for TRACE_KPROBE_MULTI, link it to one unknown symbol: ESRCH/ENOENT means the link type exists', probe() {
-    const r = tryLoad({ name: 'probe_kpm', type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
-    if (!r.ok) return { available: false, reason: `this kernel has no kprobe_multi links (${r.reason}; needs Linux 5.18)` };
     const sym = nativeCString('dtrace_ts_no_such_function');
     const syms = allocNative(8);
-    const attr = allocNative(LinkCreateAttr.sizeBytes);
     try {
       setU64(syms.view, 0, sym.address);
-      const v = attr.view;
-      v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
-      v.setUint32(LinkCreateAttr.attach_type, AttachType.TRACE_KPROBE_MULTI, true);
-      setU64(v, LinkCreateAttr.kprobe_multi_syms, syms.address);
-      v.setUint32(LinkCreateAttr.kprobe_multi_cnt, 1, true);
-      const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
-      if (fd >= 0) { closeFd(fd); return { available: true }; }
-      if (fd === -Errno.ESRCH || fd === -Errno.ENOENT) return { available: true };
-      return { available: false, reason: `this kernel has no kprobe_multi links (${errnoName(-fd)}; needs Linux 5.18 with CONFIG_FPROBE)` };
+      return probeMultiLink({ name: 'probe_kpm', what: 'kprobe_multi links', attachType: AttachType.TRACE_KPROBE_MULTI, since: 'Linux 5.18', linkNeeds: 'CONFIG_FPROBE', exists: [Errno.ESRCH, Errno.ENOENT] }, (v) => {
+        setU64(v, LinkCreateAttr.kprobe_multi_syms, syms.address);
+        v.setUint32(LinkCreateAttr.kprobe_multi_cnt, 1, true);
+      });
     } finally {
-      freeNative(attr);
       freeNative(syms);
       freeNative(sym);
-      r.close();
     }
   } },
 };

@@ -222,6 +222,10 @@ test('speculation and action ordering', () => {
   const d = run('BEGIN { system("ls"); }');
   assert.equal(d.sink.errors.length, 0);
   assert.equal(d.checked.usesDestructive, true);
+  // The formatted actions take their format as a string constant (code generation relies on it).
+  expectError('BEGIN { x = "ls"; system(x); }', 'D_PRINTF_ARG_FMT', 'system( ) argument #1 is incompatible with prototype:\n\tprototype: string constant\n\t argument: string');
+  expectError('inline string f = "/tmp/out"; BEGIN { freopen(f); }', 'D_PRINTF_ARG_FMT');
+  expectError('inline int fmt = 3; BEGIN { printf(fmt); }', 'D_PROTO_ARG', 'printf( ) argument #1 is incompatible with prototype:\n\tprototype: string\n\t argument: int');
 });
 
 test('pragmas are collected for the CLI', () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AttachType, BpfCmd, Helper, MapType, ProgType, LinkType, PerfEventAttr, LinkCreateAttr, bpfCmdName, errnoName, Errno, cEnum } from './uapi.js';
+import { AttachType, BpfCmd, Helper, MapType, ProgType, LinkType, PerfEventAttr, PerfIoctl, LinkCreateAttr, bpfCmdName, errnoName, Errno, cEnum } from './uapi.js';
 
 /** The members of `table` that `expected` names, to compare with `expected` in one assertion. */
 function members(table: Readonly<Record<string, number>>, expected: Record<string, number>): Record<string, number | undefined> {
@@ -25,6 +25,7 @@ const KERNEL_VALUES: [string, Readonly<Record<string, number>>, Record<string, n
   ['LinkType', LinkType, { SOCKMAP: 14 }],
   ['PerfEventAttr', PerfEventAttr, { config1: 56, sizeBytes: 128 }],
   ['LinkCreateAttr', LinkCreateAttr, { uprobe_multi_pid: 56 }],
+  ['PerfIoctl', PerfIoctl, { ENABLE: 0x2400, DISABLE: 0x2401, REFRESH: 0x2402, RESET: 0x2403, SET_BPF: 0x40042408 }],
 ];
 
 test('enum values and struct offsets match the kernel headers', () => {

@@ -304,13 +304,18 @@ export const PerfEventAttr = {
 } as const;
 /** perf_event_open(2) flags. */
 export const PerfFlag = { FD_NO_GROUP: 1, FD_OUTPUT: 2, PID_CGROUP: 4, FD_CLOEXEC: 8 } as const;
-/** ioctl requests on a perf event fd (_IO/_IOW('$', n, …)). */
+/**
+ * An ioctl request number (asm-generic/ioctl.h's _IOC): direction (0 none, 1 write), size of
+ * the argument, type letter, number. _IO(t, n) is ioctlRequest(0, t, n, 0); _IOW(t, n, T) is
+ * ioctlRequest(1, t, n, sizeof(T)).
+ */
+export function ioctlRequest(dir: 0 | 1, type: string, nr: number, size: number): number {
+  return ((dir << 30) | (size << 16) | (type.charCodeAt(0) << 8) | nr) >>> 0;
+}
+/** ioctl requests on a perf event fd (perf_event.h's PERF_EVENT_IOC_*). */
 export const PerfIoctl = {
-  ENABLE: 0x2400,
-  DISABLE: 0x2401,
-  REFRESH: 0x2402,
-  RESET: 0x2403,
-  SET_BPF: 0x40042408,
+  ENABLE: ioctlRequest(0, '$', 0, 0), DISABLE: ioctlRequest(0, '$', 1, 0), REFRESH: ioctlRequest(0, '$', 2, 0),
+  RESET: ioctlRequest(0, '$', 3, 0), SET_BPF: ioctlRequest(1, '$', 8, 4),
 } as const;
 
 // ---------------------------------------------------------------------------------------------

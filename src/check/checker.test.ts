@@ -158,21 +158,14 @@ test('variables, scopes and assignment rules', () => {
 });
 
 test('types: promotions, constants, casts', () => {
-  assert.equal(typeOfTraced('BEGIN { trace(1); }'), 'int');
-  assert.equal(typeOfTraced('BEGIN { trace(2147483648); }'), 'long');
-  assert.equal(typeOfTraced('BEGIN { trace(0xffffffff); }'), 'unsigned int');
-  assert.equal(typeOfTraced('BEGIN { trace(1ul); }'), 'unsigned long');
-  // D has no promotion to int (dt_type_promote): the larger operand type wins, unsigned
-  // above signed at the same size (arithmetic/tst.cast-add.d).
-  assert.equal(typeOfTraced("BEGIN { trace((char)1 + (short)2); }"), 'short');
-  assert.equal(typeOfTraced("BEGIN { trace((unsigned char)1 + (char)2); }"), 'unsigned char');
-  assert.equal(typeOfTraced('BEGIN { trace(1u + -1); }'), 'unsigned int');
-  assert.equal(typeOfTraced('BEGIN { trace(1 + 2l); }'), 'long');
-  assert.equal(typeOfTraced('BEGIN { trace(timestamp - 1); }'), 'uint64_t');
-  assert.equal(typeOfTraced('BEGIN { trace(execname); }'), 'string');
-  assert.equal(typeOfTraced('BEGIN { trace(sizeof (int)); }'), 'size_t');
-  assert.equal(typeOfTraced('BEGIN { trace((char *)0 + 1); }'), 'char *');
-  assert.equal(typeOfTraced('BEGIN { trace(1 ? "a" : execname); }'), 'string');
+  // The type of each traced expression. D has no promotion to int (dt_type_promote): the
+  // larger operand type wins, unsigned above signed at the same size (arithmetic/tst.cast-add.d).
+  const types: Record<string, string> = {
+    '1': 'int', '2147483648': 'long', '0xffffffff': 'unsigned int', '1ul': 'unsigned long',
+    '(char)1 + (short)2': 'short', '(unsigned char)1 + (char)2': 'unsigned char', '1u + -1': 'unsigned int', '1 + 2l': 'long',
+    'timestamp - 1': 'uint64_t', execname: 'string', 'sizeof (int)': 'size_t', '(char *)0 + 1': 'char *', '1 ? "a" : execname': 'string',
+  };
+  assert.deepEqual(Object.fromEntries(Object.keys(types).map((x) => [x, typeOfTraced(`BEGIN { trace(${x}); }`)])), types);
   expectError('enum e { A, B = 5, C }; inline int K = sizeof (struct s); struct s { int a; }; BEGIN { trace(K); }', 'D_SIZEOF_TYPE');
   const k = expectClean('struct s { int a; char b; int c : 3; int d : 7; long l; }; enum e { A, B = 5, C }; inline int K = C * 2 + sizeof (struct s); BEGIN { trace(K); }');
   assert.equal(k.constValue(tracedExpr(k)), 12n + 16n);

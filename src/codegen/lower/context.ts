@@ -43,7 +43,7 @@ export interface Place { reg: Reg; ctype: CType; space: Space; bits?: { shift: n
  * | context.ts (3) | out of registers, spill slots, temporary strings | limits of the generated code; DTrace's own "Insufficient registers" is the code generator's too |
  * | storage.ts (4) | clause-local space, tuple registers, tuple size, key nesting | the same: sizes of the code and of the scratch map |
  * | storage.ts args[] | index past the 10 argument slots of mstate | the checker bounds args[] by the probe's own argument count (D_ARGS_IDX); this is the layout's bound |
- * | kernel-reach.ts, task.ts, storage.ts ppid | breakpoint( ), panic( ), bpf_probe_write_user, kernel BTF members | what the running kernel allows or describes; the checker sees no kernel features |
+ * | kernel-reach.ts, task.ts, storage.ts ppid | breakpoint( ), panic( ), bpf_probe_write_user, kernel BTF members | what the running kernel allows or describes; the checker sees no kernel features (dtrace-utils too rejects breakpoint( ) in its code generator, D_UNKNOWN) |
  * | memory.ts `` `sym `` | a kernel symbol with a type but no address | the checker resolves the symbol's type (D_IDENT_UNDEF when unknown); its address comes from kallsyms, which may hide it |
  * | strings.ts | `+`/`-` with a string operand | the checker accepts it as dtrace-utils does (dt_cook_op2 lets strings stand for pointers); not generated |
  * | task.ts uregs | constant index past the register set | not checked by the checker, as in DTrace (an index, not a type) |

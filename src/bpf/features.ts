@@ -24,6 +24,8 @@ import { allocNative, bpfTry, closeFd, freeNative, nativeCString, setU64 } from 
 import { AttachType, BpfCmd, Errno, Helper, LinkCreateAttr, errnoName } from './uapi.js';
 import { KERNEL_BTF_PATH, loadKernelBtf } from './btf/index.js';
 import { NEWEST_KERNEL, type KernelCaps } from './kernel-caps.js';
+import { Asm, R0, R1, R2, R3, R10, imm } from './asm/insn.js';
+import { encode, link } from './asm/encode.js';
 
 export type FeatureName =
   | 'bpf' | 'ringbuf' | 'raw_tp' | 'tp_btf' | 'uprobe_pmu' | 'uprobe_multi' | 'kprobe_pmu' | 'kprobe_multi' | 'fentry'
@@ -86,19 +88,15 @@ export function resetFeatureCache(): void {
 // ---------------------------------------------------------------------------------------------
 // Probes
 
-/** Encodes one instruction (struct bpf_insn); a local copy so probing needs no assembler. */
-function insn(code: number, dst: number, src: number, off: number, imm: number): number[] {
-  return [code, (src << 4) | dst, off & 0xff, (off >> 8) & 0xff, imm & 0xff, (imm >> 8) & 0xff, (imm >> 16) & 0xff, (imm >>> 24) & 0xff];
+/** A probe program written with the assembler, in the kernel's instruction format. */
+function probeProgram(body: (a: Asm) => void): Uint8Array {
+  const a = new Asm('probe');
+  body(a);
+  return encode(link(a.insns));
 }
-const MOV64_IMM = 0xb7;
-const MOV64_REG = 0xbf;
-const ADD64_IMM = 0x07;
-const ST_MEM_DW = 0x7a;
-const CALL = 0x85;
-const EXIT = 0x95;
-const JLT_IMM = 0xa5;
 /** `r0 = 0; exit`. */
-const RETURN_ZERO = new Uint8Array([...insn(MOV64_IMM, 0, 0, 0, 0), ...insn(EXIT, 0, 0, 0, 0)]);
+const returnZero = (a: Asm): Asm => a.mov(R0, imm(0)).exit();
+const RETURN_ZERO = probeProgram(returnZero);
 
 function tryLoad(spec: ProgramSpec): { ok: true; close(): void; fd: number } | { ok: false; reason: string; errno: number } {
   try {
@@ -108,6 +106,30 @@ function tryLoad(spec: ProgramSpec): { ok: true; close(): void; fd: number } | {
     if (e instanceof VerifierError) return { ok: false, reason: e.reason, errno: e.errno };
     if (e instanceof SysError) return { ok: false, reason: e.code, errno: e.errno };
     throw e;
+  }
+}
+
+/**
+ * Whether a multi-attach link type exists: a kprobe program for it, linked with an attr that
+ * cannot succeed (`fill` writes the type's own fields); the errnos in `exists` (or success)
+ * mean the kernel knows the type.
+ */
+function probeMultiLink(link: { name: string; what: string; attachType: number; since: string; linkNeeds?: string; exists: number[] }, fill: (attr: DataView) => void): FeatureStatus {
+  const r = tryLoad({ name: link.name, type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: link.attachType });
+  if (!r.ok) return { available: false, reason: `this kernel has no ${link.what} (${r.reason}; needs ${link.since})` };
+  const attr = allocNative(LinkCreateAttr.sizeBytes);
+  try {
+    const v = attr.view;
+    v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
+    v.setUint32(LinkCreateAttr.attach_type, link.attachType, true);
+    fill(v);
+    const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
+    if (fd >= 0) { closeFd(fd); return { available: true }; }
+    if (link.exists.includes(-fd)) return { available: true };
+    return { available: false, reason: `this kernel has no ${link.what} (${errnoName(-fd)}; needs ${link.since}${link.linkNeeds ? ` with ${link.linkNeeds}` : ''})` };
+  } finally {
+    freeNative(attr);
+    r.close();
   }
 }
 
@@ -160,27 +182,17 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
   } },
   uprobe_multi: { since: '6.6', what: 'uprobe_multi links', detect: 'load a kprobe program for TRACE_UPROBE_MULTI, link it to "/": EBADF means the link type exists (as libbpf)', probe() {
     // As libbpf does: a uprobe_multi link on "/" fails with EBADF where the link type exists.
-    const r = tryLoad({ name: 'probe_upm', type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_UPROBE_MULTI });
-    if (!r.ok) return { available: false, reason: `this kernel has no uprobe_multi links (${r.reason}; needs Linux 6.6)` };
     const path = nativeCString('/');
     const offsets = allocNative(8);
-    const attr = allocNative(LinkCreateAttr.sizeBytes);
     try {
-      const v = attr.view;
-      v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
-      v.setUint32(LinkCreateAttr.attach_type, AttachType.TRACE_UPROBE_MULTI, true);
-      setU64(v, LinkCreateAttr.uprobe_multi_path, path.address);
-      setU64(v, LinkCreateAttr.uprobe_multi_offsets, offsets.address);
-      v.setUint32(LinkCreateAttr.uprobe_multi_cnt, 1, true);
-      const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
-      if (fd >= 0) { closeFd(fd); return { available: true }; }
-      if (fd === -Errno.EBADF) return { available: true };
-      return { available: false, reason: `this kernel has no uprobe_multi links (${errnoName(-fd)}; needs Linux 6.6)` };
+      return probeMultiLink({ name: 'probe_upm', what: 'uprobe_multi links', attachType: AttachType.TRACE_UPROBE_MULTI, since: 'Linux 6.6', exists: [Errno.EBADF] }, (v) => {
+        setU64(v, LinkCreateAttr.uprobe_multi_path, path.address);
+        setU64(v, LinkCreateAttr.uprobe_multi_offsets, offsets.address);
+        v.setUint32(LinkCreateAttr.uprobe_multi_cnt, 1, true);
+      });
     } finally {
-      freeNative(attr);
       freeNative(offsets);
       freeNative(path);
-      r.close();
     }
   } },
   fentry: { since: '5.5', what: 'fentry/fexit trampolines', detect: 'load an fentry program attached to bpf_fentry_test1 (or do_nanosleep)', probe() {
@@ -208,15 +220,7 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
       return { available: false, reason: `this kernel forbids bpf_probe_write_user (kernel lockdown is in ${lockdown} mode)` };
     }
     // bpf_probe_write_user(dst = 0, src = fp-8, len = 8): the verifier refuses the helper when locked down.
-    const insns = new Uint8Array([
-      ...insn(ST_MEM_DW, 10, 0, -8, 0),
-      ...insn(MOV64_IMM, 1, 0, 0, 0),
-      ...insn(MOV64_REG, 2, 10, 0, 0),
-      ...insn(ADD64_IMM, 2, 0, 0, -8),
-      ...insn(MOV64_IMM, 3, 0, 0, 8),
-      ...insn(CALL, 0, 0, 0, Helper.probe_write_user),
-      ...RETURN_ZERO,
-    ]);
+    const insns = probeProgram((a) => returnZero(a.st(8, R10, -8, 0).mov(R1, imm(0)).mov(R2, R10).alu64('add', R2, imm(-8)).mov(R3, imm(8)).call(Helper.probe_write_user)));
     const r = tryLoad({ name: 'probe_pwu', type: 'raw_tracepoint', insns });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel forbids bpf_probe_write_user (${r.reason}; kernel lockdown is probably in integrity mode)` };
@@ -225,12 +229,12 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
     return existsSync(VMLINUX_BTF) ? { available: true } : { available: false, reason: 'this kernel has no BTF (/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF is not set)' };
   } },
   isa_v4: { since: '6.6', what: 'BPF ISA v4 (sign-extending moves and loads, signed division, gotol, bswap)', detect: 'load `r0 = 0; r0 = (s32) r0; exit`', probe() {
-    const r = tryLoad({ name: 'probe_isa_v4', type: 'raw_tracepoint', insns: new Uint8Array([...insn(MOV64_IMM, 0, 0, 0, 0), ...insn(MOV64_REG, 0, 0, 32, 0), ...insn(EXIT, 0, 0, 0, 0)]) });
+    const r = tryLoad({ name: 'probe_isa_v4', type: 'raw_tracepoint', insns: probeProgram((a) => a.mov(R0, imm(0)).movsx(R0, R0, 32).exit()) });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel has no BPF ISA v4 (${r.reason}; needs Linux 6.6)` };
   } },
   bounded_loops: { since: '5.3', what: 'bounded loops', detect: 'load a program with a back-edge (`r0 = 0; r0 += 1; if r0 < 4 goto -2; exit`)', probe() {
-    const insns = new Uint8Array([...insn(MOV64_IMM, 0, 0, 0, 0), ...insn(ADD64_IMM, 0, 0, 0, 1), ...insn(JLT_IMM, 0, 0, -2, 4), ...insn(EXIT, 0, 0, 0, 0)]);
+    const insns = probeProgram((a) => { const again = a.newLabel(); a.mov(R0, imm(0)).label(again).alu64('add', R0, imm(1)).jmp('jlt', R0, imm(4), again).exit(); });
     const r = tryLoad({ name: 'probe_loops', type: 'raw_tracepoint', insns });
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel's verifier refuses loops (${r.reason}; needs Linux 5.3)` };
@@ -242,27 +246,17 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
     return helperStatus(Helper.get_func_ip, 'kprobe');
   } },
   kprobe_multi: { since: '5.18', what: 'kprobe_multi links', detect: 'load a kprobe program for TRACE_KPROBE_MULTI, link it to one unknown symbol: ESRCH/ENOENT means the link type exists', probe() {
-    const r = tryLoad({ name: 'probe_kpm', type: 'kprobe', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
-    if (!r.ok) return { available: false, reason: `this kernel has no kprobe_multi links (${r.reason}; needs Linux 5.18)` };
     const sym = nativeCString('dtrace_ts_no_such_function');
     const syms = allocNative(8);
-    const attr = allocNative(LinkCreateAttr.sizeBytes);
     try {
       setU64(syms.view, 0, sym.address);
-      const v = attr.view;
-      v.setUint32(LinkCreateAttr.prog_fd, r.fd, true);
-      v.setUint32(LinkCreateAttr.attach_type, AttachType.TRACE_KPROBE_MULTI, true);
-      setU64(v, LinkCreateAttr.kprobe_multi_syms, syms.address);
-      v.setUint32(LinkCreateAttr.kprobe_multi_cnt, 1, true);
-      const fd = bpfTry(BpfCmd.LINK_CREATE, attr.address, LinkCreateAttr.sizeBytes);
-      if (fd >= 0) { closeFd(fd); return { available: true }; }
-      if (fd === -Errno.ESRCH || fd === -Errno.ENOENT) return { available: true };
-      return { available: false, reason: `this kernel has no kprobe_multi links (${errnoName(-fd)}; needs Linux 5.18 with CONFIG_FPROBE)` };
+      return probeMultiLink({ name: 'probe_kpm', what: 'kprobe_multi links', attachType: AttachType.TRACE_KPROBE_MULTI, since: 'Linux 5.18', linkNeeds: 'CONFIG_FPROBE', exists: [Errno.ESRCH, Errno.ENOENT] }, (v) => {
+        setU64(v, LinkCreateAttr.kprobe_multi_syms, syms.address);
+        v.setUint32(LinkCreateAttr.kprobe_multi_cnt, 1, true);
+      });
     } finally {
-      freeNative(attr);
       freeNative(syms);
       freeNative(sym);
-      r.close();
     }
   } },
 };
@@ -303,7 +297,7 @@ export function helperStatus(id: number, type: 'raw_tracepoint' | 'kprobe' = 'ra
     if (level && since && versionBelow(level, since)) {
       status = { available: false, reason: `this kernel has no BPF helper #${id} (Linux ${since}; emulating ${level} with DTRACE_TS_KERNEL)` };
     } else {
-      const r = tryLoad({ name: 'probe_helper', type, insns: new Uint8Array([...insn(CALL, 0, 0, 0, id), ...RETURN_ZERO]) });
+      const r = tryLoad({ name: 'probe_helper', type, insns: probeProgram((a) => returnZero(a.call(id))) });
       if (r.ok) { r.close(); status = { available: true }; }
       else if (/unknown func|invalid func/.test(r.reason)) status = { available: false, reason: `this kernel has no BPF helper #${id} for ${type} programs (${r.reason})` };
       else status = { available: true };

@@ -9,7 +9,7 @@
  * bpf_map_value_size()).
  */
 import { readFileSync } from 'node:fs';
-import { allocNative, bpf, bpfTry, closeFd, freeNative, setU64, sysError, type NativeMemory } from './sys.js';
+import { allocNative, bpf, bpfTry, closeFd, freeNative, setU32Fields, setU64, sysError, type NativeMemory } from './sys.js';
 import { BpfCmd, Errno, FdAttr, MapBatchAttr, MapCreateAttr, MapElemAttr, MapType, BPF_OBJ_NAME_LEN, type MapTypeName } from './uapi.js';
 
 /** What to create; plain data (no kernel state), so codegen can produce it without root. */
@@ -114,6 +114,11 @@ export function sanitizeObjectName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, BPF_OBJ_NAME_LEN - 1);
 }
 
+/** Writes an object's name (map_name, prog_name) into an attr at `offset`, sanitized. */
+export function setObjectName(attr: Uint8Array, offset: number, name: string): void {
+  attr.set(Buffer.from(sanitizeObjectName(name), 'latin1'), offset);
+}
+
 /** Bytes of a value in user space for `spec` (per-CPU: slot per possible CPU). */
 export function valueBufferSize(spec: Pick<MapSpec, 'type' | 'valueSize'>): number {
   return PER_CPU_TYPES.has(spec.type) ? roundUp8(spec.valueSize) * possibleCpus().length : spec.valueSize;
@@ -136,17 +141,12 @@ export function createMap(spec: MapSpec): BpfMap {
   let fd: number;
   try {
     const v = attr.view;
-    v.setUint32(MapCreateAttr.map_type, MapType[spec.type], true);
-    v.setUint32(MapCreateAttr.key_size, spec.keySize, true);
-    v.setUint32(MapCreateAttr.value_size, spec.valueSize, true);
-    v.setUint32(MapCreateAttr.max_entries, spec.maxEntries, true);
-    v.setUint32(MapCreateAttr.map_flags, spec.flags ?? 0, true);
-    v.setUint32(MapCreateAttr.inner_map_fd, spec.innerMapFd ?? 0, true);
-    v.setUint32(MapCreateAttr.numa_node, spec.numaNode ?? 0, true);
-    attr.bytes.set(Buffer.from(sanitizeObjectName(spec.name), 'latin1'), MapCreateAttr.map_name);
-    v.setUint32(MapCreateAttr.btf_fd, spec.btfFd ?? 0, true);
-    v.setUint32(MapCreateAttr.btf_key_type_id, spec.btfKeyTypeId ?? 0, true);
-    v.setUint32(MapCreateAttr.btf_value_type_id, spec.btfValueTypeId ?? 0, true);
+    setU32Fields(v, MapCreateAttr, {
+      map_type: MapType[spec.type], key_size: spec.keySize, value_size: spec.valueSize, max_entries: spec.maxEntries,
+      map_flags: spec.flags, inner_map_fd: spec.innerMapFd, numa_node: spec.numaNode,
+      btf_fd: spec.btfFd, btf_key_type_id: spec.btfKeyTypeId, btf_value_type_id: spec.btfValueTypeId,
+    });
+    setObjectName(attr.bytes, MapCreateAttr.map_name, spec.name);
     if (spec.mapExtra !== undefined) setU64(v, MapCreateAttr.map_extra, spec.mapExtra);
     fd = bpf(BpfCmd.MAP_CREATE, attr, MapCreateAttr.sizeBytes,
       `create map ${spec.name} (${spec.type}, key ${spec.keySize} B, value ${spec.valueSize} B, ${spec.maxEntries} entries)`);

@@ -7,9 +7,9 @@
  * (a too-small buffer keeps the tail, where the error is) and the kernel reports the size it
  * needed (log_true_size), so one retry with the right size suffices.
  */
-import { allocNative, bpf, bpfTry, closeFd, freeNative, nativeCString, setU64, sysError, type NativeMemory } from './sys.js';
+import { allocNative, bpf, bpfTry, closeFd, freeNative, nativeCString, setU32Fields, setU64, sysError, type NativeMemory } from './sys.js';
 import { VerifierError } from './errors.js';
-import { sanitizeObjectName } from './map.js';
+import { setObjectName } from './map.js';
 import {
   BPF_INSN_SIZE_BYTES, BpfCmd, Errno, InfoByFdAttr, LogLevel, ProgInfo, ProgLoadAttr, ProgType, TestRunAttr,
   TestRunFlag, errnoName, type ProgTypeName,
@@ -116,8 +116,7 @@ function loadOnce(spec: ProgramSpec, attr: NativeMemory, insns: NativeMemory, li
   for (let attempt = 0; ; attempt++) {
     attr.bytes.fill(0);
     const v = attr.view;
-    v.setUint32(ProgLoadAttr.prog_type, ProgType[spec.type], true);
-    v.setUint32(ProgLoadAttr.insn_cnt, insnCount, true);
+    setU32Fields(v, ProgLoadAttr, { prog_type: ProgType[spec.type], insn_cnt: insnCount });
     setU64(v, ProgLoadAttr.insns, insns.address);
     setU64(v, ProgLoadAttr.license, license.address);
     if (log) {
@@ -126,13 +125,11 @@ function loadOnce(spec: ProgramSpec, attr: NativeMemory, insns: NativeMemory, li
       v.setUint32(ProgLoadAttr.log_size, log.sizeBytes, true);
       setU64(v, ProgLoadAttr.log_buf, log.address);
     }
-    v.setUint32(ProgLoadAttr.kern_version, spec.kernVersion ?? 0, true);
-    v.setUint32(ProgLoadAttr.prog_flags, spec.flags ?? 0, true);
-    attr.bytes.set(Buffer.from(sanitizeObjectName(spec.name), 'latin1'), ProgLoadAttr.prog_name);
-    v.setUint32(ProgLoadAttr.expected_attach_type, spec.expectedAttachType ?? 0, true);
-    v.setUint32(ProgLoadAttr.prog_btf_fd, spec.btfFd ?? 0, true);
-    v.setUint32(ProgLoadAttr.attach_btf_id, spec.attachBtfId ?? 0, true);
-    v.setUint32(ProgLoadAttr.attach_btf_obj_fd, spec.attachBtfObjFd ?? 0, true);
+    setU32Fields(v, ProgLoadAttr, {
+      kern_version: spec.kernVersion, prog_flags: spec.flags, expected_attach_type: spec.expectedAttachType,
+      prog_btf_fd: spec.btfFd, attach_btf_id: spec.attachBtfId, attach_btf_obj_fd: spec.attachBtfObjFd,
+    });
+    setObjectName(attr.bytes, ProgLoadAttr.prog_name, spec.name);
     const [funcInfo, lineInfo] = infos;
     if (funcInfo) {
       v.setUint32(ProgLoadAttr.func_info_rec_size, 8, true);

@@ -176,6 +176,11 @@ export function viewNative(address: number, sizeBytes: number): ArrayBuffer {
   return (native ?? load()).koffi.view(address, sizeBytes);
 }
 
+/** Writes u32 fields of a kernel struct (a bpf_attr) by name; `layout` gives their byte offsets (uapi.ts). */
+export function setU32Fields<Field extends string>(view: DataView, layout: { readonly [F in Field]: number }, values: { readonly [F in Field]?: number }): void {
+  for (const field of Object.keys(values) as Field[]) view.setUint32(layout[field], values[field] ?? 0, true);
+}
+
 /** Writes a u64 given as a Number or bigint (pointers, cookies) at `offset`, little endian. */
 export function setU64(view: DataView, offset: number, value: number | bigint): void {
   if (typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {

@@ -37,6 +37,22 @@ function conv(name: string, outConv: string, proto: string, check: ArgCheck, pri
   return { name, outConv, proto, check, print };
 }
 
+/**
+ * The integer conversions with a size modifier (h, l, ll) and their size's C type: d and i
+ * signed, o and u unsigned, x and X unsigned output with their own argument check.
+ */
+function sizedIntegers(modifier: string, type: string, hexCheck: ArgCheck): Conversion[] {
+  return [
+    ...['d', 'i'].map((c) => conv(modifier + c, c, type, 'type', 'sint')),
+    ...['o', 'u'].map((c) => conv(modifier + c, c, `unsigned ${type}`, 'type', 'uint')),
+    ...['x', 'X'].map((c) => conv(modifier + c, c, type, hexCheck, 'uint')),
+  ];
+}
+
+/** The floating-point conversions; with the L modifier they take a long double. */
+const floats = (modifier: '' | 'L'): Conversion[] =>
+  [...'eEfgG'].map((c) => conv(modifier + c, c, modifier ? 'long double' : FP, modifier ? 'type' : 'fp', 'fp'));
+
 /** The conversion dictionary (dt_printf.c's _dtrace_conversions). */
 export const CONVERSIONS: ReadonlyMap<string, Conversion> = new Map([
   conv('a', 's', ADDR, 'kaddr', 'addr'),
@@ -44,38 +60,15 @@ export const CONVERSIONS: ReadonlyMap<string, Conversion> = new Map([
   conv('c', 'c', CSI, 'csi', 'sint'),
   conv('C', 's', CSI, 'csi', 'echr'),
   conv('d', 'd', XINT, 'dint', 'dint'),
-  conv('e', 'e', FP, 'fp', 'fp'),
-  conv('E', 'E', FP, 'fp', 'fp'),
-  conv('f', 'f', FP, 'fp', 'fp'),
-  conv('g', 'g', FP, 'fp', 'fp'),
-  conv('G', 'G', FP, 'fp', 'fp'),
-  conv('hd', 'd', 'short', 'type', 'sint'),
-  conv('hi', 'i', 'short', 'type', 'sint'),
-  conv('ho', 'o', 'unsigned short', 'type', 'uint'),
-  conv('hu', 'u', 'unsigned short', 'type', 'uint'),
-  conv('hx', 'x', 'short', 'xshort', 'uint'),
-  conv('hX', 'X', 'short', 'xshort', 'uint'),
+  ...floats(''),
+  ...sizedIntegers('h', 'short', 'xshort'),
   conv('i', 'i', XINT, 'dint', 'dint'),
   conv('k', 's', 'stack', 'stack', 'stack'),
   conv('lc', 'lc', 'int', 'type', 'sint'),
-  conv('ld', 'd', 'long', 'type', 'sint'),
-  conv('li', 'i', 'long', 'type', 'sint'),
-  conv('lo', 'o', 'unsigned long', 'type', 'uint'),
-  conv('lu', 'u', 'unsigned long', 'type', 'uint'),
+  ...sizedIntegers('l', 'long', 'xlong'),
   conv('ls', 'ls', WSTR, 'wstr', 'wstr'),
-  conv('lx', 'x', 'long', 'xlong', 'uint'),
-  conv('lX', 'X', 'long', 'xlong', 'uint'),
-  conv('lld', 'd', 'long long', 'type', 'sint'),
-  conv('lli', 'i', 'long long', 'type', 'sint'),
-  conv('llo', 'o', 'unsigned long long', 'type', 'uint'),
-  conv('llu', 'u', 'unsigned long long', 'type', 'uint'),
-  conv('llx', 'x', 'long long', 'xlonglong', 'uint'),
-  conv('llX', 'X', 'long long', 'xlonglong', 'uint'),
-  conv('Le', 'e', 'long double', 'type', 'fp'),
-  conv('LE', 'E', 'long double', 'type', 'fp'),
-  conv('Lf', 'f', 'long double', 'type', 'fp'),
-  conv('Lg', 'g', 'long double', 'type', 'fp'),
-  conv('LG', 'G', 'long double', 'type', 'fp'),
+  ...sizedIntegers('ll', 'long long', 'xlonglong'),
+  ...floats('L'),
   conv('o', 'o', XINT, 'xint', 'uint'),
   conv('p', 'x', ADDR, 'addr', 'uint'),
   conv('s', 's', CSTR, 'str', 'cstr'),

@@ -75,13 +75,14 @@ function scoped(name: string): { module?: string; name: string } {
   return i < 0 ? { name } : { module: name.slice(0, i), name: name.slice(i + 1) };
 }
 
-export function lookupTypedef(scope: TypeScope, fullName: string): CType | undefined {
+/** A name the program's own declarations define first (unless it names a module), then the kernel's types. */
+function lookupScoped<T>(fullName: string, local: (name: string) => T | undefined, kernel: (name: string) => T | undefined): T | undefined {
   const { module, name } = scoped(fullName);
-  if (module === undefined) {
-    const local = scope.typedefs.get(name);
-    if (local) return local;
-  }
-  return scope.kernel()?.typedefType(name);
+  return (module === undefined ? local(name) : undefined) ?? kernel(name);
+}
+
+export function lookupTypedef(scope: TypeScope, fullName: string): CType | undefined {
+  return lookupScoped(fullName, (name) => scope.typedefs.get(name), (name) => scope.kernel()?.typedefType(name));
 }
 
 export function lookupTag(scope: TypeScope, tag: 'struct' | 'union', fullName: string): StructType | undefined {
@@ -96,12 +97,7 @@ export function lookupTag(scope: TypeScope, tag: 'struct' | 'union', fullName: s
 }
 
 export function lookupEnum(scope: TypeScope, fullName: string): EnumType | undefined {
-  const { module, name } = scoped(fullName);
-  if (module === undefined) {
-    const local = scope.enums.get(name);
-    if (local) return local;
-  }
-  return scope.kernel()?.enumType(name);
+  return lookupScoped(fullName, (name) => scope.enums.get(name), (name) => scope.kernel()?.enumType(name));
 }
 
 export interface DeclContext {

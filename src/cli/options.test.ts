@@ -38,6 +38,11 @@ function opt(name: string, value: string | true, context: SetOptionContext = {})
 
 const BAD = 'error: Invalid value for specified option';
 
+/** Option `name` set to each value in turn, each on the defaults: [value, what opt() gives] pairs in order. */
+function expectOutcomes(name: string, outcomes: [string | true, OptionValue | undefined | string][]): void {
+  assert.deepEqual(outcomes.map(([value]) => [value, opt(name, value)]), outcomes, name);
+}
+
 test('usage: no arguments prints the usage text, status 2', () => {
   assert.deepEqual(failure([]), [2, USAGE]);
   assert.ok(USAGE.startsWith('Usage: dtrace [-32|-64] [-CeFGhHlqSvVwZ] [-b bufsz] [-c cmd] [-D name[=def]]\n\t[-I path]'));
@@ -363,73 +368,42 @@ test('kdefs/knodefs and udefs/unodefs undo each other', () => {
 });
 
 test('string and keyword options', () => {
-  assert.equal(opt('cpppath', '/usr/bin/cpp'), '/usr/bin/cpp');
-  assert.equal(opt('cpppath', true), BAD);
-  assert.equal(opt('define', true), BAD);
-  assert.equal(opt('stdc', 'a'), 'a');
-  assert.equal(opt('stdc', 'c'), 'c');
-  assert.equal(opt('stdc', 's'), 's');
-  assert.equal(opt('stdc', 't'), 't');
-  assert.equal(opt('stdc', 'X'), BAD);
-  assert.equal(opt('bufpolicy', 'ring'), 'ring');
-  assert.equal(opt('bufpolicy', 'fill'), 'fill');
-  assert.equal(opt('bufpolicy', 'switch'), 'switch');
-  assert.equal(opt('bufpolicy', 'rings'), BAD);
-  assert.equal(opt('bufresize', 'auto'), 'auto');
-  assert.equal(opt('bufresize', 'manual'), 'manual');
-  assert.equal(opt('bufresize', 'never'), BAD);
-  assert.equal(opt('evaltime', 'preinit'), 'preinit');
-  assert.equal(opt('evaltime', 'later'), BAD);
-  assert.equal(opt('linkmode', 'static'), 'static');
-  assert.equal(opt('linktype', 'DOF'), 'dof');
-  assert.equal(opt('late', 'dynamic'), 'dynamic');
-  assert.equal(opt('sysslice', 'system.slice'), ':/system.slice/');
-  assert.equal(opt('amin', 'Evolving/Evolving/Common'), 'Evolving/Evolving/Common');
-  assert.equal(opt('amin', 'stable'), 'stable');
-  assert.equal(opt('amin', 'Bogus'), BAD);
-  assert.equal(opt('amin', 'Stable/Stable/Nowhere'), BAD);
-  assert.equal(opt('debugassert', 'mutexes'), 'mutexes');
-  assert.equal(opt('debugassert', 'all'), BAD);
+  expectOutcomes('cpppath', [['/usr/bin/cpp', '/usr/bin/cpp'], [true, BAD]]);
+  expectOutcomes('define', [[true, BAD]]);
+  expectOutcomes('stdc', [['a', 'a'], ['c', 'c'], ['s', 's'], ['t', 't'], ['X', BAD]]);
+  expectOutcomes('bufpolicy', [['ring', 'ring'], ['fill', 'fill'], ['switch', 'switch'], ['rings', BAD]]);
+  expectOutcomes('bufresize', [['auto', 'auto'], ['manual', 'manual'], ['never', BAD]]);
+  expectOutcomes('evaltime', [['preinit', 'preinit'], ['later', BAD]]);
+  expectOutcomes('linkmode', [['static', 'static']]);
+  expectOutcomes('linktype', [['DOF', 'dof']]);
+  expectOutcomes('late', [['dynamic', 'dynamic']]);
+  expectOutcomes('sysslice', [['system.slice', ':/system.slice/']]);
+  expectOutcomes('amin', [['Evolving/Evolving/Common', 'Evolving/Evolving/Common'], ['stable', 'stable'], ['Bogus', BAD], ['Stable/Stable/Nowhere', BAD]]);
+  expectOutcomes('debugassert', [['mutexes', 'mutexes'], ['all', BAD]]);
 });
 
 test('special sizes: strsize, scratchsize, pcapsize, printsize, lockmem', () => {
-  assert.equal(opt('strsize', '2'), 2n);
-  assert.equal(opt('strsize', '1'), BAD);
-  assert.equal(opt('strsize', true), BAD);
-  assert.equal(opt('strsize', '5g'), 'error: Value too large for defined data type');
-  assert.equal(opt('scratchsize', '256'), 264n);
-  assert.equal(opt('scratchsize', '1'), 16n);
-  assert.equal(opt('pcapsize', '100'), 104n);
-  assert.equal(opt('pcapsize', '70000'), 1520n);
-  assert.equal(opt('printsize', '100000'), 8192n);
-  assert.equal(opt('printsize', '13'), 16n);
-  assert.equal(opt('lockmem', 'unlimited'), 'unlimited');
-  assert.equal(opt('lockmem', '64m'), 64n << 20n);
-  assert.equal(opt('lockmem', 'lots'), 'unlimited'); // libdtrace ignores a bad size
-  assert.equal(opt('lockmem', true), BAD);
+  expectOutcomes('strsize', [['2', 2n], ['1', BAD], [true, BAD], ['5g', 'error: Value too large for defined data type']]);
+  expectOutcomes('scratchsize', [['256', 264n], ['1', 16n]]);
+  expectOutcomes('pcapsize', [['100', 104n], ['70000', 1520n]]);
+  expectOutcomes('printsize', [['100000', 8192n], ['13', 16n]]);
+  // 'lots': libdtrace ignores a bad size.
+  expectOutcomes('lockmem', [['unlimited', 'unlimited'], ['64m', 64n << 20n], ['lots', 'unlimited'], [true, BAD]]);
 });
 
 test('integer compile options: iregs, tregs, disasm, pgmax, tree, useruid', () => {
-  assert.equal(opt('iregs', '8'), 8n);
-  assert.equal(opt('iregs', '4'), 'error: Insufficient registers to generate code');
-  assert.equal(opt('iregs', '9'), BAD);
-  assert.equal(opt('tregs', '0'), BAD);
-  assert.equal(opt('tregs', '4'), 4n);
-  assert.equal(opt('disasm', '3'), 3n);
-  assert.equal(opt('disasm', '-1'), BAD);
-  assert.equal(opt('pgmax', '16'), 16n);
-  assert.equal(opt('tree', '0'), BAD);
-  assert.equal(opt('useruid', '1000'), 1000n);
+  expectOutcomes('iregs', [['8', 8n], ['4', 'error: Insufficient registers to generate code'], ['9', BAD]]);
+  expectOutcomes('tregs', [['0', BAD], ['4', 4n]]);
+  expectOutcomes('disasm', [['3', 3n], ['-1', BAD]]);
+  expectOutcomes('pgmax', [['16', 16n]]);
+  expectOutcomes('tree', [['0', BAD]]);
+  expectOutcomes('useruid', [['1000', 1000n]]);
 });
 
 test('version: format, known versions, no raising after lowering', () => {
-  assert.equal(opt('version', '1.6.3'), '1.6.3');
-  assert.equal(opt('version', '2.0'), '2.0');
-  assert.equal(opt('version', '1.0'), '1.0');
-  assert.equal(opt('version', '99.1'), 'error: Requested version is not supported by compiler');
-  assert.equal(opt('version', '1.x'), 'error: Version is not properly formatted or is too large');
-  assert.equal(opt('version', '1.2.3.4'), 'error: Version is not properly formatted or is too large');
-  assert.equal(opt('version', true), BAD);
+  const unformatted = 'error: Version is not properly formatted or is too large';
+  expectOutcomes('version', [['1.6.3', '1.6.3'], ['2.0', '2.0'], ['1.0', '1.0'], ['99.1', 'error: Requested version is not supported by compiler'],
+    ['1.x', unformatted], ['1.2.3.4', unformatted], [true, BAD]]);
   const store: OptionValues = new Map();
   assert.deepEqual(setOption(store, 'version', '1.0'), { ok: true });
   assert.equal(setOption(store, 'version', '2.0').ok, false);

@@ -99,14 +99,18 @@ test('declarators are outermost type constructor first', () => {
 });
 
 test('DTrace error messages', () => {
-  assert.equal(firstError('BEGIN\n{\n\ttrace(1);\n}\n}\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 5: syntax error near "}"');
-  assert.equal(firstError('BEGIN\n{\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 3: syntax error near end of input');
-  assert.equal(firstError('profile-1\nx;\n'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 1: expected predicate and/or actions following probe description');
-  assert.equal(firstError('BEGIN { trace(a]); }'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 1: extra ] in input stream');
-  assert.equal(firstError('BEGIN /f(/ { }'), 'dtrace: failed to compile script t.d: [D_SYNTAX] line 1: closing ) expected in predicate before /');
-  assert.equal(firstError('\n'), 'dtrace: failed to compile script t.d: [D_EMPTY] line 2: empty D program translation unit');
-  assert.equal(firstError('#pragma D nope\nBEGIN {}'), 'dtrace: failed to compile script t.d: [D_PRAGMA_INVAL] line 1: invalid D pragma: nope');
-  assert.equal(firstError('#if 0\nBEGIN {}'), 'dtrace: failed to compile script t.d: [D_PRAGCTL_INVAL] line 1: invalid control directive: #if');
+  // Each program's first error, after DTrace's "dtrace: failed to compile script t.d: ".
+  const expected: [string, string][] = [
+    ['BEGIN\n{\n\ttrace(1);\n}\n}\n', '[D_SYNTAX] line 5: syntax error near "}"'],
+    ['BEGIN\n{\n', '[D_SYNTAX] line 3: syntax error near end of input'],
+    ['profile-1\nx;\n', '[D_SYNTAX] line 1: expected predicate and/or actions following probe description'],
+    ['BEGIN { trace(a]); }', '[D_SYNTAX] line 1: extra ] in input stream'],
+    ['BEGIN /f(/ { }', '[D_SYNTAX] line 1: closing ) expected in predicate before /'],
+    ['\n', '[D_EMPTY] line 2: empty D program translation unit'],
+    ['#pragma D nope\nBEGIN {}', '[D_PRAGMA_INVAL] line 1: invalid D pragma: nope'],
+    ['#if 0\nBEGIN {}', '[D_PRAGCTL_INVAL] line 1: invalid control directive: #if'],
+  ];
+  assert.deepEqual(expected.map(([text]) => [text, firstError(text)]), expected.map(([text, error]) => [text, `dtrace: failed to compile script t.d: ${error}`]));
   const sink = new DiagnosticSink();
   parse(makeSource('BEGIN { x = ; }', 'BEGIN { x = ; }', 'description'), sink);
   assert.equal(renderDiagnostic(sink.errors[0]!, { errtags: false, caret: true }),

@@ -786,7 +786,11 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     return syntaxError(at);
   }
 
-  function parseStructSpec(words: readonly string[]): A.StructSpec {
+  /**
+   * `struct`, `union` or `enum`, its tag if any, up to the `{` of a body (`body`), which
+   * defines the tag. Without a body the tag is required (a reference to the type).
+   */
+  function parseTagHead(words: readonly string[]): { kw: Token; name: string | undefined; body: boolean } {
     const kw = advance();
     let name: string | undefined;
     const t = peek('member');
@@ -794,15 +798,21 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     attributeWordsCheck(words, peek('expr'));
     if (!isPunct(peek('expr'), '{')) {
       if (name === undefined) syntaxError(peek('expr'));
-      return { kind: 'StructSpec', span: sp(kw.start, pos), tag: kw.text as 'struct' | 'union', name };
+      return { kw, name, body: false };
     }
-    // DTrace defines the tag when it sees `{` (dt_decl_sou), so a redefinition is reported
-    // there (the lookahead is that `{`), before anything wrong inside the braces.
+    // DTrace defines the tag when it sees `{` (dt_decl_sou, dt_decl_enum), so a redefinition
+    // is reported there (the lookahead is that `{`), before anything wrong inside the braces.
     if (name !== undefined) {
       const key = `${kw.text} ${name}`;
       if (definedTags.has(key)) fail('D_DECL_TYPERED', `type redeclared: ${key}`, la!.start, la!.end);
       definedTags.add(key);
     }
+    return { kw, name, body: true };
+  }
+
+  function parseStructSpec(words: readonly string[]): A.StructSpec {
+    const { kw, name, body } = parseTagHead(words);
+    if (!body) return { kind: 'StructSpec', span: sp(kw.start, pos), tag: kw.text as 'struct' | 'union', name };
     advance();
     const members: A.StructMember[] = [];
     while (!isPunct(peek('expr'), '}')) {
@@ -825,19 +835,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   }
 
   function parseEnumSpec(words: readonly string[]): A.EnumSpec {
-    const kw = advance();
-    let name: string | undefined;
-    const t = peek('member');
-    if (t.kind === 'ident') { advance(); name = t.text; }
-    attributeWordsCheck(words, peek('expr'));
-    if (!isPunct(peek('expr'), '{')) {
-      if (name === undefined) syntaxError(peek('expr'));
-      return { kind: 'EnumSpec', span: sp(kw.start, pos), name };
-    }
-    if (name !== undefined) {
-      if (definedTags.has(`enum ${name}`)) fail('D_DECL_TYPERED', `type redeclared: enum ${name}`, la!.start, la!.end);
-      definedTags.add(`enum ${name}`);
-    }
+    const { kw, name, body } = parseTagHead(words);
+    if (!body) return { kind: 'EnumSpec', span: sp(kw.start, pos), name };
     advance();
     const members: A.EnumMember[] = [];
     for (;;) {

@@ -14,7 +14,7 @@
  *   signal-handle             signal_deliver (target context)
  */
 import { R0, R1, R6, R7, imm } from '../bpf/asm/insn.js';
-import { Helper } from '../bpf/uapi.js';
+import { Helper, cEnum } from '../bpf/uapi.js';
 import { dependentProvider, taskArgs, type DependentProbe } from './dependent.js';
 import { memberOffset, rawTracepointParams } from './kernel-events.js';
 
@@ -22,14 +22,9 @@ const EXEC_SYSCALLS = ['execve', 'execveat'] as const;
 const FORK_SYSCALLS = ['clone', 'clone3', 'fork', 'vfork'] as const;
 
 // kernel/signal.c: enum trace_signal_result.
-const TRACE_SIGNAL_DELIVERED = 0;
-const TRACE_SIGNAL_IGNORED = 1;
-const TRACE_SIGNAL_LOSE_INFO = 4;
-
-// <sys/wait.h> si_code values for a child's end: exited, killed, dumped core.
-const CLD_EXITED = 1;
-const CLD_KILLED = 2;
-const CLD_DUMPED = 3;
+const TraceSignal = cEnum(['DELIVERED', 'IGNORED', 'ALREADY_PENDING', 'OVERFLOW_FAIL', 'LOSE_INFO']);
+// <sys/wait.h> si_code values for a child's end (CLD_EXITED = 1, ...): exited, killed, dumped core.
+const Cld = cEnum(['EXITED', 'KILLED', 'DUMPED'], 1);
 
 /** Fires only when the current thread is its process's main thread (pid == tid). */
 function emitRequireMainThread(e: Parameters<DependentProbe['emit']>[0]): void {
@@ -81,9 +76,9 @@ const PROC_PROBES: DependentProbe[] = [
       e.readKernel(R6, R6, memberOffset('task_struct', 'exit_code')!, 4);
       // (code & 0x7f) == 0: exited; else code & 0x80: dumped core; else killed.
       const out = a.newLabel('cld');
-      a.mov(R7, imm(CLD_EXITED)).mov(R1, R6).alu64('and', R1, imm(0x7f)).jmp('jeq', R1, imm(0), out);
-      a.mov(R7, imm(CLD_DUMPED)).mov(R1, R6).alu64('and', R1, imm(0x80)).jmp('jne', R1, imm(0), out);
-      a.mov(R7, imm(CLD_KILLED));
+      a.mov(R7, imm(Cld.EXITED)).mov(R1, R6).alu64('and', R1, imm(0x7f)).jmp('jeq', R1, imm(0), out);
+      a.mov(R7, imm(Cld.DUMPED)).mov(R1, R6).alu64('and', R1, imm(0x80)).jmp('jne', R1, imm(0), out);
+      a.mov(R7, imm(Cld.KILLED));
       a.label(out);
       e.setArg(0, R7);
     },
@@ -113,7 +108,7 @@ const PROC_PROBES: DependentProbe[] = [
     // signal_generate(sig, info, task, group, result)
     emit(e) {
       e.raw(4, R6);
-      e.asm.jmp('jne', R6, imm(TRACE_SIGNAL_IGNORED), e.skip);
+      e.asm.jmp('jne', R6, imm(TraceSignal.IGNORED), e.skip);
       e.raw(2, R6); e.setArg(0, R6);
       e.raw(0, R6); e.setArg(1, R6);
     },
@@ -140,7 +135,7 @@ const PROC_PROBES: DependentProbe[] = [
       const a = e.asm;
       const fire = a.newLabel('queued');
       e.raw(4, R6);
-      a.jmp('jeq', R6, imm(TRACE_SIGNAL_DELIVERED), fire).jmp('jne', R6, imm(TRACE_SIGNAL_LOSE_INFO), e.skip);
+      a.jmp('jeq', R6, imm(TraceSignal.DELIVERED), fire).jmp('jne', R6, imm(TraceSignal.LOSE_INFO), e.skip);
       a.label(fire);
       e.raw(2, R6); e.setArg(0, R6);
       e.raw(0, R6); e.setArg(1, R6);

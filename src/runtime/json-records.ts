@@ -5,26 +5,14 @@
  * speculations, freopen, setopt. system()'s command writes to stderr so the stream stays JSON.
  */
 import { formatPrint } from '../consume/format/print-type.js';
-import { SpeculationBudget } from './speculation-budget.js';
 import { runSystemCommand } from './process.js';
 import type { TraceOutput } from './output.js';
 import type { AggregationTable } from './aggregations.js';
 import type { RecordOptions } from './records.js';
-import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, ProbeInfo } from '../program/spec.js';
-import { RECORD_HEADER_BYTES, RecordHeader, StidSpecial, ErrorRecord } from '../program/spec.js';
-import { Fault } from '../codegen/layout.js';
-import type { Value } from '../consume/format/values.js';
-import { compilePrintfAction, decodeField } from '../consume/record.js';
-import { formatError, formatLibError, type FaultKind } from '../consume/format/messages.js';
+import { RecordWalk, type WalkedRecord } from './record-walk.js';
+import type { CompiledProgram, FieldLayout, AggregationSpec, RecordedAction } from '../program/spec.js';
+import { compilePrintfAction } from '../consume/record.js';
 import { jsonDatum, jsonAggregation, jsonProbeLine, jsonInternalLine, jsonText, type Json } from '../consume/format/json-output.js';
-
-const FAULT_KIND: Record<number, FaultKind> = {
-  [Fault.BADADDR]: 'badaddr', [Fault.BADALIGN]: 'badalign', [Fault.ILLOP]: 'illop', [Fault.DIVZERO]: 'divzero',
-  [Fault.NOSCRATCH]: 'nospace', [Fault.KPRIV]: 'kprivilege', [Fault.UPRIV]: 'uprivilege', [Fault.TUPOFLOW]: 'tupoflow',
-  [Fault.BADSTACK]: 'badstack', [Fault.BADSIZE]: 'badsize', [Fault.BADINDEX]: 'oob',
-};
-
-type SetoptAction = Extract<ClauseSpec['actions'][number], { kind: 'setopt' }>;
 
 /** An aggregation at exit under oformat=json: one line in printa()'s shape ('' when empty). */
 export function jsonExitAggregation(a: AggregationSpec, aggs: AggregationTable): string {
@@ -32,71 +20,38 @@ export function jsonExitAggregation(a: AggregationSpec, aggs: AggregationTable):
   return snap.entries.length === 0 ? '' : jsonText(jsonAggregation(snap)) + '\n';
 }
 
-export class JsonRecordConsumer {
-  exitStatus: number | undefined;
-  /** Records dropped for want of specsize. */
-  get specDrops(): number { return this.budget.drops; }
-  private readonly clauseById: Map<number, ClauseSpec>;
-  private readonly probeById: Map<number, ProbeInfo>;
-  /** Lines of speculative records, by speculation id, until commit() or discard(). */
-  private readonly speculations = new Map<number, string[]>();
-  private readonly budget: SpeculationBudget;
-
-  constructor(
-    private readonly compiled: CompiledProgram,
-    private readonly opts: RecordOptions,
-    private readonly output: TraceOutput,
-    private readonly aggs: AggregationTable,
-  ) {
-    this.clauseById = new Map(compiled.clauses.map((c) => [c.stid, c]));
-    this.budget = new SpeculationBudget(opts.specsizeBytes);
-    this.probeById = new Map(compiled.probes.map((p) => [p.id, p]));
+export class JsonRecordConsumer extends RecordWalk {
+  constructor(compiled: CompiledProgram, private readonly opts: RecordOptions, output: TraceOutput, aggs: AggregationTable) {
+    super(compiled, opts, output, aggs);
   }
-
-  private decode(view: DataView, base: number, f: FieldLayout): Value { return decodeField(view, base, f, this.compiled.strsize); }
 
   private printf(act: { format: string; args: FieldLayout[] }, view: DataView, offset: number): string {
     return compilePrintfAction(act.format, act.args, this.compiled.strsize)(view, offset);
   }
 
-  readonly onRecord = (view: DataView, offset: number, length: number): void => {
-    if (length < RECORD_HEADER_BYTES) return;
-    const prid = view.getUint32(offset, true);
-    const stid = view.getUint32(offset + 4, true);
-    const probe = this.probeById.get(prid);
-    if (stid === StidSpecial.ERROR) { this.onError(view, offset, prid, probe); return; }
-    const cpu = view.getUint32(offset + RecordHeader.cpu, true);
-    const spec = stid >>> 16;
-    const clause = this.clauseById.get(stid & 0xffff);
-    if (!clause || !probe || !clause.printsPrefix) return;
-    if (!this.budget.admit(spec, clause.recordSize)) return;
+  /** A clause's record: one probe line, written out or held with its speculation. */
+  protected consume(record: WalkedRecord): void {
+    const { probe, clause, view, offset, spec, cpu } = record;
     const items: Json[] = [];
     const committed: string[] = [];
-    for (const act of clause.actions) this.runAction(act, view, offset, items, committed, stid, prid, probe);
+    for (const act of clause.actions) this.runAction(act, record, items, committed);
     const onlySpeculationControl = clause.actions.length > 0 && clause.actions.every((x) => x.kind === 'commit' || x.kind === 'discard');
     const line = onlySpeculationControl ? '' : jsonProbeLine(probe, cpu, items);
     if (spec !== 0) {
-      if (line) { const b = this.speculations.get(spec) ?? []; b.push(line); this.speculations.set(spec, b); }
+      if (line) this.hold(spec, line);
       return;
     }
     if (line) this.output.write(line);
     for (const l of committed) this.output.write(l);
     if (this.opts.onRecord && line) this.opts.onRecord({ probe, clause, view, offset, cpu, text: line });
-  };
-
-  private onError(view: DataView, offset: number, prid: number, probe: ProbeInfo | undefined): void {
-    const clauseIndex = view.getUint32(offset + ErrorRecord.faultingStid, true);
-    const code = view.getUint32(offset + ErrorRecord.fault, true);
-    const detail = view.getBigUint64(offset + ErrorRecord.value, true);
-    const pc = Number(view.getBigUint64(offset + ErrorRecord.pc, true));
-    const msg = formatError({
-      clauseIndex, probeId: prid, provider: probe?.provider ?? '', module: probe?.module ?? '', function: probe?.function ?? '', name: probe?.name ?? '',
-      kind: FAULT_KIND[code] ?? 'unknown', detail, pc,
-    });
-    this.output.write(jsonInternalLine('ERROR', msg));
   }
 
-  private runAction(act: ClauseSpec['actions'][number], view: DataView, offset: number, items: Json[], committed: string[], stid: number, prid: number, probe: ProbeInfo): void {
+  /** A fault's record: DTrace's message as an internal ERROR line, so the stream stays JSON. */
+  protected reportError(message: string): void { this.output.write(jsonInternalLine('ERROR', message)); }
+
+  private runAction(act: RecordedAction, record: WalkedRecord, items: Json[], committed: string[]): void {
+    const { view, offset } = record;
+    if (this.applyStateAction(act, view, offset)) return;
     switch (act.kind) {
       case 'trace': case 'tracemem': items.push(jsonDatum(this.decode(view, offset, act.field))); return;
       case 'stack': items.push(jsonDatum(this.decode(view, offset, act.field), act.user)); return;
@@ -118,11 +73,6 @@ export class JsonRecordConsumer {
         for (const f of act.args) items.push(jsonDatum(this.decode(view, offset, f)));
         return;
       }
-      case 'exit': {
-        const v = this.decode(view, offset, act.field);
-        if (v.kind === 'int') this.exitStatus = Number(BigInt.asIntN(32, v.value));
-        return;
-      }
       case 'printa':
         for (const id of act.aggIds) {
           const a = this.aggs.byId.get(id);
@@ -130,14 +80,6 @@ export class JsonRecordConsumer {
           if (a) items.push(jsonAggregation(this.aggs.view(a)));
         }
         return;
-      case 'clear': { const a = this.aggs.byId.get(act.aggId); if (a) this.aggs.zero(a); return; }
-      case 'trunc': {
-        const a = this.aggs.byId.get(act.aggId);
-        if (a) this.aggs.trunc(a, act.arg ? (this.decode(view, offset, act.arg) as { value: bigint }).value : undefined);
-        return;
-      }
-      case 'normalize': if (act.arg) this.aggs.normalizeBy.set(act.aggId, (this.decode(view, offset, act.arg) as { value: bigint }).value); return;
-      case 'denormalize': this.aggs.normalizeBy.delete(act.aggId); return;
       case 'system': {
         const cmd = this.printf(act, view, offset);
         items.push({ system: cmd });
@@ -147,29 +89,17 @@ export class JsonRecordConsumer {
       }
       case 'freopen': this.output.reopen(this.printf(act, view, offset)); return;
       case 'ftruncate': this.output.truncate(); return;
-      case 'setopt': this.setopt(act, view, offset, stid, prid, probe); return;
+      case 'setopt': {
+        const msg = this.setopt(act, record);
+        if (msg !== undefined) this.output.write(jsonInternalLine('ERROR', msg));
+        return;
+      }
       case 'commit': case 'discard': {
-        const v = this.decode(view, offset, act.field);
-        const id = v.kind === 'int' ? Number(v.value) : 0;
-        const held = this.speculations.get(id);
-        this.speculations.delete(id);
-        this.budget.release(id);
-        if (act.kind === 'commit' && held) committed.push(...held);
+        const held = this.endSpeculation(act, view, offset);
+        if (held) committed.push(...held);
         return;
       }
       default: return;
-    }
-  }
-
-  private setopt(act: SetoptAction, view: DataView, offset: number, stid: number, prid: number, probe: ProbeInfo): void {
-    const str = (x: string | FieldLayout): string => {
-      if (typeof x === 'string') return x;
-      const v = this.decode(view, offset, x);
-      return v.kind === 'string' ? v.value : '';
-    };
-    const msg = this.opts.setopt?.(str(act.name), act.value === undefined ? undefined : str(act.value));
-    if (msg !== undefined) {
-      this.output.write(jsonInternalLine('ERROR', formatLibError({ clauseIndex: stid & 0xffff, probeId: prid, provider: probe.provider, module: probe.module, function: probe.function, name: probe.name }, msg)));
     }
   }
 }

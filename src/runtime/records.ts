@@ -3,28 +3,18 @@
  * data) becomes the text DTrace prints for it, its actions run (printa, exit, system, freopen,
  * setopt, speculations), and a listener may see the record as an event.
  */
-import { SpeculationBudget } from './speculation-budget.js';
 import { runSystemCommand } from './process.js';
 import type { TraceOutput } from './output.js';
 import type { AggregationTable } from './aggregations.js';
+import { RecordWalk, type WalkedRecord } from './record-walk.js';
 import type { CompiledProgram, ClauseSpec, FieldLayout, AggregationSpec, RecordedAction, ProbeInfo } from '../program/spec.js';
-import { RECORD_HEADER_BYTES, RecordHeader, StidSpecial, ErrorRecord } from '../program/spec.js';
-import { Fault } from '../codegen/layout.js';
-import type { Value } from '../consume/format/values.js';
 import { formatTrace, formatTracemem, formatRawBytes } from '../consume/format/trace.js';
 import { formatPrint } from '../consume/format/print-type.js';
 import { PcapFiles } from './pcap-files.js';
-import { compilePrintfAction, decodeField, type RecordRenderer } from '../consume/record.js';
+import { compilePrintfAction, type RecordRenderer } from '../consume/record.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import { formatHeader, formatRecordPrefix, flowStep, newFlowState, type FramingMode } from '../consume/format/framing.js';
-import { formatError, formatLibError, type FaultKind } from '../consume/format/messages.js';
-
-const FAULT_KIND: Record<number, FaultKind> = {
-  [Fault.BADADDR]: 'badaddr', [Fault.BADALIGN]: 'badalign', [Fault.ILLOP]: 'illop', [Fault.DIVZERO]: 'divzero',
-  [Fault.NOSCRATCH]: 'nospace', [Fault.KPRIV]: 'kprivilege', [Fault.UPRIV]: 'uprivilege', [Fault.TUPOFLOW]: 'tupoflow',
-  [Fault.BADSTACK]: 'badstack', [Fault.BADSIZE]: 'badsize', [Fault.BADINDEX]: 'oob',
-};
 
 /** One clause's record as consumed: where its data is, and the text printed for it. */
 export interface ConsumedRecord {
@@ -55,34 +45,16 @@ export interface RecordOptions {
   onRecord?: (record: ConsumedRecord) => void;
 }
 
-export class RecordConsumer {
-  /** The status of the last exit() consumed. */
-  exitStatus: number | undefined;
-  /** Records dropped for want of specsize. */
-  get specDrops(): number { return this.budget.drops; }
+export class RecordConsumer extends RecordWalk {
   private headerPrinted = false;
   private readonly mode: FramingMode;
-  private readonly clauseById: Map<number, ClauseSpec>;
-  private readonly probeById: Map<number, ProbeInfo>;
   private readonly printfRenderers = new Map<RecordedAction, RecordRenderer>();
-  /** Output of speculative records, by speculation id, until commit() or discard(). */
-  private readonly speculations = new Map<number, string[]>();
-  private readonly budget: SpeculationBudget;
   private readonly pcapFiles = new PcapFiles();
 
-  constructor(
-    private readonly compiled: CompiledProgram,
-    private readonly opts: RecordOptions,
-    private readonly output: TraceOutput,
-    private readonly aggs: AggregationTable,
-  ) {
+  constructor(compiled: CompiledProgram, private readonly opts: RecordOptions, output: TraceOutput, aggs: AggregationTable) {
+    super(compiled, opts, output, aggs);
     this.mode = { quiet: opts.quiet, testing: opts.testing, flowindent: opts.flowindent, flow: newFlowState() };
-    this.clauseById = new Map(compiled.clauses.map((c) => [c.stid, c]));
-    this.budget = new SpeculationBudget(opts.specsizeBytes);
-    this.probeById = new Map(compiled.probes.map((p) => [p.id, p]));
   }
-
-  private decode(view: DataView, base: number, f: FieldLayout): Value { return decodeField(view, base, f, this.compiled.strsize); }
 
   private printfRenderer(act: { format: string; args: FieldLayout[] }, key: RecordedAction | undefined): RecordRenderer {
     let r = key && this.printfRenderers.get(key);
@@ -90,58 +62,38 @@ export class RecordConsumer {
     return r;
   }
 
-  /** The ring buffer's callback: one record. */
-  readonly onRecord = (view: DataView, offset: number, length: number): void => {
-    if (length < RECORD_HEADER_BYTES) return;
-    const prid = view.getUint32(offset, true);
-    const stid = view.getUint32(offset + 4, true);
-    const probe = this.probeById.get(prid);
-    if (stid === StidSpecial.ERROR) { this.onError(view, offset, prid, probe); return; }
-    const cpu = view.getUint32(offset + RecordHeader.cpu, true);
-    // A speculative record (speculation id in the high half of the clause id) is held until
-    // its speculation is committed or discarded.
-    const spec = stid >>> 16;
-    const clause = this.clauseById.get(stid & 0xffff);
-    if (!clause || !probe) return;
-    if (!clause.printsPrefix) return;
-    if (!this.budget.admit(spec, clause.recordSize)) return;
+  /** A clause's record: its text, written out or, for a speculative record, held until its speculation is committed or discarded. */
+  protected consume(record: WalkedRecord): void {
+    const { probe, clause, view, offset, spec, clauseId, cpu } = record;
     const listener = spec === 0 ? this.opts.onRecord : undefined;
     let printed = '';
     const write = spec === 0
       ? (listener ? (t: string) => { printed += t; this.output.write(t); } : (t: string) => this.output.write(t))
-      : (t: string) => { const b = this.speculations.get(spec) ?? []; b.push(t); this.speculations.set(spec, b); };
+      : (t: string) => this.hold(spec, t);
     // A clause whose only data is commit()/discard() prints no line of its own; with -F the
     // prefix (indent and ->/<- marker) is printed even when quiet, as dtrace(8) does.
     const printsLine = (!this.opts.quiet || this.opts.flowindent) && (clause.actions.length === 0 || clause.actions.some((x) => x.kind !== 'commit' && x.kind !== 'discard'));
     // The column header is the consumer's own output, never part of a speculation.
     if (printsLine && !this.headerPrinted) { this.output.write(formatHeader(this.mode)); this.headerPrinted = true; }
-    const flow = this.mode.flowindent && this.mode.flow ? flowStep(this.mode.flow, probe, stid & 0xffff) : undefined;
+    const flow = this.mode.flowindent && this.mode.flow ? flowStep(this.mode.flow, probe, clauseId) : undefined;
     let text = printsLine ? formatRecordPrefix(this.mode, cpu, probe, flow) : '';
-    for (const act of clause.actions) text = this.runAction(act, view, offset, text, write, prid, stid, probe);
+    for (const act of clause.actions) text = this.runAction(act, record, text, write);
     if (printsLine && !this.opts.quiet) text += '\n';
     if (text) write(text);
     listener?.({ probe, clause, view, offset, cpu, text: printed });
-  };
-
-  /** A fault's record: DTrace's error message. */
-  private onError(view: DataView, offset: number, prid: number, probe: ProbeInfo | undefined): void {
-    const clauseIndex = view.getUint32(offset + ErrorRecord.faultingStid, true);
-    const code = view.getUint32(offset + ErrorRecord.fault, true);
-    const detail = view.getBigUint64(offset + ErrorRecord.value, true);
-    const pc = Number(view.getBigUint64(offset + ErrorRecord.pc, true));
-    this.output.err(formatError({
-      clauseIndex, probeId: prid, provider: probe?.provider ?? '', module: probe?.module ?? '', function: probe?.function ?? '', name: probe?.name ?? '',
-      kind: FAULT_KIND[code] ?? 'unknown', detail, pc,
-    }));
   }
+
+  /** A fault's record: DTrace's error message, on stderr. */
+  protected reportError(message: string): void { this.output.err(message); }
 
   /**
    * One action of a record: returns the record's text so far (`text` with this action's own
    * text added; an action that must come after what precedes it writes `text` out first).
    */
-  private runAction(act: RecordedAction, view: DataView, offset: number, text: string, write: (t: string) => void, prid: number, stid: number, probe: ProbeInfo): string {
-    const out = this.output;
+  private runAction(act: RecordedAction, record: WalkedRecord, text: string, write: (t: string) => void): string {
+    const out = this.output, { view, offset } = record;
     const flushText = () => { if (text) { write(text); text = ''; } };
+    if (this.applyStateAction(act, view, offset)) return text;
     switch (act.kind) {
       case 'trace':
         if (this.opts.rawbytes && act.field.decode !== 'stack' && act.field.decode !== 'ustack') {
@@ -164,13 +116,6 @@ export class RecordConsumer {
       }
       case 'pcap': return this.runPcap(act, view, offset, text, write);
       case 'printf': return text + this.printfRenderer(act, act)(view, offset);
-      case 'exit': {
-        const v = this.decode(view, offset, act.field);
-        // Every exit() consumed sets the status (illumos chewrec): exit(0) in END after
-        // exit(3) in BEGIN ends with 0.
-        if (v.kind === 'int') this.exitStatus = Number(BigInt.asIntN(32, v.value));
-        return text;
-      }
       case 'printa': {
         flushText();
         const aggs = this.aggs;
@@ -181,18 +126,6 @@ export class RecordConsumer {
         else text += formatPrinta(act.format, snaps, aggs.sortOpts);
         return text;
       }
-      case 'clear': {
-        const a = this.aggs.byId.get(act.aggId);
-        if (a) this.aggs.zero(a);
-        return text;
-      }
-      case 'trunc': {
-        const a = this.aggs.byId.get(act.aggId);
-        if (a) this.aggs.trunc(a, act.arg ? (this.decode(view, offset, act.arg) as { value: bigint }).value : undefined);
-        return text;
-      }
-      case 'normalize': if (act.arg) this.aggs.normalizeBy.set(act.aggId, (this.decode(view, offset, act.arg) as { value: bigint }).value); return text;
-      case 'denormalize': this.aggs.normalizeBy.delete(act.aggId); return text;
       case 'system': {
         // The command runs to completion with our output flushed first, as DTrace does.
         const cmd = this.printfRenderer(act, undefined)(view, offset);
@@ -209,25 +142,14 @@ export class RecordConsumer {
       }
       case 'ftruncate': flushText(); out.truncate(); return text;
       case 'setopt': {
-        // The option takes effect for the consumer; a bad one is reported like a fault.
-        const str = (x: string | FieldLayout): string => {
-          if (typeof x === 'string') return x;
-          const v = this.decode(view, offset, x);
-          return v.kind === 'string' ? v.value : '';
-        };
-        const msg = this.opts.setopt?.(str(act.name), act.value === undefined ? undefined : str(act.value));
-        if (msg !== undefined) {
-          out.err(formatLibError({ clauseIndex: stid & 0xffff, probeId: prid, provider: probe.provider, module: probe.module, function: probe.function, name: probe.name }, msg) + '\n');
-        }
+        // A bad option is reported like a fault.
+        const msg = this.setopt(act, record);
+        if (msg !== undefined) out.err(msg + '\n');
         return text;
       }
       case 'commit': case 'discard': {
-        const v = this.decode(view, offset, act.field);
-        const id = v.kind === 'int' ? Number(v.value) : 0;
-        const held = this.speculations.get(id);
-        this.speculations.delete(id);
-        this.budget.release(id);
-        if (act.kind === 'commit' && held) { flushText(); for (const t of held) this.output.write(t); }
+        const held = this.endSpeculation(act, view, offset);
+        if (held) { flushText(); for (const t of held) this.output.write(t); }
         return text;
       }
       default: return text;

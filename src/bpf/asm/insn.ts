@@ -33,7 +33,7 @@ export type Width = 1 | 2 | 4 | 8;
 export const sizeField = (w: Width): number => (w === 1 ? Size.B : w === 2 ? Size.H : w === 4 ? Size.W : Size.DW);
 
 /** BPF_PSEUDO_* values placed in src_reg of ld_imm64 and call instructions. */
-export const Pseudo = { MAP_FD: 1, MAP_VALUE: 2, CALL: 1, KFUNC_CALL: 2 } as const;
+export const Pseudo = { MAP_FD: 1, MAP_VALUE: 2, BTF_ID: 3, CALL: 1, KFUNC_CALL: 2 } as const;
 
 export interface Insn {
   code: number;

@@ -62,20 +62,10 @@ test('ints: size, encoding, bits', () => {
 
 test('struct layout: sizes, alignment, packed detection', () => {
   const node = typeNamed('struct', 'node');
-  assert.equal(btf.sizeOf(node.id), 240);
-  assert.equal(btf.alignOf(node.id), 8);
-  assert.equal(btf.isPacked(node.id), false);
-  const packed = typeNamed('struct', 'packed_s');
-  assert.equal(btf.sizeOf(packed.id), 7);
-  assert.equal(btf.alignOf(packed.id), 1);
-  assert.equal(btf.isPacked(packed.id), true);
-  const aligned = typeNamed('struct', 'aligned_s');
-  assert.equal(btf.sizeOf(aligned.id), 32);
-  assert.equal(btf.alignOf(aligned.id), 8);
-  assert.equal(btf.isPacked(aligned.id), false);
-  const empty = typeNamed('struct', 'empty');
-  assert.equal(btf.sizeOf(empty.id), 0);
-  assert.equal(btf.alignOf(empty.id), 1);
+  const layout = (name: string) => { const id = typeNamed('struct', name).id; return { size: btf.sizeOf(id), align: btf.alignOf(id), packed: btf.isPacked(id) }; };
+  assert.deepEqual(['node', 'packed_s', 'aligned_s', 'empty'].map(layout), [
+    { size: 240, align: 8, packed: false }, { size: 7, align: 1, packed: true }, { size: 32, align: 8, packed: false }, { size: 0, align: 1, packed: false },
+  ]);
   // Arrays multiply, pointers are pointer-sized, typedefs and modifiers are transparent.
   assert.equal(btf.sizeOf(memberType(btf, 'node', 'matrix')), 48);
   assert.equal(btf.sizeOf(memberType(btf, 'node', 'arr_ptr')), 8);
@@ -164,19 +154,14 @@ test('resolve skips typedefs, modifiers and type tags', () => {
 });
 
 test('typeToString spells C types', () => {
-  const spelled = (member: string): string => btf.typeToString(memberType(btf, 'node', member));
-  assert.equal(spelled('next'), 'struct node *');
-  assert.equal(spelled('opaque'), 'struct only_by_pointer *');
-  assert.equal(spelled('cv'), 'const volatile int');
-  assert.equal(spelled('rp'), 'char *restrict');
-  assert.equal(spelled('matrix'), 'int [3][4]');
-  assert.equal(spelled('ptrs'), 'int *[2]');
-  assert.equal(spelled('arr_ptr'), 'int (*)[5]');
-  assert.equal(spelled('handler'), 'handler_t');
-  assert.equal(spelled('callbacks'), 'void (*[2])(struct node *, u64)');
-  assert.equal(spelled('anon'), 'struct (anon)');
-  assert.equal(spelled('col'), 'enum color');
-  assert.equal(spelled('tagged'), 'int *');
+  // struct node's members, by name, as C spells their types.
+  const expected = {
+    next: 'struct node *', opaque: 'struct only_by_pointer *', cv: 'const volatile int', rp: 'char *restrict',
+    matrix: 'int [3][4]', ptrs: 'int *[2]', arr_ptr: 'int (*)[5]', handler: 'handler_t',
+    callbacks: 'void (*[2])(struct node *, u64)', anon: 'struct (anon)', col: 'enum color', tagged: 'int *',
+  };
+  const spelled = Object.fromEntries(Object.keys(expected).map((member) => [member, btf.typeToString(memberType(btf, 'node', member))]));
+  assert.deepEqual(spelled, expected);
   assert.equal(btf.typeToString(memberType(btf, 'inner', 'name')), 'char [16]');
   assert.equal(btf.typeToString(btf.resolve(typeNamed('typedef', 'handler_t').id)), 'int (*)(void *, const char *, ...)');
   assert.equal(btf.typeToString(typeNamed('typedef', 'fn_t').type), 'void (int)');

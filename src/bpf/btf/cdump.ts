@@ -18,6 +18,7 @@
  * arrays and parameter lists around the name in an order different from the BTF chain.
  */
 import type { Btf, BtfType, CompositeType, EnumType, RefType, TypeId } from './types.js';
+import { cEnum } from '../uapi.js';
 
 const PREAMBLE = [
   '#ifndef __VMLINUX_H__',
@@ -39,14 +40,10 @@ const EPILOGUE = [
   '',
 ].join('\n');
 
-// Per-type ordering state (btf_dump_type_order_state).
-const NOT_ORDERED = 0;
-const ORDERING = 1;
-const ORDERED = 2;
-// Per-type emission state (btf_dump_type_emit_state).
-const NOT_EMITTED = 0;
-const EMITTING = 1;
-const EMITTED = 2;
+// Per-type ordering and emission states (libbpf's enum btf_dump_type_order_state and
+// enum btf_dump_type_emit_state).
+const Order = cEnum(['NOT_ORDERED', 'ORDERING', 'ORDERED']);
+const Emit = cEnum(['NOT_EMITTED', 'EMITTING', 'EMITTED']);
 
 /** GCC-internal base types that clang lacks; libbpf aliases them to standard ones. */
 const MISSING_BASE_TYPES = new Map([
@@ -122,8 +119,8 @@ class CWriter implements CDumper {
     this.fwdEmitted = new Uint8Array(this.count);
     this.referenced = new Uint8Array(this.count);
     this.nameResolved = new Uint8Array(this.count);
-    this.orderState[0] = ORDERED;
-    this.emitState[0] = EMITTED;
+    this.orderState[0] = Order.ORDERED;
+    this.emitState[0] = Emit.EMITTED;
     this.markReferenced();
   }
 
@@ -183,20 +180,20 @@ class CWriter implements CDumper {
    * link (its full definition is needed first), false when a forward declaration will do.
    */
   private orderType(id: TypeId, throughPtr: boolean): boolean {
-    if (this.orderState[id] === ORDERED) return true;
+    if (this.orderState[id] === Order.ORDERED) return true;
     const t = this.type(id);
-    if (this.orderState[id] === ORDERING) {
+    if (this.orderState[id] === Order.ORDERING) {
       // A loop is fine through a pointer to a named struct: a forward declaration breaks it.
       if ((t.kind === 'struct' || t.kind === 'union') && throughPtr && t.name !== '') return false;
       throw new Error(`unsatisfiable type cycle, id:[${id}]`);
     }
     switch (t.kind) {
       case 'int': case 'float':
-        this.orderState[id] = ORDERED;
+        this.orderState[id] = Order.ORDERED;
         return false;
       case 'ptr': {
         const strong = this.orderType(t.type, true);
-        this.orderState[id] = ORDERED;
+        this.orderState[id] = Order.ORDERED;
         return strong;
       }
       case 'array':
@@ -204,21 +201,21 @@ class CWriter implements CDumper {
       case 'struct': case 'union': {
         // A named struct behind a pointer only needs a forward declaration.
         if (throughPtr && t.name !== '') return false;
-        this.orderState[id] = ORDERING;
+        this.orderState[id] = Order.ORDERING;
         for (const m of t.members) this.orderType(m.type, false);
         if (t.name !== '') this.emitQueue.push(id);
-        this.orderState[id] = ORDERED;
+        this.orderState[id] = Order.ORDERED;
         return true;
       }
       case 'enum': case 'enum64': case 'fwd':
         if (t.name !== '' || !this.referenced[id]) this.emitQueue.push(id);
-        this.orderState[id] = ORDERED;
+        this.orderState[id] = Order.ORDERED;
         return true;
       case 'typedef': {
         const strong = this.orderType(t.type, throughPtr);
         if (throughPtr && !strong) return false;
         this.emitQueue.push(id);
-        this.orderState[id] = ORDERED;
+        this.orderState[id] = Order.ORDERED;
         return true;
       }
       case 'volatile': case 'const': case 'restrict': case 'type_tag':
@@ -230,7 +227,7 @@ class CWriter implements CDumper {
         return strong || t.variadic || t.explicitVoid;
       }
       case 'func': case 'var': case 'datasec': case 'decl_tag':
-        this.orderState[id] = ORDERED;
+        this.orderState[id] = Order.ORDERED;
         return false;
       case 'void':
         return true;
@@ -239,10 +236,10 @@ class CWriter implements CDumper {
 
   /** Writes `id` and what it needs (btf_dump_emit_type); `containerId` 0 means top level. */
   private emitType(id: TypeId, containerId: TypeId): void {
-    if (this.emitState[id] === EMITTED) return;
+    if (this.emitState[id] === Emit.EMITTED) return;
     const t = this.type(id);
     const topLevel = containerId === 0;
-    if (this.emitState[id] === EMITTING) {
+    if (this.emitState[id] === Emit.EMITTING) {
       if (this.fwdEmitted[id]) return;
       if (t.kind === 'struct' || t.kind === 'union') {
         // Referring to the struct we are inside of needs no forward declaration.
@@ -265,7 +262,7 @@ class CWriter implements CDumper {
       case 'int': {
         const alias = MISSING_BASE_TYPES.get(this.typeName(t));
         if (alias) this.write(`typedef ${alias} ${this.typeName(t)};\n\n`);
-        this.emitState[id] = EMITTED;
+        this.emitState[id] = Emit.EMITTED;
         break;
       }
       case 'enum': case 'enum64':
@@ -273,7 +270,7 @@ class CWriter implements CDumper {
           this.emitEnumDef(t, 0);
           this.write(';\n\n');
         }
-        this.emitState[id] = EMITTED;
+        this.emitState[id] = Emit.EMITTED;
         break;
       case 'ptr': case 'volatile': case 'const': case 'restrict': case 'type_tag':
         this.emitType(t.type, containerId);
@@ -284,19 +281,19 @@ class CWriter implements CDumper {
       case 'fwd':
         this.emitFwdDef(t);
         this.write(';\n\n');
-        this.emitState[id] = EMITTED;
+        this.emitState[id] = Emit.EMITTED;
         break;
       case 'typedef':
-        this.emitState[id] = EMITTING;
+        this.emitState[id] = Emit.EMITTING;
         this.emitType(t.type, id);
         if (!this.fwdEmitted[id] && !isBlacklisted(t)) {
           this.emitTypedefDef(t, 0);
           this.write(';\n\n');
         }
-        this.emitState[id] = EMITTED;
+        this.emitState[id] = Emit.EMITTED;
         break;
       case 'struct': case 'union':
-        this.emitState[id] = EMITTING;
+        this.emitState[id] = Emit.EMITTING;
         if (topLevel || t.name === '') {
           // The members will be written out, so their types need declarations first.
           const newContainer = t.name === '' ? containerId : id;
@@ -309,9 +306,9 @@ class CWriter implements CDumper {
         if (topLevel) {
           this.emitStructDef(t, 0);
           this.write(';\n\n');
-          this.emitState[id] = EMITTED;
+          this.emitState[id] = Emit.EMITTED;
         } else {
-          this.emitState[id] = NOT_EMITTED;
+          this.emitState[id] = Emit.NOT_EMITTED;
         }
         break;
       case 'func_proto':

@@ -8,15 +8,12 @@ import { readFileSync } from 'node:fs';
 import type { Btf } from '../btf/index.js';
 import { BpfObjectError, type BpfObjectSpec } from './bpf-object.js';
 import type { LinkedProgram } from './link-program.js';
+import { Class, JmpOp, Mode, Pseudo, Size } from '../asm/insn.js';
 
 interface MapRef { name: string; kind: 'map' | 'data' | 'kconfig'; map: { fd: number }; definition: { sectionOffsetBytes: number } | undefined; dataSection: { sectionIndex: number } | undefined }
 
-const BPF_PSEUDO_MAP_FD = 1;
-const BPF_PSEUDO_MAP_VALUE = 2;
-const BPF_PSEUDO_BTF_ID = 3;
-const BPF_PSEUDO_KFUNC_CALL = 2;
-const OP_CALL = 0x85;
-const OP_LD_IMM64 = 0x18;
+const OP_CALL = Class.JMP | JmpOp.call;
+const OP_LD_IMM64 = Class.LD | Size.DW | Mode.IMM;
 
 let kallsymsCache: Map<string, bigint> | undefined;
 function kallsymsAddress(name: string): bigint | undefined {
@@ -54,7 +51,7 @@ export function applyDataRelocations(obj: BpfObjectSpec, linked: LinkedProgram, 
         v.setInt32(pos * 8 + 4, 0, true);
         continue;
       }
-      v.setUint8(pos * 8 + 1, (v.getUint8(pos * 8 + 1) & 0x0f) | (BPF_PSEUDO_KFUNC_CALL << 4));
+      v.setUint8(pos * 8 + 1, (v.getUint8(pos * 8 + 1) & 0x0f) | (Pseudo.KFUNC_CALL << 4));
       v.setInt32(pos * 8 + 4, id, true);
       v.setInt16(pos * 8 + 2, 0, true);
       continue;
@@ -64,13 +61,13 @@ export function applyDataRelocations(obj: BpfObjectSpec, linked: LinkedProgram, 
       const off = sym.type === 'SECTION' ? imm : sym.value;
       const m = maps.find((x) => x.kind === 'map' && (sym.type === 'SECTION' ? x.definition?.sectionOffsetBytes === off : x.name === sym.name));
       if (!m) fail(pos, `no map for symbol ${sym.name}`);
-      setImm64(v, pos, BPF_PSEUDO_MAP_FD, m!.map.fd, 0);
+      setImm64(v, pos, Pseudo.MAP_FD, m!.map.fd, 0);
       continue;
     }
     if (sym.sectionIndex !== 0) {
       const m = maps.find((x) => x.kind === 'data' && x.dataSection?.sectionIndex === sym.sectionIndex);
       if (!m) fail(pos, `no data map for the section of ${sym.name || 'a section symbol'}`);
-      setImm64(v, pos, BPF_PSEUDO_MAP_VALUE, m!.map.fd, imm + sym.value);
+      setImm64(v, pos, Pseudo.MAP_VALUE, m!.map.fd, imm + sym.value);
       continue;
     }
     const ext = obj.externs.find((e) => e.name === sym.name);
@@ -78,13 +75,13 @@ export function applyDataRelocations(obj: BpfObjectSpec, linked: LinkedProgram, 
     if (ext!.section === 'kconfig') {
       const m = maps.find((x) => x.kind === 'kconfig');
       if (!m) fail(pos, 'no .kconfig map');
-      setImm64(v, pos, BPF_PSEUDO_MAP_VALUE, m!.map.fd, ext!.dataOffset + imm);
+      setImm64(v, pos, Pseudo.MAP_VALUE, m!.map.fd, ext!.dataOffset + imm);
       continue;
     }
     // A __ksym variable: typed (its BTF VAR in vmlinux) or typeless (`const void`, by kallsyms address).
     const typed = ext!.typeId !== undefined && obj.btf !== undefined && obj.btf.typeById(obj.btf.resolve(ext!.typeId)).kind !== 'void';
     const id = typed ? kernelBtf().findByName('var', sym.name) : undefined;
-    if (id !== undefined) { setImm64(v, pos, BPF_PSEUDO_BTF_ID, id, 0); continue; }
+    if (id !== undefined) { setImm64(v, pos, Pseudo.BTF_ID, id, 0); continue; }
     const addr = typed ? undefined : kallsymsAddress(sym.name);
     if (addr !== undefined && addr !== 0n) { setImm64(v, pos, 0, Number(addr & 0xffffffffn), Number(addr >> 32n)); continue; }
     if (!ext!.weak) fail(pos, `__ksym ${sym.name} is not in the running kernel${typed ? "'s BTF" : "'s /proc/kallsyms"}`);

@@ -10,7 +10,7 @@ import { parseTypeText } from '../decl.js';
 import { lookupBuiltinFunction } from '../../builtins/signatures.js';
 import { BUILTIN_VARIABLES, type BuiltinVariable } from '../../builtins/variables.js';
 import { DYN, type AggregationInfo, type VariableInfo } from '../checked.js';
-import { F_ALLOCA, F_BITFIELD, F_DEREF_ALLOCA, F_LVALUE, F_USER, F_WRITABLE, GlobalIdent, ID_ALLOCA, ID_MOD, ID_REF, Info, descText, idkindName, isDyn, isIntegerT, isPointerT, isStringT, isVoid, pointee, wrap } from './rules.js';
+import { F_ALLOCA, F_BITFIELD, F_LVALUE, F_USER, F_WRITABLE, GlobalIdent, ID_ALLOCA, ID_MOD, ID_REF, Info, derefFlags, descText, idkindName, isDyn, isIntegerT, isPointerT, isStringT, isVoid, pointee, wrap } from './rules.js';
 import { CheckerState } from './state.js';
 
 export abstract class IdentifierChecks extends CheckerState {
@@ -201,11 +201,7 @@ export abstract class IdentifierChecks extends CheckerState {
     const elem = pointee(r);
     const er = resolve(elem);
     if (er.kind === 'void') fail('D_DEREF_VOID', 'cannot dereference pointer to void', e.span);
-    let flags = er.kind !== 'array' ? F_LVALUE : 0;
-    if (base.flags & F_WRITABLE) flags |= F_WRITABLE;
-    if ((base.flags & F_USER) && er.kind === 'pointer') flags |= F_USER;
-    if (base.flags & F_ALLOCA) flags |= F_DEREF_ALLOCA;
-    return this.record(e, { type: elem, flags, node: 'other' });
+    return this.record(e, { type: elem, flags: derefFlags(base.flags, er), node: 'other' });
   }
 
   protected cookAssoc(e: Index, name: string, prefix: string, info: VariableInfo, entry: { flags: number }, idflags: number): Info {

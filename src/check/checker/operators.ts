@@ -7,7 +7,7 @@ import { Types, pointerTo, resolve, sizeOf, typeName, memberOf, type CType, type
 import { fail } from '../abort.js';
 import { resolveTypeName } from '../decl.js';
 import { DYN, type TranslatorInfo } from '../checked.js';
-import { F_ALLOCA, F_BITFIELD, F_DEREF_ALLOCA, F_LVALUE, F_NONASSIGN, F_USER, F_WRITABLE, ID_MOD, ID_REF, Info, asInt, idkindName, intLitType, isDyn, isIntegerT, isPointerT, isScalarT, isStrCompat, isStringT, isVfptr, promote, typeCompat, widen64, wrap } from './rules.js';
+import { F_ALLOCA, F_BITFIELD, F_DEREF_ALLOCA, F_LVALUE, F_NONASSIGN, F_USER, F_WRITABLE, ID_MOD, ID_REF, Info, derefFlags, asInt, idkindName, intLitType, isDyn, isIntegerT, isPointerT, isScalarT, isStrCompat, isStringT, isVfptr, promote, typeCompat, widen64, wrap } from './rules.js';
 import { AssignmentChecks } from './assignment.js';
 
 export abstract class OperatorChecks extends AssignmentChecks {
@@ -113,11 +113,7 @@ export abstract class OperatorChecks extends AssignmentChecks {
         const tr = resolve(t);
         if (tr.kind === 'void') fail('D_DEREF_VOID', 'cannot dereference pointer to void', e.span);
         if (tr.kind === 'function') fail('D_DEREF_FUNC', 'cannot dereference pointer to function', e.span);
-        let flags = tr.kind !== 'array' ? F_LVALUE : 0;
-        if (c.flags & F_WRITABLE) flags |= F_WRITABLE;
-        if ((c.flags & F_USER) && tr.kind === 'pointer') flags |= F_USER;
-        if (c.flags & F_ALLOCA) flags |= F_DEREF_ALLOCA;
-        return this.record(e, { type: t, flags, node: 'other' });
+        return this.record(e, { type: t, flags: derefFlags(c.flags, tr), node: 'other' });
       }
       case '+': case '-': {
         if (!isIntegerT(c.type)) fail('D_OP_ARITH', `operator ${e.op} requires an operand of arithmetic type`, e.span);

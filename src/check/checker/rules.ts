@@ -13,6 +13,19 @@ export const F_LVALUE = 1, F_WRITABLE = 2, F_BITFIELD = 4, F_USER = 8, F_ALLOCA 
 export const F_DEREF_ALLOCA = 64;
 export const ID_REF = 1, ID_MOD = 2, ID_ALLOCA = 4;
 
+/**
+ * The flags of `*p` (and `p[i]`) where p has flags `pointer` and points to `target` (resolved),
+ * as dt_cook_op gives them: an lvalue unless the target is an array, writable when p is, user
+ * memory passed on to a pointer target, and alloca()'d memory remembered.
+ */
+export function derefFlags(pointer: number, target: CType): number {
+  let flags = target.kind !== 'array' ? F_LVALUE : 0;
+  if (pointer & F_WRITABLE) flags |= F_WRITABLE;
+  if ((pointer & F_USER) && target.kind === 'pointer') flags |= F_USER;
+  if (pointer & F_ALLOCA) flags |= F_DEREF_ALLOCA;
+  return flags;
+}
+
 export interface Info {
   type: CType;
   flags: number;

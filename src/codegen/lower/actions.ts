@@ -92,7 +92,7 @@ export abstract class ActionLowering extends AggregationLowering {
     // system() and freopen() are formatted like printf; the consumer runs the command /
     // reopens its output.
     const fmt = unparen(args[0]!);
-    if (fmt.kind !== 'StringLit') throw new LowerError(`${name}( ) format must be a string constant`, e);
+    if (fmt.kind !== 'StringLit') unchecked(`${name}( ) with a format that is not a string constant (D_PRINTF_ARG_FMT)`);
     const fields: FieldLayout[] = [];
     const wantsString = printfStringArgs(fmt.value);
     args.slice(1).forEach((arg, i) => {

@@ -33,6 +33,23 @@ export type Val = { t: 'int'; reg: Reg; type: VType } | { t: 'str'; reg: Reg } |
  */
 export interface Place { reg: Reg; ctype: CType; space: Space; bits?: { shift: number; size: number }; direct?: boolean }
 
+/**
+ * A D program the checker accepted that this code generator cannot compile, reported as a D
+ * error. None repeats a check the checker makes (what the checker rejects is asserted with
+ * `unchecked` below). Audit of the throws (issue 11), by reason:
+ *
+ * | where | what | why it is not the checker's |
+ * |---|---|---|
+ * | context.ts (3) | out of registers, spill slots, temporary strings | limits of the generated code; DTrace's own "Insufficient registers" is the code generator's too |
+ * | storage.ts (4) | clause-local space, tuple registers, tuple size, key nesting | the same: sizes of the code and of the scratch map |
+ * | storage.ts args[] | index past the 10 argument slots of mstate | the checker bounds args[] by the probe's own argument count (D_ARGS_IDX); this is the layout's bound |
+ * | kernel-reach.ts, task.ts, storage.ts ppid | breakpoint( ), panic( ), bpf_probe_write_user, kernel BTF members | what the running kernel allows or describes; the checker sees no kernel features (dtrace-utils too rejects breakpoint( ) in its code generator, D_UNKNOWN) |
+ * | memory.ts `` `sym `` | a kernel symbol with a type but no address | the checker resolves the symbol's type (D_IDENT_UNDEF when unknown); its address comes from kallsyms, which may hide it |
+ * | strings.ts | `+`/`-` with a string operand | the checker accepts it as dtrace-utils does (dt_cook_op2 lets strings stand for pointers); not generated |
+ * | task.ts uregs | constant index past the register set | not checked by the checker, as in DTrace (an index, not a type) |
+ * | actions.ts | a builtin with a prototype but no code (msgsize, ddi_pathname, ...) | the prototype table lists every D name; only the code generator knows which have code |
+ * | memory.ts (10), expressions.ts (2) | struct values not in memory, incomplete structs through `*`, translated data from other expressions and translator inputs outside their body, whole-struct xlate and ?:, reads and stores of other types | forms the checker accepts (as DTrace does) that this code generator does not implement yet |
+ */
 export class LowerError extends Error {
   constructor(message: string, readonly node?: { span: A.Expr['span'] }) { super(message); }
 }

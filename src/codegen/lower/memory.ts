@@ -72,7 +72,7 @@ export abstract class MemoryLowering extends ClauseContext {
 
   protected memberPlace(e: A.Member, write = false): Place {
     const objT = this.ct(e.object);
-    if (!objT) throw new LowerError('member access needs the type of its operand', e);
+    if (!objT) unchecked('a member access whose operand has no type');
     let base: Place;
     if (e.arrow) {
       const p = this.evalInt(e.object);

@@ -267,6 +267,25 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
   return f.finish();
 }
 
+/** rindex's upper bound on the match position (R4) saved at LIMIT; a negative one finds nothing. */
+function saveLimit(f: Body, LIMIT: number, none: string): void {
+  f.a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
+  f.clamp(R0, f.S);
+  f.a.stx(4, R6, LIMIT, R0);
+}
+
+/** The ends both substring searches share: not found, an empty t (found at 0, or at the limit), the fault. */
+function findEndings(f: Body, last: boolean, LIMIT: number, at: { none: string; empty: string; fault: string }): Insn[] {
+  const a = f.a;
+  a.label(at.none);
+  f.ret(-ENOENT);
+  a.label(at.empty);
+  if (last) { a.ldx(4, R0, R6, LIMIT); f.retR0(); } else f.ret(0);
+  a.label(at.fault);
+  f.ret(-EFAULT);
+  return f.finish();
+}
+
 /**
  * strstr(s, t): the first position of t in s (0 for an empty t), or -ENOENT. With `last`
  * (rindex), the last position <= R4 instead. Knuth–Morris–Pratt over the copies: A = s, B = t,
@@ -281,11 +300,7 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
   const LIMIT = v(6); // 4 bytes: v(6), v(7)
   const fault = f.label(), none = f.label(), empty = f.label();
   a.mov(R9, R1);
-  if (last) {
-    a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
-    f.clamp(R0, S);
-    a.stx(4, R6, LIMIT, R0);
-  }
+  if (last) saveLimit(f, LIMIT, none);
   f.copy(R8, B, R2, fault); // R8 = m
   a.jmp('jeq', R8, imm(0), empty);
   a.stx(2, R6, M, R8);
@@ -351,13 +366,7 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
     a.ldx(2, R0, R6, BEST).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);
     f.retR0();
   }
-  a.label(none);
-  f.ret(-ENOENT);
-  a.label(empty);
-  if (last) { a.ldx(4, R0, R6, LIMIT); f.retR0(); } else f.ret(0);
-  a.label(fault);
-  f.ret(-EFAULT);
-  return f.finish();
+  return findEndings(f, last, LIMIT, { none, empty, fault });
 }
 
 /** The per-CPU map of the shift-and search: 256 rows of W u64 (the positions of each byte in t), then D. */
@@ -396,11 +405,7 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   const BIT = -8, TAB = -16; // on the stack: the bit of a full match in its word; the table
   const fault = f.label(), none = f.label(), empty = f.label();
   a.mov(R9, R2);
-  if (last) {
-    a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
-    f.clamp(R0, S);
-    a.stx(4, R6, LIMIT, R0);
-  }
+  if (last) saveLimit(f, LIMIT, none);
   // Everything that can fail comes before the rows are set.
   f.copy(R0, A, R1, fault);
   a.stx(2, R6, N, R0);
@@ -467,13 +472,7 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   });
   a.ldx(2, R0, R6, last ? BEST : FOUND).alu64('sub', R0, imm(1)).jmp('jslt', R0, imm(0), none);
   f.retR0();
-  a.label(none);
-  f.ret(-ENOENT);
-  a.label(empty);
-  if (last) { a.ldx(4, R0, R6, LIMIT); f.retR0(); } else f.ret(0);
-  a.label(fault);
-  f.ret(-EFAULT);
-  return f.finish();
+  return findEndings(f, last, LIMIT, { none, empty, fault });
 }
 
 const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {

@@ -50,11 +50,24 @@ function readAddress(f: Frame, n: number, fault: string): void {
   f.a.jmp('jne', R0, imm(0), fault);
 }
 
+/** R2 (0..15) becomes its lowercase hex digit, without a branch; clobbers R3. */
+function hexDigit(a: Asm): void {
+  a.mov(R3, imm(9)).alu64('sub', R3, R2).alu64('rsh', R3, imm(63)).alu64('mul', R3, imm(0x61 - 0x30 - 10));
+  a.alu64('add', R2, R3).alu64('add', R2, imm(0x30));
+}
+
 /** Copies the text at [fp + NET_OUT] to dst (R7), truncated; returns 1. */
 function copyOut(f: Frame): void {
   f.a.mov(R3, R10).alu64('add', R3, imm(NET_OUT));
   f.readStr(R7, 0, imm(f.S + 1), R3);
   f.ret(1);
+}
+
+/** The end of the formatters that read an address: the fault of an unreadable one. */
+function faultEnding(f: Frame, fault: string): Insn[] {
+  f.a.label(fault);
+  f.ret(SubrFault.BADADDR);
+  return f.finish();
 }
 
 export function buildInetNtoa(mem: MemLayout, kernel?: KernelCaps): Insn[] {
@@ -67,9 +80,7 @@ export function buildInetNtoa(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   emitDottedQuad(a, NET_IN);
   a.st(1, R8, -1, 0); // the last '.' ends the string
   copyOut(f);
-  a.label(fault);
-  f.ret(SubrFault.BADADDR);
-  return f.finish();
+  return faultEnding(f, fault);
 }
 
 /**
@@ -150,8 +161,8 @@ export function buildInetNtoa6(mem: MemLayout, kernel?: KernelCaps): Insn[] {
     a.mov(R1, imm(0));
     for (let n = 0; n < 4; n++) {
       a.mov(R2, R9).alu64('rsh', R2, imm(12 - 4 * n)).alu64('and', R2, imm(0xf));
-      a.mov(R3, imm(9)).alu64('sub', R3, R2).alu64('rsh', R3, imm(63)).alu64('mul', R3, imm(0x61 - 0x30 - 10));
-      a.alu64('add', R2, R3).alu64('add', R2, imm(0x30)).alu64('lsh', R2, imm(8 * n)).alu64('or', R1, R2);
+      hexDigit(a);
+      a.alu64('lsh', R2, imm(8 * n)).alu64('or', R1, R2);
     }
     a.ldImm64(R2, BigInt(COLON) << 32n).alu64('or', R1, R2);
     // R4 = digits = 1 + (g >= 0x10) + (g >= 0x100) + (g >= 0x1000)
@@ -174,9 +185,7 @@ export function buildInetNtoa6(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   a.ldx(8, R2, R10, V_KEEP).alu64('and', R2, imm(1)).alu64('add', R8, imm(-1)).alu64('add', R8, R2); // no 'sub' on a stack pointer
   a.st(1, R8, 0, 0);
   copyOut(f);
-  a.label(fault);
-  f.ret(SubrFault.BADADDR);
-  return f.finish();
+  return faultEnding(f, fault);
 }
 
 /** inet_ntop(af, addr): AF_INET as inet_ntoa, AF_INET6 as strict inet_ntoa6, else ILLOP. */
@@ -213,8 +222,8 @@ export function buildLinkNtop(mem: MemLayout, kernel?: KernelCaps): Insn[] {
         a.mov(R2, R1);
         if (shift) a.alu64('rsh', R2, imm(shift));
         a.alu64('and', R2, imm(0xf));
-        a.mov(R3, imm(9)).alu64('sub', R3, R2).alu64('rsh', R3, imm(63)).alu64('mul', R3, imm(0x61 - 0x30 - 10));
-        a.alu64('add', R2, R3).alu64('add', R2, imm(0x30)).stx(1, R10, NET_OUT + 3 * i + k, R2);
+        hexDigit(a);
+        a.stx(1, R10, NET_OUT + 3 * i + k, R2);
       }
       a.st(1, R10, NET_OUT + 3 * i + 2, i === n - 1 ? 0 : COLON);
     }
@@ -225,7 +234,5 @@ export function buildLinkNtop(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   format(20);
   a.label(illop);
   f.ret(SubrFault.ILLOP);
-  a.label(fault);
-  f.ret(SubrFault.BADADDR);
-  return f.finish();
+  return faultEnding(f, fault);
 }

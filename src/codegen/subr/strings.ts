@@ -27,7 +27,7 @@
  * take one-pass forms, since a scan nested in a walked loop would cost the verifier strsize².
  * Fixed-length byte work (toupper over words, address formatting) uses plain code.
  */
-import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn } from '../../bpf/asm/insn.js';
+import { Asm, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import { type MemLayout } from '../layout.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../../bpf/kernel-caps.js';
@@ -111,6 +111,14 @@ function buildSubstr(mem: MemLayout, withCount: boolean, kernel?: KernelCaps): I
   return f.finish();
 }
 
+/** The end of index and rindex: the position in R0, or -1 from `none`. */
+function positionOrNone(f: Frame, none: string): Insn[] {
+  f.retR0();
+  f.a.label(none);
+  f.ret(-1);
+  return f.finish();
+}
+
 // ---------------------------------------------------------------------------------------------
 // index(s, t [, start]): lowest position >= max(start, 0) where t occurs, else -1.
 
@@ -129,10 +137,7 @@ function buildIndex(mem: MemLayout, withStart: boolean, kernel?: KernelCaps): In
   f.kfuncInt('bpf_strstr');
   a.jmp('jslt', R0, imm(0), none);
   a.alu64('add', R0, R8);
-  f.retR0();
-  a.label(none);
-  f.ret(-1);
-  return f.finish();
+  return positionOrNone(f, none);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,39 +188,21 @@ function buildRindex(mem: MemLayout, withStart: boolean, kernel?: KernelCaps): I
   f.retR0();
   }
   a.label(done).mov(R0, R7);
-  f.retR0();
-  a.label(none);
-  f.ret(-1);
-  return f.finish();
+  return positionOrNone(f, none);
 }
 
 // ---------------------------------------------------------------------------------------------
 // strchr/strrchr(s, c), strstr(s, t): the suffix from the match, or NULL. As in dtrace-utils,
 // searching for '\0' finds nothing.
 
-function buildCharSearch(mem: MemLayout, last: boolean, kernel?: KernelCaps): Insn[] {
-  const f = new Frame(last ? 'dt_strrchr' : 'dt_strchr', mem, kernel);
+function buildSuffixSearch(mem: MemLayout, kfunc: 'bpf_strchr' | 'bpf_strrchr' | 'bpf_strstr', kernel?: KernelCaps): Insn[] {
+  const f = new Frame(`dt_${kfunc.slice(4)}`, mem, kernel);
   const a = f.a, S = f.S;
   const none = f.label();
   a.mov(R6, R1).mov(R7, R2); // dst, s
-  a.mov(R2, R3).alu64('and', R2, imm(0xff)).jmp('jeq', R2, imm(0), none);
-  a.mov(R1, R7);
-  f.kfuncInt(last ? 'bpf_strrchr' : 'bpf_strchr');
-  a.jmp('jslt', R0, imm(0), none);
-  f.readStr(R6, 0, imm(S + 1), R7, R0);
-  f.ret(1);
-  a.label(none);
-  f.ret(0);
-  return f.finish();
-}
-
-function buildStrstr(mem: MemLayout, kernel?: KernelCaps): Insn[] {
-  const f = new Frame('dt_strstr', mem, kernel);
-  const a = f.a, S = f.S;
-  const none = f.label();
-  a.mov(R6, R1).mov(R7, R2);
-  a.mov(R1, R2).mov(R2, R3);
-  f.kfuncInt('bpf_strstr');
+  if (kfunc === 'bpf_strstr') a.mov(R1, R2).mov(R2, R3);
+  else a.mov(R2, R3).alu64('and', R2, imm(0xff)).jmp('jeq', R2, imm(0), none).mov(R1, R7);
+  f.kfuncInt(kfunc);
   a.jmp('jslt', R0, imm(0), none);
   f.readStr(R6, 0, imm(S + 1), R7, R0);
   f.ret(1);
@@ -306,11 +293,17 @@ function buildCase(mem: MemLayout, upper: boolean, kernel?: KernelCaps): Insn[] 
 // ---------------------------------------------------------------------------------------------
 // basename, dirname (POSIX rules, as the corpus's tst.basename0.d expects) and cleanpath.
 
-/** Copies s (R2) into working slot 0; R0 = length, R6 = base; faults to `fault`. */
-function copyIn(f: Frame, fault: string): void {
+/**
+ * The start of the path functions: R6 = the scratch base, R7 = dst, working slot 0 = a copy of
+ * s (R2) and R0 = its length; to `empty` when s is "", to `fault` when it cannot be read.
+ */
+function pathIn(f: Frame, fault: string, empty: string): void {
+  f.scratchBase(R6);
+  f.a.mov(R7, R1);
   f.readStr(R6, f.slot(0), imm(f.S + 1), R2);
   f.a.jmp('jslt', R0, imm(1), fault).alu64('sub', R0, imm(1));
   f.clamp(R0, f.S);
+  f.a.jmp('jeq', R0, imm(0), empty);
 }
 
 /** var16(0) = end: moved back over the '/' characters that end slot0[0..end). */
@@ -362,10 +355,7 @@ function buildBasename(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   const f = new Frame('dt_basename', mem, kernel);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label(), fromStart = f.label();
-  f.scratchBase(R6);
-  a.mov(R7, R1);
-  copyIn(f, fault);
-  a.jmp('jeq', R0, imm(0), dot);
+  pathIn(f, fault, dot);
   cutTrailingSlashes(f, root);
   a.mov(R1, R6).alu64('add', R1, imm(W0)).mov(R2, imm(SLASH));
   f.kfuncInt('bpf_strrchr');
@@ -382,10 +372,7 @@ function buildDirname(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   const f = new Frame('dt_dirname', mem, kernel);
   const a = f.a, W0 = f.slot(0);
   const fault = f.label(), dot = f.label(), root = f.label();
-  f.scratchBase(R6);
-  a.mov(R7, R1);
-  copyIn(f, fault);
-  a.jmp('jeq', R0, imm(0), dot);
+  pathIn(f, fault, dot);
   cutTrailingSlashes(f, root);
   // The last component goes, then the slashes before it.
   a.mov(R1, R6).alu64('add', R1, imm(W0)).mov(R2, imm(SLASH));
@@ -409,10 +396,7 @@ function buildCleanpath(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   const a = f.a, S = f.S, W0 = f.slot(0), OUT = f.slot(1), DELIM = f.slot(2);
   const IN = f.var16(0), W = f.var16(1), DOTDOT = f.var16(2); // read position, out length, floor of ".." removal
   const fault = f.label(), emptyIn = f.label(), relative = f.label();
-  f.scratchBase(R6);
-  a.mov(R7, R1);
-  copyIn(f, fault);
-  a.jmp('jeq', R0, imm(0), emptyIn);
+  pathIn(f, fault, emptyIn);
   a.st(2, R6, DELIM, SLASH); // "/\0": the delimiter set for bpf_strspn/bpf_strcspn
   a.st(2, R6, IN, 0).st(2, R6, W, 0).st(2, R6, DOTDOT, 0);
   a.ldx(1, R9, R6, W0).alu64('xor', R9, imm(SLASH)); // R9 = 0 when rooted
@@ -479,21 +463,7 @@ function buildCleanpath(mem: MemLayout, kernel?: KernelCaps): Insn[] {
     a.ldx(2, R1, R6, W).ldx(8, R2, R10, TEMP1).alu64('add', R1, R2).stx(2, R6, W, R1);
     a.label(next);
   });
-  a.ldx(2, R1, R6, W);
-  f.clamp(R1, S);
-  const dot = f.label();
-  a.jmp('jeq', R1, imm(0), dot);
-  a.alu64('add', R1, R6).st(1, R1, OUT, 0);
-  f.readStr(R7, 0, imm(S + 1), R6, imm(OUT));
-  f.ret(1);
-  a.label(dot);
-  f.writeConst(R7, '.');
-  f.ret(1);
-  a.label(emptyIn).st(1, R7, 0, 0);
-  f.ret(1);
-  a.label(fault);
-  f.ret(SubrFault.BADADDR);
-  return f.finish();
+  return cleanpathResult(f, { W, OUT, emptyIn, fault }, f.clamp.bind(f));
 }
 
 /**
@@ -511,10 +481,7 @@ function buildCleanpathFlat(f: Frame): Insn[] {
   const STACK = 0; // u16 per pushed name, from R8 = the fallback area
   const VARS = 2 * f.mem.strSlot + 16;
   const fault = f.label(), emptyIn = f.label(), relative = f.label(), head = f.label(), done = f.label();
-  f.scratchBase(R6);
-  a.mov(R7, R1);
-  copyIn(f, fault);
-  a.jmp('jeq', R0, imm(0), emptyIn);
+  pathIn(f, fault, emptyIn);
   f.fallbackArea(R8);
   a.st(2, R6, W, 0).st(2, R6, DOTDOT, 0).st(2, R6, START, 0).st(2, R6, DEPTH, 0).st(2, R8, VARS + ROOTED, 0);
   a.ldx(1, R1, R6, W0).jmp('jne', R1, imm(SLASH), relative);
@@ -569,19 +536,29 @@ function buildCleanpathFlat(f: Frame): Insn[] {
     a.label(next).ldx(8, R1, R10, TEMP2).jmp('jeq', R1, imm(0), done);
     a.alu64('add', R9, imm(1)).ja(head);
   }
-  a.label(done).ldx(2, R1, R6, W);
-  f.clampInLoop(R1, S);
+  a.label(done);
+  return cleanpathResult(f, { W, OUT, emptyIn, fault }, f.clampInLoop.bind(f));
+}
+
+/**
+ * cleanpath's result, both forms: the output slot's first W bytes ("." when there are none),
+ * "" for an empty path, or the fault. `clamp` is how the form bounds a length it loads.
+ */
+function cleanpathResult(f: Frame, at: { W: number; OUT: number; emptyIn: string; fault: string }, clamp: (reg: Reg, max: number) => void): Insn[] {
+  const a = f.a, S = f.S;
+  a.ldx(2, R1, R6, at.W);
+  clamp(R1, S);
   const dot = f.label();
   a.jmp('jeq', R1, imm(0), dot);
-  a.alu64('add', R1, R6).st(1, R1, OUT, 0);
-  f.readStr(R7, 0, imm(S + 1), R6, imm(OUT));
+  a.alu64('add', R1, R6).st(1, R1, at.OUT, 0);
+  f.readStr(R7, 0, imm(S + 1), R6, imm(at.OUT));
   f.ret(1);
   a.label(dot);
   f.writeConst(R7, '.');
   f.ret(1);
-  a.label(emptyIn).st(1, R7, 0, 0);
+  a.label(at.emptyIn).st(1, R7, 0, 0);
   f.ret(1);
-  a.label(fault);
+  a.label(at.fault);
   f.ret(SubrFault.BADADDR);
   return f.finish();
 }
@@ -601,9 +578,9 @@ export const STRING_SUBRS: Record<string, Subroutine> = {
   'index/3': subr('dt_index3', ['str', 'str', 'int'], 'int', (m, k) => buildIndex(m, true, k)),
   'rindex/2': subr('dt_rindex2', ['str', 'str'], 'int', (m, k) => buildRindex(m, false, k)),
   'rindex/3': subr('dt_rindex3', ['str', 'str', 'int'], 'int', (m, k) => buildRindex(m, true, k)),
-  strchr: subr('dt_strchr', ['str', 'int'], 'str', (m, k) => buildCharSearch(m, false, k)),
-  strrchr: subr('dt_strrchr', ['str', 'int'], 'str', (m, k) => buildCharSearch(m, true, k)),
-  strstr: subr('dt_strstr', ['str', 'str'], 'str', buildStrstr),
+  strchr: subr('dt_strchr', ['str', 'int'], 'str', (m, k) => buildSuffixSearch(m, 'bpf_strchr', k)),
+  strrchr: subr('dt_strrchr', ['str', 'int'], 'str', (m, k) => buildSuffixSearch(m, 'bpf_strrchr', k)),
+  strstr: subr('dt_strstr', ['str', 'str'], 'str', (m, k) => buildSuffixSearch(m, 'bpf_strstr', k)),
   strtok: subr('dt_strtok', ['str', 'str'], 'str', buildStrtok),
   toupper: subr('dt_toupper', ['str'], 'str', (m, k) => buildCase(m, true, k)),
   tolower: subr('dt_tolower', ['str'], 'str', (m, k) => buildCase(m, false, k)),

@@ -30,7 +30,7 @@ const overPerfEvent = (l: Link): boolean => l.fds.length === 2;
 function handOff(fds: readonly number[]): (() => void) | undefined {
   try {
     // uv_spawn returns once the child has exec'd: it holds its copies of the fds by then.
-    const helper = spawn('sh', ['-c', 'read _'], { stdio: ['pipe', 'ignore', 'ignore', ...fds], detached: true });
+    const helper = spawn('/bin/sh', ['-c', 'read _'], { stdio: ['pipe', 'ignore', 'ignore', ...fds], detached: true });
     if (helper.pid === undefined || !helper.stdin) return undefined;
     helper.on('error', () => { /* the helper went early: the kernel released its copies */ });
     helper.unref();

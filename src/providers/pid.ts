@@ -317,7 +317,8 @@ const ENOTSUPP = 524;
 function predictedRefusals(path: string, fileOffsets: readonly number[]): (string | undefined)[] {
   if (process.arch !== 'x64') return fileOffsets.map(() => undefined);
   let buf: Uint8Array;
-  try { buf = readElfFile(path).buf; } catch { return fileOffsets.map(() => undefined); }
+  // The raw bytes are enough (no ELF parse): a uprobe offset is a file offset.
+  try { buf = readFileSync(path); } catch { return fileOffsets.map(() => undefined); }
   return fileOffsets.map((off) => (off < buf.length ? uprobeRefusal(buf.subarray(off, off + 16), 0) : undefined));
 }
 

@@ -10,12 +10,16 @@ import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../provider
 import { usesUserSymbols } from '../runtime/session.js';
 import { keepProcessImage } from '../consume/usyms.js';
 import type { CompiledProgram } from '../program/spec.js';
+import type { ForkHooks } from '../runtime/descendant-links.js';
 
 export interface Targets {
   /** $target: the first -c or -p process. */
   readonly pid: number | undefined;
-  /** Lets the created processes run (probes are attached); the exit of them all, when there are any. */
-  release(compiled: CompiledProgram): Promise<void> | undefined;
+  /**
+   * Lets the created processes run (probes are attached); the exit of them all, when there are
+   * any. With `forks`, the processes a created one forks get its per-process probes too.
+   */
+  release(compiled: CompiledProgram, forks?: ForkHooks): Promise<void> | undefined;
   /** Kills the created processes still running and stops watching (the run is over). */
   kill(): void;
 }
@@ -47,10 +51,10 @@ export function startTargets(commands: readonly string[], pids: readonly number[
   declareTargetsKnown();
   return {
     pid: watched[0]?.pid ?? pids[0],
-    release(compiled) {
+    release(compiled, forks) {
       if (watched.length === 0) return undefined;
       // The image of a target held after exec stays readable until it exits: its frames resolve after it is gone.
-      for (const c of created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined);
+      for (const c of created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined, forks);
       return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
     },
     kill,

@@ -161,7 +161,7 @@ export class TraceSession implements AsyncIterable<TraceEvent> {
       signals: this.signals,
       onRecord: (r) => this.push(r, strsize),
       keepFinalAggregations: true,
-      onAttached: () => targets.release(compiled.program),
+      onAttached: (forks) => targets.release(compiled.program, forks),
     }, this.signals);
     this.session = session;
     const status = await session.run();

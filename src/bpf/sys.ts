@@ -460,6 +460,25 @@ export const PTRACE_SETOPTIONS = 0x4200;
 export const PTRACE_LISTEN = 0x4208;
 export const PTRACE_O_TRACEEXIT = 0x40;
 export const PTRACE_EVENT_EXIT = 6;
+export const PTRACE_O_TRACEFORK = 0x2;
+export const PTRACE_O_TRACEVFORK = 0x4;
+export const PTRACE_O_TRACECLONE = 0x8;
+export const PTRACE_EVENT_FORK = 1;
+export const PTRACE_EVENT_VFORK = 2;
+export const PTRACE_EVENT_CLONE = 3;
+export const PTRACE_EVENT_STOP = 128;
+export const PTRACE_INTERRUPT = 0x4207;
+const PTRACE_GETEVENTMSG = 0x4201;
+
+/** PTRACE_GETEVENTMSG: the new task's id at a fork/vfork/clone stop; undefined when it failed. */
+export function ptraceEventMessage(pid: number): number | undefined {
+  const out = allocNative(8);
+  try {
+    return ptraceTry(PTRACE_GETEVENTMSG, pid, 0, out.address) === 0 ? Number(out.view.getBigUint64(0, true)) : undefined;
+  } finally {
+    freeNative(out);
+  }
+}
 
 /** ptrace(request, pid, addr, data); returns the result or -errno (callers decide what is fatal). */
 export function ptraceTry(request: number, pid: number, addr: number, data: number): number {

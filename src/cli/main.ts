@@ -223,7 +223,7 @@ async function runCompiled(compiled: CompiledProgram, options: OptionValues, tar
     stopRequested: outputWasClosed,
     signals,
     // The run ends when every -c and -p process has exited.
-    onAttached: () => targets.release(compiled),
+    onAttached: (forks) => targets.release(compiled, forks),
   });
 }
 

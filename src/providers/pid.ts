@@ -26,7 +26,7 @@ import { processModules, resolvePidProbesIn, readProcMaps, openablePath, type Pr
 import { readUsdtProbes } from '../bpf/elf/stapsdt.js';
 import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { uprobeRefusal } from '../bpf/elf/x86-length.js';
-import { emitTgidFilter, usdtProvidersFor, usdtProvider } from './usdt.js';
+import { emitTgidFilter, usdtProvidersFor, usdtProvider, FOLLOWED_MAP } from './usdt.js';
 import { emitCookieDispatch } from './dispatch.js';
 import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type AttachRequest } from './provider.js';
 
@@ -279,6 +279,7 @@ function onePlan(pid: number, p: EnabledProbe<PidSite>): ProgramPlan<PidAttachme
     attach: { mech: 'one', path: site.path, fileOffset: site.fileOffset, retprobe: site.kind === 'return' },
     probes: [p],
     runMode: 'attach',
+    maps: [FOLLOWED_MAP],
     emitTrampoline(t) {
       emitTgidFilter(t, pid);
       emitUprobeArgs(t, site.kind);
@@ -297,6 +298,7 @@ function manyPlan(pid: number, path: string, kind: PidSite['kind'], probes: Enab
     attach: { mech: 'many', path, retprobe, offsets: probes.map((p) => siteOf(p).fileOffset), multiLink },
     probes,
     runMode: 'attach',
+    maps: [FOLLOWED_MAP],
     emitTrampoline(t) {
       emitTgidFilter(t, pid);
       emitUprobeArgs(t, kind);
@@ -366,8 +368,10 @@ function* attachEachSite(prog: BpfProgram, req: AttachRequest<ManyAttachment>, p
 /** The pid provider of one process: `pid<PID>`. */
 export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () => targetModules(pid)): Provider<PidSite, PidAttachment> {
   const name = `pid${pid}`;
+  const target = pid;
   return {
     name,
+    process: pid,
     match(desc: ProbeDescFields): ProbeSite<PidSite>[] {
       return resolvePidProbesIn(pid, modules(), desc).map((s) => ({ provider: name, module: s.module, function: s.function, name: s.probeName, key: s }));
     },
@@ -392,6 +396,8 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
     },
     attach(req, prog, warn) {
       const how = req.attach;
+      // The target, or a process it forked (then its uprobes filter on that process).
+      const pid = req.process ?? target;
       if (how.mech === 'one') {
         return [attachUprobe(prog, { path: how.path, fileOffset: how.fileOffset, retprobe: how.retprobe, pid }, `attach ${probeName(req.probes[0]!)}`)];
       }

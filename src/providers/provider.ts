@@ -88,6 +88,11 @@ export interface AttachRequest<Attach extends PlainData = PlainData> {
   attach: Attach;
   /** The probes the program serves (for messages), in the plan's order. */
   probes: readonly AttachedProbe[];
+  /**
+   * Attach the same sites for this process instead of the provider's own: a process the
+   * provider's process forked, stopped before its first instruction (runtime/descendant-links.ts).
+   */
+  process?: number;
 }
 
 /** A map a provider's trampolines use besides the compiler's own (names must not collide). */
@@ -168,6 +173,11 @@ export interface ProviderAttributes {
  */
 export interface Provider<Key = unknown, Attach extends PlainData = PlainData> {
   readonly name: string;
+  /**
+   * The process whose probes these are (pid and per-process USDT providers): the processes it
+   * forks are followed, their sites attached again with `AttachRequest.process`.
+   */
+  readonly process?: number;
   /** Probes matching a description whose provider field matched this provider's name. */
   match(desc: ProbeDescFields): ProbeSite<Key>[];
   /** Every probe, for `-l` (may be large; generated lazily). */

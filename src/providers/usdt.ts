@@ -16,7 +16,7 @@ import { type Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
 import { type ProcessModule } from '../bpf/elf/procmaps.js';
 import { PT_REGS_OFFSET, resolveUsdtProbes, usdtArgLocation, type ProcessUsdtProbe, type UsdtArgLocation } from '../bpf/elf/stapsdt.js';
-import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext } from './provider.js';
+import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type ProviderMap } from './provider.js';
 
 /**
  * Where a provider says something the user asked to hear (`-v`); silent by default.
@@ -42,12 +42,25 @@ export type UsdtAttachment = {
 };
 
 /**
- * Uprobes fire for every process that maps the file; keep only the target's threads:
- * `if (bpf_get_current_pid_tgid() >> 32 != pid) goto exit`. Leaves R1 = the context.
+ * The processes a target forked that the tracer follows (runtime/descendant-links.ts): tgid →
+ * the target's pid. Their uprobes are attached before they run, and their entry is deleted
+ * when they exit or exec.
+ */
+export const FOLLOWED_MAP: ProviderMap = { name: 'followed_pids', type: 'hash', keySize: 4, valueSize: 4, maxEntries: 8192 };
+
+/**
+ * Uprobes fire for every process that maps the file; keep only the target's threads and those
+ * of the processes it forked: `if (tgid != pid && followed_pids[tgid] != pid) goto exit` (the
+ * lookup only off the target). Leaves R1 = the context.
  */
 export function emitTgidFilter(t: TrampolineContext, pid: number): void {
   const a = t.asm;
-  a.call(Helper.get_current_pid_tgid).alu64('rsh', R0, imm(32)).jmp('jne', R0, imm(pid), t.exitLabel);
+  const target = a.newLabel('tgid_ok');
+  a.call(Helper.get_current_pid_tgid).alu64('rsh', R0, imm(32)).jmp('jeq', R0, imm(pid), target);
+  a.stx(4, R9, t.scratchOffset, R0);
+  a.ldMapFd(R1, FOLLOWED_MAP.name).mov(R2, R9).alu64('add', R2, imm(t.scratchOffset)).call(Helper.map_lookup_elem);
+  a.jmp('jeq', R0, imm(0), t.exitLabel).ldx(4, R0, R0, 0).jmp('jne', R0, imm(pid), t.exitLabel);
+  a.label(target);
   a.ldx(8, R1, R10, -8);
 }
 
@@ -164,6 +177,7 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
   const target = everyProcess ? undefined : pid;
   return {
     name,
+    ...(target !== undefined ? { process: target } : {}),
     match: (desc: ProbeDescFields) => sitesOf(name, rename(resolveUsdtProbes(pid, { ...desc, provider: noteProvider }, modules()))),
     list: () => sitesOf(name, rename(resolveUsdtProbes(pid, { provider: noteProvider }, modules()))),
     plan(enabled: EnabledProbe<ProcessUsdtProbe[]>[]): ProgramPlan<UsdtAttachment, ProcessUsdtProbe[]>[] {
@@ -186,6 +200,7 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
             attach,
             probes: [p],
             runMode: 'attach',
+            ...(target !== undefined ? { maps: [FOLLOWED_MAP] } : {}),
             emitTrampoline(t) {
               if (target !== undefined) emitTgidFilter(t, target);
               else t.asm.ldx(8, R1, R10, -8);
@@ -198,7 +213,8 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
       return plans;
     },
     *attach(req, prog) {
-      const { pid: target, uprobes, cpythonCalls } = req.attach;
+      const { uprobes, cpythonCalls } = req.attach;
+      const target = req.attach.pid !== null ? req.process ?? req.attach.pid : null;
       for (const u of uprobes) {
         yield attachUprobe(prog, {
           path: u.path, fileOffset: u.fileOffset, retprobe: false, ...(target !== null ? { pid: target } : {}), ...(u.refCtrOffset !== null ? { refCtrOffset: u.refCtrOffset } : {}),
@@ -206,7 +222,8 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
       }
       // CPython 3.11 fires function-entry/-return for every call only on its tracing path,
       // which it takes while the line probe's semaphore is raised (CPython gh-98894).
-      if (cpythonCalls && target !== null) yield* raiseCpython311LineSemaphore(target, uprobes.map((u) => u.path), modules());
+      // A forked child has its own copy of the raised counter.
+      if (cpythonCalls && target !== null && req.process === undefined) yield* raiseCpython311LineSemaphore(target, uprobes.map((u) => u.path), modules());
     },
   };
 }

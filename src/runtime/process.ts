@@ -19,16 +19,16 @@ import { join } from 'node:path';
 import {
   spawnProcess, waitProcess, killProcess, ptraceTry, pidfdOpenTry, pipeCloexec, closeFd, watchReadable, type FdWatch,
   WALL, WNOHANG, PTRACE_SEIZE, PTRACE_CONT, PTRACE_DETACH, PTRACE_O_TRACEEXEC, PTRACE_O_EXITKILL, PTRACE_EVENT_EXEC,
-  PTRACE_SETOPTIONS, PTRACE_LISTEN, PTRACE_O_TRACEEXIT, PTRACE_EVENT_EXIT, type WaitResult,
+  PTRACE_SETOPTIONS, PTRACE_O_TRACEEXIT, PTRACE_EVENT_STOP, type WaitResult,
 } from '../bpf/sys.js';
+import { TracedFamily, FOLLOW_FORK_OPTIONS, type StopReport } from './traced-family.js';
+import type { ForkHooks } from './descendant-links.js';
 
 const SIGKILL = 9;
 const SIGPIPE = 13;
 const SIGXFSZ = 25;
 /** Signals Node ignores and a child must not inherit ignored. */
 const RESET_SIGNALS = [SIGPIPE, SIGXFSZ];
-/** PTRACE_EVENT_STOP: a group-stop or PTRACE_INTERRUPT of a seized tracee. */
-const PTRACE_EVENT_STOP = 128;
 
 /** A failure to create or grab a process: `message` is DTrace's text (without `dtrace: `). */
 export class ProcessError extends Error {
@@ -86,14 +86,13 @@ export interface CreatedProcess extends WatchedProcess {
    * Lets it run. With `beforeExit`, a target held after its execve stays traced: `beforeExit`
    * runs while its image is still mapped — at each later execve and at its exit (ptrace's exit
    * stop) — so what it mapped while running can still be read (DTrace keeps a process handle).
+   * With `forks` following it, it stays traced too, and so do the processes it forks
+   * (runtime/traced-family.ts): their probes are attached before they run.
    */
-  release(beforeExit?: (pid: number) => void): void;
+  release(beforeExit?: (pid: number) => void, forks?: ForkHooks): void;
   /** SIGKILL if still running (the run ended first, or failed). */
   kill(): void;
 }
-
-/** A ptrace stop of a traced child, as wait4 reported it. */
-type StopReport = Extract<WaitResult, { kind: 'stopped' }>;
 
 /**
  * Watches `pid` until it exits: pidfd_open when the kernel has it, else polling /proc. A child
@@ -224,6 +223,7 @@ export function createProcess(cmd: string): CreatedProcess {
   }
   const watch = watchExit(pid, true);
   let running = true;
+  let family: TracedFamily | undefined;
   watch.exited.then(() => { running = false; }, () => { running = false; });
   return {
     pid,
@@ -231,13 +231,17 @@ export function createProcess(cmd: string): CreatedProcess {
     heldAfterExec: stoppedAtExec,
     exited: watch.exited,
     close: watch.close,
-    release(beforeExit) {
+    release(beforeExit, forks) {
       if (stoppedAtExec) {
         stoppedAtExec = false;
-        const traced = beforeExit !== undefined && running
-          && ptraceTry(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) === 0;
+        const follow = forks?.follows(pid) === true;
+        const options = PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | (beforeExit ? PTRACE_O_TRACEEXIT : 0) | (follow ? FOLLOW_FORK_OPTIONS : 0);
+        const traced = (beforeExit !== undefined || follow) && running && ptraceTry(PTRACE_SETOPTIONS, pid, 0, options) === 0;
         if (traced) {
-          watch.traceStops((w) => resumeTraced(pid, w, beforeExit));
+          const tracing = new TracedFamily(pid, beforeExit, follow ? forks : undefined);
+          family = tracing;
+          tracing.listen();
+          watch.traceStops((w: StopReport) => tracing.onRootStop(w));
           ptraceTry(PTRACE_CONT, pid, 0, 0);
         } else {
           ptraceTry(PTRACE_DETACH, pid, 0, 0);
@@ -246,11 +250,15 @@ export function createProcess(cmd: string): CreatedProcess {
       go();
     },
     kill() {
-      if (!running) return;
+      // The processes it forked are let go, never killed.
+      family?.detachOthers();
+      if (!running) { family?.close(); return; }
       running = false;
       killProcess(pid, SIGKILL);
       if (writeOpen) { writeOpen = false; closeFd(writeEnd); }
       watch.close();
+      // Its traced threads are reaped by us: its own exit waits for them.
+      family?.reapThreads();
       // A traced target may still report a stop on its way out (older kernels stop at the exit
       // event even when killed): resume it until it is reaped.
       for (let i = 0; i < 100; i++) {
@@ -259,27 +267,9 @@ export function createProcess(cmd: string): CreatedProcess {
         if (w.kind !== 'stopped') break;
         ptraceTry(PTRACE_CONT, pid, 0, 0);
       }
+      family?.close();
     },
   };
-}
-
-/** Stopping signals: a group-stop for one of them keeps the target stopped (PTRACE_LISTEN). */
-const STOP_SIGNALS = new Set([19 /* SIGSTOP */, 20 /* SIGTSTP */, 21 /* SIGTTIN */, 22 /* SIGTTOU */]);
-
-/**
- * Resumes a released target still traced for its exit stop: the stop is invisible to it. An
- * exec or exit event runs `beforeExit` first; a signal is delivered as it would have been; a
- * group-stop stays a stop.
- */
-function resumeTraced(pid: number, w: StopReport, beforeExit: (pid: number) => void): void {
-  if (w.event === PTRACE_EVENT_EXIT || w.event === PTRACE_EVENT_EXEC) {
-    try { beforeExit(pid); } finally { ptraceTry(PTRACE_CONT, pid, 0, 0); }
-  } else if (w.event === PTRACE_EVENT_STOP) {
-    if (STOP_SIGNALS.has(w.signal)) ptraceTry(PTRACE_LISTEN, pid, 0, 0);
-    else ptraceTry(PTRACE_CONT, pid, 0, 0);
-  } else {
-    ptraceTry(PTRACE_CONT, pid, 0, w.signal);
-  }
 }
 
 /**

@@ -27,6 +27,7 @@ import { LoadError } from './load.js';
 import { AttachProgress } from './progress.js';
 import { attachPrograms } from './attach.js';
 import { detachLinks } from './detach.js';
+import { DescendantLinks, followedMapOf, type ForkHooks } from './descendant-links.js';
 import { RecordRing } from './record-ring.js';
 
 export { LoadError, load } from './load.js';
@@ -58,8 +59,11 @@ export interface RunOptions {
   outBytes?(bytes: Uint8Array): void;
   /** Write a diagnostic line (stderr), already prefixed. */
   err(text: string): void;
-  /** Called once probes are attached (start a -c command here); returns a promise of its exit. */
-  onAttached?(): Promise<void> | undefined;
+  /**
+   * Called once probes are attached (start a -c command here); returns a promise of its exit.
+   * `forks` attaches the per-process probes of the processes a target forks.
+   */
+  onAttached?(forks?: ForkHooks): Promise<void> | undefined;
   /** setopt() while tracing: sets an option; returns DTrace's message when it cannot. */
   setopt?: (name: string, value: string | undefined) => string | undefined;
   /** bufresize (auto: the principal buffer is halved until the kernel can give it), and who hears it was. */
@@ -144,6 +148,8 @@ export class Session {
   private readonly json: boolean;
   private metricsServer: MetricsServer | undefined;
   private readonly links: Link[] = [];
+  /** The links of the processes the targets forked (pid$target and USDT probes follow forks). */
+  private descendants: DescendantLinks | undefined;
   private newlinePrinted = false;
   /** Set once tracing has stopped: a signal then changes nothing (no newline either). */
   private stopped = false;
@@ -247,7 +253,10 @@ export class Session {
         if (await this.attach()) {
           if (this.readState().activity === Activity.INACTIVE) this.setActivity(Activity.ACTIVE);
           this.drain();
-          const childDone = this.opts.onAttached?.();
+          const followed = followedMapOf(this.loaded.maps);
+          this.descendants = followed && new DescendantLinks(this.loaded.programs, this.compiled.probes, this.opts.providers ?? allProviders(), followed,
+            (line) => this.output.err(`dtrace: warning: ${line}\n`));
+          const childDone = this.opts.onAttached?.(this.descendants);
           await this.traceUntilDone(childDone, this.keepTargetSymbols());
         }
       }
@@ -358,6 +367,7 @@ export class Session {
   private async finish(): Promise<void> {
     this.stopped = true;
     this.setActivity(Activity.DRAINING);
+    await this.descendants?.detachAll({ inBackground: this.interrupted() });
     await detachLinks(this.links.splice(0).reverse(), { inBackground: this.interrupted() });
     this.drain();
     this.runSpecial('end');
@@ -387,6 +397,7 @@ export class Session {
 
   private close(): void {
     void this.metricsServer?.close();
+    this.descendants?.close();
     for (const l of this.links) l.close();
     this.loaded.ring.close();
     for (const p of this.loaded.programs) p.prog.close();

@@ -33,10 +33,51 @@ test('a clause with several probe descriptions takes one clause id per descripti
 });
 
 test('more maps than a BPF program may use is a compile error naming the limit', () => {
-  const assocs = Array.from({ length: 70 }, (_, i) => `a${i}[${i}] = 1;`).join(' ');
+  // 70 arrays of distinct key shapes (i integers and j strings): 70 key sizes, 70 maps.
+  const shapes: string[] = [];
+  for (let j = 0; j <= 9 && shapes.length < 70; j++) {
+    for (let i = 0; i + j <= 10 && shapes.length < 70; i++) {
+      if (i + j === 0) continue;
+      shapes.push([...Array.from({ length: i }, (_, n) => `${n}`), ...Array.from({ length: j }, (_, n) => `"s${n}"`)].join(', '));
+    }
+  }
+  const assocs = shapes.map((k, n) => `a${n}[${k}] = 1;`).join(' ');
   const { compiled, sink } = compile(`BEGIN { ${assocs} }`);
   assert.equal(compiled, undefined);
-  assert.match(sink.errors[0]!.message, /use \d+ maps .* allows a BPF program 64/);
+  assert.match(sink.errors[0]!.message, /use \d+ maps \(associative arrays one per key and value size.* allows a BPF program 64/);
+});
+
+test('associative arrays share one map per key and value size, whatever their number or scope', () => {
+  const assocs = Array.from({ length: 70 }, (_, i) => `a${i}[${i}] = ${i + 1};`).join(' ');
+  const { compiled, sink } = compile(`BEGIN { ${assocs} self->t[1] = 2; self->u["k"] = "v"; s["k"] = "w"; n[1, "x"] = 3; }`);
+  assert.ok(compiled, sink.errors.map((d) => d.message).join('\n'));
+  const assocMaps = compiled.maps.filter((m) => m.name.startsWith('assoc_'));
+  // Keys: 8 bytes of id and thread before the tuple. a0..a69 and self->t: one integer key;
+  // self->u and s: one string key, string values; n: an integer and a string.
+  assert.deepEqual(assocMaps.map((m) => [m.name, m.keySize, m.valueSize]).sort(),
+    [['assoc_k16_v8', 16, 8], ['assoc_k272_v264', 272, 264], ['assoc_k280_v8', 280, 8]]);
+  // One dynamic variable space: each map (and tvars, unused here) gets the budget's elements.
+  const one = compile('BEGIN { a[1] = 1; }').compiled!;
+  const entries = (c: typeof one, name: string) => c.maps.find((m) => m.name === name)!.maxEntries;
+  const two = compile('BEGIN { a[1] = 1; b[2] = 2; }').compiled!;
+  assert.equal(entries(two, 'assoc_k16_v8'), entries(one, 'assoc_k16_v8'));
+  // Two classes (maps) split the space, counted in elements of the largest key and value.
+  const stringKeyed = compile('BEGIN { b["k"] = 2; }').compiled!;
+  const classes = compile('BEGIN { a[1] = 1; b["k"] = 2; }').compiled!;
+  assert.equal(entries(classes, 'assoc_k16_v8'), Math.floor(entries(stringKeyed, 'assoc_k272_v8') / 2));
+  assert.equal(entries(classes, 'assoc_k272_v8'), entries(classes, 'assoc_k16_v8'));
+  // Every access keys by the array's id: the ids stored before the tuples are distinct.
+  const begin = compiled.programs.find((p) => p.name === 'dtrace_BEGIN')!;
+  const idOf = new Map<string, number>();
+  for (const i of begin.insns) {
+    const m = /^(\S+)\[\]: id (\d+)/.exec(i.comment ?? '');
+    if (!m) continue;
+    assert.equal(i.imm, Number(m[2]), i.comment);
+    assert.equal(idOf.get(m[1]!) ?? i.imm, i.imm, `${m[1]} keyed by one id`);
+    idOf.set(m[1]!, i.imm);
+  }
+  assert.equal(idOf.size, 74);
+  assert.equal(new Set(idOf.values()).size, 74);
 });
 
 test('aggregations keep a map each while a program fits the limit, and share maps by key and value size past it', () => {

@@ -29,6 +29,7 @@ import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
 import { userStringArgs } from './user-strings.js';
 import { TRACER_FRAME_SUBPROGRAM, tracerFrameSubprogram, type TracerFrameTable } from './tracer-skip.js';
 import { AggMapPlan, MAX_AGGREGATION_MAPS } from './agg-maps.js';
+import { AssocMapPlan } from './assoc-maps.js';
 
 export interface CompileOptions {
   strsize: number;
@@ -203,6 +204,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
   const aggMaps = new AggMapPlan([...sym.aggs.values()], shareAggMaps, { aggKeySize, aggValueSize });
+  const assocMaps = new AssocMapPlan([...sym.assocs.values(), ...sym.threadAssocs.values()], { slotSize });
   const env: LowerEnv = {
     sym, mem, sink, literal,
     globalOffset(v: VarInfo) {
@@ -210,7 +212,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       if (off === undefined) { off = gSize; gOffsets.set(v.name, off); gSize += slotSize(v.type); }
       return off;
     },
-    assocMap: (v) => `assoc_${v.scope === 'thread' ? 't_' : ''}${v.name}`,
+    assocMap: (v) => assocMaps.map(v),
     aggMap: (a) => aggMaps.placement(a),
     slotSize, aggValueSize, aggKeySize,
     tvarValueSize: Math.max(8, ...[...sym.threads.values()].map((v) => slotSize(v.type))),
@@ -350,7 +352,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const crowded = programOverMapLimit(programs, subprograms);
   if (crowded && !shareAggMaps && sym.aggs.size > 1) return SHARE_AGGREGATION_MAPS;
   if (crowded) {
-    const d = sink.error('D_UNKNOWN', `the probes of program ${crowded.name} use ${crowded.maps} maps (associative arrays take one each, aggregations ${shareAggMaps ? 'one per key and value size' : 'one each'}); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
+    const d = sink.error('D_UNKNOWN', `the probes of program ${crowded.name} use ${crowded.maps} maps (associative arrays one per key and value size, aggregations ${shareAggMaps ? 'one per key and value size' : 'one each'}); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
     d.source = program.span.source;
     return undefined;
   }
@@ -359,15 +361,11 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   if (!fitsKernel(program, sink, opts, programs, subprograms)) return undefined;
 
   // Maps, sized now that code generation is done.
-  const { maps, aggregations } = mapSpecs({ opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, aggMaps, providerMaps });
+  const { maps, aggregations, maxDynvarElementBytes } = mapSpecs({ opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, aggMaps, assocMaps, providerMaps });
   const pragmaOptions = pragmaOptionsOf(program);
   const clauses = [...env.clauses.values()].sort((a, b) => a.stid - b.stid);
   // Clauses matched by no enabled program still need a spec for the consumer (none print).
-  const dynMaps = maps.filter((m) => m.name === 'tvars' || m.name.startsWith('assoc_'));
-  const usesTvars = sym.threads.size > 0;
-  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
-  // key tuple and value; an aggregation its key (at least the 4-byte id) and value.
-  const maxDynvarElementBytes = Math.max(0, ...dynMaps.filter((m) => m.name !== 'tvars' || usesTvars).map((m) => (m.name === 'tvars' ? 0 : m.keySize) + m.valueSize));
+  // As dtrace-utils counts them: an aggregation its key (at least the 4-byte id) and value.
   const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
   return {
     maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
@@ -461,12 +459,12 @@ interface MapSizing {
   opts: CompileOptions; mem: MemLayout; env: LowerEnv; sym: Symbols; match: ProbeMatch; programs: ProgramSpecData[];
   subprograms: Map<string, Insn[]>; gSize: number; strtab: string[]; strOffsets: Map<string, number>; strtabSize: number;
   slotSize(t: VType): number; aggValueSize(a: AggInfo): number; aggKeySize(a: AggInfo): number;
-  aggMaps: AggMapPlan; providerMaps: ProviderMap[];
+  aggMaps: AggMapPlan; assocMaps: AssocMapPlan; providerMaps: ProviderMap[];
 }
 
 /** The program's maps, sized once code generation is done, and the aggregations' layouts. */
-function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: AggregationSpec[] } {
-  const { opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, aggMaps, providerMaps } = z;
+function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: AggregationSpec[]; maxDynvarElementBytes: number } {
+  const { opts, mem, env, sym, match, programs, subprograms, gSize, strtab, strOffsets, strtabSize, slotSize, aggValueSize, aggKeySize, aggMaps, assocMaps, providerMaps } = z;
   const maps: MapSpecData[] = [];
   maps.push({ name: 'mem', type: 'percpu_array', keySize: 4, valueSize: mem.size(env.recMax), maxEntries: 1 });
   for (const m of fallbackMaps(subprograms.keys(), mem.strsize)) maps.push({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 });
@@ -504,11 +502,13 @@ function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: Aggregatio
   maps.push({ name: 'ringbuf', type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: ringSize(ringBytes) });
   // dynvarsize and aggsize count elements as DTrace does: the budget over the largest key plus
   // the largest value (dtrace-utils keeps one map of each kind). Here each variable or
-  // aggregation has its own map (or its part of a shared one), so the maps share that count
-  // (the memory stays within the budget). No floor: a small size binds and its drops are reported; every map holds one.
+  // aggregation has its own map (or its part of a shared one), and the associative arrays one
+  // per key and value size (assoc-maps.ts), so the maps share that count (the memory stays
+  // within the budget). No floor: a small size binds and its drops are reported; every map holds one.
   const assocs = [...sym.assocs.values(), ...sym.threadAssocs.values()];
-  const assocKeySize = (v: VarInfo): number => (v.keys ?? []).reduce((s, k) => s + slotSize(k), 0) + (v.scope === 'thread' ? 8 : 0) || 8;
-  const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + assocs.length || 1;
+  // (As DTrace counts an element's key: its tuple, and the thread for a self-> array.)
+  const assocKeySize = (v: VarInfo): number => assocMaps.tupleSize(v) + (v.scope === 'thread' ? 8 : 0);
+  const dynMapCount = (sym.threads.size > 0 ? 1 : 0) + assocMaps.mapCount || 1;
   const dynTuple = Math.max(0, ...assocs.map(assocKeySize));
   // A value counts its type's size (an int 4 bytes, a struct its size), not the 8-byte slot.
   const valueBytes = (t: VType): number => (t.t === 'int' || t.t === 'obj' ? t.size : slotSize(t));
@@ -521,13 +521,13 @@ function mapSpecs(z: MapSizing): { maps: MapSpecData[]; aggregations: Aggregatio
   // Hash maps are preallocated: a 1M-entry tvars map costs 0.2 s of map creation on the host
   // (seconds under the 6.1 guest's TCG) in every run. Code touches it only for self-> variables.
   maps.push({ name: 'tvars', type: 'hash', keySize: 8, valueSize: env.tvarValueSize, maxEntries: sym.threads.size > 0 ? dynEntries : 1 });
-  for (const v of assocs) {
-    const keySize = assocKeySize(v);
-    maps.push({ name: env.assocMap(v), type: 'hash', keySize, valueSize: slotSize(v.type), maxEntries: dynEntries });
-  }
+  maps.push(...assocMaps.maps(dynEntries));
   maps.push(...aggMaps.maps(aggInfos, aggEntries));
   const aggregations: AggregationSpec[] = aggMaps.specs(aggInfos, opts.strsize, slotSize);
-  return { maps, aggregations };
+  // As dtrace-utils counts them: a thread-local element is its value, an associative one its
+  // key tuple and value.
+  const maxDynvarElementBytes = Math.max(0, ...(sym.threads.size > 0 ? [env.tvarValueSize] : []), ...assocs.map((v) => assocKeySize(v) + slotSize(v.type)));
+  return { maps, aggregations, maxDynvarElementBytes };
 }
 
 /** `#pragma D option` settings in program order. */

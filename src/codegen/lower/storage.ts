@@ -9,6 +9,7 @@ import { unparen } from '../../lang/ast.js';
 import { MST, STATE, MAX_KEY_COMPONENTS } from '../layout.js';
 import { type VType, type VarInfo, I64, I32, U32, U64 } from '../infer.js';
 import { sizeOf } from '../../check/ctypes.js';
+import { ASSOC_KEY_PREFIX_BYTES } from '../assoc-maps.js';
 import { LowerError, unchecked, type Val } from './context.js';
 
 /** The builtin variables lowered here (the others are inlines of the D library). */
@@ -384,15 +385,22 @@ export abstract class StorageLowering extends StringLowering {
   }
 
   /**
-   * Key of an associative array element (with the thread id for self-> arrays) in a key area;
+   * Key of an associative array element in a key area: the array's id and the thread id (0 for
+   * a global array) before the key tuple, as the arrays share maps (codegen/assoc-maps.ts);
    * leaves R2 = key and returns the area's offset.
    */
   protected override assocKey(info: VarInfo, indices: A.Expr[], thread: boolean): number {
     const keys = [...(info.keys ?? indices.map((i) => this.typeOf(i)))];
     const area = this.keyArea(indices[0]);
-    const size = this.buildKey(indices, keys, area);
+    // (buildKey leaves room for the prefix: a key area holds the key and 8 bytes more.)
+    this.buildKey(indices, keys, area + ASSOC_KEY_PREFIX_BYTES);
+    const name = thread ? `self->${info.name}` : info.name;
     if (thread) {
-      this.asm.call(Helper.get_current_pid_tgid).stx(8, R9, area + size, R0);
+      // The tid half of pid_tgid, as the tvars map keys a thread.
+      this.asm.call(Helper.get_current_pid_tgid).stx(4, R9, area + 4, R0);
+      this.asm.st(4, R9, area, info.id).comment(`${name}[]: id ${info.id}, thread`);
+    } else {
+      this.asm.st(8, R9, area, info.id).comment(`${name}[]: id ${info.id}`);
     }
     this.asm.mov(R2, R9).alu64('add', R2, imm(area));
     return area;

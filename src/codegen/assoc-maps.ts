@@ -12,7 +12,9 @@
  * every access) and preallocate that much per element; the classes keep each element its own
  * size, and a program has few of them (key slots are 8-byte integers, strsize-sized strings or
  * structs), so the kernel's 64 maps per program are reached only by programs with that many
- * distinct key shapes. Thread-local scalars are in the `tvars` map (keyed by thread and id).
+ * distinct key shapes. Such a program is compiled again with the keys padded (`padKeys`): one
+ * map per value size, its key as long as its longest, the tail of a shorter tuple zeroed.
+ * Thread-local scalars are in the `tvars` map (keyed by thread and id).
  */
 import type { VarInfo, VType } from './infer.js';
 import type { MapSpecData } from '../program/spec.js';
@@ -31,11 +33,16 @@ export class AssocMapPlan {
   /** Map name → its key and value sizes and its arrays, in first-appearance order. */
   private readonly classes = new Map<string, { keySize: number; valueSize: number; members: VarInfo[] }>();
 
-  constructor(assocs: readonly VarInfo[], private readonly sizes: AssocSizes) {
+  constructor(assocs: readonly VarInfo[], private readonly sizes: AssocSizes, readonly padKeys = false) {
+    const longest = new Map<number, number>();
     for (const v of assocs) {
-      const keySize = ASSOC_KEY_PREFIX_BYTES + this.tupleSize(v);
       const valueSize = sizes.slotSize(v.type);
-      const map = `assoc_k${keySize}_v${valueSize}`;
+      longest.set(valueSize, Math.max(longest.get(valueSize) ?? 0, this.tupleSize(v)));
+    }
+    for (const v of assocs) {
+      const valueSize = sizes.slotSize(v.type);
+      const keySize = ASSOC_KEY_PREFIX_BYTES + (padKeys ? longest.get(valueSize)! : this.tupleSize(v));
+      const map = padKeys ? `assoc_v${valueSize}` : `assoc_k${keySize}_v${valueSize}`;
       const c = this.classes.get(map) ?? { keySize, valueSize, members: [] };
       c.members.push(v);
       this.classes.set(map, c);
@@ -55,8 +62,16 @@ export class AssocMapPlan {
     return m;
   }
 
+  /** Bytes after the prefix in the keys of an array's map: its tuple, and zeros when padded to a longer one. */
+  paddedTupleSize(v: VarInfo): number {
+    return this.classes.get(this.map(v))!.keySize - ASSOC_KEY_PREFIX_BYTES;
+  }
+
   /** How many maps the arrays take. */
   get mapCount(): number { return this.classes.size; }
+
+  /** How many maps they would take with their keys padded (one per value size). */
+  get paddedMapCount(): number { return new Set([...this.classes.values()].map((c) => c.valueSize)).size; }
 
   /** The arrays sharing each map, by map name (for tests and -S readers). */
   members(): Map<string, string[]> {

@@ -32,19 +32,36 @@ test('a clause with several probe descriptions takes one clause id per descripti
   assert.deepEqual(compiled.clauses.map((c) => c.stid), [0, 1, 2]);
 });
 
-test('more maps than a BPF program may use is a compile error naming the limit', () => {
-  // 70 arrays of distinct key shapes (i integers and j strings): 70 key sizes, 70 maps.
+/** 64 key tuples of distinct shapes (i integers and j strings, 1 ≤ i + j ≤ 10, j ≤ 9): 64 key sizes. */
+function keyShapes(): string[] {
   const shapes: string[] = [];
-  for (let j = 0; j <= 9 && shapes.length < 70; j++) {
-    for (let i = 0; i + j <= 10 && shapes.length < 70; i++) {
+  for (let j = 0; j <= 9; j++) {
+    for (let i = 0; i + j <= 10; i++) {
       if (i + j === 0) continue;
       shapes.push([...Array.from({ length: i }, (_, n) => `${n}`), ...Array.from({ length: j }, (_, n) => `"s${n}"`)].join(', '));
     }
   }
-  const assocs = shapes.map((k, n) => `a${n}[${k}] = 1;`).join(' ');
-  const { compiled, sink } = compile(`BEGIN { ${assocs} }`);
+  return shapes;
+}
+
+test('more maps than a BPF program may use is a compile error naming the limit', () => {
+  // Aggregations of 64 key shapes and 5 keyless value sizes: 69 maps even shared.
+  const keyed = keyShapes().map((k, n) => `@a${n}[${k}] = count();`);
+  const keyless = [10, 20, 30, 40, 50].map((hi, n) => `@l${n} = lquantize(1, 0, ${hi}, 1);`);
+  const { compiled, sink } = compile(`BEGIN { ${[...keyed, ...keyless].join(' ')} }`);
   assert.equal(compiled, undefined);
-  assert.match(sink.errors[0]!.message, /use \d+ maps \(associative arrays one per key and value size.* allows a BPF program 64/);
+  assert.match(sink.errors[0]!.message, /use \d+ maps \(associative arrays .*aggregations one per key and value size\); the kernel allows a BPF program 64/);
+});
+
+test('associative arrays of more key shapes than a program may use maps pad their keys: one map per value size', () => {
+  const shapes = keyShapes();
+  const assocs = shapes.map((k, n) => `a${n}[${k}] = ${n + 1};`).join(' ');
+  const { compiled, sink } = compile(`BEGIN { ${assocs} s[1] = "x"; }`);
+  assert.ok(compiled, sink.errors.map((d) => d.message).join('\n'));
+  const assocMaps = compiled.maps.filter((m) => m.name.startsWith('assoc_'));
+  assert.equal(shapes.length, 64);
+  // The longest tuple: 9 strings of 264 bytes and an integer, after the 8-byte prefix.
+  assert.deepEqual(assocMaps.map((m) => [m.name, m.keySize, m.valueSize]).sort(), [['assoc_v264', 16, 264], ['assoc_v8', 8 + 9 * 264 + 8, 8]]);
 });
 
 test('associative arrays share one map per key and value size, whatever their number or scope', () => {

@@ -156,12 +156,13 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
   let fallback = false;
   const trial = new DiagnosticSink();
   // Aggregations get maps of their own until a compilation finds that too many: from then on
-  // they share (agg-maps.ts).
-  let shareAggMaps = false;
+  // they share (agg-maps.ts); associative arrays then pad their keys (assoc-maps.ts).
+  const sharing: MapSharing = { aggs: false, padAssocKeys: false };
   const compileOnce = (s: DiagnosticSink, mem: MemLayout, u: MemUsage): CompiledProgram | undefined => {
-    const r = compileWithLayout(program, match, s, opts, mem, u, shareAggMaps);
-    if (r !== SHARE_AGGREGATION_MAPS) return r;
-    shareAggMaps = true;
+    const r = compileWithLayout(program, match, s, opts, mem, u, sharing);
+    if (r === SHARE_AGGREGATION_MAPS) sharing.aggs = true;
+    else if (r === PAD_ASSOC_KEYS) sharing.padAssocKeys = true;
+    else return r;
     return compileOnce(s, mem, u);
   };
   let first = compileOnce(trial, memLayout(opts.strsize, opts.scratchsizeBytes, false), usage);
@@ -179,11 +180,17 @@ export function compileProgram(program: A.Program, match: ProbeMatch, sink: Diag
 
 /** What compileWithLayout returns when its aggregations must share maps to fit: compile again sharing. */
 const SHARE_AGGREGATION_MAPS = Symbol('share aggregation maps');
+/** What compileWithLayout returns when its associative arrays must pad their keys to fit: compile again padding. */
+const PAD_ASSOC_KEYS = Symbol('pad associative array keys');
+
+/** How far maps are shared: aggregations by key and value size, associative arrays by value size only. */
+interface MapSharing { aggs: boolean; padAssocKeys: boolean }
 
 function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage,
-  shareAggMaps: boolean): CompiledProgram | undefined | typeof SHARE_AGGREGATION_MAPS {
+  sharing: Readonly<MapSharing>): CompiledProgram | undefined | typeof SHARE_AGGREGATION_MAPS | typeof PAD_ASSOC_KEYS {
   const checked = opts.checked;
   const sym = symbolsOf(checked, opts);
+  const shareAggMaps = sharing.aggs;
   if (!shareAggMaps && sym.aggs.size > MAX_AGGREGATION_MAPS) return SHARE_AGGREGATION_MAPS;
   const strtab: string[] = [];
   const strOffsets = new Map<string, number>();
@@ -204,7 +211,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
   const aggMaps = new AggMapPlan([...sym.aggs.values()], shareAggMaps, { aggKeySize, aggValueSize });
-  const assocMaps = new AssocMapPlan([...sym.assocs.values(), ...sym.threadAssocs.values()], { slotSize });
+  const assocMaps = new AssocMapPlan([...sym.assocs.values(), ...sym.threadAssocs.values()], { slotSize }, sharing.padAssocKeys);
   const env: LowerEnv = {
     sym, mem, sink, literal,
     globalOffset(v: VarInfo) {
@@ -213,6 +220,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       return off;
     },
     assocMap: (v) => assocMaps.map(v),
+    assocTupleBytes: (v) => assocMaps.paddedTupleSize(v),
     aggMap: (a) => aggMaps.placement(a),
     slotSize, aggValueSize, aggKeySize,
     tvarValueSize: Math.max(8, ...[...sym.threads.values()].map((v) => slotSize(v.type))),
@@ -351,8 +359,9 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   if (failed) return undefined;
   const crowded = programOverMapLimit(programs, subprograms);
   if (crowded && !shareAggMaps && sym.aggs.size > 1) return SHARE_AGGREGATION_MAPS;
+  if (crowded && !sharing.padAssocKeys && assocMaps.paddedMapCount < assocMaps.mapCount) return PAD_ASSOC_KEYS;
   if (crowded) {
-    const d = sink.error('D_UNKNOWN', `the probes of program ${crowded.name} use ${crowded.maps} maps (associative arrays one per key and value size, aggregations ${shareAggMaps ? 'one per key and value size' : 'one each'}); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
+    const d = sink.error('D_UNKNOWN', `the probes of program ${crowded.name} use ${crowded.maps} maps (associative arrays one per ${sharing.padAssocKeys ? 'value size' : 'key and value size'}, aggregations ${shareAggMaps ? 'one per key and value size' : 'one each'}); the kernel allows a BPF program ${MAX_MAPS_PER_PROGRAM}`);
     d.source = program.span.source;
     return undefined;
   }

@@ -71,3 +71,22 @@ test('the arrays of a map draw on one dynamic variable space: when it is full, s
   assert.match(r.stdout, /^1 0\n/);
   assert.match(r.stderr, /\[DTRACEDROP_DYNAMIC\] 1 dynamic variable drop\b/);
 });
+
+test('arrays of more key shapes than a program may use maps share padded keys, shorter tuples zero-filled', { skip }, () => {
+  // 64 key shapes: i integers and j strings (1 ≤ i + j ≤ 10, j ≤ 9), one array each.
+  const shapes: string[] = [];
+  for (let j = 0; j <= 9; j++) {
+    for (let i = 0; i + j <= 10; i++) {
+      if (i + j > 0) shapes.push([...Array.from({ length: i }, (_, n) => `${n + j}`), ...Array.from({ length: j }, (_, n) => `"s${n}"`)].join(', '));
+    }
+  }
+  // Stored shortest key first, read back after longer keys were built in the same key area.
+  const stores = shapes.map((k, n) => `a${n}[${k}] = ${value(n + 1)};`).join(' ');
+  const reads = (label: string) => `printf("${label}"); ` + shapes.map((k, n) => `printf(" %d", a${n}[${k}]);`).join(' ') + ' printf("\\n");';
+  const program = `BEGIN { ${stores} self->t[${shapes[0]}] = 7; ${reads('set')} a5[${shapes[5]}] = 0; ${reads('del')} ` +
+    `printf("t %d %d %d\\n", self->t[${shapes[0]}], a0[${shapes[0]}], a0[99]); exit(0); }`;
+  const r = dtrace(['-q', '-n', program]);
+  assert.equal(r.status, 0, r.stderr);
+  const want = shapes.map((_, n) => value(n + 1));
+  assert.equal(r.stdout.trim(), [`set ${want.join(' ')}`, `del ${want.map((v, n) => (n === 5 ? 0 : v)).join(' ')}`, `t 7 ${value(1)} 0`].join('\n'));
+});

@@ -73,6 +73,8 @@ export interface LowerEnv {
   globalOffset(v: VarInfo): number;
   /** Map name for an associative array / aggregation. */
   assocMap(v: VarInfo): string;
+  /** Bytes of an associative array's key after its id prefix: its tuple, padded in a map shared with longer ones (codegen/assoc-maps.ts). */
+  assocTupleBytes(v: VarInfo): number;
   /** An aggregation's map, and its tag there when the map is shared (codegen/agg-maps.ts). */
   aggMap(a: AggInfo): { map: string; tag?: number };
   /** Size of one stored value of a type. */

@@ -285,21 +285,25 @@ export abstract class StorageLowering extends StringLowering {
 
   // ----- associative arrays
 
-  /** Writes the key tuple into the KEY area (zeroed first); returns its size. */
-  protected buildKey(indices: A.Expr[], keyTypes: VType[], area: number): number {
+  /**
+   * Writes the key tuple into the KEY area (zeroed first, over `extent` bytes when the key is
+   * padded to a longer one); returns its size.
+   */
+  protected buildKey(indices: A.Expr[], keyTypes: VType[], area: number, extent = 0): number {
     const a = this.asm;
     let size = 0;
     // dtrace-utils has ten tuple registers; more components is a compile-time error there.
     if (indices.length > MAX_KEY_COMPONENTS) throw new LowerError('Insufficient tuple registers to generate code');
     const sizes = keyTypes.map((t) => this.env.slotSize(t));
     const total = sizes.reduce((x, y) => x + y, 0) || 8;
-    if (total + 8 > this.mem.keyMax) throw new LowerError('tuple too large');
-    // (+8: a self-> array's key ends with the thread id.)
-    this.env.usage.keyBytes = Math.max(this.env.usage.keyBytes, total + 8);
+    const zeroed = Math.max(total, extent);
+    if (zeroed + 8 > this.mem.keyMax) throw new LowerError('tuple too large');
+    // (+8: the prefix of an associative array's key, or a shared aggregation's tag.)
+    this.env.usage.keyBytes = Math.max(this.env.usage.keyBytes, zeroed + 8);
     // Zero the area: string tails and padding must be byte-exact for hashing. A short key is
     // zeroed with stores, a long one with one copy from the zeros map.
-    if (total <= 64) for (let o = 0; o < total; o += 8) a.st(8, R9, area + o, 0);
-    else a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(total)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
+    if (zeroed <= 64) for (let o = 0; o < zeroed; o += 8) a.st(8, R9, area + o, 0);
+    else a.mov(R1, R9).alu64('add', R1, imm(area)).mov(R2, imm(zeroed)).ldMapValue(R3, 'zeros', 0).call(Helper.probe_read_kernel);
     // Lookups inside the components build their keys in the next area.
     this.keyDepth++;
     try {
@@ -393,7 +397,7 @@ export abstract class StorageLowering extends StringLowering {
     const keys = [...(info.keys ?? indices.map((i) => this.typeOf(i)))];
     const area = this.keyArea(indices[0]);
     // (buildKey leaves room for the prefix: a key area holds the key and 8 bytes more.)
-    this.buildKey(indices, keys, area + ASSOC_KEY_PREFIX_BYTES);
+    this.buildKey(indices, keys, area + ASSOC_KEY_PREFIX_BYTES, this.env.assocTupleBytes(info));
     const name = thread ? `self->${info.name}` : info.name;
     if (thread) {
       // The tid half of pid_tgid, as the tvars map keys a thread.

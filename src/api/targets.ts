@@ -5,7 +5,7 @@
  * tracing, as DTrace does); released once every probe is attached; the run ends when all of
  * them have exited.
  */
-import { createProcess, grabProcess, type CreatedProcess, type WatchedProcess } from '../runtime/process.js';
+import { createProcess, grabProcess, type CreatedProcess, type GrabbedProcess, type WatchedProcess } from '../runtime/process.js';
 import { setTargetCommand, setTargetPid, declareTargetsKnown } from '../providers/pid.js';
 import { usesUserSymbols } from '../runtime/session.js';
 import { keepProcessImage } from '../consume/usyms.js';
@@ -31,6 +31,7 @@ export interface Targets {
  */
 export function startTargets(commands: readonly string[], pids: readonly number[], trace = true): Targets {
   const created: CreatedProcess[] = [];
+  const grabbed: GrabbedProcess[] = [];
   const watched: WatchedProcess[] = [];
   const kill = () => { for (const c of created) c.kill(); for (const w of watched) w.close(); };
   try {
@@ -42,7 +43,7 @@ export function startTargets(commands: readonly string[], pids: readonly number[
         // pid/USDT probes of $target resolve against the command it runs.
         setTargetCommand(c.pid, c.executable, c.heldAfterExec);
       }
-      for (const pid of pids) { watched.push(grabProcess(pid)); setTargetPid(pid); }
+      for (const pid of pids) { const g = grabProcess(pid); grabbed.push(g); watched.push(g); setTargetPid(pid); }
     } else if (pids[0] !== undefined) setTargetPid(pids[0]);
   } catch (e) {
     kill();
@@ -55,6 +56,12 @@ export function startTargets(commands: readonly string[], pids: readonly number[
       if (watched.length === 0) return undefined;
       // The image of a target held after exec stays readable until it exits: its frames resolve after it is gone.
       for (const c of created) c.release(usesUserSymbols(compiled) ? keepProcessImage : undefined, forks);
+      if (forks) {
+        for (const g of grabbed) {
+          const why = g.follow(forks);
+          if (why !== undefined) forks.cannotFollow(g.pid, why);
+        }
+      }
       return Promise.all(watched.map((w) => w.exited)).then(() => undefined);
     },
     kill,

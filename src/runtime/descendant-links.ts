@@ -30,6 +30,8 @@ export interface ForkHooks {
   forked(parent: number, child: number, sharesMemory: boolean): void;
   /** `pid`, a followed child, exited or exec'd: its probes go. */
   gone(pid: number): void;
+  /** Target `pid` cannot be traced (errno name `why`): what it forks is not followed. */
+  cannotFollow(pid: number, why: string): void;
 }
 
 function u32(n: number): Uint8Array {
@@ -98,6 +100,10 @@ export class DescendantLinks implements ForkHooks {
       this.warn(`pid ${child}, forked by ${parent}, is not traced: ${e instanceof Error ? e.message : String(e)}`);
       this.gone(child);
     }
+  }
+
+  cannotFollow(pid: number, why: string): void {
+    this.warn(`the processes pid ${pid} forks are not traced: it cannot be traced itself (ptrace: ${why})`);
   }
 
   gone(pid: number): void {

@@ -166,11 +166,32 @@ function errnoMessage(code: string): string {
   return ({ ENOENT: 'No such file or directory', EACCES: 'Permission denied', ENOEXEC: 'Exec format error', ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long', ENOTDIR: 'Not a directory' } as Record<string, string>)[code] ?? code;
 }
 
+/** A `-p` process. */
+export interface GrabbedProcess extends WatchedProcess {
+  /**
+   * Follows its forks from now on (ptrace, runtime/traced-family.ts) when `forks` follows it;
+   * returns the errno name when it cannot be traced.
+   */
+  follow(forks: ForkHooks): string | undefined;
+}
+
 /** `-p PID`: the process must exist; the run ends when it exits. */
-export function grabProcess(pid: number): WatchedProcess {
+export function grabProcess(pid: number): GrabbedProcess {
   if (killProcess(pid, 0) === -3 /* ESRCH */ || !existsSync(`/proc/${pid}`)) throw new ProcessError(`failed to grab pid ${pid}: No such process`);
   const w = watchExit(pid, false);
-  return { pid, exited: w.exited, close: w.close };
+  let family: TracedFamily | undefined;
+  return {
+    pid,
+    exited: w.exited,
+    close() { w.close(); family?.close(); family = undefined; },
+    follow(forks) {
+      if (family || !forks.follows(pid)) return undefined;
+      const grabbed = TracedFamily.grab(pid, forks);
+      if (typeof grabbed === 'string') return grabbed;
+      family = grabbed;
+      return undefined;
+    },
+  };
 }
 
 /**

@@ -9,13 +9,16 @@
  * probes go and it is detached, as is every task still traced when the run ends (a child that
  * outlives the run is never killed for it).
  *
- * The target's own stops arrive through its exit watch (process.ts reaps it); every other
+ * A `-p` process is seized when its forks are to be followed (every thread it has), and let
+ * go at the end like the rest.
+ *
+ * A `-c` target's own stops arrive through its exit watch (process.ts reaps it); every other
  * task's are collected here, on SIGCHLD, by waiting for each known task by id (never -1: the
  * tracer's other children are not ours to reap).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import {
-  waitProcess, ptraceTry, ptraceEventMessage, WALL, WNOHANG, PTRACE_CONT, PTRACE_DETACH, PTRACE_LISTEN, PTRACE_INTERRUPT,
+  waitProcess, ptraceTry, PTRACE_SEIZE, ptraceEventMessage, WALL, WNOHANG, PTRACE_CONT, PTRACE_DETACH, PTRACE_LISTEN, PTRACE_INTERRUPT,
   PTRACE_SETOPTIONS, PTRACE_O_TRACEEXEC, PTRACE_O_TRACEFORK, PTRACE_O_TRACEVFORK, PTRACE_O_TRACECLONE,
   PTRACE_EVENT_EXEC, PTRACE_EVENT_EXIT, PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE, PTRACE_EVENT_STOP, type WaitResult,
 } from '../bpf/sys.js';
@@ -61,11 +64,45 @@ export class TracedFamily {
   /** A slow poll as a safety net: SIGCHLDs coalesce, and one may come while another is handled. */
   private timer: NodeJS.Timeout | undefined;
 
+  /**
+   * `grabbed`: the target is a `-p` process, not our child: its threads are tasks like the
+   * others (their stops are collected here) and it is let go at the end, never killed.
+   */
   constructor(
     private readonly root: number,
     private readonly beforeExit: ((pid: number) => void) | undefined,
     private readonly forks: ForkHooks | undefined,
+    private readonly grabbed = false,
   ) {}
+
+  /**
+   * Seizes every thread of running process `pid` (a `-p` target) to follow its forks. Returns
+   * the family, or the errno name why the process cannot be traced (EPERM: another tracer holds
+   * it, or ptrace is forbidden).
+   */
+  static grab(pid: number, forks: ForkHooks): TracedFamily | string {
+    const family = new TracedFamily(pid, undefined, forks, true);
+    // Threads made while the list is read are seized by their creator's tracing or the next pass.
+    for (let pass = 0; pass < 3; pass++) {
+      let tids: number[];
+      try { tids = readdirSync(`/proc/${pid}/task`).map(Number); } catch { tids = []; }
+      let added = 0;
+      for (const tid of tids) {
+        if (family.tasks.has(tid)) continue;
+        const r = ptraceTry(PTRACE_SEIZE, tid, 0, CHILD_OPTIONS);
+        if (r < 0) {
+          if (tid !== pid) continue; // a thread that has just exited
+          family.detachOthers();
+          return r === -1 ? 'EPERM' : r === -3 ? 'ESRCH' : `errno ${-r}`;
+        }
+        family.tasks.set(tid, { tgid: pid, starting: false, detachAtStart: false });
+        added++;
+      }
+      if (added === 0) break;
+    }
+    family.listen();
+    return family;
+  }
 
   /** Starts collecting the stops of the tasks other than the target (SIGCHLD). */
   listen(): void {
@@ -178,17 +215,18 @@ export class TracedFamily {
   }
 
   /**
-   * Lets every task but the target's own go (the run is over): each is interrupted and detached
+   * Lets every task but a `-c` target's own go (the run is over): each is interrupted and detached
    * at its next stop, with the signal it was stopped for. Waits at most `timeoutMs`.
    */
   detachOthers(timeoutMs = 2000): void {
     this.stopListening();
-    for (const [tid, task] of this.tasks) if (task.tgid !== this.root) ptraceTry(PTRACE_INTERRUPT, tid, 0, 0);
+    const ours = (task: Task) => task.tgid === this.root && !this.grabbed;
+    for (const [tid, task] of this.tasks) if (!ours(task)) ptraceTry(PTRACE_INTERRUPT, tid, 0, 0);
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       let left = 0;
       for (const [tid, task] of [...this.tasks]) {
-        if (task.tgid === this.root) continue;
+        if (ours(task)) continue;
         left++;
         let w: WaitResult;
         try { w = waitProcess(tid, WNOHANG | WALL, 'detach a traced task'); } catch { this.tasks.delete(tid); continue; }

@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,5 +139,48 @@ test('a grandchild that outlives the target is let go: not killed, no longer tra
     assert.equal(r.counts.get(r.log[0]![0]), CALLS);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('-p: the processes a grabbed process forks are followed too', { skip }, async () => {
+  const { dir, exe } = buildForkTree();
+  const log = join(dir, 'grabbed.log');
+  const target = spawn(exe, [String(CHILDREN), String(CALLS), log, 'wait-fork'], { stdio: 'ignore' });
+  try {
+    // The first tick fires once every probe is attached: then the target may go on.
+    const dt = spawn(process.execPath, [cli, '-q', '-n', `${SCRIPT} tick-10ms /!started/ { started = 1; printf("attached\\n"); }`, '-p', String(target.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    dt.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString('latin1');
+      if (stdout.includes('attached\n') && !existsSync(`${log}.go`)) writeFileSync(`${log}.go`, '');
+    });
+    dt.stderr!.on('data', (d: Buffer) => { stderr += d.toString('latin1'); });
+    const status = await new Promise<number | null>((resolve) => dt.once('exit', (code) => resolve(code)));
+    assert.equal(status, 0, stderr);
+    const counts = new Map<number, number>();
+    for (const m of stdout.matchAll(/^c (\d+) (\d+)$/gm)) counts.set(Number(m[1]), Number(m[2]));
+    const lines = readFileSync(log, 'latin1').split('\n').filter((l) => l !== '').map((l): [number, string] => { const [pid, role] = l.split(' '); return [Number(pid), role!]; });
+    // It waited for the go-ahead before its first work(): all of it counts.
+    const want = expected(lines, ['parent', 'parent-again', 'child', 'grandchild']);
+    assert.equal(want.size, 1 + 2 * CHILDREN, JSON.stringify(lines));
+    assert.deepEqual(sorted(counts), sorted(want));
+  } finally {
+    target.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('-p: a grabbed process is let go when the run ends (alive, no tracer)', { skip }, async () => {
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    await sleep(100);
+    const r = spawnSync(process.execPath, [cli, '-q', '-n', 'pid$target::clock_nanosleep:entry { @ = count(); } tick-300ms { exit(0); }', '-p', String(sleeper.pid)], { encoding: 'latin1', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const status = readFileSync(`/proc/${sleeper.pid}/status`, 'latin1');
+    assert.match(status, /^TracerPid:\s+0$/m);
+    assert.match(status, /^State:\s+S/m);
+  } finally {
+    sleeper.kill('SIGKILL');
   }
 });

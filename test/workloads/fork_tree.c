@@ -9,6 +9,7 @@
  * MODE vfork:  N vfork children (in the parent's memory until they _exit).
  * MODE exec:   N children, each exec'ing this file anew (MODE after-exec: K calls, exit).
  * MODE thread: N threads, each forking one child.
+ * MODE wait-fork: waits (30 s at most) for the file LOG.go to exist, then as fork (a -p target).
  * MODE orphan: one child that forks a grandchild and exits; the grandchild waits (10 s at
  *              most) for the target to be gone and for no tracer to hold it, then calls
  *              thefunc() K times and logs "orphan" (or "orphan-still-traced").
@@ -86,6 +87,15 @@ int main(int argc, char **argv) {
 	if (strcmp(mode, "after-exec") == 0) {
 		work("after-exec");
 		return 0;
+	}
+	if (strcmp(mode, "wait-fork") == 0) {
+		char go[4096];
+		snprintf(go, sizeof go, "%s.go", log_path);
+		for (int i = 0; i < 3000 && access(go, F_OK) != 0; i++) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, 0);
+		}
+		mode = "fork";
 	}
 	work("parent");
 	if (strcmp(mode, "thread") == 0) {

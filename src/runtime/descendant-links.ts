@@ -53,7 +53,7 @@ export class DescendantLinks implements ForkHooks {
     private readonly programs: readonly { spec: ProgramSpecData; prog: BpfProgram }[],
     private readonly probes: readonly ProbeInfo[],
     private readonly providers: readonly Provider[],
-    private readonly followed: BpfMap | undefined,
+    private readonly followed: Pick<BpfMap, 'update' | 'delete'> | undefined,
     private readonly warn: (line: string) => void,
   ) {}
 

@@ -12,6 +12,7 @@
  * target's names (`pid<target>`); `pid` is the child's.
  */
 import { closeLinksAsync, type Link } from '../bpf/link.js';
+import { SysError } from '../bpf/errors.js';
 import type { BpfMap } from '../bpf/map.js';
 import type { BpfProgram } from '../bpf/program.js';
 import type { ProbeInfo, ProgramSpecData } from '../program/spec.js';
@@ -33,6 +34,8 @@ export interface ForkHooks {
   /** Target `pid` cannot be traced (errno name `why`): what it forks is not followed. */
   cannotFollow(pid: number, why: string): void;
 }
+
+const ESRCH = 3;
 
 function u32(n: number): Uint8Array {
   const b = new Uint8Array(4);
@@ -97,7 +100,8 @@ export class DescendantLinks implements ForkHooks {
         for (const link of provider.attach({ name: spec.name, attach: spec.attach, probes, process: child }, prog, () => undefined)) links.push(link);
       }
     } catch (e) {
-      this.warn(`pid ${child}, forked by ${parent}, is not traced: ${e instanceof Error ? e.message : String(e)}`);
+      // ESRCH: it was killed while it waited for its probes (nothing to say).
+      if (!(e instanceof SysError && e.errno === ESRCH)) this.warn(`pid ${child}, forked by ${parent}, is not traced: ${e instanceof Error ? e.message : String(e)}`);
       this.gone(child);
     }
   }

@@ -12,7 +12,8 @@
  * probes see the program's own work and nothing of the stub's. PTRACE_O_EXITKILL kills it if
  * the tracer dies while holding it; `setpriv --pdeathsig KILL` (when installed) keeps that
  * true after release. Without ptrace (a seccomp profile forbidding it) the stub is released
- * through the pipe after attaching, as before.
+ * through the pipe after attaching, as before. When the program has per-process probes of the
+ * target, it stays traced after its release to follow its forks (runtime/traced-family.ts).
  */
 import { accessSync, constants, statSync, writeSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -109,8 +109,22 @@ export class TracedFamily {
     if (this.listening) return;
     this.listening = true;
     process.on('SIGCHLD', this.onSigchld);
-    this.timer = setInterval(this.onSigchld, 100);
+    this.timer = setInterval(() => { this.adoptThreads(); this.poll(); }, 100);
     this.timer.unref();
+  }
+
+  /** The target's task ids now (none once it is gone). */
+  private rootThreads(): number[] {
+    try { return readdirSync(`/proc/${this.root}/task`).map(Number).filter((tid) => tid !== this.root); } catch { return []; }
+  }
+
+  /**
+   * Takes in the target's threads it does not know: a thread whose creator was killed at its
+   * clone stop is traced without the event ever being seen, and must be reaped by us (the
+   * target's exit waits for it).
+   */
+  private adoptThreads(): void {
+    for (const tid of this.rootThreads()) if (!this.tasks.has(tid)) this.tasks.set(tid, { tgid: this.root, starting: false, detachAtStart: false });
   }
 
   private stopListening(): void {
@@ -192,7 +206,8 @@ export class TracedFamily {
   /** A task of `tgid` made a new task (its parent is stopped at the event): trace or let go. */
   private onNewTask(parent: number, tgid: number, event: number): void {
     const tid = ptraceEventMessage(parent);
-    if (tid === undefined || tid <= 0) return;
+    // Unknown, or a thread of the target already taken in by adoptThreads().
+    if (tid === undefined || tid <= 0 || this.tasks.has(tid)) return;
     const thread = event === PTRACE_EVENT_CLONE && tgidOf(tid) === tgid;
     const task: Task = { tgid: thread ? tgid : tid, starting: true, detachAtStart: false };
     if (!thread) {
@@ -247,7 +262,9 @@ export class TracedFamily {
 
   /** Reaps the target's own traced threads once it has been killed (its exit waits for them). */
   reapThreads(): void {
-    for (const [tid] of [...this.tasks]) {
+    this.adoptThreads();
+    for (const [tid, task] of [...this.tasks]) {
+      if (task.tgid !== this.root) continue;
       for (let i = 0; i < 100; i++) {
         let w: WaitResult;
         try { w = waitProcess(tid, WALL, 'reap a traced thread'); } catch { break; }

@@ -107,7 +107,7 @@ export class DescendantLinks implements ForkHooks {
   }
 
   cannotFollow(pid: number, why: string): void {
-    this.warn(`the processes pid ${pid} forks are not traced: it cannot be traced itself (ptrace: ${why})`);
+    this.warn(`pid ${pid} cannot be ptraced (${why}): the processes it forks are not traced`);
   }
 
   gone(pid: number): void {

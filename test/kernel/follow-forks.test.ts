@@ -184,3 +184,27 @@ test('-p: a grabbed process is let go when the run ends (alive, no tracer)', { s
     sleeper.kill('SIGKILL');
   }
 });
+
+test('-p: a process another tracer holds is traced without following its forks, with a warning', { skip }, async () => {
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const program = 'pid$target::clock_nanosleep:entry { @ = count(); } tick-10ms /!started/ { started = 1; printf("attached\\n"); }';
+  const first = spawn(process.execPath, [cli, '-q', '-n', program, '-p', String(sleeper.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      first.stdout!.on('data', (d: Buffer) => { out += d.toString('latin1'); if (out.includes('attached')) resolve(); });
+      first.once('exit', () => reject(new Error(`the first tracer ended early: ${out}`)));
+    });
+    // The first tracer holds it (ptrace): the second cannot follow its forks, and says so.
+    const r = spawnSync(process.execPath, [cli, '-q', '-n', 'pid$target::clock_nanosleep:entry { @ = count(); } tick-100ms { exit(0); }', '-p', String(sleeper.pid)], { encoding: 'latin1', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, `dtrace: warning: pid ${sleeper.pid} cannot be ptraced (EPERM): the processes it forks are not traced\n`);
+  } finally {
+    if (first.exitCode === null && first.signalCode === null) {
+      const closed = new Promise((resolve) => first.once('close', resolve));
+      first.kill('SIGINT');
+      await closed;
+    }
+    sleeper.kill('SIGKILL');
+  }
+});

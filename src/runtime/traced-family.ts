@@ -55,9 +55,9 @@ function tgidOf(tid: number): number | undefined {
 
 const sleepMs = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
 
-/** The traced tasks of one `-c` target after its release. */
+/** The traced tasks of one `-c` target after its release, or of one `-p` target. */
 export class TracedFamily {
-  /** Every traced task but the target itself, by task id. */
+  /** Every traced task but a `-c` target itself (a `-p` target's are all here), by task id. */
   private readonly tasks = new Map<number, Task>();
   private readonly onSigchld = () => this.poll();
   private listening = false;

@@ -208,3 +208,33 @@ test('-p: a process another tracer holds is traced without following its forks, 
     sleeper.kill('SIGKILL');
   }
 });
+
+test('a followed child has its own uprobes while it lives, detached when it exits (DTRACE_TS_KERNEL=5.15: one perf uprobe per site)', { skip: skip || (spawnSync('bpftool', ['version']).status !== 0 ? 'bpftool not installed' : false) }, async () => {
+  const { dir, exe } = buildForkTree();
+  const log = join(dir, 'hold.log');
+  const dt = spawn(process.execPath, [cli, '-q', '-n', SCRIPT, '-c', `${exe} 2 ${CALLS} ${log} hold`],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DTRACE_TS_KERNEL: '5.15' } });
+  try {
+    let stderr = '';
+    dt.stderr!.on('data', (d: Buffer) => { stderr += d.toString('latin1'); });
+    const exited = new Promise<number | null>((resolve) => dt.once('exit', (code) => resolve(code)));
+    const uprobes = () => spawnSync('bpftool', ['perf', 'list'], { encoding: 'latin1' }).stdout.split('\n').filter((l) => l.startsWith(`pid ${dt.pid} `) && /\buprobe\b/.test(l)).length;
+    const roles = () => (existsSync(log) ? readFileSync(log, 'latin1') : '').split('\n').map((l) => l.split(' ')[1]);
+    /** Polls `ok` every 50 ms, 30 s at most. */
+    const until = async (ok: () => boolean, what: string) => {
+      for (let i = 0; i < 600 && !ok(); i++) await sleep(50);
+      assert.ok(ok(), `${what} (stderr: ${stderr})`);
+    };
+    // Two sites (thefunc:entry, forks:::tick) for the target and for each of its two children.
+    await until(() => roles().filter((r) => r === 'child').length === 2, 'both children worked');
+    assert.equal(uprobes(), 6);
+    writeFileSync(`${log}.release`, '');
+    await until(() => roles().includes('parent-again'), 'the target went on once its children exited');
+    await until(() => uprobes() === 2, `the children's uprobes were detached (${uprobes()} left)`);
+    writeFileSync(`${log}.done`, '');
+    assert.equal(await exited, 0, stderr);
+  } finally {
+    dt.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,6 +9,8 @@
  * MODE vfork:  N vfork children (in the parent's memory until they _exit).
  * MODE exec:   N children, each exec'ing this file anew (MODE after-exec: K calls, exit).
  * MODE thread: N threads, each forking one child.
+ * MODE hold:   N children, each waiting for the file LOG.release before it exits; the target
+ *              then waits for LOG.done before it exits (30 s at most each).
  * MODE wait-fork: waits (30 s at most) for the file LOG.go to exist, then as fork (a -p target).
  * MODE orphan: one child that forks a grandchild and exits; the grandchild waits (10 s at
  *              most) for the target to be gone and for no tracer to hold it, then calls
@@ -63,6 +65,16 @@ static int tracer_pid(void) {
 	return pid;
 }
 
+/* Waits (30 s at most) for the file LOG<suffix> to exist. */
+static void wait_for_file(const char *suffix) {
+	char path[4096];
+	snprintf(path, sizeof path, "%s%s", log_path, suffix);
+	for (int i = 0; i < 3000 && access(path, F_OK) != 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, 0);
+	}
+}
+
 static void *thread_main(void *arg) {
 	(void)arg;
 	pid_t p = fork();
@@ -89,12 +101,7 @@ int main(int argc, char **argv) {
 		return 0;
 	}
 	if (strcmp(mode, "wait-fork") == 0) {
-		char go[4096];
-		snprintf(go, sizeof go, "%s.go", log_path);
-		for (int i = 0; i < 3000 && access(go, F_OK) != 0; i++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			nanosleep(&ts, 0);
-		}
+		wait_for_file(".go");
 		mode = "fork";
 	}
 	work("parent");
@@ -131,6 +138,10 @@ int main(int argc, char **argv) {
 			if (p == 0) {
 				work("child");
 				if (vf) _exit(0);
+				if (strcmp(mode, "hold") == 0) {
+					wait_for_file(".release");
+					_exit(0);
+				}
 				if (strcmp(mode, "exec") == 0) {
 					execl("/proc/self/exe", argv[0], argv[1], argv[2], argv[3], "after-exec", (char *)0);
 					_exit(127);
@@ -148,5 +159,6 @@ int main(int argc, char **argv) {
 		for (int i = 0; i < n; i++) waitpid(kids[i], 0, 0);
 	}
 	work("parent-again");
+	if (strcmp(mode, "hold") == 0) wait_for_file(".done");
 	return 0;
 }

@@ -27,11 +27,12 @@ export interface AssocSizes {
   slotSize(t: VType): number;
 }
 
-/** The associative arrays of a program placed in shared maps, one per key and value size. */
+/** The associative arrays of a program placed in shared maps, one per key and value size (or per value size, keys padded). */
 export class AssocMapPlan {
-  private readonly placements = new Map<VarInfo, string>();
-  /** Map name → its key and value sizes and its arrays, in first-appearance order. */
-  private readonly classes = new Map<string, { keySize: number; valueSize: number; members: VarInfo[] }>();
+  /** Variable id → its map. */
+  private readonly placements = new Map<number, string>();
+  /** Map name → its key and value sizes. */
+  private readonly classes = new Map<string, { keySize: number; valueSize: number }>();
 
   constructor(assocs: readonly VarInfo[], private readonly sizes: AssocSizes, readonly padKeys = false) {
     const longest = new Map<number, number>();
@@ -43,10 +44,8 @@ export class AssocMapPlan {
       const valueSize = sizes.slotSize(v.type);
       const keySize = ASSOC_KEY_PREFIX_BYTES + (padKeys ? longest.get(valueSize)! : this.tupleSize(v));
       const map = padKeys ? `assoc_v${valueSize}` : `assoc_k${keySize}_v${valueSize}`;
-      const c = this.classes.get(map) ?? { keySize, valueSize, members: [] };
-      c.members.push(v);
-      this.classes.set(map, c);
-      this.placements.set(v, map);
+      this.classes.set(map, { keySize, valueSize });
+      this.placements.set(v.id, map);
     }
   }
 
@@ -57,7 +56,7 @@ export class AssocMapPlan {
 
   /** The map holding an array's elements. */
   map(v: VarInfo): string {
-    const m = this.placements.get(v);
+    const m = this.placements.get(v.id);
     if (m === undefined) throw new Error(`associative array ${v.name} has no map`);
     return m;
   }
@@ -72,11 +71,6 @@ export class AssocMapPlan {
 
   /** How many maps they would take with their keys padded (one per value size). */
   get paddedMapCount(): number { return new Set([...this.classes.values()].map((c) => c.valueSize)).size; }
-
-  /** The arrays sharing each map, by map name (for tests and -S readers). */
-  members(): Map<string, string[]> {
-    return new Map([...this.classes].map(([name, c]) => [name, c.members.map((v) => (v.scope === 'thread' ? `self->${v.name}` : v.name))]));
-  }
 
   /**
    * The maps, `entries` elements each: all the arrays of a map draw on its elements, as all

@@ -27,8 +27,19 @@ const CLI_LOADER = `#!/usr/bin/env -S -u NODE_OPTIONS node
 // A SIGUSR1 that arrived during Node's own start-up, before this line, may already have opened
 // the inspector: close it again. The shebang drops NODE_OPTIONS (--require, --inspect) for the
 // same reason when the command is run as "dtrace".
+// Whether it is open is asked of the inspector's binding (the function node:inspector's url()
+// is): loading node:inspector itself pulls in worker_threads and streams (~7 ms of start-up), so
+// it is loaded only to close an open inspector. process.binding is deprecated (a warning under
+// --pending-deprecation, silenced for this one call); where it is gone, node:inspector is asked.
 process.on('SIGUSR1', () => {});
-{ const inspector = require('node:inspector'); if (inspector.url() !== undefined) inspector.close(); }
+{
+  let inspectorUrl;
+  try {
+    const quiet = process.noDeprecation; process.noDeprecation = true;
+    try { inspectorUrl = process.binding('inspector').url(); } finally { process.noDeprecation = quiet; }
+  } catch { inspectorUrl = require('node:inspector').url(); }
+  if (inspectorUrl !== undefined) require('node:inspector').close();
+}
 
 const { readFileSync, writeFileSync, renameSync, openSync, fstatSync, statSync, closeSync, constants } = require('node:fs');
 const { Script } = require('node:vm');

@@ -98,9 +98,16 @@ function probeProgram(body: (a: Asm) => void): Uint8Array {
 const returnZero = (a: Asm): Asm => a.mov(R0, imm(0)).exit();
 const RETURN_ZERO = probeProgram(returnZero);
 
+/**
+ * The verifier log buffer of a probe that is refused: its programs are a few instructions, so the
+ * log is a few lines; loadProgram's default (4 MiB, zeroed page by page) cost ~13 ms of start-up
+ * for the bpf_loop probe every compile asks. A longer log still grows to what the kernel needs.
+ */
+const PROBE_LOG_SIZE_BYTES = 64 << 10;
+
 function tryLoad(spec: ProgramSpec): { ok: true; close(): void; fd: number } | { ok: false; reason: string; errno: number } {
   try {
-    const prog = loadProgram(spec);
+    const prog = loadProgram({ logSizeBytes: PROBE_LOG_SIZE_BYTES, ...spec });
     return { ok: true, fd: prog.fd, close: () => prog.close() };
   } catch (e) {
     if (e instanceof VerifierError) return { ok: false, reason: e.reason, errno: e.errno };

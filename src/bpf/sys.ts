@@ -13,8 +13,10 @@
  * - Failures throw `SysError` naming the operation and what the caller was attempting; the hot
  *   paths (map lookups, where ENOENT is normal) use the `*Try` variants that return -errno.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SysError } from './errors.js';
 import { bpfCmdName, errnoName } from './uapi.js';
 import { injectedFault } from './test-faults.js';
@@ -76,7 +78,7 @@ function load(): Native {
   const table = SYSCALL_NUMBERS[process.arch];
   if (!table) throw new SysError('load', 0, 'ENOSYS', 'initialise the BPF interface', `unsupported architecture ${process.arch}`);
   const require = createRequire(import.meta.url);
-  const koffi = require('koffi') as Koffi;
+  const koffi = koffiNativeModule(require) ?? require('koffi') as Koffi;
   const libc = koffi.load('libc.so.6');
   native = {
     koffi,
@@ -97,6 +99,38 @@ function load(): Native {
   };
   nr = table;
   return native;
+}
+
+/**
+ * koffi's native module, loaded without koffi's entry file where it is found as that entry would
+ * find it: `require('koffi')` costs ~17 ms of start-up against ~3 ms for the native module alone
+ * (package-exports resolution, node:util, reading node's ELF header to tell glibc from musl,
+ * and deprecation shims over functions we never call). Looked for as Node resolves `koffi` from
+ * here (the nearest node_modules up the tree) and `@koromix/koffi-<platform>-<arch>` from koffi
+ * (koffi's own node_modules, then the same one); used only for glibc Linux (no musl loader on
+ * the machine) when its version is the koffi package's. Otherwise, or on any failure,
+ * undefined: the caller loads koffi the usual way.
+ */
+function koffiNativeModule(require: NodeRequire): Koffi | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const muslArch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+  if (existsSync(`/lib/ld-musl-${muslArch}.so.1`)) return undefined;
+  try {
+    for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+      const koffiDir = join(dir, 'node_modules', 'koffi');
+      if (existsSync(join(koffiDir, 'package.json'))) {
+        const { version } = JSON.parse(readFileSync(join(koffiDir, 'package.json'), 'utf8')) as { version?: unknown };
+        const binary = join('@koromix', `koffi-linux-${process.arch}`, `linux_${process.arch}`, 'koffi.node');
+        const path = [join(koffiDir, 'node_modules', binary), join(dir, 'node_modules', binary)].find((p) => existsSync(p));
+        if (path === undefined || typeof version !== 'string') return undefined;
+        const module = require(path) as Koffi & { version?: unknown };
+        return module.version === version ? module : undefined;
+      }
+      if (dirname(dir) === dir) return undefined;
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 function syscallNumbers(): SyscallTable {

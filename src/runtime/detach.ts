@@ -13,7 +13,6 @@
  * DTrace does: nothing it attached outlives it, and the next tracer's attach does not queue
  * behind the releases (the kernel lock is the same). So do a few of them, always.
  */
-import { spawn } from 'node:child_process';
 import { closeLinksAsync, type Link } from '../bpf/link.js';
 
 /** From this many perf events on, releasing them in place would keep the user waiting (≈0.5 s; more in a VM). */
@@ -30,7 +29,8 @@ const overPerfEvent = (l: Link): boolean => l.fds.length === 2;
 function handOff(fds: readonly number[]): (() => void) | undefined {
   try {
     // uv_spawn returns once the child has exec'd: it holds its copies of the fds by then.
-    const helper = spawn('/bin/sh', ['-c', 'read _'], { stdio: ['pipe', 'ignore', 'ignore', ...fds], detached: true });
+    // node:child_process on first use: it pulls in net, dgram and streams (~8 ms of every start-up).
+    const helper = process.getBuiltinModule('node:child_process').spawn('/bin/sh', ['-c', 'read _'], { stdio: ['pipe', 'ignore', 'ignore', ...fds], detached: true });
     if (helper.pid === undefined || !helper.stdin) return undefined;
     helper.on('error', () => { /* the helper went early: the kernel released its copies */ });
     helper.unref();

@@ -36,9 +36,13 @@ function listeningPorts(pid: number): number[] {
   return ports;
 }
 
-function startTracer(env: NodeJS.ProcessEnv) {
+/** `nodeFlags` given: run as `node FLAGS cli.js`, else as the file itself. */
+function startTracer(env: NodeJS.ProcessEnv, nodeFlags?: string[]) {
   // Run the file itself (its shebang), not `node cli.js`: that is how `dtrace` is installed.
-  const child = spawn(cli, ['-q', '-n', 'BEGIN { printf("ready\\n"); } tick-10ms { @ = count(); }'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-q', '-n', 'BEGIN { printf("ready\\n"); } tick-10ms { @ = count(); }'];
+  const child = nodeFlags === undefined
+    ? spawn(cli, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [...nodeFlags, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('latin1').on('data', (d: string) => { out += d; });
@@ -66,6 +70,19 @@ test('SIGUSR1 opens no inspector port and changes nothing', { skip }, async () =
   t.child.kill('SIGINT');
   assert.equal(await t.exited, 0, t.errors());
   // It still did its work: the aggregation is printed at exit.
+  assert.match(t.output(), /^\s*\d+\s*$/m);
+  } finally { t.child.kill('SIGKILL'); }
+});
+
+// A SIGUSR1 during Node's own start-up, before the loader's handler exists, opens the inspector;
+// the loader then closes it. Node's --inspect flag opens it the same way, before the loader runs.
+test('an inspector already open when the loader runs is closed before the program runs', { skip }, async () => {
+  const t = startTracer(process.env, ['--inspect=127.0.0.1:0']);
+  try {
+  await t.ready;
+  assert.deepEqual(listeningPorts(t.child.pid!), [], 'the inspector still listens');
+  t.child.kill('SIGINT');
+  assert.equal(await t.exited, 0, t.errors());
   assert.match(t.output(), /^\s*\d+\s*$/m);
   } finally { t.child.kill('SIGKILL'); }
 });

@@ -77,8 +77,7 @@ function load(): Native {
   if (native) return native;
   const table = SYSCALL_NUMBERS[process.arch];
   if (!table) throw new SysError('load', 0, 'ENOSYS', 'initialise the BPF interface', `unsupported architecture ${process.arch}`);
-  const require = createRequire(import.meta.url);
-  const koffi = koffiNativeModule(require) ?? require('koffi') as Koffi;
+  const koffi = koffiNativeModule() ?? createRequire(import.meta.url)('koffi') as Koffi;
   const libc = koffi.load('libc.so.6');
   native = {
     koffi,
@@ -111,7 +110,7 @@ function load(): Native {
  * the machine) when its version is the koffi package's. Otherwise, or on any failure,
  * undefined: the caller loads koffi the usual way.
  */
-function koffiNativeModule(require: NodeRequire): Koffi | undefined {
+function koffiNativeModule(): Koffi | undefined {
   if (process.platform !== 'linux') return undefined;
   const muslArch = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
   if (existsSync(`/lib/ld-musl-${muslArch}.so.1`)) return undefined;
@@ -123,8 +122,10 @@ function koffiNativeModule(require: NodeRequire): Koffi | undefined {
         const binary = join('@koromix', `koffi-linux-${process.arch}`, `linux_${process.arch}`, 'koffi.node');
         const path = [join(koffiDir, 'node_modules', binary), join(dir, 'node_modules', binary)].find((p) => existsSync(p));
         if (path === undefined || typeof version !== 'string') return undefined;
-        const module = require(path) as Koffi & { version?: unknown };
-        return module.version === version ? module : undefined;
+        // As require() loads a .node file, without its resolution (realpath of every component).
+        const module = { exports: {} as Koffi & { version?: unknown } };
+        process.dlopen(module, path);
+        return module.exports.version === version ? module.exports : undefined;
       }
       if (dirname(dir) === dir) return undefined;
     }

@@ -12,8 +12,9 @@ import { DiagnosticSink } from '../diag/diagnostic.js';
 import { check } from '../check/checker.js';
 import { matchProgram, compileProgram } from './compile.js';
 import { dtraceProvider } from '../providers/dtrace.js';
+import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 
-function compile(text: string) {
+function compile(text: string, kernel?: KernelCaps) {
   const sink = new DiagnosticSink();
   const program = parse(makeSource('t.d', text, 'script'), sink, {});
   const checked = check(program, sink, { strsize: 256, destructive: true });
@@ -21,10 +22,20 @@ function compile(text: string) {
   const match = matchProgram(program, sink, { zdefs: false, providers: [dtraceProvider] });
   const compiled = compileProgram(program, match, sink, {
     strsize: 256, destructive: true, macroArgs: [], walltimeOffsetNs: 0n, bufsizeBytes: 4 << 20,
-    aggsizeBytes: 4 << 20, dynvarsizeBytes: 1 << 20, zdefs: false, providers: [dtraceProvider], checked,
+    aggsizeBytes: 4 << 20, dynvarsizeBytes: 1 << 20, zdefs: false, providers: [dtraceProvider], checked, kernel,
   });
   return { compiled, sink };
 }
+
+test('the kernel is asked about bpf_loop only by a program that calls chill() (the running kernel answers with a probe load)', () => {
+  let asked = 0;
+  // No bpf_iter_num kfuncs (as before 6.4), so chill() is the one thing that needs the answer.
+  const kernel: KernelCaps = { ...NEWEST_KERNEL, kfuncs: new Set(), get bpfLoop() { asked++; return true; } };
+  assert.ok(compile('BEGIN { @n = count(); printf("%d", 1); exit(0); }', kernel).compiled);
+  assert.equal(asked, 0);
+  assert.ok(compile('BEGIN { chill(1000); exit(0); }', kernel).compiled);
+  assert.ok(asked > 0);
+});
 
 test('a clause with several probe descriptions takes one clause id per description', () => {
   const { compiled } = compile('BEGIN, END { trace(1); } BEGIN { trace(2); }');

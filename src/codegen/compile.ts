@@ -230,7 +230,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     checked,
     ...kernelAccess(opts.kernelLookups),
     kfuncs: (opts.kernel ?? NEWEST_KERNEL).kfuncs,
-    bpfLoop: (opts.kernel ?? NEWEST_KERNEL).bpfLoop,
+    // Asked only when chill() needs it: the running kernel's answer loads a probe program.
+    get bpfLoop() { return (opts.kernel ?? NEWEST_KERNEL).bpfLoop; },
     usesAlloca: callsAny(program.items, ['alloca', 'copyin', 'copyinto', 'bcopy']),
     hasErrorClauses: false,
     usage,

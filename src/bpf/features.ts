@@ -26,10 +26,13 @@ import { KERNEL_BTF_PATH, loadKernelBtf } from './btf/index.js';
 import { NEWEST_KERNEL, type KernelCaps } from './kernel-caps.js';
 import { Asm, R0, R1, R2, R3, R10, imm } from './asm/insn.js';
 import { encode, link } from './asm/encode.js';
+import { programFunctionsBtf } from './btf/func-info.js';
+import { loadBtfIntoKernel } from './elf/object-btf.js';
 
 export type FeatureName =
   | 'bpf' | 'ringbuf' | 'raw_tp' | 'tp_btf' | 'uprobe_pmu' | 'uprobe_multi' | 'kprobe_pmu' | 'kprobe_multi' | 'fentry'
-  | 'test_run_raw_tp' | 'probe_write_user' | 'btf_vmlinux' | 'isa_v4' | 'bounded_loops' | 'bpf_loop' | 'get_func_ip';
+  | 'test_run_raw_tp' | 'probe_write_user' | 'btf_vmlinux' | 'isa_v4' | 'bounded_loops' | 'bpf_loop' | 'get_func_ip'
+  | 'global_func_args';
 
 export interface FeatureStatus {
   available: boolean;
@@ -140,6 +143,31 @@ function probeMultiLink(link: { name: string; what: string; attachType: number; 
   }
 }
 
+/**
+ * Whether the verifier takes a BTF global function with a pointer argument: `main` passes 16
+ * bytes of its stack and a scalar to `g`, which tests the pointer for NULL and reads it.
+ */
+function probeGlobalFunction(): FeatureStatus {
+  const main = new Asm('probe');
+  main.st(8, R10, -16, 0).st(8, R10, -8, 0).mov(R1, R10).alu64('add', R1, imm(-16)).mov(R2, imm(7)).callSub('g').exit();
+  const g = new Asm('g');
+  g.jmp('jne', R1, imm(0), 'ok').mov(R0, imm(0)).exit().label('ok').ldx(8, R0, R1, 8).alu64('add', R0, R2).exit();
+  const insns = encode(link(main.insns, { get: (name) => (name === 'g' ? g.insns : undefined) }));
+  const { btf, funcInfo } = programFunctionsBtf([
+    { start: 0, name: 'probe' },
+    { start: main.insns.length, name: 'g', global: { mem: { struct: 'probe_mem', name: 'p', bytes: 16 }, scalars: ['x'] } },
+  ]);
+  const loaded = loadBtfIntoKernel(btf);
+  if ('error' in loaded) return { available: false, reason: `this kernel refuses the BTF of a global function (${loaded.error})` };
+  try {
+    const r = tryLoad({ name: 'probe_global', type: 'raw_tracepoint', insns, btfFd: loaded.fd, funcInfo });
+    if (r.ok) { r.close(); return { available: true }; }
+    return { available: false, reason: `this kernel's verifier refuses global functions with pointer arguments (${r.reason}; needs Linux 5.12)` };
+  } finally {
+    closeFd(loaded.fd);
+  }
+}
+
 /** One row of the feature table. */
 export interface FeatureSpec {
   /** The first mainline kernel with it (what an emulated level compares with). */
@@ -246,6 +274,10 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
     if (r.ok) { r.close(); return { available: true }; }
     return { available: false, reason: `this kernel's verifier refuses loops (${r.reason}; needs Linux 5.3)` };
   } },
+  global_func_args: { since: '5.12', what: 'BTF global functions with pointer arguments',
+    detect: 'load a program calling a BTF global function `long g(struct { char b[16]; } *p, long x)` that reads p', probe() {
+      return probeGlobalFunction();
+    } },
   bpf_loop: { since: '5.17', what: 'bpf_loop helper', detect: 'helper by id (bpf_loop)', probe() {
     return helperStatus(Helper.loop, 'raw_tracepoint');
   } },

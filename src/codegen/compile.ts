@@ -22,7 +22,7 @@ import { AGGREGATING_FUNCTIONS, isAggFn } from '../builtins/aggregations.js';
 import type { Checked } from '../check/checker.js';
 import type { KernelTypeSource } from '../check/decl.js';
 import { stringSubprograms, needsStringFallback } from './subr/strings.js';
-import { fallbackMaps } from './subr/fallback.js';
+import { fallbackMaps, fallbackPrototypes } from './subr/fallback.js';
 import { someNode, callsAny } from '../lang/walk.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../bpf/kernel-caps.js';
 import { fitToKernel, missingKfuncMessage } from './kernel-fit.js';
@@ -379,6 +379,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   const maxAggregationElementBytes = Math.max(0, ...aggregations.map((a) => Math.max(4, a.keyFields.length ? a.keySize : 4) + a.valueSize));
   return {
     maps, programs, probes: match.probes, clauses, aggregations, pragmaOptions, strsize: opts.strsize, subprograms,
+    globalFunctions: fallbackPrototypes(subprograms.keys(), mem),
     sizes: { maxRecordBytes: Math.max(0, ...clauses.map((c) => c.recordSize)), maxDynvarElementBytes, maxAggregationElementBytes },
   };
 }

@@ -39,7 +39,8 @@ export function fallbackSpan(strsize: number): number {
   while (span < strsize + 1) span *= 2;
   return span;
 }
-const fallbackBytes = (strsize: number): number => FALLBACK_SLOTS * fallbackSpan(strsize) + FALLBACK_VARS;
+/** Bytes of the fallbacks' work area at this strsize. */
+export const fallbackBytes = (strsize: number): number => FALLBACK_SLOTS * fallbackSpan(strsize) + FALLBACK_VARS;
 
 export interface MemLayout {
   strsize: number;

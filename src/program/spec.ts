@@ -5,6 +5,7 @@
  * kernel; `-S` prints it, the runtime loads it (cilium/ebpf's Spec/Object split).
  */
 import type { Insn } from '../bpf/asm/insn.js';
+import type { GlobalPrototype } from '../bpf/btf/func-info.js';
 import type { CType } from '../check/ctypes.js';
 import type { Span } from '../diag/source.js';
 import type { AggFn } from '../builtins/aggregations.js';
@@ -154,6 +155,11 @@ export interface CompiledProgram {
   strsize: number;
   /** Subprograms shared by programs (string routines etc.), by name. */
   subprograms: Map<string, Insn[]>;
+  /**
+   * Subprograms written to be verifiable on their own, by name: loaded as BTF global functions
+   * with this prototype where the kernel takes them (runtime/func-info.ts), else as static ones.
+   */
+  globalFunctions?: Map<string, GlobalPrototype>;
   /** The largest record a clause emits and the largest dynamic-variable element (key + value). */
   sizes: { maxRecordBytes: number; maxDynvarElementBytes: number; maxAggregationElementBytes: number };
 }

@@ -1,12 +1,19 @@
 /**
- * @fileoverview The BTF a program needs when it hands a BPF function to a helper (bpf_loop's
- * callback, an ld_imm64 of BPF_PSEUDO_FUNC): the verifier then wants func_info — one FUNC per
- * function of the program, at the instruction where each starts. Every function gets the same
- * static prototype `long f(long, long)`: static functions' arguments are not checked against it.
+ * @fileoverview The BTF a program is loaded with, when it needs one: func_info describing every
+ * function of the linked program (bpf/btf/func-info.ts).
+ * - A program that hands a BPF function to a helper (bpf_loop's callback, an ld_imm64 of
+ *   BPF_PSEUDO_FUNC) cannot load without it; its functions are static.
+ * - A program that calls functions the compiler declared global-capable (the string kfuncs'
+ *   plain-BPF stand-ins, CompiledProgram.globalFunctions) describes those as BTF global
+ *   functions, which the verifier checks once each instead of once per call site. Where the
+ *   kernel refuses that (no BTF, a verifier older than 5.12, or the load fails for any reason),
+ *   the program is loaded as before: the same instructions, every function static.
  */
-import { encodeBtf } from '../bpf/btf/encode.js';
 import { loadBtfIntoKernel } from '../bpf/elf/object-btf.js';
 import { isLdImm64, slots, type Insn } from '../bpf/asm/insn.js';
+import { programFunctionsBtf, btfFunctionName, type GlobalPrototype, type ProgramFunction } from '../bpf/btf/func-info.js';
+import { VerifierError } from '../bpf/errors.js';
+import { closeFd } from '../bpf/sys.js';
 
 const PSEUDO_FUNC = 4;
 const JMP_CALL = 0x85;
@@ -17,29 +24,71 @@ export function takesFunctionAddress(insns: readonly Insn[]): boolean {
   return insns.some((i) => isLdImm64(i) && i.src === PSEUDO_FUNC);
 }
 
-/** The instruction (slot) index where each function of a linked program starts: 0, then every call or function-address target. */
-function functionStarts(insns: readonly Insn[]): number[] {
-  const starts = new Set<number>([0]);
+/**
+ * The functions of a linked program: the main one at 0, then every call or function-address
+ * target, named after the subprogram called (`dt_fn<n>` where the instructions do not say).
+ */
+export function programFunctions(insns: readonly Insn[]): { start: number; name?: string }[] {
+  const names = new Map<number, string | undefined>([[0, undefined]]);
   let slot = 0;
   for (const i of insns) {
-    if ((isLdImm64(i) && i.src === PSEUDO_FUNC) || (i.code === JMP_CALL && i.src === PSEUDO_CALL)) starts.add(slot + 1 + i.imm);
+    if ((isLdImm64(i) && i.src === PSEUDO_FUNC) || (i.code === JMP_CALL && i.src === PSEUDO_CALL)) {
+      const start = slot + 1 + i.imm;
+      if (!names.get(start)) names.set(start, i.callee);
+    }
     slot += slots(i);
   }
-  return [...starts].sort((a, b) => a - b);
+  return [...names].sort(([a], [b]) => a - b).map(([start, name]) => (name === undefined ? { start } : { start, name }));
 }
 
-/** Loads the program's BTF; returns its fd and the func_info records, or the kernel's complaint. */
-export function programFuncInfo(insns: readonly Insn[]): { btfFd: number; funcInfo: Uint8Array } | { error: string } {
-  const starts = functionStarts(insns);
-  const btf = encodeBtf([
-    { kind: 'int', name: 'long', sizeBytes: 8, signed: true, isChar: false, isBool: false, bitOffset: 0, bits: 64 },
-    { kind: 'func_proto', name: '', returnType: 1, params: [{ name: 'a', type: 1 }, { name: 'b', type: 1 }], variadic: false, explicitVoid: false },
-    ...starts.map((_, n) => ({ kind: 'func' as const, name: `dt_fn${n}`, type: 2, linkage: 'static' as const })),
-  ]);
+/** The BTF to load `insns` with: its fd, the func_info records, and whether any function is global. */
+export interface ProgramBtf { btfFd: number; funcInfo: Uint8Array; global: boolean }
+
+/**
+ * Loads the BTF describing the program's functions, those named in `globals` as global
+ * functions; undefined when the program needs none (no function address taken, no global
+ * function called), or the kernel's complaint.
+ */
+export function programFuncInfo(insns: readonly Insn[], globals?: ReadonlyMap<string, GlobalPrototype>): ProgramBtf | { error: string } | undefined {
+  const functions: ProgramFunction[] = programFunctions(insns).map((f, n) => {
+    const global = f.name === undefined ? undefined : globals?.get(f.name);
+    const name = f.name === undefined ? `dt_fn${n}` : btfFunctionName(f.name);
+    return global ? { start: f.start, name, global } : { start: f.start, name };
+  });
+  const global = functions.some((f) => f.global);
+  if (!global && !takesFunctionAddress(insns)) return undefined;
+  const { btf, funcInfo } = programFunctionsBtf(functions);
   const loaded = loadBtfIntoKernel(btf);
   if ('error' in loaded) return loaded;
-  const funcInfo = new Uint8Array(starts.length * 8);
-  const v = new DataView(funcInfo.buffer);
-  starts.forEach((s, n) => { v.setUint32(n * 8, s, true); v.setUint32(n * 8 + 4, 3 + n, true); });
-  return { btfFd: loaded.fd, funcInfo };
+  return { btfFd: loaded.fd, funcInfo, global };
+}
+
+/**
+ * Loads a linked program through `load` with the BTF it needs: its global-capable functions
+ * (`globals`, when the kernel takes global functions) global, else every function static.
+ * A kernel that refuses the global form (its BTF or the program) gets the static form; errors
+ * of the static form are the caller's (`fail` for a BTF the kernel refuses).
+ */
+export function loadWithFunctions<P>(insns: readonly Insn[], globals: ReadonlyMap<string, GlobalPrototype> | undefined,
+  load: (btf?: { btfFd: number; funcInfo: Uint8Array }) => P, fail: (message: string) => never): P {
+  if (globals?.size) {
+    const info = programFuncInfo(insns, globals);
+    if (info && !('error' in info)) {
+      try {
+        return load(info);
+      } catch (e) {
+        // Rather the static form's verdict (today's behaviour) than a global-function one.
+        if (!(e instanceof VerifierError) || !info.global) throw e;
+      } finally {
+        closeFd(info.btfFd);
+      }
+    }
+  }
+  const info = programFuncInfo(insns);
+  if (info && 'error' in info) fail(info.error);
+  try {
+    return load(info);
+  } finally {
+    if (info) closeFd(info.btfFd);
+  }
 }

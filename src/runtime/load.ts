@@ -7,8 +7,9 @@ import { createMap, type BpfMap } from '../bpf/map.js';
 import { loadProgram, type BpfProgram } from '../bpf/program.js';
 import { openRingBuffer, type RingBuffer } from '../bpf/ringbuf.js';
 import { VerifierError, SysError } from '../bpf/errors.js';
-import { raiseOpenFileLimit, closeFd } from '../bpf/sys.js';
-import { takesFunctionAddress, programFuncInfo } from './func-info.js';
+import { raiseOpenFileLimit } from '../bpf/sys.js';
+import { loadWithFunctions } from './func-info.js';
+import { hasFeature } from '../bpf/features.js';
 import { link as linkInsns, encode } from '../bpf/asm/encode.js';
 import { Helper } from '../bpf/uapi.js';
 import { formatInsn } from '../bpf/asm/disasm.js';
@@ -108,6 +109,8 @@ export function load(compiled: CompiledProgram, policy: BufferPolicy = {}): Load
       }
     }
     if (!ring) throw new LoadError('the program has no ring buffer');
+    // Functions the verifier may check once each, where the kernel takes global functions.
+    const globals = compiled.globalFunctions?.size && hasFeature('global_func_args') ? compiled.globalFunctions : undefined;
     for (const p of compiled.programs) {
       let linked: ReturnType<typeof linkInsns>;
       try {
@@ -124,17 +127,16 @@ export function load(compiled: CompiledProgram, policy: BufferPolicy = {}): Load
         if (e instanceof LoadError) throw e;
         throw new LoadError(`program ${p.name}: ${e instanceof Error ? e.message : String(e)}`);
       }
-      // A callback handed to a helper (bpf_loop) needs the program's functions described in BTF.
-      const info = takesFunctionAddress(linked) ? programFuncInfo(linked) : undefined;
-      if (info && 'error' in info) throw new LoadError(`program ${p.name}: ${info.error}`);
+      // The program's functions described in BTF where it needs that: a callback handed to a
+      // helper (bpf_loop), functions the verifier may check once as global functions.
       let prog: BpfProgram;
       try {
-        prog = loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes, ...p.load, ...(info ? { btfFd: info.btfFd, funcInfo: info.funcInfo } : {}) });
+        prog = loadWithFunctions(linked, globals,
+          (info) => loadProgram({ name: p.name.slice(0, 15), type: p.bpfType, insns: bytes, ...p.load, ...(info ? { btfFd: info.btfFd, funcInfo: info.funcInfo } : {}) }),
+          (message) => { throw new LoadError(`program ${p.name}: ${message}`); });
       } catch (e) {
         if (e instanceof VerifierError) throw new LoadError(verifierMessage(p, linked, e));
         throw e;
-      } finally {
-        if (info) closeFd(info.btfFd);
       }
       loaded.push({ spec: p, prog });
     }

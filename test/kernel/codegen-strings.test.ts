@@ -23,13 +23,16 @@ import { kernelKfuncId, kfuncsCalled, missingKfuncs } from '../../src/codegen/su
 import { NEWEST_KERNEL, type KernelCaps } from '../../src/bpf/kernel-caps.js';
 import { mainlineCaps as emulatedKernel } from '../../src/bpf/features.js';
 import { needsStringFallback } from '../../src/codegen/subr/strings.js';
-import { fallbackMaps } from '../../src/codegen/subr/fallback.js';
+import { fallbackMaps, fallbackPrototypes } from '../../src/codegen/subr/fallback.js';
+import { programFuncInfo } from '../../src/runtime/func-info.js';
+import { closeFd } from '../../src/bpf/sys.js';
 
 const NEEDED_KFUNCS = ['bpf_strnlen', 'bpf_strchr', 'bpf_strrchr', 'bpf_strstr', 'bpf_strspn', 'bpf_strcspn', 'bpf_strcmp',
   'bpf_iter_num_new', 'bpf_iter_num_next', 'bpf_iter_num_destroy'];
 
-function skipReason(kernel: KernelCaps): string | false {
+function skipReason(kernel: KernelCaps, globalFunctions = false): string | false {
   if (process.getuid?.() !== 0) return 'needs root to load BPF programs';
+  if (globalFunctions && !hasFeature('global_func_args')) return 'kernel refuses BTF global functions with pointer arguments (Linux 5.12)';
   if (!hasFeature('test_run_raw_tp')) return 'kernel lacks BPF_PROG_TEST_RUN for raw tracepoints';
   const missing = missingKfuncs(NEEDED_KFUNCS.filter((k) => kernel.kfuncs.has(k)));
   if (missing.length) return `kernel lacks the kfuncs ${missing.join(', ')} (string kfuncs need Linux 6.17)`;
@@ -37,18 +40,26 @@ function skipReason(kernel: KernelCaps): string | false {
 }
 
 /**
- * Every test runs twice: with the string kfuncs (6.17+), and as on Linux 5.15, where the library
- * is plain-BPF loops (codegen/subr/fallback.ts) and bounded loops instead of bpf_iter_num.
+ * Every test runs three times: with the string kfuncs (6.17+), and as on Linux 5.15, where the
+ * library is plain-BPF loops (codegen/subr/fallback.ts) and bounded loops instead of
+ * bpf_iter_num — with the kfuncs' stand-ins loaded as static subprograms, and as BTF global
+ * functions (runtime/func-info.ts), as a program is loaded where the kernel takes them.
  */
-const PATHS: { label: string; kernel: KernelCaps }[] = [
+const PATHS: { label: string; kernel: KernelCaps; globalFunctions?: boolean }[] = [
   { label: 'kfuncs', kernel: NEWEST_KERNEL },
   { label: 'fallback as on 5.15', kernel: emulatedKernel('5.15') },
+  { label: 'fallback as on 5.15, global stand-ins', kernel: emulatedKernel('5.15'), globalFunctions: true },
 ];
 let kernel: KernelCaps = NEWEST_KERNEL;
+let globalFunctions = false;
 const skip = undefined; // decided per path below
 function test(name: string, opts: { skip: undefined; todo?: string }, fn: () => void): void {
   for (const path of PATHS) {
-    nodeTest(`${name} [${path.label}]`, { skip: skipReason(path.kernel), todo: opts.todo }, () => { kernel = path.kernel; fn(); });
+    nodeTest(`${name} [${path.label}]`, { skip: skipReason(path.kernel, path.globalFunctions), todo: opts.todo }, () => {
+      kernel = path.kernel;
+      globalFunctions = path.globalFunctions ?? false;
+      fn();
+    });
   }
 }
 
@@ -117,7 +128,15 @@ class Harness {
     this.extraMaps = extra.map((m) => createMap({ name: m.name, type: 'percpu_array', keySize: 4, valueSize: m.valueSize, maxEntries: 1 }));
     const mapFd = (name: string): number => (name === 'mem' ? this.map.fd : this.extraMaps[extra.findIndex((m) => m.name === name)]!.fd);
     const bytes = encode(linked, { mapFd, kfuncId: kernelKfuncId });
-    this.prog = loadProgram({ name: `t_${subr.name}`, type: 'raw_tracepoint', insns: bytes });
+    const info = globalFunctions ? programFuncInfo(linked, fallbackPrototypes(callees, this.mem)) : undefined;
+    if (info && 'error' in info) throw new Error(info.error);
+    // Every subroutine that calls a stand-in has it global on this path.
+    if (globalFunctions) assert.equal(info?.global ?? false, fallbackPrototypes(callees, this.mem).size > 0);
+    try {
+      this.prog = loadProgram({ name: `t_${subr.name}`, type: 'raw_tracepoint', insns: bytes, ...(info ? { btfFd: info.btfFd, funcInfo: info.funcInfo } : {}) });
+    } finally {
+      if (info) closeFd(info.btfFd);
+    }
   }
 
   slotOffset(k: number): number { return this.mem.tmp + k * this.mem.strSlot; }
@@ -442,7 +461,7 @@ test('every subroutine verifies at strsize 32, 256 and 1024', { skip }, () => {
     for (const key of Object.keys(STRING_SUBRS)) {
       const h = new Harness(key, strsize);
       try {
-        verifiedCounts.push(`${key}@${strsize}${kernel === NEWEST_KERNEL ? '' : ' (fallback)'}: ${verifiedInsns(h.prog)}`);
+        verifiedCounts.push(`${key}@${strsize}${kernel === NEWEST_KERNEL ? '' : globalFunctions ? ' (global fallback)' : ' (fallback)'}: ${verifiedInsns(h.prog)}`);
       } finally {
         h.close();
       }

@@ -2,16 +2,26 @@
  * @fileoverview Plain-BPF stand-ins for the string kfuncs (bpf_strcmp, bpf_strnlen, bpf_strchr,
  * bpf_strrchr, bpf_strstr, bpf_strspn, bpf_strcspn: Linux 6.17), for kernels without them
  * (5.15 … 6.16), as dtrace-utils' hand-written BPF does for 5.x kernels. Each is a BPF-to-BPF
- * subprogram `dt_f_<name>` that strings.ts calls where it would call the kfunc (Frame.kcall).
+ * subprogram `dt_f_<name>` that strings.ts calls where it would call the kfunc (Frame.kfuncInt).
  *
- * Calling convention: R1, R2 = the kfunc's arguments; R3 = the fallback work area
- * (mem.subrFallback, a pointer into the scratch map value); R4 = the upper bound on the match
- * position for dt_f_strrstr (rindex). R0 = what the kfunc returns, as a 64-bit value
- * (-EFAULT when a string cannot be read, -ENOENT when nothing is found).
+ * Calling convention: R1 = the fallback work area (mem.subrFallback, a pointer into the scratch
+ * map value); R2, R3, R4 = the kfunc's arguments (FALLBACK_PARAMS), where a string argument is
+ * already copied into the work area by the caller (Frame.callFallback: the first string at A,
+ * the second at B, with bpf_probe_read_kernel_str) and what is passed is that copy's return
+ * (its length + 1, or < 1 when the string could not be read); an integer argument is passed as
+ * is. dt_f_strrstr (rindex) takes the upper bound on the match position as its third argument.
+ * R0 = what the kfunc returns, as a 64-bit value (-EFAULT when a string cannot be read,
+ * -ENOENT when nothing is found).
+ *
+ * Nothing but the work area and scalars comes in, so each stand-in can be loaded as a BTF global
+ * function (FALLBACK_PROTOTYPES; runtime/func-info.ts), which the verifier checks once, on its
+ * own, instead of at every call site: there the area is a pointer to memory of its size that may
+ * be NULL, and the arguments unknown scalars. Kernels that refuse that load them as static
+ * subprograms, the same instructions.
  *
  * How the verifier is kept cheap without iterators (5.15 has neither bpf_iter_num nor bpf_loop):
- * - The strings are first copied into the work area with bpf_probe_read_kernel_str, which gives
- *   their lengths and makes every later load a plain bounded map-value load.
+ * - The strings are first copied into the work area (by the caller), which gives their lengths
+ *   and makes every later load a plain bounded load from the area.
  * - Every loop is a bounded loop whose only register-held induction value is its counter, a
  *   known constant the verifier walks through; whatever else changes from one iteration to the
  *   next (match positions, KMP state) lives in the work area, so all paths through one
@@ -22,7 +32,8 @@
  */
 import { Asm, Class, AluOp, Src, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, imm, type Insn, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
-import { FALLBACK_SLOTS, fallbackSpan, type MemLayout } from '../layout.js';
+import { FALLBACK_SLOTS, fallbackBytes, fallbackSpan, type MemLayout } from '../layout.js';
+import type { GlobalPrototype } from '../../bpf/btf/func-info.js';
 
 const EFAULT = 14, ENOENT = 2;
 /** Offset of Body.retVia's u16 in the work area (its last variable). */
@@ -36,8 +47,34 @@ export const FALLBACK_KFUNCS = ['bpf_strcmp', 'bpf_strnlen', 'bpf_strchr', 'bpf_
 /** The stand-in subprogram of kfunc `name` (bpf_strstr -> dt_f_strstr). */
 export const fallbackName = (kfunc: string): string => `dt_f_${kfunc.replace(/^bpf_/, '')}`;
 
-/** rindex's stand-in: the last occurrence of t in s that starts at or before R4. */
+/** rindex's stand-in: the last occurrence of t in s that starts at or before its third argument. */
 export const STRRSTR = 'dt_f_strrstr';
+
+/** Each stand-in's arguments after the work area: 'str' = a string the caller copies in, 'int' = a scalar. */
+export const FALLBACK_PARAMS: Readonly<Record<string, readonly ('str' | 'int')[]>> = {
+  [fallbackName('bpf_strcmp')]: ['str', 'str'],
+  [fallbackName('bpf_strnlen')]: ['str', 'int'],
+  [fallbackName('bpf_strchr')]: ['str', 'int'],
+  [fallbackName('bpf_strrchr')]: ['str', 'int'],
+  [fallbackName('bpf_strspn')]: ['str', 'str'],
+  [fallbackName('bpf_strcspn')]: ['str', 'str'],
+  [fallbackName('bpf_strstr')]: ['str', 'str'],
+  [STRRSTR]: ['str', 'str', 'int'],
+};
+
+/** Where the caller copies a stand-in's k-th string argument (A, then B), from the area's start. */
+export const fallbackCopyOffset = (k: number, mem: MemLayout): number => k * fallbackSpan(mem.strsize);
+
+/**
+ * The BTF global prototype of stand-in `name` at this layout: `long dt_f_x(struct dt_f_area
+ * *area, long a, long b[, long c])`, where the area is the work area's exact size.
+ */
+export function fallbackPrototype(name: string, mem: MemLayout): GlobalPrototype | undefined {
+  const params = FALLBACK_PARAMS[name];
+  if (!params) return undefined;
+  const names = name === STRRSTR ? ['s', 't', 'limit'] : params.map((p, k) => (p === 'int' ? 'n' : 'st'[k]!));
+  return { mem: { struct: 'dt_f_area', name: 'area', bytes: fallbackBytes(mem.strsize) }, scalars: names };
+}
 
 /** Work-area offsets (from R6 = the area's start). */
 function area(mem: MemLayout) {
@@ -63,7 +100,10 @@ class Body {
     this.a = new Asm(name);
     this.S = mem.strsize;
     this.retLabel = this.a.newLabel('ret');
-    this.a.mov(R6, R3);
+    // As a global function's pointer argument the area may be NULL, for the verifier.
+    const areaOk = this.a.newLabel('area');
+    this.a.jmp('jne', R1, imm(0), areaOk).mov(R0, imm(-EFAULT)).exit();
+    this.a.label(areaOk).mov(R6, R1);
     RESULT = area(mem).v(15);
   }
   label(): string { return this.a.newLabel(); }
@@ -97,14 +137,17 @@ class Body {
     this.outOfLine.push(() => this.a.label(cap).mov(reg, imm(max)).ja(ok));
   }
   private readonly outOfLine: (() => void)[] = [];
-  /** dst = the string at `src` copied to [R6 + off]; dst = its length (<= S); -EFAULT to `fault`. */
-  copy(dst: Reg, off: number, src: Reg, fault: string): void {
+  /**
+   * dst = the length (<= S) of a string the caller copied in, from `copied`, what the copy
+   * returned; to `fault` when the string could not be read.
+   */
+  length(dst: Reg, copied: Reg, fault: string): void {
     const a = this.a;
-    if (src !== R3) a.mov(R3, src);
-    a.mov(R2, imm(this.S + 1)).mov(R1, R6).alu64('add', R1, imm(off)).call(Helper.probe_read_kernel_str);
-    a.jmp('jslt', R0, imm(1), fault).alu64('sub', R0, imm(1));
-    this.clamp(R0, this.S);
-    if (dst !== R0) a.mov(dst, R0);
+    a.jmp('jslt', copied, imm(1), fault);
+    if (dst !== copied) a.mov(dst, copied);
+    // The copy returns at most S + 1, so the mask changes nothing but the verifier's view: a
+    // range without a branch (a clamp's two paths would each be walked on through the loops).
+    a.alu64('sub', dst, imm(1)).alu64('and', dst, imm(area(this.mem).MASK));
   }
   /** dst = the byte at [R6 + off + idx]. */
   loadByte(dst: Reg, off: number, idx: Reg): void {
@@ -152,9 +195,8 @@ function buildStrcmp(mem: MemLayout): Insn[] {
   const f = new Body(fallbackName('bpf_strcmp'), mem);
   const a = f.a, { A, B } = area(mem);
   const fault = f.label(), equal = f.label(), full = f.label(), less = f.label();
-  a.mov(R9, R2);
-  f.copy(R8, A, R1, fault);
-  f.copy(R0, B, R9, fault);
+  f.length(R8, R2, fault);
+  f.length(R0, R3, fault);
   // Only the first min(la, lb) + 1 bytes can differ (the shorter string's NUL included).
   a.jmp('jle', R8, R0, full).mov(R8, R0).label(full).alu64('add', R8, imm(1));
   f.loop(mem.strSlot, 8, () => {
@@ -189,8 +231,8 @@ function buildStrnlen(mem: MemLayout): Insn[] {
   const f = new Body(fallbackName('bpf_strnlen'), mem);
   const a = f.a, { A } = area(mem);
   const fault = f.label(), shorter = f.label();
-  a.mov(R9, R2);
-  f.copy(R0, A, R1, fault);
+  a.mov(R9, R3);
+  f.length(R0, R2, fault);
   a.jmp('jle', R0, R9, shorter).mov(R0, R9).label(shorter);
   f.retR0();
   a.label(fault);
@@ -203,8 +245,8 @@ function buildCharSearch(mem: MemLayout, last: boolean): Insn[] {
   const f = new Body(fallbackName(last ? 'bpf_strrchr' : 'bpf_strchr'), mem);
   const a = f.a, { A, v } = area(mem), BEST = v(0);
   const fault = f.label();
-  a.mov(R9, R2).alu64('and', R9, imm(0xff));
-  f.copy(R8, A, R1, fault);
+  a.mov(R9, R3).alu64('and', R9, imm(0xff));
+  f.length(R8, R2, fault);
   a.st(2, R6, BEST, 0); // match position + 1 (0 = none)
   // Up to and including the NUL: strchr(s, 0) finds the end, as the kfunc does.
   f.loop(mem.strsize + 1, 1, (brk) => {
@@ -240,8 +282,8 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
   const f = new Body(fallbackName(complement ? 'bpf_strcspn' : 'bpf_strspn'), mem);
   const a = f.a, { A, B, BITMAP } = area(mem);
   const fault = f.label();
-  a.mov(R9, R1);
-  f.copy(R8, B, R2, fault);
+  a.mov(R9, R2);
+  f.length(R8, R3, fault);
   for (let k = 0; k < 4; k++) a.st(8, R6, BITMAP + 8 * k, 0);
   f.loop(mem.strsize, 1, (brk) => {
     f.stayIf('jlt', R7, R8, brk);
@@ -249,7 +291,7 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
     a.mov(R2, R1).alu64('and', R2, imm(7)).mov(R3, imm(1)).alu64('lsh', R3, R2);
     a.alu64('rsh', R1, imm(3)).alu64('add', R1, R6).ldx(1, R2, R1, BITMAP).alu64('or', R2, R3).stx(1, R1, BITMAP, R2);
   });
-  f.copy(R8, A, R9, fault);
+  f.length(R8, R9, fault);
   f.loop(mem.strsize, 1, (brk) => {
     const member = f.label();
     f.stayIf('jlt', R7, R8, brk);
@@ -267,7 +309,7 @@ function buildSpan(mem: MemLayout, complement: boolean): Insn[] {
   return f.finish();
 }
 
-/** rindex's upper bound on the match position (R4) saved at LIMIT; a negative one finds nothing. */
+/** rindex's upper bound on the match position (R4, the third argument) saved at LIMIT; a negative one finds nothing. */
 function saveLimit(f: Body, LIMIT: number, none: string): void {
   f.a.jmp('jslt', R4, imm(0), none).mov(R0, R4);
   f.clamp(R0, f.S);
@@ -299,9 +341,9 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
   const I = v(0), J = v(1), BEST = v(2), N = v(3), M = v(4);
   const LIMIT = v(6); // 4 bytes: v(6), v(7)
   const fault = f.label(), none = f.label(), empty = f.label();
-  a.mov(R9, R1);
+  a.mov(R9, R2);
   if (last) saveLimit(f, LIMIT, none);
-  f.copy(R8, B, R2, fault); // R8 = m
+  f.length(R8, R3, fault); // R8 = m
   a.jmp('jeq', R8, imm(0), empty);
   a.stx(2, R6, M, R8);
   /** One KMP step with R1 = the position that advances (i or q), R2 = j (or k), R3/R4 their bytes:
@@ -334,7 +376,7 @@ function buildFind(mem: MemLayout, last: boolean): Insn[] {
     f.select(R3, R0, R2);
     a.stx(2, R1, T, R3);
   });
-  f.copy(R0, A, R9, fault);
+  f.length(R0, R9, fault);
   a.stx(2, R6, N, R0);
   a.st(2, R6, I, 0).st(2, R6, J, 0).st(2, R6, BEST, 0);
   f.loop(2 * (S + 1) + 2, 1, (brk) => {
@@ -404,12 +446,12 @@ function buildShiftAnd(mem: MemLayout, last: boolean): Insn[] {
   const LIMIT = v(6); // 4 bytes
   const BIT = -8, TAB = -16; // on the stack: the bit of a full match in its word; the table
   const fault = f.label(), none = f.label(), empty = f.label();
-  a.mov(R9, R2);
+  a.mov(R9, R3);
   if (last) saveLimit(f, LIMIT, none);
   // Everything that can fail comes before the rows are set.
-  f.copy(R0, A, R1, fault);
+  f.length(R0, R2, fault);
   a.stx(2, R6, N, R0);
-  f.copy(R8, B, R9, fault); // R8 = m
+  f.length(R8, R9, fault); // R8 = m
   a.jmp('jeq', R8, imm(0), empty);
   a.st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, SHIFT_AND_MAP).call(Helper.map_lookup_elem);
   a.jmp('jeq', R0, imm(0), fault).stx(8, R10, TAB, R0).stx(2, R6, M, R8);
@@ -485,6 +527,16 @@ const BUILDERS: Record<string, (mem: MemLayout) => Insn[]> = {
   [fallbackName('bpf_strstr')]: (m) => (usesShiftAnd(m.strsize) ? buildShiftAnd(m, false) : buildFind(m, false)),
   [STRRSTR]: (m) => (usesShiftAnd(m.strsize) ? buildShiftAnd(m, true) : buildFind(m, true)),
 };
+
+/** The global prototypes of the stand-ins among `names` (subprograms a program calls). */
+export function fallbackPrototypes(names: Iterable<string>, mem: MemLayout): Map<string, GlobalPrototype> {
+  const out = new Map<string, GlobalPrototype>();
+  for (const name of names) {
+    const p = fallbackPrototype(name, mem);
+    if (p) out.set(name, p);
+  }
+  return out;
+}
 
 /** The stand-in subprogram `name` (dt_f_*) at this layout, or undefined. */
 export function buildFallback(name: string, mem: MemLayout): Insn[] | undefined {

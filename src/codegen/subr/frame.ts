@@ -7,7 +7,7 @@ import { Asm, R0, R1, R2, R3, R5, R10, imm, type Insn, type Operand, type Reg } 
 import { Helper } from '../../bpf/uapi.js';
 import { Fault, SUBR_SCRATCH_SLOTS, type MemLayout } from '../layout.js';
 import { NEWEST_KERNEL, type KernelCaps } from '../../bpf/kernel-caps.js';
-import { FALLBACK_KFUNCS, fallbackName } from './fallback.js';
+import { FALLBACK_KFUNCS, FALLBACK_PARAMS, fallbackCopyOffset, fallbackName } from './fallback.js';
 
 export interface Subroutine {
   /** Subprogram name, used with Asm.callSub(name); unique, e.g. 'dt_strjoin'. */
@@ -37,6 +37,7 @@ export const SLASH = 0x2f, DOT = 0x2e, COLON = 0x3a;
 const ITER_SLOT = -8; // struct bpf_iter_num (8 bytes)
 export const TEMP1 = -16, TEMP2 = -24; // locals of the functions that loop (below the iterator)
 const MEMBASE = -32; // the scratch map value's base (R5 at entry), for calls to kfunc fallbacks
+const FALLBACK_ARGS = [-40, -48, -56]; // a kfunc fallback's arguments while its strings are copied
 
 /** Whether `kernel` lacks a kfunc the string library calls (then the layout needs mem.subrFallback). */
 export function needsStringFallback(kernel: KernelCaps): boolean {
@@ -103,8 +104,30 @@ export class Frame {
    */
   kfuncInt(name: string): void {
     if (this.has(name)) { this.a.callKfunc(name).movsx(R0, R0, 32); return; }
-    this.fallbackArea(R3);
-    this.a.callSub(fallbackName(name));
+    this.callFallback(fallbackName(name));
+  }
+  /**
+   * Calls plain-BPF stand-in `name` (fallback.ts) with its arguments in R1, R2 (, R3) as the
+   * kfunc takes them: its string arguments are copied into the work area here, so that it takes
+   * only the area and scalars (R1 = the area, R2.. = each copy's return or the integer) and can
+   * be verified once as a global function. R0 = what the kfunc would return.
+   */
+  callFallback(name: string): void {
+    const a = this.a, params = FALLBACK_PARAMS[name];
+    if (!params) throw new Error(`no plain-BPF stand-in ${name}`);
+    params.forEach((_, k) => a.stx(8, R10, FALLBACK_ARGS[k]!, R1 + k));
+    let copies = 0;
+    params.forEach((kind, k) => {
+      if (kind !== 'str') return;
+      this.fallbackArea(R1);
+      a.alu64('add', R1, imm(fallbackCopyOffset(copies++, this.mem))).mov(R2, imm(this.S + 1)).ldx(8, R3, R10, FALLBACK_ARGS[k]!);
+      a.call(Helper.probe_read_kernel_str).stx(8, R10, FALLBACK_ARGS[k]!, R0);
+    });
+    this.fallbackArea(R1);
+    params.forEach((_, k) => a.ldx(8, R2 + k, R10, FALLBACK_ARGS[k]!));
+    // A global function's result is an unknown 64-bit scalar to the caller; sign-extended from
+    // 32 bits it has the kfunc's range, which the callers' pointer arithmetic relies on.
+    a.callSub(name).movsx(R0, R0, 32);
   }
   /** reg = the kfunc fallbacks' work area (needs the base saved at entry). */
   fallbackArea(reg: Reg): void { this.a.ldx(8, reg, R10, MEMBASE).alu64('add', reg, imm(this.mem.subrFallback)); }

@@ -166,9 +166,9 @@ function buildRindex(mem: MemLayout, withStart: boolean, kernel?: KernelCaps): I
   a.jmp('jeq', R0, imm(0), done); // an empty t occurs at start
   if (!f.has('bpf_strstr')) {
     // One Knuth–Morris–Pratt pass keeping the last match <= start (fallback.ts).
-    a.mov(R1, R8).mov(R2, R9).mov(R4, R7);
-    f.fallbackArea(R3);
-    a.callSub(STRRSTR).jmp('jslt', R0, imm(0), none);
+    a.mov(R1, R8).mov(R2, R9).mov(R3, R7);
+    f.callFallback(STRRSTR);
+    a.jmp('jslt', R0, imm(0), none);
     f.retR0();
   } else {
   a.st(2, R6, NEXT, 0).st(2, R6, BEST, 0);

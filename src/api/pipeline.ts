@@ -17,6 +17,8 @@ import type { KernelCaps } from '../bpf/kernel-caps.js';
 import { Helper } from '../bpf/uapi.js';
 import { disassemble } from '../bpf/asm/disasm.js';
 import { link } from '../bpf/asm/encode.js';
+import { prototypeText } from '../bpf/btf/func-info.js';
+import { programFunctions } from '../runtime/func-info.js';
 import { kernelTypeSource } from '../check/btf-types.js';
 import type { Checked } from '../check/checker.js';
 import { RECORD_HEADER_BYTES, type CompiledProgram } from '../program/spec.js';
@@ -246,10 +248,21 @@ function minimumBufsize(maxRecordBytes: number): number {
   return PERF_EVENT_HEADER + Math.max(maxRecordBytes - RECORD_HEADER_BYTES + ORACLE_RECORD_HEADER, ERROR_RECORD);
 }
 
-/** The BPF code, as `dtrace -S` shows it. */
+/**
+ * The BPF code, as `dtrace -S` shows it: each program linked with the subprograms it calls, each
+ * of those under its name (and its prototype when it may be loaded as a global function).
+ */
 export function bpfListing(program: CompiledProgram): string {
   const helperName = (id: number) => { for (const [k, v] of Object.entries(Helper)) if (v === id) return `bpf_${k}`; return undefined; };
-  return program.programs.map((p) => `\n${p.name} (${p.bpfType}):\n${disassemble(link(p.insns), { withSource: true, helperName })}`).join('\n');
+  return program.programs.map((p) => {
+    const linked = link(p.insns, { get: (n) => program.subprograms.get(n) });
+    const headings = new Map(programFunctions(linked).flatMap((f) => {
+      if (f.name === undefined) return [];
+      const global = program.globalFunctions?.get(f.name);
+      return [[f.start, global ? `${f.name}: ${prototypeText(f.name, global)}, global where the kernel takes it` : `${f.name}:`] as const];
+    }));
+    return `\n${p.name} (${p.bpfType}):\n${disassemble(linked, { withSource: true, helperName, headings })}`;
+  }).join('\n');
 }
 
 /** The aggregation sort options as the consumer reads them. */

@@ -86,6 +86,15 @@ test('-S prints the BPF of each clause with the D source interleaved', { skip },
   assert.match(r.stderr, /exit/);
 });
 
+test('-S lists the subprograms a clause calls under their names, the string stand-ins with their global prototype', { skip }, () => {
+  const r = dtrace(['-e', '-S', '-n', 'BEGIN { trace(index("abc", "b")); }'], { DTRACE_TS_KERNEL: '5.15' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /call dt_index2/);
+  assert.match(r.stderr, /^dt_index2:$/m);
+  assert.match(r.stderr, /^dt_f_strstr: long dt_f_strstr\(struct dt_f_area \*area, long s, long t\), global where the kernel takes it$/m);
+  assert.match(r.stderr, /call dt_f_strstr/);
+});
+
 /** Ids of the BPF programs a process holds open, from /proc/PID/fdinfo (`prog_id:` lines). */
 function programsOf(pid: number): number[] {
   const ids = new Set<number>();

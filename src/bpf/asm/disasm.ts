@@ -24,6 +24,8 @@ export interface DisasmOptions {
   helperName?: (id: number) => string | undefined;
   /** Interleave `; <source>` lines when the source note changes. */
   withSource?: boolean;
+  /** A line to print, after an empty one, before the instruction at each of these slots (a function's name). */
+  headings?: ReadonlyMap<number, string>;
 }
 
 /** One instruction in kernel syntax. `i.target`/`callee`/`map` names are shown when present. */
@@ -94,6 +96,8 @@ export function disassemble(insns: Insn[], opts: DisasmOptions = {}): string {
       const key = `${i.source.where}\u0000${i.source.text}`;
       if (key !== lastSource) { lines.push(`; ${i.source.text.trim()}  (${i.source.where})`); lastSource = key; }
     }
+    const heading = opts.headings?.get(slot);
+    if (heading !== undefined) { lines.push('', heading); lastSource = undefined; }
     for (const l of i.labels ?? []) lines.push(`${l}:`);
     lines.push(`${String(slot).padStart(5)}: ${formatInsn(i, opts)}${i.comment ? `\t; ${i.comment}` : ''}`);
     slot += slots(i);

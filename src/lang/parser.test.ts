@@ -72,6 +72,13 @@ test('precedence and associativity', () => {
   assert.equal((as.value as A.Assign).op, '+=');
 });
 
+test('a member of an integer constant prints parenthesised (1.x would read back as the constant 1. and x)', () => {
+  assert.equal(printExpr(stmtExpr('(1).target')), '(1).target');
+  assert.equal(printExpr(stmtExpr('(0x1f).a->b')), '(0x1f).a->b');
+  assert.equal(printExpr(stmtExpr('p->x.y')), 'p->x.y');
+  assert.equal(printExpr(stmtExpr(printExpr(stmtExpr('(1).target')))), '(1).target');
+});
+
 test('casts versus parenthesised expressions', () => {
   assert.equal(stmtExpr('(uint64_t)x').kind, 'Cast');
   assert.equal(stmtExpr('(x)+1').kind, 'Binary');

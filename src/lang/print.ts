@@ -232,7 +232,11 @@ function printBare(e: A.Expr): string {
     case 'Offsetof': return `offsetof(${printTypeName(e.type)}, ${e.member})`;
     case 'Stringof': return `stringof ${printExpr(e.operand, PREC.unary)}`;
     case 'Xlate': return `xlate <${printTypeName(e.type)}> (${printExpr(e.operand, PREC.comma)})`;
-    case 'Member': return printExpr(e.object, PREC.postfix) + (e.arrow ? '->' : '.') + e.member;
+    case 'Member': {
+      const object = printExpr(e.object, PREC.postfix);
+      // `1.target` would read back as the constant 1. and an identifier: a number before `.` is parenthesised.
+      return (!e.arrow && /^[0-9][0-9a-zA-Z_]*$/.test(object) ? `(${object})` : object) + (e.arrow ? '->' : '.') + e.member;
+    }
     case 'Index': return `${printExpr(e.object, PREC.postfix)}[${e.indices.map((i) => printExpr(i, PREC.assign)).join(', ')}]`;
     case 'Call': return `${e.callee.name}(${e.args.map((a) => printExpr(a, PREC.assign)).join(', ')})`;
     case 'Paren': return `(${printExpr(e.inner, PREC.comma)})`;

@@ -39,7 +39,9 @@ function listeningPorts(pid: number): number[] {
 /** `nodeFlags` given: run as `node FLAGS cli.js`, else as the file itself. */
 function startTracer(env: NodeJS.ProcessEnv, nodeFlags?: string[]) {
   // Run the file itself (its shebang), not `node cli.js`: that is how `dtrace` is installed.
-  const args = ['-q', '-n', 'BEGIN { printf("ready\\n"); } tick-10ms { @ = count(); }'];
+  // "ready" comes after the first count (the clauses of one probe run in order): the
+  // aggregation printed at exit is never empty, however soon after "ready" the test ends the run.
+  const args = ['-q', '-n', 'tick-10ms { @ = count(); } tick-10ms /!ready/ { ready = 1; printf("ready\\n"); }'];
   const child = nodeFlags === undefined
     ? spawn(cli, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, [...nodeFlags, cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

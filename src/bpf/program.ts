@@ -260,7 +260,11 @@ export function rawTracepointArgs(args: readonly (number | bigint)[]): Uint8Arra
   return out;
 }
 
-export interface ProgramInfo { id: number; type: number; tag: string; name: string; runCount: bigint; runTimeNs: bigint }
+export interface ProgramInfo {
+  id: number; type: number; tag: string; name: string; runCount: bigint; runTimeNs: bigint;
+  /** Instructions the verifier processed (Linux 5.16+; 0 before). */
+  verifiedInsns: number;
+}
 
 /** BPF_OBJ_GET_INFO_BY_FD on a program (the id is what `bpftool prog show id N` takes). */
 export function programInfo(fd: number): ProgramInfo {
@@ -281,6 +285,7 @@ export function programInfo(fd: number): ProgramInfo {
       name: Buffer.from(nameBytes.subarray(0, nameEnd < 0 ? 16 : nameEnd)).toString('latin1'),
       runCount: v.getBigUint64(at + ProgInfo.run_cnt, true),
       runTimeNs: v.getBigUint64(at + ProgInfo.run_time_ns, true),
+      verifiedInsns: v.getUint32(at + ProgInfo.verified_insns, true),
     };
   } finally {
     freeNative(block);

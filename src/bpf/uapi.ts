@@ -238,7 +238,7 @@ export const FdAttr = { fd: 0, sizeBytes: 8 } as const;
 /** BPF_OBJ_GET_INFO_BY_FD. */
 export const InfoByFdAttr = { bpf_fd: 0, info_len: 4, info: 8, sizeBytes: 16 } as const;
 /** Leading fields of struct bpf_prog_info. */
-export const ProgInfo = { type: 0, id: 4, tag: 8, name: 64, run_time_ns: 192, run_cnt: 200, sizeBytes: 232 } as const;
+export const ProgInfo = { type: 0, id: 4, tag: 8, name: 64, run_time_ns: 192, run_cnt: 200, verified_insns: 216, sizeBytes: 232 } as const;
 /** Leading fields of struct bpf_map_info. */
 export const MapInfo = { type: 0, id: 4, key_size: 8, value_size: 12, max_entries: 16, map_flags: 20, name: 24, sizeBytes: 88 } as const;
 /** Leading fields of struct bpf_link_info. */

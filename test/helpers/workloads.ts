@@ -7,7 +7,7 @@
  * most once. The compile writes to a temporary name and renames it into place, so parallel
  * test processes never run a half-written binary.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,4 +71,12 @@ export function buildWorkload(name: string): string {
 function isUpToDate(binaryPath: string, sourcePath: string): boolean {
   if (!existsSync(binaryPath)) return false;
   return statSync(binaryPath).mtimeMs >= statSync(sourcePath).mtimeMs;
+}
+
+/** Why a test that runs dist/cli.js on a compiled workload with uprobes cannot run here, or false. */
+export function uprobeWorkloadSkip(cli: string): string | false {
+  return process.getuid?.() !== 0 ? 'needs root to load BPF programs'
+    : spawnSync('gcc', ['--version']).status !== 0 ? 'gcc not installed'
+    : !existsSync('/sys/bus/event_source/devices/uprobe/type') ? 'no uprobe PMU'
+    : !existsSync(cli) ? 'dist/cli.js not built (node scripts/build.mjs)' : false;
 }

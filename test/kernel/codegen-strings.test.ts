@@ -12,11 +12,9 @@ import assert from 'node:assert/strict';
 import { Asm, R0, R1, R2, R3, R4, R5, R9, imm, type Reg, type Insn } from '../../src/bpf/asm/insn.js';
 import { toIsaV3 } from '../../src/bpf/asm/isa-v3.js';
 import { encode, link } from '../../src/bpf/asm/encode.js';
-import { loadProgram, testRun, type BpfProgram } from '../../src/bpf/program.js';
+import { loadProgram, programInfo, testRun, type BpfProgram } from '../../src/bpf/program.js';
 import { createMap, type BpfMap } from '../../src/bpf/map.js';
 import { hasFeature } from '../../src/bpf/features.js';
-import { allocNative, bpf, freeNative, setU64 } from '../../src/bpf/sys.js';
-import { BpfCmd, InfoByFdAttr } from '../../src/bpf/uapi.js';
 import { memLayout, type MemLayout } from '../../src/codegen/layout.js';
 import { STRING_SUBRS, SubrFault, stringSubprograms } from '../../src/codegen/subr/strings.js';
 import { kernelKfuncId, kfuncsCalled, missingKfuncs } from '../../src/codegen/subr/kfuncs.js';
@@ -66,23 +64,6 @@ function test(name: string, opts: { skip: undefined; todo?: string }, fn: () => 
 /** How the wrapper passes each argument: a string or bytes in a slot (pointer), or a u64. */
 type ArgKind = 'str' | 'strOrNull' | 'int' | 'addr';
 type Arg = string | bigint | number | Uint8Array | null;
-
-/** bpf_prog_info.verified_insns (Linux 5.16+). */
-const PROG_INFO_VERIFIED_INSNS = 216;
-function verifiedInsns(prog: BpfProgram): number {
-  const infoSize = 232;
-  const block = allocNative(InfoByFdAttr.sizeBytes + infoSize);
-  try {
-    const v = block.view;
-    v.setUint32(InfoByFdAttr.bpf_fd, prog.fd, true);
-    v.setUint32(InfoByFdAttr.info_len, infoSize, true);
-    setU64(v, InfoByFdAttr.info, block.address + InfoByFdAttr.sizeBytes);
-    bpf(BpfCmd.OBJ_GET_INFO_BY_FD, block, InfoByFdAttr.sizeBytes, 'get program info');
-    return v.getUint32(InfoByFdAttr.sizeBytes + PROG_INFO_VERIFIED_INSNS, true);
-  } finally {
-    freeNative(block);
-  }
-}
 
 interface Outcome { status: number; text: string | undefined }
 
@@ -461,7 +442,7 @@ test('every subroutine verifies at strsize 32, 256 and 1024', { skip }, () => {
     for (const key of Object.keys(STRING_SUBRS)) {
       const h = new Harness(key, strsize);
       try {
-        verifiedCounts.push(`${key}@${strsize}${kernel === NEWEST_KERNEL ? '' : globalFunctions ? ' (global fallback)' : ' (fallback)'}: ${verifiedInsns(h.prog)}`);
+        verifiedCounts.push(`${key}@${strsize}${kernel === NEWEST_KERNEL ? '' : globalFunctions ? ' (global fallback)' : ' (fallback)'}: ${programInfo(h.prog.fd).verifiedInsns}`);
       } finally {
         h.close();
       }

@@ -15,15 +15,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { repoRoot, workloadsDir } from '../helpers/workloads.js';
+import { repoRoot, uprobeWorkloadSkip, workloadsDir } from '../helpers/workloads.js';
 
 const root = repoRoot();
 const cli = join(root, 'dist', 'cli.js');
-const skip =
-  process.getuid?.() !== 0 ? 'needs root to load BPF programs' :
-  spawnSync('gcc', ['--version']).status !== 0 ? 'gcc not installed' :
-  !existsSync('/sys/bus/event_source/devices/uprobe/type') ? 'no uprobe PMU' :
-  !existsSync(cli) ? 'dist/cli.js not built (node scripts/build.mjs)' : false;
+const skip = uprobeWorkloadSkip(cli);
 
 const CALLS = 250;
 const CHILDREN = 3;

@@ -10,11 +10,9 @@ import assert from 'node:assert/strict';
 import { Asm, R0, R1, R2, R3, R5, R9, imm, type Insn } from '../../src/bpf/asm/insn.js';
 import { toIsaV3 } from '../../src/bpf/asm/isa-v3.js';
 import { encode, link } from '../../src/bpf/asm/encode.js';
-import { loadProgram, testRun, type BpfProgram } from '../../src/bpf/program.js';
+import { loadProgram, programInfo, testRun, type BpfProgram } from '../../src/bpf/program.js';
 import { createMap, type BpfMap } from '../../src/bpf/map.js';
 import { hasFeature, mainlineCaps } from '../../src/bpf/features.js';
-import { allocNative, bpf, freeNative, setU64 } from '../../src/bpf/sys.js';
-import { BpfCmd, InfoByFdAttr } from '../../src/bpf/uapi.js';
 import { memLayout } from '../../src/codegen/layout.js';
 import { STRING_SUBRS, stringSubprograms } from '../../src/codegen/subr/strings.js';
 import { fallbackMaps, fallbackPrototypes } from '../../src/codegen/subr/fallback.js';
@@ -30,22 +28,6 @@ const kernel = mainlineCaps('5.15');
 const mem = memLayout(184, undefined, true);
 const CALLS = 12;
 const subs = stringSubprograms(mem, kernel);
-
-/** bpf_prog_info.verified_insns (Linux 5.16+). */
-function verifiedInsns(prog: BpfProgram): number {
-  const infoSize = 232, VERIFIED_INSNS = 216;
-  const block = allocNative(InfoByFdAttr.sizeBytes + infoSize);
-  try {
-    const v = block.view;
-    v.setUint32(InfoByFdAttr.bpf_fd, prog.fd, true);
-    v.setUint32(InfoByFdAttr.info_len, infoSize, true);
-    setU64(v, InfoByFdAttr.info, block.address + InfoByFdAttr.sizeBytes);
-    bpf(BpfCmd.OBJ_GET_INFO_BY_FD, block, InfoByFdAttr.sizeBytes, 'get program info');
-    return v.getUint32(InfoByFdAttr.sizeBytes + VERIFIED_INSNS, true);
-  } finally {
-    freeNative(block);
-  }
-}
 
 /**
  * index(s, t) called at CALLS sites, s in temporary slot 1, t in slot 2, each result stored in the
@@ -112,12 +94,12 @@ test('stand-ins loaded global are verified once, not at each of 12 call sites, w
   const statics = withProgram(() => undefined, (p) => {
     assert.equal(p.usedGlobal, false);
     for (const [s, t, want] of cases) assert.deepEqual(p.run(s, t), Array(CALLS).fill(want), `static index("${s}", "${t}")`);
-    return verifiedInsns(p.prog);
+    return programInfo(p.prog.fd).verifiedInsns;
   });
   const globals = withProgram(asGlobal, (p) => {
     assert.equal(p.usedGlobal, true);
     for (const [s, t, want] of cases) assert.deepEqual(p.run(s, t), Array(CALLS).fill(want), `global index("${s}", "${t}")`);
-    return verifiedInsns(p.prog);
+    return programInfo(p.prog.fd).verifiedInsns;
   });
   // Static: the stand-ins' loops once per site; global: once in all, plus 12 small call sites.
   console.log(`verified instructions, index() at ${CALLS} sites (5.15 form, strsize ${mem.strsize}): static stand-ins ${statics}, global ${globals}`);

@@ -10,15 +10,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, buildWorkload } from '../helpers/workloads.js';
+import { repoRoot, buildWorkload, uprobeWorkloadSkip } from '../helpers/workloads.js';
 
 const root = repoRoot();
 const cli = join(root, 'dist', 'cli.js');
-const skip =
-  process.getuid?.() !== 0 ? 'needs root to load BPF programs' :
-  spawnSync('gcc', ['--version']).status !== 0 ? 'gcc not installed' :
-  !existsSync('/sys/bus/event_source/devices/uprobe/type') ? 'no uprobe PMU' :
-  !existsSync(cli) ? 'dist/cli.js not built (node scripts/build.mjs)' : false;
+const skip = uprobeWorkloadSkip(cli);
 
 function dtrace(args: string[], timeoutMs = 60_000) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: timeoutMs });

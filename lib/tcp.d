@@ -90,9 +90,20 @@ typedef struct tcplsinfo {
 /* Either an IPv4 or IPv6 header or, for tcp probes without a packet, NULL (see below). */
 typedef void * __dtrace_tcp_void_ip_t;
 
+/*
+ * A probe without a packet (a state change; connect-established and accept-established, which
+ * Linux reports as state changes) has no header: its ports then come from the socket in arg3,
+ * the remote port the source of an inbound segment (arg7) and the destination of an outbound one.
+ */
 translator tcpinfo_t < struct tcphdr *T > {
-	tcp_sport = T != NULL ? ntohs(T->source) : 0;
-	tcp_dport = T != NULL ? ntohs(T->dest) : 0;
+	tcp_sport = T != NULL ? ntohs(T->source) :
+	    arg3 == NULL ? 0 :
+	    arg7 == NET_PROBE_INBOUND ? ntohs(((struct sock *)arg3)->__sk_common.skc_dport) :
+	    ((struct sock *)arg3)->__sk_common.skc_num;
+	tcp_dport = T != NULL ? ntohs(T->dest) :
+	    arg3 == NULL ? 0 :
+	    arg7 == NET_PROBE_INBOUND ? ((struct sock *)arg3)->__sk_common.skc_num :
+	    ntohs(((struct sock *)arg3)->__sk_common.skc_dport);
 	tcp_seq = T != NULL ? ntohl(T->seq) : 0;
 	tcp_ack = T != NULL ? ntohl(T->ack_seq) : 0;
 	tcp_offset = T != NULL ? (*((uint8_t *)T + 12) & 0xf0) >> 2 : 0;

@@ -162,6 +162,10 @@ test('variables, scopes and assignment rules', () => {
   ]);
   // Predicate-first retry: the predicate creates x.
   expectClean('BEGIN /x++ == 0/ { trace(x); }');
+  // ++ and -- give an associative array never assigned int64_t values, as they do a scalar.
+  const counted = expectClean('BEGIN { events[probename]++; --down[1, 2]; trace(events["BEGIN"]); }');
+  assert.deepEqual(counted.variables.map((v) => [v.name, v.kind, v.type && typeName(v.type), v.keyTypes?.map(typeName)]),
+    [['events', 'assoc', 'int64_t', ['string']], ['down', 'assoc', 'int64_t', ['int', 'int']]]);
   // Clause-local variables are shared by the clauses of one firing.
   expectClean('BEGIN { this->v = 1; } BEGIN { trace(this->v); }');
   // Storing 0 deletes a thread-local of any type.

@@ -58,16 +58,16 @@ function probeIds(): ProbeIds {
  * minimum over the provider and each non-empty field (dt_probe_info), then the argument
  * attributes and args[] types (translated type when there is one).
  */
-function probeInfoText(provider: Provider, site: ProbeSite): string {
+function probeInfoText(provider: Provider, site: ProbeSite, verbose: number): string {
   const pa = provider.attributes ?? PRIVATE_PROVIDER;
-  return probeInfoBlock(provider, site, descriptionAttr(pa, site, (f) => f === ''), pa.args);
+  return probeInfoBlock(provider, site, descriptionAttr(pa, site, (f) => f === ''), pa.args, verbose >= 2);
 }
 
-export function listAll(out: (t: string) => void, verbose: boolean): number {
+export function listAll(out: (t: string) => void, verbose: number): number {
   let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
   for (const { id, provider, site } of probeIds().all()) {
     text += listLine(id, site.provider, site.module, site.function, site.name);
-    if (verbose) text += probeInfoText(provider, site);
+    if (verbose) text += probeInfoText(provider, site, verbose);
   }
   out(text);
   return 0;
@@ -83,7 +83,7 @@ export function unavailableHint(d: { provider: string; module: string; function:
   return undefined;
 }
 
-export function listMatching(asts: A.Program[], out: (t: string) => void, err: (t: string) => void, verbose: boolean): number {
+export function listMatching(asts: A.Program[], out: (t: string) => void, err: (t: string) => void, verbose: number): number {
   let text = listLine('ID', 'PROVIDER', 'MODULE', 'FUNCTION', 'NAME');
   const ids = probeIds();
   for (const ast of asts) {
@@ -100,7 +100,7 @@ export function listMatching(asts: A.Program[], out: (t: string) => void, err: (
         }
         for (const { provider, site } of found) {
           text += listLine(ids.idOf(site), site.provider, site.module, site.function, site.name);
-          if (verbose) text += probeInfoText(provider, site);
+          if (verbose) text += probeInfoText(provider, site, verbose);
         }
       }
     }

@@ -88,7 +88,7 @@ async function main(argv: string[]): Promise<number> {
   const out = outputWriter(outFd);
 
   if (cli.programs.length === 0) {
-    if (cli.mode === 'list') return listAll(out, cli.verbose);
+    if (cli.mode === 'list') return listAll(out, cli.verboseLevel);
     stderr('dtrace: no probes specified');
     return 1;
   }
@@ -164,7 +164,7 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
   if (!outcome.ok) return reportFailure(outcome, options);
   if (cli.mode === 'header') return writeHeader(cli, outcome.asts, stderr);
   if (cli.mode === 'elf') return explainElfMode(cli, programs, stderr);
-  if (outcome.stage !== 'compiled') return listMatching(outcome.asts, out, stderr, cli.verbose);
+  if (outcome.stage !== 'compiled') return listMatching(outcome.asts, out, stderr, cli.verboseLevel);
   if (cli.showBpf) stderr(bpfListing(outcome.program));
   if (cli.mode === 'compile') {
     // -e -v: each program's report and what its statements' descriptions match (exec_prog, info_stmt).

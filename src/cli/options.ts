@@ -74,6 +74,8 @@ export interface CliOptions {
   showBpf: boolean;
   /** -v (stability report; -lv probe details; -Vv long version). */
   verbose: boolean;
+  /** How many times -v was given: -lvv adds the kernel mechanism each probe is built on. */
+  verboseLevel: number;
   /** -32 / -64 (default lp64; -32 is accepted but programs stay LP64). */
   dataModel: 'ilp32' | 'lp64';
   /** -B: buffered-handler debugging, normal output disabled. */
@@ -733,6 +735,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, program
   let modeCount = 0;
   let exitAfterCompile = false;
   let verbose = false;
+  let verboseLevel = 0;
   let dataModel: 'ilp32' | 'lp64' = 'lp64';
   let zdefs = false;
   for (const o of options) {
@@ -744,7 +747,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, program
       case 'G': mode = 'elf'; zdefs = true; modeCount++; break;
       case 'l': mode = 'list'; zdefs = true; modeCount++; break;
       case 'V': mode = 'version'; modeCount++; break;
-      case 'v': verbose = true; break;
+      case 'v': verbose = true; verboseLevel++; break;
     }
   }
   if (modeCount > 1) {
@@ -771,6 +774,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv, program
     listVerbose: mode === 'list' && verbose,
     showBpf: false,
     verbose,
+    verboseLevel,
     dataModel,
     bufferedDebug: false,
     zdefs,

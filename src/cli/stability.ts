@@ -188,14 +188,18 @@ export function attributeBlock(title: string, a: Attribute): string {
   return `\n\t${title}\n\t\tIdentifier Names: ${a.name}\n\t\tData Semantics:   ${a.data}\n\t\tDependency Class: ${a.class}\n`;
 }
 
-/** print_probe_info: a probe's (or description's) attributes, its argument attributes and args[] types. */
-export function probeInfoBlock(provider: Provider, site: ProbeSite, attr: Attribute, args: Attribute): string {
+/**
+ * print_probe_info: a probe's (or description's) attributes, its argument attributes and args[]
+ * types; with `mechanism` (-lvv) also the kernel events the probe is built on here, a section
+ * DTrace does not have, so that -lv stays byte for byte DTrace's.
+ */
+export function probeInfoBlock(provider: Provider, site: ProbeSite, attr: Attribute, args: Attribute, mechanism = false): string {
   let text = attributeBlock('Probe Description Attributes', attr) + attributeBlock('Argument Attributes', args) + '\n\tArgument Types\n';
   const descs = provider.argDescs?.(site) ?? [];
   descs.forEach((d, i) => { text += `\t\targs[${i}]: ${d.xlate ?? d.native}\n`; });
   if (descs.length === 0) text += '\t\tNone\n';
-  const mechanism = provider.mechanism?.(site);
-  if (mechanism) text += `\n\tImplemented On\n\t\t${mechanism}\n`;
+  const events = mechanism ? provider.mechanism?.(site) : undefined;
+  if (events) text += `\n\tImplemented On\n\t\t${events}\n`;
   return text + '\n';
 }
 

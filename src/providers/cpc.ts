@@ -1,8 +1,8 @@
 /**
  * @fileoverview The cpc provider (CPU performance counters), named as dtrace-utils names it:
  * `cpc:::<event>-<mode>-<count>` fires on a CPU each time `count` events of kind `event`
- * happened there in `mode` (`user`, `kernel` or `all`). Events are perf's generic ones with `-`
- * written `_` (`page_faults`, `cpu_clock`, `cpu_cycles`, `cache_misses` …): the software events
+ * happened there in `mode` (`user`, `kernel` or `all`). Events are perf's generic ones, named as libpfm4
+ * names them with `-` written `_` (`page_faults`, `perf_count_sw_cpu_clock`, `cycles` …): the software events
  * exist on every kernel, the hardware ones only where the machine has a PMU (a VM usually has
  * none: enabling one then fails with one line saying so). Each probe is a sampling perf event
  * per CPU running a perf_event program, as profile-N is; arg0 is the kernel PC when the event
@@ -16,28 +16,39 @@ import { UnsupportedError } from '../bpf/errors.js';
 import { sampledPlans, sampledProbes } from './profile.js';
 import type { Provider, EnabledProbe } from './provider.js';
 
-interface CpcEvent { type: number; config: number; hardware: boolean; listedCount: number }
+interface CpcEvent { type: number; config: number; hardware: boolean }
 
-/** perf's generic event names (tools/perf `perf list`), `-` as `_`. */
-const EVENTS: Record<string, CpcEvent> = {
-  cpu_clock: { type: PerfType.SOFTWARE, config: PerfSwId.CPU_CLOCK, hardware: false, listedCount: 1_000_000 },
-  task_clock: { type: PerfType.SOFTWARE, config: PerfSwId.TASK_CLOCK, hardware: false, listedCount: 1_000_000 },
-  page_faults: { type: PerfType.SOFTWARE, config: PerfSwId.PAGE_FAULTS, hardware: false, listedCount: 1000 },
-  minor_faults: { type: PerfType.SOFTWARE, config: PerfSwId.PAGE_FAULTS_MIN, hardware: false, listedCount: 1000 },
-  major_faults: { type: PerfType.SOFTWARE, config: PerfSwId.PAGE_FAULTS_MAJ, hardware: false, listedCount: 100 },
-  context_switches: { type: PerfType.SOFTWARE, config: PerfSwId.CONTEXT_SWITCHES, hardware: false, listedCount: 1000 },
-  cpu_migrations: { type: PerfType.SOFTWARE, config: PerfSwId.CPU_MIGRATIONS, hardware: false, listedCount: 100 },
-  alignment_faults: { type: PerfType.SOFTWARE, config: PerfSwId.ALIGNMENT_FAULTS, hardware: false, listedCount: 100 },
-  emulation_faults: { type: PerfType.SOFTWARE, config: PerfSwId.EMULATION_FAULTS, hardware: false, listedCount: 100 },
-  cpu_cycles: { type: PerfType.HARDWARE, config: PerfHwId.CPU_CYCLES, hardware: true, listedCount: 1_000_000 },
-  instructions: { type: PerfType.HARDWARE, config: PerfHwId.INSTRUCTIONS, hardware: true, listedCount: 1_000_000 },
-  cache_references: { type: PerfType.HARDWARE, config: PerfHwId.CACHE_REFERENCES, hardware: true, listedCount: 100_000 },
-  cache_misses: { type: PerfType.HARDWARE, config: PerfHwId.CACHE_MISSES, hardware: true, listedCount: 10_000 },
-  branch_instructions: { type: PerfType.HARDWARE, config: PerfHwId.BRANCH_INSTRUCTIONS, hardware: true, listedCount: 1_000_000 },
-  branch_misses: { type: PerfType.HARDWARE, config: PerfHwId.BRANCH_MISSES, hardware: true, listedCount: 10_000 },
-  bus_cycles: { type: PerfType.HARDWARE, config: PerfHwId.BUS_CYCLES, hardware: true, listedCount: 100_000 },
-  ref_cpu_cycles: { type: PerfType.HARDWARE, config: PerfHwId.REF_CPU_CYCLES, hardware: true, listedCount: 1_000_000 },
-};
+/**
+ * perf's generic events under the names libpfm4 gives them (its `perf` PMU: each event's
+ * PERF_COUNT_* name, then its aliases), lower-cased with `-` as `_`, as dtrace-utils derives cpc
+ * probe names: `perf_count_sw_cpu_clock`, `cpu_clock`; `perf_count_sw_page_faults`,
+ * `page_faults`, `faults` … In libpfm4's order, which is the order `-l` lists them in.
+ */
+const EVENT_NAMES: [type: number, config: number, names: string[]][] = [
+  [PerfType.HARDWARE, PerfHwId.CPU_CYCLES, ['perf_count_hw_cpu_cycles', 'cycles', 'cpu_cycles']],
+  [PerfType.HARDWARE, PerfHwId.INSTRUCTIONS, ['perf_count_hw_instructions', 'instructions']],
+  [PerfType.HARDWARE, PerfHwId.CACHE_REFERENCES, ['perf_count_hw_cache_references', 'cache_references']],
+  [PerfType.HARDWARE, PerfHwId.CACHE_MISSES, ['perf_count_hw_cache_misses', 'cache_misses']],
+  [PerfType.HARDWARE, PerfHwId.BRANCH_INSTRUCTIONS, ['perf_count_hw_branch_instructions', 'branch_instructions', 'branches']],
+  [PerfType.HARDWARE, PerfHwId.BRANCH_MISSES, ['perf_count_hw_branch_misses', 'branch_misses']],
+  [PerfType.HARDWARE, PerfHwId.BUS_CYCLES, ['perf_count_hw_bus_cycles', 'bus_cycles']],
+  [PerfType.HARDWARE, PerfHwId.STALLED_CYCLES_FRONTEND, ['perf_count_hw_stalled_cycles_frontend', 'stalled_cycles_frontend', 'idle_cycles_frontend']],
+  [PerfType.HARDWARE, PerfHwId.STALLED_CYCLES_BACKEND, ['perf_count_hw_stalled_cycles_backend', 'stalled_cycles_backend', 'idle_cycles_backend']],
+  [PerfType.HARDWARE, PerfHwId.REF_CPU_CYCLES, ['perf_count_hw_ref_cpu_cycles', 'ref_cycles', 'ref_cpu_cycles']],
+  [PerfType.SOFTWARE, PerfSwId.CPU_CLOCK, ['perf_count_sw_cpu_clock', 'cpu_clock']],
+  [PerfType.SOFTWARE, PerfSwId.TASK_CLOCK, ['perf_count_sw_task_clock', 'task_clock']],
+  [PerfType.SOFTWARE, PerfSwId.PAGE_FAULTS, ['perf_count_sw_page_faults', 'page_faults', 'faults']],
+  [PerfType.SOFTWARE, PerfSwId.CONTEXT_SWITCHES, ['perf_count_sw_context_switches', 'context_switches', 'cs']],
+  [PerfType.SOFTWARE, PerfSwId.CPU_MIGRATIONS, ['perf_count_sw_cpu_migrations', 'cpu_migrations', 'migrations']],
+  [PerfType.SOFTWARE, PerfSwId.PAGE_FAULTS_MIN, ['perf_count_sw_page_faults_min', 'minor_faults']],
+  [PerfType.SOFTWARE, PerfSwId.PAGE_FAULTS_MAJ, ['perf_count_sw_page_faults_maj', 'major_faults']],
+  [PerfType.SOFTWARE, PerfSwId.ALIGNMENT_FAULTS, ['perf_count_sw_alignment_faults', 'alignment_faults']],
+  [PerfType.SOFTWARE, PerfSwId.EMULATION_FAULTS, ['perf_count_sw_emulation_faults', 'emulation_faults']],
+];
+const EVENTS: Record<string, CpcEvent> = Object.fromEntries(EVENT_NAMES.flatMap(([type, config, names]) =>
+  names.map((n) => [n, { type, config, hardware: type === PerfType.HARDWARE }])));
+/** dtrace-utils lists each event once, in mode `all` with a period no event makes fire too often. */
+const LISTED_SUFFIX = '-all-1000000000';
 const MODES = ['all', 'user', 'kernel'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -60,12 +71,7 @@ export function hasHardwarePmu(): boolean {
 
 function listed(): string[] {
   const hw = hasHardwarePmu();
-  const names: string[] = [];
-  for (const [event, e] of Object.entries(EVENTS)) {
-    if (e.hardware && !hw) continue;
-    for (const mode of MODES) names.push(`${event}-${mode}-${e.listedCount}`);
-  }
-  return names;
+  return Object.entries(EVENTS).filter(([, e]) => hw || !e.hardware).map(([event]) => event + LISTED_SUFFIX);
 }
 
 /** Attaches a perf_event counter of the probe's event, overflowing every `count` events. */

@@ -266,7 +266,7 @@ export function dependentProvider(name: string, table: readonly DependentProbe[]
     mechanism(site) {
       const def = byName.get(site.name);
       if (!opts.showMechanism || !def) return undefined;
-      return usableSources(def).map(describeSource).join(', ') || undefined;
+      return [...new Set(usableSources(def).map(describeSource))].join(', ') || undefined;
     },
     plan(enabled: EnabledProbe<undefined>[]): ProgramPlan<DependentAttach, undefined>[] {
       const byTp = new Map<string, { probe: EnabledProbe<undefined>; def: DependentProbe; source: Underlying }[]>();

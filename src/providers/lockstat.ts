@@ -5,11 +5,11 @@
  *   adaptive-acquire  (struct mutex *)             adaptive-release (struct mutex *)
  *   adaptive-acquire-error (struct mutex *, int error)
  *   spin-acquire, spin-release (spinlock_t *)
- *   rw-acquire, rw-release     (rwlock_t *, int RW_WRITER 0 / RW_READER 1)
+ *   rw-acquire, rw-release     (struct rwlock *, int RW_WRITER 0 / RW_READER 1)
  *   adaptive-block    (struct mutex *, uint64_t ns asleep)
  *   adaptive-spin     (struct mutex *, uint64_t ns spun)
  *   spin-spin         (spinlock_t *, uint64_t ns spun)
- *   rw-spin           (rwlock_t *, uint64_t ns spun, int RW_WRITER 0 / RW_READER 1)
+ *   rw-spin           (struct rwlock *, uint64_t ns spun, int RW_WRITER 0 / RW_READER 1)
  *   rw-block          (struct rw_semaphore *, uint64_t ns asleep, int RW_WRITER / RW_READER),
  *                     illumos' name for a reader/writer lock that sleeps (Linux's rwsem)
  *
@@ -248,7 +248,10 @@ const mutexArg: ProbeArgDesc = { mapping: 0, native: 'struct mutex *' };
 const ns: ProbeArgDesc = { mapping: 1, native: 'uint64_t' };
 const rwKind: ProbeArgDesc = { mapping: 2, native: 'int' };
 const rwKindAt1: ProbeArgDesc = { mapping: 1, native: 'int' };
-const rwArg: ProbeArgDesc = { mapping: 0, native: 'rwlock_t *' };
+// dtrace-utils types a reader/writer spinlock as `struct rwlock *` (Linux's rwlock_t is an anonymous
+// struct): the same text here, so that -lv and scripts written for DTrace see what they expect; the
+// pointer is opaque (cast it to rwlock_t * to look inside).
+const rwArg: ProbeArgDesc = { mapping: 0, native: 'struct rwlock *' };
 const spinArg: ProbeArgDesc = { mapping: 0, native: 'spinlock_t *' };
 
 const LOCKSTAT_PROBES: DependentProbe[] = [

@@ -15,11 +15,16 @@
  *   accept-refused      the same, outbound
  *   state-change        sock:inet_sock_set_state of a TCP socket
  *   connect-established that state change from SYN_SENT to ESTABLISHED (no packet: args[0],
- *                       args[2] and args[4] are 0; args[2] then reads the socket's addresses)
+ *                       args[2] and args[4] are 0; args[2] and args[4] then read the socket's
+ *                       addresses and ports as those of the inbound segment that completed it)
  *   accept-established  from SYN_RECEIVED to ESTABLISHED
  *
- * Linux keeps a connection in TIME_WAIT on a separate timewait socket and never reports that
- * state through inet_sock_set_state: an active close shows FIN_WAIT_2 → CLOSED.
+ * Linux moves a connection into TIME_WAIT by handing it to a separate timewait socket
+ * (tcp_time_wait) and reports only the full socket's FIN_WAIT_2 (or CLOSING) → CLOSED through
+ * inet_sock_set_state. dtrace-utils fires state-change to TIME_WAIT on tcp_time_wait's entry; here,
+ * without a kernel function, that tracepoint fires it first: a FIN_WAIT_2 or CLOSING socket
+ * closing without an error (a reset sets sk_err before it closes the socket) is entering
+ * TIME_WAIT. Then CLOSED fires as the kernel reports it.
  */
 import { R0, R6, R7, R8, imm, type Reg } from '../bpf/asm/insn.js';
 import { dependentProvider, type DependentProbe, type Underlying, type ArgEmitter } from './dependent.js';
@@ -28,8 +33,12 @@ import { memberOffset } from './kernel-events.js';
 import type { ProbeArgDesc } from './provider.js';
 
 const STATE_CHANGE: Underlying = { kind: 'rawtp', tp: 'inet_sock_set_state' };
+/** The same tracepoint, a second time: the TIME_WAIT a closing socket hands its connection to. */
+const TIME_WAIT_ENTRY: Underlying = { kind: 'rawtp', tp: 'inet_sock_set_state' };
 
-const TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_SYN_RECV = 3, TCP_TIME_WAIT = 6, TCP_NEW_SYN_RECV = 12;
+const TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_SYN_RECV = 3, TCP_FIN_WAIT2 = 5, TCP_TIME_WAIT = 6, TCP_CLOSE = 7,
+  TCP_CLOSING = 11, TCP_NEW_SYN_RECV = 12;
+const NET_PROBE_OUTBOUND = 0, NET_PROBE_INBOUND = 1;
 const SOCK_STREAM = 1;
 const TH_SYN = 0x02, TH_RST = 0x04, TH_ACK = 0x10;
 
@@ -39,12 +48,13 @@ const TCP_ARGS = packetArgDescs('__dtrace_tcp_void_ip_t *', [
 ]);
 const STATE_ARGS: ProbeArgDesc[] = [...TCP_ARGS, { mapping: 5, native: 'int', xlate: 'tcplsinfo_t *' }];
 
-function sockLayout(): { state: number; protocol: number; type: number } | undefined {
+function sockLayout(): { state: number; protocol: number; type: number; err: number } | undefined {
   const state = memberOffset('sock', '__sk_common', 'skc_state');
   const protocol = memberOffset('sock', 'sk_protocol');
   const type = memberOffset('sock', 'sk_type');
-  if (state === undefined || protocol === undefined || type === undefined) return undefined;
-  return { state, protocol, type };
+  const err = memberOffset('sock', 'sk_err');
+  if (state === undefined || protocol === undefined || type === undefined || err === undefined) return undefined;
+  return { state, protocol, type, err };
 }
 const packetsKnown = (): boolean => packetLayoutKnown() && sockLayout() !== undefined;
 
@@ -88,8 +98,12 @@ function emitFlags(e: ArgEmitter, mask: number, want: number, seqZero = false): 
   }
 }
 
-/** A TCP socket's state change (sk, oldstate, newstate), optionally only from `from` to `to`. */
-function stateChange(from?: number, to?: number): (e: ArgEmitter) => void {
+/**
+ * A TCP socket's state change (sk, oldstate, newstate), optionally only from `from` to `to`;
+ * arg7 (the direction args[2] and args[4] read the socket's addresses and ports as) is
+ * `direction`.
+ */
+function stateChange(from?: number, to?: number, direction = NET_PROBE_OUTBOUND): (e: ArgEmitter) => void {
   return (e) => {
     const L = sockLayout();
     if (!L) { e.asm.ja(e.skip); return; }
@@ -109,9 +123,33 @@ function stateChange(from?: number, to?: number): (e: ArgEmitter) => void {
     e.setArg(3, R6);
     e.setArg(5, R7);
     e.setArg(6, R8);
-    e.asm.mov(R0, imm(0));
+    e.asm.mov(R0, imm(direction));
     e.setArg(7, R0);
   };
+}
+
+/** A FIN_WAIT_2 or CLOSING TCP socket closing without an error: its connection enters TIME_WAIT. */
+function enterTimeWait(e: ArgEmitter): void {
+  const L = sockLayout();
+  if (!L) { e.asm.ja(e.skip); return; }
+  const a = e.asm, closing = a.newLabel('closing');
+  e.raw(0, R6);
+  a.jmp('jeq', R6, imm(0), e.skip);
+  e.raw(2, R8);
+  a.mov32(R8, R8).jmp('jne', R8, imm(TCP_CLOSE), e.skip);
+  e.raw(1, R7);
+  a.mov32(R7, R7).jmp('jeq', R7, imm(TCP_FIN_WAIT2), closing).jmp('jne', R7, imm(TCP_CLOSING), e.skip).label(closing);
+  e.readKernel(R8, R6, L.protocol, 2);
+  a.jmp('jne', R8, imm(IPPROTO_TCP), e.skip);
+  e.readKernel(R8, R6, L.err, 4);
+  a.jmp('jne', R8, imm(0), e.skip);
+  e.setArg(1, R6);
+  e.setArg(3, R6);
+  e.setArg(5, R7);
+  a.mov(R0, imm(TCP_TIME_WAIT));
+  e.setArg(6, R0);
+  a.mov(R0, imm(NET_PROBE_OUTBOUND));
+  e.setArg(7, R0);
 }
 
 const segment = (name: string, source: Underlying, filter?: (e: ArgEmitter) => void): DependentProbe => ({
@@ -121,23 +159,28 @@ const segment = (name: string, source: Underlying, filter?: (e: ArgEmitter) => v
   available: packetsKnown,
   emit(e, s) { emitSegment(e, s); filter?.(e); },
 });
-const transition = (name: string, args: ProbeArgDesc[], from?: number, to?: number): DependentProbe => ({
+const transition = (name: string, args: ProbeArgDesc[], from?: number, to?: number, direction?: number): DependentProbe => ({
   name,
   args,
   sources: [STATE_CHANGE],
   available: () => sockLayout() !== undefined,
-  emit: stateChange(from, to),
+  emit: stateChange(from, to, direction),
 });
 
 const TCP_PROBES: DependentProbe[] = [
   segment('accept-refused', PACKET_OUT, (e) => emitFlags(e, TH_RST | TH_ACK, TH_RST | TH_ACK, true)),
-  transition('accept-established', TCP_ARGS, TCP_SYN_RECV, TCP_ESTABLISHED),
-  transition('connect-established', TCP_ARGS, TCP_SYN_SENT, TCP_ESTABLISHED),
+  // Each completed by an inbound segment: the client's SYN|ACK, the server's final ACK.
+  transition('accept-established', TCP_ARGS, TCP_SYN_RECV, TCP_ESTABLISHED, NET_PROBE_INBOUND),
+  transition('connect-established', TCP_ARGS, TCP_SYN_SENT, TCP_ESTABLISHED, NET_PROBE_INBOUND),
   segment('connect-refused', PACKET_IN, (e) => emitFlags(e, TH_RST | TH_ACK, TH_RST | TH_ACK, true)),
   segment('connect-request', PACKET_OUT, (e) => emitFlags(e, TH_SYN | TH_ACK, TH_SYN)),
   segment('receive', PACKET_IN),
   segment('send', PACKET_OUT),
-  transition('state-change', STATE_ARGS),
+  {
+    ...transition('state-change', STATE_ARGS),
+    sources: [TIME_WAIT_ENTRY, STATE_CHANGE],
+    emit: (e, source) => (source === TIME_WAIT_ENTRY ? enterTimeWait(e) : stateChange()(e)),
+  },
 ];
 
 export const tcpProvider = dependentProvider('tcp', TCP_PROBES, { showMechanism: true });

@@ -33,12 +33,19 @@ test('cpc:::page_faults-user-1000 fires once per 1000 of the workload\'s minor f
   assert.ok(Math.abs(fired - expected) <= Math.max(1, expected * 0.01), `fired ${fired} times for ${minflt} minor faults`);
 });
 
-test('cpc -l lists the software events; a hardware event without a PMU is one clear line', { skip }, () => {
+test('cpc -l lists the software events under libpfm4\'s names and aliases, as dtrace-utils does; a hardware event without a PMU is one clear line', { skip }, () => {
   const l = dtrace(['-l', '-P', 'cpc']);
   assert.equal(l.status, 0, l.stderr);
-  for (const name of ['page_faults-user-1000', 'cpu_clock-all-1000000', 'context_switches-kernel-1000']) assert.match(l.stdout, new RegExp(`cpc\\s+${name}$`, 'm'));
+  for (const name of ['perf_count_sw_cpu_clock', 'cpu_clock', 'perf_count_sw_task_clock', 'page_faults', 'faults', 'cs', 'minor_faults']) {
+    assert.match(l.stdout, new RegExp(`cpc\\s+${name}-all-1000000000$`, 'm'));
+  }
+  // An alias is the same event: both names count the same page faults.
+  const both = dtrace(['-q', '-n', 'cpc:::faults-all-1 /pid == $target/ { @a = count(); } cpc:::perf_count_sw_page_faults-all-1 /pid == $target/ { @b = count(); } END { printa("%@d ", @a); printa("%@d\\n", @b); }', '-c', '/bin/true']);
+  assert.equal(both.status, 0, both.stderr);
+  const [a, b] = both.stdout.trim().split(/\s+/).map(Number);
+  assert.ok(a! > 10 && a === b, both.stdout);
   if (hasHardwarePmu()) return;
-  assert.doesNotMatch(l.stdout, /cpu_cycles/);
+  assert.doesNotMatch(l.stdout, /cpu_cycles|perf_count_hw/);
   const r = dtrace(['-n', 'cpc:::cpu_cycles-all-100000 { @ = count(); }']);
   assert.equal(r.status, 1);
   const errors = r.stderr.trim().split('\n').filter((l) => !/ matched \d+ probe/.test(l));

@@ -98,11 +98,11 @@ test('tcp:::state-change shows each end of the connection go through its states 
   }
   const states = (lport: number, rport: number) =>
     (lives.find((l) => l.some((w) => Number(w[1]) === lport && Number(w[2]) === rport)) ?? []).map((w) => `${w[3]} -> ${w[4]}`);
-  // The client closes first: FIN_WAIT_1, FIN_WAIT_2, then its timewait socket, which Linux never
-  // reports as a state of the socket (it goes to CLOSED).
+  // The client closes first: FIN_WAIT_1, FIN_WAIT_2, then TIME_WAIT (Linux hands the connection
+  // to a timewait socket and reports only FIN_WAIT_2 -> CLOSED: both fire, as in dtrace-utils).
   assert.deepEqual(states(run.client, run.server), [
     'state-closed -> state-syn-sent', 'state-syn-sent -> state-established', 'state-established -> state-fin-wait-1',
-    'state-fin-wait-1 -> state-fin-wait-2', 'state-fin-wait-2 -> state-closed',
+    'state-fin-wait-1 -> state-fin-wait-2', 'state-fin-wait-2 -> state-time-wait', 'state-fin-wait-2 -> state-closed',
   ], run.stdout);
   assert.deepEqual(states(run.server, run.client), [
     'state-listen -> state-syn-received', 'state-syn-received -> state-established', 'state-established -> state-close-wait',
@@ -174,8 +174,12 @@ test('lockstat adaptive-acquire/-release and spin-acquire/-release see the conte
   assert.ok((spin.get('acquire') ?? 0) > 0 && (spin.get('release') ?? 0) > 0, r.stdout);
 });
 
-test('-lv names the kernel events each net and lockstat probe is built on here', { skip: probeSkip('tcp', 'send') }, () => {
-  const r = dtrace(['-lv', '-n', 'tcp:::send', '-n', 'tcp:::state-change', '-n', 'lockstat:::adaptive-block']);
+test('-lvv names the kernel events each net and lockstat probe is built on here; -lv is DTrace\'s block alone', { skip: probeSkip('tcp', 'send') }, () => {
+  const lv = dtrace(['-lv', '-n', 'tcp:::send']);
+  assert.equal(lv.status, 0, lv.stderr);
+  assert.match(lv.stdout, /\tArgument Types\n(\t\targs\[\d\]: .*\n)+\n$/);
+  assert.doesNotMatch(lv.stdout, /Implemented On/);
+  const r = dtrace(['-lvv', '-n', 'tcp:::send', '-n', 'tcp:::state-change', '-n', 'lockstat:::adaptive-block']);
   assert.equal(r.status, 0, r.stderr);
   const sections = r.stdout.split(/\n(?= +\d+ +\w+ +vmlinux )/);
   const of = (name: string) => sections.find((s) => new RegExp(`\\s${name}\\n`).test(s)) ?? '';

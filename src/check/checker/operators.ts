@@ -152,9 +152,11 @@ export abstract class OperatorChecks extends AssignmentChecks {
     if (o.kind === 'Ident') c = this.cookIdent(o, 0, true);
     else c = this.cook(operand, 0);
     const s = this.symbols.get(o);
-    if (s?.kind === 'variable' && s.info.type === undefined && !s.info.declared && s.info.kind === 'scalar') {
+    // An increment or decrement gives a variable or associative array never assigned the type
+    // int64_t (`events[probename]++` counts from 0), as DTrace does.
+    if (s?.kind === 'variable' && s.info.type === undefined && !s.info.declared && (s.info.kind === 'scalar' || s.info.kind === 'assoc')) {
       s.info.type = this.typeFromText('int64_t')!;
-      c = this.record(o, { ...c, type: s.info.type });
+      c = this.record(o, { ...c, type: s.info.type, dynKind: undefined });
     }
     if (s?.kind === 'variable') {
       const ent = o.kind === 'Ident' ? this.globals.get(o.name) : o.kind === 'SelfVar' ? this.tls.get(o.name) : o.kind === 'ThisVar' ? this.locals.get(o.name) : undefined;

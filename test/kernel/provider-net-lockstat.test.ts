@@ -55,6 +55,7 @@ function loopbackRun(): LoopbackRun {
     tcp:::state-change { printf("state %x %d %d %s %s\\n", args[1]->cs_addr, args[3]->tcps_lport, args[3]->tcps_rport, tcp_state_string[args[5]->tcps_state], tcp_state_string[args[3]->tcps_state]); }
     tcp:::connect-request, tcp:::connect-refused, tcp:::accept-refused { printf("%s %d %d\\n", probename, args[4]->tcp_sport, args[4]->tcp_dport); }
     tcp:::connect-established, tcp:::accept-established { printf("%s %d %d %s\\n", probename, args[3]->tcps_lport, args[3]->tcps_rport, args[2]->ip_daddr); }
+    tcp:::connect-established, tcp:::accept-established { printf("%s-segment %d %d\\n", probename, args[4]->tcp_sport, args[4]->tcp_dport); }
     udp:::send, udp:::receive { @udp[probename, args[4]->udp_dport, args[3]->udps_lport] = count(); }
     ip:::send /pid == $target && args[2]->ip_ver == 4 && args[4]->ipv4_protocol == IPPROTO_UDP/ { @ipudp[args[3]->if_name, args[4]->ipv4_protostr] = count(); }
     END {
@@ -117,6 +118,10 @@ test('tcp connect-request, connect-established, accept-established, connect-refu
   assert.deepEqual(lines('connect-request').filter((l) => l.endsWith(` ${run.server}`)), [`${run.client} ${run.server}`]);
   assert.deepEqual(lines('connect-established').filter((l) => l.startsWith(`${run.client} `)), [`${run.client} ${run.server} 127.0.0.1`]);
   assert.deepEqual(lines('accept-established').filter((l) => l.startsWith(`${run.server} `)), [`${run.server} ${run.client} 127.0.0.1`]);
+  // args[4] is the inbound segment that completed the handshake: the server's SYN|ACK reaches the
+  // client, the client's ACK reaches the server (ports from the socket: Linux reports no packet).
+  assert.ok(lines('connect-established-segment').includes(`${run.server} ${run.client}`), run.stdout);
+  assert.ok(lines('accept-established-segment').includes(`${run.client} ${run.server}`), run.stdout);
   // The reset answering a SYN to a port nobody listens on leaves that port: refused by this end,
   // and arrives back at the connecting end.
   assert.equal(lines('accept-refused').filter((l) => l.startsWith(`${run.refused} `)).length, 1, run.stdout);

@@ -315,6 +315,31 @@ function refusedSite(e: unknown): boolean {
 
 const ENOTSUPP = 524;
 
+/**
+ * The USDT semaphores of `path` by probe site (file offset → the semaphore's file offset). The
+ * kernel keeps one uprobe per file offset and refuses (EINVAL) a second registration there with
+ * another ref_ctr_offset: a pid probe on a USDT probe's instruction therefore registers with that
+ * probe's semaphore, as the USDT probe does (while it is attached the semaphore counts it too,
+ * which only makes the program evaluate that probe's arguments).
+ */
+const semaphoreCache = new Map<string, ReadonlyMap<number, number>>();
+function semaphoresOf(path: string): ReadonlyMap<number, number> {
+  let m = semaphoreCache.get(path);
+  if (!m) {
+    const found = new Map<number, number>();
+    try {
+      for (const p of readUsdtProbes(path)) if (p.semaphoreFileOffset !== undefined) found.set(p.pcFileOffset, p.semaphoreFileOffset);
+    } catch { /* not an ELF file we can read: no semaphores */ }
+    m = found;
+    semaphoreCache.set(path, m);
+  }
+  return m;
+}
+const refCtrAt = (path: string, fileOffset: number): { refCtrOffset?: number } => {
+  const sem = semaphoresOf(path).get(fileOffset);
+  return sem !== undefined ? { refCtrOffset: sem } : {};
+};
+
 /** Per offset of `path`, why the kernel will refuse a uprobe there (x86-64 only; else none known). */
 function predictedRefusals(path: string, fileOffsets: readonly number[]): (string | undefined)[] {
   if (process.arch !== 'x64') return fileOffsets.map(() => undefined);
@@ -333,8 +358,11 @@ function* attachMultiSkipping(prog: BpfProgram, req: AttachRequest<ManyAttachmen
   const how = req.attach;
   let link: Link;
   try {
+    const sems = semaphoresOf(how.path);
+    const refCtrOffsets = sems.size > 0 ? idx.map((i) => sems.get(how.offsets[i]!) ?? 0) : undefined;
     link = attachUprobeMulti(prog, {
       path: how.path, offsets: idx.map((i) => how.offsets[i]!), cookies: idx.map((i) => BigInt(req.probes[i]!.id)), retprobe: how.retprobe, pid,
+      ...(refCtrOffsets?.some((r) => r !== 0) ? { refCtrOffsets } : {}),
     }, `attach ${idx.length === 1 ? probeName(req.probes[idx[0]!]!) : `${idx.length} pid probes in ${how.path}`} (uprobe_multi)`);
   } catch (e) {
     if (!refusedSite(e)) throw e;
@@ -355,7 +383,7 @@ function* attachEachSite(prog: BpfProgram, req: AttachRequest<ManyAttachment>, p
   for (const [i, fileOffset] of how.offsets.entries()) {
     let link: Link;
     try {
-      link = attachUprobe(prog, { path: how.path, fileOffset, retprobe: how.retprobe, pid, cookie: BigInt(req.probes[i]!.id) }, `attach ${probeName(req.probes[i]!)}`);
+      link = attachUprobe(prog, { path: how.path, fileOffset, retprobe: how.retprobe, pid, cookie: BigInt(req.probes[i]!.id), ...refCtrAt(how.path, fileOffset) }, `attach ${probeName(req.probes[i]!)}`);
     } catch (e) {
       if (!refusedSite(e)) throw e;
       warn(i, e);
@@ -399,7 +427,7 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
       // The target, or a process it forked (then its uprobes filter on that process).
       const pid = req.process ?? target;
       if (how.mech === 'one') {
-        return [attachUprobe(prog, { path: how.path, fileOffset: how.fileOffset, retprobe: how.retprobe, pid }, `attach ${probeName(req.probes[0]!)}`)];
+        return [attachUprobe(prog, { path: how.path, fileOffset: how.fileOffset, retprobe: how.retprobe, pid, ...refCtrAt(how.path, how.fileOffset) }, `attach ${probeName(req.probes[0]!)}`)];
       }
       const many = { ...req, attach: how };
       const skipped = (i: number, e: unknown) => {

@@ -114,3 +114,51 @@ test('a uprobe with ref_ctr_offset at the note\'s semaphore turns _ENABLED() on'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const TICKS = `#include <time.h>
+#include "loop.h"
+int main(void) {
+	for (int i = 0; i < 20; i++) {
+		if (LOOP_TICK_ENABLED()) LOOP_TICK(i);
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, 0);
+	}
+	return 0;
+}
+`;
+
+// The kernel keeps one uprobe per file offset and refuses a second registration there with a
+// different ref_ctr_offset: a pid probe on the USDT probe's own instruction must register with
+// the probe's semaphore, on the uprobe_multi path and on the per-site perf path (5.15 emulated).
+test('a pid probe on a USDT probe\'s instruction fires together with the USDT probe (same semaphore)', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'usdt-pid-'));
+  try {
+    writeFileSync(join(dir, 'loop.h'), generateHeader(LOOP, { guardName: 'loop.h' }));
+    writeFileSync(join(dir, 'main.c'), TICKS);
+    const exe = join(dir, 'ticks');
+    const cc = spawnSync('gcc', ['-O1', '-o', exe, join(dir, 'main.c')], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const [probe] = readUsdtProbes(exe);
+    assert.ok(probe && probe.semaphoreFileOffset !== undefined);
+    // The instruction's offset in its function, as the pid provider names it.
+    const nm = spawnSync('nm', [exe], { encoding: 'utf8' }).stdout;
+    const mainAddr = Number.parseInt(/^([0-9a-f]+) T main$/m.exec(nm)![1]!, 16);
+    const objdump = spawnSync('objdump', ['-h', exe], { encoding: 'utf8' }).stdout;
+    const text = /\.text\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)/.exec(objdump)!;
+    const mainFileOffset = mainAddr - Number.parseInt(text[1]!, 16) + Number.parseInt(text[2]!, 16);
+    const at = (probe.pcFileOffset - mainFileOffset).toString(16);
+    const cli = join(process.cwd(), 'dist', 'cli.js');
+    for (const kernel of [undefined, '5.15']) {
+      const r = spawnSync(process.execPath, [cli, '-q', '-n', `loop$target:::tick { @t = count(); } pid$target::main:${at} { @p = count(); }
+        END { printa("tick %@d\\n", @t); printa("pid %@d\\n", @p); }`, '-c', exe], {
+        encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...(kernel ? { DTRACE_TS_KERNEL: kernel } : {}) },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /skipped/, `kernel ${kernel ?? 'native'}`);
+      assert.match(r.stdout, /^tick 20$/m, `kernel ${kernel ?? 'native'}: ${r.stdout}`);
+      assert.match(r.stdout, /^pid 20$/m, `kernel ${kernel ?? 'native'}: ${r.stdout}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -162,6 +162,13 @@ test('variables, scopes and assignment rules', () => {
   ]);
   // Predicate-first retry: the predicate creates x.
   expectClean('BEGIN /x++ == 0/ { trace(x); }');
+  // A reference to an undeclared enum tag declares it (forward), as for struct and union; a
+  // later definition completes it.
+  expectClean('extern enum uio_rw e24; BEGIN { exit(0); }');
+  expectClean('enum later x; enum later { ONE = 1, TWO }; BEGIN { trace(TWO); }');
+  expectError('enum twice { A }; enum twice { B }; BEGIN { }', 'D_DECL_TYPERED');
+  // stack() and ustack() values are one type: two clauses may key one aggregation by them.
+  expectClean('BEGIN { @s[ustack()] = count(); } BEGIN { @s[ustack()] = count(); }');
   // ++ and -- give an associative array never assigned int64_t values, as they do a scalar.
   const counted = expectClean('BEGIN { events[probename]++; --down[1, 2]; trace(events["BEGIN"]); }');
   assert.deepEqual(counted.variables.map((v) => [v.name, v.kind, v.type && typeName(v.type), v.keyTypes?.map(typeName)]),

@@ -252,14 +252,23 @@ function resolveStruct(ctx: DeclContext, spec: StructSpec): StructType {
 
 const INT_MAX = 2147483647n, INT_MIN = -2147483648n;
 
+/** Enums named before they were defined (`enum e x;`): a definition may still complete them. */
+const forwardEnums = new WeakSet<EnumType>();
+
 function resolveEnum(ctx: DeclContext, spec: EnumSpec): EnumType {
   if (spec.members === undefined) {
     if (spec.name === undefined) fail('D_DECL_USELESS', 'useless declaration', spec.span);
     const found = lookupEnum(ctx.scope, spec.name);
     if (found) return found;
-    return unknownTypeName(`enum ${spec.name}`, spec.span);
+    // A reference to an undeclared tag declares it, as for struct and union (a forward enum:
+    // an int with no enumerators yet; a later definition with members completes it).
+    const fwd: EnumType = { kind: 'enum', name: spec.name, values: [], sizeBytes: 4, signed: true };
+    forwardEnums.add(fwd);
+    ctx.scope.enums.set(spec.name, fwd);
+    return fwd;
   }
-  if (spec.name !== undefined && ctx.scope.enums.has(spec.name)) fail('D_DECL_TYPERED', `type redeclared: enum ${spec.name}`, spec.span);
+  const prev = spec.name !== undefined ? ctx.scope.enums.get(spec.name) : undefined;
+  if (prev && !forwardEnums.has(prev)) fail('D_DECL_TYPERED', `type redeclared: enum ${spec.name}`, spec.span);
   const et: EnumType = { kind: 'enum', name: spec.name, values: [], sizeBytes: 4, signed: true };
   let next = 0n;
   for (const m of spec.members) {

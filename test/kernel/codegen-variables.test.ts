@@ -40,3 +40,20 @@ test('global arrays of 1-byte elements are indexed, read, printed as strings and
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '16 128 0 hi 10:80:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:ff\n\n');
 });
+
+test('associative array lookups nest inside each other\'s keys (each level builds its key in its own area)', { skip }, () => {
+  const r = run('BEGIN { a[1, 2, 3] = 1234; a[3, 2, 3] = 4321; a[3, 2, 1] = 2; ' +
+    'printf("%d %d\\n", a[1, a[3, a[3, a[3, a[3, 2, 1], 1], 1], 1], 3], a[3, 2, a[3, 2, 1] + 1]); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '1234 4321\n\n');
+});
+
+test('trace() of a character array records its bytes (a hex dump); a string value prints as a string', { skip }, () => {
+  const r = spawnSync(process.execPath, [cli, '-n', 'BEGIN { trace(curthread->comm); trace(execname); exit(0); }'], { encoding: 'latin1', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const comm = 'node'.padEnd(16, '\0');
+  const hex = [...comm].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join(' ');
+  const ascii = [...comm].map((c) => (c === '\0' ? '.' : c)).join('');
+  assert.ok(r.stdout.includes(`         0: ${hex}  ${ascii}\n`), r.stdout);
+  assert.match(r.stdout, /\n  node {29}\s*\n/);
+});

@@ -9,7 +9,7 @@ import { fail, isCheckFailure } from '../abort.js';
 import { createTypeScope, parseTypeText, type TypeScope, type DeclContext, type KernelTypeSource } from '../decl.js';
 import { type BuiltinVariable } from '../../builtins/variables.js';
 import { type AggregationInfo, type CheckOptions, type InlineInfo, type SymbolRef, type TranslatorInfo, type VariableInfo } from '../checked.js';
-import { GlobalIdent, ID_MOD, ID_REF, Info, VarEntry, asInt, isDyn, isIntegerT, isPointerT, isStrCompat, isStringT, pointee, typeCompat, widen64 } from './rules.js';
+import { GlobalIdent, ID_MOD, ID_REF, Info, VarEntry, asInt, isDyn, isIntegerT, isPointerT, isStackT, isStrCompat, isStringT, pointee, typeCompat, widen64 } from './rules.js';
 
 /** The checker's inputs, set before any state is built from them. */
 export abstract class CheckInput {
@@ -117,6 +117,7 @@ export abstract class CheckerState extends CheckInput {
   protected argCompat(proto: Info, arg: Info): boolean {
     if (isDyn(proto.type) || isDyn(arg.type)) return false;
     if (isIntegerT(proto.type) && isIntegerT(arg.type)) return true;
+    if (isStackT(proto.type) && isStackT(arg.type)) return true;
     if (isStrCompat(proto.type) && isStrCompat(arg.type)) return true;
     const k = resolve(proto.type).kind;
     if (k === 'function' || k === 'struct') return typeCompat(proto.type, arg.type);

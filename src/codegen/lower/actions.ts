@@ -81,7 +81,9 @@ export abstract class ActionLowering extends AggregationLowering {
       return undefined;
     }
     const v = this.expr(args[0]!, false)!;
-    const field = this.recordValue(v, this.typeOf(args[0]!), args[0]);
+    // trace() of a character array (curthread->comm) records the array's bytes, as dtrace-utils
+    // does: only a string value prints as a string.
+    const field = this.recordValue(v, this.typeOf(args[0]!), args[0], { charArrayBytes: true });
     this.actions.push({ kind: 'trace', field });
     this.release(v);
     return undefined;
@@ -416,11 +418,14 @@ export abstract class ActionLowering extends AggregationLowering {
     a.label(done);
   }
 
-  /** Stores a value into the record; returns its layout. */
-  protected recordValue(v: Val, t: VType, node?: A.Expr): FieldLayout {
+  /**
+   * Stores a value into the record; returns its layout. A character array is recorded as a
+   * string unless `charArrayBytes` (trace()), which records its bytes.
+   */
+  protected recordValue(v: Val, t: VType, node?: A.Expr, opts: { charArrayBytes?: boolean } = {}): FieldLayout {
     const a = this.asm;
     this.records = true;
-    if (v.t === 'obj' && !isCharPointerOrArray(v.ctype)) {
+    if (v.t === 'obj' && (!isCharPointerOrArray(v.ctype) || (opts.charArrayBytes && resolve(v.ctype).kind === 'array'))) {
       // A struct, union or non-character array: its bytes, printed as a memory dump.
       const size = Math.max(1, sizeOf(v.ctype, this.mem.strsize));
       const off = this.recField(size, 8);

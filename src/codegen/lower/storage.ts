@@ -20,6 +20,9 @@ const NATIVE_VARIABLES: ReadonlySet<string> = new Set([
 ]);
 import { StringLowering } from './strings.js';
 
+/** How deeply associative array lookups may nest inside one another's keys. */
+const MAX_KEY_NESTING = 8;
+
 export abstract class StorageLowering extends StringLowering {
   protected macroVar(e: A.MacroVar): Val {
     const a = this.asm;
@@ -381,9 +384,12 @@ export abstract class StorageLowering extends StringLowering {
     return this.loadDynamic(this.env.assocMap(info), info.type, r);
   }
 
-  /** The key area for a key built now: one per nesting level. */
+  /**
+   * The key area for a key built now: one per nesting level (`a[1, a[3, a[3, 2, 1], 1], 3]`
+   * builds three keys at once); the layout holds as many areas as the deepest nesting used.
+   */
   protected keyArea(node?: A.Expr): number {
-    if (this.keyDepth >= 2) throw new LowerError('associative array keys nested too deeply', node);
+    if (this.keyDepth >= MAX_KEY_NESTING) throw new LowerError('associative array keys nested too deeply', node);
     this.env.usage.keyAreas = Math.max(this.env.usage.keyAreas, this.keyDepth + 1);
     return this.mem.key + this.keyDepth * this.mem.keyMax;
   }

@@ -378,9 +378,11 @@ export abstract class StorageLowering extends StringLowering {
     const place = this.elementPlace(e);
     if (place) return this.loadPlace(place, e);
     const info = this.assocInfo(obj);
-    const r = this.alloc(e);
-    if (!info) { a.mov(r, imm(0)); return { t: 'int', reg: r, type: I64 }; }
+    if (!info) { const z = this.alloc(e); a.mov(z, imm(0)); return { t: 'int', reg: z, type: I64 }; }
     this.assocKey(info, e.indices, obj.kind === 'SelfVar');
+    // The result's register is taken once the key is built: a lookup nested in the key then
+    // holds no register of this level while it runs.
+    const r = this.alloc(e);
     return this.loadDynamic(this.env.assocMap(info), info.type, r);
   }
 

@@ -11,6 +11,9 @@
 //   attach      wall time of a run that attaches to every syscall's entry and exits at once
 //   pidwide     pid$target:libc.so.6::entry on a running process: time to attach, time to detach
 //   bigagg      time to print a 1,000,000-key aggregation at exit (SIGINT to exit)
+//   progcost    kernel-measured cost of each tracer's probe program per getpid event
+//               (kernel.bpf_stats_enabled: run_time_ns / run_cnt), beside the wall delta of the
+//               same runs; not in the default list (SECTIONS=progcost npm run bench), ~3 min
 // A case one tracer cannot run is recorded with its error and skipped after two failures in a
 // row; the bench goes on. Results: printed tables and bench/out/results.json.
 //
@@ -23,6 +26,8 @@
 //      STOP_GRACE_S (15: SIGKILL a tracer this long after SIGINT; bigagg allows 300)
 //      DTRACE_CMD ("node dist/cli.js") BPFTRACE_CMD ("bpftrace") PROG_<d|bpftrace>_<case>
 //      DTRACE_BASE_CMD (unset; another build of ours run in the same run as 'dtrace-base')
+//      PROGCOST_N (200000 getpid calls per CPU per run) PROGCOST_IDLE_MS (200)
+//      PROGCOST_CASES ("empty count count_execname hist strpred strjoin")
 // TRACERS default "dtrace dtrace515 bpftrace": dtrace515 is ours with DTRACE_TS_KERNEL=5.15 (the
 // fallback code), run only in the overhead cases count, count_execname, strpred and strjoin and
 // reported as 5.15 / native ratios.
@@ -36,6 +41,7 @@ import {
   foreignAttachments, hasGnuTime, median, nowMs, nowNs, runCapture, startSession, stopSession, summarize, tail, waitAttached, waitExit,
 } from './lib/harness.mjs';
 import { defineTracers, programText, runsCase, tracerArgv } from './lib/tracers.mjs';
+import { benchProgcost, progcostSummaryRows } from './lib/progcost.mjs';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(repoRoot);
@@ -61,6 +67,9 @@ const config = {
   attachTimeoutS: num('ATTACH_TIMEOUT_S', 120),
   bigaggKeys: num('BIGAGG_KEYS', 1_000_000),
   bigaggReps: num('BIGAGG_REPS', 3),
+  progcostCalls: num('PROGCOST_N', 200_000),
+  progcostIdleMs: num('PROGCOST_IDLE_MS', 200),
+  progcostCases: list('PROGCOST_CASES', 'empty count count_execname hist strpred strjoin'),
   sections: list('SECTIONS', 'startup overhead throughput attach pidwide bigagg'),
   // bpftrace 0.17 sometimes never exits after SIGINT (the reference saw it too); its output is
   // complete by then, so waiting the reference's 60 s only wastes time.
@@ -270,14 +279,17 @@ async function benchStartup(tracers) {
   }
 }
 
+/** The workload's timed loop of `calls` getpid calls pinned to `cpu`; resolves to its ns per call. */
+async function runLoopOf(workload, cpu, calls) {
+  const r = await runCapture(pinned(cpu, [workload, 'loop', String(calls)]), { timeoutMs: 600_000 });
+  const fields = parseFields(r.stdout);
+  if (r.status !== 0 || fields.ns_per_call === undefined) throw new Error(`workload failed: status ${r.status} ${r.stderr.trim()}`);
+  return fields.ns_per_call;
+}
+
 async function benchOverhead(tracers, workload) {
   log(`\n== overhead: ${config.calls} getpid calls per run (printf: ${config.printfCalls}), cpus ${config.workloadCpus.join(',')}, ${config.reps} reps`);
-  const runLoop = async (cpu, calls) => {
-    const r = await runCapture(pinned(cpu, [workload, 'loop', String(calls)]), { timeoutMs: 600_000 });
-    const fields = parseFields(r.stdout);
-    if (r.status !== 0 || fields.ns_per_call === undefined) throw new Error(`workload failed: status ${r.status} ${r.stderr.trim()}`);
-    return fields.ns_per_call;
-  };
+  const runLoop = (cpu, calls) => runLoopOf(workload, cpu, calls);
   await runLoop(config.workloadCpus[0], config.calls); // warm-up
   for (let rep = 1; rep <= config.reps; rep++) {
     const untraced = cell('overhead', 'untraced', 'none');
@@ -514,6 +526,7 @@ function buildSummary() {
     row('bigagg', caseName, 'fill ns/key', med('fillNsPerCall'));
     row('bigagg', caseName, 'peak RSS KiB', med('rssKiB'));
   }
+  rows.push(...progcostSummaryRows(sections.progcost, config.workloadCpus));
   // Highest achieved rate with every event of every rep delivered.
   for (const tracer of ['dtrace', 'bpftrace']) {
     let best;
@@ -577,6 +590,10 @@ async function main() {
     throughput: () => benchThroughput(tracers, workload),
     attach: () => benchAttach(tracers),
     pidwide: () => benchPidWide(tracers),
+    progcost: () => benchProgcost({
+      tracers, config, results, log, cell, addSample, recordError, shouldSkip, startAttached, stopSession, programText, runsCase,
+      runLoop: (cpu, calls) => runLoopOf(workload, cpu, calls),
+    }),
     bigagg: () => benchBigAggregation(tracers.filter((t) => t.name === 'dtrace' || env.BIGAGG_BPFTRACE !== '0'), workload),
   };
   try {

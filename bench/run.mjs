@@ -26,7 +26,7 @@
 //      STOP_GRACE_S (15: SIGKILL a tracer this long after SIGINT; bigagg allows 300)
 //      DTRACE_CMD ("node dist/cli.js") BPFTRACE_CMD ("bpftrace") PROG_<d|bpftrace>_<case>
 //      DTRACE_BASE_CMD (unset; another build of ours run in the same run as 'dtrace-base')
-//      PROGCOST_N (200000 getpid calls per CPU per run) PROGCOST_IDLE_MS (200)
+//      PROGCOST_N (100000 getpid calls per CPU per run) PROGCOST_IDLE_MS (200)
 //      PROGCOST_CASES ("empty count count_execname hist strpred strjoin")
 // TRACERS default "dtrace dtrace515 bpftrace": dtrace515 is ours with DTRACE_TS_KERNEL=5.15 (the
 // fallback code), run only in the overhead cases count, count_execname, strpred and strjoin and
@@ -67,7 +67,7 @@ const config = {
   attachTimeoutS: num('ATTACH_TIMEOUT_S', 120),
   bigaggKeys: num('BIGAGG_KEYS', 1_000_000),
   bigaggReps: num('BIGAGG_REPS', 3),
-  progcostCalls: num('PROGCOST_N', 200_000),
+  progcostCalls: num('PROGCOST_N', 100_000),
   progcostIdleMs: num('PROGCOST_IDLE_MS', 200),
   progcostCases: list('PROGCOST_CASES', 'empty count count_execname hist strpred strjoin'),
   sections: list('SECTIONS', 'startup overhead throughput attach pidwide bigagg'),

@@ -137,6 +137,9 @@ async function measureSession(ctx, c, tracer, caseName, rep) {
       ctx.addSample(c, `nsPerEvent.cpu${cpu}`, cost.nsPerEvent);
       ctx.addSample(c, `nsPerRun.cpu${cpu}`, cost.nsPerRun);
       ctx.addSample(c, `othersPct.cpu${cpu}`, (100 * cost.others) / calls);
+      // What the program costs an event it does not trace (a raw tracepoint on every system call
+      // runs for every other process's calls too): the idle window's ns per run.
+      if (cost.otherNsPerRun !== undefined && cpu === config.workloadCpus[0]) ctx.addSample(c, 'idleNsPerRun', cost.otherNsPerRun);
       ctx.addSample(c, `wallNsPerCall.cpu${cpu}`, wallNs);
       if (c.program === undefined) {
         const { links, sizes } = await describePrograms(pids, ids);
@@ -231,7 +234,7 @@ function printProgcostTable(ctx) {
   const { config, log } = ctx;
   const section = ctx.results.sections.progcost ?? {};
   const cpus = config.workloadCpus;
-  const header = ['case', 'tracer', 'attach', 'insns v/x', ...cpus.map((c) => `prog ns cpu${c}`), ...cpus.map((c) => `others% cpu${c}`), ...cpus.map((c) => `wall Δ cpu${c}`)];
+  const header = ['case', 'tracer', 'attach', 'insns v/x', ...cpus.map((c) => `prog ns cpu${c}`), 'idle ns/run', ...cpus.map((c) => `others% cpu${c}`), ...cpus.map((c) => `wall Δ cpu${c}`)];
   const lines = [];
   for (const [caseName, byTracer] of Object.entries(section)) {
     if (caseName === 'untraced') continue;
@@ -242,6 +245,7 @@ function printProgcostTable(ctx) {
         progs.map((p) => p.attach).join(' + ') || (c.errors.length ? 'FAILED' : '?'),
         progs.map((p) => `${p.verifiedInsns ?? '?'}/${p.xlatedInsns ?? '?'}`).join('+'),
         ...cpus.map((cpu) => fmt(med(c, `nsPerEvent.cpu${cpu}`))),
+        fmt(med(c, 'idleNsPerRun')),
         ...cpus.map((cpu) => fmt(med(c, `othersPct.cpu${cpu}`), 2)),
         ...cpus.map((cpu) => fmt(c.wallDeltaNs?.[`cpu${cpu}`], 0)),
       ]);
@@ -250,6 +254,7 @@ function printProgcostTable(ctx) {
   const untraced = section.untraced?.none;
   log(`\nprogcost (medians; prog ns = kernel run_time_ns per getpid event of the programs on the path, others priced at the idle rate;`);
   log(`  wall Δ = traced − untraced ns per getpid of the same runs, stats on; untraced ${cpus.map((cpu) => `cpu${cpu} ${fmt(med(untraced, `wallNsPerCall.cpu${cpu}`), 0)}`).join(', ')} ns/call;`);
+  log('  idle ns/run = ns per run in an idle window: what the program costs events it does not trace (other system calls);');
   log(`  insns v/x = verified / xlated instructions; floor (bpftrace's 2-instruction empty program: the stats bracket, in every figure): ${cpus.map((cpu) => `cpu${cpu} ${fmt(statsFloor(section, cpu))}`).join(', ')} ns)`);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
   for (const l of [header, ...lines]) log(l.map((v, i) => String(v).padEnd(widths[i])).join('  '));

@@ -32,7 +32,7 @@ import { loadBtfIntoKernel } from './elf/object-btf.js';
 export type FeatureName =
   | 'bpf' | 'ringbuf' | 'raw_tp' | 'tp_btf' | 'uprobe_pmu' | 'uprobe_multi' | 'kprobe_pmu' | 'kprobe_multi' | 'fentry'
   | 'test_run_raw_tp' | 'probe_write_user' | 'btf_vmlinux' | 'isa_v4' | 'bounded_loops' | 'bpf_loop' | 'get_func_ip'
-  | 'global_func_args';
+  | 'global_func_args' | 'map_elem_iter';
 
 export interface FeatureStatus {
   available: boolean;
@@ -284,6 +284,13 @@ export const FEATURES: Record<FeatureName, FeatureSpec> = {
   get_func_ip: { since: '5.15', what: 'bpf_get_func_ip helper', detect: 'helper by id (bpf_get_func_ip) in a kprobe program', probe() {
     return helperStatus(Helper.get_func_ip, 'kprobe');
   } },
+  map_elem_iter: { since: '5.9', what: 'BPF map element iterators', detect: 'load an iterator program for bpf_iter_bpf_map_elem (tracing, TRACE_ITER)', probe() {
+    const id = vmlinuxBtfTypeId(MAP_ELEM_ITER_FUNC, BTF_KIND_FUNC);
+    if (id === undefined) return { available: false, reason: `this kernel has no BPF map element iterators (no ${MAP_ELEM_ITER_FUNC} in /sys/kernel/btf/vmlinux; needs Linux 5.9)` };
+    const r = tryLoad({ name: 'probe_map_iter', type: 'tracing', insns: RETURN_ZERO, expectedAttachType: AttachType.TRACE_ITER, attachBtfId: id });
+    if (r.ok) { r.close(); return { available: true }; }
+    return { available: false, reason: `this kernel cannot load map element iterators (${r.reason || errnoName(r.errno)}; needs Linux 5.9)` };
+  } },
   kprobe_multi: { since: '5.18', what: 'kprobe_multi links', detect: 'load a kprobe program for TRACE_KPROBE_MULTI, link it to one unknown symbol: ESRCH/ENOENT means the link type exists', probe() {
     const sym = nativeCString('dtrace_ts_no_such_function');
     const syms = allocNative(8);
@@ -497,6 +504,10 @@ export function findBtfTypeId(btf: Uint8Array, name: string, kind: number): numb
 }
 
 let vmlinuxBtf: Uint8Array | undefined;
+/** Ids already found, by kind and name: each walk of vmlinux BTF costs ~20 ms. */
+const vmlinuxIds = new Map<string, number | undefined>();
+/** The kernel function a map element iterator program attaches to (its BTF FUNC). */
+export const MAP_ELEM_ITER_FUNC = 'bpf_iter_bpf_map_elem';
 /**
  * The id of `name` of `kind` (8 typedef, 12 func) in the kernel's BTF, e.g. the attachBtfId of a
  * tp_btf program is the typedef `btf_trace_<tracepoint>`. Reads vmlinux BTF once (≈ 20 ms walk).
@@ -507,5 +518,7 @@ export function vmlinuxBtfTypeId(name: string, kind: number): number | undefined
   } catch {
     return undefined;
   }
-  return findBtfTypeId(vmlinuxBtf, name, kind);
+  const key = `${kind}:${name}`;
+  if (!vmlinuxIds.has(key)) vmlinuxIds.set(key, findBtfTypeId(vmlinuxBtf, name, kind));
+  return vmlinuxIds.get(key);
 }

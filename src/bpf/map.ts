@@ -31,7 +31,10 @@ export interface MapSpec {
   mapExtra?: bigint;
 }
 
-/** A whole-map copy: entry i's key is keyBytes[i*keySizeBytes …], value valueBytes[i*valueSizeBytes …]. */
+/**
+ * A whole-map copy: entry i's key is keyBytes[i*keySizeBytes …], value valueBytes[i*valueSizeBytes …]
+ * — or, with entryStrideBytes, keyBytes[i*entryStrideBytes …] and valueBytes[i*entryStrideBytes …].
+ */
 export interface MapSnapshot {
   count: number;
   keySizeBytes: number;
@@ -39,6 +42,11 @@ export interface MapSnapshot {
   valueSizeBytes: number;
   keyBytes: Uint8Array;
   valueBytes: Uint8Array;
+  /**
+   * Set when keys and values are interleaved (a map iterator's records): two views over one
+   * buffer, entry i's key and value both at i × this from their view's start.
+   */
+  entryStrideBytes?: number;
 }
 
 export interface BpfMap {

@@ -300,6 +300,11 @@ export function readFd(fd: number, into: NativeMemory, sizeBytes: number, attemp
   return check(syscallTry(syscallNumbers().read, fd, into.address, Math.min(sizeBytes, into.sizeBytes)), 'read', attempt);
 }
 
+/** read(fd, address, count) into native memory at `address`, for loops that handle errors themselves: bytes read or -errno. */
+export function readTry(fd: number, address: number, sizeBytes: number): number {
+  return syscallTry(syscallNumbers().read, fd, address, sizeBytes);
+}
+
 export function getpid(): number {
   return syscallTry(syscallNumbers().getpid);
 }

@@ -231,8 +231,12 @@ export const LinkCreateAttr = {
   tracing_target_btf_id: 16, tracing_cookie: 24,
   uprobe_multi_path: 16, uprobe_multi_offsets: 24, uprobe_multi_ref_ctr_offsets: 32,
   uprobe_multi_cookies: 40, uprobe_multi_cnt: 48, uprobe_multi_flags: 52, uprobe_multi_pid: 56,
+  /** BPF_TRACE_ITER: a pointer to union bpf_iter_link_info (map iterators: its first u32 is map_fd) and its length. */
+  iter_info: 16, iter_info_len: 24,
   sizeBytes: 64,
 } as const;
+/** BPF_ITER_CREATE: an fd to read(2) a BPF iterator link's output from. */
+export const IterCreateAttr = { link_fd: 0, flags: 4, sizeBytes: 8 } as const;
 /** BPF_LINK_DETACH / BPF_MAP_FREEZE / BPF_PROG_BIND_MAP (first field is the fd). */
 export const FdAttr = { fd: 0, sizeBytes: 8 } as const;
 /** BPF_OBJ_GET_INFO_BY_FD. */

@@ -26,6 +26,8 @@ export interface PackedEntries {
   valueSizeBytes: number;
   keyBytes: Uint8Array;
   valueBytes: Uint8Array;
+  /** Keys and values interleaved (MapSnapshot.entryStrideBytes): entry i's at i × this in each view. */
+  entryStrideBytes?: number;
 }
 
 /** A map read chunk by chunk (BpfMap.scan): each chunk's bytes are valid during the call only. */
@@ -134,9 +136,11 @@ class ScalarColumns {
     if (this.count + n > this.capacity) this.grow(this.count + n);
     const base = this.count;
     const kview = new DataView(chunk.keyBytes.buffer, chunk.keyBytes.byteOffset, chunk.keyBytes.byteLength);
+    const kStride = chunk.entryStrideBytes ?? chunk.keySizeBytes;
+    const vStride = chunk.entryStrideBytes ?? chunk.valueSizeBytes;
     this.keyFields.forEach((f, k) => {
       const lo = this.los[k] as Uint32Array;
-      for (let i = 0, at = f.offset; i < n; i++, at += chunk.keySizeBytes) {
+      for (let i = 0, at = f.offset; i < n; i++, at += kStride) {
         switch (f.sizeBytes) {
           case 1: lo[base + i] = kview.getUint8(at); break;
           case 2: lo[base + i] = kview.getUint16(at, true); break;
@@ -152,7 +156,7 @@ class ScalarColumns {
     const vview = new DataView(chunk.valueBytes.buffer, chunk.valueBytes.byteOffset, chunk.valueBytes.byteLength);
     const slots = Math.max(1, Math.floor(chunk.valueSizeBytes / this.strideBytes));
     for (let i = 0; i < n; i++) {
-      const v = mergeScalar(this.layout, vview, i * chunk.valueSizeBytes, slots, this.strideBytes);
+      const v = mergeScalar(this.layout, vview, i * vStride, slots, this.strideBytes);
       if (v === undefined) return false;
       if (this.values instanceof Uint32Array && (v < 0 || v >= TWO_32)) this.values = widened(this.values, base + i, this.capacity);
       this.values[base + i] = v;

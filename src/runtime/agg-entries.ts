@@ -22,15 +22,17 @@ export function taggedKey(tag: number, key: Uint8Array): Uint8Array {
 export function taggedEntries(snap: MapSnapshot, tag: number): MapSnapshot {
   const ks = snap.keySizeBytes;
   const vs = snap.valueSizeBytes;
+  const kStride = snap.entryStrideBytes ?? ks;
+  const vStride = snap.entryStrideBytes ?? vs;
   const keyView = new DataView(snap.keyBytes.buffer, snap.keyBytes.byteOffset, snap.keyBytes.byteLength);
   const picked: number[] = [];
-  for (let i = 0; i < snap.count; i++) if (keyView.getUint32(i * ks, true) === tag) picked.push(i);
+  for (let i = 0; i < snap.count; i++) if (keyView.getUint32(i * kStride, true) === tag) picked.push(i);
   const inner = ks - SHARED_AGG_KEY_PREFIX_BYTES;
   const keyBytes = new Uint8Array(picked.length * inner);
   const valueBytes = new Uint8Array(picked.length * vs);
   picked.forEach((i, j) => {
-    keyBytes.set(snap.keyBytes.subarray(i * ks + SHARED_AGG_KEY_PREFIX_BYTES, (i + 1) * ks), j * inner);
-    valueBytes.set(snap.valueBytes.subarray(i * vs, (i + 1) * vs), j * vs);
+    keyBytes.set(snap.keyBytes.subarray(i * kStride + SHARED_AGG_KEY_PREFIX_BYTES, i * kStride + ks), j * inner);
+    valueBytes.set(snap.valueBytes.subarray(i * vStride, i * vStride + vs), j * vs);
   });
   return { count: picked.length, keySizeBytes: inner, valueSizeBytes: vs, keyBytes, valueBytes };
 }

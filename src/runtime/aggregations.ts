@@ -4,6 +4,7 @@
  * snapshot printa() shows.
  */
 import type { BpfMap, MapSnapshot } from '../bpf/map.js';
+import { scanMap } from '../bpf/map-iter.js';
 import { printPackedScalarAggregation } from '../consume/aggtable.js';
 import type { AggregationSpec, CompiledProgram, FieldLayout } from '../program/spec.js';
 import type { Value, AggSnapshot, AggEntry, AggValue, KeyType, AggDesc, AggSortOptions } from '../consume/format/values.js';
@@ -105,7 +106,8 @@ export class AggregationTable {
       const tag = a.tag;
       const entries = {
         capacity: map.spec.maxEntries,
-        scan: (visit: (chunk: MapSnapshot) => void) => map.scan(tag === undefined ? visit : (c) => visit(taggedEntries(c, tag))),
+        // Through a map iterator where the kernel has one (no hash-bucket locks; bpf/map-iter.ts).
+        scan: (visit: (chunk: MapSnapshot) => void) => { scanMap(map, tag === undefined ? visit : (c) => visit(taggedEntries(c, tag))); },
       };
       if (printPackedScalarAggregation(this.desc(a), a.keyFields, entries, map.valueStrideBytes, this.normalizeBy.get(a.id), this.sortOpts, write, writeBytes)) return;
     }

@@ -1,7 +1,10 @@
 /** @fileoverview The minimal BTF walk used by feature probes, on a hand-built BTF blob. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FEATURES, HELPER_SINCE, KFUNC_SINCE, findBtfTypeId, mainlineCaps, parseKernelLevel, versionBelow } from './features.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FEATURES, HELPER_SINCE, KFUNC_SINCE, findBtfTypeId, findBtfTypeIdInFile, mainlineCaps, parseKernelLevel, versionBelow } from './features.js';
 import { NEWEST_KERNEL } from './kernel-caps.js';
 import { Helper } from './uapi.js';
 
@@ -39,6 +42,31 @@ test('finds types by name and kind past variable-size records', () => {
   assert.equal(findBtfTypeId(btf, 'f', 8), undefined);
   assert.equal(findBtfTypeId(btf, 'missing', 8), undefined);
   assert.equal(findBtfTypeId(new Uint8Array(24), 'int', 1), undefined);
+});
+
+test('the file walk, in chunks of any size (records and names cut by chunk ends), finds what the blob walk finds', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'btf-id-'));
+  try {
+    const path = join(dir, 'btf');
+    writeFileSync(path, fixture());
+    for (const chunk of [1, 24, 25, 30, 37, 64, 4096]) {
+      for (const [name, kind] of [['int', 1], ['s', 4], ['btf_trace_x', 8], ['f', 12], ['f', 8], ['missing', 8], ['a', 4]] as const) {
+        assert.equal(findBtfTypeIdInFile(path, name, kind, chunk), findBtfTypeId(fixture(), name, kind), `${name}/${kind} in chunks of ${chunk}`);
+      }
+    }
+    writeFileSync(path, new Uint8Array(24));
+    assert.equal(findBtfTypeIdInFile(path, 'int', 1), undefined);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('the file walk agrees with the blob walk on this kernel\'s BTF', { skip: existsSync('/sys/kernel/btf/vmlinux') ? false : 'no /sys/kernel/btf/vmlinux' }, async () => {
+  const { readFileSync } = await import('node:fs');
+  const blob = readFileSync('/sys/kernel/btf/vmlinux');
+  for (const [name, kind] of [['bpf_iter_bpf_map_elem', 12], ['btf_trace_sys_enter', 8], ['do_nanosleep', 12], ['task_struct', 4]] as const) {
+    assert.equal(findBtfTypeIdInFile('/sys/kernel/btf/vmlinux', name, kind), findBtfTypeId(blob, name, kind), name);
+  }
 });
 
 test('kernel levels parse as major.minor and compare numerically', () => {

@@ -54,16 +54,30 @@ const META_SEQ = 0;
 
 /**
  * The whole map chunk by chunk, as BpfMap.scan, read through a map element iterator where the
- * kernel and the map type allow it, else by BpfMap.scan. Returns the path that read it.
+ * kernel and the map type allow it and the map is larger than one batch read; else by
+ * BpfMap.scan. A map one BPF_MAP_LOOKUP_BATCH call reads whole costs less than setting an
+ * iterator up (and the first use of one asks vmlinux BTF for its attach point, tens of ms),
+ * so the read starts with a batch call and changes to the iterator, from the start, only when
+ * that call did not reach the end. Returns the path that read it.
  */
 export function scanMap(map: BpfMap, visit: (chunk: MapSnapshot) => void): MapReadPath {
   const forced = process.env[MAP_READ_TEST_ENV];
-  if (forced !== 'batch' && ITERABLE_TYPES.has(map.spec.type) && hasFeature('map_elem_iter')) {
-    if (scanByIterator(map, visit)) return 'iterator';
+  const iterable = ITERABLE_TYPES.has(map.spec.type);
+  if (forced === 'iterator') {
+    if (iterable && hasFeature('map_elem_iter') && scanByIterator(map, visit)) return 'iterator';
+    throw new Error(`${MAP_READ_TEST_ENV}=iterator: map ${map.spec.name} (${map.spec.type}) cannot be read through a map element iterator here`);
   }
-  if (forced === 'iterator') throw new Error(`${MAP_READ_TEST_ENV}=iterator: map ${map.spec.name} (${map.spec.type}) cannot be read through a map element iterator here`);
-  map.scan(visit);
-  return 'batch';
+  let path: MapReadPath = 'batch';
+  let first = forced !== 'batch' && iterable;
+  map.scan((chunk, last) => {
+    if (first) {
+      first = false;
+      if (!last && hasFeature('map_elem_iter') && scanByIterator(map, visit)) { path = 'iterator'; return false; }
+    }
+    visit(chunk);
+    return true;
+  });
+  return path;
 }
 
 /** The iterator program for a map's key and value sizes (`valueBytes`: all CPUs' slots for a per-CPU map). */

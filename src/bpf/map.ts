@@ -49,6 +49,9 @@ export interface MapSnapshot {
   entryStrideBytes?: number;
 }
 
+/** What BpfMap.scan hands each chunk to: returning false stops the read. */
+export type MapChunkVisitor = (chunk: MapSnapshot, last: boolean) => boolean | void;
+
 export interface BpfMap {
   readonly fd: number;
   readonly spec: MapSpec;
@@ -74,8 +77,9 @@ export interface BpfMap {
   /**
    * The whole map chunk by chunk, each handed to `visit` as packed bytes valid during the call
    * only (batch reads into buffers reused from chunk to chunk: no copy of the whole map).
+   * `last` says no chunk follows; `visit` returning false stops the read.
    */
-  scan(visit: (chunk: MapSnapshot) => void): void;
+  scan(visit: MapChunkVisitor): void;
   /** The whole map as arrays of per-entry views over one snapshot. */
   lookupBatch(): { keys: Uint8Array[]; values: Uint8Array[] };
   /** Deletes every key (DTrace's clear()/trunc() of a whole aggregation). Returns how many. */
@@ -187,7 +191,7 @@ interface BatchState {
  * chunk handed to `visit` (its bytes are valid during the call only); false, nothing visited,
  * when the kernel does not offer batch reads for this map.
  */
-function readByBatch(fd: number, spec: MapSpec, keySize: number, valueBufferSizeBytes: number, state: BatchState, visit: (chunk: MapSnapshot) => void): boolean {
+function readByBatch(fd: number, spec: MapSpec, keySize: number, valueBufferSizeBytes: number, state: BatchState, visit: MapChunkVisitor): boolean {
   let b = (state.buffers ??= allocBatchBuffers(spec, keySize, valueBufferSizeBytes));
   let first = true;
   for (;;) {
@@ -216,8 +220,9 @@ function readByBatch(fd: number, spec: MapSpec, keySize: number, valueBufferSize
     }
     // The last chunk arrives together with ENOENT.
     if (count > 0) {
-      visit({ count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes,
-        keyBytes: b.keys.bytes.subarray(0, count * keySize), valueBytes: b.values.bytes.subarray(0, count * valueBufferSizeBytes) });
+      const more = visit({ count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes,
+        keyBytes: b.keys.bytes.subarray(0, count * keySize), valueBytes: b.values.bytes.subarray(0, count * valueBufferSizeBytes) }, r === -Errno.ENOENT);
+      if (more === false) return true;
     }
     if (r === -Errno.ENOENT) return true;
     b.inToken.bytes.set(b.outToken.bytes);
@@ -291,7 +296,7 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
     return { count: keysOut.count, keySizeBytes: keySize, valueSizeBytes: valueBufferSizeBytes, keyBytes: keysOut.bytes(), valueBytes: valuesOut.bytes() };
   }
 
-  function scan(visit: (chunk: MapSnapshot) => void): void {
+  function scan(visit: MapChunkVisitor): void {
     live('read');
     if (NO_LOOKUP_TYPES.has(spec.type)) throw new Error(`map ${spec.name}: a ${spec.type} map cannot be read by key`);
     if (!batchUnsupported) {
@@ -299,7 +304,7 @@ export function openMap(fd: number, spec: MapSpec): BpfMap {
       batchUnsupported = true;
     }
     const s = snapshotByIteration();
-    if (s.count > 0) visit(s);
+    if (s.count > 0) visit(s, true);
   }
 
   const map: BpfMap = {

@@ -117,6 +117,38 @@ test('a scan in chunks prints what the whole snapshot prints (columns grown, wid
   }), { numRuns: 300 });
 });
 
+/**
+ * The case read as a map iterator hands it on: key then value per record, in chunks of `chunk`
+ * records, the records starting `shift` bytes into the buffer (0: aligned as the kernel gives them).
+ */
+function interleavedText(c: Case, opts: object, chunk: number, shift: number): string | undefined {
+  const p = pack(c);
+  const { count, keySizeBytes: ks, valueSizeBytes: vs, keyBytes, valueBytes } = p.packed;
+  const record = ks + vs;
+  const scan = (visit: (chunk: typeof p.packed & { entryStrideBytes: number }) => void) => {
+    for (let at = 0; at < count; at += chunk) {
+      const n = Math.min(chunk, count - at);
+      const buffer = new Uint8Array(shift + n * record);
+      for (let i = 0; i < n; i++) {
+        buffer.set(keyBytes.subarray((at + i) * ks, (at + i + 1) * ks), shift + i * record);
+        buffer.set(valueBytes.subarray((at + i) * vs, (at + i + 1) * vs), shift + i * record + ks);
+      }
+      visit({ count: n, keySizeBytes: ks, valueSizeBytes: vs, entryStrideBytes: record,
+        keyBytes: buffer.subarray(shift, shift + n * record), valueBytes: buffer.subarray(shift + ks, shift + n * record) });
+      buffer.fill(0xee);
+    }
+  };
+  let out = '';
+  const ok = printPackedScalarAggregation(p.desc, p.fields, { scan, capacity: 4 }, p.stride, undefined, opts, (t) => { out += t; });
+  return ok ? out : undefined;
+}
+
+test('interleaved records (a map iterator\'s chunks), aligned or not, print what the packed snapshot prints', () => {
+  fc.assert(fc.property(caseArb, optsArb, fc.integer({ min: 1, max: 7 }), fc.constantFrom(0, 1, 4), (c, opts, chunk, shift) => {
+    assert.equal(interleavedText(c as Case, opts, chunk, shift), packedText(c as Case, opts));
+  }), { numRuns: 300 });
+});
+
 test('values beyond 2^53, normalize() and avg() are left to the generic path', () => {
   const big: Case = { fn: 'sum', sizes: [8], cpus: 2, rows: [{ keys: [1n], perCpu: [{ has: true, v: 1n << 52n }, { has: true, v: 1n << 52n }] }] };
   assert.equal(packedText(big, {}), undefined);

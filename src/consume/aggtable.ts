@@ -134,34 +134,88 @@ class ScalarColumns {
   add(chunk: PackedEntries): boolean {
     const n = chunk.count;
     if (this.count + n > this.capacity) this.grow(this.count + n);
-    const base = this.count;
-    const kview = new DataView(chunk.keyBytes.buffer, chunk.keyBytes.byteOffset, chunk.keyBytes.byteLength);
     const kStride = chunk.entryStrideBytes ?? chunk.keySizeBytes;
     const vStride = chunk.entryStrideBytes ?? chunk.valueSizeBytes;
-    this.keyFields.forEach((f, k) => {
-      const lo = this.los[k] as Uint32Array;
-      for (let i = 0, at = f.offset; i < n; i++, at += kStride) {
-        switch (f.sizeBytes) {
-          case 1: lo[base + i] = kview.getUint8(at); break;
-          case 2: lo[base + i] = kview.getUint16(at, true); break;
-          case 4: lo[base + i] = kview.getUint32(at, true); break;
-          default: {
-            lo[base + i] = kview.getUint32(at, true);
-            const hi = kview.getUint32(at + 4, true);
-            if (hi !== 0) (this.his[k] ??= new Uint32Array(this.capacity))[base + i] = hi;
-          }
+    this.keyFields.forEach((f, k) => this.addKeys(chunk, k, f, kStride));
+    if (!this.addValues(chunk, vStride)) return false;
+    this.count += n;
+    return true;
+  }
+
+  /**
+   * One key field's words. Keys whose words are 4-byte aligned (every map read gives them so)
+   * are read through a Uint32Array: a DataView call per word cost a third of the decoding.
+   */
+  private addKeys(chunk: PackedEntries, k: number, f: IntKeyField, kStride: number): void {
+    const n = chunk.count;
+    const base = this.count;
+    const lo = this.los[k] as Uint32Array;
+    const bytes = chunk.keyBytes;
+    if (f.sizeBytes >= 4 && ((bytes.byteOffset | kStride | f.offset) & 3) === 0) {
+      const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+      const step = kStride >>> 2;
+      let at = f.offset >>> 2;
+      if (f.sizeBytes === 4) {
+        for (let i = 0; i < n; i++, at += step) lo[base + i] = words[at] as number;
+        return;
+      }
+      let his = this.his[k];
+      for (let i = 0; i < n; i++, at += step) {
+        lo[base + i] = words[at] as number;
+        const hi = words[at + 1] as number;
+        if (hi !== 0) (his ??= this.his[k] = new Uint32Array(this.capacity))[base + i] = hi;
+      }
+      return;
+    }
+    const kview = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0, at = f.offset; i < n; i++, at += kStride) {
+      switch (f.sizeBytes) {
+        case 1: lo[base + i] = kview.getUint8(at); break;
+        case 2: lo[base + i] = kview.getUint16(at, true); break;
+        case 4: lo[base + i] = kview.getUint32(at, true); break;
+        default: {
+          lo[base + i] = kview.getUint32(at, true);
+          const hi = kview.getUint32(at + 4, true);
+          if (hi !== 0) (this.his[k] ??= new Uint32Array(this.capacity))[base + i] = hi;
         }
       }
-    });
-    const vview = new DataView(chunk.valueBytes.buffer, chunk.valueBytes.byteOffset, chunk.valueBytes.byteLength);
+    }
+  }
+
+  /** The chunk's values merged across CPUs; false when one is not exact as a Number. */
+  private addValues(chunk: PackedEntries, vStride: number): boolean {
+    const n = chunk.count;
+    const base = this.count;
+    const bytes = chunk.valueBytes;
     const slots = Math.max(1, Math.floor(chunk.valueSizeBytes / this.strideBytes));
+    const layout = this.layout;
+    if (layout.combine === 'sum' && layout.presentWord === undefined && ((bytes.byteOffset | vStride | this.strideBytes) & 3) === 0) {
+      // count() and sum(): the value word of each CPU's slot, added up (the common large case).
+      const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+      const step = vStride >>> 2;
+      const slotStep = this.strideBytes >>> 2;
+      const first = 2 * layout.valueWord;
+      let values = this.values;
+      for (let i = 0, at = first; i < n; i++, at += step) {
+        let acc = 0;
+        for (let c = 0, o = at; c < slots; c++, o += slotStep) {
+          const hi = words[o + 1] as number;
+          if (hi >= 1 << 21 || hi < -(1 << 21)) return false;
+          acc += hi * TWO_32 + ((words[o] as number) >>> 0);
+          if (acc > MAX_EXACT || acc < -MAX_EXACT) return false;
+        }
+        if (values instanceof Uint32Array && (acc < 0 || acc >= TWO_32)) values = this.values = widened(values, base + i, this.capacity);
+        values[base + i] = acc;
+      }
+      return true;
+    }
+    const vview = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let i = 0; i < n; i++) {
-      const v = mergeScalar(this.layout, vview, i * vStride, slots, this.strideBytes);
+      const v = mergeScalar(layout, vview, i * vStride, slots, this.strideBytes);
       if (v === undefined) return false;
       if (this.values instanceof Uint32Array && (v < 0 || v >= TWO_32)) this.values = widened(this.values, base + i, this.capacity);
       this.values[base + i] = v;
     }
-    this.count += n;
     return true;
   }
 
@@ -205,10 +259,13 @@ const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => ZERO + (i % 2 ===
  */
 function putDecimal(out: Uint8Array, pos: number, value: number, width: number): number {
   let v = value < 0 ? -value : value;
-  let nd = 1;
-  while (nd < POWERS_OF_10.length && v >= (POWERS_OF_10[nd] as number)) nd++;
-  const len = nd + (value < 0 ? 1 : 0);
-  const end = pos + (len > width ? len : width);
+  let end = pos + width;
+  // Only a number wider than its column needs its digits counted.
+  if (v >= (POWERS_OF_10[value < 0 ? width - 1 : width] as number)) {
+    let nd = 1;
+    while (nd < POWERS_OF_10.length && v >= (POWERS_OF_10[nd] as number)) nd++;
+    end = pos + nd + (value < 0 ? 1 : 0);
+  }
   let at = end;
   if (v < 2147483648) {
     let x = v | 0;
@@ -271,9 +328,10 @@ export function radixSortIndexes(n: number, words: readonly Uint32Array[]): Uint
       c1[(x >>> 11) & DIGIT_MASK]++;
       c2[x >>> 22]++;
     }
-    DIGIT_SHIFTS.forEach((shift, d) => {
+    for (let d = 0; d < DIGIT_SHIFTS.length; d++) {
+      const shift = DIGIT_SHIFTS[d] as number;
       const count = counts[d] as Uint32Array;
-      if (count[((column[0] as number) >>> shift) & DIGIT_MASK] === n) return;
+      if (count[((column[0] as number) >>> shift) & DIGIT_MASK] === n) continue;
       let sum = 0;
       for (let v = 0; v < count.length; v++) { const c = count[v] as number; count[v] = sum; sum += c; }
       for (let i = 0; i < n; i++) {
@@ -283,7 +341,7 @@ export function radixSortIndexes(n: number, words: readonly Uint32Array[]): Uint
         count[digit]++;
       }
       const t = order; order = spare; spare = t;
-    });
+    }
   }
   return order;
 }

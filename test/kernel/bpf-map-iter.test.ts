@@ -111,6 +111,11 @@ test('the iterator hands on chunks of whole records across many reads (a large p
     assert.equal(iter.lines.length, n);
     assert.ok(iter.chunks >= 1);
     assert.deepEqual(iter.lines, entriesOf(map, 'batch').lines);
+    // Not forced: more than one batch call's worth, so the read changes to the iterator (the
+    // first batch chunk is not handed on twice).
+    const chosen = entriesOf(map, undefined);
+    assert.equal(chosen.used, 'iterator');
+    assert.deepEqual(chosen.lines, iter.lines);
   } finally { map.close(); }
 });
 
@@ -139,6 +144,34 @@ test('an aggregation printed from the iterator is byte for byte the one printed 
     const viaIter = print('iterator');
     assert.equal(viaIter.split('\n').length - 1, KEYS);
     assert.equal(viaIter, print('batch'));
+  } finally { map.close(); }
+});
+
+test('a map one batch call reads whole is read by it, iterator or not (no set-up, no detection)', { skip }, () => {
+  const { map, expected } = filledMap('percpu_hash');
+  try {
+    const read = entriesOf(map, undefined);
+    assert.equal(read.used, 'batch');
+    assert.equal(read.chunks, 1);
+    assert.deepEqual(read.lines, expected);
+  } finally { map.close(); }
+});
+
+test('without an iterator, a map of many chunks is read by batch calls, every chunk handed on once', { skip: iterStatus.available ? 'this kernel has map iterators (the case above reads through one)' : skip }, () => {
+  const map = createMap({ name: 'iter_big', type: 'percpu_hash', keySize: 8, valueSize: 16, maxEntries: 65536 });
+  try {
+    const key = new Uint8Array(8);
+    const value = new Uint8Array(map.valueBufferSizeBytes);
+    const n = 40_000;
+    const expected: string[] = [];
+    for (let i = 0; i < n; i++) {
+      new DataView(key.buffer).setUint32(0, i, true); new DataView(value.buffer).setUint32(0, i, true); map.update(key, value);
+      expected.push(`${Buffer.from(key).toString('hex')} ${Buffer.from(value).toString('hex')}`);
+    }
+    const read = entriesOf(map, undefined);
+    assert.equal(read.used, 'batch');
+    assert.ok(read.chunks > 1);
+    assert.deepEqual(read.lines, expected.sort());
   } finally { map.close(); }
 });
 

@@ -95,8 +95,20 @@ export function printPackedScalarAggregation(
     if (writeBytes) writeBytes(out.subarray(0, end)); else write(out.toString('latin1', 0, end));
     out.fill(SPACE, 0, end);
   };
+  const lo0 = los[0] as Uint32Array;
+  const pos = nk === 1 && !his[0] && values instanceof Uint32Array
+    ? putSingleKeyLines(out, flush, order, (keyFields[0] as IntKeyField).sizeBytes, lo0, values)
+    : putLines(out, flush, order, keyFields, his, los, values);
+  if (pos > 0) flush(pos);
+  return true;
+}
+
+/** The lines in `order` into `out`, flushed whenever it may not hold one more; returns the end of what is left. */
+function putLines(out: Buffer, flush: (end: number) => void, order: Uint32Array, keyFields: readonly IntKeyField[],
+  his: readonly (Uint32Array | undefined)[], los: readonly Uint32Array[], values: Uint32Array | Float64Array): number {
+  const nk = keyFields.length;
   let pos = 0;
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < order.length; j++) {
     if (pos > CHUNK_BYTES - MAX_LINE_BYTES * nk) { flush(pos); pos = 0; }
     const i = order[j] as number;
     for (let k = 0; k < nk; k++) {
@@ -106,8 +118,26 @@ export function printPackedScalarAggregation(
     pos = putDecimal(out, pos + 1, values[i] as number, 16);
     out[pos++] = NEWLINE;
   }
-  if (pos > 0) flush(pos);
-  return true;
+  return pos;
+}
+
+/**
+ * putLines for the commonest large case, monomorphic: one key field whose keys all fit in 32
+ * bits, values in a Uint32Array (what putIntKey would do, without its per-field dispatch).
+ */
+function putSingleKeyLines(out: Buffer, flush: (end: number) => void, order: Uint32Array, keySizeBytes: number, keys: Uint32Array, values: Uint32Array): number {
+  const width = keySizeBytes === 8 ? 16 : keySizeBytes === 4 ? 8 : keySizeBytes === 2 ? 5 : 3;
+  const signed32 = keySizeBytes === 4;
+  let pos = 0;
+  for (let j = 0; j < order.length; j++) {
+    if (pos > CHUNK_BYTES - MAX_LINE_BYTES) { flush(pos); pos = 0; }
+    const i = order[j] as number;
+    const key = keys[i] as number;
+    pos = putDecimal(out, pos + 1, signed32 ? key | 0 : key, width);
+    pos = putDecimal(out, pos + 1, values[i] as number, 16);
+    out[pos++] = NEWLINE;
+  }
+  return pos;
 }
 
 /**

@@ -389,6 +389,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
  * gates on the activity state; returns the activity its clauses run in.
  */
 function emitPrologue(asm: Asm, plan: ProgramPlan, mem: MemLayout, usesStrtok: boolean, usesErrno: boolean, onlyCpu?: number): number {
+  if (plan.runMode === 'attach') plan.prefilter?.(asm, 'ret');
   asm.stx(8, R10, -8, R1).st(4, R10, -24, 0).mov(R2, R10).alu64('add', R2, imm(-24)).ldMapFd(R1, 'mem').call(Helper.map_lookup_elem);
   asm.jmp('jeq', R0, imm(0), 'ret').mov(R9, R0);
   const gate = plan.runMode === 'begin' ? Activity.INACTIVE : plan.runMode === 'end' ? Activity.DRAINING : Activity.ACTIVE;

@@ -132,6 +132,14 @@ export interface ProgramPlan<Attach extends PlainData = PlainData, Key = unknown
    * the probe that fired. R1 holds the context on entry and has been saved at fp-8; R9 is set.
    */
   emitTrampoline(t: TrampolineContext): void;
+  /**
+   * Optional: instructions run first of all, with only the context (R1, which they must leave
+   * as it was; R0, R2–R8 and the stack from fp-64 down are free), that jump to `skip` when the
+   * event is none the program traces. A program on a busy hook (sys_enter runs for every system
+   * call on the machine) then costs the events it ignores almost nothing: no scratch lookup,
+   * no activity or reentry check.
+   */
+  prefilter?(asm: Asm, skip: string): void;
   /** How this program runs: attached to the kernel, or run by the tracer itself (BEGIN/END). */
   runMode: 'attach' | 'begin' | 'end' | 'error';
   /** Maps the trampoline uses (shared by name across the program's plans). */

@@ -98,6 +98,27 @@ function emitDeferUnreadable(t: TrampolineContext, probeId: number, args: number
   a.label(readable);
 }
 
+/** At most this many traced system calls get a prefilter (one compare each); more go straight to the dispatch. */
+const PREFILTER_MAX_SYSCALLS = 16;
+
+/**
+ * Leaves at once unless the system call is one of those `probes` trace: at sys_enter its number
+ * is the context's second word; at sys_exit it is the registers' orig_ax, read from the kernel
+ * into the stack (a failed read gives 0, which only lets the event through to the dispatch).
+ */
+function emitSyscallPrefilter(a: Asm, skip: string, dir: 'entry' | 'return', probes: EnabledProbe<number>[]): void {
+  const nrs = [...new Set(probes.map((p) => p.site.key!))];
+  const traced = a.newLabel('traced');
+  if (dir === 'entry') a.ldx(8, R2, R1, 8);
+  else {
+    a.mov(R6, R1).ldx(8, R3, R1, 0).alu64('add', R3, imm(ORIG_AX));
+    a.mov(R1, R10).alu64('add', R1, imm(-64)).mov(R2, imm(8)).call(Helper.probe_read_kernel);
+    a.ldx(8, R2, R10, -64).mov(R1, R6);
+  }
+  for (const nr of nrs) a.jmp('jeq', R2, imm(nr), traced);
+  a.ja(skip).label(traced);
+}
+
 /** The sys_exit program that runs, in the entry's own thread, the entry firings deferred above. */
 function deferredEntryPlan(deferrable: EnabledProbe<number>[]): ProgramPlan<string, number> {
   return {
@@ -181,6 +202,8 @@ export const syscallProvider: Provider<number, string> = {
         attach: dir === 'entry' ? 'sys_enter' : 'sys_exit',
         probes: mine,
         runMode: 'attach',
+        // Few system calls traced: other calls leave at once (see ProgramPlan.prefilter).
+        ...(new Set(mine.map((p) => p.site.key!)).size <= PREFILTER_MAX_SYSCALLS ? { prefilter: (a: Asm, skip: string) => emitSyscallPrefilter(a, skip, dir, mine) } : {}),
         emitTrampoline(t) {
           const a = t.asm;
           // ctx: u64 args[2] = { struct pt_regs *regs, long id_or_ret }.

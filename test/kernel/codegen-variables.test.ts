@@ -57,3 +57,20 @@ test('trace() of a character array records its bytes (a hex dump); a string valu
   assert.ok(r.stdout.includes(`         0: ${hex}  ${ascii}\n`), r.stdout);
   assert.match(r.stdout, /\n  dtrace {27}\s*\n/);
 });
+
+test('== and != against a short string literal (compared inline) agree with strcmp in every case', { skip }, () => {
+  // Literals of 0, 7, 8 (the NUL in the second word), 12 and 15 bytes; prefixes and extensions;
+  // a NULL string; a literal with an embedded NUL (it ends there); one of 16 bytes (strcmp path).
+  const prog = 'BEGIN { s["a"] = "getpid_bench"; s["b"] = "getpid"; s["c"] = ""; s["d"] = "abcdefgh"; s["e"] = "abcdefghijklmno"; ' +
+    'printf("%d%d%d%d%d ", s["a"] == "getpid_bench", s["a"] == "getpid", s["b"] == "getpid_bench", s["b"] == "getpid", "getpid" != s["b"]); ' +
+    'printf("%d%d%d ", s["c"] == "", s["a"] == "", s["c"] != ""); ' +
+    'printf("%d%d%d ", s["d"] == "abcdefgh", s["d"] == "abcdefg", s["d"] == "abcdefghi"); ' +
+    'printf("%d%d%d ", s["e"] == "abcdefghijklmno", s["e"] == "abcdefghijklmnp", s["e"] == "abcdefghijklmnop"); ' +
+    'printf("%d%d ", s["none"] == "x", s["none"] != "x"); ' +
+    'printf("%d%d\\n", s["b"] == "getpid\\0zzz", execname == "dtrace"); exit(0); }';
+  for (const kernel of [undefined, '5.15']) {
+    const r = spawnSync(process.execPath, [cli, '-q', '-n', prog], { encoding: 'latin1', timeout: 60_000, env: { ...process.env, ...(kernel ? { DTRACE_TS_KERNEL: kernel } : {}) } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, '10010 100 100 100 01 11\n\n', `kernel ${kernel ?? 'native'}`);
+  }
+});

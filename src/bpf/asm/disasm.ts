@@ -17,6 +17,8 @@ const jmpSym: Record<number, string> = {
 const sizeName: Record<number, string> = { [Size.B]: 'u8', [Size.H]: 'u16', [Size.W]: 'u32', [Size.DW]: 'u64' };
 
 const hex = (n: number): string => (n < 0 ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`);
+/** A 64-bit immediate, exact (a number would round it above 2^53). */
+const hex64 = (n: bigint): string => (n < 0n ? `-0x${(-n).toString(16)}` : `0x${n.toString(16)}`);
 const off = (n: number): string => (n < 0 ? ` -${-n}` : ` +${n}`);
 
 export interface DisasmOptions {
@@ -60,7 +62,7 @@ export function formatInsn(i: Insn, opts: DisasmOptions = {}): string {
       if (isLdImm64(i)) {
         if (i.map) return i.map.value ? `r${i.dst} = map_value(${i.map.name}) + ${i.map.offset}` : `r${i.dst} = map[${i.map.name}]`;
         if (i.src === Pseudo.MAP_FD) return `r${i.dst} = map[fd:${i.imm}]`;
-        return `r${i.dst} = ${hex(Number(BigInt.asIntN(64, i.imm64 ?? BigInt(i.imm))))} ll`;
+        return `r${i.dst} = ${hex64(BigInt.asIntN(64, i.imm64 ?? BigInt(i.imm)))} ll`;
       }
       return `?ld 0x${i.code.toString(16)}`;
     case Class.JMP:

@@ -4,6 +4,7 @@
 import { R0, R1, R2, R3, R4, R5, R9, R10, imm, type Reg } from '../../bpf/asm/insn.js';
 import { Helper } from '../../bpf/uapi.js';
 import type * as A from '../../lang/ast.js';
+import { unparen } from '../../lang/ast.js';
 import { Fault } from '../layout.js';
 import { I64, I32 } from '../infer.js';
 import { resolve, isCharPointerOrArray } from '../../check/ctypes.js';
@@ -11,6 +12,9 @@ import { STRING_SUBRS, type Subroutine } from '../subr/strings.js';
 import { LowerError, type Val, type Space } from './context.js';
 import { MemoryLowering } from './memory.js';
 
+
+/** `==`/`!=` against a string literal shorter than this compares inline (two 8-byte words). */
+const INLINE_COMPARE_MAX = 16;
 export abstract class StringLowering extends MemoryLowering {
   /**
    * A string from a value that is not one yet: a char array in memory or a pointer to
@@ -78,6 +82,16 @@ export abstract class StringLowering extends MemoryLowering {
     };
     const op = ops[e.op];
     if (!op) throw new LowerError(`operator ${e.op} is not defined for strings`, e);
+    if (e.op === '==' || e.op === '!=') {
+      const lit = (x: A.Expr): string | undefined => { const u = unparen(x); return u.kind === 'StringLit' ? u.value : undefined; };
+      const [other, text] = lit(e.right) !== undefined && lit(e.left) === undefined ? [e.left, lit(e.right)!]
+        : lit(e.left) !== undefined && lit(e.right) === undefined ? [e.right, lit(e.left)!] : [undefined, undefined];
+      if (other && text !== undefined && this.typeOf(other).t === 'str' && this.mem.strsize >= INLINE_COMPARE_MAX) {
+        const bytes = Buffer.from(text, 'latin1');
+        const n = bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0);
+        if (n < INLINE_COMPARE_MAX) return this.strEqualsLiteral(this.evalStr(other), bytes.subarray(0, n), e.op === '!=');
+      }
+    }
     const operand = (x: A.Expr): Val => {
       if (this.typeOf(x).t !== 'str' && this.env.checked.constValue(x) === 0n) {
         const r = this.alloc(x);
@@ -100,6 +114,34 @@ export abstract class StringLowering extends MemoryLowering {
     const yes = a.newLabel('scmpy'), done = a.newLabel('scmpd');
     a.jmp(op, R0, imm(0), yes).mov(res, imm(0)).ja(done).label(yes).mov(res, imm(1)).label(done).mov(res, res);
     return { t: 'int', reg: res, type: I32 };
+  }
+
+  /**
+   * `s == "literal"` for a literal shorter than 16 bytes, inline: the string's first one or two
+   * 8-byte words, masked to the literal's length and its NUL, against the literal's bytes (no
+   * call; under the BPF-loop fallback of older kernels, no loop). Every string value lives in a
+   * buffer of at least strsize + 1 ≥ 16 bytes (a scratch temporary, a variable, the literal
+   * table), so both words are inside it; bytes after the NUL are masked off. A NULL string is
+   * unequal to every literal.
+   */
+  protected strEqualsLiteral(s: Extract<Val, { t: 'str' }>, text: Buffer, negate: boolean): Val {
+    const a = this.asm;
+    const want = Buffer.alloc(16);
+    text.copy(want);
+    const differ = a.newLabel('slitne'), done = a.newLabel('slitd');
+    a.jmp('jeq', s.reg, imm(0), differ);
+    const bytes = text.length + 1; // the NUL included
+    for (let at = 0; at < bytes; at += 8) {
+      const inWord = Math.min(8, bytes - at);
+      const mask = inWord === 8 ? (1n << 64n) - 1n : (1n << BigInt(8 * inWord)) - 1n;
+      a.ldx(8, R1, s.reg, at);
+      if (inWord < 8) a.movImm64(R2, mask).alu64('and', R1, R2);
+      a.movImm64(R2, want.readBigUInt64LE(at) & mask).jmp('jne', R1, R2, differ);
+    }
+    a.mov(s.reg, imm(negate ? 0 : 1)).ja(done);
+    a.label(differ).mov(s.reg, imm(negate ? 1 : 0));
+    a.label(done).mov(s.reg, s.reg);
+    return { t: 'int', reg: s.reg, type: I32 };
   }
 
   /**

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { printPackedScalarAggregation, radixSortIndexes } from './aggtable.js';
+import { printPackedScalarAggregation, radixSortIndexes, radixSortPairs } from './aggtable.js';
 import { formatAggregation } from './format/aggregate.js';
 import type { AggDesc, AggEntry, AggFn, Value } from './format/values.js';
 
@@ -165,5 +165,16 @@ test('radix sort orders by the word tuple, most significant first', () => {
     const got = Array.from(radixSortIndexes(rows.length, [a, b]));
     const want = rows.map((_, i) => i).sort((x, y) => (a[x]! - a[y]!) || (b[x]! - b[y]!) || x - y);
     assert.deepEqual(got, want);
+  }));
+});
+
+test('sorting the (key, value) pairs gives the order of the index sort, by value then key or by key alone', () => {
+  fc.assert(fc.property(fc.array(fc.tuple(fc.oneof(fc.nat({ max: 3 }), fc.nat()), fc.oneof(fc.nat({ max: 5000 }), fc.nat())), { maxLength: 300 }), fc.boolean(), (rows, byValue) => {
+    const keys = Uint32Array.from(rows, (r) => r[0]);
+    const values = Uint32Array.from(rows, (r) => r[1]);
+    const order = radixSortIndexes(rows.length, byValue ? [values, keys] : [keys]);
+    const want = [Array.from(order, (i) => keys[i]!), Array.from(order, (i) => values[i]!)];
+    const [k, v] = radixSortPairs(rows.length, keys.slice(), values.slice(), byValue);
+    assert.deepEqual([Array.from(k.subarray(0, rows.length)), Array.from(v.subarray(0, rows.length))], want);
   }));
 });

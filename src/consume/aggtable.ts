@@ -74,18 +74,6 @@ export function printPackedScalarAggregation(
   // the tuple (value, keys from aggsortkeypos on) — or of the keys alone with aggsortkey —
   // reversed for aggsortrev. An LSD radix sort on 32-bit words gives it without a comparator.
   const nk = keyFields.length;
-  const keyStart = opts.aggsortkeypos !== undefined && opts.aggsortkeypos >= 0 && opts.aggsortkeypos < nk ? opts.aggsortkeypos : 0;
-  const words: Uint32Array[] = [];
-  if (!opts.aggsortkey) words.push(...(values instanceof Uint32Array ? [values] : signedWords(values.subarray(0, n))));
-  for (let j = 0; j < nk; j++) {
-    const k = (j + keyStart) % nk;
-    const hi = his[k];
-    if (hi) words.push(hi);
-    words.push(los[k] as Uint32Array);
-  }
-  const order = radixSortIndexes(n, words);
-  if (opts.aggsortrev) order.reverse();
-
   // Lines are written as bytes into one chunk buffer (digits by hand: no string per number),
   // then handed over as they are (writeBytes: the buffer is reused once it returns) or as a
   // latin1 string, which is a plain copy. The buffer is blank before lines are written into
@@ -95,10 +83,29 @@ export function printPackedScalarAggregation(
     if (writeBytes) writeBytes(out.subarray(0, end)); else write(out.toString('latin1', 0, end));
     out.fill(SPACE, 0, end);
   };
-  const lo0 = los[0] as Uint32Array;
-  const pos = nk === 1 && !his[0] && values instanceof Uint32Array
-    ? putSingleKeyLines(out, flush, order, (keyFields[0] as IntKeyField).sizeBytes, lo0, values)
-    : putLines(out, flush, order, keyFields, his, los, values);
+  let pos: number;
+  if (nk === 1 && !his[0] && values instanceof Uint32Array) {
+    // The commonest large case, one key of at most 32 bits and u32 values: the pairs
+    // themselves are sorted, so that neither the sort nor the lines read the columns at random.
+    const [keys, sortedValues] = radixSortPairs(n, los[0] as Uint32Array, values, !opts.aggsortkey);
+    pos = putSingleKeyLines(out, flush, n, (keyFields[0] as IntKeyField).sizeBytes, keys, sortedValues, !!opts.aggsortrev);
+  } else {
+    // Oracle's order is a total order here (keys are unique), so it is the ascending order of
+    // the tuple (value, keys from aggsortkeypos on) — or of the keys alone with aggsortkey —
+    // reversed for aggsortrev. An LSD radix sort on 32-bit words gives it without a comparator.
+    const keyStart = opts.aggsortkeypos !== undefined && opts.aggsortkeypos >= 0 && opts.aggsortkeypos < nk ? opts.aggsortkeypos : 0;
+    const words: Uint32Array[] = [];
+    if (!opts.aggsortkey) words.push(...(values instanceof Uint32Array ? [values] : signedWords(values.subarray(0, n))));
+    for (let j = 0; j < nk; j++) {
+      const k = (j + keyStart) % nk;
+      const hi = his[k];
+      if (hi) words.push(hi);
+      words.push(los[k] as Uint32Array);
+    }
+    const order = radixSortIndexes(n, words);
+    if (opts.aggsortrev) order.reverse();
+    pos = putLines(out, flush, order, keyFields, his, los, values);
+  }
   if (pos > 0) flush(pos);
   return true;
 }
@@ -122,16 +129,16 @@ function putLines(out: Buffer, flush: (end: number) => void, order: Uint32Array,
 }
 
 /**
- * putLines for the commonest large case, monomorphic: one key field whose keys all fit in 32
- * bits, values in a Uint32Array (what putIntKey would do, without its per-field dispatch).
+ * putLines for one key field whose keys all fit in 32 bits and u32 values, already in order
+ * (backwards for aggsortrev): what putIntKey would write, without its per-field dispatch.
  */
-function putSingleKeyLines(out: Buffer, flush: (end: number) => void, order: Uint32Array, keySizeBytes: number, keys: Uint32Array, values: Uint32Array): number {
+function putSingleKeyLines(out: Buffer, flush: (end: number) => void, n: number, keySizeBytes: number, keys: Uint32Array, values: Uint32Array, reversed: boolean): number {
   const width = keySizeBytes === 8 ? 16 : keySizeBytes === 4 ? 8 : keySizeBytes === 2 ? 5 : 3;
   const signed32 = keySizeBytes === 4;
   let pos = 0;
-  for (let j = 0; j < order.length; j++) {
+  for (let j = 0; j < n; j++) {
     if (pos > CHUNK_BYTES - MAX_LINE_BYTES) { flush(pos); pos = 0; }
-    const i = order[j] as number;
+    const i = reversed ? n - 1 - j : j;
     const key = keys[i] as number;
     pos = putDecimal(out, pos + 1, signed32 ? key | 0 : key, width);
     pos = putDecimal(out, pos + 1, values[i] as number, 16);
@@ -374,6 +381,51 @@ export function radixSortIndexes(n: number, words: readonly Uint32Array[]): Uint
     }
   }
   return order;
+}
+
+/** The three digit counts of a column's first n words (they do not depend on the order). */
+function digitCounts(column: Uint32Array, n: number): Uint32Array[] {
+  const counts = DIGIT_SHIFTS.map(() => new Uint32Array(1 << DIGIT_BITS));
+  const [c0, c1, c2] = counts as [Uint32Array, Uint32Array, Uint32Array];
+  for (let i = 0; i < n; i++) {
+    const x = column[i] as number;
+    c0[x & DIGIT_MASK]++;
+    c1[(x >>> 11) & DIGIT_MASK]++;
+    c2[x >>> 22]++;
+  }
+  return counts;
+}
+
+/**
+ * The first n (key, value) pairs ordered by (value, key) — by key alone when `byValue` is
+ * false — as radixSortIndexes would order them, the pairs moved with every pass instead of an
+ * index: each pass then reads sequentially. The columns given are overwritten; returns the
+ * sorted keys and values (the given arrays or the spares).
+ */
+export function radixSortPairs(n: number, keys: Uint32Array, values: Uint32Array, byValue: boolean): [Uint32Array, Uint32Array] {
+  let k = keys, v = values;
+  if (n < 2) return [k, v];
+  let ks: Uint32Array = new Uint32Array(n), vs: Uint32Array = new Uint32Array(n);
+  const columns: [boolean, Uint32Array[]][] = [[false, digitCounts(k, n)]];
+  if (byValue) columns.push([true, digitCounts(v, n)]);
+  for (const [isValue, counts] of columns) {
+    for (let d = 0; d < DIGIT_SHIFTS.length; d++) {
+      const shift = DIGIT_SHIFTS[d] as number;
+      const count = counts[d] as Uint32Array;
+      if (count[(((isValue ? v : k)[0] as number) >>> shift) & DIGIT_MASK] === n) continue;
+      let sum = 0;
+      for (let x = 0; x < count.length; x++) { const c = count[x] as number; count[x] = sum; sum += c; }
+      const src = isValue ? v : k;
+      for (let i = 0; i < n; i++) {
+        const at = count[((src[i] as number) >>> shift) & DIGIT_MASK]++ as number;
+        ks[at] = k[i] as number;
+        vs[at] = v[i] as number;
+      }
+      [k, ks] = [ks, k];
+      [v, vs] = [vs, v];
+    }
+  }
+  return [k, v];
 }
 
 /** Exact integer Numbers as (hi, lo) words whose unsigned order is the signed order. */

@@ -25,9 +25,7 @@ import { addLibraryDirectories } from '../check/library.js';
 import { withHint, relocatedFromLibrary } from './hints.js';
 import { fatalErrorLines } from './fatal.js';
 import type { Source } from '../diag/source.js';
-import { listAll, listMatching, unavailableHint } from './listing.js';
-import { writeHeader, explainElfMode } from './object-modes.js';
-import { stabilityReport, statementsInfo } from './stability.js';
+import * as lazy from './lazy.js';
 import { readPrograms, type ProgramText } from './programs.js';
 import { writeOut, outputWriter, stderr, errnoText, outputWasClosed, OutputError, type OutputWriter } from './output.js';
 
@@ -88,11 +86,12 @@ async function main(argv: string[]): Promise<number> {
   const out = outputWriter(outFd);
 
   if (cli.programs.length === 0) {
-    if (cli.mode === 'list') return listAll(out, cli.verboseLevel);
+    if (cli.mode === 'list') return (await lazy.listing()).listAll(out, cli.verboseLevel);
     stderr('dtrace: no probes specified');
     return 1;
   }
-  const programs = readPrograms(cli);
+  const probeIdResolver = cli.programs.some((p) => p.kind !== 'file' && p.flag === 'i') ? (await lazy.listing()).resolveProbeId : undefined;
+  const programs = readPrograms(cli, probeIdResolver);
   if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
   programTexts = programs.map((p) => p.source.text);
   firstProgramSource = programs[0]?.source;
@@ -129,11 +128,12 @@ function preprocessOptions(cli: CliOptions, options: OptionValues): PreprocessOp
 }
 
 /** The outcome of a failed pipeline, written as DTrace does; the exit status that follows it. */
-function reportFailure(f: PipelineFailure, options: OptionValues): number {
+async function reportFailure(f: PipelineFailure, options: OptionValues): Promise<number> {
   if (f.kind === 'preprocess') { stderr(f.text); return f.status; }
   if (f.kind === 'message') { stderr(`dtrace: ${f.message}`); return f.status; }
   reportFirstError(f.sink, options);
   if (f.stage === 'match' && f.whole) {
+    const { unavailableHint } = await lazy.listing();
     const unmatched = f.whole.items.flatMap((i) => (i.kind === 'Clause' ? i.probes : [])).find((d) => unavailableHint(d));
     if (unmatched) stderr(`dtrace: ${unavailableHint(unmatched)!}`);
   }
@@ -161,14 +161,15 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
     options, macroArgs: cli.macroArgs, target: targets.pid, destructive: cli.options.has('w'),
     version: cli.options.get('version') as string | undefined, preprocess: cppStage(cli), stopAfter, refuseDestructive: cli.mode === 'exec',
   });
-  if (!outcome.ok) return reportFailure(outcome, options);
-  if (cli.mode === 'header') return writeHeader(cli, outcome.asts, stderr);
-  if (cli.mode === 'elf') return explainElfMode(cli, programs, stderr);
-  if (outcome.stage !== 'compiled') return listMatching(outcome.asts, out, stderr, cli.verboseLevel);
+  if (!outcome.ok) return await reportFailure(outcome, options);
+  if (cli.mode === 'header') return (await lazy.objectModes()).writeHeader(cli, outcome.asts, stderr);
+  if (cli.mode === 'elf') return (await lazy.objectModes()).explainElfMode(cli, programs, stderr);
+  if (outcome.stage !== 'compiled') return (await lazy.listing()).listMatching(outcome.asts, out, stderr, cli.verboseLevel);
+  const stability = cli.verbose ? await lazy.stability() : undefined;
   if (cli.showBpf) stderr(bpfListing(outcome.program));
   if (cli.mode === 'compile') {
     // -e -v: each program's report and what its statements' descriptions match (exec_prog, info_stmt).
-    if (cli.verbose) programs.forEach((prog, i) => out(stabilityReport(prog.kind, prog.label, outcome.asts[i]!, outcome.asts) + statementsInfo(outcome.asts[i]!)));
+    if (stability) programs.forEach((prog, i) => out(stability.stabilityReport(prog.kind, prog.label, outcome.asts[i]!, outcome.asts) + stability.statementsInfo(outcome.asts[i]!)));
     return 0;
   }
 
@@ -177,7 +178,7 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
   // cleanly (session.ts).
   const signals = catchStopSignals();
   try {
-    const refused = announceEnabling(programs, outcome, options, cli.verbose, out);
+    const refused = announceEnabling(programs, outcome, options, stability, out);
     if (refused !== undefined) return refused;
     return await runCompiled(outcome.program, options, targets, out, signals);
   } finally {
@@ -189,7 +190,8 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
  * The "matched N probes" lines, then DTrace's refusals of an enabling that matched nothing or
  * does not fit its buffers: the exit status when it is refused.
  */
-function announceEnabling(programs: ProgramText[], compiled: CompiledPrograms, options: OptionValues, verbose: boolean, out: (t: string) => void): number | undefined {
+function announceEnabling(programs: ProgramText[], compiled: CompiledPrograms, options: OptionValues,
+  stability: Awaited<ReturnType<typeof lazy.stability>> | undefined, out: (t: string) => void): number | undefined {
   const quiet = optBool(options, 'quiet');
   // Under -x oformat=json (or folded) stdout carries only that format: the report goes to stderr.
   const oformat = options.get('oformat');
@@ -202,7 +204,7 @@ function announceEnabling(programs: ProgramText[], compiled: CompiledPrograms, o
       stderr(`dtrace: ${prog.kind} '${prog.label}' matched ${n} probe${n === 1 ? '' : 's'}`);
     }
     // -v: each program's stability report follows its "matched" line (cmd/dtrace.c exec_prog).
-    if (verbose) report(stabilityReport(prog.kind, prog.label, ast, compiled.asts) + '\n');
+    if (stability) report(stability.stabilityReport(prog.kind, prog.label, ast, compiled.asts) + '\n');
   });
   if (compiled.match.matchedPairs === 0 && !compiled.zdefs) { stderr('dtrace: no probes matched'); return 1; }
   if (compiled.destructive && !quiet) stderr('dtrace: allowing destructive actions');

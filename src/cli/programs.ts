@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { makeSource, type Source } from '../diag/source.js';
 import type { CliOptions } from './options.js';
-import { resolveProbeId } from './listing.js';
 import { errnoText } from './output.js';
 
 export interface ProgramText {
@@ -32,8 +31,12 @@ export function withFieldSuffix(text: string, suffix: string): string {
   return `${m[1]}${m[2]}${suffix}${text.slice(end)}`;
 }
 
-/** The programs in command-line order, or DTrace's message (without `dtrace: `) for a file it cannot read. */
-export function readPrograms(cli: CliOptions): ProgramText[] | string {
+/**
+ * The programs in command-line order, or DTrace's message (without `dtrace: `) for a file it
+ * cannot read. `resolveProbeId` (listing.ts, loaded only when a -i description needs it) turns
+ * `-i ID ...` into the probe's description.
+ */
+export function readPrograms(cli: CliOptions, resolveProbeId: (text: string) => string = (text) => text): ProgramText[] | string {
   const out: ProgramText[] = [];
   for (const p of cli.programs) {
     if (p.kind === 'file') {

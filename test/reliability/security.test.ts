@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdtempSync, cpSync, symlinkSync, statSync, chmodSync, existsSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, cpSync, symlinkSync, statSync, chmodSync, existsSync, rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { repoRoot } from '../helpers/workloads.js';
 
@@ -20,11 +20,11 @@ function privateInstall(): { dir: string; cli: string; cache: string } {
   const dir = mkdtempSync(join(tmpdir(), 'dtrace-ts-sec-'));
   cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  rmSync(join(dir, 'dist', 'cli-main.cjs.cache'), { force: true });
+  for (const name of readdirSync(join(dir, 'dist'))) if (name.includes('.cache')) rmSync(join(dir, 'dist', name), { force: true });
   return { dir, cli: join(dir, 'dist', 'cli.js'), cache: join(dir, 'dist', 'cli-main.cjs.cache') };
 }
-function run(cli: string): void {
-  const r = spawnSync(process.execPath, [cli, '-q', '-n', 'BEGIN { exit(0); }'], { encoding: 'latin1', timeout: 60_000 });
+function run(cli: string, args = ['-q', '-n', 'BEGIN { exit(0); }']): void {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -42,6 +42,16 @@ test('a code cache others could write is not used: it is replaced by a fresh pri
     const after = statSync(cache);
     assert.notEqual(after.ino, trustedIno, 'a world-writable cache was read');
     assert.equal(after.mode & 0o022, 0);
+    // The same for the cache of a chunk loaded on first use (-l's).
+    run(cli, ['-l', '-n', 'BEGIN']);
+    const chunkCaches = readdirSync(join(dir, 'dist')).filter((n) => /^cli-[A-Z0-9]+\.cjs\.cache$/.test(n));
+    assert.ok(chunkCaches.length > 0, 'the -l run wrote no chunk cache');
+    const chunkCache = join(dir, 'dist', chunkCaches[0]!);
+    const chunkIno = statSync(chunkCache).ino;
+    chmodSync(chunkCache, 0o666);
+    run(cli, ['-l', '-n', 'BEGIN']);
+    assert.notEqual(statSync(chunkCache).ino, chunkIno, 'a world-writable chunk cache was read');
+    assert.equal(statSync(chunkCache).mode & 0o022, 0);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -53,6 +63,9 @@ test('in a directory others can write, no code cache is read or written', { skip
     chmodSync(join(dir, 'dist'), 0o777);
     run(cli);
     assert.equal(existsSync(cache), false);
+    // Nor that of a chunk loaded on first use (-l's).
+    run(cli, ['-l', '-n', 'BEGIN']);
+    assert.deepEqual(readdirSync(join(dir, 'dist')).filter((n) => n.includes('.cache')), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,92 @@
+/**
+ * @fileoverview The CLI bundle's lazy chunks (scripts/cli-bundle.mjs, src/cli/lazy.ts): a plain
+ * tracing run reads dist/cli-main.cjs and no other chunk, and the commands whose code lives in a
+ * chunk (-l, -i, -v, -h, -G, `dtrace btf`, `dtrace bpf`) load it and work. Which files the
+ * loader reads is observed from outside the product: a --require hook of this test records
+ * every dist/cli-*.cjs passed to fs.readFileSync (the loader's only way to read one).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { repoRoot } from '../helpers/workloads.js';
+
+const dist = join(repoRoot(), 'dist');
+const cli = join(dist, 'cli.js');
+const skip = process.getuid?.() === 0 ? false : 'needs root';
+
+/** Runs the built command with the read-recording hook: its result and the chunk files it read. */
+function dtraceReading(args: string[], dir: string): { status: number | null; stdout: string; stderr: string; chunks: string[] } {
+  const log = join(dir, `read-${Math.random().toString(36).slice(2)}.log`);
+  const hook = join(dir, 'hook.cjs');
+  writeFileSync(hook, `'use strict';
+const fs = require('node:fs');
+const readFileSync = fs.readFileSync;
+const read = [];
+fs.readFileSync = function (file, ...rest) {
+  if (typeof file === 'string' && /\\/cli-[^/]*\\.cjs$/.test(file) && file.startsWith(${JSON.stringify(dist + '/')})) read.push(file.slice(${dist.length + 1}));
+  return readFileSync.call(this, file, ...rest);
+};
+process.on('exit', () => fs.writeFileSync(${JSON.stringify(log)}, read.join('\\n')));
+`);
+  const env = { ...process.env };
+  delete env._DTRACE_TESTING;
+  const r = spawnSync(process.execPath, ['--require', hook, cli, ...args], { encoding: 'latin1', timeout: 60_000, env, cwd: dir, maxBuffer: 64 << 20 });
+  const chunks = existsSync(log) ? readFileSync(log, 'latin1').split('\n').filter((l) => l !== '') : [];
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, chunks };
+}
+
+function withDir(f: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'dtrace-ts-lazy-'));
+  try { f(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+const lazyChunks = (chunks: string[]) => chunks.filter((c) => c !== 'cli-main.cjs');
+
+test('the bundle has chunks beside cli-main.cjs, each a function expression the loader accepts', () => {
+  const chunks = readdirSync(dist).filter((n) => /^cli-[A-Z0-9]+\.cjs$/.test(n));
+  assert.ok(chunks.length > 0, 'no lazy chunk in dist/');
+  for (const c of chunks) assert.ok(readFileSync(join(dist, c), 'latin1').startsWith('(function (exports, require, module, __filename, __dirname) {'), c);
+});
+
+test('a BEGIN-only run reads cli-main.cjs and no other chunk', { skip }, () => withDir((dir) => {
+  const r = dtraceReading(['-q', '-n', 'BEGIN { printf("%d %s\\n", 42, "x"); exit(0); }'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '42 x\n\n');
+  assert.deepEqual(r.chunks, ['cli-main.cjs']);
+}));
+
+test('-l, -i and -v load their chunk and work', { skip }, () => withDir((dir) => {
+  const l = dtraceReading(['-l', '-n', 'syscall::getpid:entry'], dir);
+  assert.equal(l.status, 0, l.stderr);
+  assert.match(l.stdout, /^\s*\d+\s+syscall\s+vmlinux\s+getpid entry$/m);
+  assert.ok(lazyChunks(l.chunks).length > 0, `-l read only ${l.chunks.join(', ')}`);
+  const i = dtraceReading(['-q', '-i', '1 { printf("begun"); exit(0); }'], dir);
+  assert.equal(i.status, 0, i.stderr);
+  assert.equal(i.stdout, 'begun\n');
+  const v = dtraceReading(['-v', '-q', '-n', 'BEGIN { exit(0); }'], dir);
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /Stability attributes for description BEGIN/);
+  assert.ok(lazyChunks(v.chunks).length > 0, `-v read only ${v.chunks.join(', ')}`);
+}));
+
+test('-h writes the provider header through its chunk', { skip }, () => withDir((dir) => {
+  const d = join(dir, 'prov.d');
+  writeFileSync(d, 'provider lazytest { probe fired(int, char *); };\n');
+  const r = dtraceReading(['-h', '-s', d, '-o', join(dir, 'prov.h')], dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(readFileSync(join(dir, 'prov.h'), 'latin1'), /#define\s+LAZYTEST_FIRED\(/);
+  assert.ok(lazyChunks(r.chunks).length > 0, `-h read only ${r.chunks.join(', ')}`);
+}));
+
+test('dtrace btf and dtrace bpf load their chunks', { skip }, () => withDir((dir) => {
+  const btf = dtraceReading(['btf', 'dump', '--format', 'raw'], dir);
+  assert.equal(btf.status, 0, btf.stderr);
+  assert.match(btf.stdout, /\bSTRUCT 'task_struct'/);
+  assert.ok(lazyChunks(btf.chunks).length > 0);
+  const bpf = dtraceReading(['bpf', 'prog', 'list'], dir);
+  assert.equal(bpf.status, 0, bpf.stderr);
+  assert.ok(lazyChunks(bpf.chunks).length > 0);
+}));

@@ -61,6 +61,16 @@ const cjs = {
 };
 mkdirSync('dist', { recursive: true });
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
+// What each lib/*.d defines (src/check/library-index.ts), so that a run whose script names none
+// of it reads no library file; scanned with the same code the command falls back to.
+try {
+  const { typeNamesIn, inlineNamesIn, LIBRARY_INDEX_FILE } = await import('../build/src/check/library-index.js');
+  const files = readdirSync('lib').filter((n) => n.endsWith('.d')).sort().map((name) => {
+    const text = readFileSync(join('lib', name), 'utf8');
+    return { name, size: statSync(join('lib', name)).size, types: typeNamesIn(text), inlines: inlineNamesIn(text) };
+  });
+  writeFileSync(join('dist', LIBRARY_INDEX_FILE), JSON.stringify({ files }) + '\n');
+} catch (e) { console.error(`build: library index: ${e.message}`); failed++; }
 if (existsSync('src/cli/main.ts')) {
   try {
     await buildCli({ ...common, external: cjs.external, define: cjs.define });

@@ -4,7 +4,7 @@
  * Startup matters, so the files are read and parsed only when a script names something the
  * library defines (`libraryNeeded`); the parsed programs are cached for the process.
  */
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeSource, type Source } from '../diag/source.js';
@@ -12,6 +12,7 @@ import { DiagnosticSink } from '../diag/diagnostic.js';
 import { parse } from '../lang/parser.js';
 import type { Program } from '../lang/ast.js';
 import { D_TYPEDEF_NAMES } from './decl.js';
+import { typeNamesIn, inlineNamesIn, LIBRARY_INDEX_FILE, type LibraryFileNames } from './library-index.js';
 
 /**
  * The package root: the directory holding package.json and lib/. dist/cli.js is at
@@ -40,6 +41,7 @@ export function addLibraryDirectories(dirs: string[]): void {
   if (dirs.length === 0) return;
   extraDirs = [...extraDirs, ...dirs];
   sources = undefined;
+  indexRead = undefined;
   names = undefined;
   typeNames = undefined;
   programs = undefined;
@@ -66,14 +68,38 @@ export function loadLibrary(): Source[] {
 let names: Set<string> | undefined;
 let typeNames: Set<string> | undefined;
 
-/** Typedef names the library declares (`psinfo_t`, …): a cheap scan, no parsing. */
+/**
+ * The build's index of the package's lib/ (library-index.ts) when it matches the files there
+ * (same names, same sizes) and no -L directory was added; otherwise undefined (scan the files).
+ */
+let indexRead: { files: LibraryFileNames[] | undefined } | undefined;
+function libraryIndex(): LibraryFileNames[] | undefined {
+  indexRead ??= { files: readLibraryIndex() };
+  return indexRead.files;
+}
+function readLibraryIndex(): LibraryFileNames[] | undefined {
+  const root = packageRoot();
+  if (!root || extraDirs.length > 0) return undefined;
+  try {
+    const index = JSON.parse(readFileSync(join(root, 'dist', LIBRARY_INDEX_FILE), 'utf8')) as { files: LibraryFileNames[] };
+    const libDir = join(root, 'lib');
+    const present = readdirSync(libDir).filter((n) => n.endsWith('.d')).sort();
+    if (present.length !== index.files.length) return undefined;
+    for (let i = 0; i < present.length; i++) {
+      const f = index.files[i]!;
+      if (f.name !== present[i] || statSync(join(libDir, f.name)).size !== f.size) return undefined;
+    }
+    return index.files;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Typedef names the library declares (`psinfo_t`, …): from the build's index, else a cheap scan, no parsing. */
 export function libraryTypeNames(): Set<string> {
   if (typeNames) return typeNames;
-  typeNames = new Set();
-  for (const s of loadLibrary()) {
-    for (const m of s.text.matchAll(/}\s*(\w+)\s*;/g)) typeNames.add(m[1]!);
-    for (const m of s.text.matchAll(/\btypedef\s+[^;{]*?\b(\w+)\s*;/g)) typeNames.add(m[1]!);
-  }
+  const index = sources ? undefined : libraryIndex();
+  typeNames = new Set(index ? index.flatMap((f) => f.types) : loadLibrary().flatMap((s) => typeNamesIn(s.text)));
   return typeNames;
 }
 
@@ -81,9 +107,8 @@ export function libraryTypeNames(): Set<string> {
 export function libraryNames(): Set<string> {
   if (names) return names;
   names = new Set(libraryTypeNames());
-  for (const s of loadLibrary()) {
-    for (const m of s.text.matchAll(/\binline\s+[^=;]*?\b(\w+)\s*=/g)) names.add(m[1]!);
-  }
+  const index = sources ? undefined : libraryIndex();
+  for (const n of index ? index.flatMap((f) => f.inlines) : loadLibrary().flatMap((s) => inlineNamesIn(s.text))) names.add(n);
   for (const v of ['curpsinfo', 'curlwpsinfo', 'cpu', 'cwd', 'root', 'fds', 'curcpu']) names.add(v);
   return names;
 }

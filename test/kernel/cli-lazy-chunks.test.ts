@@ -1,15 +1,18 @@
 /**
- * @fileoverview The CLI bundle's lazy chunks (scripts/cli-bundle.mjs, src/cli/lazy.ts): a plain
- * tracing run reads dist/cli-main.cjs and no other chunk, and the commands whose code lives in a
- * chunk (-l, -i, -v, -h, -G, `dtrace btf`, `dtrace bpf`) load it and work. Which files the
- * loader reads is observed from outside the product: a --require hook of this test records
- * every dist/cli-*.cjs passed to fs.readFileSync (the loader's only way to read one).
+ * @fileoverview What a run reads at start-up. The CLI bundle's lazy chunks (scripts/cli-bundle.mjs,
+ * src/cli/lazy.ts): a plain tracing run reads dist/cli-main.cjs and no other chunk, and the
+ * commands whose code lives in a chunk (-l, -i, -v, -h, `dtrace btf`, `dtrace bpf`) load it and
+ * work. The D library: a script that names nothing of it reads no lib/*.d (the build's index,
+ * dist/lib-index.json, says what each file defines); an index that no longer matches lib/ is
+ * not trusted. Which files are read is observed from outside the product: a --require hook of
+ * this test records every dist/cli-*.cjs and lib/*.d passed to fs.readFileSync (how the loader
+ * and the library read them).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync, readdirSync, cpSync, symlinkSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { repoRoot } from '../helpers/workloads.js';
 
@@ -18,7 +21,7 @@ const cli = join(dist, 'cli.js');
 const skip = process.getuid?.() === 0 ? false : 'needs root';
 
 /** Runs the built command with the read-recording hook: its result and the chunk files it read. */
-function dtraceReading(args: string[], dir: string): { status: number | null; stdout: string; stderr: string; chunks: string[] } {
+function dtraceReading(args: string[], dir: string, command = cli): { status: number | null; stdout: string; stderr: string; chunks: string[]; libs: string[] } {
   const log = join(dir, `read-${Math.random().toString(36).slice(2)}.log`);
   const hook = join(dir, 'hook.cjs');
   writeFileSync(hook, `'use strict';
@@ -26,16 +29,18 @@ const fs = require('node:fs');
 const readFileSync = fs.readFileSync;
 const read = [];
 fs.readFileSync = function (file, ...rest) {
-  if (typeof file === 'string' && /\\/cli-[^/]*\\.cjs$/.test(file) && file.startsWith(${JSON.stringify(dist + '/')})) read.push(file.slice(${dist.length + 1}));
+  if (typeof file === 'string' && /\\/(dist\\/cli-[^/]*\\.cjs|lib\\/[^/]*\\.d)$/.test(file)) read.push(file.slice(file.lastIndexOf('/', file.lastIndexOf('/') - 1) + 1));
   return readFileSync.call(this, file, ...rest);
 };
 process.on('exit', () => fs.writeFileSync(${JSON.stringify(log)}, read.join('\\n')));
 `);
   const env = { ...process.env };
   delete env._DTRACE_TESTING;
-  const r = spawnSync(process.execPath, ['--require', hook, cli, ...args], { encoding: 'latin1', timeout: 60_000, env, cwd: dir, maxBuffer: 64 << 20 });
-  const chunks = existsSync(log) ? readFileSync(log, 'latin1').split('\n').filter((l) => l !== '') : [];
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, chunks };
+  const r = spawnSync(process.execPath, ['--require', hook, command, ...args], { encoding: 'latin1', timeout: 60_000, env, cwd: dir, maxBuffer: 64 << 20 });
+  const read = existsSync(log) ? readFileSync(log, 'latin1').split('\n').filter((l) => l !== '') : [];
+  const chunks = read.filter((f) => f.startsWith('dist/')).map((f) => f.slice(5));
+  const libs = read.filter((f) => f.startsWith('lib/')).map((f) => f.slice(4));
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, chunks, libs };
 }
 
 function withDir(f: (dir: string) => void): void {
@@ -56,6 +61,28 @@ test('a BEGIN-only run reads cli-main.cjs and no other chunk', { skip }, () => w
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '42 x\n\n');
   assert.deepEqual(r.chunks, ['cli-main.cjs']);
+  assert.deepEqual(r.libs, [], 'a script that names nothing of the D library read lib/');
+}));
+
+test('a script naming a library inline or type reads the library and compiles with it', { skip }, () => withDir((dir) => {
+  const r = dtraceReading(['-q', '-n', 'BEGIN { printf("%d %d\\n", ENOENT, sizeof (psinfo_t) > 0); exit(0); }'], dir);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '2 1\n\n');
+  assert.ok(r.libs.includes('errno.d'), `read ${r.libs.join(', ')}`);
+}));
+
+test('the library index is not trusted once lib/ changes: an inline added since the build is found', { skip }, () => withDir((dir) => {
+  // A private install: package.json, dist/ and lib/ (node_modules linked), then one library file grown.
+  const root = repoRoot();
+  cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(root, 'lib'), join(dir, 'lib'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  assert.ok(existsSync(join(dir, 'dist', 'lib-index.json')), 'the build wrote no library index');
+  appendFileSync(join(dir, 'lib', 'errno.d'), '\ninline int LAZYTEST_ADDED = 1234;\n');
+  const r = dtraceReading(['-q', '-n', 'BEGIN { printf("%d\\n", LAZYTEST_ADDED); exit(0); }'], dir, join(dir, 'dist', 'cli.js'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '1234\n\n');
 }));
 
 test('-l, -i and -v load their chunk and work', { skip }, () => withDir((dir) => {

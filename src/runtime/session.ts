@@ -22,7 +22,8 @@ import { AggregationTable } from './aggregations.js';
 import { RecordConsumer, type ConsumedRecord } from './records.js';
 import { JsonRecordConsumer, jsonExitAggregation } from './json-records.js';
 import { jsonInternalLine } from '../consume/format/json-output.js';
-import { flameGraphSvg, foldedText, hasStackKey, serveMetrics, type MetricsServer } from './exporters.js';
+// Exporters (-x oformat=folded, flamegraph, metrics) are loaded on use: a chunk of the CLI bundle of their own.
+import type { MetricsServer } from './exporters.js';
 import { LoadError } from './load.js';
 import { AttachProgress } from './progress.js';
 import { attachPrograms } from './attach.js';
@@ -269,7 +270,7 @@ export class Session {
 
   private async startMetrics(m: { address: string; maxSeries: number }): Promise<void> {
     try {
-      this.metricsServer = await serveMetrics(m.address, () => this.snapshotAggregations(), m.maxSeries);
+      this.metricsServer = await (await import('./exporters.js')).serveMetrics(m.address, () => this.snapshotAggregations(), m.maxSeries);
     } catch (e) {
       throw new LoadError(`could not serve metrics on ${m.address}: ${(e as Error).message}`);
     }
@@ -369,6 +370,7 @@ export class Session {
     this.setActivity(Activity.DRAINING);
     await this.descendants?.detachAll({ inBackground: this.interrupted() });
     await detachLinks(this.links.splice(0).reverse(), { inBackground: this.interrupted() });
+    const exporters = this.opts.oformat === 'folded' || this.opts.flamegraphPath ? await import('./exporters.js') : undefined;
     this.drain();
     this.runSpecial('end');
     this.reportDrops();
@@ -378,17 +380,17 @@ export class Session {
     if (this.opts.aggsort.aggsortrev) atExit.reverse();
     for (const a of atExit) {
       if (this.json) this.output.write(jsonExitAggregation(a, this.aggregations));
-      else if (this.opts.oformat === 'folded' && a.keyFields.some((k) => k.decode === 'stack' || k.decode === 'ustack')) this.output.write(foldedText([this.aggregations.snapshot(a)]));
+      else if (exporters && this.opts.oformat === 'folded' && a.keyFields.some((k) => k.decode === 'stack' || k.decode === 'ustack')) this.output.write(exporters.foldedText([this.aggregations.snapshot(a)]));
       else this.aggregations.printAtExit(a, (t) => this.output.write(t), (b) => this.output.writeBytes(b));
     }
     this.output.flush();
-    if (this.opts.flamegraphPath) this.writeFlameGraph(this.opts.flamegraphPath);
+    if (exporters && this.opts.flamegraphPath) this.writeFlameGraph(this.opts.flamegraphPath, exporters);
     await this.metricsServer?.close();
     this.metricsServer = undefined;
     if (this.opts.keepFinalAggregations) this.finalAggregations = this.snapshotAggregations();
   }
 
-  private writeFlameGraph(path: string): void {
+  private writeFlameGraph(path: string, { hasStackKey, flameGraphSvg }: typeof import('./exporters.js')): void {
     const snaps = this.snapshotAggregations().filter(hasStackKey);
     if (snaps.length === 0) this.output.err('dtrace: flamegraph: no aggregation is keyed by stack() or ustack(); writing an empty graph\n');
     const title = snaps.map((s) => `@${s.desc.name} = ${s.desc.fn}()`).join(', ') || 'no stack aggregation';

@@ -240,3 +240,49 @@ export function formatLlquantize(buckets: readonly bigint[], params: AggParams, 
   }
   return out;
 }
+
+/**
+ * Inclusive upper bound of each bucket of a histogram aggregation, in bucket order (which is
+ * value order); undefined for the last, open-ended one (`+Inf`).
+ */
+export function bucketUpperBounds(fn: 'quantize' | 'lquantize' | 'llquantize', nbuckets: number, params: AggParams = {}): (bigint | undefined)[] {
+  const out: (bigint | undefined)[] = [];
+  if (fn === 'quantize') {
+    for (let i = 0; i < nbuckets; i++) {
+      if (i === nbuckets - 1) out.push(undefined);
+      else if (i <= QUANTIZE_ZERO_BUCKET) out.push(quantizeBucketValue(i));
+      else out.push(quantizeBucketValue(i + 1) - 1n);
+    }
+    return out;
+  }
+  if (fn === 'lquantize') {
+    const base = params.base ?? 0n;
+    const step = params.step ?? 1n;
+    const levels = lquantizeLevels(params);
+    for (let i = 0; i <= levels; i++) out.push(base + BigInt(i) * step - 1n);
+    out.push(undefined);
+    return out;
+  }
+  // llquantize: bins are monotone in the value; each bin's upper bound is one below the
+  // smallest value of the next bin, found by bisection on llquantizeBinOf.
+  const { bin0, nbins } = llquantizeLayout(params);
+  const top = (params.factor ?? 10n) ** ((params.hmag ?? 0n) + 1n);
+  const lowestOf = (bin: number): bigint => {
+    // smallest t >= 0 with binOf(t) >= bin
+    let lo = 0n;
+    let hi = top;
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n;
+      if (llquantizeBinOf(mid, params) >= bin) hi = mid; else lo = mid + 1n;
+    }
+    return lo;
+  };
+  const positiveLowest: bigint[] = [];
+  for (let b = bin0; b < nbins; b++) positiveLowest[b] = lowestOf(b);
+  for (let i = 0; i < nbins; i++) {
+    if (i === nbins - 1) out.push(undefined);
+    else if (i < bin0) out.push(-positiveLowest[2 * bin0 - i]!);   // mirror of bin 2·bin0 − i
+    else out.push(positiveLowest[i + 1]! - 1n);
+  }
+  return out;
+}

@@ -5,7 +5,7 @@
  * histograms as bucket arrays.
  */
 import type { AggSnapshot, AggValue, Value } from './values.js';
-import { bucketUpperBounds } from './openmetrics.js';
+import { bucketUpperBounds } from './histogram.js';
 
 /** A D value in JavaScript. */
 export type JsValue = number | bigint | string | string[] | Uint8Array;

@@ -10,7 +10,7 @@ import { Helper } from '../bpf/uapi.js';
 import type * as A from '../lang/ast.js';
 import { DiagnosticSink } from '../diag/diagnostic.js';
 import type { Provider, EnabledProbe, ProgramPlan, ProbeSite, ProviderMap } from '../providers/provider.js';
-import { matchProbes } from '../providers/registry.js';
+import { matchProbes, probeDescriptionError } from '../providers/registry.js';
 import { DTRACE_PROBE_IDS } from '../providers/dtrace.js';
 import { memLayout, fittedLayout, emptyUsage, MST, STATE, Activity, type MemLayout, type MemUsage } from './layout.js';
 import { type VarInfo, type AggInfo, type VType, type Symbols } from './infer.js';
@@ -115,6 +115,11 @@ export function matchProgram(program: A.Program, sink: DiagnosticSink, opts: { z
     stid += Math.max(1, item.probes.length);
     clauses.push(mc);
     for (const [descIndex, desc] of item.probes.entries()) {
+      const refused = probeDescriptionError(desc, opts.providers);
+      if (refused) {
+        sink.error(refused.tag, refused.message, desc.span);
+        continue;
+      }
       const found = matchProbes(desc, opts.providers);
       if (found.length === 0 && !opts.zdefs) {
         sink.error('D_PDESC_ZERO', `probe description ${desc.provider}:${desc.module}:${desc.function}:${desc.name} does not match any probes`, desc.span);

@@ -13,7 +13,7 @@
  * setTargetCommand() / setTargetPid(), and withProcessProviders() adds those processes'
  * providers to the registry's list.
  */
-import { readFileSync, statSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, statSync, existsSync, readdirSync, openSync, readSync, closeSync } from 'node:fs';
 import { basename, dirname, join, isAbsolute } from 'node:path';
 import { attachUprobe, attachUprobeMulti, type Link } from '../bpf/link.js';
 import { SysError } from '../bpf/errors.js';
@@ -28,6 +28,7 @@ import { matchProbeField, isGlob } from '../bpf/elf/glob.js';
 import { uprobeRefusal } from '../bpf/elf/x86-length.js';
 import { emitTgidFilter, usdtProvidersFor, usdtProvider, FOLLOWED_MAP } from './usdt.js';
 import { emitCookieDispatch } from './dispatch.js';
+import { pidDescriptionError } from './pid-errors.js';
 import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type AttachRequest } from './provider.js';
 
 // x86-64 struct pt_regs offsets: function arguments di, si, dx, cx, r8, r9; return value ax.
@@ -151,13 +152,44 @@ function moduleOfFile(path: string, isExecutable: boolean): ProcessModule | unde
   }
 }
 
+/** execve(2) follows at most this many `#!` lines (the kernel's BINPRM_MAX_RECURSION). */
+const MAX_INTERPRETER_DEPTH = 4;
+
 /**
- * The modules an executable will have once loaded: itself, its ELF interpreter and its
+ * The program a command runs: the command itself, or for a script (`#!/bin/bash`) its
+ * interpreter, as execve(2) finds it — the process's a.out is the interpreter's image.
+ */
+export function programOf(commandPath: string): string {
+  let path = commandPath;
+  for (let depth = 0; depth < MAX_INTERPRETER_DEPTH; depth++) {
+    let head: string;
+    try {
+      const fd = openSync(path, 'r');
+      try {
+        const buf = Buffer.alloc(256);
+        head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('latin1');
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return path;
+    }
+    if (!head.startsWith('#!')) return path;
+    const interpreter = head.slice(2).split('\n')[0]!.trim().split(/[ \t]/)[0];
+    if (!interpreter) return path;
+    path = interpreter;
+  }
+  return path;
+}
+
+/**
+ * The modules a command (a script: its interpreter) will have once loaded: itself, its ELF interpreter and its
  * shared libraries (breadth-first over DT_NEEDED, searched in RPATH/RUNPATH,
  * LD_LIBRARY_PATH and the standard directories). Unresolvable libraries are left out.
  */
-export function modulesOfExecutable(exePath: string): ProcessModule[] {
+export function modulesOfExecutable(commandPath: string): ProcessModule[] {
   const out: ProcessModule[] = [];
+  const exePath = programOf(commandPath);
   const exe = moduleOfFile(exePath, true);
   if (!exe) return out;
   out.push(exe);
@@ -403,6 +435,7 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
     match(desc: ProbeDescFields): ProbeSite<PidSite>[] {
       return resolvePidProbesIn(pid, modules(), desc).map((s) => ({ provider: name, module: s.module, function: s.function, name: s.probeName, key: s }));
     },
+    descriptionError: (desc) => pidDescriptionError(pid, modules(), desc),
     // Every instruction of every function of every library: too many to list.
     list: () => [],
     plan(enabled: EnabledProbe<PidSite>[]): ProgramPlan<PidAttachment, PidSite>[] {

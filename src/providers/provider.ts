@@ -8,6 +8,7 @@ import type { Asm } from '../bpf/asm/insn.js';
 import type { CType } from '../check/ctypes.js';
 import type { Link } from '../bpf/link.js';
 import type { BpfProgram } from '../bpf/program.js';
+import type { ErrTag } from '../diag/tags.js';
 
 /** A probe a provider offers; `key` is the provider's own identity for it (e.g. syscall nr). */
 export interface ProbeSite<Key = unknown> {
@@ -228,6 +229,17 @@ export interface Provider<Key = unknown, Attach extends PlainData = PlainData> {
    * depend on what the kernel offers (tracepoints on one kernel, kernel functions on another).
    */
   mechanism?(site: ProbeSite<Key>): string | undefined;
+  /**
+   * Why a description naming this provider is an error in itself (pid: a function a named
+   * module lacks, an offset past a function's end), whether or not other probes match it.
+   */
+  descriptionError?(desc: ProbeDescFields): DescriptionError | undefined;
+}
+
+/** A description the provider refuses, with DTrace's tag and message. */
+export interface DescriptionError {
+  tag: ErrTag;
+  message: string;
 }
 
 /** `provider:module:function:name`, as messages name a probe. */

@@ -31,6 +31,8 @@ export abstract class ActionLowering extends AggregationLowering {
     ['stack', ActionLowering.prototype.callTraceValue],
     ['ustack', ActionLowering.prototype.callTraceValue],
     ['jstack', ActionLowering.prototype.callTraceValue],
+    // The symbol functions as statements record their value, as trace() of it would.
+    ...['sym', 'func', 'mod', 'usym', 'ufunc', 'umod', 'uaddr'].map((n) => [n, ActionLowering.prototype.callTraceValue] as const),
     ['trace', ActionLowering.prototype.callTraceValue],
     ['printf', ActionLowering.prototype.callFormatted],
     ['system', ActionLowering.prototype.callFormatted],

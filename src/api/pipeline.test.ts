@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeSource } from '../diag/source.js';
 import { defaultOptions, setOption } from '../cli/options.js';
-import { runPipeline, storeRunOptions } from './pipeline.js';
+import { runPipeline, storeRunOptions, processMacroVars } from './pipeline.js';
 import { compileSource } from './compile.js';
 
 const program = (text: string) => ({ source: makeSource('t.d', text, 'script'), macroArg0: 't.d' });
@@ -82,4 +82,9 @@ test('a description matching nothing is reported before a type error in its clau
   assert.ok(setOption(zdefs, 'zdefs', true).ok);
   const r = runPipeline({ programs: [program('nosuchprov:::x { trace(probefunc * 2); }')], options: zdefs, macroArgs: [] });
   assert.ok(!r.ok && r.kind === 'diagnostic' && r.stage === 'check', 'with -Z, no description is unmatched');
+});
+
+test('$target is the -c/-p process, or 0 without one (DTrace always defines it)', () => {
+  assert.equal(processMacroVars(1234)['target'], 1234);
+  assert.equal(processMacroVars(undefined)['target'], 0);
 });

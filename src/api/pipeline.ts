@@ -45,7 +45,8 @@ export function optionNumberOr(o: OptionValues, name: string, dflt: number): num
 /**
  * The macro variables of this process: `$pid`, `$ppid`, `$pgid`, `$sid`, `$uid`, `$gid`,
  * `$euid`, `$egid` (the process group and session are the fields after `(comm)` in
- * /proc/self/stat: Node has no getpgid/getsid), and `$target` when a -c/-p process is named.
+ * /proc/self/stat: Node has no getpgid/getsid), and `$target`: the -c/-p process, or 0 when
+ * there is none (DTrace defines it always: `pid == $target` is then simply false in processes).
  */
 export function processMacroVars(target: number | undefined): Record<string, number | undefined> {
   let pgid: number | undefined;
@@ -59,7 +60,7 @@ export function processMacroVars(target: number | undefined): Record<string, num
     // No /proc: $pgid and $sid stay undefined (D_MACRO_UNDEF), as where DTrace cannot tell.
   }
   return {
-    target, pid: process.pid, ppid: process.ppid, pgid, sid,
+    target: target ?? 0, pid: process.pid, ppid: process.ppid, pgid, sid,
     uid: process.getuid?.(), gid: process.getgid?.(), euid: process.geteuid?.(), egid: process.getegid?.(),
   };
 }

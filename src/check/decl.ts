@@ -78,7 +78,13 @@ function scoped(name: string): { module?: string; name: string } {
 /** A name the program's own declarations define first (unless it names a module), then the kernel's types. */
 function lookupScoped<T>(fullName: string, local: (name: string) => T | undefined, kernel: (name: string) => T | undefined): T | undefined {
   const { module, name } = scoped(fullName);
+  if (isProgramModule(module)) return local(name);
   return (module === undefined ? local(name) : undefined) ?? kernel(name);
+}
+
+/** ``D`name`` and ``C`name`` scope a name to the program's own declarations (DTrace's D and C containers). */
+function isProgramModule(module: string | undefined): boolean {
+  return module === 'D' || module === 'C';
 }
 
 export function lookupTypedef(scope: TypeScope, fullName: string): CType | undefined {
@@ -87,6 +93,7 @@ export function lookupTypedef(scope: TypeScope, fullName: string): CType | undef
 
 export function lookupTag(scope: TypeScope, tag: 'struct' | 'union', fullName: string): StructType | undefined {
   const { module, name } = scoped(fullName);
+  if (isProgramModule(module)) return scope.tags.get(`${tag} ${name}`);
   if (module === undefined) {
     const local = scope.tags.get(`${tag} ${name}`);
     if (local && local.members) return local;
@@ -198,7 +205,10 @@ function resolveStruct(ctx: DeclContext, spec: StructSpec): StructType {
     if (prev && prev.members) fail('D_DECL_TYPERED', `type redeclared: ${key}`, spec.span);
   }
   const members: StructMemberType[] = [];
-  let bitOffset = 0, sizeBits = 0, alignBytes = 1;
+  // DTrace lays D structs out as libctf's ctf_add_member does: each member (a bit-field too) starts
+  // at the first byte past the previous member's last bit, rounded up to its own alignment; a
+  // bit-field's storage is the smallest power-of-two byte count holding its bits; no tail padding.
+  let endBits = 0, sizeBytes = 0, alignBytes = 1;
   const seen = new Set<string>();
   for (const m of spec.members) {
     const base = resolveSpecifier(ctx, m.specifiers);
@@ -207,38 +217,31 @@ function resolveStruct(ctx: DeclContext, spec: StructSpec): StructType {
     if (r.kind === 'struct' && !r.members) {
       fail('D_DECL_INCOMPLETE', `incomplete struct/union/enum ${typeName(type)}: ${name ?? ''}`, m.span);
     }
-    if (r.kind === 'void') fail('D_DECL_VOIDOBJ', `cannot have void object: ${name ?? ''}`, m.span);
-    if (name !== undefined) {
-      if (seen.has(name)) fail('D_DECL_MEMBER', `failed to define member '${name}': Duplicate member or variable name`, m.span);
-      seen.add(name);
-    }
-    const align = alignOf(type);
-    const sizeBytes = sizeOf(type, ctx.strsize);
+    if (r.kind === 'void' || r.kind === 'function') fail('D_DECL_VOIDOBJ', `cannot have void member: ${name ?? '(null)'}`, m.span);
+    let memberType = type, size = sizeOf(type, ctx.strsize), align = alignOf(type), bitSize: number | undefined;
     if (m.bitWidth !== undefined) {
       const w = ctx.constValue(m.bitWidth);
-      if (w === undefined || w < 0n) fail('D_DECL_BFCONST', 'positive integral constant expression expected as bit-field size', m.bitWidth.span);
-      if (r.kind !== 'int' && r.kind !== 'enum') fail('D_DECL_BFTYPE', `invalid type for bit-field: ${name ?? ''}`, m.span);
-      const width = Number(w);
-      if (width > sizeBytes * 8) fail('D_DECL_BFSIZE', `bit-field too big for type: ${name ?? ''}`, m.span);
-      if (width === 0 && name !== undefined) fail('D_DECL_BFCONST', 'positive integral constant expression expected as bit-field size', m.bitWidth.span);
-      const unitBits = sizeBytes * 8;
-      let at = spec.tag === 'union' ? 0 : bitOffset;
-      if (width === 0) { bitOffset = Math.ceil(at / unitBits) * unitBits; continue; }
-      if (Math.floor(at / unitBits) !== Math.floor((at + width - 1) / unitBits)) at = Math.ceil(at / unitBits) * unitBits;
-      const bitType: IntType | CType = r.kind === 'int' ? { ...r, bits: width } : type;
-      members.push({ name: name ?? '', type: bitType, bitOffset: at, bitSize: width });
-      alignBytes = Math.max(alignBytes, align);
-      if (spec.tag === 'union') sizeBits = Math.max(sizeBits, at + width);
-      else { bitOffset = at + width; sizeBits = Math.max(sizeBits, bitOffset); }
-      continue;
+      // An unnamed zero-width bit-field only asks to end the storage unit; DTrace ignores it.
+      if (w === 0n && name === undefined) continue;
+      if (w === undefined || w <= 0n) fail('D_DECL_BFCONST', 'positive integral constant expression expected as bit-field size', m.bitWidth.span);
+      if (r.kind !== 'int' && r.kind !== 'enum') fail('D_DECL_BFTYPE', `invalid type for bit-field: ${name ?? '(anon)'}`, m.span);
+      bitSize = Number(w);
+      if (bitSize > size * 8) fail('D_DECL_BFSIZE', `bit-field too big for type: ${name ?? '(anon)'}`, m.span);
+      if (r.kind === 'int') memberType = { ...r, bits: bitSize };
+      size = align = bitFieldBytes(bitSize);
     }
-    const at = spec.tag === 'union' ? 0 : Math.ceil(bitOffset / (align * 8)) * align * 8;
-    members.push({ name: name ?? '', type, bitOffset: at });
-    alignBytes = Math.max(alignBytes, align);
-    if (spec.tag === 'union') sizeBits = Math.max(sizeBits, sizeBytes * 8);
-    else { bitOffset = at + sizeBytes * 8; sizeBits = bitOffset; }
+    if (name !== undefined) {
+      if (seen.has(name)) fail('D_UNKNOWN', `failed to define member '${name}': Duplicate member or variable name`, m.span);
+      seen.add(name);
+    }
+    const at = spec.tag === 'union' || members.length === 0 ? 0 : Math.ceil(Math.ceil(endBits / 8) / align) * align;
+    members.push(bitSize === undefined ? { name: name ?? '', type: memberType, bitOffset: at * 8 } : { name: name ?? '', type: memberType, bitOffset: at * 8, bitSize });
+    endBits = at * 8 + (bitSize ?? size * 8);
+    sizeBytes = Math.max(sizeBytes, at + size);
+    // ctf_type_align: a struct aligns as its first member, a union as its most aligned one.
+    if (spec.tag === 'union') alignBytes = Math.max(alignBytes, align);
+    else if (members.length === 1) alignBytes = align;
   }
-  const sizeBytes = Math.ceil(Math.ceil(sizeBits / 8) / alignBytes) * alignBytes;
   const prev = key ? ctx.scope.tags.get(key) : undefined;
   if (prev && !prev.members) {
     // Complete the forward declaration in place so earlier pointers to it see the members.
@@ -248,6 +251,12 @@ function resolveStruct(ctx: DeclContext, spec: StructSpec): StructType {
   const st: StructType = { kind: 'struct', tag: spec.tag, name: spec.name, members, sizeBytes, alignBytes, origin: { from: 'd' } };
   if (key) ctx.scope.tags.set(key, st);
   return st;
+}
+
+/** Bytes of a bit-field's storage: the bits rounded up to bytes, then to a power of two. */
+function bitFieldBytes(bits: number): number {
+  const bytes = Math.ceil(bits / 8);
+  return bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : 8;
 }
 
 const INT_MAX = 2147483647n, INT_MIN = -2147483648n;
@@ -335,7 +344,8 @@ export function applyDeclarator(ctx: DeclContext, base: CType, d: Declarator): D
         const t = resolveTypeName(ctx, p.type);
         if (resolve(t).kind === 'void') {
           if (p.name !== undefined) fail('D_DECL_PROTO_NAME', `void parameter may not have a name: ${p.name}`, p.span);
-          if (d.params.length > 1) fail('D_DECL_PROTO_TYPE', `function prototype may not use parameter of type void: (anonymous), parameter #${i + 1}`, p.span);
+          // dt_decl_prototype permits void per parameter, then refuses it beside others.
+          if (d.params.length > 1) fail('D_DECL_PROTO_VOID', 'void must be sole parameter', d.span);
           continue;
         }
         params.push(t);

@@ -1028,7 +1028,9 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   }
 
   function checkDeclarator(d: A.Declarator, specs: Specifiers, name: string | undefined, s: Span): void {
-    if (d.kind === 'ArrayDeclarator' && d.size === undefined && d.keyTypes === undefined) {
+    // An extern names a kernel object whose dimension the kernel knows (dt_node_decl
+    // handles extern before it asks for a dimension).
+    if (d.kind === 'ArrayDeclarator' && d.size === undefined && d.keyTypes === undefined && specs.storage !== 'extern') {
       fail('D_DECL_ARRNULL', `array declaration requires array dimension or tuple signature: ${name ?? ''}`, s.start, s.end);
     }
     if (specs.storage === 'this' && d.kind === 'ArrayDeclarator' && d.keyTypes) {

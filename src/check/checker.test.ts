@@ -196,7 +196,15 @@ test('types: promotions, constants, casts', () => {
   const k = expectClean('struct s { int a; char b; int c : 3; int d : 7; long l; }; enum e { A, B = 5, C }; inline int K = C * 2 + sizeof (struct s); BEGIN { trace(K); }');
   assert.equal(k.constValue(tracedExpr(k)), 12n + 16n);
   const st = k.structs.get('struct s')!;
-  assert.deepEqual(st.members!.map((m) => [m.name, m.bitOffset, m.bitSize]), [['a', 0, undefined], ['b', 32, undefined], ['c', 40, 3], ['d', 43, 7], ['l', 64, undefined]]);
+  assert.deepEqual(st.members!.map((m) => [m.name, m.bitOffset, m.bitSize]), [['a', 0, undefined], ['b', 32, undefined], ['c', 40, 3], ['d', 48, 7], ['l', 64, undefined]]);
+  // libctf's layout: each bit-field in its own power-of-two byte storage, no tail padding; D` and
+  // C` name the program's own types.
+  const sizes = expectClean(['struct a { int x : 1; int y : 3; int z : 3; }; struct b { int c : 12; int a : 10; int b : 3; };',
+    'struct c { long c : 32; long long d : 9; int e : 1; }; struct d { char a : 2; short b : 12; long c : 32; };',
+    'struct e { long l; char c; }; union u { int x; char c; }; struct f { int x; int y; };',
+    'BEGIN { trace(sizeof (struct a) + sizeof (struct b) * 10 + sizeof (struct c) * 100 + sizeof (struct d) * 1000 + sizeof (struct D`e) * 10000 + offsetof(struct D`f, y) * 100000 + offsetof(union D`u, c) * 1000000 + sizeof (union C`u) * 10000000); }'].join(' '));
+  expectClean('extern int a1[]; extern int a2[3][4]; BEGIN { exit(0); }'); // the kernel knows an extern's dimension
+  assert.equal(sizes.constValue(tracedExpr(sizes)), 3n + 50n + 700n + 8000n + 90000n + 400000n + 0n + 40000000n);
   assert.equal(st.sizeBytes, 16);
   assert.equal(expectClean('BEGIN { trace(offsetof(struct s, l)); } struct s { int a; long l; };').constValue !== undefined, true);
   expectErrors([
@@ -207,6 +215,10 @@ test('types: promotions, constants, casts', () => {
     ['struct s { int a; }; struct s v; BEGIN { trace(v->a); }', 'D_OP_PTR'],
     ['BEGIN { x = 1; trace(x.a); }', 'D_OP_SOU'],
     ['struct s { int a : 40; };', 'D_DECL_BFSIZE', 'bit-field too big for type: a'],
+    ['struct s { float : 1; };', 'D_DECL_BFTYPE', 'invalid type for bit-field: (anon)'],
+    ['struct { int f(); };', 'D_DECL_VOIDOBJ', 'cannot have void member: f'],
+    ['struct s { int x; char x; };', 'D_UNKNOWN', "failed to define member 'x': Duplicate member or variable name"],
+    ['int foo(int, void);', 'D_DECL_PROTO_VOID', 'void must be sole parameter'],
     ['enum e { A, A };', 'D_UNKNOWN', "failed to define enumerator 'A': Duplicate member or variable name"],
     ['enum e { A = 2147483648 };', 'D_DECL_ENOFLOW'],
     ['typedef int t; typedef int t;', 'D_DECL_IDRED', 'typedef redeclared: t'],

@@ -110,6 +110,11 @@ test('DTrace error messages', () => {
   const expected: [string, string][] = [
     ['BEGIN\n{\n\ttrace(1);\n}\n}\n', '[D_SYNTAX] line 5: syntax error near "}"'],
     ['BEGIN\n{\n', '[D_SYNTAX] line 3: syntax error near end of input'],
+    // An identifier DTrace's lexer looked past quotes the rest of its line (flex's yytext); a
+    // name already known as a variable is quoted alone.
+    ['typedef nosuch new_int; /* x */\nBEGIN {}', '[D_SYNTAX] line 1: syntax error near "new_int; /* x */"'],
+    ['struct s { int myi; };\nBEGIN { x = 1 myi; }\n', '[D_SYNTAX] line 2: syntax error near "myi"'],
+    ['BEGIN { x = 1 myi; }\n', '[D_SYNTAX] line 1: syntax error near "myi; }"'],
     ['profile-1\nx;\n', '[D_SYNTAX] line 1: expected predicate and/or actions following probe description'],
     ['BEGIN { trace(a]); }', '[D_SYNTAX] line 1: extra ] in input stream'],
     ['BEGIN /f(/ { }', '[D_SYNTAX] line 1: closing ) expected in predicate before /'],

@@ -72,6 +72,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   const pendingPragmas: A.Pragma[] = [];
   /** Identifiers already seen used as variables (DTrace's pcb_idents): never type names again. */
   const knownIdents = new Set<string>();
+  let prevToken: Token | undefined;
   /** `struct x`/`union x`/`enum x` defined so far in this program. */
   const definedTags = new Set<string>();
 
@@ -106,7 +107,21 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       if (t.text === ')' && parens <= 0) fail('D_SYNTAX', 'extra ) in input stream', t.start, t.end);
       if (t.text === ']' && brackets <= 0) fail('D_SYNTAX', 'extra ] in input stream', t.start, t.end);
     }
-    fail('D_SYNTAX', `syntax error near "${t.text}"`, t.start, t.end);
+    fail('D_SYNTAX', `syntax error near "${nearText(t)}"`, t.start, t.end);
+  }
+
+  /**
+   * The text DTrace quotes after "near": its yytext. An identifier that DTrace's id_or_type()
+   * had to look past (a name not yet known, not after struct/union/enum, `.` or `->`) has its
+   * yytext terminator overwritten by flex's input()/unput(), so the rest of its line shows.
+   */
+  function nearText(t: Token): string {
+    const looksAhead = t.kind === 'ident' && !t.fromMacro && !knownIdents.has(t.text)
+      && !(prevToken?.kind === 'keyword' && /^(struct|union|enum)$/.test(prevToken.text))
+      && !(prevToken?.kind === 'punct' && (prevToken.text === '.' || prevToken.text === '->'));
+    if (!looksAhead) return t.text;
+    const end = source.text.indexOf('\n', t.start);
+    return source.text.slice(t.start, end < 0 ? source.text.length : end);
   }
 
   function peek(mode: LexMode): Token {
@@ -158,6 +173,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     }
     pos = t.end;
     la = undefined;
+    prevToken = t;
     return t;
   }
 
@@ -822,7 +838,13 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       for (;;) {
         let declarator: A.Declarator | undefined;
         let bitWidth: A.Expr | undefined;
-        if (!isPunct(peek('expr'), ':')) declarator = toAstDeclarator(parseDeclarator(false));
+        if (!isPunct(peek('expr'), ':')) {
+          const d = parseDeclarator(false);
+          declarator = toAstDeclarator(d);
+          // DTrace's lexer interns a member name followed by `;` `,` `[` as an identifier.
+          const name = declaratorName(d);
+          if (name && !isPunct(peek('expr'), ':')) knownIdents.add(name);
+        }
         if (isPunct(peek('expr'), ':')) { advance(); bitWidth = parseConditional(); }
         members.push({ kind: 'StructMember', span: spReduced(mstart, pos), specifiers, qualifiers: specs.qualifiers, declarator, bitWidth });
         if (!isPunct(peek('expr'), ',')) break;

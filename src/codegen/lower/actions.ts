@@ -275,9 +275,11 @@ export abstract class ActionLowering extends AggregationLowering {
   private callSpeculate(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
     const id = this.evalInt(args[0]!);
-    this.checkSpecId(id.reg);
-    // speculate(0) or an inactive buffer: the rest of the clause is skipped silently.
+    // speculate() of 0, of an id no buffer has (unlike commit/discard, no fault: DTrace's
+    // dt_speculation_speculate finds no buffer) or of an inactive buffer: the rest of the
+    // clause is skipped silently.
     a.jmp('jeq', id.reg, imm(0), this.end);
+    a.jmp('jgt', id.reg, imm(Math.min(this.env.options.nspec, 16)), this.end);
     a.mov(R1, id.reg).alu64('lsh', R1, imm(3)).ldMapValue(R2, 'specs', 0).alu64('add', R2, R1).ldx(8, R1, R2, 0).jmp('jeq', R1, imm(0), this.end);
     a.stx(8, R9, MST.specId, id.reg);
     this.release(id);

@@ -219,6 +219,7 @@ test('types: promotions, constants, casts', () => {
     ['struct { int f(); };', 'D_DECL_VOIDOBJ', 'cannot have void member: f'],
     ['struct s { int x; char x; };', 'D_UNKNOWN', "failed to define member 'x': Duplicate member or variable name"],
     ['int foo(int, void);', 'D_DECL_PROTO_VOID', 'void must be sole parameter'],
+    ['BEGIN { n = 0; trace(inet_ntoa6((struct in6_addr *)alloca(16), n)); }', 'D_PROTO_ARG', 'inet_ntoa6( ) argument #2 must be an integer constant'],
     ['enum e { A, A };', 'D_UNKNOWN', "failed to define enumerator 'A': Duplicate member or variable name"],
     ['enum e { A = 2147483648 };', 'D_DECL_ENOFLOW'],
     ['typedef int t; typedef int t;', 'D_DECL_IDRED', 'typedef redeclared: t'],

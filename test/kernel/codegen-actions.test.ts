@@ -85,6 +85,10 @@ test('the string library runs in the kernel', { skip }, () => {
   assert.equal(r.stdout, 'foobar|world|ll|1|3|/b/c|/c|stack|MIXED|libc.so|/usr/lib|/a/c/d|127.0.0.1\n\n');
   const tok = run('BEGIN { printf("%s %s %s\\n", strtok("a,b;c", ",;"), strtok(NULL, ",;"), strtok(NULL, ",;")); exit(0); }');
   assert.equal(tok.stdout, 'a b c\n\n');
+  const nullDelims = run('BEGIN { strtok("abc", NULL); printf("not reached\\n"); exit(1); } ERROR { exit(0); }');
+  assert.equal(nullDelims.status, 0, nullDelims.stderr);
+  assert.doesNotMatch(nullDelims.stdout, /not reached/);
+  assert.match(nullDelims.stderr, /invalid address \(0x0\)/);
   const cmp = run('BEGIN { printf("%d %d %d %d\\n", "abc" < "abd", "b" > "a", "x" == "x", "x" != "x"); exit(0); }');
   assert.equal(cmp.stdout, '1 1 1 0\n\n');
 });

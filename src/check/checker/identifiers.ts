@@ -358,6 +358,10 @@ export abstract class IdentifierChecks extends CheckerState {
     if (dstIndex >= 0 && args[dstIndex] && !(args[dstIndex]!.flags & F_ALLOCA)) {
       fail('D_PROTO_ARG', `${f.name}( ) argument #${dstIndex + 1} is incompatible with prototype:\n\tprototype: alloca pointer\n\t argument: non-alloca pointer`, e.args[dstIndex]!.span);
     }
+    // inet_ntoa6()'s strict flag picks the code generated (DTrace checks it in dt_cg).
+    if (f.name === 'inet_ntoa6' && args[1] && args[1].constVal === undefined) {
+      fail('D_PROTO_ARG', 'inet_ntoa6( ) argument #2 must be an integer constant', e.args[1]!.span);
+    }
     // A constant size larger than scratch space cannot be allocated (copyin() allocates too).
     if ((f.name === 'alloca' || f.name === 'copyin') && args[f.name === 'alloca' ? 0 : 1]?.constVal !== undefined) {
       const size = BigInt.asUintN(64, args[f.name === 'alloca' ? 0 : 1]!.constVal!);

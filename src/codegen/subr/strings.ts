@@ -213,7 +213,8 @@ function buildSuffixSearch(mem: MemLayout, kfunc: 'bpf_strchr' | 'bpf_strrchr' |
 
 // ---------------------------------------------------------------------------------------------
 // strtok(s, delims). State at mem.strtok: u64 (next position + 1; 0 = no string yet), then a
-// copy of the string being tokenised. s = NULL (R2 = 0) continues; with no state it faults.
+// copy of the string being tokenised. s = NULL (R2 = 0) continues; with no state it faults, as
+// do NULL delimiters.
 
 function buildStrtok(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   const f = new Frame('dt_strtok', mem, kernel);
@@ -221,6 +222,7 @@ function buildStrtok(mem: MemLayout, kernel?: KernelCaps): Insn[] {
   const STATE = 0, TEXT = 8; // from R6 = the strtok region
   const cont = f.label(), fault = f.label(), exhausted = f.label();
   a.mov(R6, R5).alu64('add', R6, imm(mem.strtok)).mov(R7, R1).mov(R8, R3); // state, dst, delims
+  a.jmp('jeq', R8, imm(0), fault); // NULL delimiters are a bad address, as in DTrace
   a.jmp('jeq', R2, imm(0), cont);
   f.readStr(R6, TEXT, imm(S + 1), R2);
   a.jmp('jslt', R0, imm(1), fault);

@@ -200,6 +200,8 @@ export function lexControlLine(text: string, start: number, end: number): Contro
     words.push({ text: text.slice(k, e), quoted: false, start: k, end: e });
     k = e;
   }
+  // DTrace's lexer needs the newline that ends a control line.
+  if (end >= text.length) return { start, end, words, problem: { tag: 'D_SYNTAX', message: 'end-of-file encountered before end of control line' } };
   return { start, end, words };
 }
 

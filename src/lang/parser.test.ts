@@ -110,6 +110,7 @@ test('DTrace error messages', () => {
   const expected: [string, string][] = [
     ['BEGIN\n{\n\ttrace(1);\n}\n}\n', '[D_SYNTAX] line 5: syntax error near "}"'],
     ['BEGIN\n{\n', '[D_SYNTAX] line 3: syntax error near end of input'],
+    ['BEGIN {}\n#pragma D option quiet', '[D_SYNTAX] line 2: end-of-file encountered before end of control line'],
     // An identifier DTrace's lexer looked past quotes the rest of its line (flex's yytext); a
     // name already known as a variable is quoted alone.
     ['typedef nosuch new_int; /* x */\nBEGIN {}', '[D_SYNTAX] line 1: syntax error near "new_int; /* x */"'],

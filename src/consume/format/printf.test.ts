@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { compilePrintf, formatPrintf, isPrintfError } from './printf.js';
+import { compilePrintf, formatPrintf, isPrintfError, renderPrintf } from './printf.js';
 import { intValue, type Value } from './values.js';
 
 const ctx = { timeZone: 'UTC' };
@@ -94,3 +94,10 @@ test('format parse errors carry D_SYNTAX and Oracle\'s texts', () => {
   assert.equal(err('%1.2.3d'), "[D_SYNTAX] format conversion #1 has more than one '.' specified");
 });
 
+
+test('printa %@T/%@Y print an aggregation value as a time; %@d stays an integer', () => {
+  const program = compilePrintf('%@Y|%@T|%@d');
+  assert.ok(!isPrintfError(program));
+  const cell = { desc: { id: 1, name: 'x', fn: 'max' as const, keyTypes: [] }, value: { kind: 'scalar' as const, value: 1075064400n * 1000000000n } };
+  assert.equal(renderPrintf(program, [], [cell], ctx), '2004 Jan 25 21:00:00|Sun, 25 Jan 2004 21:00:00 UTC|1075064400000000000');
+});

@@ -97,7 +97,7 @@ export function renderPrintf(program: PrintfProgram, args: readonly Value[], agg
       const cell = aggs?.[curAgg];
       if (cell === undefined) return out;
       if (aggs !== undefined && curAgg < aggs.length - 1) curAgg++;
-      out += renderAggCell(d, spec, cell);
+      out += renderAggCell(d, spec, cell, ctx);
       continue;
     }
     const v = args[next++];
@@ -226,10 +226,14 @@ function renderValue(d: PrintfDirective, spec: CSpec, dynWidth: number, v: Value
 }
 
 /** A `%@` conversion: the aggregation's value (avg/stddev derived, histograms as blocks). */
-function renderAggCell(d: PrintfDirective, spec: CSpec, cell: AggCell): string {
+function renderAggCell(d: PrintfDirective, spec: CSpec, cell: AggCell, ctx: FormatContext): string {
   const normal = cell.normal ?? 1n;
   const v = cell.value;
   const signedAgg = cell.desc.fn !== 'count';
+  // %@T %@Y %@a %@A print the 64-bit value as printf() would, unnormalised (dt_printf hands
+  // the aggregation's data to the conversion's own function).
+  const byValue = ['time', 'time822', 'addr', 'uaddr'].includes(d.conv.print);
+  if (v.kind === 'scalar' && byValue) return renderValue(d, spec, 0, { kind: 'int', value: v.value, sizeBytes: 8, signed: signedAgg }, ctx);
   switch (v.kind) {
     case 'hist':
       return formatHistogramValue(cell.desc, v.buckets, cell.normal);

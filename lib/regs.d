@@ -1,8 +1,7 @@
 /*
  * uregs[] index names (x86-64), as regs.d defines them for Linux: R_R15..R_SS are the words of
- * struct pt_regs in order; R_DS..R_TRAPNO have no pt_regs word; the i386 names (R_EBX…, and
- * R_PC, R_SP, R_FP, R_PS, R_R0, R_R1) follow R_TRAPNO in i386 user_regs_struct order, and the
- * compiler maps them onto the 64-bit registers.
+ * struct pt_regs in order; R_DS..R_TRAPNO are task->thread members; the i386 names (R_EBX…, and
+ * R_PC, R_SP, R_FP, R_PS, R_R0, R_R1) name the 64-bit registers, as dtrace-utils' regs.d does.
  */
 inline int R_R15 = 0;
 inline int R_R14 = 1;
@@ -31,16 +30,16 @@ inline int R_FS = 23;
 inline int R_GS = 24;
 inline int R_TRAPNO = 25;
 
-inline int R_EBX = R_TRAPNO + 1 + 0;
-inline int R_ECX = R_TRAPNO + 1 + 1;
-inline int R_EDX = R_TRAPNO + 1 + 2;
-inline int R_ESI = R_TRAPNO + 1 + 3;
-inline int R_EDI = R_TRAPNO + 1 + 4;
-inline int R_EBP = R_TRAPNO + 1 + 5;
-inline int R_EAX = R_TRAPNO + 1 + 6;
-inline int R_EIP = R_TRAPNO + 1 + 12;
-inline int R_EFL = R_TRAPNO + 1 + 14;
-inline int R_ESP = R_TRAPNO + 1 + 15;
+inline int R_EBX = R_RBX;
+inline int R_ECX = R_RCX;
+inline int R_EDX = R_RDX;
+inline int R_ESI = R_RSI;
+inline int R_EDI = R_RDI;
+inline int R_EBP = R_RBP;
+inline int R_EAX = R_RAX;
+inline int R_EIP = R_RIP;
+inline int R_EFL = R_RFL;
+inline int R_ESP = R_RSP;
 
 inline int R_PC = R_EIP;
 inline int R_FP = R_EBP;

@@ -206,3 +206,9 @@ test('curpsinfo->pr_psargs is the whole command line, the arguments separated by
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('regs.d: the i386 register names alias the x86-64 ones (dtrace-utils)', { skip }, () => {
+  const r = run('BEGIN { printf("%d %d %d %d %d %d\\n", R_EAX, R_EBX, R_PC, R_SP, R_FP, R_PS); printf("%d\\n", uregs[R_EAX] == uregs[R_RAX]); exit(0); }');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '10 5 16 19 4 18\n1\n\n');
+});

@@ -88,6 +88,8 @@ export interface PipelineInput {
   preprocess?: (source: Source) => Source | { error: string };
   /** Where to stop: after the pragmas (-h, -G), after the check (-l), or compiled. */
   stopAfter?: 'pragmas' | 'check';
+  /** The full description of the probe with an ID (IDs in descriptions match nothing without it). */
+  probeById?: (id: number) => string | undefined;
   /** Refuse destructive actions without -w here (the dtrace command does not when only compiling: -e). */
   refuseDestructive?: boolean;
 }
@@ -139,6 +141,7 @@ export function runPipeline(input: PipelineInput): PipelineOutcome {
       macroArgs: [prog.macroArg0, ...input.macroArgs],
       macroVars: processMacroVars(input.target),
       defaultArgs: optionIsSet(o, 'defaultargs'), argRef: optionIsSet(o, 'argref'), allowEmpty: optionIsSet(o, 'empty'), pspec: optionIsSet(o, 'pspec'),
+      probeById: input.probeById,
       // `(uint)x`: kernel typedefs (BTF) are type names too; asked only for unknown names.
       isTypeName: (n) => kernelTypeSource()?.typedefType(n) !== undefined,
     }));

@@ -7,50 +7,10 @@ import { allProviders, matchProbes } from '../providers/registry.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import type { Provider, ProbeSite } from '../providers/provider.js';
 import { probeInfoBlock, descriptionAttr, PRIVATE_PROVIDER } from './stability.js';
+import { probeIds } from './probe-ids.js';
 
 function listLine(id: number | string, prov: string, mod: string, func: string, name: string): string {
   return `${String(id).padStart(5)} ${prov.padStart(10)} ${mod.padStart(17)} ${func.padStart(33)} ${name}\n`;
-}
-
-/**
- * Probe ids as DTrace gives them: BEGIN, END, ERROR are 1–3, then every provider's listed
- * probes in registry order; a probe a provider creates on demand (pid offsets, profile-N)
- * gets the next id when first seen.
- */
-interface ProbeIds {
-  all(): { id: number; provider: Provider; site: ProbeSite }[];
-  idOf(site: ProbeSite): number;
-}
-
-function probeIds(): ProbeIds {
-  let table: { id: number; provider: Provider; site: ProbeSite }[] | undefined;
-  const byKey = new Map<string, number>();
-  const key = (s: ProbeSite) => `${s.provider}:${s.module}:${s.function}:${s.name}`;
-  const all = () => {
-    if (!table) {
-      table = [];
-      for (const provider of allProviders()) {
-        for (const site of provider.list()) {
-          const id = table.length + 1;
-          table.push({ id, provider, site });
-          byKey.set(key(site), id);
-        }
-      }
-    }
-    return table;
-  };
-  return {
-    all,
-    idOf(site) {
-      all();
-      let id = byKey.get(key(site));
-      if (id === undefined) {
-        id = byKey.size + 1;
-        byKey.set(key(site), id);
-      }
-      return id;
-    },
-  };
 }
 
 /**
@@ -109,15 +69,3 @@ export function listMatching(asts: A.Program[], out: (t: string) => void, err: (
   return 0;
 }
 
-/**
- * `-i ID [[predicate] action]`: the probe with that id, as a full description, followed by
- * whatever came after the id. An unknown id is left as a probe name, which matches nothing.
- */
-export function resolveProbeId(text: string): string {
-  const m = /^\s*(\d+)(.*)$/s.exec(text);
-  if (!m) return text;
-  const probe = probeIds().all().find((p) => p.id === Number(m[1]));
-  if (!probe) return text;
-  const s = probe.site;
-  return `${s.provider}:${s.module}:${s.function}:${s.name}${m[2]}`;
-}

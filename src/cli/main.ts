@@ -26,6 +26,7 @@ import { withHint, relocatedFromLibrary } from './hints.js';
 import { fatalErrorLines } from './fatal.js';
 import type { Source } from '../diag/source.js';
 import * as lazy from './lazy.js';
+import { probeDescriptionById } from './probe-ids.js';
 import { readPrograms, type ProgramText } from './programs.js';
 import { writeOut, outputWriter, stderr, errnoText, outputWasClosed, OutputError, type OutputWriter } from './output.js';
 
@@ -90,8 +91,7 @@ async function main(argv: string[]): Promise<number> {
     stderr('dtrace: no probes specified');
     return 1;
   }
-  const probeIdResolver = cli.programs.some((p) => p.kind !== 'file' && p.flag === 'i') ? (await lazy.listing()).resolveProbeId : undefined;
-  const programs = readPrograms(cli, probeIdResolver);
+  const programs = readPrograms(cli);
   if (typeof programs === 'string') { stderr(`dtrace: ${programs}`); return 1; }
   programTexts = programs.map((p) => p.source.text);
   firstProgramSource = programs[0]?.source;
@@ -160,6 +160,7 @@ async function compileAndRun(cli: CliOptions, programs: ProgramText[], targets: 
     programs: programs.map((p) => ({ source: p.source, macroArg0: p.kind === 'script' ? p.label : 'dtrace' })),
     options, macroArgs: cli.macroArgs, target: targets.pid, destructive: cli.options.has('w'),
     version: cli.options.get('version') as string | undefined, preprocess: cppStage(cli), stopAfter, refuseDestructive: cli.mode === 'exec',
+    probeById: probeDescriptionById,
   });
   if (!outcome.ok) return await reportFailure(outcome, options);
   if (cli.mode === 'header') return (await lazy.objectModes()).writeHeader(cli, outcome.asts, stderr);

@@ -20,23 +20,14 @@ function descriptionLabel(text: string): string {
   return m ? text.slice(0, m.index) : text;
 }
 
-/**
- * -P, -m and -f name the provider, module or function field (dtrace.c's probe specifier
- * context): the description's missing fields are added after it — before a predicate or
- * action that follows it, not at the end of the text.
- */
-export function withFieldSuffix(text: string, suffix: string): string {
-  const m = /^(\s*)([^\s{/]*)/.exec(text)!;
-  const end = m[0].length;
-  return `${m[1]}${m[2]}${suffix}${text.slice(end)}`;
-}
+/** The field -P, -m and -f name (dtrace.c's probe specifier context); -n and -i name the name. */
+const DESC_FIELD = { P: 'provider', m: 'module', f: 'function', n: undefined, i: undefined } as const;
 
 /**
  * The programs in command-line order, or DTrace's message (without `dtrace: `) for a file it
- * cannot read. `resolveProbeId` (listing.ts, loaded only when a -i description needs it) turns
- * `-i ID ...` into the probe's description.
+ * cannot read. Probe ids (`-i ID`, an ID in a description) are resolved by the parser.
  */
-export function readPrograms(cli: CliOptions, resolveProbeId: (text: string) => string = (text) => text): ProgramText[] | string {
+export function readPrograms(cli: CliOptions): ProgramText[] | string {
   const out: ProgramText[] = [];
   for (const p of cli.programs) {
     if (p.kind === 'file') {
@@ -47,9 +38,8 @@ export function readPrograms(cli: CliOptions, resolveProbeId: (text: string) => 
       if (text.startsWith('#!')) { const nl = text.indexOf('\n'); text = ' '.repeat(nl < 0 ? text.length : nl) + (nl < 0 ? '' : text.slice(nl)); }
       out.push({ source: makeSource(p.path, text, 'script'), label: p.path, kind: 'script' });
     } else {
-      const text = p.flag === 'n' ? p.text : p.flag === 'i' ? resolveProbeId(p.text) : withFieldSuffix(p.text, p.flag === 'P' ? ':::' : p.flag === 'm' ? '::' : ':');
       const label = descriptionLabel(p.text);
-      out.push({ source: makeSource(p.text, text, 'description'), label, kind: 'description' });
+      out.push({ source: makeSource(p.text, p.text, 'description', DESC_FIELD[p.flag]), label, kind: 'description' });
     }
   }
   return out;

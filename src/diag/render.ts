@@ -2,7 +2,7 @@
  * @fileoverview Renders a diagnostic the way Oracle's dtrace(8) prints it (dt_error.c's
  * dt_set_errmsg and the front end's error path): one line
  *   `dtrace: failed to compile script FILE: [D_TAG] line N: message`   (-s scripts)
- *   `dtrace: invalid probe specifier SPEC: [D_TAG] line N: message`   (-n/-P/-m/-f/-i)
+ *   `dtrace: invalid probe specifier SPEC: [D_TAG] message`   (-n/-P/-m/-f/-i: no line number)
  * with `[D_TAG] ` only under `-x errtags`, and `"file", line N: ` when a `#line`/cpp marker
  * named a file. Optionally followed by the source line, a `^~~~` caret under the span and a
  * hint (our addition; the CLI turns it off under `_DTRACE_TESTING`).
@@ -24,6 +24,9 @@ export function renderLocatedMessage(d: Diagnostic, errtags: boolean): string {
   const tag = errtags ? `[${d.tag}] ` : '';
   if (!d.span) return `${tag}${d.message}`;
   const where = reportedSpanLine(d.span);
+  // DTrace numbers lines only of programs read from a file (dt_set_errmsg is given line 0
+  // for a -n/-P/-m/-f/-i string), unless a `#line` marker named a file.
+  if (where.file === undefined && d.span.source.kind === 'description') return `${tag}${d.message}`;
   const loc = where.file !== undefined ? `"${where.file}", line ${where.line}: ` : `line ${where.line}: `;
   return `${tag}${loc}${d.message}`;
 }

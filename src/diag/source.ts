@@ -10,6 +10,11 @@ export interface Source {
   /** 'script' for -s files, 'description' for -n/-P/-m/-f/-i arguments, 'library' for lib/*.d. */
   readonly kind: 'script' | 'description' | 'library';
   readonly text: string;
+  /**
+   * Which field a description's last word names: the name for -n/-i (the default), the
+   * provider, module or function for -P/-m/-f (DTrace's probe specifier context).
+   */
+  readonly descField?: ProbeDescField;
   /** Offsets of the first character of every line, built on first use. */
   lineStarts?: number[];
   /**
@@ -18,6 +23,8 @@ export interface Source {
    */
   lineMarkers?: { offset: number; line: number; file?: string }[];
 }
+
+export type ProbeDescField = 'provider' | 'module' | 'function' | 'name';
 
 /** A half-open byte range [start, end) in one source. */
 export interface Span {
@@ -32,8 +39,8 @@ export interface Span {
   readonly lineAt?: number;
 }
 
-export function makeSource(name: string, text: string, kind: Source['kind'] = 'script'): Source {
-  return { name, kind, text };
+export function makeSource(name: string, text: string, kind: Source['kind'] = 'script', descField?: ProbeDescField): Source {
+  return descField === undefined ? { name, kind, text } : { name, kind, text, descField };
 }
 
 export function span(source: Source, start: number, end: number): Span {

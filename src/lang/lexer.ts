@@ -213,9 +213,12 @@ function lexOuter(lx: Lexer, start: number): Token {
   const n = text.length;
   const c = text[start]!;
   if (isDigit(text.charCodeAt(start))) {
-    // A probe ID.
+    // A probe ID. S2 knows no floating-point constants: `4.56` is the ID 4, then `.56`.
     const t = lexNumber(text, start);
-    return t;
+    if (t.kind !== 'error') return t;
+    let end = start;
+    while (end < n && isDigit(text.charCodeAt(end))) end++;
+    return lexNumber(text.slice(0, end), start);
   }
   if (c === '/' || c === ',' || c === '{') return tok('punct', text, start, start + 1);
   if (!PSPEC_FIRST.test(c)) return syntaxNear(text, start, start + 1);

@@ -127,7 +127,7 @@ test('DTrace error messages', () => {
   const sink = new DiagnosticSink();
   parse(makeSource('BEGIN { x = ; }', 'BEGIN { x = ; }', 'description'), sink);
   assert.equal(renderDiagnostic(sink.errors[0]!, { errtags: false, caret: true }),
-    'dtrace: invalid probe specifier BEGIN { x = ; }: line 1: syntax error near ";"\nBEGIN { x = ; }\n            ^');
+    'dtrace: invalid probe specifier BEGIN { x = ; }: syntax error near ";"\nBEGIN { x = ; }\n            ^');
 });
 
 test('one mistake gives one diagnostic', () => {
@@ -207,4 +207,34 @@ test('character constants and escapes as DTrace decodes them (stresc2chr)', () =
   assert.equal(firstToken("'\\x4E'").intValue, 0x4en);
   assert.equal(firstToken("'\\x123'").intValue, 0x23n);
   assert.equal(firstToken('"a\\qb"').stringValue, 'a\\qb');
+});
+
+/** Parses `text` as a -n/-P/-m/-f/-i argument: the descriptions it names, or its first error. */
+function specifier(text: string, field?: 'provider' | 'module' | 'function', opts: ParseOptions = {}): string {
+  const sink = new DiagnosticSink();
+  const p = parse(makeSource(text, text, 'description', field), sink, opts);
+  const d = sink.errors[0];
+  if (d) return renderDiagnostic(d, { errtags: false, caret: false });
+  return p.items.flatMap((i) => i.kind === 'Clause' ? i.probes.map((q) => `${q.provider}:${q.module}:${q.function}:${q.name}`) : []).join(' ');
+}
+
+test('-P/-m/-f fill fields from the one they name, dropping the field before a leading colon', () => {
+  assert.equal(specifier('syscall', 'provider'), 'syscall:::');
+  assert.equal(specifier('syscall:vmlinux', 'module'), 'syscall:vmlinux::');
+  assert.equal(specifier('vmlinux:read { }', 'function'), ':vmlinux:read:');
+  assert.equal(specifier(':genunix::', 'function'), 'genunix:::');
+  assert.equal(specifier('::read:', 'function'), ':read::');
+  assert.equal(specifier(':a:b:c:d'), 'a:b:c:d');
+  assert.equal(specifier(':genunix::', 'module'), 'dtrace: invalid probe specifier :genunix::: invalid probe description ":genunix::": Overspecified probe description');
+  assert.equal(specifier('profile:::tick-1s', 'provider'), 'dtrace: invalid probe specifier profile:::tick-1s: invalid probe description "profile:::tick-1s": Overspecified probe description');
+  assert.equal(specifier('a:b:c:d:e'), 'dtrace: invalid probe specifier a:b:c:d:e: invalid probe description "a:b:c:d:e": Overspecified probe description');
+});
+
+test('a probe ID in a description: known, unknown, or where only names may stand', () => {
+  const probeById = (id: number) => id === 2 ? 'dtrace:::END' : undefined;
+  assert.equal(specifier('2', undefined, { probeById }), 'dtrace:::END');
+  assert.equal(specifier('2 -2', undefined, { probeById }), 'dtrace:::END :::-2');
+  assert.equal(specifier('0', undefined, { probeById }), 'dtrace: invalid probe specifier 0: invalid probe identifier 0: Unknown probe identifier');
+  assert.equal(specifier('4.56', 'function', { probeById }), 'dtrace: invalid probe specifier 4.56: probe identifier 4 not permitted when specifying functions');
+  assert.equal(specifier('7', 'provider', { probeById }), 'dtrace: invalid probe specifier 7: probe identifier 7 not permitted when specifying providers');
 });

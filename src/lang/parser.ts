@@ -9,7 +9,7 @@
  * declaration, so one mistake gives one diagnostic.
  */
 import type * as A from './ast.js';
-import { type Source, type Span, span as mkSpan } from '../diag/source.js';
+import { type ProbeDescField, type Source, type Span, span as mkSpan } from '../diag/source.js';
 import type { DiagnosticSink, ErrTag } from '../diag/diagnostic.js';
 import { createLexer, lexAt, type ControlLine, type LexMode, type Lexer } from './lexer.js';
 import { BUILTIN_TYPEDEFS, QUALIFIER_KEYWORDS, STORAGE_KEYWORDS, TYPE_KEYWORDS, type Token } from './token.js';
@@ -30,6 +30,8 @@ export interface ParseOptions {
   allowEmpty?: boolean;
   /** Option `pspec`: outer-scope words are always probe descriptions. */
   pspec?: boolean;
+  /** The full description (`prov:mod:func:name`) of the probe with an ID, if there is one. */
+  probeById?: (id: number) => string | undefined;
   /**
    * Accept the newer illumos `if`/`else` statement (an extension: Oracle D 2.0 rejects it
    * with a syntax error). Default true.
@@ -364,13 +366,24 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     const t = peek('outer');
     if (t.kind !== 'pspec' && t.kind !== 'int') syntaxError(t);
     advance();
+    const field = source.descField ?? 'name';
+    if (t.kind === 'int') {
+      // A probe ID (dt_node_pdesc_by_id): only where a name may stand, and only a known one.
+      const id = (t.intValue ?? 0n).toString();
+      if (field !== 'name') fail('D_PDESC_INVAL', `probe identifier ${id} not permitted when specifying ${field === 'function' ? 'functions' : field + 's'}`, t.start, t.end);
+      if (opts.probeById) {
+        const desc = t.intValue !== undefined && t.intValue <= 0xffffffffn ? opts.probeById(Number(t.intValue)) : undefined;
+        if (desc === undefined) fail('D_PDESC_INVAL', `invalid probe identifier ${id}: Unknown probe identifier`, t.start, t.end);
+        return probeDescFromText(desc, sp(t.start, t.end), sink);
+      }
+    }
     let descText = t.text;
     if (macros && descText.includes('$')) {
       const r = expandProbeDescription(descText, macros);
       if ('error' in r) fail('D_PDESC_INVAL', `invalid probe description "${descText}": ${r.error}`, t.start, t.end);
       descText = r.text;
     }
-    return probeDescFromText(descText, sp(t.start, t.end), sink);
+    return probeDescFromText(descText, sp(t.start, t.end), sink, field);
   }
 
   function parseClause(): A.Clause {
@@ -1147,11 +1160,14 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   return program;
 }
 
+const DESC_FIELDS: readonly ProbeDescField[] = ['provider', 'module', 'function', 'name'];
+
 /**
- * Splits a probe description into its fields, filled from the right (spec §3.1). More than
- * four fields is D_PDESC_INVAL.
+ * Splits a probe description into its fields, filled from the right (spec §3.1) starting at
+ * `last` (the name, or the field -P/-m/-f name). More fields than that leaves room for is
+ * D_PDESC_INVAL. As in dtrace_xstr2desc, an empty field before a leading `:` is not a field.
  */
-export function probeDescFromText(descText: string, span: Span, sink: DiagnosticSink): A.ProbeDesc {
+export function probeDescFromText(descText: string, span: Span, sink: DiagnosticSink, last: ProbeDescField = 'name'): A.ProbeDesc {
   // A `:` inside `[...]` or after `\` is part of a glob, not a separator.
   const fields: string[] = [];
   let cur = '';
@@ -1165,10 +1181,13 @@ export function probeDescFromText(descText: string, span: Span, sink: Diagnostic
     cur += c;
   }
   fields.push(cur);
-  if (fields.length > 4) {
+  if (fields.length > 1 && fields[0] === '') fields.shift();
+  const room = DESC_FIELDS.indexOf(last) + 1;
+  if (fields.length > room) {
     sink.error('D_PDESC_INVAL', `invalid probe description "${descText}": Overspecified probe description`, span);
-    fields.splice(0, fields.length - 4);
+    fields.splice(0, fields.length - room);
   }
-  while (fields.length < 4) fields.unshift('');
+  while (fields.length < room) fields.unshift('');
+  while (fields.length < 4) fields.push('');
   return { kind: 'ProbeDesc', span, text: descText, provider: fields[0]!, module: fields[1]!, function: fields[2]!, name: fields[3]! };
 }

@@ -78,7 +78,7 @@ export function preprocess(source: Source, opts: PreprocessOptions): { source: S
   }
   // The markers naming the script itself carry no file, so messages keep DTrace's `line N:` form.
   const out = (r.stdout ?? '').replace(/^(#\s*(?:line\s+)?[0-9]+\s+)"(\/dev\/stdin|<stdin>)"/gm, '$1');
-  return { source: makeSource(source.name, out, source.kind), cppStderr: r.stderr ?? '' };
+  return { source: makeSource(source.name, out, source.kind, source.descField), cppStderr: r.stderr ?? '' };
 }
 
 /** DTrace's compile-failure line for `source`, after cpp's own messages. */

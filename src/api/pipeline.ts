@@ -20,6 +20,7 @@ import { link } from '../bpf/asm/encode.js';
 import { prototypeText } from '../bpf/btf/func-info.js';
 import { programFunctions } from '../runtime/func-info.js';
 import { kernelTypeSource } from '../check/btf-types.js';
+import { libraryDependencyProblem } from '../check/library.js';
 import type { Checked } from '../check/checker.js';
 import { RECORD_HEADER_BYTES, type CompiledProgram } from '../program/spec.js';
 import { setOption, pragmaOptionMessage, applySetopt, type OptionValues } from '../cli/options.js';
@@ -130,6 +131,14 @@ export function runPipeline(input: PipelineInput): PipelineOutcome {
   const o = input.options;
   const sink = new DiagnosticSink();
   const asts: A.Program[] = [];
+  // DTrace loads its library directories at the first compilation: a broken dependency graph
+  // fails that compilation, whether or not the program uses the library.
+  const libProblem = optionIsSet(o, 'nolibs') || input.programs.length === 0 ? undefined : libraryDependencyProblem();
+  if (libProblem !== undefined) {
+    const first = input.programs[0]!.source;
+    const what = first.kind === 'description' ? `invalid probe specifier ${first.name}` : `failed to compile script ${first.name}`;
+    return { ok: false, kind: 'message', message: `${what}: ${libProblem}`, status: 1 };
+  }
   for (const prog of input.programs) {
     let source = prog.source;
     if (input.preprocess) {

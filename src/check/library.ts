@@ -42,6 +42,7 @@ export function addLibraryDirectories(dirs: string[]): void {
   extraDirs = [...extraDirs, ...dirs];
   sources = undefined;
   indexRead = undefined;
+  dependencyProblem = undefined;
   names = undefined;
   typeNames = undefined;
   programs = undefined;
@@ -137,4 +138,44 @@ export function loadLibraryPrograms(): Program[] {
  */
 export function libraryFor(texts: string[]): (() => Program[]) | undefined {
   return texts.some(libraryNeeded) ? loadLibraryPrograms : undefined;
+}
+
+let dependencyProblem: string | null | undefined;
+
+/**
+ * What is wrong with the `#pragma D depends_on library` graph of the library directories
+ * (dt_load_libs_dir: a dependency names a file of the same directory; a cycle is refused),
+ * or undefined. Only the pragma lines are scanned: the files stay unparsed until needed.
+ */
+export function libraryDependencyProblem(): string | undefined {
+  if (dependencyProblem === undefined) dependencyProblem = findDependencyProblem(loadLibrary()) ?? null;
+  return dependencyProblem ?? undefined;
+}
+
+/** The dependency problem of these library files (their names are their paths), if any. */
+export function findDependencyProblem(libs: Source[]): string | undefined {
+  const known = new Set(libs.map((s) => s.name));
+  const deps = new Map<string, string[]>();
+  for (const s of libs) {
+    const list: string[] = [];
+    for (const m of s.text.matchAll(/^[ \t]*#[ \t]*pragma[ \t]+D[ \t]+depends_on[ \t]+library[ \t]+(\S+)[ \t]*$/gm)) {
+      const dep = join(dirname(s.name), m[1]!);
+      if (!known.has(dep)) return `Invalid library dependency in ${s.name}: ${dep}`;
+      list.push(dep);
+    }
+    deps.set(s.name, list);
+  }
+  // Depth-first search: reaching a library still on the path is a cycle.
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (lib: string): string | undefined => {
+    state.set(lib, 'open');
+    for (const dep of deps.get(lib) ?? []) {
+      if (state.get(dep) === 'open') return `Cyclic dependency detected: ${dep} => ${lib}`;
+      if (state.get(dep) === undefined) { const p = visit(dep); if (p) return p; }
+    }
+    state.set(lib, 'done');
+    return undefined;
+  };
+  for (const s of libs) if (state.get(s.name) === undefined) { const p = visit(s.name); if (p) return p; }
+  return undefined;
 }

@@ -88,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
 
   if (cli.programs.length === 0) {
     if (cli.mode === 'list') return (await lazy.listing()).listAll(out, cli.verboseLevel);
+    // -e with nothing to compile: nothing to do (the options were checked).
+    if (cli.mode === 'compile') return 0;
     stderr('dtrace: no probes specified');
     return 1;
   }

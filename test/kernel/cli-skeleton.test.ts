@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { spawnSync, spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { repoRoot, buildWorkload } from '../helpers/workloads.js';
 
 const root = repoRoot();
@@ -133,3 +134,26 @@ for (const how of ['exit', 'SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
     assert.deepEqual(left, [], 'programs left loaded');
   });
 }
+
+test('-e with nothing to compile succeeds; a broken -L library graph fails the compilation', { skip }, () => {
+  const e = dtrace(['-b', '2m', '-e']);
+  assert.equal(e.status, 0, e.stderr);
+  assert.equal(e.stderr, '');
+  const dir = mkdtempSync(join(tmpdir(), 'dtrace-ts-libdep-'));
+  try {
+    writeFileSync(join(dir, 'a.d'), '#pragma D depends_on library b.d\n');
+    writeFileSync(join(dir, 'b.d'), '#pragma D depends_on library a.d\n');
+    const cyc = dtrace(['-L', dir, '-e', '-n', 'BEGIN { exit(0); }']);
+    assert.equal(cyc.status, 1);
+    assert.match(cyc.stderr, /^dtrace: invalid probe specifier BEGIN \{ exit\(0\); \}: Cyclic dependency detected: /);
+    writeFileSync(join(dir, 'b.d'), '#pragma D depends_on library nothere.d\n');
+    const bad = dtrace(['-L', dir, '-e', '-n', 'BEGIN { exit(0); }']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /Invalid library dependency in .*\/b\.d: .*\/nothere\.d/);
+    writeFileSync(join(dir, 'b.d'), 'inline int bar = 1;\n');
+    const ok = dtrace(['-L', dir, '-e', '-n', 'BEGIN { exit(0); }']);
+    assert.equal(ok.status, 0, ok.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -77,7 +77,7 @@ const ROWS = [
   ['D_PRAGCTL_INVAL', 'lexical', 'invalid control directive: #%s'],
   ['D_PRAGMA_INVAL', 'lexical', 'invalid D pragma: %s'],
   ['D_PRAGMA_UNUSED', 'semantic', 'unused #pragma %s'],
-  ['D_PRAGMA_MALFORM', 'lexical', 'malformed arguments to #pragma %s'],
+  ['D_PRAGMA_MALFORM', 'lexical', 'malformed #pragma %s <arguments>'],
   ['D_PRAGMA_OPTSET', 'semantic', 'failed to set option \'%s\' to \'%s\': %s'],
   ['D_PRAGMA_SCOPE', 'semantic', '#pragma %s: %s is not a valid identifier'],
   ['D_PRAGMA_DEPEND', 'lexical', 'main program may not explicitly depend on a library'],

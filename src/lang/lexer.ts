@@ -94,8 +94,14 @@ export function lexAt(lx: Lexer, pos: number, mode: LexMode): LexResult {
     if (c === 92 /* \ */ && mode !== 'outer' && text.charCodeAt(pos + 1) === 10) { pos += 2; continue; }
     if (c === 35 /* # */ && atLineStart(text, pos)) {
       let end = text.indexOf('\n', pos);
-      if (end < 0) end = n;
-      if (text.charCodeAt(pos + 1) !== 33 /* ! */) controls.push(lexControlLine(text, pos, end));
+      // DTrace's S3 state reads a control line up to its newline: end of input first is an error.
+      const unterminated = end < 0;
+      if (unterminated) end = n;
+      if (text.charCodeAt(pos + 1) !== 33 /* ! */) {
+        controls.push(unterminated
+          ? { start: pos, end, words: [], problem: { tag: 'D_SYNTAX', message: 'end-of-file encountered before end of control line' } }
+          : lexControlLine(text, pos, end));
+      }
       pos = end;
       continue;
     }

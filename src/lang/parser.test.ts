@@ -122,6 +122,10 @@ test('DTrace error messages', () => {
     ['\n', '[D_EMPTY] line 2: empty D program translation unit'],
     ['#pragma D nope\nBEGIN {}', '[D_PRAGMA_INVAL] line 1: invalid D pragma: nope'],
     ['#if 0\nBEGIN {}', '[D_PRAGCTL_INVAL] line 1: invalid control directive: #if'],
+    ['#pragma D error "stop here" now\nBEGIN {}', '[D_PRAGERR] line 1: #error: stop here now '],
+    ['#pragma D attributes Stable\nBEGIN {}', '[D_PRAGMA_MALFORM] line 1: malformed #pragma attributes <attributes> <ident>'],
+    ['#pragma D depends_on module\nBEGIN {}', '[D_PRAGMA_MALFORM] line 1: malformed #pragma depends_on <class> <name>'],
+    ['BEGIN {}\n#pragma D option quiet', '[D_SYNTAX] line 2: end-of-file encountered before end of control line'],
   ];
   assert.deepEqual(expected.map(([text]) => [text, firstError(text)]), expected.map(([text, error]) => [text, `dtrace: failed to compile script t.d: ${error}`]));
   const sink = new DiagnosticSink();

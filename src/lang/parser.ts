@@ -232,6 +232,12 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
       return;
     }
     if (w[1]?.text === 'ident') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'ident', args: asWritten(2) }); return; }
+    // `#error` may also be written `#pragma error` or `#pragma D error` (dt_pragma's DT_PRAGMA_DIR).
+    const errorAt = w[1]?.text === 'error' ? 2 : w[1]?.text === 'D' && w[2]?.text === 'error' ? 3 : 0;
+    if (errorAt > 0) {
+      sink.error('D_PRAGERR', `#error: ${w.slice(errorAt).map((x) => x.text + ' ').join('')}`, s);
+      return;
+    }
     if (w[1]?.text !== 'D') { pendingPragmas.push({ kind: 'Pragma', span: s, directive: 'other', args: asWritten(1) }); return; }
     const name = w[2]?.text;
     const args = w.slice(3);
@@ -239,19 +245,19 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     switch (name) {
       case 'option':
         if (args.length > 1) { sink.error('D_PRAGMA_MALFORM', 'superfluous arguments specified for #pragma option', at(4)); return; }
-        if (args.length === 0) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma option', s); return; }
+        if (args.length === 0) { sink.error('D_PRAGMA_MALFORM', 'malformed #pragma option <option>=<val>', s); return; }
         // Compiler flags take effect for the rest of this program as soon as the line is lexed.
         if (args[0]!.text === 'pspec') lx.pspec = true;
         // A missing $N is 0 (and $$N "") from here on, as with -x defaultargs.
         if (args[0]!.text === 'defaultargs' && lx.macros) lx.macros.defaultArgs = true;
         break;
       case 'attributes': {
-        if (args.length < 2) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma attributes', s); return; }
+        if (args.length < 2) { sink.error('D_PRAGMA_MALFORM', 'malformed #pragma attributes <attributes> <ident>', s); return; }
         if (!validAttributes(args[0]!.text)) { sink.error('D_PRAGMA_INVAL', 'invalid attributes specified by #pragma attributes', at(3)); return; }
         break;
       }
       case 'depends_on':
-        if (args.length !== 2) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma depends_on', s); return; }
+        if (args.length < 2) { sink.error('D_PRAGMA_MALFORM', 'malformed #pragma depends_on <class> <name>', s); return; }
         if (args[0]!.text === 'library' && source.kind !== 'library') {
           sink.error('D_PRAGMA_DEPEND', 'main program may not explicitly depend on a library', s);
           return;
@@ -262,7 +268,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
         }
         break;
       case 'binding':
-        if (args.length !== 2) { sink.error('D_PRAGMA_MALFORM', 'malformed arguments to #pragma binding', s); return; }
+        if (args.length !== 2) { sink.error('D_PRAGMA_MALFORM', 'malformed #pragma binding "version" <ident>', s); return; }
         break;
       default:
         sink.error('D_PRAGMA_INVAL', `invalid D pragma: ${name ?? ''}`, at(2));

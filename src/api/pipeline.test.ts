@@ -35,12 +35,12 @@ test('a preprocessing failure ends the pipeline with its text, before later prog
 test('destructive actions are refused without -w unless the caller only compiles, and allowed with it', () => {
   const text = 'BEGIN { raise(9); }';
   const refused = runPipeline({ programs: [program(text)], options: defaultOptions(), macroArgs: [], stopAfter: 'check' });
-  assert.ok(!refused.ok && refused.kind === 'message');
-  assert.equal(refused.message, 'could not enable tracing: Destructive actions not allowed');
+  // Refused when enabling (after the "matched" lines), not when compiling.
+  assert.ok(refused.ok && refused.stage === 'check' && refused.destructiveRefused);
   const compiling = runPipeline({ programs: [program(text)], options: defaultOptions(), macroArgs: [], stopAfter: 'check', refuseDestructive: false });
-  assert.ok(compiling.ok && compiling.stage === 'check' && !compiling.destructive);
+  assert.ok(compiling.ok && compiling.stage === 'check' && !compiling.destructive && !compiling.destructiveRefused);
   const allowed = runPipeline({ programs: [program(text)], options: defaultOptions(), macroArgs: [], stopAfter: 'check', destructive: true });
-  assert.ok(allowed.ok && allowed.stage === 'check' && allowed.destructive);
+  assert.ok(allowed.ok && allowed.stage === 'check' && allowed.destructive && !allowed.destructiveRefused);
 });
 
 test('$1 and $0 reach the parser: a description is named dtrace, a script by its file', () => {

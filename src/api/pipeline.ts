@@ -115,6 +115,8 @@ export interface CheckedPrograms extends Omit<ParsedPrograms, 'stage'> {
   whole: A.Program;
   checked: Checked;
   destructive: boolean;
+  /** Destructive actions without -w / the destructive option: enabling them is refused. */
+  destructiveRefused: boolean;
 }
 
 export interface CompiledPrograms extends Omit<CheckedPrograms, 'stage'> {
@@ -171,10 +173,9 @@ export function runPipeline(input: PipelineInput): PipelineOutcome {
     version: input.version, nolibs: optionIsSet(o, 'nolibs'),
   });
   if (sink.hasErrors) return unmatchedBeforeError(whole, sink, optionIsSet(o, 'zdefs')) ?? { ok: false, kind: 'diagnostic', stage: 'check', sink };
-  if (checked?.usesDestructive && !destructive && input.refuseDestructive !== false) {
-    return { ok: false, kind: 'message', message: 'could not enable tracing: Destructive actions not allowed', status: 1 };
-  }
-  if (input.stopAfter === 'check') return { ok: true, stage: 'check', asts, sink, whole, checked, destructive };
+  // Refused when tracing is enabled (dtrace_go), after the "matched N probes" lines.
+  const destructiveRefused = checked?.usesDestructive === true && !destructive && input.refuseDestructive !== false;
+  if (input.stopAfter === 'check') return { ok: true, stage: 'check', asts, sink, whole, checked, destructive, destructiveRefused };
 
   const bounds = optionBoundsError(o);
   if (bounds !== undefined) return { ok: false, kind: 'message', message: bounds, status: 1 };
@@ -197,7 +198,7 @@ export function runPipeline(input: PipelineInput): PipelineOutcome {
   if (!program || sink.hasErrors) return { ok: false, kind: 'diagnostic', stage: 'codegen', sink };
   const oversized = oversizedMapError(program.maps, o);
   if (oversized !== undefined) return { ok: false, kind: 'message', message: oversized, status: 1 };
-  return { ok: true, stage: 'compiled', asts, sink, whole, checked, destructive, match, program, zdefs };
+  return { ok: true, stage: 'compiled', asts, sink, whole, checked, destructive, match, program, zdefs, destructiveRefused };
 }
 
 /**
@@ -239,6 +240,7 @@ function applyPragmas(items: readonly A.TopLevel[], store: OptionValues, sink: D
  */
 export function enablingRefusal(compiled: CompiledPrograms, o: OptionValues): string | undefined {
   if (compiled.match.matchedPairs === 0 && !compiled.zdefs) return 'no probes matched';
+  if (compiled.destructiveRefused) return 'could not enable tracing: Destructive actions not allowed';
   const sizes = compiled.program.sizes;
   // DTrace refuses an enabling whose largest record does not fit the principal buffer, or
   // whose dynamic variables or aggregations cannot hold a single element (dtrace-utils'

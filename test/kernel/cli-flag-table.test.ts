@@ -147,7 +147,10 @@ const flagChecks: Record<string, () => void> = {
   },
   '-V': () => assert.equal(ok(dtrace(['-V']), '-V').stdout, 'dtrace: Oracle D 2.0\n'),
   '-w': () => {
-    assert.match(dtrace(['-n', 'BEGIN { raise(0); exit(0); }']).stderr, /Destructive actions not allowed/);
+    // Refused when tracing is enabled: after the description's "matched" line, status 1.
+    const refused = dtrace(['-n', 'BEGIN { raise(0); exit(0); }']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^dtrace: description 'BEGIN ' matched 1 probe\ndtrace: could not enable tracing: Destructive actions not allowed\n$/);
     assert.match(ok(dtrace(['-w', '-n', 'BEGIN { exit(0); }']), '-w').stderr, /allowing destructive actions/);
   },
   '-x opt[=val]': () => {

@@ -8,7 +8,7 @@
 import { readFileSync, readlinkSync, existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type ElfFile, readElfFile } from './elf.js';
-import { type FunctionSymbol, aliasGroups, fileOffsetOf } from './symbols.js';
+import { fileOffsetOf, functionSymbols } from './symbols.js';
 import { isGlob, matchGlob, matchProbeField } from './glob.js';
 import { instructionOffsets } from './x86-length.js';
 
@@ -218,7 +218,8 @@ export function resolvePidProbesIn(pid: number, modules: ProcessModule[], desc: 
     }
 
     const exactFunction = desc.function !== undefined && desc.function !== '' && !isGlob(desc.function) ? desc.function : undefined;
-    for (const sym of namedFunctions(elf, exactFunction, desc.function)) {
+    for (const sym of functionSymbols(elf)) {
+      if (exactFunction !== undefined ? sym.name !== exactFunction : !matchProbeField(desc.function, sym.name)) continue;
       const start = fileOffsetOf(elf, sym.value);
       if (start === undefined) continue;
       const base = { pid, path, module: mod.name, function: sym.name, symbolAddr: sym.value };
@@ -242,32 +243,6 @@ export function resolvePidProbesIn(pid: number, modules: ProcessModule[], desc: 
     }
   }
   return sites;
-}
-
-/**
- * The functions a description's function field names, one name per address as DTrace gives
- * them (dt_pid.c): an exact name is looked up, then named by its address's preferred alias
- * (`_go`, a weak alias of `go`, is probe `go`); a glob takes, per address and size, the first
- * alias in preference order that it matches, leaving out versioned (`@`) and compiler-made
- * (`foo.cold`, `foo.part.0`) names.
- */
-function namedFunctions(elf: ElfFile, exactFunction: string | undefined, pattern: string | undefined): FunctionSymbol[] {
-  const out: FunctionSymbol[] = [];
-  for (const group of aliasGroups(elf)) {
-    if (exactFunction !== undefined) {
-      if (group.some((sym) => sym.name === exactFunction)) out.push(group[0]!);
-      continue;
-    }
-    const sizesTaken = new Set<number>();
-    for (const sym of group) {
-      if (sizesTaken.has(sym.sizeBytes)) continue;
-      if (sym.name.includes('@') || sym.name.includes('.')) continue;
-      if (!matchProbeField(pattern, sym.name)) continue;
-      sizesTaken.add(sym.sizeBytes);
-      out.push(sym);
-    }
-  }
-  return out;
 }
 
 /**

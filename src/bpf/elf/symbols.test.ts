@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readElfFile, parseElf } from './elf.js';
-import { type FunctionSymbol, compareAliases, fileOffsetOf, functionSymbols, lookupSymbol, vaddrOfFileOffset } from './symbols.js';
+import { type FunctionSymbol, fileOffsetOf, functionSymbols, lookupSymbol, vaddrOfFileOffset } from './symbols.js';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/elf/sample', import.meta.url));
 
@@ -86,17 +86,3 @@ function readElfFileHeaderOnly(): Buffer {
   b.writeUInt16LE(62, 18);
   return b;
 }
-
-test("compareAliases orders an address's names as libproc does", () => {
-  const sym = (name: string, binding: FunctionSymbol['binding'], sizeBytes = 15): FunctionSymbol => ({ name, value: 0x1199, sizeBytes, type: 'FUNC', binding });
-  const first = (...syms: FunctionSymbol[]) => [...syms].sort(compareAliases)[0]!.name;
-  // `#pragma weak _go = go`: global and weak alike, so fewer underscores decides.
-  assert.equal(first(sym('_go', 'WEAK'), sym('go', 'GLOBAL')), 'go');
-  assert.equal(first(sym('go', 'WEAK'), sym('_go', 'GLOBAL')), 'go');
-  // A static function aliased by a weak symbol: the non-local name wins.
-  assert.equal(first(sym('go', 'LOCAL'), sym('_go', 'WEAK')), '_go');
-  assert.equal(first(sym('$x', 'GLOBAL'), sym('__y', 'GLOBAL')), '__y');
-  assert.equal(first(sym('b', 'GLOBAL', 8), sym('a', 'GLOBAL', 16)), 'b');
-  assert.equal(first(sym('b', 'GLOBAL', 0), sym('c', 'GLOBAL', 16)), 'c');
-  assert.equal(first(sym('b', 'GLOBAL'), sym('a', 'GLOBAL')), 'a');
-});

@@ -68,6 +68,8 @@ export function vaddrOfFileOffset(elf: ElfFile, fileOffset: number): number | un
   return undefined;
 }
 
+const BINDING_RANK: Record<ElfSymbolBinding, number> = { GLOBAL: 0, WEAK: 1, UNIQUE: 1, LOCAL: 2, OTHER: 3 };
+
 function leadingUnderscores(name: string): number {
   let n = 0;
   while (name.charCodeAt(n) === 95) n++;
@@ -75,47 +77,19 @@ function leadingUnderscores(name: string): number {
 }
 
 /**
- * Orders aliases (symbols at one address) as libproc's byaddr_cmp_common does, the first being
- * the name DTrace gives the address: global or weak over local (global and weak alike: a
- * `#pragma weak _go = go` leaves `go`), not `$`-prefixed, fewer leading underscores (`malloc`
- * over `__libc_malloc`), then — where libproc takes the smaller — a sized symbol over an
- * unsized one (an unsized one would cover only its first byte), then the smaller, then by name.
+ * Which of two aliases names an address (after libproc's sym_prefer): global over weak over
+ * local, then fewer leading underscores (`malloc` over `__libc_malloc`), then a sized symbol,
+ * then the shorter and alphabetically first name so the choice is stable.
  */
-export function compareAliases(a: FunctionSymbol, b: FunctionSymbol): number {
-  const aLocal = a.binding === 'LOCAL';
-  const bLocal = b.binding === 'LOCAL';
-  if (aLocal !== bLocal) return aLocal ? 1 : -1;
-  const aDollar = a.name.startsWith('$');
-  if (aDollar !== b.name.startsWith('$')) return aDollar ? 1 : -1;
-  const us = leadingUnderscores(a.name) - leadingUnderscores(b.name);
-  if (us !== 0) return us;
-  if ((a.sizeBytes === 0) !== (b.sizeBytes === 0)) return a.sizeBytes !== 0 ? -1 : 1;
-  if (a.sizeBytes !== b.sizeBytes) return a.sizeBytes - b.sizeBytes;
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
-
 function preferred(a: FunctionSymbol, b: FunctionSymbol): FunctionSymbol {
-  return compareAliases(a, b) <= 0 ? a : b;
+  const rank = BINDING_RANK[a.binding] - BINDING_RANK[b.binding];
+  if (rank !== 0) return rank < 0 ? a : b;
+  const us = leadingUnderscores(a.name) - leadingUnderscores(b.name);
+  if (us !== 0) return us < 0 ? a : b;
+  if ((a.sizeBytes === 0) !== (b.sizeBytes === 0)) return a.sizeBytes !== 0 ? a : b;
+  if (a.name.length !== b.name.length) return a.name.length < b.name.length ? a : b;
+  return a.name <= b.name ? a : b;
 }
-
-/**
- * The functions of an object grouped by address, each group in alias preference order
- * (compareAliases): the first of a group is the name DTrace gives that address.
- */
-export function aliasGroups(elf: ElfFile): FunctionSymbol[][] {
-  const cached = aliasGroupCache.get(elf);
-  if (cached) return cached;
-  const out: FunctionSymbol[][] = [];
-  for (const sym of functionSymbols(elf)) {
-    const last = out[out.length - 1];
-    if (last && last[0]!.value === sym.value) last.push(sym);
-    else out.push([sym]);
-  }
-  for (const g of out) if (g.length > 1) g.sort(compareAliases);
-  aliasGroupCache.set(elf, out);
-  return out;
-}
-const aliasGroupCache = new WeakMap<ElfFile, FunctionSymbol[][]>();
 
 /** One symbol per address (the preferred alias), sorted by address, for binary search. */
 function addressIndex(elf: ElfFile): FunctionSymbol[] {

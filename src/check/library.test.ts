@@ -32,6 +32,7 @@ function libDir(files: Record<string, string>): string {
 }
 
 test('library dependencies: the package library is sound, a missing or circular one is refused', () => {
+  assert.equal(findDependencyProblem(loadLibrary()), undefined);
   assert.equal(libraryDependencyProblem(), undefined);
   const chain = libDir({ 'a.d': '#pragma D depends_on library b.d\ninline int foo = bar;\n', 'b.d': 'inline int bar = 1;\n' });
   const missing = libDir({ 'a.d': '#pragma D depends_on library nothere.d\n' });

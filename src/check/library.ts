@@ -148,6 +148,10 @@ let dependencyProblem: string | null | undefined;
  * or undefined. Only the pragma lines are scanned: the files stay unparsed until needed.
  */
 export function libraryDependencyProblem(): string | undefined {
+  // The package's own lib/ is checked by its tests (library.test.ts): only -L directories can
+  // bring a bad graph, and reading every library file at each run is what the build's index
+  // (libraryIndex) spares a script that needs none of them.
+  if (extraDirs.length === 0) return undefined;
   if (dependencyProblem === undefined) dependencyProblem = findDependencyProblem(loadLibrary()) ?? null;
   return dependencyProblem ?? undefined;
 }

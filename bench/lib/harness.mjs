@@ -183,11 +183,8 @@ async function bpftoolJson(args) {
   }
 }
 
-/**
- * BPF links held by `pids`, from /proc/PID/fdinfo (the kernel prints link_type, link_id and,
- * for raw tracepoints, tp_name there). Returned as the fdinfo texts.
- */
-export function linksHeldBy(pids) {
+/** The /proc/PID/fdinfo texts of `pids`' descriptors that contain `marker` (a BPF object's field). */
+export function fdinfoTexts(pids, marker) {
   const texts = [];
   for (const pid of pids) {
     let fds = [];
@@ -195,11 +192,19 @@ export function linksHeldBy(pids) {
     for (const fd of fds) {
       try {
         const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-        if (text.includes('link_id:')) texts.push(text);
+        if (text.includes(marker)) texts.push(text);
       } catch { /* closed meanwhile */ }
     }
   }
   return texts;
+}
+
+/**
+ * BPF links held by `pids`, from /proc/PID/fdinfo (the kernel prints link_type, link_id and,
+ * for raw tracepoints, tp_name there). Returned as the fdinfo texts.
+ */
+export function linksHeldBy(pids) {
+  return fdinfoTexts(pids, 'link_id:');
 }
 
 /**

@@ -16,27 +16,16 @@
 // (raw tracepoint: bpf_trace_run; a perf-event syscall tracepoint: perf_syscall_enter's
 // bitmap test, record build and trace_call_bpf), so the wall delta of the same run is reported
 // beside it.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { linksHeldBy, median, nowMs, pidsInGroup, runCapture } from './harness.mjs';
+import { fdinfoTexts, linksHeldBy, median, nowMs, pidsInGroup, runCapture } from './harness.mjs';
 import { addPerfAttachments, perEventCost, programsFromFdinfo, programsOnPath, statDeltas, sumDeltas } from './progcost-stats.mjs';
 
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
 /** Every fdinfo text of `pids` that names a BPF program (program fds and link fds). */
 function programFdinfos(pids) {
-  const texts = [...linksHeldBy(pids)];
-  for (const pid of pids) {
-    let fds = [];
-    try { fds = readdirSync(`/proc/${pid}/fdinfo`); } catch { continue; }
-    for (const fd of fds) {
-      try {
-        const text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
-        if (text.includes('run_cnt:')) texts.push(text);
-      } catch { /* closed meanwhile */ }
-    }
-  }
-  return texts;
+  return [...linksHeldBy(pids), ...fdinfoTexts(pids, 'run_cnt:')];
 }
 
 /** The tracer session's programs now: Map id → stats. */

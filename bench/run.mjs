@@ -22,7 +22,7 @@
 // Env: REPS (5) N (1000000) N_PRINTF (N/10) WORKLOAD_CPUS (all) SETTLE_MS (200)
 //      STARTUP_RUNS (2*REPS) OVERHEAD_CASES ("empty count count_execname hist printf")
 //      RATES ("25000 50000 100000 200000 400000 1000000 0"; 0 = unpaced) DURATION_S (2)
-//      MAX_N (1000000, unpaced calls) THROUGHPUT_REPS (3) DRAIN_S (1)
+//      MAX_N (1000000, unpaced calls) THROUGHPUT_REPS (2) DRAIN_S (1)
 //      ATTACH_REPS (3) ATTACH_TIMEOUT_S (120) BIGAGG_KEYS (1000000) BIGAGG_REPS (3)
 //      BIGAGG_DTRACE_OPTS ("-x aggsize=64m") TRACERS ("dtrace bpftrace")
 //      STOP_GRACE_S (15: SIGKILL a tracer this long after SIGINT; bigagg allows 300)
@@ -63,7 +63,7 @@ const config = {
   rates: list('RATES', '25000 50000 100000 200000 400000 1000000 0').map(Number),
   durationS: num('DURATION_S', 2),
   maxCalls: num('MAX_N', 1_000_000),
-  throughputReps: num('THROUGHPUT_REPS', 3),
+  throughputReps: num('THROUGHPUT_REPS', 2),
   drainS: num('DRAIN_S', 1),
   attachReps: num('ATTACH_REPS', 3),
   attachTimeoutS: num('ATTACH_TIMEOUT_S', 120),

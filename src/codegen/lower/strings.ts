@@ -12,9 +12,9 @@ import { STRING_SUBRS, type Subroutine } from '../subr/strings.js';
 import { LowerError, type Val, type Space } from './context.js';
 import { MemoryLowering } from './memory.js';
 
-
 /** `==`/`!=` against a string literal shorter than this compares inline (two 8-byte words). */
 const INLINE_COMPARE_MAX = 16;
+
 export abstract class StringLowering extends MemoryLowering {
   /**
    * A string from a value that is not one yet: a char array in memory or a pointer to
@@ -133,7 +133,7 @@ export abstract class StringLowering extends MemoryLowering {
     const bytes = text.length + 1; // the NUL included
     for (let at = 0; at < bytes; at += 8) {
       const inWord = Math.min(8, bytes - at);
-      const mask = inWord === 8 ? (1n << 64n) - 1n : (1n << BigInt(8 * inWord)) - 1n;
+      const mask = (1n << BigInt(8 * inWord)) - 1n;
       a.ldx(8, R1, s.reg, at);
       if (inWord < 8) a.movImm64(R2, mask).alu64('and', R1, R2);
       a.movImm64(R2, want.readBigUInt64LE(at) & mask).jmp('jne', R1, R2, differ);

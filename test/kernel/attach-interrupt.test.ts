@@ -56,7 +56,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Descriptors a tracer holds before attaching (node's own, maps, programs): far fewer than this. */
 const BEFORE_ATTACH_FDS = 100;
 
-async function interruptAttach(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
+async function interruptAttach(signal: 'SIGINT' | 'SIGTERM', note: (s: string) => void): Promise<void> {
   const target = spawn('sleep', ['300'], { stdio: 'ignore' });
   let dtrace: ChildProcess | undefined;
   try {
@@ -88,6 +88,7 @@ async function interruptAttach(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
     while (!done) { most = Math.max(most, fdCount(pid)); await sleep(5); }
     const { code, sig } = await exited;
     const tookMs = Date.now() - sentAt;
+    note(`${signal} at ${fdsAtSignal} descriptors; at most ${most} after; exit ${tookMs} ms later`);
     // Still attaching when the signal came: all of libc is over 2,000 sites, two descriptors each.
     assert.ok(fdsAtSignal < 2 * 2000, `attach had already finished (${fdsAtSignal} descriptors): the test did not interrupt it`);
     assert.ok(planted > 0, 'breakpoints were planted in the target when the signal came');
@@ -112,10 +113,10 @@ async function interruptAttach(signal: 'SIGINT' | 'SIGTERM'): Promise<void> {
   }
 }
 
-test('SIGINT during a long per-site attach (no uprobe_multi) stops at once: END runs, status 0, every breakpoint goes', { skip, timeout: 900_000 }, async () => {
-  await interruptAttach('SIGINT');
+test('SIGINT during a long per-site attach (no uprobe_multi) stops at once: END runs, status 0, every breakpoint goes', { skip, timeout: 900_000 }, async (t) => {
+  await interruptAttach('SIGINT', (s) => t.diagnostic(s));
 });
 
-test('SIGTERM during a long per-site attach stops the same way', { skip, timeout: 900_000 }, async () => {
-  await interruptAttach('SIGTERM');
+test('SIGTERM during a long per-site attach stops the same way', { skip, timeout: 900_000 }, async (t) => {
+  await interruptAttach('SIGTERM', (s) => t.diagnostic(s));
 });

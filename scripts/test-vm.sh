@@ -23,4 +23,6 @@ done
 (( ${#files[@]} )) || { echo "test:vm: no test file matches ${patterns[*]}" >&2; exit 2; }
 files=($(printf '%s\n' "${files[@]}" | sort -u))
 args=$(printf ' %q' "${files[@]}")
-VM_TIMEOUT=${VM_TIMEOUT:-900} exec bash scripts/vm.sh "node --test --test-concurrency=1$args"
+# The guest is emulated (TCG): ~11 min on a quiet 2-core host, twice that when the host is busy
+# (a fresh-clone run beside four other jobs overran 15 min). 25 min still ends within CI's 90.
+VM_TIMEOUT=${VM_TIMEOUT:-1500} exec bash scripts/vm.sh "node --test --test-concurrency=1$args"

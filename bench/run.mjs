@@ -19,7 +19,7 @@
 // A case one tracer cannot run is recorded with its error and skipped after two failures in a
 // row; the bench goes on. Results: printed tables and bench/out/results.json.
 //
-// Env: REPS (5) N (1000000) N_PRINTF (N/10) WORKLOAD_CPUS (all) SETTLE_MS (200)
+// Env: REPS (5) OVERHEAD_REPS (3) N (1000000) N_PRINTF (N/10) WORKLOAD_CPUS (all) SETTLE_MS (200)
 //      STARTUP_RUNS (2*REPS) OVERHEAD_CASES ("empty count count_execname hist printf")
 //      RATES ("25000 50000 100000 200000 400000 1000000 0"; 0 = unpaced) DURATION_S (2)
 //      MAX_N (1000000, unpaced calls) THROUGHPUT_REPS (2) DRAIN_S (1)
@@ -54,6 +54,9 @@ const list = (name, fallback) => (env[name] ?? fallback).trim().split(/\s+/).fil
 const REPS = num('REPS', 5);
 const config = {
   reps: REPS,
+  // The overhead section's wall view is noise-bound on a VM (progcost is the per-event figure to
+  // compare), and it is the longest section: 3 repetitions keep the whole run under 15 minutes.
+  overheadReps: num('OVERHEAD_REPS', 3),
   calls: num('N', 1_000_000),
   printfCalls: num('N_PRINTF', Math.floor(num('N', 1_000_000) / 10)),
   workloadCpus: list('WORKLOAD_CPUS', cpus().map((_, i) => String(i)).join(' ')),
@@ -290,10 +293,10 @@ async function runLoopOf(workload, cpu, calls) {
 }
 
 async function benchOverhead(tracers, workload) {
-  log(`\n== overhead: ${config.calls} getpid calls per run (printf: ${config.printfCalls}), cpus ${config.workloadCpus.join(',')}, ${config.reps} reps`);
+  log(`\n== overhead: ${config.calls} getpid calls per run (printf: ${config.printfCalls}), cpus ${config.workloadCpus.join(',')}, ${config.overheadReps} reps`);
   const runLoop = (cpu, calls) => runLoopOf(workload, cpu, calls);
   await runLoop(config.workloadCpus[0], config.calls); // warm-up
-  for (let rep = 1; rep <= config.reps; rep++) {
+  for (let rep = 1; rep <= config.overheadReps; rep++) {
     const untraced = cell('overhead', 'untraced', 'none');
     for (const cpu of config.workloadCpus) addSample(untraced, `nsPerCall.cpu${cpu}`, await runLoop(cpu, config.calls));
     for (const caseName of config.overheadCases) {

@@ -14,6 +14,7 @@ import type { DiagnosticSink, ErrTag } from '../diag/diagnostic.js';
 import { createLexer, lexAt, type ControlLine, type LexMode, type Lexer } from './lexer.js';
 import { BUILTIN_TYPEDEFS, QUALIFIER_KEYWORDS, STORAGE_KEYWORDS, TYPE_KEYWORDS, type Token } from './token.js';
 import { createMacroEnv, expandProbeDescription, unusedArgumentMessage, type MacroEnv } from './macros.js';
+import { foldConditional, parseTimeInt, type ParseInt } from './parse-const.js';
 
 export interface ParseOptions {
   /** Extra type names (kernel typedefs from BTF); D's own built-in typedefs are always known. */
@@ -77,6 +78,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
   let prevToken: Token | undefined;
   /** `struct x`/`union x`/`enum x` defined so far in this program. */
   const definedTags = new Set<string>();
+  /** Scalar inlines defined so far whose value is a parse-time integer constant (dt_node_ident). */
+  const intInlines = new Map<string, ParseInt>();
 
   let pos = 0; // end of the last consumed token
   let la: Token | undefined; // lookahead
@@ -517,7 +520,7 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     const then = parseExpression();
     expectPunct(':');
     const otherwise = parseConditional();
-    return { kind: 'Ternary', span: spReduced(cond.span.start, otherwise.span.end), cond, then, else: otherwise };
+    return foldConditional({ kind: 'Ternary', span: spReduced(cond.span.start, otherwise.span.end), cond, then, else: otherwise }, intInlines);
   }
 
   function parseBinary(minPrec: number): A.Expr {
@@ -1091,6 +1094,8 @@ export function parse(source: Source, sink: DiagnosticSink, opts: ParseOptions =
     expectPunct('=');
     const value = parseAssignment();
     const semi = expectPunct(';');
+    const constant = d.kind === 'array' ? undefined : parseTimeInt(value, intInlines);
+    if (constant !== undefined) intInlines.set(name, constant);
     return { kind: 'InlineDecl', span: sp(kw.start, semi.end), type, name, value };
   }
 

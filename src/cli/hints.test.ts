@@ -12,6 +12,9 @@ test('an unknown variable suggests a builtin or one of the program\'s own names'
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve exename: Unknown variable name'), []).hint, 'did you mean `execname`?');
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve countr: Unknown variable name'), [source.text]).hint, 'did you mean `counter`?');
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve zzzzqqq: Unknown variable name'), [source.text]).hint, undefined);
+  // A kernel symbol the kernel lacks: the program's own `mpid` is the same name, no hint.
+  assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve `mpid: Unknown symbol name'), ['BEGIN { trace(`mpid); }']).hint, undefined);
+  assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve genunix`mpid: Unknown symbol name'), ['BEGIN { trace(genunix`mpid); }']).hint, undefined);
 });
 
 test('an unknown function suggests the nearest builtin function', () => {

@@ -77,7 +77,8 @@ export function withHint(d: Diagnostic, programTexts: readonly string[]): Diagno
   if (d.hint !== undefined) return d;
   let hint: string | undefined;
   let m: RegExpExecArray | null;
-  if ((d.tag === 'D_IDENT_UNDEF' || d.tag === 'D_VAR_UNDEF') && (m = /failed to resolve (\S+):/.exec(d.message))) {
+  // A kernel symbol (`` `name ``, ``mod`name``) is no misspelt D name: D's names are no hint for it.
+  if ((d.tag === 'D_IDENT_UNDEF' || d.tag === 'D_VAR_UNDEF') && (m = /failed to resolve ([^\s`]+):/.exec(d.message))) {
     const known = programIdentifiers(programTexts);
     known.delete(m[1]!);
     // The program's own names first: a tie goes to the user's variable.

@@ -45,7 +45,10 @@ export abstract class IdentifierChecks extends CheckerState {
         }
         case 'inline': {
           const v = this.infos.get(g.info.value);
-          const info: Info = { type: g.info.type, flags: 0, node: 'var', constVal: v?.constVal !== undefined ? wrap(v.constVal, g.info.type) : undefined, str: v?.str };
+          // An inline whose value is an integer constant is one itself (dt_node_ident), so
+          // `inline int FDMAX = 255;` is a constant argument: lquantize(arg0, 0, FDMAX, 1).
+          const constant = v?.node === 'int' && v.constVal !== undefined && !g.info.params;
+          const info: Info = { type: g.info.type, flags: 0, node: constant ? 'int' : 'var', constVal: v?.constVal !== undefined ? wrap(v.constVal, g.info.type) : undefined, str: v?.str };
           if (g.xlate) { info.xlate = g.xlate; info.type = DYN; info.dynKind = g.xlate.pointer ? 'pointer to translated data' : 'translated data'; }
           return this.record(e, info, { kind: 'inline', info: g.info });
         }

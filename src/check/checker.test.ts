@@ -91,7 +91,7 @@ test('prototypes of actions and subroutines', () => {
     ['BEGIN { ustack(1, -1); }', 'D_USTACK_STRSIZE'],
     ['BEGIN { tracemem(0, 0); }', 'D_TRACEMEM_SIZE'],
     ['BEGIN { trace(exit(0)); }', 'D_TRACE_VOID'],
-    ['BEGIN { x = 1 ? trace(0) : trace(1); }', 'D_OP_ACT'],
+    ['BEGIN { i = 1; x = i ? trace(0) : trace(1); }', 'D_OP_ACT'],
     ['BEGIN { copyinto(1, 2, ""); }', 'D_PROTO_ARG'],
     ['#pragma D option scratchsize=1024\nBEGIN { p = alloca(1025); }', 'D_ALLOCA_SIZE', 'alloca(1025) size larger than scratchsize 1024'],
   ]);

@@ -100,7 +100,7 @@ export abstract class OperatorChecks extends AssignmentChecks {
 
   protected cookUnary(e: Extract<Expr, { kind: 'Unary' }>): Info {
     if (e.op === '++' || e.op === '--') return this.cookIncDec(e, e.op, e.operand);
-    const c = this.cook(e.operand, ID_REF);
+    const c = this.cookUnaryOperand(e.operand, ID_REF);
     switch (e.op) {
       case '*': {
         if (c.xlate?.pointer) {
@@ -146,22 +146,31 @@ export abstract class OperatorChecks extends AssignmentChecks {
     return c;
   }
 
-  protected cookIncDec(e: Expr, op: string, operand: Expr): Info {
+  /**
+   * The operand of a unary operator (dt_cook_op1): cooked without marking it referenced, so a
+   * variable or associative array never assigned takes the type int64_t instead of being an
+   * error — `events[probename]++` counts from 0, `/!pending[dev]/` before any assignment
+   * (iosnoop) and `!self->traced` test 0. Only `++`/`--` create a global scalar.
+   */
+  protected cookUnaryOperand(operand: Expr, idflags: number): Info {
     const o = unparen(operand);
     let c: Info;
-    if (o.kind === 'Ident') c = this.cookIdent(o, 0, true);
+    if (o.kind === 'Ident') c = this.cookIdent(o, 0, (idflags & ID_MOD) !== 0);
     else c = this.cook(operand, 0);
     const s = this.symbols.get(o);
-    // An increment or decrement gives a variable or associative array never assigned the type
-    // int64_t (`events[probename]++` counts from 0), as DTrace does.
     if (s?.kind === 'variable' && s.info.type === undefined && !s.info.declared && (s.info.kind === 'scalar' || s.info.kind === 'assoc')) {
       s.info.type = this.typeFromText('int64_t')!;
       c = this.record(o, { ...c, type: s.info.type, dynKind: undefined });
     }
     if (s?.kind === 'variable') {
       const ent = o.kind === 'Ident' ? this.globals.get(o.name) : o.kind === 'SelfVar' ? this.tls.get(o.name) : o.kind === 'ThisVar' ? this.locals.get(o.name) : undefined;
-      if (ent && 'flags' in ent) ent.flags |= ID_REF | ID_MOD;
+      if (ent && 'flags' in ent) ent.flags |= idflags;
     }
+    return c;
+  }
+
+  protected cookIncDec(e: Expr, op: string, operand: Expr): Info {
+    const c = this.cookUnaryOperand(operand, ID_REF | ID_MOD);
     if (!isScalarT(c.type)) fail('D_OP_SCALAR', `operator ${op} requires operand of scalar type`, e.span);
     if (isVfptr(c.type)) fail('D_OP_VFPTR', `operator ${op} requires an operand of known size`, e.span);
     if (!(c.flags & F_LVALUE)) fail('D_OP_LVAL', `operator ${op} requires modifiable lvalue as an operand`, e.span);

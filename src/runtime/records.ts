@@ -14,6 +14,8 @@ import { PcapFiles } from './pcap-files.js';
 import { compilePrintfAction, type RecordRenderer } from '../consume/record.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
+import type { FormatContext } from '../consume/format/printf.js';
+import { formatKernelAddress } from '../consume/ksyms.js';
 import { formatHeader, formatRecordPrefix, flowStep, newFlowState, type FramingMode } from '../consume/format/framing.js';
 
 /** One clause's record as consumed: where its data is, and the text printed for it. */
@@ -50,6 +52,8 @@ export class RecordConsumer extends RecordWalk {
   private readonly mode: FramingMode;
   private readonly printfRenderers = new Map<RecordedAction, RecordRenderer>();
   private readonly pcapFiles = new PcapFiles();
+  /** `%a` of a plain integer in printf()/printa() formats: ``mod`sym+0xoff`` (dtrace_addr2str). */
+  private readonly formatCtx: FormatContext = { kernelSymbol: (addr) => formatKernelAddress(addr) };
 
   constructor(compiled: CompiledProgram, private readonly opts: RecordOptions, output: TraceOutput, aggs: AggregationTable) {
     super(compiled, opts, output, aggs);
@@ -58,7 +62,7 @@ export class RecordConsumer extends RecordWalk {
 
   private printfRenderer(act: { format: string; args: FieldLayout[] }, key: RecordedAction | undefined): RecordRenderer {
     let r = key && this.printfRenderers.get(key);
-    if (r === undefined) { r = compilePrintfAction(act.format, act.args, this.compiled.strsize); if (key) this.printfRenderers.set(key, r); }
+    if (r === undefined) { r = compilePrintfAction(act.format, act.args, this.compiled.strsize, this.formatCtx); if (key) this.printfRenderers.set(key, r); }
     return r;
   }
 
@@ -123,7 +127,7 @@ export class RecordConsumer extends RecordWalk {
         for (const id of act.aggIds) aggs.printed.add(id);
         // printa() without a format: a blank line, then the aggregation (dt_printa).
         if (act.format === undefined) for (const s of snaps) text += '\n' + formatAggregation(s, aggs.sortOpts);
-        else text += formatPrinta(act.format, snaps, aggs.sortOpts);
+        else text += formatPrinta(act.format, snaps, { ...aggs.sortOpts, ctx: this.formatCtx });
         return text;
       }
       case 'system': {

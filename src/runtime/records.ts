@@ -15,7 +15,7 @@ import { compilePrintfAction, type RecordRenderer } from '../consume/record.js';
 import { formatAggregation } from '../consume/format/aggregate.js';
 import { formatPrinta } from '../consume/format/printa.js';
 import type { FormatContext } from '../consume/format/printf.js';
-import { formatKernelAddress } from '../consume/ksyms.js';
+import { addressFormatContext } from './format-symbols.js';
 import { formatHeader, formatRecordPrefix, flowStep, newFlowState, type FramingMode } from '../consume/format/framing.js';
 
 /** One clause's record as consumed: where its data is, and the text printed for it. */
@@ -45,6 +45,8 @@ export interface RecordOptions {
   pcapsize?: () => number;
   /** Sees every clause record printed (not a speculative one), once its actions have run. */
   onRecord?: (record: ConsumedRecord) => void;
+  /** The -c / -p process: `%A` of a plain integer names its symbols. */
+  targetPid?: number;
 }
 
 export class RecordConsumer extends RecordWalk {
@@ -52,12 +54,13 @@ export class RecordConsumer extends RecordWalk {
   private readonly mode: FramingMode;
   private readonly printfRenderers = new Map<RecordedAction, RecordRenderer>();
   private readonly pcapFiles = new PcapFiles();
-  /** `%a` of a plain integer in printf()/printa() formats: ``mod`sym+0xoff`` (dtrace_addr2str). */
-  private readonly formatCtx: FormatContext = { kernelSymbol: (addr) => formatKernelAddress(addr) };
+  /** `%a`/`%A` of a plain integer in printf()/printa() formats: kernel/target symbols. */
+  private readonly formatCtx: FormatContext;
 
   constructor(compiled: CompiledProgram, private readonly opts: RecordOptions, output: TraceOutput, aggs: AggregationTable) {
     super(compiled, opts, output, aggs);
     this.mode = { quiet: opts.quiet, testing: opts.testing, flowindent: opts.flowindent, flow: newFlowState() };
+    this.formatCtx = addressFormatContext(opts.targetPid);
   }
 
   private printfRenderer(act: { format: string; args: FieldLayout[] }, key: RecordedAction | undefined): RecordRenderer {

@@ -17,6 +17,7 @@ import type { AggSnapshot, AggSortOptions } from '../consume/format/values.js';
 import { formatDrop } from '../consume/format/messages.js';
 import { load, type Loaded } from './load.js';
 import { catchStopSignals, type StopSignals } from './signals.js';
+import { formatsUseUserAddresses } from './format-symbols.js';
 import { TraceOutput } from './output.js';
 import { AggregationTable } from './aggregations.js';
 import { RecordConsumer, type ConsumedRecord } from './records.js';
@@ -115,7 +116,8 @@ export interface DropCounts {
 /** Whether records of the program name user addresses (ustack, usym, ufunc, umod, uaddr). */
 export function usesUserSymbols(compiled: CompiledProgram): boolean {
   return compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
-    || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'));
+    || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'))
+    || formatsUseUserAddresses(compiled);
 }
 
 /** Poll period while the producer is busy (see ringbuf.ts: no wake-ups then). */

@@ -34,3 +34,11 @@ test('%a of an integer in printf and printa names the kernel symbol and offset',
   assert.equal(r.stdout.split('\n')[0], `[vmlinux\`vfs_read] [vmlinux\`vfs_read+0x5] [${'vmlinux`vfs_read'.padEnd(30)}]`);
   assert.equal(r.stdout.split('\n')[1], 'vmlinux`vfs_read+0x5 1');
 });
+
+test('%A of an integer names the -c target\'s symbol, even once it has exited (END)', { skip }, () => {
+  const r = spawnSync(process.execPath, [cli, '-q', '-n',
+    'pid$target:libc.so.6:exit:entry { @pc[uregs[R_PC] + 2] = count(); printf("[%A]\\n", uregs[R_PC]); } END { printa("%A %@d\\n", @pc); }',
+    '-c', '/bin/true'], { encoding: 'latin1', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter((l) => l !== ''), ['[libc.so.6`exit]', 'libc.so.6`exit+0x2 1']);
+});

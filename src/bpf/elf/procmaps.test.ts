@@ -78,6 +78,11 @@ test('resolvePidProbesIn: entry, return, offsets, globs and absolute addresses',
   const abs = resolvePidProbesIn(42, mods, { module: 'a.out', function: '-', name: '1141' });
   assert.deepEqual(abs.map((s) => [s.function, s.fileOffset, s.kind]), [['-', 0x1141, 'offset']]);
   assert.deepEqual(resolvePidProbesIn(42, mods, { module: 'libc.so.6', function: 'add', name: 'entry' }), []);
+  // The entry point (_start, e_entry 0x1050) has an entry probe but no return probe: a
+  // uretprobe there would overwrite argc, where its return address would be.
+  assert.deepEqual(resolvePidProbesIn(42, mods, { module: 'a.out', function: '_start', name: '' }).filter((s) => s.kind !== 'offset').map((s) => s.kind), ['entry']);
+  assert.deepEqual(resolvePidProbesIn(42, mods, { module: 'a.out', function: '_start', name: 'return' }), []);
+  assert.ok(resolvePidProbesIn(42, mods, { module: 'a.out', function: '', name: 'return' }).some((s) => s.function === 'main'));
 });
 
 async function startChild(cmd: string, args: string[]): Promise<ChildProcess> {

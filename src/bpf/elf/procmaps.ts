@@ -231,7 +231,11 @@ export function resolvePidProbesIn(pid: number, modules: ProcessModule[], desc: 
         continue;
       }
       if (matchProbeField(name, 'entry')) sites.push({ ...base, fileOffset: start, probeName: 'entry', kind: 'entry' });
-      if (matchProbeField(name, 'return')) sites.push({ ...base, fileOffset: start, probeName: 'return', kind: 'return' });
+      // No return probe on the object's entry point (`_start`): it never returns, and the
+      // uretprobe's hijacked return address is, there, the process's argc (dapptrace -c broke
+      // the traced program).
+      const entryPoint = elf.header.entry !== 0 && sym.value === elf.header.entry;
+      if (matchProbeField(name, 'return') && !entryPoint) sites.push({ ...base, fileOffset: start, probeName: 'return', kind: 'return' });
       // An empty or glob name also names the function's instructions, by hex offset (DTrace's
       // glob offset probes): `pid$1::main:` is entry, return and every instruction of main.
       if (name === '' || isGlob(name)) {

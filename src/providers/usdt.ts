@@ -8,13 +8,13 @@
  * The trampoline decodes each argument operand (`-4@%eax`, `8@-16(%rbp)`, `$5`) from the
  * uprobe's struct pt_regs.
  */
-import { readFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
+import { readFileSync, readdirSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import { attachUprobe, type Link } from '../bpf/link.js';
 import { type Asm, R0, R1, R2, R3, R4, R9, R10, imm } from '../bpf/asm/insn.js';
 import { Helper } from '../bpf/uapi.js';
-import { type ProcessModule } from '../bpf/elf/procmaps.js';
+import { processModules, type ProcessModule } from '../bpf/elf/procmaps.js';
 import { PT_REGS_OFFSET, resolveUsdtProbes, usdtArgLocation, type ProcessUsdtProbe, type UsdtArgLocation } from '../bpf/elf/stapsdt.js';
 import { probeName, type Provider, type ProbeSite, type ProbeDescFields, type EnabledProbe, type ProgramPlan, type TrampolineContext, type ProviderMap } from './provider.js';
 
@@ -192,7 +192,7 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
           const attach: UsdtAttachment = {
             pid: target ?? null,
             uprobes: locations.map((l) => ({ path: l.path, fileOffset: l.probe.pcFileOffset, refCtrOffset: l.probe.semaphoreFileOffset ?? null })),
-            cpythonCalls: target !== undefined && locations.some((l) => l.probe.provider === 'python') && (p.site.name === 'function-entry' || p.site.name === 'function-return'),
+            cpythonCalls: locations.some((l) => l.probe.provider === 'python') && (p.site.name === 'function-entry' || p.site.name === 'function-return'),
           };
           plans.push({
             name: `usdt_${p.id}`,
@@ -224,6 +224,12 @@ export function usdtProvider(name: string, pid: number, modules: () => ProcessMo
       // which it takes while the line probe's semaphore is raised (CPython gh-98894).
       // A forked child has its own copy of the raised counter.
       if (cpythonCalls && target !== null && req.process === undefined) yield* raiseCpython311LineSemaphore(target, uprobes.map((u) => u.path), modules());
+      // `python*`: every process running that CPython now (one started later keeps its
+      // line tracing off, so only its calls through C show, as without us).
+      if (cpythonCalls && target === null) {
+        const paths = uprobes.map((u) => u.path);
+        for (const pid of processesMapping(paths)) yield* raiseCpython311LineSemaphore(pid, paths, processModules(pid));
+      }
     },
   };
 }
@@ -259,6 +265,22 @@ function raiseCpython311LineSemaphore(pid: number, paths: string[], modules: Pro
       close,
       closeAsync: async () => close(),
     });
+  }
+  return out;
+}
+
+/** The running processes (but this one) that map one of `paths`. */
+function processesMapping(paths: readonly string[]): number[] {
+  const wanted = new Set(paths);
+  const out: number[] = [];
+  let entries: string[];
+  try { entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e)); } catch { return out; }
+  for (const e of entries) {
+    const pid = Number(e);
+    if (pid === process.pid) continue;
+    let maps: string;
+    try { maps = readFileSync(`/proc/${pid}/maps`, 'latin1'); } catch { continue; }
+    if (maps.split('\n').some((line) => wanted.has(line.replace(/^(\S+\s+){5}/, '')))) out.push(pid);
   }
   return out;
 }

@@ -38,6 +38,8 @@ typedef struct pktinfo {
 typedef struct csinfo {
 	uintptr_t cs_addr;		/* the struct sock */
 	uint64_t cs_cid;		/* connection id */
+	pid_t cs_pid;			/* associated PID: 0, Linux's sock records none */
+	zoneid_t cs_zoneid;		/* associated zone: 0, Linux has only the global one */
 } csinfo_t;
 
 typedef struct ipinfo {
@@ -105,6 +107,8 @@ translator pktinfo_t < struct sk_buff *S > {
 translator csinfo_t < struct sock *S > {
 	cs_addr = (uintptr_t)S;
 	cs_cid = (uint64_t)S;
+	cs_pid = 0;
+	cs_zoneid = 0;
 };
 
 translator ipinfo_t < void_ip_t *I > {

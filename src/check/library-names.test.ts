@@ -1,5 +1,6 @@
 /**
- * @fileoverview lib/errno.d names every Linux errno with its kernel number: scripts test
+ * @fileoverview Names of the D library that scripts written for illumos or Oracle use. errno.d
+ * names every Linux errno with its kernel number: scripts test
  * `errno == ECONNABORTED`, `ENETDOWN`, … (the DTrace book's soerrors.d, soconnect_mac.d).
  */
 import { test } from 'node:test';
@@ -41,4 +42,14 @@ test('a script naming the socket errnos compiles', () => {
   const text = 'syscall::connect:return /errno == ENETDOWN || errno == ECONNABORTED || errno == EHOSTUNREACH/ { @[errno] = count(); }';
   const r = runPipeline({ programs: [{ source: makeSource('t.d', text, 'script'), macroArg0: 't.d' }], options: defaultOptions(), macroArgs: [], stopAfter: 'check' });
   assert.ok(r.ok, JSON.stringify(r.ok ? '' : r));
+});
+
+test('tcp.d has illumos\' TH_PUSH beside TH_PSH, and csinfo_t illumos\' cs_pid and cs_zoneid', () => {
+  const tcp = loadLibrary().find((s) => s.name.endsWith('/tcp.d'))!.text;
+  const flag = (name: string) => new RegExp(`^inline int ${name} = (0x\\w+);`, 'm').exec(tcp)?.[1];
+  assert.equal(flag('TH_PUSH'), flag('TH_PSH'));
+  // The book's tcpsnoop.d, as written for illumos.
+  const text = `tcp:::send { printf("%d %d %s\\n", args[1]->cs_pid, args[1]->cs_zoneid, args[4]->tcp_flags & TH_PUSH ? "PUSH" : ""); }`;
+  const r = runPipeline({ programs: [{ source: makeSource('t.d', text, 'script'), macroArg0: 't.d' }], options: defaultOptions(), macroArgs: [], stopAfter: 'check' });
+  assert.ok(r.ok && !r.sink.errors.length, JSON.stringify(r.ok ? r.sink.errors : r));
 });

@@ -119,7 +119,8 @@ export abstract class AssignmentChecks extends IdentifierChecks {
       : target.kind === 'SelfVar' ? this.tls.get(target.name) : target.kind === 'ThisVar' ? this.locals.get(target.name) : undefined;
     if (ent && 'flags' in ent) {
       ent.flags |= ID_MOD;
-      if (rhs.flags & F_ALLOCA) ent.flags |= ID_ALLOCA;
+      // Strings are assigned by value: a string made from alloca space does not taint its variable.
+      if ((rhs.flags & F_ALLOCA) && !isStringT(rhs.type)) ent.flags |= ID_ALLOCA;
     }
     if (target.kind === 'Index') {
       const s = this.symbols.get(target);

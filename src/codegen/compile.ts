@@ -212,6 +212,8 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   };
   const gOffsets = new Map<string, number>();
   let gSize = 0;
+  const lOffsets = new Map<string, number>();
+  let lSize = 0;
   const slotSize = (t: VType) => (t.t === 'str' ? (t.max !== undefined ? (t.max + 7) & ~7 : mem.strSlot) : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
   const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
@@ -222,6 +224,11 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
     globalOffset(v: VarInfo) {
       let off = gOffsets.get(v.name);
       if (off === undefined) { off = gSize; gOffsets.set(v.name, off); gSize += slotSize(v.type); }
+      return off;
+    },
+    clauseLocalOffset(name: string, size: number) {
+      let off = lOffsets.get(name);
+      if (off === undefined) { off = lSize; lOffsets.set(name, off); lSize += size; usage.lvarBytes = Math.max(usage.lvarBytes, lSize); }
       return off;
     },
     assocMap: (v) => assocMaps.map(v),

@@ -71,6 +71,11 @@ export interface LowerEnv {
   literal(text: string): number;
   /** Offsets of global scalars in the gvars map, by name. */
   globalOffset(v: VarInfo): number;
+  /**
+   * Offset of a clause-local variable in the lvars region, one layout for the whole program:
+   * every clause a probe firing runs must find `this->x` where an earlier clause left it.
+   */
+  clauseLocalOffset(name: string, size: number): number;
   /** Map name for an associative array / aggregation. */
   assocMap(v: VarInfo): string;
   /** Bytes of an associative array's key after its id prefix: its tuple, padded in a map shared with longer ones (codegen/assoc-maps.ts). */
@@ -135,8 +140,6 @@ export abstract class ClauseContext {
   protected readonly end: string;
 
   protected readonly mem: MemLayout;
-
-  protected lvarOffsets = new Map<string, number>();
 
   constructor(protected asm: Asm, protected env: LowerEnv, protected clause: A.Clause, protected stid: number, protected probe: ProbeInfo, protected inError = false) {
     this.end = asm.newLabel(`clause${stid}_end`);
@@ -262,8 +265,6 @@ export abstract class ClauseContext {
 
   /** Translator input bindings: inside a translator member's expression, its input name → the input expression. */
   protected xlateBindings: { name: string; expr: A.Expr }[] = [];
-
-  protected lvarNext = 0;
 
   /** Key areas in use by keys being built (a key's components may themselves be lookups). */
   protected keyDepth = 0;

@@ -337,10 +337,11 @@ export abstract class ExpressionLowering extends StorageLowering {
       case 'SelfVar': this.storeThread(this.env.sym.threads.get(target.name)!, val); return;
       case 'ThisVar': {
         const off = this.clauseLocalOffset(target.name, target);
-        if (val.t === 'str') this.copyStr(() => this.asm.mov(R1, R9).alu64('add', R1, imm(off)), val.reg);
+        const info = this.env.sym.clauseLocals.get(target.name);
+        // A string stored in a pointer variable (`this char *s; this->s = "x"`) is its address.
+        if (val.t === 'str' && info?.type.t !== 'int') this.copyStr(() => this.asm.mov(R1, R9).alu64('add', R1, imm(off)), val.reg);
         else {
-          const info = this.env.sym.clauseLocals.get(target.name);
-          if (info) this.normalize(val.reg, info.type);
+          if (info && val.t !== 'str') this.normalize(val.reg, info.type);
           this.asm.stx(8, R9, off, val.reg);
         }
         return;

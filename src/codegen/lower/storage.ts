@@ -179,17 +179,11 @@ export abstract class StorageLowering extends StringLowering {
   }
 
   protected clauseLocalOffset(name: string, node: A.Expr): number {
-    let off = this.lvarOffsets.get(name);
-    if (off === undefined) {
-      const t = this.env.sym.clauseLocals.get(name)?.type;
-      const size = t?.t === 'obj' ? (t.size + 7) & ~7 : this.mem.strSlot;
-      off = this.mem.lvars + this.lvarNext;
-      if (off + size > this.mem.lvars + this.mem.lvarsMax) throw new LowerError('too many clause-local variables', node);
-      this.lvarNext += Math.max(size, 8);
-      this.env.usage.lvarBytes = Math.max(this.env.usage.lvarBytes, this.lvarNext);
-      this.lvarOffsets.set(name, off);
-    }
-    return off;
+    const t = this.env.sym.clauseLocals.get(name)?.type;
+    const size = t?.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : t?.t === 'int' ? 8 : this.mem.strSlot;
+    const off = this.env.clauseLocalOffset(name, size);
+    if (off + size > this.mem.lvarsMax) throw new LowerError('too many clause-local variables', node);
+    return this.mem.lvars + off;
   }
 
   protected loadClauseLocal(e: A.ThisVar): Val {

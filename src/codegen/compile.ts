@@ -191,6 +191,17 @@ const PAD_ASSOC_KEYS = Symbol('pad associative array keys');
 /** How far maps are shared: aggregations by key and value size, associative arrays by value size only. */
 interface MapSharing { aggs: boolean; padAssocKeys: boolean }
 
+/** The program's clause-local layout: each name's offset in the lvars region, in order of first use. */
+function clauseLocalLayout(usage: MemUsage): (name: string, size: number) => number {
+  const offsets = new Map<string, number>();
+  let next = 0;
+  return (name, size) => {
+    let off = offsets.get(name);
+    if (off === undefined) { off = next; offsets.set(name, off); next += size; usage.lvarBytes = Math.max(usage.lvarBytes, next); }
+    return off;
+  };
+}
+
 function compileWithLayout(program: A.Program, match: ProbeMatch, sink: DiagnosticSink, opts: CompileOptions, mem: MemLayout, usage: MemUsage,
   sharing: Readonly<MapSharing>): CompiledProgram | undefined | typeof SHARE_AGGREGATION_MAPS | typeof PAD_ASSOC_KEYS {
   const checked = opts.checked;
@@ -212,8 +223,6 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
   };
   const gOffsets = new Map<string, number>();
   let gSize = 0;
-  const lOffsets = new Map<string, number>();
-  let lSize = 0;
   const slotSize = (t: VType) => (t.t === 'str' ? (t.max !== undefined ? (t.max + 7) & ~7 : mem.strSlot) : t.t === 'obj' ? Math.max(8, (t.size + 7) & ~7) : 8);
   const aggValueSize = (a: AggInfo) => 8 * (isAggFn(a.fn) ? AGGREGATING_FUNCTIONS[a.fn].valueWords(a.params) : 1);
   const aggKeySize = (a: AggInfo) => a.keys.reduce((s, k) => s + slotSize(k), 0) || 8;
@@ -226,11 +235,7 @@ function compileWithLayout(program: A.Program, match: ProbeMatch, sink: Diagnost
       if (off === undefined) { off = gSize; gOffsets.set(v.name, off); gSize += slotSize(v.type); }
       return off;
     },
-    clauseLocalOffset(name: string, size: number) {
-      let off = lOffsets.get(name);
-      if (off === undefined) { off = lSize; lOffsets.set(name, off); lSize += size; usage.lvarBytes = Math.max(usage.lvarBytes, lSize); }
-      return off;
-    },
+    clauseLocalOffset: clauseLocalLayout(usage),
     assocMap: (v) => assocMaps.map(v),
     assocTupleBytes: (v) => assocMaps.paddedTupleSize(v),
     aggMap: (a) => aggMaps.placement(a),

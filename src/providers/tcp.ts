@@ -8,8 +8,9 @@
  *   arg6 the state (DTrace's TCP_STATE_* are Linux's TCP_* values), arg7 NET_PROBE_OUTBOUND/INBOUND
  *
  *   send, receive       every TCP segment at the device tracepoints (net-packets.ts); a received
- *                       segment has no socket yet (args[3] reads the ports and addresses from
- *                       the headers, tcps_state is 0)
+ *                       segment's socket is that of its established connection (tcp-conns.ts),
+ *                       else none (args[3] reads the ports and addresses from the headers,
+ *                       tcps_state is 0)
  *   connect-request     an outbound SYN without ACK
  *   connect-refused     an inbound RST|ACK with sequence number 0: the answer to a SYN
  *   accept-refused      the same, outbound
@@ -31,6 +32,7 @@ import { dependentProvider, type DependentProbe, type Underlying, type ArgEmitte
 import { PACKET_IN, PACKET_OUT, ARG_SOCK, ARG_L4, IPPROTO_TCP, emitPacket, packetLayoutKnown, packetArgDescs } from './net-packets.js';
 import { memberOffset } from './kernel-events.js';
 import type { ProbeArgDesc } from './provider.js';
+import { CONN_MAP, CONN_TRACK, emitFindConnection, emitTrackConnection } from './tcp-conns.js';
 
 const STATE_CHANGE: Underlying = { kind: 'rawtp', tp: 'inet_sock_set_state' };
 /** The same tracepoint, a second time: the TIME_WAIT a closing socket hands its connection to. */
@@ -67,12 +69,14 @@ function emitDtraceState(e: ArgEmitter, reg: Reg): void {
 /**
  * A TCP segment at a device tracepoint: the common packet arguments, then args[3] (the owning
  * socket when it is a full TCP socket: not a request or timewait socket, not the kernel's raw
- * control socket that sends resets) and arg6 (its state).
+ * control socket that sends resets) and arg6 (its state). `findSocket`: an inbound segment's
+ * socket is looked up in the connection table (tcp-conns.ts).
  */
-function emitSegment(e: ArgEmitter, source: Underlying): void {
+function emitSegment(e: ArgEmitter, source: Underlying, findSocket = false): void {
   const L = sockLayout();
   if (!L) { e.asm.ja(e.skip); return; }
   emitPacket(e, source, IPPROTO_TCP);
+  if (findSocket) emitFindConnection(e);
   const a = e.asm, noSock = a.newLabel('nosock');
   e.getArg(ARG_SOCK, R6);
   a.jmp('jeq', R6, imm(0), noSock);
@@ -174,7 +178,12 @@ const TCP_PROBES: DependentProbe[] = [
   transition('connect-established', TCP_ARGS, TCP_SYN_SENT, TCP_ESTABLISHED, NET_PROBE_INBOUND),
   segment('connect-refused', PACKET_IN, (e) => emitFlags(e, TH_RST | TH_ACK, TH_RST | TH_ACK, true)),
   segment('connect-request', PACKET_OUT, (e) => emitFlags(e, TH_SYN | TH_ACK, TH_SYN)),
-  segment('receive', PACKET_IN),
+  {
+    ...segment('receive', PACKET_IN),
+    sources: [PACKET_IN, CONN_TRACK],
+    maps: [CONN_MAP],
+    emit: (e, source) => (source === CONN_TRACK ? emitTrackConnection(e) : emitSegment(e, source, true)),
+  },
   segment('send', PACKET_OUT),
   {
     ...transition('state-change', STATE_ARGS),

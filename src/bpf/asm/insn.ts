@@ -75,6 +75,9 @@ export const imm = (value: number): { imm: number } => ({ imm: value });
  * A sequence of instructions under construction. Methods append and return `this` where
  * convenient. Labels attach to the next instruction emitted.
  */
+/** A point in an Asm's sequence (Asm.mark). */
+export interface AsmMark { readonly length: number; readonly pendingLabels: readonly string[]; readonly source: SourceNote | undefined }
+
 export class Asm {
   readonly insns: Insn[] = [];
   private pendingLabels: string[] = [];
@@ -97,6 +100,15 @@ export class Asm {
     if (this.currentSource && !i.source) i.source = this.currentSource;
     this.insns.push(i);
     return this;
+  }
+
+  /** Where the sequence is now: `rewind` drops what was emitted after it (a lowering attempt given up). */
+  mark(): AsmMark { return { length: this.insns.length, pendingLabels: [...this.pendingLabels], source: this.currentSource }; }
+
+  rewind(m: AsmMark): void {
+    this.insns.length = m.length;
+    this.pendingLabels = [...m.pendingLabels];
+    this.currentSource = m.source;
   }
 
   /** Appends another sequence (labels and all). */

@@ -227,8 +227,7 @@ export abstract class ActionLowering extends AggregationLowering {
    */
   private callPsargs(e: A.Call, args: A.Expr[]): Val | undefined {
     const a = this.asm;
-    const p = this.evalInt(args[0]!);
-    const n = this.evalInt(args[1]!);
+    const [p, n] = this.evalArgs([args[0]!, args[1]!]) as [Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
     const off = this.tmpSlot(e);
     const max = this.mem.strsize;
     const empty = a.newLabel('psempty'), read = a.newLabel('psread'), loop = a.newLabel('psloop'), next = a.newLabel('psnext'), done = a.newLabel('psdone'), cut = a.newLabel('pscut');
@@ -323,9 +322,8 @@ export abstract class ActionLowering extends AggregationLowering {
   }
 
   private callCopyin(e: A.Call, args: A.Expr[]): Val | undefined {
-    const src = this.evalInt(args[0]!);
-    const n = this.evalInt(args[1]!);
-    const ptr = this.allocaBytes(n.reg, e);
+    const [src0, n] = this.evalArgs([args[0]!, args[1]!]) as [Extract<Val, { t: 'int' }>, Extract<Val, { t: 'int' }>];
+    const [src, ptr] = this.keeping(src0, () => this.allocaBytes(n.reg, e), e);
     this.copyInto(src.reg, ptr.reg, n.reg, 'user', false);
     this.release(src); this.release(n);
     return ptr;
@@ -378,15 +376,18 @@ export abstract class ActionLowering extends AggregationLowering {
     this.asm.label(ok);
   }
 
-  /** Evaluates several arguments, spilling earlier ones while later ones are computed. */
+  /** Evaluates several arguments (at most three) left to right, the earlier ones kept live while later ones are computed. */
   protected evalArgs(exprs: A.Expr[]): Val[] {
-    const spilled: { v: Val; slot: number }[] = [];
-    exprs.forEach((x, i) => {
-      const v = this.expr(x, false)!;
-      const val = v.t === 'obj' ? { t: 'int' as const, reg: v.reg, type: U64 } : v;
-      if (i < exprs.length - 1) spilled.push(this.spill(val)); else spilled.push({ v: val, slot: 0 });
-    });
-    return spilled.map((s, i) => (i < exprs.length - 1 ? this.unspill(s) : s.v));
+    let vals: Val[] = [];
+    for (const x of exprs) {
+      const one = (): Val => {
+        const v = this.expr(x, false)!;
+        return v.t === 'obj' ? { t: 'int', reg: v.reg, type: U64 } : v;
+      };
+      const [kept, v] = this.holding(vals, one, x);
+      vals = [...kept, v];
+    }
+    return vals;
   }
 
   /**

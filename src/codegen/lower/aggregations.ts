@@ -48,7 +48,9 @@ export abstract class AggregationLowering extends ExpressionLowering {
     } else {
       const area = this.keyArea(target);
       // (buildKey leaves room for the tag: a key area holds the key and 8 bytes more.)
-      this.buildKey(indices, info.keys, tag === undefined ? area : area + SHARED_AGG_KEY_PREFIX_BYTES);
+      const key = () => this.buildKey(indices, info.keys, tag === undefined ? area : area + SHARED_AGG_KEY_PREFIX_BYTES);
+      // The value stays live while the key is built (in the stack frame when the key needs its register).
+      if (v) v = this.keeping(v, key, target)[0] as Extract<Val, { t: 'int' }>; else key();
       if (tag !== undefined) a.st(8, R9, area, tag);
       const rekey = () => a.mov(R2, R9).alu64('add', R2, imm(area));
       rekey();

@@ -54,6 +54,11 @@ export class LowerError extends Error {
   constructor(message: string, readonly node?: { span: A.Expr['span'] }) { super(message); }
 }
 
+/** No register is free for a value: lowering gives up the attempt (`holding` retries it with values spilled). */
+export class OutOfRegisters extends LowerError {
+  constructor(node?: { span: A.Expr['span'] }) { super('expression too complex: out of registers', node); }
+}
+
 /**
  * Lowering relies on the checker's rules: a program it accepted cannot get here. Reaching it
  * is a bug of the checker, reported as an internal error, never as a D error of lowering's own.
@@ -153,7 +158,7 @@ export abstract class ClauseContext {
 
   protected alloc(node?: A.Expr): Reg {
     const r = this.free.shift();
-    if (r === undefined) throw new LowerError('expression too complex: out of registers', node);
+    if (r === undefined) throw new OutOfRegisters(node);
     return r;
   }
 
@@ -184,12 +189,57 @@ export abstract class ClauseContext {
     return { ...s.v, reg: r };
   }
 
-  /** Evaluates `f` with `v` kept live: spilled around it when registers are short. */
-  protected keeping<T extends Val | undefined>(v: Val, f: () => T, node?: A.Expr): [Val, T] {
-    if (this.free.length >= 2) return [v, f()];
-    const s = this.spill(v);
+  /** Evaluates `f` with `v` kept live (see `holding`). */
+  protected keeping<T>(v: Val, f: () => T, node?: A.Expr): [Val, T] {
+    const [[kept], r] = this.holding([v], f, node);
+    return [kept!, r];
+  }
+
+  /**
+   * Evaluates `f` with the values `held` kept live across it; returns them (in registers again,
+   * not necessarily the same ones) and f's result. They stay in their registers while f finds
+   * the registers it needs. When it runs out, f's code is dropped and lowered again with them
+   * spilled to the clause's stack frame and reloaded after it, as dt_cg pushes values on its
+   * stack (dt_cg_push_stack): a spill only where the registers do not suffice. A failure with
+   * them spilled goes up to the holder of the next register out. `f` returns at most one value
+   * in a register, so that the held ones (at most two) can be reloaded beside it.
+   */
+  protected holding<T>(held: Val[], f: () => T, node?: A.Expr): [Val[], T] {
+    if (held.length === 0) return [held, f()];
+    if (this.free.length > 0) {
+      const rewind = this.checkpoint();
+      try {
+        return [held, f()];
+      } catch (err) {
+        if (!(err instanceof OutOfRegisters)) throw err;
+        rewind();
+      }
+    }
+    const slots = held.map((v) => this.spill(v));
     const r = f();
-    return [this.unspill(s, node), r];
+    const kept: Val[] = [];
+    for (let i = slots.length - 1; i >= 0; i--) kept[i] = this.unspill(slots[i]!, node);
+    return [kept, r];
+  }
+
+  /** The clause's lowering state now, and how to return to it (the code emitted since dropped). */
+  private checkpoint(): () => void {
+    const mark = this.asm.mark();
+    const free = [...this.free], tmpNext = this.tmpNext, recOff = this.recOff, actions = this.actions.length, records = this.records;
+    const lvarOffsets = new Map(this.lvarOffsets), lvarNext = this.lvarNext, spillDepth = this.spillDepth, keyDepth = this.keyDepth, xlateBindings = this.xlateBindings;
+    return () => {
+      this.asm.rewind(mark);
+      this.free = [...free];
+      this.tmpNext = tmpNext;
+      this.recOff = recOff;
+      this.actions.length = actions;
+      this.records = records;
+      this.lvarOffsets = lvarOffsets;
+      this.lvarNext = lvarNext;
+      this.spillDepth = spillDepth;
+      this.keyDepth = keyDepth;
+      this.xlateBindings = xlateBindings; // (its entries are restored on the way out: try/finally)
+    };
   }
 
   /** Offset (in the scratch value) of a fresh temporary string slot. */

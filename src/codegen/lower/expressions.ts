@@ -315,7 +315,7 @@ export abstract class ExpressionLowering extends StorageLowering {
       const op = e.op.slice(0, -1) as A.BinaryOp;
       val = this.binary({ kind: 'Binary', span: e.span, op, left: e.target, right: e.value }, true);
     }
-    this.store(target, val, e);
+    val = this.store(target, val, e);
     if (discard) { this.release(val); return undefined; }
     return val;
   }
@@ -326,15 +326,16 @@ export abstract class ExpressionLowering extends StorageLowering {
     return t !== undefined && resolve(t).kind === 'struct';
   }
 
-  protected store(target: A.Expr, val: Val, node: A.Expr): void {
+  /** Stores `val` in `target`; returns it, live (in another register when the target's address needed its register). */
+  protected store(target: A.Expr, val: Val, node: A.Expr): Val {
     switch (target.kind) {
       case 'Ident': {
         const g = this.env.sym.globals.get(target.name);
         if (!g) unchecked(`an assignment to ${target.name}, which is not a variable`);
         this.storeGlobal(g, val);
-        return;
+        return val;
       }
-      case 'SelfVar': this.storeThread(this.env.sym.threads.get(target.name)!, val); return;
+      case 'SelfVar': this.storeThread(this.env.sym.threads.get(target.name)!, val); return val;
       case 'ThisVar': {
         const off = this.clauseLocalOffset(target.name, target);
         const info = this.env.sym.clauseLocals.get(target.name);
@@ -344,14 +345,18 @@ export abstract class ExpressionLowering extends StorageLowering {
           if (info && val.t !== 'str') this.normalize(val.reg, info.type);
           this.asm.stx(8, R9, off, val.reg);
         }
-        return;
+        return val;
       }
       case 'Index': {
-        const place = this.elementPlace(target, true);
-        if (place) this.storePlace(place, val, node); else this.storeAssoc(target, val);
-        return;
+        const [[v], place] = this.holding([val], () => this.elementPlace(target, true), node);
+        if (place) { this.storePlace(place, v!, node); return v!; }
+        return this.storeAssoc(target, v!);
       }
-      case 'Member': case 'Unary': this.storePlace(this.placeOf(target, true), val, node); return;
+      case 'Member': case 'Unary': {
+        const [[v], place] = this.holding([val], () => this.placeOf(target, true), node);
+        this.storePlace(place, v!, node);
+        return v!;
+      }
       default: unchecked('an assignment to something not an lvalue');
     }
   }
@@ -364,9 +369,14 @@ export abstract class ExpressionLowering extends StorageLowering {
     if (post && !discard) { old = this.alloc(operand); a.mov(old, v.reg); }
     a.alu64(op === '++' ? 'add' : 'sub', v.reg, imm(this.pointee(target) ?? 1));
     this.normalize(v.reg, v.type);
-    this.store(target, v, operand);
-    if (old !== undefined) { this.release(v); return { t: 'int', reg: old, type: v.type }; }
-    if (discard) { this.release(v); return undefined; }
-    return v;
+    if (old !== undefined) {
+      // The old value stays live while the new one is stored (the store may compute the address again).
+      const [[kept], stored] = this.holding([{ t: 'int', reg: old, type: v.type }], () => this.store(target, v, operand), operand);
+      this.release(stored);
+      return kept;
+    }
+    const stored = this.store(target, v, operand);
+    if (discard) { this.release(stored); return undefined; }
+    return stored;
   }
 }

@@ -216,7 +216,8 @@ export abstract class MemoryLowering extends ClauseContext {
       if (k !== 0n) this.asm.movImm64(R1, k * BigInt(size)).alu64('add', base.reg, R1);
       return base;
     }
-    const ix = this.evalInt(e.indices[0]!);
+    const [b, ix] = this.keeping({ t: 'int', reg: base.reg, type: U64 }, () => this.evalInt(e.indices[0]!), e);
+    base = { ...base, reg: b.reg };
     if (r.kind === 'array' && r.length !== undefined) {
       const ok = this.asm.newLabel('ixok');
       this.asm.jmp('jlt', ix.reg, imm(r.length), ok);

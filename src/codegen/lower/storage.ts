@@ -412,14 +412,16 @@ export abstract class StorageLowering extends StringLowering {
     return area;
   }
 
-  protected storeAssoc(e: A.Index, val: Val): void {
+  /** Stores `val` in an associative array element; returns it, live (see `store`). */
+  protected storeAssoc(e: A.Index, val: Val): Val {
     const a = this.asm;
     const obj = unparen(e.object);
     const info = this.assocInfo(obj);
     if (!info) unchecked('an associative array the checker does not know');
     // The key is built once into a key area (it lives there; helpers only clobber R1–R5).
-    const area = this.assocKey(info, e.indices, obj.kind === 'SelfVar');
-    this.storeDynamic(this.env.assocMap(info), info.type, val, () => a.mov(R2, R9).alu64('add', R2, imm(area)));
+    const [v, area] = this.keeping(val, () => this.assocKey(info, e.indices, obj.kind === 'SelfVar'), e);
+    this.storeDynamic(this.env.assocMap(info), info.type, v, () => a.mov(R2, R9).alu64('add', R2, imm(area)));
+    return v;
   }
 
   // ----- operators

@@ -65,6 +65,14 @@ for (const kernel of KERNELS) {
         const random = rng(seed);
         const g = new ExprGen(random, sample, 1);
         const printfs = [printfCase([g.int(depth), g.str(depth), g.int(depth), g.int(depth)], sample)];
+        // Stores whose target needs registers too: an element keyed by generated keys, its old
+        // value after ++, and an assignment's value.
+        const [k1, k2, v1, v2] = [g.str(depth), g.int(depth), g.int(depth), g.int(depth)];
+        const el = `b[${k1.d}, ${k2.d}]`;
+        printfs.push({
+          stmt: `${el} = ${v1.d}; printf("%d %d %d\\n", ${el}++, ${el}, this->w = ${v2.d});`,
+          expect: (v) => `${v1.eval(v)} ${v1.eval(v) + 1} ${v2.eval(v)}`,
+        });
         const aggs = [aggStatements(aggCase(g, random, depth), 0)];
         const body = `${LEAF_SETUP} ${leafLine(g.used)} ${printfs.map((p) => p.stmt).join(' ')} ${aggs.map((a) => a.stmts).join(' ')} ` +
           `${aggs.map((a) => a.printa).join(' ')} printf("==end\\n");`;

@@ -131,6 +131,14 @@ export const ERROR_SUBPROGRAM = 'dt_error';
 
 export const SCRATCH_REGS: Reg[] = [R6, R7, R8];
 
+/**
+ * Spill slots: fp-64 down to fp-64 - 8 * (MAX_SPILLS - 1). The frame above them holds the
+ * fixed slots (the context, keys, loop state); below them stays room for the frames of the
+ * subprograms a clause calls (string subroutines, the ERROR clauses), which the verifier adds
+ * to this one against its 512 bytes.
+ */
+const MAX_SPILLS = 24;
+
 export abstract class ClauseContext {
   protected free: Reg[] = [...SCRATCH_REGS];
 
@@ -175,7 +183,7 @@ export abstract class ClauseContext {
 
   /** Moves a value to a stack slot, freeing its register (the verifier tracks spilled pointers). */
   protected spill(v: Val): { v: Val; slot: number } {
-    if (this.spillDepth >= 24) throw new LowerError('expression too complex: too many spilled values');
+    if (this.spillDepth >= MAX_SPILLS) throw new LowerError('expression too complex: too many spilled values');
     const slot = -64 - 8 * this.spillDepth++;
     this.asm.stx(8, R10, slot, v.reg);
     this.release(v);

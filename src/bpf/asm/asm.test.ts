@@ -52,3 +52,15 @@ test('disassembles in kernel syntax with source lines', () => {
   assert.match(text, /call bpf_map_lookup_elem#1/);
   assert.equal(formatInsn({ code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }), 'exit');
 });
+
+test('rewind drops what was emitted after a mark, pending labels and source note included', () => {
+  const a = new Asm('t');
+  a.setSource({ where: 'a:1', text: 'x', start: 0, end: 1 }).mov(R0, imm(0)).label('next');
+  const m = a.mark();
+  a.setSource({ where: 'a:2', text: 'y', start: 0, end: 1 }).mov(R1, imm(1)).label('dropped').mov(R2, imm(2));
+  a.rewind(m);
+  a.exit();
+  assert.equal(a.insns.length, 2);
+  assert.deepEqual(a.insns[1]!.labels, ['next']);
+  assert.equal(a.insns[1]!.source?.where, 'a:1');
+});

@@ -17,6 +17,14 @@ test('an unknown variable suggests a builtin or one of the program\'s own names'
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve genunix`mpid: Unknown symbol name'), ['BEGIN { trace(genunix`mpid); }']).hint, undefined);
 });
 
+test('an unknown kernel symbol is not "corrected" to the same name written without its backquote', () => {
+  // The program names `jiffies; its text holds the identifier jiffies one edit away from "`jiffies".
+  for (const name of ['`jiffies', 'vmlinux`jiffies']) {
+    const h = withHint(diag('D_IDENT_UNDEF', `failed to resolve ${name}: Unknown symbol name`), ['BEGIN { trace(`jiffies); }']).hint;
+    assert.ok(h === undefined || !h.startsWith('did you mean'), h);
+  }
+});
+
 test('an unknown function suggests the nearest builtin function', () => {
   assert.equal(withHint(diag('D_FUNC_UNDEF', 'undefined function name: strln'), []).hint, 'did you mean `strlen`?');
   assert.equal(withHint(diag('D_FUNC_UNDEF', 'undefined function name: prinft'), []).hint, 'did you mean `printf`?');

@@ -10,6 +10,7 @@ import { BUILTIN_VARIABLES } from '../builtins/variables.js';
 import { BUILTIN_FUNCTIONS } from '../builtins/signatures.js';
 import { libraryNames } from '../check/library.js';
 import { kernelTypeSource } from '../check/btf-types.js';
+import { kernelSymbols } from '../consume/ksyms.js';
 import { allProviders } from '../providers/registry.js';
 import { matchProbeField } from '../bpf/elf/glob.js';
 import type { Provider, ProbeSite } from '../providers/provider.js';
@@ -72,13 +73,30 @@ export function sysErrorHint(e: SysError): string | undefined {
   }
 }
 
+/**
+ * Why a kernel variable cannot be named: a kernel built without CONFIG_KALLSYMS_ALL lists only
+ * its functions in /proc/kallsyms, and its BTF types only per-CPU variables.
+ */
+function kernelDataSymbolHint(): string | undefined {
+  let table;
+  try { table = kernelSymbols(); } catch { return undefined; }
+  const data = table.buf.toString('latin1').match(/^[0-9a-f]+ [dDbB] /gm)?.length ?? 0;
+  return data >= DATA_SYMBOLS_OF_KALLSYMS_ALL ? undefined
+    : 'this kernel\'s /proc/kallsyms lists no data symbols (it was built without CONFIG_KALLSYMS_ALL): kernel variables cannot be named here';
+}
+
+/** Fewer data symbols than this in kallsyms: a kernel without CONFIG_KALLSYMS_ALL (which lists tens of thousands). */
+const DATA_SYMBOLS_OF_KALLSYMS_ALL = 1000;
+
 /** `d` with a hint added when its message names something misspelt and a near name exists. */
 export function withHint(d: Diagnostic, programTexts: readonly string[]): Diagnostic {
   if (d.hint !== undefined) return d;
   let hint: string | undefined;
   let m: RegExpExecArray | null;
-  // A kernel symbol (`` `name ``, ``mod`name``) is no misspelt D name: D's names are no hint for it.
-  if ((d.tag === 'D_IDENT_UNDEF' || d.tag === 'D_VAR_UNDEF') && (m = /failed to resolve ([^\s`]+):/.exec(d.message))) {
+  if (d.tag === 'D_IDENT_UNDEF' && (m = /failed to resolve \S*`(\S+):/.exec(d.message))) {
+    // A kernel symbol (`` `name ``): the program's own identifiers are no candidates.
+    hint = kernelDataSymbolHint();
+  } else if ((d.tag === 'D_IDENT_UNDEF' || d.tag === 'D_VAR_UNDEF') && (m = /failed to resolve (\S+):/.exec(d.message))) {
     const known = programIdentifiers(programTexts);
     known.delete(m[1]!);
     // The program's own names first: a tie goes to the user's variable.

@@ -10,7 +10,7 @@ import { possibleCpus } from '../bpf/map.js';
 import { testRun, rawTracepointArgs } from '../bpf/program.js';
 import type { Link } from '../bpf/link.js';
 import { STATE, Activity } from '../codegen/layout.js';
-import type { CompiledProgram } from '../program/spec.js';
+import type { CompiledProgram, FieldLayout } from '../program/spec.js';
 import type { Provider } from '../providers/provider.js';
 import { allProviders } from '../providers/registry.js';
 import type { AggSnapshot, AggSortOptions } from '../consume/format/values.js';
@@ -115,8 +115,10 @@ export interface DropCounts {
 
 /** Whether records of the program name user addresses (ustack, usym, ufunc, umod, uaddr). */
 export function usesUserSymbols(compiled: CompiledProgram): boolean {
-  return compiled.clauses.some((c) => c.actions.some((x) => 'field' in x && (x.field.decode === 'ustack' || x.field.decode === 'usymbol')))
-    || compiled.aggregations.some((a) => a.keyFields.some((k) => k.decode === 'ustack' || k.decode === 'usymbol'))
+  const user = (f: FieldLayout) => f.decode === 'ustack' || f.decode === 'usymbol';
+  // printf("%k", ustack()) and printf("%A", ufunc(pc)) record them as printf arguments.
+  return compiled.clauses.some((c) => c.actions.some((x) => ('field' in x && user(x.field)) || ('args' in x && x.args.some(user))))
+    || compiled.aggregations.some((a) => a.keyFields.some(user))
     || formatsUseUserAddresses(compiled);
 }
 

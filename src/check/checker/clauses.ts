@@ -11,6 +11,7 @@ import { compilePrintf, isPrintfError, type PrintfDirective } from '../../builti
 import { type AggregationInfo } from '../checked.js';
 import { ID_MOD, ID_REF, Info, isDyn, isIntegerT, isPointerT, isScalarT, isStringT, isVoid } from './rules.js';
 import { DeclarationChecks } from './declarations.js';
+import { checkRecordingCalls } from '../recording-calls.js';
 
 export abstract class ClauseChecks extends DeclarationChecks {
   protected cookStmts(stmts: Stmt[]): void {
@@ -44,6 +45,7 @@ export abstract class ClauseChecks extends DeclarationChecks {
       if (!isScalarT(p.type)) fail('D_PRED_SCALAR', 'predicate result must be of scalar type', { ...c.predicate.span, lineAt: c.span.lineAt });
     }
     if (retried) this.cookStmts(c.body);
+    checkRecordingCalls([c.predicate, c.body]);
     this.checkActions(c);
     this.currentClause = undefined;
   }

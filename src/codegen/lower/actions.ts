@@ -70,15 +70,10 @@ export abstract class ActionLowering extends AggregationLowering {
   private callTraceValue(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
     const arg = name === 'trace' ? unparen(args[0]!) : e;
-    const rt = arg.kind === 'Call' ? recordedCallType(arg, this.env.sym) : undefined;
-    if (rt && rt.t === 'obj' && arg.kind === 'Call') {
-      // stack(), ustack() and the symbol functions record their raw form; the consumer
-      // symbolises it.
-      const off = this.recField(rt.size, 8);
-      this.records = true;
-      this.emitRecorded(arg, this.mem.rec + off, rt);
-      const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode: rt.decode ?? 'bytes', ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}), ...(rt.jitStrsize !== undefined ? { jitStrsize: rt.jitStrsize } : {}) };
-      if (rt.decode === 'stack' || rt.decode === 'ustack') this.actions.push({ kind: 'stack', field, user: rt.decode === 'ustack' });
+    const recorded = this.recordCallField(arg);
+    if (recorded) {
+      const { field, decode } = recorded;
+      if (decode === 'stack' || decode === 'ustack') this.actions.push({ kind: 'stack', field, user: decode === 'ustack' });
       else this.actions.push({ kind: 'trace', field });
       return undefined;
     }
@@ -91,6 +86,21 @@ export abstract class ActionLowering extends AggregationLowering {
     return undefined;
   }
 
+  /**
+   * stack(), ustack() and the symbol functions record their raw form (the consumer symbolises
+   * it): the field they fill, or undefined when `arg` is not one of them.
+   */
+  private recordCallField(arg: A.Expr): { field: FieldLayout; decode: FieldLayout['decode'] } | undefined {
+    const rt = arg.kind === 'Call' ? recordedCallType(arg, this.env.sym) : undefined;
+    if (!rt || rt.t !== 'obj' || arg.kind !== 'Call') return undefined;
+    const off = this.recField(rt.size, 8);
+    this.records = true;
+    this.emitRecorded(arg, this.mem.rec + off, rt);
+    const decode = rt.decode ?? 'bytes';
+    const field: FieldLayout = { offset: off, sizeBytes: rt.size, type: rt.ctype, decode, ...(rt.symbolForm ? { symbolForm: rt.symbolForm } : {}), ...(rt.jitStrsize !== undefined ? { jitStrsize: rt.jitStrsize } : {}) };
+    return { field, decode };
+  }
+
   private callFormatted(e: A.Call, args: A.Expr[]): Val | undefined {
     const name = e.callee.name;
     // system() and freopen() are formatted like printf; the consumer runs the command /
@@ -100,6 +110,9 @@ export abstract class ActionLowering extends AggregationLowering {
     const fields: FieldLayout[] = [];
     const wantsString = printfStringArgs(fmt.value);
     args.slice(1).forEach((arg, i) => {
+      // printf("%k", stack()), printf("%s", func(pc)): recorded as trace() records them.
+      const recorded = this.recordCallField(unparen(arg));
+      if (recorded) { fields.push(recorded.field); this.resetTemps(); return; }
       const v = this.expr(arg, false)!;
       const t = this.typeOf(arg);
       // %s of a `char *` or char array prints the characters it points to.

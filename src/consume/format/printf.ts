@@ -14,6 +14,7 @@
 import { type CSpec, cspec, formatCChar, formatCFloat, formatCInt, formatCString } from './cformat.js';
 import { formatHistogramValue, stddevOf } from './aggregate.js';
 import { formatStack } from './stack.js';
+import { formatKernelAddress } from '../ksyms.js';
 import { formatRfc822Time, formatWallTime } from './timefmt.js';
 import { type AggDesc, type AggValue, type Value, toSigned, toUnsigned } from './values.js';
 import { type ArgCheck, type PrintKind, type Conversion, CONVERSIONS, type PrintfFlags, type PrintfDirective, type PrintfProgram, type PrintfError, isPrintfError, compilePrintf } from '../../builtins/printf-format.js';
@@ -184,7 +185,8 @@ function renderValue(d: PrintfDirective, spec: CSpec, dynWidth: number, v: Value
     case 'addr':
       if (v.kind === 'int') {
         const addr = toUnsigned(v.value, v.sizeBytes);
-        return formatCString(ctx.kernelSymbol?.(addr) ?? `0x${addr.toString(16)}`, spec);
+        // dtrace_addr2str: ``module`name+0xoff`` from the running kernel's symbols, else hex.
+        return formatCString(ctx.kernelSymbol ? (ctx.kernelSymbol(addr) ?? `0x${addr.toString(16)}`) : formatKernelAddress(addr), spec);
       }
       return formatCString(textOf(v), spec);
     case 'uaddr':

@@ -1,0 +1,57 @@
+/**
+ * @fileoverview Examples in the manner of the Dynamic Tracing Guide's chapters, run as a user
+ * runs them (-c target, -n/-s programs): the Output Formatting chapter's %a and %k, the
+ * tracing functions (stack, func, …) recorded by printf as trace() records them and refused as
+ * values. Expected text comes from the same program's own actions (stack(), func()) and the
+ * running kernel's symbols. Needs root.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { buildWorkload, repoRoot } from '../helpers/workloads.js';
+
+const cli = join(repoRoot(), 'dist', 'cli.js');
+const skip = process.getuid?.() === 0 ? false : 'needs root to load BPF programs';
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'latin1', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('printf %a of an integer kernel address prints module`symbol+offset, as func() names it', { skip }, () => {
+  const loop = buildWorkload('getpid_loop');
+  const r = run(['-q', '-n', 'syscall::getpid:entry /pid == $target/ { printf("%a|%-60a|%a|", caller, caller, 0); trace(func(caller)); exit(0); }', '-c', `${loop} 5`]);
+  assert.equal(r.status, 0, r.stderr);
+  const [a, , zero, fn] = r.stdout.split('|').map((x) => x.trim());
+  assert.match(a!, /^vmlinux`\w+\+0x[0-9a-f]+$/);
+  assert.equal(a!.slice(0, a!.indexOf('+')), fn, 'the same function as func(caller)');
+  assert.equal(r.stdout.split('|')[1], a!.padEnd(60), 'a width pads the symbol text');
+  assert.equal(zero, '0x0', 'an address of no symbol prints in hex');
+});
+
+test('printf %k of stack()/ustack() prints the frames the stack() action prints; %A of ufunc() names the function', { skip }, () => {
+  const loop = buildWorkload('getpid_loop');
+  const r = run(['-q', '-n', 'syscall::getpid:entry /pid == $target/ { printf("<%k>", stack(3)); stack(3); printf("<%k>", ustack(2)); printf("<%A>\\n", ufunc(uregs[R_PC])); exit(0); }', '-c', `${loop} 100000`]);
+  assert.equal(r.status, 0, r.stderr);
+  const m = /^<\n((?:.+\n){3})>\n((?:.+\n){3})<\n((?:.+\n){2})><(.*)>\n/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  const printed = m[1]!.split('\n').slice(0, 3), action = m[2]!.split('\n').slice(0, 3);
+  // stack() indents by stackindent (14); %k without a width does not.
+  assert.deepEqual(action, printed.map((f) => ' '.repeat(14) + f));
+  assert.match(printed[0]!, /^vmlinux`\w+\+0x[0-9a-f]+$/);
+  assert.match(m[3]!, /^libc\.so\.6`\w+\+0x[0-9a-f]+\n/, 'the target\'s frames are named while it lives');
+  assert.match(m[4]!, /^libc\.so\.6`\w+$/);
+});
+
+test('tracing functions used as values are refused at compile time (D_CG_EXPR), not crashed on', { skip }, () => {
+  for (const [body, fn] of [['x = stack();', 'stack'], ['self->u = ustack();', 'ustack'], ['a[func(arg0)] = 1;', 'func'], ['x = func(arg0) == func(arg1);', 'func']] as const) {
+    const r = run(['-n', `BEGIN { ${body} exit(0); }`]);
+    assert.equal(r.status, 1, body);
+    assert.match(r.stderr, new RegExp(`^dtrace: invalid probe specifier .*: tracing function ${fn}\\( \\) may not be called from a D expression \\(D program context required\\)\\n`), body);
+    assert.doesNotMatch(r.stderr, /internal error/, body);
+  }
+  // As an aggregation key, a trace() argument or an action of its own they are fine.
+  const ok = run(['-q', '-n', 'BEGIN { @[func(arg0), stack()] = count(); trace((func(arg0))); stack(1); exit(0); }']);
+  assert.equal(ok.status, 0, ok.stderr);
+});

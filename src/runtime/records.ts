@@ -129,7 +129,9 @@ export class RecordConsumer extends RecordWalk {
         const snaps = act.aggIds.map((id) => aggs.byId.get(id)).filter((a): a is AggregationSpec => !!a).map((a) => aggs.view(a));
         for (const id of act.aggIds) aggs.printed.add(id);
         // printa() without a format: a blank line, then the aggregation (dt_printa).
-        if (act.format === undefined) for (const s of snaps) text += '\n' + formatAggregation(s, aggs.sortOpts);
+        // Several aggregations without a format are joined on their keys (dt_print_aggs).
+        if (act.format === undefined && snaps.length === 1) text += '\n' + formatAggregation(snaps[0]!, aggs.sortOpts);
+        else if (act.format === undefined) text += formatPrinta(undefined, snaps, { ...aggs.sortOpts, ctx: this.formatCtx });
         else text += formatPrinta(act.format, snaps, { ...aggs.sortOpts, ctx: this.formatCtx });
         return text;
       }

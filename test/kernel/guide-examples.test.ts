@@ -67,3 +67,11 @@ test('pid$target:a.out::return leaves the entry point alone: the traced program 
   assert.doesNotMatch(r.stdout, /^_start return$/m);
   assert.match(r.stdout, /^main return$/m);
 });
+
+test('printa(@a, @b) without a format joins the aggregations: the keys once, then each value', { skip }, () => {
+  const r = run(['-q', '-n', 'BEGIN { @a["x", 1] = count(); @b["x", 1] = sum(370); @b["y", 2] = sum(5); printa(@a, @b); exit(0); }']);
+  assert.equal(r.status, 0, r.stderr);
+  const key = (s: string, n: number) => `  ${s.padEnd(50)} ${String(n).padStart(8)}`; // an int key: " %8d"
+  // Sorted by the first aggregation's value (y has none: 0), then by key.
+  assert.equal(r.stdout, `\n${key('y', 2)} ${'0'.padStart(16)} ${'5'.padStart(16)}\n${key('x', 1)} ${'1'.padStart(16)} ${'370'.padStart(16)}\n\n`);
+});

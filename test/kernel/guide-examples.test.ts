@@ -75,3 +75,19 @@ test('printa(@a, @b) without a format joins the aggregations: the keys once, the
   // Sorted by the first aggregation's value (y has none: 0), then by key.
   assert.equal(r.stdout, `\n${key('y', 2)} ${'0'.padStart(16)} ${'5'.padStart(16)}\n${key('x', 1)} ${'1'.padStart(16)} ${'370'.padStart(16)}\n\n`);
 });
+
+test('printf/printa %A of a plain user address names the -c target\'s symbol (pfprint_uaddr), hex without a target', { skip }, () => {
+  const loop = buildWorkload('getpid_loop');
+  // The process has exited by END: its symbols come from the snapshot kept while it ran.
+  const r = run(['-q', '-n', 'pid$target::syscall:entry { printf("%A|%A|", uregs[R_PC], 0); trace(ufunc(uregs[R_PC])); printf("\\n"); @[uregs[R_PC]] = count(); } END { printa("%A %@d\\n", @); }', '-c', `${loop} 3 200`]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 4, r.stdout);
+  const [a, zero, fn] = lines[0]!.split('|').map((x) => x.trim());
+  assert.equal(a, fn, 'at the entry of syscall() the address is the symbol itself');
+  assert.match(a!, /^libc\.so\.6`syscall$/);
+  assert.equal(zero, '0x0');
+  assert.equal(lines[3], `${a} 3`);
+  const none = run(['-q', '-n', 'BEGIN { printf("%A\\n", 0x7f0000001000); exit(0); }']);
+  assert.equal(none.stdout, '0x7f0000001000\n\n');
+});

@@ -234,7 +234,8 @@ export abstract class ClauseContext {
   private checkpoint(): () => void {
     const mark = this.asm.mark();
     const free = [...this.free], tmpNext = this.tmpNext, recOff = this.recOff, actions = this.actions.length, records = this.records;
-    const lvarOffsets = new Map(this.lvarOffsets), lvarNext = this.lvarNext, spillDepth = this.spillDepth, keyDepth = this.keyDepth, xlateBindings = this.xlateBindings;
+    // (Clause-locals need no undoing: their layout is the program's, the same on a second attempt.)
+    const spillDepth = this.spillDepth, keyDepth = this.keyDepth, xlateBindings = this.xlateBindings;
     return () => {
       this.asm.rewind(mark);
       this.free = [...free];
@@ -242,8 +243,6 @@ export abstract class ClauseContext {
       this.recOff = recOff;
       this.actions.length = actions;
       this.records = records;
-      this.lvarOffsets = lvarOffsets;
-      this.lvarNext = lvarNext;
       this.spillDepth = spillDepth;
       this.keyDepth = keyDepth;
       this.xlateBindings = xlateBindings; // (its entries are restored on the way out: try/finally)

@@ -12,9 +12,12 @@ test('an unknown variable suggests a builtin or one of the program\'s own names'
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve exename: Unknown variable name'), []).hint, 'did you mean `execname`?');
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve countr: Unknown variable name'), [source.text]).hint, 'did you mean `counter`?');
   assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve zzzzqqq: Unknown variable name'), [source.text]).hint, undefined);
-  // A kernel symbol the kernel lacks: the program's own `mpid` is the same name, no hint.
-  assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve `mpid: Unknown symbol name'), ['BEGIN { trace(`mpid); }']).hint, undefined);
-  assert.equal(withHint(diag('D_IDENT_UNDEF', 'failed to resolve genunix`mpid: Unknown symbol name'), ['BEGIN { trace(genunix`mpid); }']).hint, undefined);
+  // A kernel symbol the kernel lacks: the program's own `mpid` is the same name, never offered
+  // (the hint, if any, is about the kernel's symbol table, and depends on the machine).
+  for (const name of ['`mpid', 'genunix`mpid']) {
+    const h = withHint(diag('D_IDENT_UNDEF', `failed to resolve ${name}: Unknown symbol name`), [`BEGIN { trace(${name}); }`]).hint;
+    assert.ok(h === undefined || !h.startsWith('did you mean'), h);
+  }
 });
 
 test('an unknown kernel symbol is not "corrected" to the same name written without its backquote', () => {

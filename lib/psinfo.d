@@ -103,3 +103,8 @@ inline psinfo_t *curpsinfo = xlate <psinfo_t *> (curthread);
 inline lwpsinfo_t *curlwpsinfo = xlate <lwpsinfo_t *> (curthread);
 inline string cwd = d_path(&(curthread->fs->pwd));
 inline string root = d_path(&(curthread->fs->root));
+/*
+ * The zone of the process, as illumos names it: Linux has no zones, so every process is in
+ * the global zone (illumos' zonename there). The DTraceToolkit's -Z/-a options print it.
+ */
+inline string zonename = "global";

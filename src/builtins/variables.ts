@@ -53,6 +53,7 @@ export const BUILTIN_VARIABLES: ReadonlyMap<string, BuiltinVariable> = new Map([
   V('cpu', 'processorid_t', 'current CPU id', { library: true }),
   V('cwd', 'string', 'current working directory', { library: true }),
   V('root', 'string', 'root directory of the process', { library: true }),
+  V('zonename', 'string', 'zone of the process (Linux: always "global")', { library: true }),
   V('fds', 'fileinfo_t', 'open files of the current process', { library: true, indexed: true }),
 ].map((v) => [v.name, v]));
 

@@ -2,7 +2,7 @@
  * @fileoverview Formats the DTraceToolkit's scripts rely on, against the running kernel:
  * `%a` of a plain integer in printf() and printa() is ``module`symbol+0xoffset`` (hotkernel's
  * `printa("%a %@d\n", @pc)` of `@pc[arg0] = count()`), the symbol taken from /proc/kallsyms.
- * Needs root.
+ * `zonename` is the global zone's. Needs root.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,4 +41,11 @@ test('%A of an integer names the -c target\'s symbol, even once it has exited (E
     '-c', '/bin/true'], { encoding: 'latin1', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(r.stdout.split('\n').filter((l) => l !== ''), ['[libc.so.6`exit]', 'libc.so.6`exit+0x2 1']);
+});
+
+test('zonename is "global" (Linux has no zones), as execsnoop -a/-Z and opensnoop -Z print it', { skip }, () => {
+  const r = spawnSync(process.execPath, [cli, '-q', '-n', 'BEGIN { printf("[%-10s] [%s] %d\\n", zonename, zonename == "global" ? "yes" : "no", curpsinfo->pr_zoneid); exit(0); }'],
+    { encoding: 'latin1', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '[global    ] [yes] 0\n\n');
 });

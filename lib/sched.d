@@ -19,3 +19,16 @@ inline lgrp_id_t lgrp = curcpu->cpu_lgrp;
  * (cpusets restrict tasks, not CPUs: a CPU belongs to many of them at once.)
  */
 inline psetid_t pset = curcpu->cpu_pset;
+
+/*
+ * The CPU of a run queue (args[2] of sched:::enqueue and dequeue, as illumos' translator from
+ * cpu_t gives it). Its chip and locality group are the current CPU's when the run queue is the
+ * current CPU's own, else 0: BPF cannot look another CPU's up.
+ */
+translator cpuinfo_t < struct rq *R > {
+	cpu_id = R->cpu;
+	cpu_pset = 0;
+	cpu_chip = R->cpu == cpu ? chip : 0;
+	cpu_lgrp = R->cpu == cpu ? lgrp : 0;
+	cpu_info_pad = 0;
+};

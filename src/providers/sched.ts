@@ -40,19 +40,24 @@ const ON_CPU_HINT = 'only recent kernels (6.16 on) have sched_exit_tp; older one
 const FINISH_TASK_SWITCH: Underlying[] = ['finish_task_switch', 'finish_task_switch.isra.0']
   .map((fn) => ({ kind: 'fbt', fn, dir: 'entry' }));
 
+/**
+ * args[2] of enqueue and dequeue: the CPU of the run queue (lib/sched.d translates the struct rq;
+ * dtrace-utils leaves this pointer NULL, and the book's rq.d, qtime.d and lat.d read cpu_id).
+ */
+const RUN_QUEUE_CPU = { mapping: 1, native: 'struct rq *', xlate: 'cpuinfo_t *' };
+
 const SCHED_PROBES: DependentProbe[] = [
   {
     name: 'dequeue',
-    args: [...taskArgs(0), { mapping: 1, native: 'cpuinfo_t *' }, { mapping: 2, native: 'int' }],
+    args: [...taskArgs(0), RUN_QUEUE_CPU, { mapping: 2, native: 'int' }],
     sources: classFunctions('dequeue_task'),
-    emit(e) { e.raw(1, R6); e.setArg(0, R6); e.raw(2, R6); e.setArg(2, R6); },
+    emit(e) { e.raw(1, R6); e.setArg(0, R6); e.raw(0, R6); e.setArg(1, R6); e.raw(2, R6); e.setArg(2, R6); },
   },
   {
     name: 'enqueue',
-    // args[2] cpuinfo_t * is 0, as in Oracle's DTrace.
-    args: [...taskArgs(0), { mapping: 1, native: 'cpuinfo_t *' }],
+    args: [...taskArgs(0), RUN_QUEUE_CPU],
     sources: classFunctions('enqueue_task'),
-    emit(e) { e.raw(1, R6); e.setArg(0, R6); },
+    emit(e) { e.raw(1, R6); e.setArg(0, R6); e.raw(0, R6); e.setArg(1, R6); },
   },
   {
     name: 'off-cpu',

@@ -61,7 +61,7 @@ for (const kernel of KERNELS) {
   test(`generated expressions of growing depth compile, load and compute their model's values (${label})`, { skip, timeout: 600_000 }, () => {
     const sample = sampleLeaves(kernel);
     for (let depth = 1; depth <= MAX_DEPTH; depth++) {
-      for (const seed of [depth * 101, depth * 101 + 1, depth * 101 + 2]) {
+      for (const seed of [depth * 101, depth * 101 + 1]) {
         const random = rng(seed);
         const g = new ExprGen(random, sample, 1);
         const printfs = [printfCase([g.int(depth), g.str(depth), g.int(depth), g.int(depth)], sample)];

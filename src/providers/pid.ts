@@ -441,7 +441,11 @@ export function pidProviderFor(pid: number, modules: () => ProcessModule[] = () 
     plan(enabled: EnabledProbe<PidSite>[]): ProgramPlan<PidAttachment, PidSite>[] {
       // Group by file and probe kind: one program per group once it is large.
       const groups = new Map<string, EnabledProbe<PidSite>[]>();
-      for (const p of enabled) {
+      // The kernel runs the uprobes of one address newest first: the higher ids are attached
+      // first, so `entry` fires before offset 0 of the same function, in probe id order as
+      // DTrace runs the probes of one address.
+      const attachOrder = [...enabled].sort((a, b) => siteOf(a).fileOffset - siteOf(b).fileOffset || b.id - a.id);
+      for (const p of attachOrder) {
         const site = siteOf(p);
         const key = `${site.kind === 'return' ? 'return' : 'entry'}\0${site.path}`;
         const list = groups.get(key);

@@ -91,3 +91,13 @@ test('printf/printa %A of a plain user address names the -c target\'s symbol (pf
   const none = run(['-q', '-n', 'BEGIN { printf("%A\\n", 0x7f0000001000); exit(0); }']);
   assert.equal(none.stdout, '0x7f0000001000\n\n');
 });
+
+test('pid$target::f: fires entry before offset 0 of the same instruction (probe id order), one site or many', { skip }, () => {
+  const loop = buildWorkload('getpid_loop');
+  for (const desc of ['pid$target:a.out:main:', 'pid$target:a.out:main:entry, pid$target:a.out:main:0']) {
+    const r = run(['-n', `${desc} { printf("%s", probename); }`, '-c', `${loop} 1`]);
+    assert.equal(r.status, 0, r.stderr);
+    const names = [...r.stdout.matchAll(/main:(\w+) (\w+)/g)].map((m) => m[2]);
+    assert.deepEqual(names.slice(0, 2), ['entry', '0'], `${desc}\n${r.stdout}`);
+  }
+});

@@ -52,6 +52,19 @@ export class AggregationTable {
     return { id: a.id, name: a.name, fn: a.fn, keyTypes, params: a.params };
   }
 
+  /** Several entries' per-CPU values merged into one, as if each were more CPUs of one entry. */
+  private mergeValues(a: AggregationSpec, values: readonly Uint8Array[], stride: number): AggValue {
+    const cpus: DataView[] = [];
+    for (const bytes of values) {
+      for (let c = 0; c < this.ncpu; c++) {
+        const o = c * stride;
+        if (o + a.valueSize > bytes.byteLength) break;
+        cpus.push(new DataView(bytes.buffer, bytes.byteOffset + o, a.valueSize));
+      }
+    }
+    return AGGREGATING_FUNCTIONS[a.fn].merge(cpus);
+  }
+
   private mergeValue(a: AggregationSpec, bytes: Uint8Array, stride: number): AggValue {
     const cpus: DataView[] = [];
     for (let c = 0; c < this.ncpu; c++) {
@@ -88,11 +101,21 @@ export class AggregationTable {
       if (v && updated) entries.push({ keys: [], value: this.mergeValue(a, v, stride) });
     } else {
       const snap = packed ?? this.entriesOf(a);
+      // Symbol keys (sym, func, mod, usym, ufunc, umod) record the address; entries whose
+      // addresses name the same symbol are one entry, as libdtrace folds them
+      // (dt_aggregate_sym/usym/mod). trunc() works on the map's own entries (`packed`).
+      const bySymbol = packed === undefined && a.keyFields.some(foldsSymbol) ? new Map<string, AggEntry & { bytes: Uint8Array[] }>() : undefined;
       for (let i = 0; i < snap.count; i++) {
         const key = new DataView(snap.keyBytes.buffer, snap.keyBytes.byteOffset + i * snap.keySizeBytes, snap.keySizeBytes);
         const keys = a.keyFields.map((f) => this.decode(key, 0, f));
         const value = snap.valueBytes.subarray(i * snap.valueSizeBytes, (i + 1) * snap.valueSizeBytes);
-        entries.push({ keys, value: this.mergeValue(a, value, stride) });
+        if (!bySymbol) { entries.push({ keys, value: this.mergeValue(a, value, stride) }); continue; }
+        const id = foldedKeyId(keys);
+        const same = bySymbol.get(id);
+        if (same) same.bytes.push(value); else bySymbol.set(id, { keys, value: this.mergeValue(a, value, stride), bytes: [value] });
+      }
+      for (const e of bySymbol?.values() ?? []) {
+        entries.push({ keys: e.keys, value: e.bytes.length === 1 ? e.value : this.mergeValues(a, e.bytes, stride) });
       }
     }
     return { desc, entries, normalize: this.normalizeBy.get(a.id) };
@@ -179,4 +202,19 @@ export class AggregationTable {
   }
 
   private resnap(a: AggregationSpec): void { if (this.snaps.has(a.id)) this.snaps.set(a.id, this.snapshot(a)); }
+}
+
+/** A key field whose addresses fold to their symbol or module (all symbol forms but uaddr). */
+function foldsSymbol(f: FieldLayout): boolean {
+  return (f.decode === 'symbol' || f.decode === 'usymbol') && f.symbolForm !== 'uaddr';
+}
+
+/** Equal for key tuples that print the same symbols (a symbol key by its process and text). */
+function foldedKeyId(keys: readonly Value[]): string {
+  return JSON.stringify(keys, (_k, v: unknown) => {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (v instanceof Uint8Array) return Array.from(v);
+    if (v && typeof v === 'object' && (v as Value).kind === 'symbol') { const sym = v as Extract<Value, { kind: 'symbol' }>; return { pid: sym.pid === undefined ? undefined : `${sym.pid}`, text: sym.text }; }
+    return v;
+  });
 }

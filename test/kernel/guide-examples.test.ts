@@ -101,3 +101,18 @@ test('pid$target::f: fires entry before offset 0 of the same instruction (probe 
     assert.deepEqual(names.slice(0, 2), ['entry', '0'], `${desc}\n${r.stdout}`);
   }
 });
+
+test('profile: @[ufunc(arg1)] / @[umod(arg1)] / @[func(arg0)] fold every address of a function into one entry', { skip }, () => {
+  const hot = buildWorkload('cpu_hot');
+  const r = run(['-q', '-n', 'profile-997 /pid == $target && arg1/ { @f[ufunc(arg1)] = count(); @m[umod(arg1)] = count(); @a[uaddr(arg1)] = count(); } profile-997 /arg0/ { @k[func(arg0)] = count(); } END { printa("F %A %@d\\n", @f); printa("M %A %@d\\n", @m); printa("K %a %@d\\n", @k); printa("A %A %@d\\n", @a); }', '-c', `${hot} 20`]);
+  assert.equal(r.status, 0, r.stderr);
+  const names = (tag: string) => r.stdout.split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => l.split(' ')[1]!);
+  for (const tag of ['F', 'M', 'K']) {
+    const list = names(tag);
+    assert.equal(new Set(list).size, list.length, `${tag}: one entry per symbol\n${r.stdout}`);
+  }
+  assert.ok(names('F').includes('cpu_hot`hot_spin'), r.stdout);
+  assert.ok(names('M').includes('cpu_hot'), r.stdout);
+  // uaddr() keeps each address apart: the samples in hot_spin fall on several instructions.
+  assert.ok(names('A').filter((n) => n.startsWith('cpu_hot`hot_spin+')).length > 1, r.stdout);
+});

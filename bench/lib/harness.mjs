@@ -107,9 +107,15 @@ function signalGroup(session, signal) {
   try { process.kill(-session.child.pid, signal); } catch { /* already gone */ }
 }
 
+/**
+ * Resolves true after ms, without holding the process open: a grace period the tracer did not
+ * need (bigagg allows 300 s) must not keep the bench alive for minutes after its report.
+ */
+const graceTimer = (ms) => sleep(ms, true, { ref: false });
+
 /** Waits for the session to exit on its own, up to timeoutMs; then SIGKILLs the group. */
 export async function waitExit(session, timeoutMs) {
-  const timedOut = await Promise.race([session.exited.then(() => false), sleep(timeoutMs).then(() => true)]);
+  const timedOut = await Promise.race([session.exited.then(() => false), graceTimer(timeoutMs)]);
   if (timedOut) {
     signalGroup(session, 'SIGKILL');
     await session.exited;
@@ -125,7 +131,7 @@ export async function stopSession(session, graceMs = 60_000) {
   const signalMs = nowMs();
   const wasRunning = isRunning(session);
   if (wasRunning) signalGroup(session, 'SIGINT');
-  const killed = await Promise.race([session.exited.then(() => false), sleep(graceMs).then(() => true)]);
+  const killed = await Promise.race([session.exited.then(() => false), graceTimer(graceMs)]);
   if (killed) {
     signalGroup(session, 'SIGKILL');
     await session.exited;

@@ -42,7 +42,9 @@ export class Browser {
     const child = spawn(binary, [
       '--headless=new', '--remote-debugging-pipe', '--no-sandbox', '--disable-gpu', '--no-first-run',
       '--no-default-browser-check', '--disable-extensions', `--user-data-dir=${profile}`, 'about:blank',
-    ], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
+    // Its own process group: its helper processes (renderer, utility, crashpad) go with it at close.
+    // TMPDIR inside the profile: Chromium's own temporary directories go when the profile goes.
+    ], { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, TMPDIR: profile } });
     return new Browser(child, profile, child.stdio[3] as Writable, child.stdio[4] as Readable);
   }
 
@@ -80,6 +82,9 @@ export class Browser {
       this.child.kill('SIGKILL');
       await exited;
     }
-    rmSync(this.profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    // Helpers outlive the browser process for a moment and still write into the profile
+    // (CI saw ENOTEMPTY): end the whole group, then remove it.
+    try { process.kill(-this.child.pid!, 'SIGKILL'); } catch { /* the group is gone */ }
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   }
 }

@@ -1,18 +1,16 @@
 /**
- * @fileoverview Symbols for printf()/printa() address conversions of plain integers: `%a` is a
- * kernel address (``mod`sym+0xoff`` from kallsyms), `%A` a user address of the -c/-p target
- * (``obj`sym+0xoff``), as dtrace_addr2str/dtrace_uaddr2str print them — hotkernel's and
- * hotuser's `printa("%a %@d\n", @pc)` over `@pc[arg0]` / `@pc[arg1]`.
+ * @fileoverview Symbols for printf()/printa() address conversions of plain integers: `%A` is a
+ * user address of the -c/-p target (``obj`sym+0xoff``), as dtrace_uaddr2str prints it — hotuser's
+ * `printa("%A %@d\n", @pc)` over `@pc[arg1]`. `%a`, a kernel address, needs no context: the
+ * formatter names it from kallsyms itself (dtrace_addr2str), for every consumer, JSON's too.
  */
 import type { CompiledProgram } from '../program/spec.js';
 import { compilePrintf, isPrintfError, type FormatContext } from '../consume/format/printf.js';
-import { formatKernelAddress } from '../consume/ksyms.js';
 import { formatUserAddress } from '../consume/usyms.js';
 
 /** The format context of a consumer whose -c/-p target (if any) is `targetPid`. */
 export function addressFormatContext(targetPid: number | undefined): FormatContext {
   return {
-    kernelSymbol: (addr) => formatKernelAddress(addr),
     userSymbol: (pid, addr) => {
       const p = pid !== undefined && pid !== 0n ? Number(pid) : targetPid;
       return p === undefined ? undefined : formatUserAddress(p, addr);
